@@ -1,0 +1,133 @@
+/*
+ * cmd_zvm.c — the `zvm` command: a thin layer over libzvm that turns its
+ * error records into messages and exit codes.
+ *
+ *   zvm validate [--hash] [--no-policy] FILE...
+ *     exit 0: all valid; 1: some module malformed or invalid; 2: unreadable.
+ */
+#include "validator/validator.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: zvm validate [--hash] [--no-policy] FILE...\n"
+               "  validate  check WebAssembly modules (core 2.0) and zvm's import policy\n"
+               "  --hash    print each valid module's SHA-256\n"
+               "  --no-policy  check the spec rules only, allow any import\n");
+}
+
+/* Map a whole file read-only. Returns 0, or -errno. */
+static int map_file(const char *path, const uint8_t **data, size_t *size)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = -EINVAL;
+        goto out;
+    }
+    *size = (size_t)st.st_size;
+    *data = (const uint8_t *)"";
+    if (*size) {
+        void *p = mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED)
+            rc = -errno;
+        else
+            *data = p;
+    }
+out:
+    close(fd);
+    return rc;
+}
+
+static int validate_one(const char *path, int hash, int policy)
+{
+    const uint8_t *data = NULL;
+    zv_val_module *m = NULL;
+    zv_val_err err = {0};
+    size_t size = 0;
+    int rc = map_file(path, &data, &size), status = 0;
+    if (rc) {
+        fprintf(stderr, "%s: cannot read: %s\n", path,
+                rc == -EINVAL ? "not a regular file" : strerror(-rc));
+        return 2;
+    }
+    rc = zv_val_module_new(data, size, &m, &err);
+    if (rc == 0 && policy)
+        rc = zv_val_check_policy(m, &zv_val_default_policy, &err);
+    if (rc == -ENOMEM) {
+        fprintf(stderr, "%s: out of memory\n", path);
+        status = 2;
+    } else if (rc) {
+        fprintf(stderr, "%s: offset 0x%04zx: %s: %s\n", path, err.offset,
+                err.malformed ? "malformed" : "invalid", err.msg);
+        status = 1;
+    } else if (hash) {
+        for (int i = 0; i < 32; i++)
+            printf("%02x", m->sha256[i]);
+        printf("  %s\n", path);
+    }
+    zv_val_module_free(m);
+    if (size)
+        munmap((void *)data, size);
+    return status;
+}
+
+static int cmd_validate(int argc, char **argv)
+{
+    int hash = 0, policy = 1, status = 0, n_files = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--hash"))
+            hash = 1;
+        else if (!strcmp(argv[i], "--no-policy"))
+            policy = 0;
+        else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "zvm validate: unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
+    for (int i = 0; i < argc; i++) {
+        int s;
+        if (argv[i][0] == '-' && argv[i][1])
+            continue;
+        n_files++;
+        s = validate_one(argv[i], hash, policy);
+        if (s > status)
+            status = s;
+    }
+    if (!n_files) {
+        usage(stderr);
+        return 2;
+    }
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "validate"))
+        return cmd_validate(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "zvm: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

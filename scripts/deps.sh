@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install zvm's build and test dependencies from Debian 12 packages, only
+# those that are missing. Run as root (or with sudo available).
+set -euo pipefail
+pkgs=(
+  build-essential cmake ninja-build pkg-config   # the build
+  libssl-dev                                     # SHA-256 (libcrypto)
+  liburing-dev libjemalloc-dev libhwloc-dev      # io, allocator, topology
+  libcriterion-dev                               # unit tests
+  wabt                                           # wast2json, wasm-validate
+  clang lld wasi-libc libclang-rt-14-dev-wasm32  # guests: clang --target=wasm32-wasi
+  libclang-rt-14-dev                             # the fuzzer runtime (libFuzzer)
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "zvm: installing ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,181 @@
+/*
+ * spec_validate.c — validation conformance against the official core 2.0
+ * test suite. Each .wast file is converted with wast2json into a scratch
+ * folder at test time (the suite is never copied into the project), then
+ * every binary command is checked through the validator:
+ *   module, assert_unlinkable, assert_uninstantiable  -> must validate;
+ *   assert_invalid, binary assert_malformed           -> must be rejected.
+ * Text-format assert_malformed tests a text parser we do not have: skipped.
+ *
+ * Usage: spec_validate [SPEC_DIR]   (default: $ZVM_SPEC_DIR, else the
+ * build's default). Prints each failure as FILE:LINE, then the totals.
+ */
+#include "json.h"
+#include "validator/validator.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+typedef struct {
+    long passed, failed, skipped;
+} totals;
+
+static char *slurp(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (buf = malloc((size_t)n + 1))) {
+        if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+            free(buf);
+            buf = NULL;
+        } else {
+            buf[n] = 0;
+            *size = (size_t)n;
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
+static int run_wast2json(const char *wast, const char *json)
+{
+    char *argv[] = {"wast2json", (char *)wast, "-o", (char *)json, NULL};
+    pid_t pid;
+    int status;
+    if (posix_spawnp(&pid, "wast2json", NULL, NULL, argv, environ) != 0)
+        return -1;
+    if (waitpid(pid, &status, 0) < 0)
+        return -1;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* Validate one .wasm file: 1 valid, 0 rejected, -1 unreadable. */
+static int validates(const char *path, zv_val_err *err)
+{
+    size_t size = 0;
+    char *bytes = slurp(path, &size);
+    zv_val_module *m = NULL;
+    int rc;
+    if (!bytes)
+        return -1;
+    rc = zv_val_module_new((const uint8_t *)bytes, size, &m, err);
+    zv_val_module_free(m);
+    free(bytes);
+    return rc == 0;
+}
+
+static void check_command(const char *wast, const char *dir, const spec_json *cmd, totals *t)
+{
+    const char *type = spec_json_str(cmd, "type"), *file = spec_json_str(cmd, "filename");
+    const char *mtype = spec_json_str(cmd, "module_type");
+    const spec_json *line = spec_json_get(cmd, "line");
+    int want_valid;
+    char path[4096];
+    zv_val_err err = {0};
+    int got;
+
+    if (!type || !file)
+        return;
+    if (!strcmp(type, "module") || !strcmp(type, "assert_unlinkable") ||
+        !strcmp(type, "assert_uninstantiable"))
+        want_valid = 1;
+    else if (!strcmp(type, "assert_invalid") || !strcmp(type, "assert_malformed"))
+        want_valid = 0;
+    else
+        return;
+    if (mtype && strcmp(mtype, "binary")) {
+        t->skipped++;
+        return;
+    }
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    got = validates(path, &err);
+    if (got == want_valid) {
+        t->passed++;
+        return;
+    }
+    t->failed++;
+    printf("FAIL %s:%s: %s: %s", wast, line ? line->str : "?", type,
+           got < 0 ? "cannot read the converted module\n" : "");
+    if (got == 1)
+        printf("accepted, expected rejection (%s)\n", spec_json_str(cmd, "text"));
+    else if (got == 0)
+        printf("rejected at 0x%zx: %s: %s\n", err.offset, err.malformed ? "malformed" : "invalid",
+               err.msg);
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int wast_filter(const struct dirent *d)
+{
+    size_t n = strlen(d->d_name);
+    return n > 5 && !strcmp(d->d_name + n - 5, ".wast");
+}
+
+int main(int argc, char **argv)
+{
+    const char *spec_dir = argc > 1 ? argv[1] : getenv("ZVM_SPEC_DIR");
+    char tmpl[] = "/tmp/zvm-spec-XXXXXX";
+    struct dirent **names;
+    totals t = {0, 0, 0};
+    int n;
+
+    if (!spec_dir)
+        spec_dir = ZVM_DEFAULT_SPEC_DIR;
+    if ((n = scandir(spec_dir, &names, wast_filter, by_name)) <= 0) {
+        fprintf(stderr, "spec_validate: no .wast files in %s\n", spec_dir);
+        return 2;
+    }
+    if (!mkdtemp(tmpl)) {
+        perror("spec_validate: mkdtemp");
+        return 2;
+    }
+    for (int i = 0; i < n; i++) {
+        char wast[4096], json[4096];
+        size_t size;
+        char *text;
+        spec_json *doc;
+        snprintf(wast, sizeof wast, "%s/%s", spec_dir, names[i]->d_name);
+        snprintf(json, sizeof json, "%s/%.*s.json", tmpl, (int)strlen(names[i]->d_name) - 5,
+                 names[i]->d_name);
+        if (run_wast2json(wast, json) || !(text = slurp(json, &size))) {
+            printf("FAIL %s: wast2json could not convert it\n", names[i]->d_name);
+            t.failed++;
+            continue;
+        }
+        if (!(doc = spec_json_parse(text))) {
+            printf("FAIL %s: cannot parse wast2json output\n", names[i]->d_name);
+            t.failed++;
+        } else {
+            const spec_json *cmds = spec_json_get(doc, "commands");
+            for (const spec_json *c = cmds ? cmds->child : NULL; c; c = c->next)
+                check_command(names[i]->d_name, tmpl, c, &t);
+        }
+        spec_json_free(doc);
+        free(text);
+        free(names[i]);
+    }
+    free(names);
+    {
+        char cmd[4200];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
+        if (system(cmd) != 0)
+            fprintf(stderr, "spec_validate: could not remove %s\n", tmpl);
+    }
+    printf("%ld passed, %ld failed, %ld skipped\n", t.passed, t.failed, t.skipped);
+    return t.failed ? 1 : 0;
+}

@@ -1,0 +1,801 @@
+/*
+ * module.c — the module: header, sections in order, and the module-level
+ * rules (Wasm core §5.5 binary format, §3.4 module validation).
+ *
+ * Sections are decoded and validated in one pass, in their binary order.
+ * That order already puts every declaration before its use (types before
+ * functions, elements before code, data count before code), so each check
+ * runs as soon as its section is read, and function bodies are type-checked
+ * as the code section streams by. Every count is checked against the bytes
+ * left before anything is allocated for it.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_PAGES 65536u /* 4 GiB of 64 KiB pages (§2.5.10) */
+
+typedef struct {
+    zv_rd rd;
+    zv_val_module *m;
+    zv_chk *chk;
+    uint8_t *refs;       /* C.refs: functions that ref.func may name */
+    uint32_t n_declared; /* function section count */
+    uint32_t data_count;
+    int seen_code;
+} ctx;
+
+#define RD (&x->rd)
+
+static int grow_array(void **arr, uint32_t old_n, uint64_t new_n, size_t elem)
+{
+    void *p;
+    if (new_n > UINT32_MAX)
+        return -ENOMEM;
+    p = zv_val_realloc(*arr, (size_t)new_n, elem);
+    if (!p)
+        return -ENOMEM;
+    memset((char *)p + old_n * elem, 0, (size_t)(new_n - old_n) * elem);
+    *arr = p;
+    return 0;
+}
+
+static int read_limits(ctx *x, zv_val_limits *l, int is_memory)
+{
+    const uint8_t *at = x->rd.p;
+    uint8_t flags;
+    int rc;
+    if ((rc = zv_rd_byte(RD, &flags)))
+        return rc;
+    if (is_memory && (flags == 2 || flags == 3))
+        return ZV_MALFORMED(RD, at, "shared memory: the threads proposal is not supported");
+    if (is_memory && flags >= 4 && flags <= 7)
+        return ZV_MALFORMED(RD, at, "64-bit memory: the memory64 proposal is not supported");
+    if (flags > 1)
+        return ZV_MALFORMED(RD, at, "integer too large: malformed limits flags 0x%02x", flags);
+    if ((rc = zv_rd_u32(RD, &l->min)))
+        return rc;
+    l->has_max = flags;
+    l->max = UINT32_MAX;
+    if (flags && (rc = zv_rd_u32(RD, &l->max)))
+        return rc;
+    if (is_memory && l->min > MAX_PAGES)
+        return ZV_INVALID(RD, at, "memory size must be at most 65536 pages (4GiB)");
+    if (is_memory && l->has_max && l->max > MAX_PAGES)
+        return ZV_INVALID(RD, at, "memory size must be at most 65536 pages (4GiB)");
+    if (l->has_max && l->min > l->max)
+        return ZV_INVALID(RD, at, "size minimum must not be greater than maximum");
+    return 0;
+}
+
+static int read_table_type(ctx *x, zv_val_table *t)
+{
+    int rc = zv_rd_reftype(RD, &t->elem_type);
+    if (rc)
+        return rc;
+    return read_limits(x, &t->limits, 0);
+}
+
+static int read_global_type(ctx *x, zv_val_globaltype *g)
+{
+    const uint8_t *at;
+    uint8_t mut;
+    int rc;
+    if ((rc = zv_rd_valtype(RD, &g->type)))
+        return rc;
+    at = x->rd.p;
+    if ((rc = zv_rd_byte(RD, &mut)))
+        return rc;
+    if (mut > 1)
+        return ZV_MALFORMED(RD, at, "malformed mutability 0x%02x", mut);
+    g->mutable_ = mut;
+    return 0;
+}
+
+static int add_memory(ctx *x, const uint8_t *at, zv_val_limits *out)
+{
+    zv_val_module *m = x->m;
+    int rc;
+    if (m->n_memories >= 1)
+        return ZV_INVALID(RD, at, "multiple memories: the multi-memory proposal is not supported");
+    if ((rc = grow_array((void **)&m->memories, 0, 1, sizeof *m->memories)))
+        return rc;
+    m->memories[0] = *out;
+    m->n_memories = 1;
+    return 0;
+}
+
+/* A constant expression of type `want` (§3.3.10): one constant instruction
+ * then `end`. global.get may only read imported immutable globals. */
+static int read_const(ctx *x, uint8_t want, zv_val_const *out)
+{
+    zv_val_module *m = x->m;
+    const uint8_t *at = x->rd.p;
+    int n_values = 0, rc;
+    zv_val_op op;
+    uint8_t type = 0;
+
+    for (;;) {
+        const uint8_t *op_at = x->rd.p;
+        if ((rc = zv_val_op_next(x->rd.base, &x->rd.p, x->rd.end, &op, x->rd.err)))
+            return rc;
+        if (op.op == ZV_OP_end)
+            break;
+        n_values++;
+        switch (op.op) {
+        case ZV_OP_i32_const:
+            out->kind = ZV_CONST_I32, type = ZV_I32, out->bits = (uint32_t)op.i64;
+            break;
+        case ZV_OP_i64_const:
+            out->kind = ZV_CONST_I64, type = ZV_I64, out->bits = (uint64_t)op.i64;
+            break;
+        case ZV_OP_f32_const:
+            out->kind = ZV_CONST_F32, type = ZV_F32, out->bits = op.bits32;
+            break;
+        case ZV_OP_f64_const:
+            out->kind = ZV_CONST_F64, type = ZV_F64, out->bits = op.bits64;
+            break;
+        case ZV_OP_v128_const:
+            out->kind = ZV_CONST_V128, type = ZV_V128;
+            memcpy(out->v128, op.v128, 16);
+            break;
+        case ZV_OP_ref_null:
+            out->kind = ZV_CONST_REF_NULL, type = (uint8_t)op.idx;
+            break;
+        case ZV_OP_ref_func:
+            if (op.idx >= m->n_funcs)
+                return ZV_INVALID(RD, op_at, "unknown function %u", op.idx);
+            out->kind = ZV_CONST_REF_FUNC, type = ZV_FUNCREF, out->idx = op.idx;
+            x->refs[op.idx] = 1;
+            break;
+        case ZV_OP_global_get:
+            if (op.idx >= m->n_imported_globals)
+                return ZV_INVALID(RD, op_at, "unknown global %u: a constant expression may "
+                                             "only read imported globals", op.idx);
+            if (m->globals[op.idx].type.mutable_)
+                return ZV_INVALID(RD, op_at, "constant expression required: global %u is "
+                                             "mutable", op.idx);
+            out->kind = ZV_CONST_GLOBAL_GET, type = m->globals[op.idx].type.type;
+            out->idx = op.idx;
+            break;
+        default:
+            return ZV_INVALID(RD, op_at, "constant expression required, found %s",
+                              zv_val_op_name(op.op));
+        }
+    }
+    if (n_values != 1 || type != want)
+        return ZV_INVALID(RD, at, "type mismatch in constant expression: expected one %s",
+                          zv_val_type_name(want));
+    out->type = type;
+    return 0;
+}
+
+static int sec_type(ctx *x)
+{
+    zv_val_module *m = x->m;
+    uint32_t n;
+    int rc;
+    if ((rc = zv_rd_count(RD, 3, &n)))
+        return rc;
+    if (!(m->types = zv_val_calloc(n, sizeof *m->types)))
+        return -ENOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        zv_val_functype *t = &m->types[i];
+        const uint8_t *at = x->rd.p;
+        uint8_t form, vt;
+        if ((rc = zv_rd_byte(RD, &form)))
+            return rc;
+        if (form != 0x60)
+            return ZV_MALFORMED(RD, at, "malformed type form 0x%02x%s", form,
+                                form == 0x5f || form == 0x5e || form == 0x4e || form == 0x50
+                                    ? ": the garbage collection proposal is not supported"
+                                    : "");
+        /* The value types are single bytes: point straight into the module. */
+        if ((rc = zv_rd_count(RD, 1, &t->n_params)))
+            return rc;
+        t->params = x->rd.p;
+        for (uint32_t k = 0; k < t->n_params; k++)
+            if ((rc = zv_rd_valtype(RD, &vt)))
+                return rc;
+        if ((rc = zv_rd_count(RD, 1, &t->n_results)))
+            return rc;
+        t->results = x->rd.p;
+        for (uint32_t k = 0; k < t->n_results; k++)
+            if ((rc = zv_rd_valtype(RD, &vt)))
+                return rc;
+        m->n_types++;
+    }
+    return 0;
+}
+
+static int import_one(ctx *x, zv_val_import *im)
+{
+    zv_val_module *m = x->m;
+    const uint8_t *at;
+    int rc;
+    if ((rc = zv_rd_name(RD, &im->module, &im->module_len)) ||
+        (rc = zv_rd_name(RD, &im->name, &im->name_len)))
+        return rc;
+    at = x->rd.p;
+    if ((rc = zv_rd_byte(RD, &im->kind)))
+        return rc;
+    switch (im->kind) {
+    case ZV_EXT_FUNC: {
+        uint32_t ti;
+        if ((rc = zv_rd_u32(RD, &ti)))
+            return rc;
+        if (ti >= m->n_types)
+            return ZV_INVALID(RD, at, "unknown type %u", ti);
+        if ((rc = grow_array((void **)&m->funcs, m->n_funcs, m->n_funcs + 1ull, sizeof *m->funcs)))
+            return rc;
+        im->index = m->n_funcs;
+        m->funcs[m->n_funcs].type_idx = ti;
+        m->funcs[m->n_funcs++].imported = 1;
+        m->n_imported_funcs++;
+        return 0;
+    }
+    case ZV_EXT_TABLE: {
+        zv_val_table t;
+        if ((rc = read_table_type(x, &t)))
+            return rc;
+        if ((rc = grow_array((void **)&m->tables, m->n_tables, m->n_tables + 1ull,
+                             sizeof *m->tables)))
+            return rc;
+        im->index = m->n_tables;
+        m->tables[m->n_tables++] = t;
+        m->n_imported_tables++;
+        return 0;
+    }
+    case ZV_EXT_MEMORY: {
+        zv_val_limits l;
+        if ((rc = read_limits(x, &l, 1)) || (rc = add_memory(x, at, &l)))
+            return rc;
+        im->index = 0;
+        m->n_imported_memories = 1;
+        return 0;
+    }
+    case ZV_EXT_GLOBAL: {
+        zv_val_globaltype g;
+        if ((rc = read_global_type(x, &g)))
+            return rc;
+        if ((rc = grow_array((void **)&m->globals, m->n_globals, m->n_globals + 1ull,
+                             sizeof *m->globals)))
+            return rc;
+        im->index = m->n_globals;
+        m->globals[m->n_globals].type = g;
+        m->globals[m->n_globals++].imported = 1;
+        m->n_imported_globals++;
+        return 0;
+    }
+    case 0x04:
+        return ZV_MALFORMED(RD, at, "tag import: the exception handling proposal is not supported");
+    default:
+        return ZV_MALFORMED(RD, at, "malformed import kind 0x%02x", im->kind);
+    }
+}
+
+static int sec_import(ctx *x)
+{
+    zv_val_module *m = x->m;
+    uint32_t n;
+    int rc;
+    if ((rc = zv_rd_count(RD, 4, &n)))
+        return rc;
+    if (!(m->imports = zv_val_calloc(n, sizeof *m->imports)))
+        return -ENOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        if ((rc = import_one(x, &m->imports[i])))
+            return rc;
+        m->n_imports++;
+    }
+    return 0;
+}
+
+static int sec_function(ctx *x)
+{
+    zv_val_module *m = x->m;
+    uint32_t n;
+    int rc;
+    if ((rc = zv_rd_count(RD, 1, &n)))
+        return rc;
+    if ((rc = grow_array((void **)&m->funcs, m->n_funcs, (uint64_t)m->n_funcs + n,
+                         sizeof *m->funcs)))
+        return rc;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *at = x->rd.p;
+        uint32_t ti;
+        if ((rc = zv_rd_u32(RD, &ti)))
+            return rc;
+        if (ti >= m->n_types)
+            return ZV_INVALID(RD, at, "unknown type %u", ti);
+        m->funcs[m->n_funcs++].type_idx = ti;
+    }
+    x->n_declared = n;
+    return 0;
+}
+
+static int sec_table(ctx *x)
+{
+    zv_val_module *m = x->m;
+    uint32_t n;
+    int rc;
+    if ((rc = zv_rd_count(RD, 3, &n)))
+        return rc;
+    if ((rc = grow_array((void **)&m->tables, m->n_tables, (uint64_t)m->n_tables + n,
+                         sizeof *m->tables)))
+        return rc;
+    for (uint32_t i = 0; i < n; i++)
+        if ((rc = read_table_type(x, &m->tables[m->n_tables++])))
+            return rc;
+    return 0;
+}
+
+static int sec_memory(ctx *x)
+{
+    uint32_t n;
+    int rc;
+    if ((rc = zv_rd_count(RD, 2, &n)))
+        return rc;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *at = x->rd.p;
+        zv_val_limits l;
+        if ((rc = read_limits(x, &l, 1)) || (rc = add_memory(x, at, &l)))
+            return rc;
+    }
+    return 0;
+}
+
+static int sec_global(ctx *x)
+{
+    zv_val_module *m = x->m;
+    uint32_t n;
+    int rc;
+    if ((rc = zv_rd_count(RD, 3, &n)))
+        return rc;
+    if ((rc = grow_array((void **)&m->globals, m->n_globals, (uint64_t)m->n_globals + n,
+                         sizeof *m->globals)))
+        return rc;
+    for (uint32_t i = 0; i < n; i++) {
+        zv_val_global *g = &m->globals[m->n_globals];
+        if ((rc = read_global_type(x, &g->type)) || (rc = read_const(x, g->type.type, &g->init)))
+            return rc;
+        m->n_globals++;
+    }
+    return 0;
+}
+
+static uint32_t name_hash(const char *s, uint32_t n)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (uint32_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
+/* Export names must be unique (§3.4.10): an open-addressing set of indices. */
+static int check_unique_exports(ctx *x, const uint8_t *at)
+{
+    zv_val_module *m = x->m;
+    uint32_t cap = 16, *set;
+    int rc = 0;
+    while (cap < 2ull * m->n_exports)
+        cap *= 2;
+    if (!(set = zv_val_calloc(cap, sizeof *set)))
+        return -ENOMEM;
+    for (uint32_t i = 0; i < m->n_exports && !rc; i++) {
+        const zv_val_export *e = &m->exports[i];
+        uint32_t h = name_hash(e->name, e->name_len) & (cap - 1);
+        for (; set[h]; h = (h + 1) & (cap - 1)) {
+            const zv_val_export *o = &m->exports[set[h] - 1];
+            if (o->name_len == e->name_len && !memcmp(o->name, e->name, e->name_len)) {
+                rc = ZV_INVALID(RD, at, "duplicate export name \"%.*s\"", (int)e->name_len,
+                                e->name);
+                break;
+            }
+        }
+        set[h] = i + 1;
+    }
+    free(set);
+    return rc;
+}
+
+static int sec_export(ctx *x)
+{
+    zv_val_module *m = x->m;
+    const uint8_t *start = x->rd.p;
+    uint32_t n;
+    int rc;
+    if ((rc = zv_rd_count(RD, 3, &n)))
+        return rc;
+    if (!(m->exports = zv_val_calloc(n, sizeof *m->exports)))
+        return -ENOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        zv_val_export *e = &m->exports[i];
+        const uint8_t *at;
+        uint32_t limit;
+        if ((rc = zv_rd_name(RD, &e->name, &e->name_len)))
+            return rc;
+        at = x->rd.p;
+        if ((rc = zv_rd_byte(RD, &e->kind)) || (rc = zv_rd_u32(RD, &e->index)))
+            return rc;
+        switch (e->kind) {
+        case ZV_EXT_FUNC: limit = m->n_funcs; break;
+        case ZV_EXT_TABLE: limit = m->n_tables; break;
+        case ZV_EXT_MEMORY: limit = m->n_memories; break;
+        case ZV_EXT_GLOBAL: limit = m->n_globals; break;
+        default: return ZV_MALFORMED(RD, at, "malformed export kind 0x%02x", e->kind);
+        }
+        if (e->index >= limit)
+            return ZV_INVALID(RD, at, "unknown %s %u",
+                              (const char *[]){"function", "table", "memory", "global"}[e->kind],
+                              e->index);
+        if (e->kind == ZV_EXT_FUNC)
+            x->refs[e->index] = 1;
+        m->n_exports++;
+    }
+    return check_unique_exports(x, start);
+}
+
+static int sec_start(ctx *x)
+{
+    zv_val_module *m = x->m;
+    const uint8_t *at = x->rd.p;
+    uint32_t f;
+    int rc;
+    if ((rc = zv_rd_u32(RD, &f)))
+        return rc;
+    if (f >= m->n_funcs)
+        return ZV_INVALID(RD, at, "unknown function %u", f);
+    if (m->types[m->funcs[f].type_idx].n_params || m->types[m->funcs[f].type_idx].n_results)
+        return ZV_INVALID(RD, at, "start function must have type [] -> []");
+    m->start = f;
+    return 0;
+}
+
+static int elem_items(ctx *x, zv_val_elem *e, int exprs)
+{
+    zv_val_module *m = x->m;
+    int rc;
+    if ((rc = zv_rd_count(RD, 1, &e->n_items)))
+        return rc;
+    if (!(e->items = zv_val_calloc(e->n_items, sizeof *e->items)))
+        return -ENOMEM;
+    for (uint32_t i = 0; i < e->n_items; i++) {
+        const uint8_t *at = x->rd.p;
+        zv_val_const *it = &e->items[i];
+        if (exprs) {
+            if ((rc = read_const(x, e->elem_type, it)))
+                return rc;
+            continue;
+        }
+        if ((rc = zv_rd_u32(RD, &it->idx)))
+            return rc;
+        if (it->idx >= m->n_funcs)
+            return ZV_INVALID(RD, at, "unknown function %u", it->idx);
+        it->kind = ZV_CONST_REF_FUNC, it->type = ZV_FUNCREF;
+        x->refs[it->idx] = 1;
+    }
+    return 0;
+}
+
+/* One element segment; its flags pick one of eight encodings (§5.5.12). */
+static int elem_one(ctx *x, zv_val_elem *e)
+{
+    zv_val_module *m = x->m;
+    const uint8_t *at = x->rd.p;
+    uint32_t flags;
+    int rc;
+    if ((rc = zv_rd_u32(RD, &flags)))
+        return rc;
+    if (flags > 7)
+        return ZV_MALFORMED(RD, at, "malformed elements segment kind %u", flags);
+    e->mode = !(flags & 1) ? ZV_SEG_ACTIVE : (flags & 2) ? ZV_SEG_DECLARATIVE : ZV_SEG_PASSIVE;
+    e->elem_type = ZV_FUNCREF;
+    if (flags == 2 || flags == 6)
+        if ((rc = zv_rd_u32(RD, &e->table)))
+            return rc;
+    if (e->mode == ZV_SEG_ACTIVE) {
+        if (e->table >= m->n_tables)
+            return ZV_INVALID(RD, at, "unknown table %u", e->table);
+        if ((rc = read_const(x, ZV_I32, &e->offset)))
+            return rc;
+    }
+    if (flags & 3) { /* an elemkind or a reftype follows */
+        const uint8_t *kat = x->rd.p;
+        uint8_t k;
+        if (flags & 4) {
+            if ((rc = zv_rd_reftype(RD, &e->elem_type)))
+                return rc;
+        } else {
+            if ((rc = zv_rd_byte(RD, &k)))
+                return rc;
+            if (k != 0)
+                return ZV_MALFORMED(RD, kat, "malformed element kind 0x%02x", k);
+        }
+    }
+    if ((rc = elem_items(x, e, flags & 4)))
+        return rc;
+    if (e->mode == ZV_SEG_ACTIVE && m->tables[e->table].elem_type != e->elem_type)
+        return ZV_INVALID(RD, at, "type mismatch: %s segment for a %s table",
+                          zv_val_type_name(e->elem_type),
+                          zv_val_type_name(m->tables[e->table].elem_type));
+    return 0;
+}
+
+static int sec_elem(ctx *x)
+{
+    zv_val_module *m = x->m;
+    uint32_t n;
+    int rc;
+    if ((rc = zv_rd_count(RD, 2, &n)))
+        return rc;
+    if (!(m->elems = zv_val_calloc(n, sizeof *m->elems)))
+        return -ENOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        m->n_elems++; /* count first: free() walks the items of every counted segment */
+        if ((rc = elem_one(x, &m->elems[i])))
+            return rc;
+    }
+    return 0;
+}
+
+static int sec_datacount(ctx *x)
+{
+    int rc = zv_rd_u32(RD, &x->data_count);
+    if (rc)
+        return rc;
+    x->m->has_data_count = 1;
+    /* Code refers to segments by index before the data section is read. */
+    x->m->n_datas = x->data_count;
+    return 0;
+}
+
+/* One body: size, locals, instructions (§5.5.13). */
+static int code_one(ctx *x, uint32_t fi)
+{
+    zv_val_module *m = x->m;
+    zv_val_func *fn = &m->funcs[fi];
+    const uint8_t *at = x->rd.p, *body;
+    uint32_t size, n_decls;
+    uint64_t total = 0;
+    zv_rd body_rd;
+    int rc;
+    if ((rc = zv_rd_u32(RD, &size)) || (rc = zv_rd_bytes(RD, size, &body)))
+        return rc;
+    body_rd = (zv_rd){x->rd.base, body, body + size, x->rd.err};
+    fn->locals_offset = (uint32_t)(body - x->rd.base);
+    if ((rc = zv_rd_count(&body_rd, 2, &n_decls)))
+        return rc;
+    for (uint32_t i = 0; i < n_decls; i++) {
+        uint32_t count;
+        uint8_t t;
+        if ((rc = zv_rd_u32(&body_rd, &count)) || (rc = zv_rd_valtype(&body_rd, &t)))
+            return rc;
+        total += count;
+        if (total > UINT32_MAX)
+            return ZV_MALFORMED(&body_rd, at, "too many locals");
+    }
+    fn->n_locals = (uint32_t)total;
+    fn->code_offset = (uint32_t)(body_rd.p - x->rd.base);
+    fn->code_end = (uint32_t)(body + size - x->rd.base);
+    return zv_chk_func(x->chk, m, fi, x->refs, x->rd.err);
+}
+
+static int sec_code(ctx *x)
+{
+    zv_val_module *m = x->m;
+    const uint8_t *at = x->rd.p;
+    uint32_t n;
+    int rc;
+    if ((rc = zv_rd_count(RD, 2, &n)))
+        return rc;
+    if (n != x->n_declared)
+        return ZV_MALFORMED(RD, at, "function and code section have inconsistent lengths");
+    if (!(x->chk = zv_chk_new()))
+        return -ENOMEM;
+    for (uint32_t i = 0; i < n; i++)
+        if ((rc = code_one(x, m->n_imported_funcs + i)))
+            return rc;
+    x->seen_code = 1;
+    return 0;
+}
+
+static int data_one(ctx *x, zv_val_data *d)
+{
+    const uint8_t *at = x->rd.p;
+    uint32_t flags, mem = 0;
+    int rc;
+    if ((rc = zv_rd_u32(RD, &flags)))
+        return rc;
+    if (flags > 2)
+        return ZV_MALFORMED(RD, at, "malformed data segment kind %u", flags);
+    d->mode = flags == 1 ? ZV_SEG_PASSIVE : ZV_SEG_ACTIVE;
+    if (flags == 2 && (rc = zv_rd_u32(RD, &mem)))
+        return rc;
+    if (d->mode == ZV_SEG_ACTIVE) {
+        if (mem >= x->m->n_memories)
+            return ZV_INVALID(RD, at, "unknown memory %u", mem);
+        if ((rc = read_const(x, ZV_I32, &d->offset)))
+            return rc;
+    }
+    if ((rc = zv_rd_u32(RD, &d->size_bytes)) || (rc = zv_rd_bytes(RD, d->size_bytes, &d->bytes)))
+        return rc;
+    return 0;
+}
+
+static int sec_data(ctx *x)
+{
+    zv_val_module *m = x->m;
+    const uint8_t *at = x->rd.p;
+    uint32_t n;
+    int rc;
+    if ((rc = zv_rd_count(RD, 2, &n)))
+        return rc;
+    if (m->has_data_count && n != x->data_count)
+        return ZV_MALFORMED(RD, at, "data count and data section have inconsistent lengths");
+    if (!(m->datas = zv_val_calloc(n, sizeof *m->datas)))
+        return -ENOMEM;
+    m->n_datas = n;
+    for (uint32_t i = 0; i < n; i++)
+        if ((rc = data_one(x, &m->datas[i])))
+            return rc;
+    return 0;
+}
+
+static int sec_custom(ctx *x)
+{
+    const char *name;
+    uint32_t len;
+    int rc = zv_rd_name(RD, &name, &len);
+    if (rc)
+        return rc;
+    x->rd.p = x->rd.end; /* the contents are not ours to check */
+    return 0;
+}
+
+/* Binary order of the known sections: the data count (12) sits between
+ * the element (9) and code (10) sections (§5.5.2). */
+static int section_rank(uint8_t id)
+{
+    static const int8_t rank[13] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 10};
+    return id < 13 ? rank[id] : -1;
+}
+
+static int section(ctx *x, uint8_t id)
+{
+    switch (id) {
+    case 0: return sec_custom(x);
+    case 1: return sec_type(x);
+    case 2: return sec_import(x);
+    case 3: return sec_function(x);
+    case 4: return sec_table(x);
+    case 5: return sec_memory(x);
+    case 6: return sec_global(x);
+    case 7: return sec_export(x);
+    case 8: return sec_start(x);
+    case 9: return sec_elem(x);
+    case 10: return sec_code(x);
+    case 11: return sec_data(x);
+    default: return sec_datacount(x);
+    }
+}
+
+/* C.refs needs the function count, known once the function section is
+ * read; sections after it may mark entries. */
+static int ensure_refs(ctx *x)
+{
+    if (x->refs)
+        return 0;
+    x->refs = zv_val_calloc(x->m->n_funcs, 1);
+    return x->refs ? 0 : -ENOMEM;
+}
+
+static int read_sections(ctx *x)
+{
+    int last_rank = 0, rc;
+    while (x->rd.p < x->rd.end) {
+        const uint8_t *at = x->rd.p, *body;
+        const uint8_t *end = x->rd.end;
+        uint8_t id;
+        uint32_t size;
+        int rank;
+        if ((rc = zv_rd_byte(RD, &id)) || (rc = zv_rd_u32(RD, &size)))
+            return rc;
+        if (size > (size_t)(x->rd.end - x->rd.p))
+            return ZV_MALFORMED(RD, x->rd.p, "section size mismatch: length out of bounds");
+        rank = section_rank(id);
+        if (id == 13)
+            return ZV_MALFORMED(RD, at, "tag section: the exception handling proposal is not "
+                                        "supported");
+        if (rank < 0)
+            return ZV_MALFORMED(RD, at, "malformed section id %u", id);
+        if (rank > 0 && rank <= last_rank)
+            return ZV_MALFORMED(RD, at, "unexpected content after last section: section %u out "
+                                        "of order or repeated", id);
+        if (rank > 0)
+            last_rank = rank;
+        if (rank > 3 && (rc = ensure_refs(x)))
+            return rc;
+        body = x->rd.p;
+        x->rd.end = body + size;
+        if ((rc = section(x, id)))
+            return rc;
+        if (x->rd.p != x->rd.end)
+            return ZV_MALFORMED(RD, x->rd.p, "section size mismatch in section %u", id);
+        x->rd.end = end;
+    }
+    return 0;
+}
+
+static int read_module(ctx *x)
+{
+    static const uint8_t magic[4] = {0, 'a', 's', 'm'}, version[4] = {1, 0, 0, 0};
+    const uint8_t *b;
+    int rc;
+    if (x->rd.end - x->rd.p < 4 || memcmp(x->rd.p, magic, 4))
+        return ZV_MALFORMED(RD, x->rd.p, "magic header not detected");
+    x->rd.p += 4;
+    if ((rc = zv_rd_bytes(RD, 4, &b)) || memcmp(b, version, 4))
+        return ZV_MALFORMED(RD, x->rd.p - 4 * !rc, "unknown binary version");
+    if ((rc = read_sections(x)) || (rc = ensure_refs(x)))
+        return rc;
+    if (x->n_declared && !x->seen_code)
+        return ZV_MALFORMED(RD, x->rd.p, "function and code section have inconsistent lengths");
+    if (x->m->has_data_count && x->data_count && !x->m->datas)
+        return ZV_MALFORMED(RD, x->rd.p, "data count and data section have inconsistent lengths");
+    return 0;
+}
+
+int zv_val_module_new(const uint8_t *bytes, size_t size_bytes, zv_val_module **out,
+                      zv_val_err *err)
+{
+    ctx x = {{bytes, bytes, bytes + size_bytes, err}, NULL, NULL, NULL, 0, 0, 0};
+    int rc;
+    *out = NULL;
+    if (!(x.m = zv_val_calloc(1, sizeof *x.m)))
+        return -ENOMEM;
+    x.m->bytes = bytes;
+    x.m->size_bytes = size_bytes;
+    x.m->start = -1;
+    if ((rc = read_module(&x)))
+        goto out;
+    if ((rc = zv_val_sha256(bytes, size_bytes, x.m->sha256)))
+        goto out;
+    *out = x.m;
+    x.m = NULL;
+out:
+    zv_chk_free(x.chk);
+    free(x.refs);
+    zv_val_module_free(x.m);
+    return rc;
+}
+
+void zv_val_module_free(zv_val_module *m)
+{
+    if (!m)
+        return;
+    for (uint32_t i = 0; i < m->n_elems; i++)
+        free(m->elems[i].items);
+    free(m->types);
+    free(m->imports);
+    free(m->funcs);
+    free(m->tables);
+    free(m->memories);
+    free(m->globals);
+    free(m->exports);
+    free(m->elems);
+    free(m->datas);
+    free(m);
+}
+
+void zv_val_func_locals(const zv_val_module *m, uint32_t func,
+                        void (*fn)(uint8_t type, uint32_t count, void *arg), void *arg)
+{
+    const uint8_t *p = m->bytes + m->funcs[func].locals_offset;
+    uint32_t n = zv_val_br_table_next(&p); /* validated LEB128 u32 */
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t count = zv_val_br_table_next(&p);
+        fn(*p++, count, arg);
+    }
+}

@@ -1,0 +1,269 @@
+/*
+ * validator.h — the security gate: decode and validate a WebAssembly core 2.0
+ * binary module, check it against a policy, and describe it for the engine.
+ *
+ * Nothing else in zvm touches untrusted wasm bytes before zv_val_module_new()
+ * says yes. Validation is one pass over the bytes; the only allocations are
+ * the module description (bounded by the input size, counts are checked
+ * against the remaining bytes first) and the type-checker's stacks, which
+ * grow geometrically and are reused across function bodies.
+ *
+ * The instruction decoder (zv_val_op_next) is public so that the translator
+ * walks code with exactly the decoder that validated it.
+ */
+#ifndef ZV_VALIDATOR_H
+#define ZV_VALIDATOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Value types, by their binary encoding (Wasm core §5.3.1). */
+enum {
+    ZV_I32 = 0x7f,
+    ZV_I64 = 0x7e,
+    ZV_F32 = 0x7d,
+    ZV_F64 = 0x7c,
+    ZV_V128 = 0x7b,
+    ZV_FUNCREF = 0x70,
+    ZV_EXTERNREF = 0x6f,
+};
+
+/* Extern kinds, by encoding (§5.5.5). */
+enum { ZV_EXT_FUNC = 0, ZV_EXT_TABLE = 1, ZV_EXT_MEMORY = 2, ZV_EXT_GLOBAL = 3 };
+
+/* Opcodes. Single-byte opcodes keep their byte; prefixed ones are
+ * (prefix << 8 | subopcode), e.g. 0xfc08 memory.init, 0xfd0c v128.const. */
+typedef enum {
+#define ZV_OP(code, id, name, imm, sig) ZV_OP_##id = code,
+#include "opcodes.def"
+#undef ZV_OP
+} zv_val_opcode;
+
+/* Immediate kinds of instructions (which fields of zv_val_op are set). */
+typedef enum {
+    ZV_IMM_NONE,
+    ZV_IMM_BLOCK,    /* block type in .block */
+    ZV_IMM_IDX,      /* one index in .idx (label, func, local, global, table, elem, data) */
+    ZV_IMM_IDX2,     /* two indices: .idx, .idx2 (call_indirect type/table, table.copy ...) */
+    ZV_IMM_BR_TABLE, /* .idx = number of targets; targets read with zv_val_br_table_next */
+    ZV_IMM_MEM,      /* memarg in .align, .offset */
+    ZV_IMM_MEM_LANE, /* memarg and .lane */
+    ZV_IMM_LANE,     /* .lane */
+    ZV_IMM_ZERO,     /* a reserved 0x00 byte (memory index) */
+    ZV_IMM_ZERO2,    /* two reserved 0x00 bytes (memory.copy) */
+    ZV_IMM_IDX_ZERO, /* .idx then a reserved 0x00 (memory.init) */
+    ZV_IMM_I32,      /* .i64 holds the sign-extended value */
+    ZV_IMM_I64,
+    ZV_IMM_F32, /* .bits32 */
+    ZV_IMM_F64, /* .bits64 */
+    ZV_IMM_V128, /* .v128 */
+    ZV_IMM_SHUFFLE, /* .v128 holds 16 lane indices */
+    ZV_IMM_REFTYPE, /* .idx holds the reference type */
+    ZV_IMM_SELECT_T, /* typed select: .idx holds the single value type */
+} zv_val_imm;
+
+/* Block type: either empty, one value type, or an index into the types. */
+typedef struct {
+    int32_t kind;   /* 0 = empty, 1 = single value type, 2 = type index */
+    uint32_t value; /* the value type or the type index */
+} zv_val_blocktype;
+
+/* One decoded instruction. */
+typedef struct {
+    uint16_t op;     /* zv_val_opcode */
+    uint8_t lane;    /* lane index for lane instructions */
+    uint32_t idx;    /* first index immediate */
+    uint32_t idx2;   /* second index immediate */
+    uint32_t align;  /* memarg alignment exponent */
+    uint32_t offset; /* memarg offset */
+    int64_t i64;     /* integer constants, sign-extended */
+    uint32_t bits32; /* f32 constant bits */
+    uint64_t bits64; /* f64 constant bits */
+    uint8_t v128[16];
+    zv_val_blocktype block;
+    const uint8_t *targets; /* br_table: first target byte */
+} zv_val_op;
+
+/* Error record: filled on failure, never allocated. */
+typedef struct {
+    size_t offset;  /* byte offset in the module */
+    int malformed;  /* 1: binary format error, 0: validation error */
+    char msg[192];  /* the cause */
+} zv_val_err;
+
+/* Function type; params and results point into the module's storage. */
+typedef struct {
+    uint32_t n_params, n_results;
+    const uint8_t *params, *results;
+} zv_val_functype;
+
+typedef struct {
+    uint32_t min, max; /* in pages (memory) or elements (table) */
+    int has_max;
+} zv_val_limits;
+
+typedef struct {
+    uint8_t elem_type; /* ZV_FUNCREF or ZV_EXTERNREF */
+    zv_val_limits limits;
+} zv_val_table;
+
+typedef struct {
+    uint8_t type;
+    uint8_t mutable_;
+} zv_val_globaltype;
+
+/* A decoded constant expression (§3.3.10). */
+typedef enum {
+    ZV_CONST_I32,
+    ZV_CONST_I64,
+    ZV_CONST_F32,
+    ZV_CONST_F64,
+    ZV_CONST_V128,
+    ZV_CONST_REF_NULL,
+    ZV_CONST_REF_FUNC,
+    ZV_CONST_GLOBAL_GET,
+} zv_val_const_kind;
+
+typedef struct {
+    uint8_t kind;  /* zv_val_const_kind */
+    uint8_t type;  /* the value type the expression produces */
+    uint32_t idx;  /* function (ref.func) or global (global.get) index */
+    uint64_t bits; /* integer or float bits */
+    uint8_t v128[16];
+} zv_val_const;
+
+typedef struct {
+    const char *module, *name; /* not NUL-terminated, see lengths */
+    uint32_t module_len, name_len;
+    uint8_t kind; /* ZV_EXT_* */
+    uint32_t index; /* index within its kind's space */
+} zv_val_import;
+
+typedef struct {
+    const char *name;
+    uint32_t name_len;
+    uint8_t kind;
+    uint32_t index;
+} zv_val_export;
+
+typedef struct {
+    zv_val_globaltype type;
+    int imported;
+    zv_val_const init; /* defined globals only */
+} zv_val_global;
+
+typedef struct {
+    uint32_t type_idx;
+    int imported;
+    /* Defined functions only: */
+    uint32_t locals_offset; /* byte offset of the locals declarations */
+    uint32_t code_offset;   /* byte offset of the first instruction */
+    uint32_t code_end;      /* byte offset just past the final `end` */
+    uint32_t n_locals;      /* declared locals, parameters excluded */
+    uint32_t max_height;    /* the operand stack's maximum height */
+} zv_val_func;
+
+enum { ZV_SEG_ACTIVE = 0, ZV_SEG_PASSIVE = 1, ZV_SEG_DECLARATIVE = 2 };
+
+typedef struct {
+    uint8_t mode;       /* ZV_SEG_* */
+    uint8_t elem_type;  /* ZV_FUNCREF or ZV_EXTERNREF */
+    uint32_t table;     /* active only */
+    zv_val_const offset; /* active only */
+    uint32_t n_items;
+    zv_val_const *items; /* ref.func, ref.null or global.get */
+} zv_val_elem;
+
+typedef struct {
+    uint8_t mode; /* ZV_SEG_ACTIVE or ZV_SEG_PASSIVE */
+    zv_val_const offset;
+    const uint8_t *bytes;
+    uint32_t size_bytes;
+} zv_val_data;
+
+/* The module description. Immutable after zv_val_module_new returns; it
+ * borrows the wasm bytes, which must outlive it. */
+typedef struct {
+    const uint8_t *bytes;
+    size_t size_bytes;
+    uint8_t sha256[32];
+
+    uint32_t n_types;
+    zv_val_functype *types;
+    uint32_t n_imports;
+    zv_val_import *imports;
+    uint32_t n_funcs, n_imported_funcs;
+    zv_val_func *funcs;
+    uint32_t n_tables, n_imported_tables;
+    zv_val_table *tables;
+    uint32_t n_memories, n_imported_memories;
+    zv_val_limits *memories;
+    uint32_t n_globals, n_imported_globals;
+    zv_val_global *globals;
+    uint32_t n_exports;
+    zv_val_export *exports;
+    int64_t start; /* function index, or -1 */
+    uint32_t n_elems;
+    zv_val_elem *elems;
+    uint32_t n_datas;
+    zv_val_data *datas;
+    int has_data_count;
+} zv_val_module;
+
+/* Decode and validate `bytes`. Returns 0 and sets *out (free with
+ * zv_val_module_free), or a negative errno: -EINVAL with *err filled when
+ * the module is malformed or invalid, -ENOMEM when allocation fails.
+ * The module borrows `bytes`. */
+int zv_val_module_new(const uint8_t *bytes, size_t size_bytes, zv_val_module **out,
+                      zv_val_err *err);
+void zv_val_module_free(zv_val_module *m);
+
+/* Policy: what zvm accepts beyond the spec rules. Pure data. */
+typedef struct {
+    const char *module; /* import module name */
+    const char *name;   /* field name, or NULL for any field of that module */
+} zv_val_import_rule;
+
+typedef struct {
+    const zv_val_import_rule *imports;
+    uint32_t n_imports;
+    uint32_t max_memory_pages; /* bound on memory min and on max (or the implied max) */
+    uint32_t max_table_elems;
+    uint32_t max_funcs, max_globals, max_tables, max_data_segments, max_elem_segments;
+    uint32_t max_exports, max_imports;
+} zv_val_policy;
+
+/* The default: imports only from `zvm` and `wasi_snapshot_preview1`. */
+extern const zv_val_policy zv_val_default_policy;
+
+/* Check `m` against `p`. Returns 0, or -EPERM with *err naming the
+ * offending import or limit. */
+int zv_val_check_policy(const zv_val_module *m, const zv_val_policy *p, zv_val_err *err);
+
+/* Instruction decoding, shared by the validator and the translator.
+ * Decodes the instruction at *pos (< end), fills *op and advances *pos.
+ * Returns 0, or -EINVAL with *err set for malformed bytes. `base` is the
+ * module's first byte, used only for error offsets. */
+int zv_val_op_next(const uint8_t *base, const uint8_t **pos, const uint8_t *end, zv_val_op *op,
+                   zv_val_err *err);
+
+/* br_table targets: reads one label index at *pos (validated code only). */
+uint32_t zv_val_br_table_next(const uint8_t **pos);
+
+/* Opcode metadata, from the opcode table. NULL/NONE for unknown codes. */
+const char *zv_val_op_name(uint16_t op);
+zv_val_imm zv_val_op_imm(uint16_t op);
+
+/* Locals of a defined function: calls fn(type, count, arg) per declaration
+ * run, in order. Validated modules only. */
+void zv_val_func_locals(const zv_val_module *m, uint32_t func,
+                        void (*fn)(uint8_t type, uint32_t count, void *arg), void *arg);
+
+/* The name of a value type ("i32", ...). */
+const char *zv_val_type_name(uint8_t type);
+
+/* Fault injection for tests: the n-th allocation from now fails
+ * (n <= 0 disables). Test-only, process-wide. */
+void zv_val_test_fail_alloc(long n);
+
+#endif
