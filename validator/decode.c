@@ -29,7 +29,7 @@ static int op_index(uint32_t code)
         return (int)code;
     if ((code >> 8) == 0xfc && (code & 0xff) < 0x20)
         return ZV_OP_INDEX(code);
-    if ((code >> 8) == 0xfd && (code & 0xff) < 0x100)
+    if ((code >> 8) == 0xfd)
         return ZV_OP_INDEX(code);
     return -1;
 }
@@ -44,6 +44,18 @@ zv_val_imm zv_val_op_imm(uint16_t op)
 {
     int i = op_index(op);
     return i < 0 ? ZV_IMM_NONE : (zv_val_imm)zv_op_table[i].imm;
+}
+
+int zv_val_op_sig(uint16_t op, uint8_t pops[3], uint8_t *push)
+{
+    int i = op_index(op);
+    const zv_sig_info *s;
+    if (i < 0 || !zv_op_table[i].name || zv_op_table[i].sig == ZV_SIG_x)
+        return -1;
+    s = &zv_sig_table[zv_op_table[i].sig];
+    memcpy(pops, s->pops, 3);
+    *push = s->push;
+    return s->n_pops;
 }
 
 /* Name the proposal an opcode belongs to, for a helpful rejection. */

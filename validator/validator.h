@@ -253,6 +253,11 @@ uint32_t zv_val_br_table_next(const uint8_t **pos);
 /* Opcode metadata, from the opcode table. NULL/NONE for unknown codes. */
 const char *zv_val_op_name(uint16_t op);
 zv_val_imm zv_val_op_imm(uint16_t op);
+/* Plain instructions (numeric, memory, SIMD): fills the operand types
+ * popped, bottom first, and the result pushed (0: none); returns the
+ * number popped. Returns -1 for instructions typed case by case
+ * (control, variables, references, tables, calls). */
+int zv_val_op_sig(uint16_t op, uint8_t pops[3], uint8_t *push);
 
 /* Locals of a defined function: calls fn(type, count, arg) per declaration
  * run, in order. Validated modules only. */

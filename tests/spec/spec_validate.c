@@ -11,61 +11,22 @@
  * build's default). Prints each failure as FILE:LINE, then the totals.
  */
 #include "json.h"
+#include "wast.h"
 #include "validator/validator.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-extern char **environ;
 
 typedef struct {
     long passed, failed, skipped;
 } totals;
 
-static char *slurp(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (buf = malloc((size_t)n + 1))) {
-        if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-            free(buf);
-            buf = NULL;
-        } else {
-            buf[n] = 0;
-            *size = (size_t)n;
-        }
-    }
-    fclose(f);
-    return buf;
-}
-
-static int run_wast2json(const char *wast, const char *json)
-{
-    char *argv[] = {"wast2json", (char *)wast, "-o", (char *)json, NULL};
-    pid_t pid;
-    int status;
-    if (posix_spawnp(&pid, "wast2json", NULL, NULL, argv, environ) != 0)
-        return -1;
-    if (waitpid(pid, &status, 0) < 0)
-        return -1;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
-}
-
 /* Validate one .wasm file: 1 valid, 0 rejected, -1 unreadable. */
 static int validates(const char *path, zv_val_err *err)
 {
     size_t size = 0;
-    char *bytes = slurp(path, &size);
+    char *bytes = spec_slurp(path, &size);
     zv_val_module *m = NULL;
     int rc;
     if (!bytes)
@@ -115,33 +76,19 @@ static void check_command(const char *wast, const char *dir, const spec_json *cm
                err.msg);
 }
 
-static int by_name(const struct dirent **a, const struct dirent **b)
-{
-    return strcmp((*a)->d_name, (*b)->d_name);
-}
-
-static int wast_filter(const struct dirent *d)
-{
-    size_t n = strlen(d->d_name);
-    return n > 5 && !strcmp(d->d_name + n - 5, ".wast");
-}
-
 int main(int argc, char **argv)
 {
-    const char *spec_dir = argc > 1 ? argv[1] : getenv("ZVM_SPEC_DIR");
-    char tmpl[] = "/tmp/zvm-spec-XXXXXX";
-    struct dirent **names;
+    const char *dir = spec_dir(argc, argv);
+    char tmp[64], **names;
     totals t = {0, 0, 0};
-    int n;
+    int n = spec_list(dir, &names);
 
-    if (!spec_dir)
-        spec_dir = ZVM_DEFAULT_SPEC_DIR;
-    if ((n = scandir(spec_dir, &names, wast_filter, by_name)) <= 0) {
-        fprintf(stderr, "spec_validate: no .wast files in %s\n", spec_dir);
+    if (n <= 0) {
+        fprintf(stderr, "spec_validate: no .wast files in %s\n", dir);
         return 2;
     }
-    if (!mkdtemp(tmpl)) {
-        perror("spec_validate: mkdtemp");
+    if (spec_scratch(tmp, sizeof tmp)) {
+        perror("spec_validate: scratch folder");
         return 2;
     }
     for (int i = 0; i < n; i++) {
@@ -149,33 +96,26 @@ int main(int argc, char **argv)
         size_t size;
         char *text;
         spec_json *doc;
-        snprintf(wast, sizeof wast, "%s/%s", spec_dir, names[i]->d_name);
-        snprintf(json, sizeof json, "%s/%.*s.json", tmpl, (int)strlen(names[i]->d_name) - 5,
-                 names[i]->d_name);
-        if (run_wast2json(wast, json) || !(text = slurp(json, &size))) {
-            printf("FAIL %s: wast2json could not convert it\n", names[i]->d_name);
+        snprintf(wast, sizeof wast, "%s/%s", dir, names[i]);
+        snprintf(json, sizeof json, "%s/%.*s.json", tmp, (int)strlen(names[i]) - 5, names[i]);
+        if (spec_convert(wast, json) || !(text = spec_slurp(json, &size))) {
+            printf("FAIL %s: wast2json could not convert it\n", names[i]);
             t.failed++;
             continue;
         }
         if (!(doc = spec_json_parse(text))) {
-            printf("FAIL %s: cannot parse wast2json output\n", names[i]->d_name);
+            printf("FAIL %s: cannot parse wast2json output\n", names[i]);
             t.failed++;
         } else {
             const spec_json *cmds = spec_json_get(doc, "commands");
             for (const spec_json *c = cmds ? cmds->child : NULL; c; c = c->next)
-                check_command(names[i]->d_name, tmpl, c, &t);
+                check_command(names[i], tmp, c, &t);
         }
         spec_json_free(doc);
         free(text);
-        free(names[i]);
     }
-    free(names);
-    {
-        char cmd[4200];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
-        if (system(cmd) != 0)
-            fprintf(stderr, "spec_validate: could not remove %s\n", tmpl);
-    }
+    spec_free_names(names, n);
+    spec_scratch_remove(tmp);
     printf("%ld passed, %ld failed, %ld skipped\n", t.passed, t.failed, t.skipped);
     return t.failed ? 1 : 0;
 }

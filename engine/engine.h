@@ -1,0 +1,117 @@
+/*
+ * engine.h — the engine's contract: load a module (validate, then compile
+ * through the code cache, then dlopen), instantiate it against imports,
+ * call its functions with traps turned into error records.
+ *
+ * A loaded module is immutable and shared by every thread. An instance is
+ * used by one thread at a time. Traps unwind through a per-thread frame set
+ * up by zv_eng_call; faults in a memory's guard region or in a guest
+ * stack's guard become traps, any other fault is a real crash.
+ */
+#ifndef ZV_ENGINE_H
+#define ZV_ENGINE_H
+
+#include "engine/rt_abi.h"
+#include "validator/validator.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct {
+    int trap;      /* ZV_TRAP_* when a call or instantiation trapped, else 0 */
+    int exit_code; /* with ZV_TRAP_EXIT: the guest's exit code */
+    char msg[512]; /* what went wrong, with the file/import/offset it concerns */
+} zv_eng_err;
+
+typedef struct {
+    const char *cache_dir;  /* NULL: $ZVM_CACHE, else $XDG_CACHE_HOME/zvm, else ~/.cache/zvm */
+    const char *cc;         /* NULL: $ZVM_CC, else "gcc" */
+    int fast_compile;       /* 1: -O0, quick to build and slow to run (spec tests) */
+    int no_interrupt_checks; /* 1: no safe-point polls (timeouts cannot stop loops) */
+} zv_eng_opts;
+
+/* Options of the translator itself (part of the cache key). */
+typedef struct {
+    int interrupt_checks;
+} zv_eng_translate_opts;
+
+typedef struct zv_eng_module zv_eng_module;
+typedef struct zv_eng_instance zv_eng_instance;
+
+/* Validate `bytes` (spec rules only; apply a policy before if you need
+ * one), then find the compiled code in the cache or compile it. The
+ * module copies `bytes`. *cached tells whether the cache had it. */
+int zv_eng_module_load(const uint8_t *bytes, size_t size, const zv_eng_opts *opts,
+                       zv_eng_module **out, int *cached, zv_eng_err *err);
+void zv_eng_module_free(zv_eng_module *m);
+const zv_val_module *zv_eng_module_info(const zv_eng_module *m);
+
+/* Compile into the cache without loading (zvm compile). */
+int zv_eng_compile(const uint8_t *bytes, size_t size, const zv_eng_opts *opts, int *cached,
+                   char *path_out, size_t path_size, zv_eng_err *err);
+
+/* The C source for a validated module (for debugging and tests). */
+int zv_eng_translate(const zv_val_module *m, const zv_eng_translate_opts *opts, FILE *out);
+
+/* Something an instance imports or exports. */
+typedef struct {
+    uint8_t kind;       /* ZV_EXT_* */
+    zv_func *func;      /* an existing function (another instance's) */
+    void *host_fn;      /* or a host function: fn(zv_ctx *caller, args...) */
+    const char *host_sig; /* its type as "params:results" letters, e.g. "ii:i" */
+    zv_table *table;
+    zv_memory *memory;
+    zv_value *global;
+    uint8_t global_type, global_mutable;
+} zv_eng_extern;
+
+/* Resolves one import; returns 0 and fills *out, or -ENOENT. */
+typedef int (*zv_eng_resolver)(void *arg, const zv_val_import *im, zv_eng_extern *out);
+
+/* Link, allocate memory and tables, run element and data initialisation
+ * and the start function. Returns 0; -ENOLINK (link error, err->msg);
+ * -EFAULT (a trap, err->trap); -ENOMEM. On -EFAULT the writes already made
+ * to imported tables and memories stay, as the spec requires. */
+int zv_eng_instance_new(zv_eng_module *m, zv_eng_resolver resolve, void *arg,
+                        zv_eng_instance **out, zv_eng_err *err);
+void zv_eng_instance_free(zv_eng_instance *inst);
+zv_ctx *zv_eng_instance_ctx(zv_eng_instance *inst);
+const zv_val_module *zv_eng_instance_info(const zv_eng_instance *inst);
+void *zv_eng_instance_user(zv_eng_instance *inst);
+void zv_eng_instance_set_user(zv_eng_instance *inst, void *user);
+
+/* Look up an export by name (name_len bytes, may hold NULs). Returns 0
+ * or -ENOENT; *type_idx gets a function's module type index. */
+int zv_eng_instance_export(zv_eng_instance *inst, const char *name, size_t name_len,
+                           zv_eng_extern *out, uint32_t *type_idx);
+
+/* Call function `f` whose type is module type `type_idx` of inst's module.
+ * Returns 0, or -EFAULT with err->trap set. */
+int zv_eng_call(zv_eng_instance *inst, zv_func *f, uint32_t type_idx, const zv_value *args,
+                zv_value *results, zv_eng_err *err);
+
+/* Trap from inside a host function: unwinds to the zv_eng_call frame. */
+__attribute__((noreturn)) void zv_eng_trap(int cause, int exit_code);
+
+/* The name of a trap cause, e.g. "integer divide by zero". */
+const char *zv_eng_trap_name(int cause);
+
+/* Runs fn(arg) on a new thread whose stack has a guard region, so guest
+ * stack overflow becomes an exhaustion trap. Returns fn's result. */
+int zv_eng_run_guest_thread(int (*fn)(void *), void *arg, size_t stack_bytes);
+
+/* A linear memory in its own slot (for hosts that export one, like the
+ * spec tests' `spectest`). max_pages: the maximum, 65536 for none. */
+int zv_eng_memory_new(uint32_t min_pages, uint32_t max_pages, zv_memory **out);
+void zv_eng_memory_free(zv_memory *mem);
+
+/* Canonical id of a function signature given as "params:results". */
+uint32_t zv_eng_type_id(const uint8_t *params, uint32_t n_params, const uint8_t *results,
+                        uint32_t n_results);
+
+/* The C type and zv_value field of a value type. */
+const char *zv_eng_ctype(uint8_t t);
+const char *zv_eng_value_field(uint8_t t);
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * loader.c — a module from bytes to loaded code: validate, find or build
+ * the cache entry, dlopen the entry whose trailer was just verified, and bind
+ * the descriptor. The result is immutable and shared by all threads.
+ */
+#include "engine/internal.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int validate(const uint8_t *bytes, size_t size, zv_val_module **out, zv_eng_err *err)
+{
+    zv_val_err verr = {0};
+    int rc = zv_val_module_new(bytes, size, out, &verr);
+    if (rc == -EINVAL)
+        snprintf(err->msg, sizeof err->msg, "offset 0x%04zx: %s: %s", verr.offset,
+                 verr.malformed ? "malformed" : "invalid", verr.msg);
+    else if (rc)
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+    return rc;
+}
+
+int zv_eng_compile(const uint8_t *bytes, size_t size, const zv_eng_opts *opts, int *cached,
+                   char *path_out, size_t path_size, zv_eng_err *err)
+{
+    zv_val_module *info = NULL;
+    int rc = validate(bytes, size, &info, err);
+    if (rc == 0)
+        rc = zv_eng_cache_get(info, opts, path_out, path_size, cached, NULL, err);
+    zv_val_module_free(info);
+    return rc;
+}
+
+static int bind(zv_eng_module *m, int fd, const char *path, zv_eng_err *err)
+{
+    const zv_val_module *info = m->info;
+    struct stat a, b;
+    /* dlopen by path (glibc identifies objects by name, so a /proc/self/fd
+     * name would alias), after checking that the path is still the file
+     * whose trailer was verified through fd. */
+    if (fstat(fd, &a) < 0 || stat(path, &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+        snprintf(err->msg, sizeof err->msg, "cache entry %s changed while loading", path);
+        return -EAGAIN;
+    }
+    if (!(m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL))) {
+        snprintf(err->msg, sizeof err->msg, "cannot load %s: %s", path, dlerror());
+        return -EIO;
+    }
+    m->desc = dlsym(m->dl, ZV_DESC_SYMBOL);
+    if (!m->desc || m->desc->abi_version != ZV_ABI_VERSION ||
+        m->desc->n_funcs != info->n_funcs - info->n_imported_funcs ||
+        m->desc->n_types != info->n_types) {
+        snprintf(err->msg, sizeof err->msg, "%s does not match this module or zvm version", path);
+        return -EIO;
+    }
+    if (!(m->type_ids = calloc(info->n_types + 1, sizeof *m->type_ids)))
+        return -ENOMEM;
+    for (uint32_t i = 0; i < info->n_types; i++) {
+        const zv_val_functype *t = &info->types[i];
+        if (!(m->type_ids[i] = zv_eng_type_id(t->params, t->n_params, t->results, t->n_results)))
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+int zv_eng_module_load(const uint8_t *bytes, size_t size, const zv_eng_opts *opts,
+                       zv_eng_module **out, int *cached, zv_eng_err *err)
+{
+    zv_eng_module *m = calloc(1, sizeof *m);
+    char path[4200];
+    int rc, fd = -1, was_cached = 0;
+    *out = NULL;
+    if (!m || !(m->bytes = malloc(size ? size : 1))) {
+        free(m);
+        return -ENOMEM;
+    }
+    memcpy(m->bytes, bytes, size);
+    if ((rc = validate(m->bytes, size, &m->info, err)))
+        goto out;
+    if ((rc = zv_eng_cache_get(m->info, opts, path, sizeof path, &was_cached, &fd, err)))
+        goto out;
+    rc = bind(m, fd, path, err);
+    close(fd);
+out:
+    if (rc) {
+        zv_eng_module_free(m);
+        return rc;
+    }
+    if (cached)
+        *cached = was_cached;
+    *out = m;
+    return 0;
+}
+
+void zv_eng_module_free(zv_eng_module *m)
+{
+    if (!m)
+        return;
+    if (m->dl)
+        dlclose(m->dl);
+    zv_val_module_free(m->info);
+    free(m->type_ids);
+    free(m->bytes);
+    free(m);
+}
+
+const zv_val_module *zv_eng_module_info(const zv_eng_module *m) { return m->info; }

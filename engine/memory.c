@@ -1,0 +1,102 @@
+/*
+ * memory.c — linear memories, one slot each: a 4 GiB reservation for the
+ * addressable range plus a 4 GiB guard, all PROT_NONE until memory.grow
+ * makes pages accessible. A wasm address is a 32-bit index plus a 32-bit
+ * offset, so base + index + offset always lands inside the slot: accesses
+ * past the current size fault on PROT_NONE pages and become traps, and the
+ * generated code carries no bounds checks. The base never moves, so the
+ * generated code may keep it in the context.
+ *
+ * A small lock-free registry of slot ranges lets the fault handler tell a
+ * guest's out-of-bounds access from a real crash.
+ */
+#include "engine/internal.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#define PAGE_BYTES 65536ull
+#define SLOT_BYTES (8ull << 30)
+#define MAX_SLOTS 8192
+
+static _Atomic(uintptr_t) slots[MAX_SLOTS]; /* slot bases; 0 = free entry */
+
+static int slot_register(uintptr_t base)
+{
+    for (int i = 0; i < MAX_SLOTS; i++) {
+        uintptr_t expect = 0;
+        if (atomic_compare_exchange_strong(&slots[i], &expect, base))
+            return 0;
+    }
+    return -ENOMEM;
+}
+
+static void slot_unregister(uintptr_t base)
+{
+    for (int i = 0; i < MAX_SLOTS; i++) {
+        uintptr_t expect = base;
+        if (atomic_compare_exchange_strong(&slots[i], &expect, 0))
+            return;
+    }
+}
+
+int zv_eng_memory_owns(const void *addr)
+{
+    uintptr_t a = (uintptr_t)addr;
+    for (int i = 0; i < MAX_SLOTS; i++) {
+        uintptr_t b = atomic_load_explicit(&slots[i], memory_order_relaxed);
+        if (b && a >= b && a - b < SLOT_BYTES)
+            return 1;
+    }
+    return 0;
+}
+
+int zv_eng_memory_new(uint32_t min_pages, uint32_t max_pages, zv_memory **out)
+{
+    zv_memory *mem = calloc(1, sizeof *mem);
+    void *base;
+    if (!mem)
+        return -ENOMEM;
+    base = mmap(NULL, SLOT_BYTES, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) {
+        free(mem);
+        return -ENOMEM;
+    }
+    if ((min_pages && mprotect(base, min_pages * PAGE_BYTES, PROT_READ | PROT_WRITE) < 0) ||
+        slot_register((uintptr_t)base) < 0) {
+        munmap(base, SLOT_BYTES);
+        free(mem);
+        return -ENOMEM;
+    }
+    mem->base = base;
+    mem->pages = min_pages;
+    mem->size_bytes = min_pages * PAGE_BYTES;
+    mem->max_pages = max_pages;
+    *out = mem;
+    return 0;
+}
+
+void zv_eng_memory_free(zv_memory *mem)
+{
+    if (!mem)
+        return;
+    slot_unregister((uintptr_t)mem->base);
+    munmap(mem->base, SLOT_BYTES);
+    free(mem);
+}
+
+/* memory.grow (§4.4.7): the old size in pages, or -1 past the maximum. */
+uint32_t zv_eng_memory_grow(zv_memory *mem, uint32_t delta_pages)
+{
+    uint64_t old = mem->pages, want = old + delta_pages;
+    if (want > mem->max_pages || want > 65536)
+        return UINT32_MAX;
+    if (delta_pages && mprotect(mem->base + old * PAGE_BYTES, delta_pages * PAGE_BYTES,
+                                PROT_READ | PROT_WRITE) < 0)
+        return UINT32_MAX;
+    mem->pages = (uint32_t)want;
+    mem->size_bytes = want * PAGE_BYTES;
+    return (uint32_t)old;
+}

@@ -1,0 +1,379 @@
+/*
+ * rt_ops.h — the semantics of every simple WebAssembly instruction, as
+ * static inline C. The translator pastes it after rt_abi.h into each
+ * generated file and emits `zv_op_<name>(ctx, operands..., immediates...)`
+ * for every instruction the validator's table gives a plain signature, so
+ * the per-instruction logic lives here, once (Wasm core §4.3 numerics).
+ *
+ * Memory accesses are base + 32-bit index + offset with no check: the
+ * slot's guard region turns out-of-bounds into a fault. Traps that the
+ * spec requires explicitly (division, conversion) call ctx->host->trap.
+ * Floats keep exact IEEE behaviour: compile with -frounding-math and
+ * -fsignaling-nans, never -ffast-math. GCC vector extensions give SIMD.
+ */
+#ifndef ZV_RT_OPS_H
+#define ZV_RT_OPS_H
+
+#include <math.h>
+#include <string.h>
+
+#define ZV_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define ZV_TRAP(ctx, cause) (ctx)->host->trap((ctx), (cause))
+#define ZV_POLL(ctx)                                                                               \
+    do {                                                                                           \
+        if (ZV_UNLIKELY((ctx)->interrupt))                                                         \
+            ZV_TRAP(ctx, ZV_TRAP_TIMEOUT);                                                         \
+    } while (0)
+#define ZV_ADDR(ctx, a, off) ((ctx)->mem + (uint64_t)(a) + (uint64_t)(off))
+
+typedef int8_t zv_i8x16 __attribute__((vector_size(16)));
+typedef uint8_t zv_u8x16 __attribute__((vector_size(16)));
+typedef int16_t zv_i16x8 __attribute__((vector_size(16)));
+typedef uint16_t zv_u16x8 __attribute__((vector_size(16)));
+typedef int32_t zv_i32x4 __attribute__((vector_size(16)));
+typedef uint32_t zv_u32x4 __attribute__((vector_size(16)));
+typedef int64_t zv_i64x2 __attribute__((vector_size(16)));
+typedef float zv_f32x4 __attribute__((vector_size(16)));
+typedef double zv_f64x2 __attribute__((vector_size(16)));
+
+typedef zv_ctx C;
+typedef uint32_t I;
+typedef uint64_t L;
+typedef float F;
+typedef double D;
+typedef zv_v128 V;
+
+static inline F zv_f32_bits(uint32_t b) { F f; memcpy(&f, &b, 4); return f; }
+static inline D zv_f64_bits(uint64_t b) { D d; memcpy(&d, &b, 8); return d; }
+static inline uint32_t zv_bits_f32(F f) { uint32_t b; memcpy(&b, &f, 4); return b; }
+static inline uint64_t zv_bits_f64(D d) { uint64_t b; memcpy(&b, &d, 8); return b; }
+
+/* ---- memory ---------------------------------------------------------- */
+#define ZV_LOAD(name, T, R, conv)                                                                  \
+    static inline R zv_op_##name(C *ctx, I a, I off)                                               \
+    {                                                                                              \
+        T v;                                                                                       \
+        memcpy(&v, ZV_ADDR(ctx, a, off), sizeof v);                                                \
+        return (R)conv v;                                                                          \
+    }
+ZV_LOAD(i32_load, uint32_t, I, )
+ZV_LOAD(i64_load, uint64_t, L, )
+ZV_LOAD(f32_load, float, F, )
+ZV_LOAD(f64_load, double, D, )
+ZV_LOAD(i32_load8_s, int8_t, I, (int32_t))
+ZV_LOAD(i32_load8_u, uint8_t, I, )
+ZV_LOAD(i32_load16_s, int16_t, I, (int32_t))
+ZV_LOAD(i32_load16_u, uint16_t, I, )
+ZV_LOAD(i64_load8_s, int8_t, L, (int64_t))
+ZV_LOAD(i64_load8_u, uint8_t, L, )
+ZV_LOAD(i64_load16_s, int16_t, L, (int64_t))
+ZV_LOAD(i64_load16_u, uint16_t, L, )
+ZV_LOAD(i64_load32_s, int32_t, L, (int64_t))
+ZV_LOAD(i64_load32_u, uint32_t, L, )
+ZV_LOAD(v128_load, V, V, )
+
+#define ZV_STORE(name, T, A)                                                                       \
+    static inline void zv_op_##name(C *ctx, I a, A v, I off)                                       \
+    {                                                                                              \
+        T t = (T)v;                                                                                \
+        memcpy(ZV_ADDR(ctx, a, off), &t, sizeof t);                                                \
+    }
+ZV_STORE(i32_store, uint32_t, I)
+ZV_STORE(i64_store, uint64_t, L)
+ZV_STORE(f32_store, float, F)
+ZV_STORE(f64_store, double, D)
+ZV_STORE(i32_store8, uint8_t, I)
+ZV_STORE(i32_store16, uint16_t, I)
+ZV_STORE(i64_store8, uint8_t, L)
+ZV_STORE(i64_store16, uint16_t, L)
+ZV_STORE(i64_store32, uint32_t, L)
+ZV_STORE(v128_store, V, V)
+
+static inline I zv_op_memory_size(C *ctx) { return ctx->memory->pages; }
+static inline I zv_op_memory_grow(C *ctx, I d) { return ctx->host->memory_grow(ctx, d); }
+
+/* Bulk memory (§4.4.7): bounds are checked before anything is written. */
+static inline int zv_oob(uint64_t at, uint64_t n, uint64_t size) { return at + n > size; }
+static inline void zv_op_memory_fill(C *ctx, I d, I v, I n)
+{
+    if (zv_oob(d, n, ctx->memory->size_bytes))
+        ZV_TRAP(ctx, ZV_TRAP_MEMORY_OOB);
+    memset(ctx->mem + d, (int)(v & 0xff), n);
+}
+static inline void zv_op_memory_copy(C *ctx, I d, I s, I n)
+{
+    uint64_t size = ctx->memory->size_bytes;
+    if (zv_oob(d, n, size) || zv_oob(s, n, size))
+        ZV_TRAP(ctx, ZV_TRAP_MEMORY_OOB);
+    memmove(ctx->mem + d, ctx->mem + s, n);
+}
+static inline void zv_memory_init(C *ctx, I seg, I d, I s, I n)
+{
+    if (zv_oob(d, n, ctx->memory->size_bytes) || zv_oob(s, n, ctx->data_sizes[seg]))
+        ZV_TRAP(ctx, ZV_TRAP_MEMORY_OOB);
+    memcpy(ctx->mem + d, ctx->data_bytes[seg] + s, n);
+}
+static inline void zv_data_drop(C *ctx, I seg) { ctx->data_sizes[seg] = 0; }
+
+/* ---- tables (§4.4.6) --------------------------------------------------- */
+static inline void *zv_table_get(C *ctx, I t, I i)
+{
+    zv_table *tab = ctx->tables[t];
+    if (i >= tab->size)
+        ZV_TRAP(ctx, ZV_TRAP_TABLE_OOB);
+    return tab->elems[i];
+}
+static inline void zv_table_set(C *ctx, I t, I i, void *v)
+{
+    zv_table *tab = ctx->tables[t];
+    if (i >= tab->size)
+        ZV_TRAP(ctx, ZV_TRAP_TABLE_OOB);
+    tab->elems[i] = v;
+}
+static inline I zv_table_size(C *ctx, I t) { return ctx->tables[t]->size; }
+static inline I zv_table_grow(C *ctx, I t, void *v, I n)
+{
+    return ctx->host->table_grow(ctx, ctx->tables[t], v, n);
+}
+static inline void zv_table_fill(C *ctx, I t, I i, void *v, I n)
+{
+    zv_table *tab = ctx->tables[t];
+    if (zv_oob(i, n, tab->size))
+        ZV_TRAP(ctx, ZV_TRAP_TABLE_OOB);
+    for (I k = 0; k < n; k++)
+        tab->elems[i + k] = v;
+}
+static inline void zv_table_copy(C *ctx, I td, I ts, I d, I s, I n)
+{
+    zv_table *dst = ctx->tables[td], *src = ctx->tables[ts];
+    if (zv_oob(d, n, dst->size) || zv_oob(s, n, src->size))
+        ZV_TRAP(ctx, ZV_TRAP_TABLE_OOB);
+    memmove(dst->elems + d, src->elems + s, (size_t)n * sizeof(void *));
+}
+static inline void zv_table_init(C *ctx, I seg, I t, I d, I s, I n)
+{
+    zv_table *tab = ctx->tables[t];
+    if (zv_oob(d, n, tab->size) || zv_oob(s, n, ctx->elem_sizes[seg]))
+        ZV_TRAP(ctx, ZV_TRAP_TABLE_OOB);
+    memcpy(tab->elems + d, ctx->elem_items[seg] + s, (size_t)n * sizeof(void *));
+}
+static inline void zv_elem_drop(C *ctx, I seg) { ctx->elem_sizes[seg] = 0; }
+
+/* call_indirect (§4.4.8): bounds, null, then the canonical type id. */
+static inline zv_func *zv_indirect(C *ctx, I t, I i, I type_idx)
+{
+    zv_table *tab = ctx->tables[t];
+    zv_func *f;
+    if (i >= tab->size)
+        ZV_TRAP(ctx, ZV_TRAP_INDIRECT_OOB);
+    f = (zv_func *)tab->elems[i];
+    if (!f)
+        ZV_TRAP(ctx, ZV_TRAP_INDIRECT_NULL);
+    if (f->type_id != ctx->type_ids[type_idx])
+        ZV_TRAP(ctx, ZV_TRAP_INDIRECT_TYPE);
+    return f;
+}
+
+/* ---- integers ---------------------------------------------------------- */
+#define ZV_BIN(name, T, expr)                                                                      \
+    static inline T zv_op_##name(C *ctx, T a, T b)                                                 \
+    {                                                                                              \
+        (void)ctx;                                                                                 \
+        return (T)(expr);                                                                          \
+    }
+#define ZV_UN(name, R, T, expr)                                                                    \
+    static inline R zv_op_##name(C *ctx, T a)                                                      \
+    {                                                                                              \
+        (void)ctx;                                                                                 \
+        return (R)(expr);                                                                          \
+    }
+#define ZV_CMP(name, T, expr)                                                                      \
+    static inline I zv_op_##name(C *ctx, T a, T b)                                                 \
+    {                                                                                              \
+        (void)ctx;                                                                                 \
+        return (expr) ? 1u : 0u;                                                                   \
+    }
+
+#define ZV_INT_OPS(p, T, S, BITS)                                                                  \
+    ZV_UN(p##_eqz, I, T, a == 0)                                                                   \
+    ZV_CMP(p##_eq, T, a == b)                                                                      \
+    ZV_CMP(p##_ne, T, a != b)                                                                      \
+    ZV_CMP(p##_lt_s, T, (S)a < (S)b)                                                               \
+    ZV_CMP(p##_lt_u, T, a < b)                                                                     \
+    ZV_CMP(p##_gt_s, T, (S)a > (S)b)                                                               \
+    ZV_CMP(p##_gt_u, T, a > b)                                                                     \
+    ZV_CMP(p##_le_s, T, (S)a <= (S)b)                                                              \
+    ZV_CMP(p##_le_u, T, a <= b)                                                                    \
+    ZV_CMP(p##_ge_s, T, (S)a >= (S)b)                                                              \
+    ZV_CMP(p##_ge_u, T, a >= b)                                                                    \
+    ZV_UN(p##_clz, T, T, a ? (BITS == 32 ? __builtin_clz((I)a) : __builtin_clzll(a)) : BITS)       \
+    ZV_UN(p##_ctz, T, T, a ? (BITS == 32 ? __builtin_ctz((I)a) : __builtin_ctzll(a)) : BITS)       \
+    ZV_UN(p##_popcnt, T, T, BITS == 32 ? __builtin_popcount((I)a) : __builtin_popcountll(a))       \
+    ZV_BIN(p##_add, T, a + b)                                                                      \
+    ZV_BIN(p##_sub, T, a - b)                                                                      \
+    ZV_BIN(p##_mul, T, a * b)                                                                      \
+    ZV_BIN(p##_and, T, a & b)                                                                      \
+    ZV_BIN(p##_or, T, a | b)                                                                       \
+    ZV_BIN(p##_xor, T, a ^ b)                                                                      \
+    ZV_BIN(p##_shl, T, a << (b & (BITS - 1)))                                                      \
+    ZV_BIN(p##_shr_s, T, (S)a >> (b & (BITS - 1)))                                                 \
+    ZV_BIN(p##_shr_u, T, a >> (b & (BITS - 1)))                                                    \
+    ZV_BIN(p##_rotl, T, (a << (b & (BITS - 1))) | (a >> ((BITS - (b & (BITS - 1))) & (BITS - 1)))) \
+    ZV_BIN(p##_rotr, T, (a >> (b & (BITS - 1))) | (a << ((BITS - (b & (BITS - 1))) & (BITS - 1)))) \
+    static inline T zv_op_##p##_div_s(C *ctx, T a, T b)                                            \
+    {                                                                                              \
+        if (ZV_UNLIKELY(b == 0))                                                                   \
+            ZV_TRAP(ctx, ZV_TRAP_DIV_ZERO);                                                        \
+        if (ZV_UNLIKELY(a == (T)1 << (BITS - 1) && b == (T)-1))                                    \
+            ZV_TRAP(ctx, ZV_TRAP_INT_OVERFLOW);                                                    \
+        return (T)((S)a / (S)b);                                                                   \
+    }                                                                                              \
+    static inline T zv_op_##p##_div_u(C *ctx, T a, T b)                                            \
+    {                                                                                              \
+        if (ZV_UNLIKELY(b == 0))                                                                   \
+            ZV_TRAP(ctx, ZV_TRAP_DIV_ZERO);                                                        \
+        return a / b;                                                                              \
+    }                                                                                              \
+    static inline T zv_op_##p##_rem_s(C *ctx, T a, T b)                                            \
+    {                                                                                              \
+        if (ZV_UNLIKELY(b == 0))                                                                   \
+            ZV_TRAP(ctx, ZV_TRAP_DIV_ZERO);                                                        \
+        if (ZV_UNLIKELY(b == (T)-1))                                                               \
+            return 0; /* also avoids INT_MIN % -1, undefined in C */                               \
+        return (T)((S)a % (S)b);                                                                   \
+    }                                                                                              \
+    static inline T zv_op_##p##_rem_u(C *ctx, T a, T b)                                            \
+    {                                                                                              \
+        if (ZV_UNLIKELY(b == 0))                                                                   \
+            ZV_TRAP(ctx, ZV_TRAP_DIV_ZERO);                                                        \
+        return a % b;                                                                              \
+    }
+
+ZV_INT_OPS(i32, I, int32_t, 32)
+ZV_INT_OPS(i64, L, int64_t, 64)
+
+ZV_UN(i32_extend8_s, I, I, (int32_t)(int8_t)a)
+ZV_UN(i32_extend16_s, I, I, (int32_t)(int16_t)a)
+ZV_UN(i64_extend8_s, L, L, (int64_t)(int8_t)a)
+ZV_UN(i64_extend16_s, L, L, (int64_t)(int16_t)a)
+ZV_UN(i64_extend32_s, L, L, (int64_t)(int32_t)a)
+ZV_UN(i32_wrap_i64, I, L, (uint32_t)a)
+ZV_UN(i64_extend_i32_s, L, I, (int64_t)(int32_t)a)
+ZV_UN(i64_extend_i32_u, L, I, a)
+
+/* ---- floats ------------------------------------------------------------ */
+/* min/max (§4.3.3): NaN if either is NaN; -0 is less than +0. */
+#define ZV_FMINMAX(p, T, BT, bits)                                                                 \
+    static inline T zv_##p##_min(T a, T b)                                                         \
+    {                                                                                              \
+        if (a != a || b != b)                                                                      \
+            return a + b;                                                                          \
+        if (a == b) {                                                                              \
+            BT x = bits(a) | bits(b);                                                              \
+            T r;                                                                                   \
+            memcpy(&r, &x, sizeof r);                                                              \
+            return r;                                                                              \
+        }                                                                                          \
+        return a < b ? a : b;                                                                      \
+    }                                                                                              \
+    static inline T zv_##p##_max(T a, T b)                                                         \
+    {                                                                                              \
+        if (a != a || b != b)                                                                      \
+            return a + b;                                                                          \
+        if (a == b) {                                                                              \
+            BT x = bits(a) & bits(b);                                                              \
+            T r;                                                                                   \
+            memcpy(&r, &x, sizeof r);                                                              \
+            return r;                                                                              \
+        }                                                                                          \
+        return a > b ? a : b;                                                                      \
+    }
+ZV_FMINMAX(f32, F, uint32_t, zv_bits_f32)
+ZV_FMINMAX(f64, D, uint64_t, zv_bits_f64)
+
+#define ZV_FLOAT_OPS(p, T, BT, bits, frombits, SIGN, sfx)                                          \
+    ZV_CMP(p##_eq, T, a == b)                                                                      \
+    ZV_CMP(p##_ne, T, a != b)                                                                      \
+    ZV_CMP(p##_lt, T, a < b)                                                                       \
+    ZV_CMP(p##_gt, T, a > b)                                                                       \
+    ZV_CMP(p##_le, T, a <= b)                                                                      \
+    ZV_CMP(p##_ge, T, a >= b)                                                                      \
+    ZV_UN(p##_abs, T, T, frombits(bits(a) & ~SIGN))                                                \
+    ZV_UN(p##_neg, T, T, frombits(bits(a) ^ SIGN))                                                 \
+    ZV_UN(p##_ceil, T, T, ceil##sfx(a))                                                            \
+    ZV_UN(p##_floor, T, T, floor##sfx(a))                                                          \
+    ZV_UN(p##_trunc, T, T, trunc##sfx(a))                                                          \
+    ZV_UN(p##_nearest, T, T, nearbyint##sfx(a))                                                    \
+    ZV_UN(p##_sqrt, T, T, sqrt##sfx(a))                                                            \
+    ZV_BIN(p##_add, T, a + b)                                                                      \
+    ZV_BIN(p##_sub, T, a - b)                                                                      \
+    ZV_BIN(p##_mul, T, a * b)                                                                      \
+    ZV_BIN(p##_div, T, a / b)                                                                      \
+    ZV_BIN(p##_min, T, zv_##p##_min(a, b))                                                         \
+    ZV_BIN(p##_max, T, zv_##p##_max(a, b))                                                         \
+    ZV_BIN(p##_copysign, T, frombits((bits(a) & ~SIGN) | (bits(b) & SIGN)))
+
+ZV_FLOAT_OPS(f32, F, uint32_t, zv_bits_f32, zv_f32_bits, 0x80000000u, f)
+ZV_FLOAT_OPS(f64, D, uint64_t, zv_bits_f64, zv_f64_bits, 0x8000000000000000ull, )
+
+/* Float to integer (§4.3.4): NaN is an invalid conversion, values whose
+ * truncation does not fit are an overflow. Bounds are exact floats. */
+#define ZV_TRUNC(name, R, SR, T, lo, hi)                                                           \
+    static inline R zv_op_##name(C *ctx, T a)                                                      \
+    {                                                                                              \
+        if (ZV_UNLIKELY(a != a))                                                                   \
+            ZV_TRAP(ctx, ZV_TRAP_INVALID_CONVERSION);                                              \
+        if (ZV_UNLIKELY(!(a > (lo) && a < (hi))))                                                  \
+            ZV_TRAP(ctx, ZV_TRAP_INT_OVERFLOW);                                                    \
+        return (R)(SR)a;                                                                           \
+    }
+ZV_TRUNC(i32_trunc_f32_s, I, int32_t, F, -2147483904.0f, 2147483648.0f)
+ZV_TRUNC(i32_trunc_f32_u, I, uint32_t, F, -1.0f, 4294967296.0f)
+ZV_TRUNC(i32_trunc_f64_s, I, int32_t, D, -2147483649.0, 2147483648.0)
+ZV_TRUNC(i32_trunc_f64_u, I, uint32_t, D, -1.0, 4294967296.0)
+ZV_TRUNC(i64_trunc_f32_s, L, int64_t, F, -9223373136366403584.0f, 9223372036854775808.0f)
+ZV_TRUNC(i64_trunc_f32_u, L, uint64_t, F, -1.0f, 18446744073709551616.0f)
+ZV_TRUNC(i64_trunc_f64_s, L, int64_t, D, -9223372036854777856.0, 9223372036854775808.0)
+ZV_TRUNC(i64_trunc_f64_u, L, uint64_t, D, -1.0, 18446744073709551616.0)
+
+#define ZV_TRUNC_SAT(name, R, SR, T, lo, hi, minv, maxv)                                           \
+    static inline R zv_sat_##name(T a)                                                             \
+    {                                                                                              \
+        if (a != a)                                                                                \
+            return 0;                                                                              \
+        if (!(a > (lo)))                                                                           \
+            return (R)(minv);                                                                      \
+        if (!(a < (hi)))                                                                           \
+            return (R)(maxv);                                                                      \
+        return (R)(SR)a;                                                                           \
+    }                                                                                              \
+    ZV_UN(name, R, T, zv_sat_##name(a))
+ZV_TRUNC_SAT(i32_trunc_sat_f32_s, I, int32_t, F, -2147483904.0f, 2147483648.0f, INT32_MIN,
+             INT32_MAX)
+ZV_TRUNC_SAT(i32_trunc_sat_f32_u, I, uint32_t, F, -1.0f, 4294967296.0f, 0, UINT32_MAX)
+ZV_TRUNC_SAT(i32_trunc_sat_f64_s, I, int32_t, D, -2147483649.0, 2147483648.0, INT32_MIN,
+             INT32_MAX)
+ZV_TRUNC_SAT(i32_trunc_sat_f64_u, I, uint32_t, D, -1.0, 4294967296.0, 0, UINT32_MAX)
+ZV_TRUNC_SAT(i64_trunc_sat_f32_s, L, int64_t, F, -9223373136366403584.0f, 9223372036854775808.0f,
+             INT64_MIN, INT64_MAX)
+ZV_TRUNC_SAT(i64_trunc_sat_f32_u, L, uint64_t, F, -1.0f, 18446744073709551616.0f, 0, UINT64_MAX)
+ZV_TRUNC_SAT(i64_trunc_sat_f64_s, L, int64_t, D, -9223372036854777856.0, 9223372036854775808.0,
+             INT64_MIN, INT64_MAX)
+ZV_TRUNC_SAT(i64_trunc_sat_f64_u, L, uint64_t, D, -1.0, 18446744073709551616.0, 0, UINT64_MAX)
+
+ZV_UN(f32_convert_i32_s, F, I, (float)(int32_t)a)
+ZV_UN(f32_convert_i32_u, F, I, (float)a)
+ZV_UN(f32_convert_i64_s, F, L, (float)(int64_t)a)
+ZV_UN(f32_convert_i64_u, F, L, (float)a)
+ZV_UN(f32_demote_f64, F, D, (float)a)
+ZV_UN(f64_convert_i32_s, D, I, (double)(int32_t)a)
+ZV_UN(f64_convert_i32_u, D, I, (double)a)
+ZV_UN(f64_convert_i64_s, D, L, (double)(int64_t)a)
+ZV_UN(f64_convert_i64_u, D, L, (double)a)
+ZV_UN(f64_promote_f32, D, F, (double)a)
+ZV_UN(i32_reinterpret_f32, I, F, zv_bits_f32(a))
+ZV_UN(i64_reinterpret_f64, L, D, zv_bits_f64(a))
+ZV_UN(f32_reinterpret_i32, F, I, zv_f32_bits(a))
+ZV_UN(f64_reinterpret_i64, D, L, zv_f64_bits(a))
+
+#endif

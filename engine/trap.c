@@ -1,0 +1,185 @@
+/*
+ * trap.c — traps: how a fault or an explicit trap in guest code unwinds
+ * back to the host, per thread.
+ *
+ * zv_eng_call pushes a frame (a sigjmp_buf) on this thread's chain; the
+ * generated code's explicit traps and the fault handler both siglongjmp to
+ * the innermost frame. The handler runs on an alternate signal stack
+ * (guest stack overflow leaves no room on the guest stack) and with
+ * SA_NODEFER, so sigsetjmp need not save the signal mask: no syscall on
+ * the call path. A fault is a trap only when it hits a memory slot or the
+ * guard below a guest stack made by zv_eng_run_guest_thread; any other
+ * fault is a real crash and goes to the default action.
+ */
+#include "engine/internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+struct zv_eng_trap_frame {
+    sigjmp_buf jb;
+    struct zv_eng_trap_frame *prev;
+    volatile int cause, exit_code;
+};
+
+/* The names are the spec's trap texts (what its assert_trap expects). */
+/* Per-thread, by nature: each thread has its own chain, guard and stack. */
+static _Thread_local zv_eng_trap_frame *tl_frame;
+static _Thread_local uintptr_t tl_guard_lo, tl_guard_hi;
+static _Thread_local void *tl_altstack;
+
+#define ALTSTACK_BYTES (64 * 1024)
+#define GUARD_BYTES (256 * 1024)
+
+static const char *const trap_names[ZV_TRAP_COUNT] = {
+    [ZV_TRAP_NONE] = "none",
+    [ZV_TRAP_UNREACHABLE] = "unreachable",
+    [ZV_TRAP_MEMORY_OOB] = "out of bounds memory access",
+    [ZV_TRAP_TABLE_OOB] = "out of bounds table access",
+    [ZV_TRAP_INT_OVERFLOW] = "integer overflow",
+    [ZV_TRAP_DIV_ZERO] = "integer divide by zero",
+    [ZV_TRAP_INVALID_CONVERSION] = "invalid conversion to integer",
+    [ZV_TRAP_INDIRECT_TYPE] = "indirect call type mismatch",
+    [ZV_TRAP_INDIRECT_NULL] = "uninitialized element",
+    [ZV_TRAP_INDIRECT_OOB] = "undefined element",
+    [ZV_TRAP_EXHAUSTION] = "call stack exhausted",
+    [ZV_TRAP_TIMEOUT] = "timeout",
+    [ZV_TRAP_EXIT] = "exit",
+    [ZV_TRAP_HOST] = "host error",
+};
+
+const char *zv_eng_trap_name(int cause)
+{
+    return cause >= 0 && cause < ZV_TRAP_COUNT ? trap_names[cause] : "unknown trap";
+}
+
+void zv_eng_trap(int cause, int exit_code)
+{
+    zv_eng_trap_frame *f = tl_frame;
+    if (!f)
+        abort(); /* a trap outside zv_eng_call is an engine bug */
+    f->cause = cause;
+    f->exit_code = exit_code;
+    siglongjmp(f->jb, 1);
+}
+
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+    uintptr_t a = (uintptr_t)si->si_addr;
+    zv_eng_trap_frame *f = tl_frame;
+    (void)uc;
+    if (f && a >= tl_guard_lo && a < tl_guard_hi)
+        zv_eng_trap(ZV_TRAP_EXHAUSTION, 0);
+    if (f && zv_eng_memory_owns(si->si_addr))
+        zv_eng_trap(ZV_TRAP_MEMORY_OOB, 0);
+    /* Not a guest fault: crash for real with the default action. */
+    signal(sig, SIG_DFL);
+}
+
+static pthread_once_t signals_once = PTHREAD_ONCE_INIT;
+
+static void install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, NULL);
+    sigaction(SIGBUS, &sa, NULL);
+}
+
+void zv_eng_signals_init(void) { pthread_once(&signals_once, install); }
+
+/* The alternate signal stack of this thread, made once. */
+static int ensure_altstack(void)
+{
+    stack_t ss;
+    if (tl_altstack)
+        return 0;
+    tl_altstack = mmap(NULL, ALTSTACK_BYTES, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (tl_altstack == MAP_FAILED) {
+        tl_altstack = NULL;
+        return -ENOMEM;
+    }
+    ss.ss_sp = tl_altstack;
+    ss.ss_size = ALTSTACK_BYTES;
+    ss.ss_flags = 0;
+    return sigaltstack(&ss, NULL) < 0 ? -errno : 0;
+}
+
+int zv_eng_call(zv_eng_instance *inst, zv_func *f, uint32_t type_idx, const zv_value *args,
+                zv_value *results, zv_eng_err *err)
+{
+    const zv_eng_module *m = inst->mod;
+    zv_eng_trap_frame fr;
+    int rc;
+    zv_eng_signals_init();
+    if ((rc = ensure_altstack()))
+        return rc;
+    fr.prev = tl_frame;
+    fr.cause = 0;
+    fr.exit_code = 0;
+    tl_frame = &fr;
+    if (sigsetjmp(fr.jb, 0) == 0) {
+        m->desc->trampolines[type_idx](f->ctx, f->fn, args, results);
+        tl_frame = fr.prev;
+        return 0;
+    }
+    tl_frame = fr.prev;
+    err->trap = fr.cause;
+    err->exit_code = fr.exit_code;
+    snprintf(err->msg, sizeof err->msg, "%s", zv_eng_trap_name(fr.cause));
+    return -EFAULT;
+}
+
+struct guest_thread {
+    int (*fn)(void *);
+    void *arg;
+    uintptr_t guard_lo, guard_hi;
+    int result;
+};
+
+static void *guest_main(void *p)
+{
+    struct guest_thread *g = p;
+    tl_guard_lo = g->guard_lo;
+    tl_guard_hi = g->guard_hi;
+    g->result = g->fn(g->arg);
+    return NULL;
+}
+
+int zv_eng_run_guest_thread(int (*fn)(void *), void *arg, size_t stack_bytes)
+{
+    struct guest_thread g = {fn, arg, 0, 0, 0};
+    pthread_attr_t attr;
+    pthread_t th;
+    uint8_t *mem;
+    int rc;
+    zv_eng_signals_init();
+    mem = mmap(NULL, stack_bytes + GUARD_BYTES, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+               -1, 0);
+    if (mem == MAP_FAILED)
+        return -ENOMEM;
+    if (mprotect(mem + GUARD_BYTES, stack_bytes, PROT_READ | PROT_WRITE) < 0) {
+        munmap(mem, stack_bytes + GUARD_BYTES);
+        return -ENOMEM;
+    }
+    g.guard_lo = (uintptr_t)mem;
+    g.guard_hi = (uintptr_t)mem + GUARD_BYTES;
+    pthread_attr_init(&attr);
+    pthread_attr_setstack(&attr, mem + GUARD_BYTES, stack_bytes);
+    rc = pthread_create(&th, &attr, guest_main, &g);
+    pthread_attr_destroy(&attr);
+    if (rc == 0)
+        pthread_join(th, NULL);
+    munmap(mem, stack_bytes + GUARD_BYTES);
+    return rc ? -rc : g.result;
+}

@@ -1,0 +1,25 @@
+/*
+ * wast.h — shared by the spec runners: find the suite's .wast files,
+ * convert one with wast2json (at test time; the suite is never copied into
+ * the project), read files whole.
+ */
+#ifndef ZV_SPEC_WAST_H
+#define ZV_SPEC_WAST_H
+
+#include <stddef.h>
+
+/* The suite folder: argv override, else $ZVM_SPEC_DIR, else the build's. */
+const char *spec_dir(int argc, char **argv);
+/* Sorted .wast file names in dir; returns the count (< 0 on error). Free
+ * with spec_free_names. */
+int spec_list(const char *dir, char ***names);
+void spec_free_names(char **names, int n);
+/* wast2json WAST -o JSON. Returns 0 on success. */
+int spec_convert(const char *wast, const char *json);
+/* The whole file, NUL-terminated; NULL on error. */
+char *spec_slurp(const char *path, size_t *size);
+/* A fresh scratch folder under /tmp, and its removal. */
+int spec_scratch(char *out, size_t n);
+void spec_scratch_remove(const char *dir);
+
+#endif
