@@ -4,8 +4,9 @@
  *
  *   zvm validate [--hash] [--no-policy] FILE...
  *     exit 0: all valid; 1: some module malformed or invalid; 2: unreadable.
+ *   zvm run ..., zvm compile ...: see cmd_run.c.
  */
-#include "validator/validator.h"
+#include "engine/cmd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,9 +20,14 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: zvm validate [--hash] [--no-policy] FILE...\n"
+               "       zvm run [--timeout S] [--memory BYTES] [--cache DIR] PROG.wasm [ARGS...]\n"
+               "       zvm run [options] --invoke NAME [ARG...] PROG.wasm\n"
+               "       zvm compile [--cache DIR] FILE.wasm...\n"
                "  validate  check WebAssembly modules (core 2.0) and zvm's import policy\n"
-               "  --hash    print each valid module's SHA-256\n"
-               "  --no-policy  check the spec rules only, allow any import\n");
+               "            --hash: print each valid module's SHA-256;\n"
+               "            --no-policy: check the spec rules only, allow any import\n"
+               "  run       run a wasm32-wasi program, or call one exported function\n"
+               "  compile   translate and compile modules into the code cache\n");
 }
 
 /* Map a whole file read-only. Returns 0, or -errno. */
@@ -53,19 +59,32 @@ out:
     return rc;
 }
 
-static int validate_one(const char *path, int hash, int policy)
+int zv_cmd_read(const char *path, zv_cmd_file *f)
 {
-    const uint8_t *data = NULL;
-    zv_val_module *m = NULL;
-    zv_val_err err = {0};
-    size_t size = 0;
-    int rc = map_file(path, &data, &size), status = 0;
+    int rc = map_file(path, &f->data, &f->size);
     if (rc) {
         fprintf(stderr, "%s: cannot read: %s\n", path,
                 rc == -EINVAL ? "not a regular file" : strerror(-rc));
         return 2;
     }
-    rc = zv_val_module_new(data, size, &m, &err);
+    return 0;
+}
+
+void zv_cmd_release(zv_cmd_file *f)
+{
+    if (f->size)
+        munmap((void *)f->data, f->size);
+}
+
+static int validate_one(const char *path, int hash, int policy)
+{
+    zv_val_module *m = NULL;
+    zv_val_err err = {0};
+    zv_cmd_file f;
+    int rc, status = 0;
+    if (zv_cmd_read(path, &f))
+        return 2;
+    rc = zv_val_module_new(f.data, f.size, &m, &err);
     if (rc == 0 && policy)
         rc = zv_val_check_policy(m, &zv_val_default_policy, &err);
     if (rc == -ENOMEM) {
@@ -81,8 +100,7 @@ static int validate_one(const char *path, int hash, int policy)
         printf("  %s\n", path);
     }
     zv_val_module_free(m);
-    if (size)
-        munmap((void *)data, size);
+    zv_cmd_release(&f);
     return status;
 }
 
@@ -123,6 +141,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "validate"))
         return cmd_validate(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "run"))
+        return zv_cmd_run(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "compile"))
+        return zv_cmd_compile(argc - 2, argv + 2);
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return 0;

@@ -29,6 +29,7 @@ typedef struct {
     const char *cc;         /* NULL: $ZVM_CC, else "gcc" */
     int fast_compile;       /* 1: -O0, quick to build and slow to run (spec tests) */
     int no_interrupt_checks; /* 1: no safe-point polls (timeouts cannot stop loops) */
+    const zv_val_policy *policy; /* checked after validation, before compiling; NULL: none */
 } zv_eng_opts;
 
 /* Options of the translator itself (part of the cache key). */
@@ -73,8 +74,11 @@ typedef int (*zv_eng_resolver)(void *arg, const zv_val_import *im, zv_eng_extern
  * and the start function. Returns 0; -ENOLINK (link error, err->msg);
  * -EFAULT (a trap, err->trap); -ENOMEM. On -EFAULT the writes already made
  * to imported tables and memories stay, as the spec requires. */
-int zv_eng_instance_new(zv_eng_module *m, zv_eng_resolver resolve, void *arg,
-                        zv_eng_instance **out, zv_eng_err *err);
+typedef struct {
+    uint32_t max_memory_pages; /* 0: the module's own maximum */
+} zv_eng_limits;
+int zv_eng_instance_new(zv_eng_module *m, const zv_eng_limits *limits, zv_eng_resolver resolve,
+                        void *arg, void *user, zv_eng_instance **out, zv_eng_err *err);
 void zv_eng_instance_free(zv_eng_instance *inst);
 zv_ctx *zv_eng_instance_ctx(zv_eng_instance *inst);
 const zv_val_module *zv_eng_instance_info(const zv_eng_instance *inst);
@@ -105,6 +109,18 @@ int zv_eng_run_guest_thread(int (*fn)(void *), void *arg, size_t stack_bytes);
  * spec tests' `spectest`). max_pages: the maximum, 65536 for none. */
 int zv_eng_memory_new(uint32_t min_pages, uint32_t max_pages, zv_memory **out);
 void zv_eng_memory_free(zv_memory *mem);
+
+/* WASI (wasi.c): the state a wasm32-wasi program's host calls use. Set
+ * it as the instance's user pointer; zv_eng_wasi_resolve links the
+ * `wasi_snapshot_preview1` imports. */
+typedef struct {
+    int argc, envc;
+    char **argv, **envp;
+    int fds[3];        /* host descriptors behind wasm fds 0, 1, 2 */
+    uint64_t clock_ns; /* virtual clock: the last reading */
+    uint64_t rng_state; /* random_get stream state (the seed) */
+} zv_eng_wasi;
+int zv_eng_wasi_resolve(void *arg, const zv_val_import *im, zv_eng_extern *out);
 
 /* Canonical id of a function signature given as "params:results". */
 uint32_t zv_eng_type_id(const uint8_t *params, uint32_t n_params, const uint8_t *results,

@@ -203,7 +203,10 @@ static int define(zv_eng_instance *inst)
     }
     if (info->n_memories && !info->n_imported_memories) {
         const zv_val_limits *l = &info->memories[0];
-        if ((rc = zv_eng_memory_new(l->min, l->has_max ? l->max : 65536, &inst->own_memory)))
+        uint32_t max = l->has_max && l->max < inst->max_pages ? l->max : inst->max_pages;
+        if (l->min > max)
+            return -E2BIG;
+        if ((rc = zv_eng_memory_new(l->min, max, &inst->own_memory)))
             return rc;
         inst->own_memory->has_max = (uint32_t)l->has_max;
         ctx->memory = inst->own_memory;
@@ -277,8 +280,8 @@ static int apply_segments(zv_eng_instance *inst, zv_eng_err *err)
     return 0;
 }
 
-int zv_eng_instance_new(zv_eng_module *m, zv_eng_resolver resolve, void *arg,
-                        zv_eng_instance **out, zv_eng_err *err)
+int zv_eng_instance_new(zv_eng_module *m, const zv_eng_limits *limits, zv_eng_resolver resolve,
+                        void *arg, void *user, zv_eng_instance **out, zv_eng_err *err)
 {
     const zv_val_module *info = m->info;
     zv_eng_instance *inst = calloc(1, sizeof *inst);
@@ -287,6 +290,8 @@ int zv_eng_instance_new(zv_eng_module *m, zv_eng_resolver resolve, void *arg,
     if (!inst)
         return -ENOMEM;
     inst->mod = m;
+    inst->user = user;
+    inst->max_pages = limits && limits->max_memory_pages ? limits->max_memory_pages : 65536;
     inst->ctx.engine = inst;
     inst->ctx.host = &zv_eng_host;
     inst->ctx.type_ids = m->type_ids;
@@ -321,6 +326,9 @@ trapped:
 fail:
     if (rc == -ENOMEM)
         snprintf(err->msg, sizeof err->msg, "out of memory");
+    if (rc == -E2BIG)
+        snprintf(err->msg, sizeof err->msg, "the module's initial memory (%u pages) exceeds the "
+                 "memory limit (%u pages)", info->memories[0].min, inst->max_pages);
     zv_eng_instance_free(inst);
     return rc;
 }

@@ -66,6 +66,7 @@ struct zv_eng_instance {
     zv_table *own_tables;  /* the defined tables */
     zv_func *own_funcs;    /* every function's reference object */
     zv_value *globals;     /* the defined globals' cells */
+    uint32_t max_pages;    /* memory limit of this instance */
     void *user;
 };
 

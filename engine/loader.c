@@ -13,11 +13,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int validate(const uint8_t *bytes, size_t size, zv_val_module **out, zv_eng_err *err)
+/* Spec validation, then the policy if the options give one. */
+static int validate(const uint8_t *bytes, size_t size, const zv_eng_opts *opts,
+                    zv_val_module **out, zv_eng_err *err)
 {
     zv_val_err verr = {0};
     int rc = zv_val_module_new(bytes, size, out, &verr);
-    if (rc == -EINVAL)
+    if (rc == 0 && opts && opts->policy)
+        rc = zv_val_check_policy(*out, opts->policy, &verr);
+    if (rc == -EINVAL || rc == -EPERM)
         snprintf(err->msg, sizeof err->msg, "offset 0x%04zx: %s: %s", verr.offset,
                  verr.malformed ? "malformed" : "invalid", verr.msg);
     else if (rc)
@@ -29,7 +33,7 @@ int zv_eng_compile(const uint8_t *bytes, size_t size, const zv_eng_opts *opts, i
                    char *path_out, size_t path_size, zv_eng_err *err)
 {
     zv_val_module *info = NULL;
-    int rc = validate(bytes, size, &info, err);
+    int rc = validate(bytes, size, opts, &info, err);
     if (rc == 0)
         rc = zv_eng_cache_get(info, opts, path_out, path_size, cached, NULL, err);
     zv_val_module_free(info);
@@ -80,7 +84,7 @@ int zv_eng_module_load(const uint8_t *bytes, size_t size, const zv_eng_opts *opt
         return -ENOMEM;
     }
     memcpy(m->bytes, bytes, size);
-    if ((rc = validate(m->bytes, size, &m->info, err)))
+    if ((rc = validate(m->bytes, size, opts, &m->info, err)))
         goto out;
     if ((rc = zv_eng_cache_get(m->info, opts, path, sizeof path, &was_cached, &fd, err)))
         goto out;

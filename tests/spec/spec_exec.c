@@ -273,7 +273,7 @@ static int instantiate(run *r, const char *file, zv_eng_instance **out, zv_eng_e
     *out = NULL;
     if (rc)
         return rc;
-    rc = zv_eng_instance_new(m, resolve, r, out, err);
+    rc = zv_eng_instance_new(m, NULL, resolve, r, NULL, out, err);
     if (*out && r->n_insts < 4096)
         r->insts[r->n_insts++] = *out; /* kept: its functions may live in other tables */
     return rc;

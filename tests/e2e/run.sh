@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# run.sh — end-to-end tests of `zvm run` and `zvm compile` with real guests:
+# WASI programs (hello, printf of floats checked against the same C built
+# natively, the bundled log filter), hostile guests that must each end with
+# their named trap and exit 128+code while the host survives, --invoke with
+# typed arguments and results, and the code cache: four concurrent
+# compiles leave one valid entry, a truncated entry is rebuilt.
+#
+# Usage: run.sh ZVM GUEST_DIR EXAMPLES_DIR SOURCE_DIR
+set -uo pipefail
+
+zvm=$(realpath "$1") guests=$(realpath "$2") examples=$(realpath "$3") src=$(realpath "$4")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1
+export ZVM_CACHE="$tmp/cache"
+
+n_failed=0 n_checks=0
+fail() { echo "FAIL: $*" >&2; n_failed=$((n_failed + 1)); }
+
+# zrun ARGS...: zvm ARGS with a time bound; sets status, out, err.
+zrun() {
+    timeout 60 "$zvm" "$@" >stdout 2>stderr </dev/null
+    status=$?
+    out=$(<stdout)
+    err=$(<stderr)
+    n_checks=$((n_checks + 1))
+}
+
+check() { # check WHAT CONDITION-RESULT
+    [ "$2" = 0 ] || fail "$1 (exit $status, stdout [$out], stderr [$err])"
+}
+
+# ---- WASI programs ------------------------------------------------------------
+zrun run "$guests/hello.wasm"
+[ "$status" = 0 ] && [ "$out" = "hello, world" ]; check "hello" $?
+
+cc -O2 -o floats_native "$src/tests/guests/floats.c" -lm
+zrun run "$guests/floats.wasm" 7
+[ "$status" = 7 ] && [ "$out" = "$(./floats_native)" ]; check "floats match native, exit 7" $?
+
+printf 'a ERROR one\nfine\nERROR two\n' > log.txt
+timeout 60 "$zvm" run "$examples/logfilter.wasm" ERROR < log.txt > filtered.txt; status=$?
+out=$(<filtered.txt); n_checks=$((n_checks + 1))
+[ "$status" = 0 ] && [ "$out" = "$(grep ERROR log.txt)" ]; check "log filter" $?
+
+# ---- hostile guests: named trap, 128 + code, host survives ---------------------
+expect_trap() { # expect_trap CODE MESSAGE ARGS...
+    local code=$1 msg=$2
+    shift 2
+    zrun run "$@"
+    [ "$status" = "$code" ] && [[ "$err" == *"trap: $msg"* ]]; check "hostile $*: want $code, $msg" $?
+}
+expect_trap 139 "timeout" --timeout 0.5 "$guests/hostile.wasm" loop
+expect_trap 130 "out of bounds memory access" "$guests/hostile.wasm" oob
+expect_trap 138 "call stack exhausted" "$guests/hostile.wasm" recurse
+expect_trap 133 "integer divide by zero" "$guests/hostile.wasm" divzero
+expect_trap 130 "out of bounds memory access" --memory 4194304 "$guests/hostile.wasm" grow
+[[ "$out" == "memory.grow returned -1" ]]; check "memory.grow past --memory returns -1" $?
+
+# ---- --invoke -----------------------------------------------------------------------
+cat > funcs.wat <<'WAT'
+(module
+  (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+  (func (export "div") (param i64 i64) (result i64) (i64.div_s (local.get 0) (local.get 1)))
+  (func (export "mix") (param f32 f64) (result f64 f32)
+    (f64.promote_f32 (local.get 0)) (f32.demote_f64 (local.get 1)))
+  (func (export "vec") (param i32) (result v128) (i32x4.splat (local.get 0)))
+  (func (export "spin") (loop (br 0))))
+WAT
+wat2wasm funcs.wat -o funcs.wasm
+zrun run --invoke add 40 0x2 funcs.wasm
+[ "$status" = 0 ] && [ "$out" = "i32:0x0000002a" ]; check "invoke add" $?
+zrun run --invoke add -1 0 funcs.wasm
+[ "$out" = "i32:0xffffffff" ]; check "invoke add negative" $?
+zrun run --invoke div 7 0 funcs.wasm
+[ "$status" = 133 ] && [ "$out" = "trap: integer divide by zero" ]; check "invoke trap" $?
+zrun run --invoke mix 1.5 0x7ff8000000000000 funcs.wasm
+[ "$out" = $'f64:0x3ff8000000000000\nf32:0x7fc00000' ]; check "invoke floats, nan bits" $?
+zrun run --invoke mix inf nan funcs.wasm
+[ "$out" = $'f64:0x7ff0000000000000\nf32:0x7fc00000' ]; check "invoke inf, nan" $?
+zrun run --invoke vec 0x01020304 funcs.wasm
+[ "$out" = "v128:0x01020304010203040102030401020304" ]; check "invoke v128 result" $?
+zrun run --invoke add 1 funcs.wasm
+[ "$status" = 2 ]; check "invoke with too few arguments" $?
+zrun run --invoke add x 1 funcs.wasm
+[ "$status" = 2 ]; check "invoke with a bad argument" $?
+zrun run --timeout 0.2 --invoke spin funcs.wasm
+[ "$status" = 139 ] && [ "$out" = "trap: timeout" ]; check "invoke timeout" $?
+
+# ---- code cache -----------------------------------------------------------------------
+export ZVM_CACHE="$tmp/cache2"
+for i in 1 2 3 4; do "$zvm" compile "$guests/floats.wasm" > compile$i.txt 2>&1 & done
+wait
+n_entries=$(ls "$ZVM_CACHE" | grep -c '\.so$')
+n_other=$(ls "$ZVM_CACHE" | grep -vc '\.so$')
+n_checks=$((n_checks + 1))
+[ "$n_entries" = 1 ] && [ "$n_other" = 0 ] || fail "4 concurrent compiles: $n_entries entries, $n_other stray files"
+zrun compile "$guests/floats.wasm"
+[[ "$out" == *": cached "* ]]; check "second compile is a cache hit" $?
+entry=$(ls "$ZVM_CACHE"/*.so)
+truncate -s 1000 "$entry"
+zrun compile "$guests/floats.wasm"
+[[ "$out" == *": compiled "* ]]; check "truncated entry is rebuilt" $?
+zrun run "$guests/floats.wasm"
+[ "$status" = 0 ] && [ "$out" = "$(./floats_native)" ]; check "rebuilt entry runs" $?
+printf 'X' | dd of="$entry" bs=1 seek=5000 conv=notrunc status=none
+zrun compile "$guests/floats.wasm"
+[[ "$out" == *": compiled "* ]]; check "corrupted entry is rebuilt" $?
+zrun run --cache "$tmp/cache3" "$guests/hello.wasm"
+[ "$status" = 0 ] && ls "$tmp/cache3"/*.so >/dev/null; check "--cache DIR" $?
+
+echo "run.sh: $n_checks checks, $n_failed failed"
+[ "$n_failed" = 0 ]
