@@ -16,6 +16,13 @@
 
 #define MAX_PAGES 65536u /* 4 GiB of 64 KiB pages (§2.5.10) */
 
+/* Implementation limit on the parameters and on the results of a function
+ * type (V8 and wasmparser use the same 1000; the spec allows such limits,
+ * Wasm core §A.1). The checker's work per block, call and br_table target
+ * grows with the arity, so without a bound a 600 KB module of 300000-value
+ * types kept it busy for minutes. */
+#define ZV_VAL_MAX_ARITY 1000u
+
 typedef struct {
     zv_rd rd;
     zv_val_module *m;
@@ -192,14 +199,22 @@ static int sec_type(ctx *x)
                                     ? ": the garbage collection proposal is not supported"
                                     : "");
         /* The value types are single bytes: point straight into the module. */
+        at = x->rd.p;
         if ((rc = zv_rd_count(RD, 1, &t->n_params)))
             return rc;
+        if (t->n_params > ZV_VAL_MAX_ARITY)
+            return ZV_INVALID(RD, at, "too many parameters: %u (the limit is %u)", t->n_params,
+                              ZV_VAL_MAX_ARITY);
         t->params = x->rd.p;
         for (uint32_t k = 0; k < t->n_params; k++)
             if ((rc = zv_rd_valtype(RD, &vt)))
                 return rc;
+        at = x->rd.p;
         if ((rc = zv_rd_count(RD, 1, &t->n_results)))
             return rc;
+        if (t->n_results > ZV_VAL_MAX_ARITY)
+            return ZV_INVALID(RD, at, "too many results: %u (the limit is %u)", t->n_results,
+                              ZV_VAL_MAX_ARITY);
         t->results = x->rd.p;
         for (uint32_t k = 0; k < t->n_results; k++)
             if ((rc = zv_rd_valtype(RD, &vt)))
