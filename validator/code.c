@@ -623,7 +623,9 @@ static int load_locals(zv_chk *c, const zv_val_functype *ft, const zv_val_func *
     uint32_t n_decls, total = ft->n_params;
     int rc;
     rd.p = c->rd.base + fn->locals_offset;
-    if ((uint64_t)ft->n_params + fn->n_locals > c->cap_locals &&
+    /* Allocate even for 0 locals: memcpy and memset take no NULL pointer,
+     * not even for 0 bytes (C11 §7.24.1). */
+    if ((!c->locals || (uint64_t)ft->n_params + fn->n_locals > c->cap_locals) &&
         (rc = grow((void **)&c->locals, &c->cap_locals, (uint64_t)ft->n_params + fn->n_locals, 1)))
         return rc;
     memcpy(c->locals, ft->params, ft->n_params);

@@ -123,3 +123,19 @@ Test(validator, every_allocation_failure_unwinds)
     }
     cr_assert(saw_success, "validation never got past the injected failures");
 }
+
+/* Found by fuzz_validator (UBSan): the first body of a module, with no
+ * params and no locals (or only empty local runs), copied 0 bytes to and
+ * from a NULL locals array. memcpy/memset with NULL is undefined even for
+ * 0 bytes; the ZVM_SANITIZE and ZVM_FUZZ builds abort here before the fix. */
+Test(validator, empty_locals_of_the_first_body)
+{
+    static const uint8_t no_locals[] = {HDR,  0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03,
+                                        0x02, 0x01, 0x00, 0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b};
+    /* (local i32) declared 0 times */
+    static const uint8_t zero_run[] = {HDR,  0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x02, 0x01,
+                                       0x00, 0x0a, 0x06, 0x01, 0x04, 0x01, 0x00, 0x7f, 0x0b};
+    zv_val_err err = {0};
+    cr_assert_eq(validate(no_locals, sizeof no_locals, &err, NULL), 0, "%s", err.msg);
+    cr_assert_eq(validate(zero_run, sizeof zero_run, &err, NULL), 0, "%s", err.msg);
+}
