@@ -11,6 +11,7 @@
 #ifndef ZV_ENGINE_H
 #define ZV_ENGINE_H
 
+#include "config/config.h"
 #include "engine/rt_abi.h"
 #include "validator/validator.h"
 
@@ -110,17 +111,28 @@ int zv_eng_run_guest_thread(int (*fn)(void *), void *arg, size_t stack_bytes);
 int zv_eng_memory_new(uint32_t min_pages, uint32_t max_pages, zv_memory **out);
 void zv_eng_memory_free(zv_memory *mem);
 
-/* WASI (wasi.c): the state a wasm32-wasi program's host calls use. Set
- * it as the instance's user pointer; zv_eng_wasi_resolve links the
- * `wasi_snapshot_preview1` imports. */
+/* A session (session.c): the host side of one instance run under a
+ * manifest: its channels (opened, with limits and etags), its ring, the
+ * WASI descriptor table, args, environment, virtual clock and random
+ * stream. Pass it as the instance's user pointer and zv_eng_session_resolve
+ * as the resolver: it links `zvm` and `wasi_snapshot_preview1` imports. */
+typedef struct zv_eng_session zv_eng_session;
+
+/* Open the manifest's channels (paths resolve against its folder).
+ * Returns 0; -ENOTSUP (unsupported source kind, ZeroVM exit 93), -EINVAL
+ * (all-zero limits, exit 22), -errno (cannot open); err->msg says which. */
+int zv_eng_session_new(const zv_cfg_manifest *m, zv_eng_session **out, zv_eng_err *err);
+int zv_eng_session_resolve(void *session, const zv_val_import *im, zv_eng_extern *out);
+
+/* End of session: close the channels and total their accounting. */
 typedef struct {
-    int argc, envc;
-    char **argv, **envp;
-    int fds[3];        /* host descriptors behind wasm fds 0, 1, 2 */
-    uint64_t clock_ns; /* virtual clock: the last reading */
-    uint64_t rng_state; /* random_get stream state (the seed) */
-} zv_eng_wasi;
-int zv_eng_wasi_resolve(void *arg, const zv_val_import *im, zv_eng_extern *out);
+    int64_t gets, get_bytes, puts, put_bytes;
+    uint32_t n_etags;
+    const char *etag_alias[64];
+    char etag_hex[64][65];
+} zv_eng_totals;
+void zv_eng_session_finish(zv_eng_session *s, zv_eng_totals *t);
+void zv_eng_session_free(zv_eng_session *s);
 
 /* Canonical id of a function signature given as "params:results". */
 uint32_t zv_eng_type_id(const uint8_t *params, uint32_t n_params, const uint8_t *results,

@@ -41,8 +41,9 @@ int zv_eng_cache_get(const zv_val_module *m, const zv_eng_opts *opts, char *path
 /* Memories (memory.c): one slot each, 4 GiB + 4 GiB guard, PROT_NONE
  * until grown. */
 uint32_t zv_eng_memory_grow(zv_memory *mem, uint32_t delta_pages);
-/* Is `addr` inside some memory's reservation? (signal handler, lock-free) */
-int zv_eng_memory_owns(const void *addr);
+/* The memory whose reservation holds `addr`, or NULL (signal handler,
+ * lock-free). */
+const zv_memory *zv_eng_memory_owner(const void *addr);
 
 /* Traps (trap.c). */
 void zv_eng_signals_init(void);

@@ -21,36 +21,36 @@
 #define SLOT_BYTES (8ull << 30)
 #define MAX_SLOTS 8192
 
-static _Atomic(uintptr_t) slots[MAX_SLOTS]; /* slot bases; 0 = free entry */
+static _Atomic(zv_memory *) slots[MAX_SLOTS]; /* live memories; NULL = free entry */
 
-static int slot_register(uintptr_t base)
+static int slot_register(zv_memory *mem)
 {
     for (int i = 0; i < MAX_SLOTS; i++) {
-        uintptr_t expect = 0;
-        if (atomic_compare_exchange_strong(&slots[i], &expect, base))
+        zv_memory *expect = NULL;
+        if (atomic_compare_exchange_strong(&slots[i], &expect, mem))
             return 0;
     }
     return -ENOMEM;
 }
 
-static void slot_unregister(uintptr_t base)
+static void slot_unregister(zv_memory *mem)
 {
     for (int i = 0; i < MAX_SLOTS; i++) {
-        uintptr_t expect = base;
-        if (atomic_compare_exchange_strong(&slots[i], &expect, 0))
+        zv_memory *expect = mem;
+        if (atomic_compare_exchange_strong(&slots[i], &expect, NULL))
             return;
     }
 }
 
-int zv_eng_memory_owns(const void *addr)
+const zv_memory *zv_eng_memory_owner(const void *addr)
 {
     uintptr_t a = (uintptr_t)addr;
     for (int i = 0; i < MAX_SLOTS; i++) {
-        uintptr_t b = atomic_load_explicit(&slots[i], memory_order_relaxed);
-        if (b && a >= b && a - b < SLOT_BYTES)
-            return 1;
+        zv_memory *m = atomic_load_explicit(&slots[i], memory_order_acquire);
+        if (m && a >= (uintptr_t)m->base && a - (uintptr_t)m->base < SLOT_BYTES)
+            return m;
     }
-    return 0;
+    return NULL;
 }
 
 int zv_eng_memory_new(uint32_t min_pages, uint32_t max_pages, zv_memory **out)
@@ -64,16 +64,16 @@ int zv_eng_memory_new(uint32_t min_pages, uint32_t max_pages, zv_memory **out)
         free(mem);
         return -ENOMEM;
     }
-    if ((min_pages && mprotect(base, min_pages * PAGE_BYTES, PROT_READ | PROT_WRITE) < 0) ||
-        slot_register((uintptr_t)base) < 0) {
-        munmap(base, SLOT_BYTES);
-        free(mem);
-        return -ENOMEM;
-    }
     mem->base = base;
     mem->pages = min_pages;
     mem->size_bytes = min_pages * PAGE_BYTES;
     mem->max_pages = max_pages;
+    if ((min_pages && mprotect(base, min_pages * PAGE_BYTES, PROT_READ | PROT_WRITE) < 0) ||
+        slot_register(mem) < 0) {
+        munmap(base, SLOT_BYTES);
+        free(mem);
+        return -ENOMEM;
+    }
     *out = mem;
     return 0;
 }
@@ -82,7 +82,7 @@ void zv_eng_memory_free(zv_memory *mem)
 {
     if (!mem)
         return;
-    slot_unregister((uintptr_t)mem->base);
+    slot_unregister(mem);
     munmap(mem->base, SLOT_BYTES);
     free(mem);
 }

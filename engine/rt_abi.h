@@ -54,21 +54,24 @@ typedef struct zv_memory {
 } zv_memory;
 
 /* Trap causes; the names live in the engine (zv_eng_trap_name). */
+/* Trap causes; the names live in the engine (zv_eng_trap_name). The
+ * numbers are part of `zvm run`'s exit status (128 + cause): append only. */
 enum {
     ZV_TRAP_NONE = 0,
-    ZV_TRAP_UNREACHABLE,
-    ZV_TRAP_MEMORY_OOB,
-    ZV_TRAP_TABLE_OOB,
-    ZV_TRAP_INT_OVERFLOW,
-    ZV_TRAP_DIV_ZERO,
-    ZV_TRAP_INVALID_CONVERSION,
-    ZV_TRAP_INDIRECT_TYPE,
-    ZV_TRAP_INDIRECT_NULL,
-    ZV_TRAP_INDIRECT_OOB,
-    ZV_TRAP_EXHAUSTION,
-    ZV_TRAP_TIMEOUT,
-    ZV_TRAP_EXIT, /* not a fault: the guest asked to end (proc_exit, zvm.exit) */
-    ZV_TRAP_HOST, /* a host call failed in a way the guest cannot handle */
+    ZV_TRAP_UNREACHABLE = 1,
+    ZV_TRAP_MEMORY_OOB = 2,
+    ZV_TRAP_TABLE_OOB = 3,
+    ZV_TRAP_INT_OVERFLOW = 4,
+    ZV_TRAP_DIV_ZERO = 5,
+    ZV_TRAP_INVALID_CONVERSION = 6,
+    ZV_TRAP_INDIRECT_TYPE = 7,
+    ZV_TRAP_INDIRECT_NULL = 8,
+    ZV_TRAP_INDIRECT_OOB = 9,
+    ZV_TRAP_EXHAUSTION = 10,
+    ZV_TRAP_TIMEOUT = 11,
+    ZV_TRAP_JAILED = 12, /* a write to memory the guest sealed with zvm.jail */
+    ZV_TRAP_EXIT = 13,   /* not a fault: the guest asked to end (proc_exit, zvm.exit) */
+    ZV_TRAP_HOST = 14,   /* a host call failed in a way the guest cannot handle */
     ZV_TRAP_COUNT
 };
 

@@ -48,6 +48,7 @@ static const char *const trap_names[ZV_TRAP_COUNT] = {
     [ZV_TRAP_INDIRECT_TYPE] = "indirect call type mismatch",
     [ZV_TRAP_INDIRECT_NULL] = "uninitialized element",
     [ZV_TRAP_INDIRECT_OOB] = "undefined element",
+    [ZV_TRAP_JAILED] = "write to jailed memory",
     [ZV_TRAP_EXHAUSTION] = "call stack exhausted",
     [ZV_TRAP_TIMEOUT] = "timeout",
     [ZV_TRAP_EXIT] = "exit",
@@ -76,8 +77,15 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
     (void)uc;
     if (f && a >= tl_guard_lo && a < tl_guard_hi)
         zv_eng_trap(ZV_TRAP_EXHAUSTION, 0);
-    if (f && zv_eng_memory_owns(si->si_addr))
-        zv_eng_trap(ZV_TRAP_MEMORY_OOB, 0);
+    if (f) {
+        const zv_memory *mem = zv_eng_memory_owner(si->si_addr);
+        /* inside the accessible size, only a jailed page can fault */
+        if (mem)
+            zv_eng_trap((uintptr_t)si->si_addr - (uintptr_t)mem->base < mem->size_bytes
+                            ? ZV_TRAP_JAILED
+                            : ZV_TRAP_MEMORY_OOB,
+                        0);
+    }
     /* Not a guest fault: crash for real with the default action. */
     signal(sig, SIG_DFL);
 }

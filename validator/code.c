@@ -67,8 +67,16 @@ static int grow(void **p, uint32_t *cap, uint64_t need, size_t elem)
 
 #define FAIL(c, ...) ZV_INVALID(&(c)->rd, (c)->at, __VA_ARGS__)
 
+/* Implementation limit on the operand stack's height: each value costs
+ * the translator a C variable, and without a bound a small module of calls
+ * to many-result functions could make the checker allocate hundreds of MB. */
+#define ZV_VAL_MAX_STACK 65536
+
 static inline int reserve(zv_chk *c, uint32_t k)
 {
+    if ((uint64_t)c->n_vals + k > ZV_VAL_MAX_STACK)
+        return FAIL(c, "operand stack deeper than %u values (implementation limit)",
+                    ZV_VAL_MAX_STACK);
     if ((uint64_t)c->n_vals + k > c->cap_vals)
         return grow((void **)&c->vals, &c->cap_vals, (uint64_t)c->n_vals + k, 1);
     return 0;

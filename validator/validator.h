@@ -227,7 +227,7 @@ typedef struct {
 typedef struct {
     const zv_val_import_rule *imports;
     uint32_t n_imports;
-    uint32_t max_memory_pages; /* bound on memory min and on max (or the implied max) */
+    uint32_t max_memory_pages; /* bound on a memory's initial pages (growth is capped at run time) */
     uint32_t max_table_elems;
     uint32_t max_funcs, max_globals, max_tables, max_data_segments, max_elem_segments;
     uint32_t max_exports, max_imports;

@@ -1,0 +1,49 @@
+/*
+ * host.h — private to the host API files (session.c, wasi.c, zvm_api.c):
+ * the session behind an instance's host calls, and the one place guest
+ * pointers are checked.
+ */
+#ifndef ZV_ENG_HOST_H
+#define ZV_ENG_HOST_H
+
+#include "engine/internal.h"
+#include "io/io.h"
+
+/* A WASI descriptor: a channel, or the preopened /dev directory. */
+typedef struct {
+    int32_t channel; /* channel index; -1: the /dev directory; -2: closed */
+    uint64_t pos;    /* position for random-access channels */
+} zv_host_fd;
+
+struct zv_eng_session {
+    const zv_cfg_manifest *man;
+    zv_io_ring *ring;
+    zv_io_channel *ch;
+    uint32_t n_ch;
+    zv_host_fd *fds;
+    uint32_t n_fds;
+    uint64_t clock_ns;  /* virtual clock: the last reading */
+    uint64_t rng;       /* random stream state */
+    uint8_t *blob;      /* the channel list for zvm.manifest */
+    uint32_t blob_len;
+};
+
+#define ZV_HOST_DEV_FD 3 /* the preopened /dev directory */
+
+static inline zv_eng_session *zv_host_session(zv_ctx *ctx)
+{
+    return (zv_eng_session *)zv_eng_instance_user(ctx->engine);
+}
+
+/* Is [ptr, ptr+len) inside the guest's memory? Every guest pointer and
+ * length passes here before the host touches it. */
+static inline int zv_host_mem_ok(const zv_ctx *ctx, uint32_t ptr, uint64_t len)
+{
+    return ctx->memory && (uint64_t)ptr + len <= ctx->memory->size_bytes;
+}
+
+/* The two namespaces' resolvers (wasi.c, zvm_api.c). */
+int zv_host_wasi_resolve(const zv_val_import *im, zv_eng_extern *out);
+int zv_host_zvm_resolve(const zv_val_import *im, zv_eng_extern *out);
+
+#endif

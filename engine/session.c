@@ -1,0 +1,141 @@
+/*
+ * session.c — the host side of one instance: open the manifest's channels
+ * in guest order, give them WASI descriptors (0-2 the standard channels,
+ * 3 the preopened /dev, others by path_open), seed the virtual clock and
+ * the random stream, build the channel list zvm.manifest copies, and at
+ * the end close everything and total the accounting and etags.
+ */
+#include "engine/host.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* zvm.manifest layout, mirrored in include/zvm/guest.h. */
+typedef struct {
+    uint32_t version, n_channels;
+    uint64_t memory_bytes;
+    uint32_t timeout_s, reserved;
+} blob_header;
+typedef struct {
+    int64_t limits[4];
+    int64_t size;
+    int32_t type;
+    uint32_t alias_offset;
+} blob_channel;
+
+static int build_blob(zv_eng_session *s)
+{
+    const zv_cfg_manifest *m = s->man;
+    size_t len = sizeof(blob_header) + m->n_channels * sizeof(blob_channel), at;
+    blob_header h = {1, m->n_channels, m->memory_bytes, m->timeout_s, 0};
+    for (uint32_t i = 0; i < m->n_channels; i++)
+        len += strlen(m->channels[i].alias) + 1;
+    if (len > UINT32_MAX || !(s->blob = calloc(1, len)))
+        return -ENOMEM;
+    memcpy(s->blob, &h, sizeof h);
+    at = sizeof h + m->n_channels * sizeof(blob_channel);
+    for (uint32_t i = 0; i < m->n_channels; i++) {
+        blob_channel c;
+        size_t n = strlen(m->channels[i].alias) + 1;
+        memcpy(c.limits, m->channels[i].limits, sizeof c.limits);
+        c.size = s->ch[i].size;
+        c.type = m->channels[i].type;
+        c.alias_offset = (uint32_t)at;
+        memcpy(s->blob + sizeof h + i * sizeof c, &c, sizeof c);
+        memcpy(s->blob + at, m->channels[i].alias, n);
+        at += n;
+    }
+    s->blob_len = (uint32_t)len;
+    return 0;
+}
+
+int zv_eng_session_new(const zv_cfg_manifest *m, zv_eng_session **out, zv_eng_err *err)
+{
+    zv_eng_session *s = calloc(1, sizeof *s);
+    int rc = -ENOMEM;
+    *out = NULL;
+    if (!s)
+        return -ENOMEM;
+    s->man = m;
+    s->n_fds = m->n_channels + 16;
+    s->ch = calloc(m->n_channels + 1, sizeof *s->ch);
+    s->fds = calloc(s->n_fds, sizeof *s->fds);
+    if (!s->ch || !s->fds)
+        goto fail;
+    for (uint32_t i = 0; i < m->n_channels; i++)
+        s->ch[i].fd = -1;
+    for (uint32_t i = 0; i < m->n_channels; i++) {
+        char path[4096];
+        zv_cfg_resolve(m, m->channels[i].uri, path, sizeof path);
+        if ((rc = zv_io_channel_open(&m->channels[i], path, &s->ch[i], err->msg,
+                                     sizeof err->msg)))
+            goto fail;
+        s->n_ch = i + 1;
+    }
+    if ((rc = zv_io_ring_new(8, &s->ring))) {
+        snprintf(err->msg, sizeof err->msg, "io_uring is not available: %s", strerror(-rc));
+        goto fail;
+    }
+    for (uint32_t i = 0; i < s->n_fds; i++)
+        s->fds[i].channel = i < 3 ? (int32_t)i : i == ZV_HOST_DEV_FD ? -1 : -2;
+    s->clock_ns = m->time_s * 1000000000ull;
+    s->rng = m->seed;
+    if ((rc = build_blob(s)))
+        goto fail;
+    *out = s;
+    return 0;
+fail:
+    if (rc == -ENOMEM)
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+    zv_eng_session_free(s);
+    return rc;
+}
+
+int zv_eng_session_resolve(void *session, const zv_val_import *im, zv_eng_extern *out)
+{
+    (void)session;
+    if (zv_host_zvm_resolve(im, out) == 0)
+        return 0;
+    return zv_host_wasi_resolve(im, out);
+}
+
+static void hex(const uint8_t d[32], char out[65])
+{
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+void zv_eng_session_finish(zv_eng_session *s, zv_eng_totals *t)
+{
+    memset(t, 0, sizeof *t);
+    for (uint32_t i = 0; i < s->n_ch; i++) {
+        zv_io_channel *c = &s->ch[i];
+        uint8_t digest[32];
+        t->gets += c->counters[ZV_CFG_GETS];
+        t->get_bytes += c->counters[ZV_CFG_GETSIZE];
+        t->puts += c->counters[ZV_CFG_PUTS];
+        t->put_bytes += c->counters[ZV_CFG_PUTSIZE];
+        if (zv_io_channel_close(c, digest) && s->man->etag && t->n_etags < 64) {
+            t->etag_alias[t->n_etags] = c->alias;
+            hex(digest, t->etag_hex[t->n_etags++]);
+        }
+    }
+    s->n_ch = 0;
+}
+
+void zv_eng_session_free(zv_eng_session *s)
+{
+    if (!s)
+        return;
+    for (uint32_t i = 0; i < s->n_ch; i++) {
+        uint8_t digest[32];
+        zv_io_channel_close(&s->ch[i], digest);
+    }
+    zv_io_ring_free(s->ring);
+    free(s->ch);
+    free(s->fds);
+    free(s->blob);
+    free(s);
+}

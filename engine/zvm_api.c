@@ -1,0 +1,132 @@
+/*
+ * zvm_api.c — the `zvm` import namespace: ZeroVM's six calls and read-only
+ * access to the manifest's channel list.
+ *
+ *   pread(desc, buf, size, offset) / pwrite(...): a bad descriptor or a
+ *     buffer outside memory is -EINVAL, a negative size -EFAULT, over a
+ *     limit -EDQUOT; sequential channels ignore the offset.
+ *   jail(buf, size) / unjail(buf, size): make a 64 KiB-aligned range of
+ *     linear memory read-only (a later write traps) or writable again.
+ *   fork(): 0; exit(code): ends the session with `code`.
+ *   manifest(buf, size): copies the channel list (include/zvm/guest.h) if
+ *     it fits and returns the bytes it needs.
+ * Results are >= 0 or a negative errno as the guest's C library numbers
+ * it (wasi-libc's <errno.h>), so `rc == -EDQUOT` works in guest code.
+ */
+#include "engine/host.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define JAIL_ALIGN 65536u
+
+/* Linux errno -> the guest's (WASI) numbering, negated. */
+static uint32_t guest_errno(int64_t rc)
+{
+    switch (rc) {
+    case -EDQUOT: return (uint32_t)-19;
+    case -EFAULT: return (uint32_t)-21;
+    case -EIO: return (uint32_t)-29;
+    case -ENOMEM: return (uint32_t)-48;
+    default: return (uint32_t)-28; /* EINVAL */
+    }
+}
+
+static uint32_t zvm_rw(zv_ctx *ctx, uint32_t desc, uint32_t buf, uint32_t size, uint64_t offset,
+                       int writing)
+{
+    zv_eng_session *s = zv_host_session(ctx);
+    int64_t n;
+    if (desc >= s->n_ch)
+        return guest_errno(-EINVAL);
+    if ((int32_t)size < 0)
+        return guest_errno(-EFAULT);
+    if (!zv_host_mem_ok(ctx, buf, size))
+        return guest_errno(-EINVAL);
+    n = writing ? zv_io_channel_write(s->ring, &s->ch[desc], ctx->mem + buf, size, (int64_t)offset)
+                : zv_io_channel_read(s->ring, &s->ch[desc], ctx->mem + buf, size, (int64_t)offset);
+    return n >= 0 ? (uint32_t)n : guest_errno(n); /* -EBADF: not that direction: EINVAL */
+}
+
+static uint32_t zvm_pread(zv_ctx *ctx, uint32_t desc, uint32_t buf, uint32_t size, uint64_t off)
+{
+    return zvm_rw(ctx, desc, buf, size, off, 0);
+}
+
+static uint32_t zvm_pwrite(zv_ctx *ctx, uint32_t desc, uint32_t buf, uint32_t size, uint64_t off)
+{
+    return zvm_rw(ctx, desc, buf, size, off, 1);
+}
+
+static uint32_t protect(zv_ctx *ctx, uint32_t buf, uint32_t size, int prot)
+{
+    if (buf % JAIL_ALIGN || size % JAIL_ALIGN || size == 0 || !zv_host_mem_ok(ctx, buf, size))
+        return guest_errno(-EINVAL);
+    if (mprotect(ctx->mem + buf, size, prot) < 0)
+        return guest_errno(-ENOMEM);
+    return 0;
+}
+
+static uint32_t zvm_jail(zv_ctx *ctx, uint32_t buf, uint32_t size)
+{
+    return protect(ctx, buf, size, PROT_READ);
+}
+
+static uint32_t zvm_unjail(zv_ctx *ctx, uint32_t buf, uint32_t size)
+{
+    return protect(ctx, buf, size, PROT_READ | PROT_WRITE);
+}
+
+static uint32_t zvm_fork(zv_ctx *ctx)
+{
+    (void)ctx;
+    return 0; /* no Job: every instance is the only one (the prefork issue adds more) */
+}
+
+static void zvm_exit(zv_ctx *ctx, uint32_t code)
+{
+    (void)ctx;
+    zv_eng_trap(ZV_TRAP_EXIT, (int)code);
+}
+
+static uint32_t zvm_manifest(zv_ctx *ctx, uint32_t buf, uint32_t size)
+{
+    zv_eng_session *s = zv_host_session(ctx);
+    if (size >= s->blob_len) {
+        if (!zv_host_mem_ok(ctx, buf, s->blob_len))
+            return guest_errno(-EINVAL);
+        memcpy(ctx->mem + buf, s->blob, s->blob_len);
+    }
+    return s->blob_len;
+}
+
+static const struct {
+    const char *name;
+    void *fn;
+    const char *sig;
+} calls[] = {
+    {"pread", (void *)zvm_pread, "iiiI:i"},
+    {"pwrite", (void *)zvm_pwrite, "iiiI:i"},
+    {"jail", (void *)zvm_jail, "ii:i"},
+    {"unjail", (void *)zvm_unjail, "ii:i"},
+    {"fork", (void *)zvm_fork, ":i"},
+    {"exit", (void *)zvm_exit, "i:"},
+    {"manifest", (void *)zvm_manifest, "ii:i"},
+};
+
+int zv_host_zvm_resolve(const zv_val_import *im, zv_eng_extern *out)
+{
+    if (im->module_len != 3 || memcmp(im->module, "zvm", 3))
+        return -ENOENT;
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+        if (strlen(calls[i].name) != im->name_len ||
+            memcmp(calls[i].name, im->name, im->name_len))
+            continue;
+        out->kind = ZV_EXT_FUNC;
+        out->host_fn = calls[i].fn;
+        out->host_sig = calls[i].sig;
+        return 0;
+    }
+    return -ENOENT;
+}

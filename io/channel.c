@@ -1,0 +1,239 @@
+/*
+ * channel.c — one manifest channel on the host (ZeroVM semantics).
+ *
+ * Types: bit 0 of the type makes reads random (at the caller's offset),
+ * bit 1 makes writes random; otherwise a channel keeps its own read and
+ * write positions. Devices, FIFOs and zvm's own standard streams are
+ * streams: they always read and write at the current position. Limits are checked before the call and
+ * the request is clamped to what remains, so a call never goes over.
+ */
+#include "io/io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_IO_BYTES (1 << 30) /* one call moves at most 1 GiB */
+
+/* zvm's own standard streams: /dev/stdin is fd 0 and so on. Opening the
+ * path again would give a second file position (and O_TRUNC a redirected
+ * stdout), so they are duplicated instead and used as streams. */
+static int std_fd(const char *path)
+{
+    static const char *const names[3] = {"/dev/stdin", "/dev/stdout", "/dev/stderr"};
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(path, names[i]))
+            return i;
+    return -1;
+}
+
+int zv_io_channel_open(const zv_cfg_channel *c, const char *path, zv_io_channel *ch, char *why,
+                       size_t why_len)
+{
+    struct stat st;
+    int flags;
+    memset(ch, 0, sizeof *ch);
+    ch->fd = -1;
+    ch->type = (uint8_t)c->type;
+    ch->alias = c->alias;
+    memcpy(ch->limits, c->limits, sizeof ch->limits);
+    ch->readable = c->limits[ZV_CFG_GETS] > 0 && c->limits[ZV_CFG_GETSIZE] > 0;
+    ch->writable = c->limits[ZV_CFG_PUTS] > 0 && c->limits[ZV_CFG_PUTSIZE] > 0;
+    if (!c->limits[0] && !c->limits[1] && !c->limits[2] && !c->limits[3]) {
+        snprintf(why, why_len, "channel %s: all four limits are zero", c->alias);
+        return -EINVAL;
+    }
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) &&
+        !S_ISFIFO(st.st_mode)) {
+        snprintf(why, why_len, "channel %s: %s is a %s, an unsupported source", c->alias, path,
+                 S_ISDIR(st.st_mode) ? "directory" : S_ISSOCK(st.st_mode) ? "socket" : "special file");
+        return -ENOTSUP;
+    }
+    flags = ch->readable && ch->writable ? O_RDWR | O_CREAT : ch->writable ? O_WRONLY | O_CREAT
+                                                                           : O_RDONLY;
+    if (ch->writable && !ch->readable)
+        flags |= O_TRUNC;
+    ch->fd = std_fd(path);
+    if (ch->fd >= 0)
+        ch->fd = fcntl(ch->fd, F_DUPFD_CLOEXEC, 3); /* zvm's own stream, shared position */
+    else
+        ch->fd = open(path, flags | O_CLOEXEC, 0644);
+    if (ch->fd < 0 || fstat(ch->fd, &st) < 0) {
+        int e = errno;
+        snprintf(why, why_len, "channel %s: cannot open %s: %s", c->alias, path, strerror(e));
+        if (ch->fd >= 0)
+            close(ch->fd);
+        ch->fd = -1;
+        return -e;
+    }
+    ch->kind = S_ISREG(st.st_mode) ? ZV_IO_REGULAR : S_ISCHR(st.st_mode) ? ZV_IO_CHAR : ZV_IO_FIFO;
+    ch->stream = ch->kind != ZV_IO_REGULAR || std_fd(path) >= 0;
+    if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+        snprintf(why, why_len, "channel %s: %s is an unsupported source", c->alias, path);
+        close(ch->fd);
+        ch->fd = -1;
+        return -ENOTSUP;
+    }
+    if (!ch->stream) {
+        ch->size = st.st_size;
+        ch->write_pos = ch->readable ? st.st_size : 0; /* sequential writes append */
+    }
+    if (c->etag) {
+        EVP_MD_CTX *sha = EVP_MD_CTX_new();
+        if (!sha || !EVP_DigestInit_ex(sha, EVP_sha256(), NULL)) {
+            EVP_MD_CTX_free(sha);
+            close(ch->fd);
+            ch->fd = -1;
+            return -ENOMEM;
+        }
+        ch->sha = sha;
+        ch->etag = 1;
+    }
+    return 0;
+}
+
+/* Check the call and byte limits of one direction; clamp *size. */
+static int64_t admit(zv_io_channel *ch, int calls, int bytes, int64_t *size)
+{
+    int64_t left = ch->limits[bytes] - ch->counters[bytes];
+    if (ch->counters[calls] >= ch->limits[calls] || left <= 0)
+        return -EDQUOT;
+    if (*size > left)
+        *size = left;
+    if (*size > MAX_IO_BYTES)
+        *size = MAX_IO_BYTES;
+    return 0;
+}
+
+/* Copy iov into out, cut to `size` bytes in total; returns the count. */
+static int clamp_iov(const struct iovec *iov, int n, int64_t size, struct iovec *out)
+{
+    int k = 0;
+    for (int i = 0; i < n && size > 0; i++) {
+        out[k] = iov[i];
+        if ((int64_t)out[k].iov_len > size)
+            out[k].iov_len = (size_t)size;
+        size -= (int64_t)out[k].iov_len;
+        k++;
+    }
+    return k;
+}
+
+static int64_t iov_total(const struct iovec *iov, int n)
+{
+    int64_t t = 0;
+    for (int i = 0; i < n; i++)
+        t += (int64_t)iov[i].iov_len;
+    return t;
+}
+
+/* Count one call and its bytes; hash the bytes moved, in order. */
+static void account(zv_io_channel *ch, int calls, int bytes, const struct iovec *iov, int n,
+                    int64_t moved)
+{
+    ch->counters[calls]++;
+    ch->counters[bytes] += moved;
+    for (int i = 0; ch->etag && i < n && moved > 0; i++) {
+        size_t len = (int64_t)iov[i].iov_len < moved ? iov[i].iov_len : (size_t)moved;
+        EVP_DigestUpdate(ch->sha, iov[i].iov_base, len);
+        moved -= (int64_t)len;
+    }
+}
+
+int64_t zv_io_channel_readv(zv_io_ring *r, zv_io_channel *ch, const struct iovec *iov, int n_iov,
+                            int64_t offset)
+{
+    int random = (ch->type & 1) && !ch->stream;
+    struct iovec v[ZV_IO_MAX_IOV];
+    int64_t size = iov_total(iov, n_iov), at, rc;
+    int n;
+    if (!ch->readable)
+        return -EBADF;
+    if (n_iov < 0 || n_iov > ZV_IO_MAX_IOV || size < 0 || (random && offset < 0))
+        return -EINVAL;
+    if ((rc = admit(ch, ZV_CFG_GETS, ZV_CFG_GETSIZE, &size)))
+        return rc;
+    n = clamp_iov(iov, n_iov, size, v);
+    at = ch->stream ? -1 : random ? offset : ch->read_pos;
+    rc = size ? zv_io_readv(r, ch->fd, v, n, at) : 0;
+    if (rc < 0)
+        return rc == -EFAULT ? -EFAULT : -EIO;
+    if (!random && !ch->stream)
+        ch->read_pos += rc;
+    account(ch, ZV_CFG_GETS, ZV_CFG_GETSIZE, v, n, rc);
+    return rc;
+}
+
+int64_t zv_io_channel_writev(zv_io_ring *r, zv_io_channel *ch, const struct iovec *iov, int n_iov,
+                             int64_t offset)
+{
+    int random = (ch->type & 2) && !ch->stream;
+    struct iovec v[ZV_IO_MAX_IOV], *cur = v;
+    int64_t size = iov_total(iov, n_iov), at, done = 0, rc;
+    int n, left;
+    if (!ch->writable)
+        return -EBADF;
+    if (n_iov < 0 || n_iov > ZV_IO_MAX_IOV || size < 0 || (random && offset < 0))
+        return -EINVAL;
+    if ((rc = admit(ch, ZV_CFG_PUTS, ZV_CFG_PUTSIZE, &size)))
+        return rc;
+    left = n = clamp_iov(iov, n_iov, size, v);
+    at = ch->stream ? -1 : random ? offset : ch->write_pos;
+    while (done < size) { /* devices and FIFOs may take less per call */
+        rc = zv_io_writev(r, ch->fd, cur, left, at < 0 ? -1 : at + done);
+        if (rc <= 0) {
+            if (done)
+                break;
+            return rc == -EFAULT ? -EFAULT : -EIO;
+        }
+        done += rc;
+        while (left && rc >= (int64_t)cur->iov_len) { /* skip what went out */
+            rc -= (int64_t)cur->iov_len;
+            cur++, left--;
+        }
+        if (left) {
+            cur->iov_base = (char *)cur->iov_base + rc;
+            cur->iov_len -= (size_t)rc;
+        }
+    }
+    if (!random && !ch->stream)
+        ch->write_pos += done;
+    if (!ch->stream && at + done > ch->size)
+        ch->size = at + done;
+    n = clamp_iov(iov, n_iov, done, v); /* the loop consumed v: rebuild it for the etag */
+    account(ch, ZV_CFG_PUTS, ZV_CFG_PUTSIZE, v, n, done);
+    return done;
+}
+
+int64_t zv_io_channel_read(zv_io_ring *r, zv_io_channel *ch, void *buf, int64_t size,
+                           int64_t offset)
+{
+    struct iovec v = {buf, size < 0 ? 0 : (size_t)size};
+    return size < 0 ? -EINVAL : zv_io_channel_readv(r, ch, &v, 1, offset);
+}
+
+int64_t zv_io_channel_write(zv_io_ring *r, zv_io_channel *ch, const void *buf, int64_t size,
+                            int64_t offset)
+{
+    struct iovec v = {(void *)buf, size < 0 ? 0 : (size_t)size};
+    return size < 0 ? -EINVAL : zv_io_channel_writev(r, ch, &v, 1, offset);
+}
+
+int zv_io_channel_close(zv_io_channel *ch, uint8_t out[32])
+{
+    int filled = 0;
+    if (ch->sha) {
+        unsigned len = 0;
+        filled = EVP_DigestFinal_ex(ch->sha, out, &len) && len == 32;
+        EVP_MD_CTX_free(ch->sha);
+        ch->sha = NULL;
+    }
+    if (ch->fd >= 0)
+        close(ch->fd);
+    ch->fd = -1;
+    return filled;
+}

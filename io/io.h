@@ -1,0 +1,85 @@
+/*
+ * io.h — channels and the io_uring rings that drive them.
+ *
+ * A channel is one manifest Channel line opened on the host: its source
+ * (a regular file, a character device or a FIFO), its direction, its
+ * limits and counters, its sequential positions and its running etag.
+ * Every read and write goes through an io_uring ring owned by the calling
+ * thread (one ring per thread, no locks). Limits follow ZeroVM: each call
+ * counts one get or put and its bytes; a request larger than what remains
+ * is clamped first, and a call over a limit returns -EDQUOT while the
+ * instance goes on.
+ */
+#ifndef ZV_IO_H
+#define ZV_IO_H
+
+#include "config/config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+typedef struct zv_io_ring zv_io_ring;
+
+/* A ring for the calling thread. Returns 0 or -errno. */
+int zv_io_ring_new(unsigned entries, zv_io_ring **out);
+void zv_io_ring_free(zv_io_ring *r);
+
+/* One read or write through the ring, waiting for its completion.
+ * offset -1: the file's current position (devices, FIFOs). Returns bytes
+ * or -errno. */
+ssize_t zv_io_read(zv_io_ring *r, int fd, void *buf, size_t n, int64_t offset);
+ssize_t zv_io_write(zv_io_ring *r, int fd, const void *buf, size_t n, int64_t offset);
+ssize_t zv_io_readv(zv_io_ring *r, int fd, const struct iovec *iov, int n_iov, int64_t offset);
+ssize_t zv_io_writev(zv_io_ring *r, int fd, const struct iovec *iov, int n_iov, int64_t offset);
+
+enum { ZV_IO_REGULAR = 1, ZV_IO_CHAR = 2, ZV_IO_FIFO = 3 };
+
+typedef struct zv_io_channel {
+    int fd;
+    uint8_t kind;      /* ZV_IO_* */
+    uint8_t type;      /* ZV_CFG_SEQ_SEQ ... */
+    uint8_t readable, writable;
+    uint8_t etag;      /* 1: hash the bytes through it */
+    uint8_t stream;    /* no positions: a device, FIFO or zvm's own std stream */
+    int64_t limits[4]; /* gets, getsize, puts, putsize */
+    int64_t counters[4];
+    int64_t read_pos, write_pos; /* sequential positions (regular files) */
+    int64_t size;      /* bytes of a regular source at open, grows with writes */
+    void *sha;         /* running SHA-256 (EVP_MD_CTX) when etag */
+    const char *alias; /* borrowed from the manifest */
+} zv_io_channel;
+
+/* Open channel `c` on the host path `path` (already resolved). Regular
+ * files that are only written are created and truncated. Returns 0, or
+ * -ENOTSUP for a source of an unsupported kind (directory, socket),
+ * -EINVAL for all-zero limits, -errno when it cannot be opened; `why`
+ * gets a message naming the path and the cause. */
+int zv_io_channel_open(const zv_cfg_channel *c, const char *path, zv_io_channel *ch, char *why,
+                       size_t why_len);
+
+/* Read up to `size` bytes at `offset` (ignored by sequential readers).
+ * Returns bytes read (0 at the end), -EDQUOT over a limit, -EBADF if the
+ * channel is not readable, -EINVAL for a negative offset on a random
+ * reader, -EIO. */
+int64_t zv_io_channel_read(zv_io_ring *r, zv_io_channel *ch, void *buf, int64_t size,
+                           int64_t offset);
+/* Write `size` bytes at `offset` (ignored by sequential writers): returns
+ * bytes written or the same errors. */
+int64_t zv_io_channel_write(zv_io_ring *r, zv_io_channel *ch, const void *buf, int64_t size,
+                            int64_t offset);
+
+/* The same over up to ZV_IO_MAX_IOV buffers: one call, one get or put,
+ * however many buffers (WASI fd_read/fd_write). */
+#define ZV_IO_MAX_IOV 64
+int64_t zv_io_channel_readv(zv_io_ring *r, zv_io_channel *ch, const struct iovec *iov, int n_iov,
+                            int64_t offset);
+int64_t zv_io_channel_writev(zv_io_ring *r, zv_io_channel *ch, const struct iovec *iov, int n_iov,
+                             int64_t offset);
+
+/* Close; with etag on, out gets the SHA-256 of every byte through the
+ * channel (reads and writes, in order). Returns 1 if out was filled. */
+int zv_io_channel_close(zv_io_channel *ch, uint8_t out[32]);
+
+#endif

@@ -1,0 +1,201 @@
+/*
+ * test_io.c — Criterion suites for io/: channels over the io_uring ring.
+ * Each channel type's positions, limits (clamping, then -EDQUOT), etags,
+ * and the sources that are refused (directories, all-zero limits).
+ */
+#include "io/io.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static zv_io_ring *ring;
+static char dir[] = "/tmp/zvm-io-XXXXXX";
+
+static void setup(void)
+{
+    cr_assert_not_null(mkdtemp(dir));
+    cr_assert_eq(zv_io_ring_new(8, &ring), 0);
+}
+
+static void teardown(void)
+{
+    char cmd[64];
+    zv_io_ring_free(ring);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(io, .init = setup, .fini = teardown);
+
+static void path_of(const char *name, char *out, size_t n) { snprintf(out, n, "%s/%s", dir, name); }
+
+static void write_file(const char *name, const char *text)
+{
+    char p[256];
+    FILE *f;
+    path_of(name, p, sizeof p);
+    f = fopen(p, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void read_file(const char *name, char *out, size_t n)
+{
+    char p[256];
+    FILE *f;
+    size_t got;
+    path_of(name, p, sizeof p);
+    f = fopen(p, "r");
+    cr_assert_not_null(f);
+    got = fread(out, 1, n - 1, f);
+    out[got] = 0;
+    fclose(f);
+}
+
+static void open_channel(const char *name, int type, int64_t gets, int64_t getsize, int64_t puts,
+                         int64_t putsize, int etag, zv_io_channel *ch)
+{
+    zv_cfg_channel c = {0};
+    char p[256], why[256];
+    path_of(name, p, sizeof p);
+    c.uri = p;
+    c.alias = "/dev/test";
+    c.type = type;
+    c.etag = etag;
+    c.limits[0] = gets, c.limits[1] = getsize, c.limits[2] = puts, c.limits[3] = putsize;
+    cr_assert_eq(zv_io_channel_open(&c, p, ch, why, sizeof why), 0, "%s", why);
+}
+
+Test(io, sequential_read_ignores_offsets)
+{
+    zv_io_channel ch;
+    char b[8] = {0};
+    write_file("in", "0123456789");
+    open_channel("in", ZV_CFG_SEQ_SEQ, 10, 100, 0, 0, 0, &ch);
+    cr_assert_eq(zv_io_channel_read(ring, &ch, b, 4, 6), 4);
+    cr_assert_str_eq(b, "0123");
+    cr_assert_eq(zv_io_channel_read(ring, &ch, b, 4, 0), 4);
+    cr_assert_str_eq(b, "4567");
+    cr_assert_eq(zv_io_channel_read(ring, &ch, b, 8, 0), 2);
+    cr_assert_eq(zv_io_channel_read(ring, &ch, b, 8, 0), 0, "end of the source");
+    cr_assert_eq(ch.counters[ZV_CFG_GETS], 4);
+    cr_assert_eq(ch.counters[ZV_CFG_GETSIZE], 10);
+    zv_io_channel_close(&ch, (uint8_t[32]){0});
+}
+
+Test(io, random_read_and_write_use_offsets)
+{
+    zv_io_channel ch;
+    char b[8] = {0}, all[32];
+    write_file("rw", "0123456789");
+    open_channel("rw", ZV_CFG_RND_RND, 10, 100, 10, 100, 0, &ch);
+    cr_assert_eq(zv_io_channel_read(ring, &ch, b, 3, 5), 3);
+    cr_assert_str_eq(b, "567");
+    cr_assert_eq(zv_io_channel_write(ring, &ch, "ab", 2, 8), 2);
+    cr_assert_eq(zv_io_channel_read(ring, &ch, b, 3, -1), -EINVAL, "negative offset");
+    zv_io_channel_close(&ch, (uint8_t[32]){0});
+    read_file("rw", all, sizeof all);
+    cr_assert_str_eq(all, "01234567ab");
+}
+
+Test(io, sequential_write_appends_after_existing_data)
+{
+    zv_io_channel ch;
+    char all[32];
+    write_file("app", "xyz");
+    open_channel("app", ZV_CFG_RND_SEQ, 10, 100, 10, 100, 0, &ch);
+    cr_assert_eq(zv_io_channel_write(ring, &ch, "12", 2, 0), 2);
+    cr_assert_eq(zv_io_channel_write(ring, &ch, "34", 2, 0), 2);
+    zv_io_channel_close(&ch, (uint8_t[32]){0});
+    read_file("app", all, sizeof all);
+    cr_assert_str_eq(all, "xyz1234");
+}
+
+Test(io, write_only_file_is_created_and_truncated)
+{
+    zv_io_channel ch;
+    char all[32];
+    write_file("out", "old contents");
+    open_channel("out", ZV_CFG_SEQ_SEQ, 0, 0, 10, 100, 0, &ch);
+    cr_assert_eq(zv_io_channel_write(ring, &ch, "new", 3, 0), 3);
+    cr_assert_eq(zv_io_channel_read(ring, &ch, all, 3, 0), -EBADF, "not readable");
+    zv_io_channel_close(&ch, (uint8_t[32]){0});
+    read_file("out", all, sizeof all);
+    cr_assert_str_eq(all, "new");
+}
+
+Test(io, byte_limit_clamps_then_refuses)
+{
+    zv_io_channel ch;
+    open_channel("lim", ZV_CFG_SEQ_SEQ, 0, 0, 100, 10, 0, &ch);
+    cr_assert_eq(zv_io_channel_write(ring, &ch, "abcdef", 6, 0), 6);
+    cr_assert_eq(zv_io_channel_write(ring, &ch, "abcdef", 6, 0), 4, "clamped to what remains");
+    cr_assert_eq(zv_io_channel_write(ring, &ch, "a", 1, 0), -EDQUOT);
+    cr_assert_eq(ch.counters[ZV_CFG_PUTS], 2, "a refused call is not counted");
+    zv_io_channel_close(&ch, (uint8_t[32]){0});
+}
+
+Test(io, call_limit_refuses)
+{
+    zv_io_channel ch;
+    char b[4];
+    write_file("calls", "0123456789");
+    open_channel("calls", ZV_CFG_SEQ_SEQ, 2, 100, 0, 0, 0, &ch);
+    cr_assert_eq(zv_io_channel_read(ring, &ch, b, 1, 0), 1);
+    cr_assert_eq(zv_io_channel_read(ring, &ch, b, 1, 0), 1);
+    cr_assert_eq(zv_io_channel_read(ring, &ch, b, 1, 0), -EDQUOT);
+    zv_io_channel_close(&ch, (uint8_t[32]){0});
+}
+
+Test(io, etag_hashes_every_byte_in_order)
+{
+    zv_io_channel ch;
+    uint8_t got[32], want[32];
+    char b[16];
+    write_file("tag", "hello ");
+    open_channel("tag", ZV_CFG_RND_SEQ, 10, 100, 10, 100, 1, &ch);
+    cr_assert_eq(zv_io_channel_read(ring, &ch, b, 6, 0), 6);
+    cr_assert_eq(zv_io_channel_write(ring, &ch, "world", 5, 0), 5);
+    cr_assert_eq(zv_io_channel_close(&ch, got), 1);
+    SHA256((const unsigned char *)"hello world", 11, want);
+    cr_assert_arr_eq(got, want, 32);
+}
+
+Test(io, refuses_directories_and_zero_limits)
+{
+    zv_cfg_channel c = {0};
+    zv_io_channel ch;
+    char why[256];
+    c.uri = dir;
+    c.alias = "/dev/dir";
+    c.limits[0] = c.limits[1] = 1;
+    cr_assert_eq(zv_io_channel_open(&c, dir, &ch, why, sizeof why), -ENOTSUP);
+    cr_assert(strstr(why, "directory"), "%s", why);
+    c.limits[0] = c.limits[1] = 0;
+    cr_assert_eq(zv_io_channel_open(&c, "/dev/null", &ch, why, sizeof why), -EINVAL);
+    c.limits[0] = c.limits[1] = 1;
+    cr_assert_eq(zv_io_channel_open(&c, "/nonexistent/x", &ch, why, sizeof why), -ENOENT);
+}
+
+Test(io, character_device_is_a_stream)
+{
+    zv_io_channel ch;
+    zv_cfg_channel c = {0};
+    char why[256], b[8];
+    c.uri = "/dev/zero";
+    c.alias = "/dev/zero";
+    c.type = ZV_CFG_RND_RND;
+    c.limits[0] = c.limits[1] = 100;
+    cr_assert_eq(zv_io_channel_open(&c, "/dev/zero", &ch, why, sizeof why), 0, "%s", why);
+    cr_assert_eq(ch.stream, 1);
+    cr_assert_eq(zv_io_channel_read(ring, &ch, b, 8, 12345), 8, "offset ignored on a device");
+    cr_assert_eq(b[7], 0);
+    zv_io_channel_close(&ch, (uint8_t[32]){0});
+}
