@@ -81,6 +81,14 @@ typedef struct {
 int zv_eng_instance_new(zv_eng_module *m, const zv_eng_limits *limits, zv_eng_resolver resolve,
                         void *arg, void *user, zv_eng_instance **out, zv_eng_err *err);
 void zv_eng_instance_free(zv_eng_instance *inst);
+
+/* Reuse: return the instance to its state right after instantiation, in
+ * place and without allocating (the batch appliance's per-instance path).
+ * `how`: ZV_ENG_RESET_MEMSET or ZV_ENG_RESET_MADVISE, how kept memory pages
+ * are cleared. Returns 0, -EFAULT (the start function trapped), -ENOTSUP
+ * (the instance imports a memory or table), -errno. */
+enum { ZV_ENG_RESET_MEMSET = 0, ZV_ENG_RESET_MADVISE = 1 };
+int zv_eng_instance_reset(zv_eng_instance *inst, int how, zv_eng_err *err);
 zv_ctx *zv_eng_instance_ctx(zv_eng_instance *inst);
 const zv_val_module *zv_eng_instance_info(const zv_eng_instance *inst);
 void *zv_eng_instance_user(zv_eng_instance *inst);
@@ -133,6 +141,41 @@ typedef struct {
 } zv_eng_totals;
 void zv_eng_session_finish(zv_eng_session *s, zv_eng_totals *t);
 void zv_eng_session_free(zv_eng_session *s);
+
+/* Reuse for the batch appliance (no allocation, no syscall): rebind channel
+ * `index` to a memory buffer (see zv_io_channel_memory), and start the
+ * descriptors, clock and random stream over for the next instance. */
+void zv_eng_session_bind(zv_eng_session *s, uint32_t index, void *buf, int64_t len, int64_t cap);
+void zv_eng_session_reset(zv_eng_session *s);
+/* Bytes written to memory channel `index`; calls refused over a limit. */
+int64_t zv_eng_session_written(const zv_eng_session *s, uint32_t index);
+int64_t zv_eng_session_refused(const zv_eng_session *s);
+
+/* Runners (runner.c): the batch appliance's per-instance path. One runner
+ * per worker thread; each run is a fresh instance of the module in the
+ * same slot with `in` as its stdin. The manifest gives the limits and must
+ * name /dev/null (or any openable source) for the three standard channels:
+ * they are rebound to memory. */
+typedef struct zv_eng_runner zv_eng_runner;
+typedef struct {
+    int trap;            /* ZV_TRAP_* that ended the instance, 0 if it ended normally */
+    int exit_code;       /* the guest's exit code */
+    int64_t refused;     /* channel calls refused over a limit */
+    const char *msg;     /* the trap's name, or NULL */
+    const uint8_t *out;  /* its stdout: runner-owned, valid until the next run */
+    size_t out_len;
+} zv_eng_outcome;
+int zv_eng_runner_new(zv_eng_module *m, const zv_cfg_manifest *man, int reset_how,
+                      zv_eng_runner **out, zv_eng_err *err);
+/* Returns 0, or -EFAULT when the instance trapped (oc->trap). Must run on a
+ * thread that called zv_eng_thread_init (or a guest thread). */
+int zv_eng_runner_run(zv_eng_runner *r, const void *in, size_t len, zv_eng_outcome *oc);
+zv_ctx *zv_eng_runner_ctx(zv_eng_runner *r); /* for the watchdog's interrupt flag */
+void zv_eng_runner_free(zv_eng_runner *r);
+
+/* Make the calling thread (e.g. a pinned worker) ready to run guests: its
+ * own stack's guard region counts as stack exhaustion. Returns 0. */
+int zv_eng_thread_init(void);
 
 /* Canonical id of a function signature given as "params:results". */
 uint32_t zv_eng_type_id(const uint8_t *params, uint32_t n_params, const uint8_t *results,

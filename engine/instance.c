@@ -177,6 +177,22 @@ static zv_value eval_const(const zv_ctx *ctx, const zv_val_const *c)
     return v;
 }
 
+static void initial_globals(zv_eng_instance *inst)
+{
+    const zv_val_module *info = inst->mod->info;
+    for (uint32_t i = info->n_imported_globals; i < info->n_globals; i++)
+        inst->globals[i - info->n_imported_globals] = eval_const(&inst->ctx, &info->globals[i].init);
+}
+
+static void initial_segments(zv_eng_instance *inst)
+{
+    const zv_val_module *info = inst->mod->info;
+    for (uint32_t s = 0; s < info->n_elems; s++)
+        inst->ctx.elem_sizes[s] = info->elems[s].n_items;
+    for (uint32_t d = 0; d < info->n_datas; d++)
+        inst->ctx.data_sizes[d] = info->datas[d].size_bytes;
+}
+
 static int define(zv_eng_instance *inst)
 {
     const zv_val_module *info = inst->mod->info;
@@ -212,11 +228,9 @@ static int define(zv_eng_instance *inst)
         ctx->memory = inst->own_memory;
         ctx->mem = inst->own_memory->base;
     }
-    for (uint32_t i = info->n_imported_globals; i < info->n_globals; i++) {
-        zv_value *cell = &inst->globals[i - info->n_imported_globals];
-        *cell = eval_const(ctx, &info->globals[i].init);
-        ctx->global_ptrs[i] = cell;
-    }
+    for (uint32_t i = info->n_imported_globals; i < info->n_globals; i++)
+        ctx->global_ptrs[i] = &inst->globals[i - info->n_imported_globals];
+    initial_globals(inst);
     for (uint32_t s = 0; s < info->n_elems; s++) {
         const zv_val_elem *e = &info->elems[s];
         void **items = calloc(e->n_items + 1, sizeof *items);
@@ -225,11 +239,9 @@ static int define(zv_eng_instance *inst)
         for (uint32_t k = 0; k < e->n_items; k++)
             items[k] = eval_const(ctx, &e->items[k]).ref;
         ((void ***)ctx->elem_items)[s] = items;
-        ctx->elem_sizes[s] = e->n_items;
     }
-    for (uint32_t d = 0; d < info->n_datas; d++)
-        ctx->data_sizes[d] = info->datas[d].size_bytes;
     ctx->data_bytes = inst->mod->desc->data;
+    initial_segments(inst);
     return 0;
 }
 
@@ -331,6 +343,38 @@ fail:
                  "memory limit (%u pages)", info->memories[0].min, inst->max_pages);
     zv_eng_instance_free(inst);
     return rc;
+}
+
+/* Back to the state right after instantiation, in the same memory slot and
+ * with no allocation: memory cleared (see zv_eng_memory_reset) and the
+ * image copied again, own tables shrunk and cleared, globals and segment
+ * states re-initialised, segments re-applied, the start function run.
+ * Only for instances that own their memory and tables (no imports of
+ * those), which is every WASI program. */
+int zv_eng_instance_reset(zv_eng_instance *inst, int how, zv_eng_err *err)
+{
+    const zv_val_module *info = inst->mod->info;
+    zv_ctx *ctx = &inst->ctx;
+    int rc;
+    ctx->interrupt = 0;
+    if (info->n_imported_memories || info->n_imported_tables)
+        return -ENOTSUP;
+    if (inst->own_memory &&
+        (rc = zv_eng_memory_reset(inst->own_memory, info->memories[0].min, how)))
+        return rc;
+    for (uint32_t i = 0; i < info->n_tables; i++) {
+        zv_table *t = &inst->own_tables[i];
+        t->size = info->tables[i].limits.min;
+        memset(t->elems, 0, (size_t)t->size * sizeof *t->elems);
+    }
+    initial_globals(inst);
+    initial_segments(inst);
+    if ((rc = apply_segments(inst, err)))
+        return rc;
+    if (info->start >= 0)
+        return zv_eng_call(inst, ctx->funcs[info->start], info->funcs[info->start].type_idx, NULL,
+                           NULL, err);
+    return 0;
 }
 
 void zv_eng_instance_free(zv_eng_instance *inst)

@@ -41,6 +41,10 @@ int zv_eng_cache_get(const zv_val_module *m, const zv_eng_opts *opts, char *path
 /* Memories (memory.c): one slot each, 4 GiB + 4 GiB guard, PROT_NONE
  * until grown. */
 uint32_t zv_eng_memory_grow(zv_memory *mem, uint32_t delta_pages);
+/* Clear the kept pages with `how` (ZV_ENG_RESET_*): memset keeps them
+ * resident, madvise(MADV_DONTNEED) lets the kernel give zero pages back on
+ * first touch. */
+int zv_eng_memory_reset(zv_memory *mem, uint32_t pages, int how);
 /* The memory whose reservation holds `addr`, or NULL (signal handler,
  * lock-free). */
 const zv_memory *zv_eng_memory_owner(const void *addr);

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #define PAGE_BYTES 65536ull
@@ -99,4 +100,30 @@ uint32_t zv_eng_memory_grow(zv_memory *mem, uint32_t delta_pages)
     mem->pages = (uint32_t)want;
     mem->size_bytes = want * PAGE_BYTES;
     return (uint32_t)old;
+}
+
+/* Back to `pages` zeroed pages for the next instance (the slot is reused,
+ * never remapped). Pages grown past `pages` are dropped and sealed again;
+ * the kept ones are cleared by `how` (see internal.h). */
+int zv_eng_memory_reset(zv_memory *mem, uint32_t pages, int how)
+{
+    uint64_t keep = pages * PAGE_BYTES;
+    if (mem->jailed && mprotect(mem->base, keep, PROT_READ | PROT_WRITE) < 0)
+        return -errno;
+    mem->jailed = 0;
+    if (mem->pages > pages) {
+        uint64_t extra = mem->size_bytes - keep;
+        if (madvise(mem->base + keep, extra, MADV_DONTNEED) < 0 ||
+            mprotect(mem->base + keep, extra, PROT_NONE) < 0)
+            return -errno;
+    }
+    if (how == ZV_ENG_RESET_MADVISE) {
+        if (keep && madvise(mem->base, keep, MADV_DONTNEED) < 0)
+            return -errno;
+    } else {
+        memset(mem->base, 0, keep);
+    }
+    mem->pages = pages;
+    mem->size_bytes = keep;
+    return 0;
 }

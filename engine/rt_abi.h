@@ -51,6 +51,7 @@ typedef struct zv_memory {
     uint64_t size_bytes; /* accessible bytes = pages * 64 KiB */
     uint32_t pages, max_pages; /* max_pages: the declared maximum, or 65536 */
     uint32_t has_max;
+    uint32_t jailed; /* engine-only: some page was made read-only by zvm.jail */
 } zv_memory;
 
 /* Trap causes; the names live in the engine (zv_eng_trap_name). */

@@ -78,10 +78,7 @@ int zv_eng_session_new(const zv_cfg_manifest *m, zv_eng_session **out, zv_eng_er
         snprintf(err->msg, sizeof err->msg, "io_uring is not available: %s", strerror(-rc));
         goto fail;
     }
-    for (uint32_t i = 0; i < s->n_fds; i++)
-        s->fds[i].channel = i < 3 ? (int32_t)i : i == ZV_HOST_DEV_FD ? -1 : -2;
-    s->clock_ns = m->time_s * 1000000000ull;
-    s->rng = m->seed;
+    zv_eng_session_reset(s);
     if ((rc = build_blob(s)))
         goto fail;
     *out = s;
@@ -91,6 +88,34 @@ fail:
         snprintf(err->msg, sizeof err->msg, "out of memory");
     zv_eng_session_free(s);
     return rc;
+}
+
+void zv_eng_session_bind(zv_eng_session *s, uint32_t index, void *buf, int64_t len, int64_t cap)
+{
+    zv_io_channel_memory(&s->ch[index], buf, len, cap);
+}
+
+void zv_eng_session_reset(zv_eng_session *s)
+{
+    for (uint32_t i = 0; i < s->n_fds; i++) {
+        s->fds[i].channel = i < 3 ? (int32_t)i : i == ZV_HOST_DEV_FD ? -1 : -2;
+        s->fds[i].pos = 0;
+    }
+    s->clock_ns = s->man->time_s * 1000000000ull;
+    s->rng = s->man->seed;
+}
+
+int64_t zv_eng_session_written(const zv_eng_session *s, uint32_t index)
+{
+    return s->ch[index].mem_len;
+}
+
+int64_t zv_eng_session_refused(const zv_eng_session *s)
+{
+    int64_t n = 0;
+    for (uint32_t i = 0; i < s->n_ch; i++)
+        n += s->ch[i].refused;
+    return n;
 }
 
 int zv_eng_session_resolve(void *session, const zv_val_import *im, zv_eng_extern *out)

@@ -148,6 +148,25 @@ int zv_eng_call(zv_eng_instance *inst, zv_func *f, uint32_t type_idx, const zv_v
     return -EFAULT;
 }
 
+int zv_eng_thread_init(void)
+{
+    pthread_attr_t attr;
+    void *lo;
+    size_t size, guard = 0;
+    zv_eng_signals_init();
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return -EINVAL;
+    pthread_attr_getstack(&attr, &lo, &size);
+    pthread_attr_getguardsize(&attr, &guard);
+    pthread_attr_destroy(&attr);
+    if (guard < 4096)
+        guard = 4096;
+    /* glibc puts a thread's guard right below its usable stack */
+    tl_guard_lo = (uintptr_t)lo - guard;
+    tl_guard_hi = (uintptr_t)lo;
+    return ensure_altstack();
+}
+
 struct guest_thread {
     int (*fn)(void *);
     void *arg;

@@ -65,6 +65,8 @@ static uint32_t protect(zv_ctx *ctx, uint32_t buf, uint32_t size, int prot)
         return guest_errno(-EINVAL);
     if (mprotect(ctx->mem + buf, size, prot) < 0)
         return guest_errno(-ENOMEM);
+    if (!(prot & PROT_WRITE))
+        ctx->memory->jailed = 1; /* the reset must unseal before it clears */
     return 0;
 }
 

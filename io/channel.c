@@ -100,8 +100,10 @@ int zv_io_channel_open(const zv_cfg_channel *c, const char *path, zv_io_channel 
 static int64_t admit(zv_io_channel *ch, int calls, int bytes, int64_t *size)
 {
     int64_t left = ch->limits[bytes] - ch->counters[bytes];
-    if (ch->counters[calls] >= ch->limits[calls] || left <= 0)
+    if (ch->counters[calls] >= ch->limits[calls] || left <= 0) {
+        ch->refused++;
         return -EDQUOT;
+    }
     if (*size > left)
         *size = left;
     if (*size > MAX_IO_BYTES)
@@ -144,6 +146,42 @@ static void account(zv_io_channel *ch, int calls, int bytes, const struct iovec 
     }
 }
 
+void zv_io_channel_memory(zv_io_channel *ch, void *buf, int64_t len, int64_t cap)
+{
+    if (ch->fd >= 0)
+        close(ch->fd);
+    ch->fd = -1;
+    ch->kind = ZV_IO_MEMORY;
+    ch->stream = 0;
+    ch->mem = buf;
+    ch->mem_len = len;
+    ch->mem_cap = cap;
+    ch->size = len;
+    ch->read_pos = ch->write_pos = 0;
+    ch->refused = 0;
+    memset(ch->counters, 0, sizeof ch->counters);
+}
+
+/* Memory channels: the same positions and limits, memcpy for the I/O. */
+static int64_t memory_io(zv_io_channel *ch, const struct iovec *v, int n, int64_t at, int writing)
+{
+    int64_t done = 0;
+    for (int i = 0; i < n; i++) {
+        int64_t room = (writing ? ch->mem_cap : ch->mem_len) - (at + done);
+        int64_t k = (int64_t)v[i].iov_len < room ? (int64_t)v[i].iov_len : room;
+        if (k <= 0)
+            break;
+        if (writing)
+            memcpy(ch->mem + at + done, v[i].iov_base, (size_t)k);
+        else
+            memcpy(v[i].iov_base, ch->mem + at + done, (size_t)k);
+        done += k;
+    }
+    if (writing && at + done > ch->mem_len)
+        ch->mem_len = at + done;
+    return done;
+}
+
 int64_t zv_io_channel_readv(zv_io_ring *r, zv_io_channel *ch, const struct iovec *iov, int n_iov,
                             int64_t offset)
 {
@@ -159,7 +197,10 @@ int64_t zv_io_channel_readv(zv_io_ring *r, zv_io_channel *ch, const struct iovec
         return rc;
     n = clamp_iov(iov, n_iov, size, v);
     at = ch->stream ? -1 : random ? offset : ch->read_pos;
-    rc = size ? zv_io_readv(r, ch->fd, v, n, at) : 0;
+    if (ch->kind == ZV_IO_MEMORY)
+        rc = memory_io(ch, v, n, at, 0);
+    else
+        rc = size ? zv_io_readv(r, ch->fd, v, n, at) : 0;
     if (rc < 0)
         return rc == -EFAULT ? -EFAULT : -EIO;
     if (!random && !ch->stream)
@@ -183,7 +224,9 @@ int64_t zv_io_channel_writev(zv_io_ring *r, zv_io_channel *ch, const struct iove
         return rc;
     left = n = clamp_iov(iov, n_iov, size, v);
     at = ch->stream ? -1 : random ? offset : ch->write_pos;
-    while (done < size) { /* devices and FIFOs may take less per call */
+    if (ch->kind == ZV_IO_MEMORY)
+        done = memory_io(ch, v, n, at, 1);
+    while (ch->kind != ZV_IO_MEMORY && done < size) { /* devices and FIFOs may take less per call */
         rc = zv_io_writev(r, ch->fd, cur, left, at < 0 ? -1 : at + done);
         if (rc <= 0) {
             if (done)

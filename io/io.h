@@ -34,7 +34,7 @@ ssize_t zv_io_write(zv_io_ring *r, int fd, const void *buf, size_t n, int64_t of
 ssize_t zv_io_readv(zv_io_ring *r, int fd, const struct iovec *iov, int n_iov, int64_t offset);
 ssize_t zv_io_writev(zv_io_ring *r, int fd, const struct iovec *iov, int n_iov, int64_t offset);
 
-enum { ZV_IO_REGULAR = 1, ZV_IO_CHAR = 2, ZV_IO_FIFO = 3 };
+enum { ZV_IO_REGULAR = 1, ZV_IO_CHAR = 2, ZV_IO_FIFO = 3, ZV_IO_MEMORY = 4 };
 
 typedef struct zv_io_channel {
     int fd;
@@ -45,10 +45,13 @@ typedef struct zv_io_channel {
     uint8_t stream;    /* no positions: a device, FIFO or zvm's own std stream */
     int64_t limits[4]; /* gets, getsize, puts, putsize */
     int64_t counters[4];
+    int64_t refused;   /* calls answered -EDQUOT */
     int64_t read_pos, write_pos; /* sequential positions (regular files) */
     int64_t size;      /* bytes of a regular source at open, grows with writes */
     void *sha;         /* running SHA-256 (EVP_MD_CTX) when etag */
     const char *alias; /* borrowed from the manifest */
+    uint8_t *mem;      /* ZV_IO_MEMORY: the buffer (borrowed) */
+    int64_t mem_len, mem_cap; /* bytes to read; room to write */
 } zv_io_channel;
 
 /* Open channel `c` on the host path `path` (already resolved). Regular
@@ -77,6 +80,12 @@ int64_t zv_io_channel_readv(zv_io_ring *r, zv_io_channel *ch, const struct iovec
                             int64_t offset);
 int64_t zv_io_channel_writev(zv_io_ring *r, zv_io_channel *ch, const struct iovec *iov, int n_iov,
                              int64_t offset);
+
+/* Rebind an open channel to memory (the batch appliance's records): reads
+ * come from [buf, buf+len), writes go to [buf, buf+cap) and mem_len counts
+ * them. Counters and positions start over; limits, type and etag flag stay.
+ * No host source and no ring: an instance's record I/O is memcpy. */
+void zv_io_channel_memory(zv_io_channel *ch, void *buf, int64_t len, int64_t cap);
 
 /* Close; with etag on, out gets the SHA-256 of every byte through the
  * channel (reads and writes, in order). Returns 1 if out was filled. */
