@@ -19,5 +19,6 @@ void zv_cmd_release(zv_cmd_file *f);
 
 int zv_cmd_run(int argc, char **argv);
 int zv_cmd_compile(int argc, char **argv);
+int zv_cmd_batch(int argc, char **argv);
 
 #endif

@@ -23,11 +23,15 @@ static void usage(FILE *f)
                "       zvm run [--timeout S] [--memory BYTES] [--cache DIR] PROG.wasm [ARGS...]\n"
                "       zvm run [options] --invoke NAME [ARG...] PROG.wasm\n"
                "       zvm compile [--cache DIR] FILE.wasm...\n"
+               "       zvm batch --module M.wasm --input SRC --output DST [--errors FILE]\n"
+               "                 [--workers N] [--timeout S] [--memory B] [--records lines|len32]\n"
+               "                 [--unordered] [--manifest TEMPLATE]\n"
                "  validate  check WebAssembly modules (core 2.0) and zvm's import policy\n"
                "            --hash: print each valid module's SHA-256;\n"
                "            --no-policy: check the spec rules only, allow any import\n"
                "  run       run a wasm32-wasi program, or call one exported function\n"
-               "  compile   translate and compile modules into the code cache\n");
+               "  compile   translate and compile modules into the code cache\n"
+               "  batch     run one fresh instance per input record on every core\n");
 }
 
 /* Map a whole file read-only. Returns 0, or -errno. */
@@ -145,6 +149,8 @@ int main(int argc, char **argv)
         return zv_cmd_run(argc - 2, argv + 2);
     if (!strcmp(argv[1], "compile"))
         return zv_cmd_compile(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "batch"))
+        return zv_cmd_batch(argc - 2, argv + 2);
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return 0;

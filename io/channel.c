@@ -169,8 +169,8 @@ static int64_t memory_io(zv_io_channel *ch, const struct iovec *v, int n, int64_
     for (int i = 0; i < n; i++) {
         int64_t room = (writing ? ch->mem_cap : ch->mem_len) - (at + done);
         int64_t k = (int64_t)v[i].iov_len < room ? (int64_t)v[i].iov_len : room;
-        if (k <= 0)
-            break;
+        if (room <= 0)
+            break; /* (an empty buffer is skipped, not the end) */
         if (writing)
             memcpy(ch->mem + at + done, v[i].iov_base, (size_t)k);
         else

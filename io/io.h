@@ -87,6 +87,18 @@ int64_t zv_io_channel_writev(zv_io_ring *r, zv_io_channel *ch, const struct iove
  * No host source and no ring: an instance's record I/O is memcpy. */
 void zv_io_channel_memory(zv_io_channel *ch, void *buf, int64_t len, int64_t cap);
 
+/* The batch appliance's input (records.c): records from a file (lines, or
+ * len32: a 4-byte little-endian length before each), a directory (one
+ * record per file, in name order) or "-" (stdin), read through the
+ * reader's own io_uring ring with the next chunk prefetched. */
+typedef struct zv_io_reader zv_io_reader;
+int zv_io_reader_open(const char *src, int len32, zv_io_reader **out, char *why, size_t why_len);
+/* The next record: returns 1 and sets *rec and *len (valid until the next
+ * call), 0 at the end, or -errno (-E2BIG: a record over 4 MiB; -EPROTO: a
+ * truncated len32 record). A line keeps its newline. */
+int zv_io_reader_next(zv_io_reader *r, const uint8_t **rec, size_t *len);
+void zv_io_reader_free(zv_io_reader *r);
+
 /* Close; with etag on, out gets the SHA-256 of every byte through the
  * channel (reads and writes, in order). Returns 1 if out was filled. */
 int zv_io_channel_close(zv_io_channel *ch, uint8_t out[32]);

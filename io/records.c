@@ -1,0 +1,248 @@
+/*
+ * records.c — the batch appliance's input: a stream of records from a file
+ * (newline-delimited, or len32: a 4-byte little-endian length before each
+ * record), from a directory (one record per file, in name order), or from
+ * stdin. Reads go through the reader's io_uring ring in large chunks, and
+ * the next chunk is already being read while the current one is split
+ * (double buffering: the prefetch that keeps workers fed).
+ *
+ * Each buffer is two chunks long: reads land in its upper half, and at the
+ * switch the unsplit tail of the other buffer (part of one record, at most
+ * a chunk) is copied just below, so every record is contiguous.
+ */
+#include "io/io.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CHUNK_BYTES (4u << 20)
+
+struct zv_io_reader {
+    struct io_uring ring;
+    int fd;          /* file or stdin; -1 for a directory */
+    int len32;
+    int64_t offset;  /* next file offset to read (-1: a stream) */
+    uint8_t *buf[2];
+    size_t have[2];  /* bytes in each buffer */
+    int cur;         /* buffer being split */
+    size_t pos;      /* split position in buf[cur] */
+    int inflight;    /* a read into buf[!cur] is under way */
+    int eof;
+    /* directories */
+    char *dir;
+    struct dirent **names;
+    int n_names, next_name;
+    uint8_t *file_buf;
+    size_t file_cap;
+};
+
+static void submit_read(zv_io_reader *r)
+{
+    int other = !r->cur;
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+    if (!sqe) /* the ring has room for the one read we keep in flight */
+        return;
+    io_uring_prep_read(sqe, r->fd, r->buf[other] + CHUNK_BYTES, CHUNK_BYTES, (uint64_t)r->offset);
+    io_uring_submit(&r->ring);
+    r->inflight = 1;
+}
+
+/* Wait for the read into the other buffer; returns its byte count. */
+static ssize_t wait_read(zv_io_reader *r)
+{
+    struct io_uring_cqe *cqe;
+    ssize_t res;
+    int rc;
+    do
+        rc = io_uring_wait_cqe(&r->ring, &cqe);
+    while (rc == -EINTR);
+    if (rc < 0)
+        return rc;
+    res = cqe->res;
+    io_uring_cqe_seen(&r->ring, cqe);
+    r->inflight = 0;
+    return res;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int not_dot(const struct dirent *d) { return d->d_name[0] != '.'; }
+
+int zv_io_reader_open(const char *src, int len32, zv_io_reader **out, char *why, size_t why_len)
+{
+    zv_io_reader *r = calloc(1, sizeof *r);
+    struct stat st;
+    int rc;
+    *out = NULL;
+    if (!r)
+        return -ENOMEM;
+    r->fd = -1;
+    r->len32 = len32;
+    if ((rc = io_uring_queue_init(4, &r->ring, 0)) < 0) {
+        snprintf(why, why_len, "io_uring is not available: %s", strerror(-rc));
+        free(r);
+        return rc;
+    }
+    if (!strcmp(src, "-")) {
+        r->fd = 0;
+        r->offset = -1;
+    } else if (stat(src, &st) == 0 && S_ISDIR(st.st_mode)) {
+        r->n_names = scandir(src, &r->names, not_dot, by_name);
+        if (r->n_names < 0 || !(r->dir = strdup(src))) {
+            rc = -errno;
+            snprintf(why, why_len, "%s: cannot list: %s", src, strerror(errno));
+            goto fail;
+        }
+        *out = r;
+        return 0;
+    } else if ((r->fd = open(src, O_RDONLY | O_CLOEXEC)) < 0) {
+        rc = -errno;
+        snprintf(why, why_len, "%s: cannot open: %s", src, strerror(errno));
+        goto fail;
+    } else {
+        r->offset = S_ISREG(st.st_mode) ? 0 : -1;
+    }
+    if (!(r->buf[0] = malloc(2 * CHUNK_BYTES)) || !(r->buf[1] = malloc(2 * CHUNK_BYTES))) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    r->cur = 1; /* the first read goes into buffer 0; buffer 1 starts empty */
+    r->pos = r->have[1] = CHUNK_BYTES;
+    submit_read(r);
+    *out = r;
+    return 0;
+fail:
+    zv_io_reader_free(r);
+    return rc;
+}
+
+void zv_io_reader_free(zv_io_reader *r)
+{
+    if (!r)
+        return;
+    if (r->inflight)
+        wait_read(r);
+    io_uring_queue_exit(&r->ring);
+    if (r->fd > 0)
+        close(r->fd);
+    for (int i = 0; i < r->n_names; i++)
+        free(r->names[i]);
+    free(r->names);
+    free(r->dir);
+    free(r->buf[0]);
+    free(r->buf[1]);
+    free(r->file_buf);
+    free(r);
+}
+
+/* Next file of a directory, read whole through the ring. */
+static int next_file(zv_io_reader *r, const uint8_t **rec, size_t *len)
+{
+    char path[4096];
+    struct stat st;
+    struct io_uring_sqe *sqe;
+    ssize_t got;
+    int fd;
+    if (r->next_name >= r->n_names)
+        return 0;
+    snprintf(path, sizeof path, "%s/%s", r->dir, r->names[r->next_name++]->d_name);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -errno;
+    }
+    if ((size_t)st.st_size + 1 > r->file_cap) {
+        uint8_t *p = realloc(r->file_buf, (size_t)st.st_size + 1);
+        if (!p) {
+            close(fd);
+            return -ENOMEM;
+        }
+        r->file_buf = p;
+        r->file_cap = (size_t)st.st_size + 1;
+    }
+    if (!(sqe = io_uring_get_sqe(&r->ring))) {
+        close(fd);
+        return -EBUSY;
+    }
+    io_uring_prep_read(sqe, fd, r->file_buf, (unsigned)st.st_size, 0);
+    io_uring_submit(&r->ring);
+    got = wait_read(r);
+    close(fd);
+    if (got < 0)
+        return (int)got;
+    *rec = r->file_buf;
+    *len = (size_t)got;
+    return 1;
+}
+
+/* Bring the next chunk in: the unsplit tail of the current buffer goes
+ * just below the new bytes in the buffer the read went into. */
+static int next_chunk(zv_io_reader *r)
+{
+    int other = !r->cur;
+    size_t tail = r->have[r->cur] - r->pos;
+    ssize_t got;
+    if (r->eof)
+        return 0;
+    got = r->inflight ? wait_read(r) : 0;
+    if (got < 0)
+        return (int)got;
+    if (got == 0)
+        r->eof = 1;
+    if (tail > CHUNK_BYTES)
+        return -E2BIG; /* a record longer than a chunk */
+    memcpy(r->buf[other] + CHUNK_BYTES - tail, r->buf[r->cur] + r->pos, tail);
+    r->pos = CHUNK_BYTES - tail;
+    r->have[other] = CHUNK_BYTES + (size_t)got;
+    if (r->offset >= 0)
+        r->offset += got;
+    r->cur = other;
+    if (!r->eof) /* prefetch the next chunk while this one is split */
+        submit_read(r);
+    return 1;
+}
+
+int zv_io_reader_next(zv_io_reader *r, const uint8_t **rec, size_t *len)
+{
+    if (r->dir)
+        return next_file(r, rec, len);
+    for (;;) {
+        uint8_t *b = r->buf[r->cur] + r->pos;
+        size_t avail = r->have[r->cur] - r->pos;
+        int rc;
+        if (r->len32 && avail >= 4) {
+            uint32_t n = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+                         (uint32_t)b[3] << 24;
+            if (n > CHUNK_BYTES - 4)
+                return -E2BIG;
+            if (avail - 4 >= n) {
+                *rec = b + 4;
+                *len = n;
+                r->pos += 4 + (size_t)n;
+                return 1;
+            }
+        } else if (!r->len32 && avail) {
+            uint8_t *nl = memchr(b, '\n', avail);
+            if (nl || (r->eof && avail)) {
+                *rec = b;
+                *len = nl ? (size_t)(nl - b) + 1 : avail;
+                r->pos += *len;
+                return 1;
+            }
+        }
+        if (r->eof) /* a partial len32 record at the very end is malformed input */
+            return avail ? -EPROTO : 0;
+        if ((rc = next_chunk(r)) < 0)
+            return rc;
+    }
+}
