@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# batch.sh — end-to-end tests of `zvm batch` with real guests: exact record
+# accounting over a large input with hostile records mixed in (traps,
+# timeouts, out-of-bounds, output over the limit, memory growth), fresh
+# state per instance, input order, --unordered, len32 records, a directory
+# source, stdin/stdout, and bad invocations.
+#
+# Usage: batch.sh ZVM GUEST_DIR EXAMPLES_DIR SOURCE_DIR
+set -uo pipefail
+
+zvm=$(realpath "$1") guests=$(realpath "$2") examples=$(realpath "$3") src=$(realpath "$4")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1
+export ZVM_CACHE="$tmp/cache"
+
+n_failed=0 n_checks=0
+fail() { echo "FAIL: $*" >&2; n_failed=$((n_failed + 1)); }
+check() { n_checks=$((n_checks + 1)); [ "$2" = 0 ] || fail "$1"; }
+
+# A per-instance manifest: 4 KiB of output per record, 1 s timeout.
+cat > template.manifest <<'EOF'
+Version = 20130611
+Program = records.wasm
+Memory = 67108864, 0
+Timeout = 1
+Channel = /dev/null, /dev/stdin, 0, 0, 1000, 1048576, 0, 0
+Channel = /dev/null, /dev/stdout, 0, 0, 0, 0, 1000, 4096
+Channel = /dev/null, /dev/stderr, 0, 0, 0, 0, 1000, 4096
+EOF
+
+# ---- 30000 records, hostile ones at known places ------------------------------------
+n=30000
+awk -v n=$n 'BEGIN {
+    for (i = 0; i < n; i++) {
+        if (i % 997 == 13) print "TRAP " i;
+        else if (i % 4999 == 7) print "LOOP " i;
+        else if (i % 1013 == 5) print "OOB " i;
+        else if (i % 1201 == 9) print "BIG " i;
+        else if (i % 503 == 1) print "GROW " i;
+        else if (i % 211 == 2) print "STATE " i;
+        else print "record " i " of the stream";
+    } }' > in.txt
+awk '{ i = NR - 1;
+       if ($1 == "TRAP") print i "\ttrap\tunreachable";
+       else if ($1 == "LOOP") print i "\ttimeout\ttimeout";
+       else if ($1 == "OOB") print i "\ttrap\tout of bounds memory access";
+       else if ($1 == "BIG") print i "\tlimit\t1 channel calls refused over their limits" }' in.txt > want_err.txt
+awk '$1 == "GROW" { print "GROWN 100"; next }
+     $1 == "STATE" { print "STATE 1"; next }
+     $1 == "TRAP" || $1 == "LOOP" || $1 == "OOB" || $1 == "BIG" { next }
+     { print toupper($0) }' in.txt > want_out.txt
+
+timeout 300 "$zvm" batch --module "$guests/records.wasm" --manifest template.manifest --timeout 0.2 \
+    --input in.txt --output out.txt --errors err.txt --workers 2 2> summary.txt
+status=$?
+check "batch exits 0 ($(cat summary.txt))" $([ $status = 0 ]; echo $?)
+cmp -s out.txt want_out.txt; check "outputs in input order, hostile records left out" $?
+sort -n err.txt | cmp -s - want_err.txt; check "every hostile record in --errors with its cause: $(diff <(sort -n err.txt) want_err.txt | head -5)" $?
+total=$(( $(wc -l < out.txt) + $(wc -l < err.txt) ))
+check "no record lost or duplicated: $total of $n" $([ $total = $n ]; echo $?)
+grep -q "^zvm batch: $n records, $(wc -l < want_err.txt) errors" summary.txt
+check "summary counts records and errors: $(head -1 summary.txt)" $?
+grep -q "instances per second" summary.txt && grep -q "p999" summary.txt
+check "summary has the rate and latency percentiles" $?
+
+# ---- --unordered: the same lines, any order -----------------------------------------------
+timeout 300 "$zvm" batch --module "$guests/records.wasm" --manifest template.manifest --timeout 0.2 \
+    --input in.txt --output out2.txt --errors err2.txt --unordered 2>/dev/null
+sort out2.txt | cmp -s - <(sort want_out.txt); check "--unordered keeps every output" $?
+sort -n err2.txt | cmp -s - want_err.txt; check "--unordered keeps every error" $?
+
+# ---- len32 records, a directory, stdin and stdout ---------------------------------------------
+printf 'abc\0def' > r1 && printf 'x\ny' > r2
+{ printf '\x07\x00\x00\x00'; cat r1; printf '\x03\x00\x00\x00'; cat r2; } > in.len32
+"$zvm" batch --module "$guests/records.wasm" --input in.len32 --output out.len32 --records len32 2>/dev/null
+{ printf '\x07\x00\x00\x00'; printf 'ABC\0DEF'; printf '\x03\x00\x00\x00'; printf 'X\nY'; } > want.len32
+cmp -s out.len32 want.len32; check "len32 records in and out (NUL and newline inside)" $?
+printf 'truncated' > bad.len32
+"$zvm" batch --module "$guests/records.wasm" --input bad.len32 --output /dev/null --records len32 2>err.txt
+check "a truncated len32 input fails with a message" $([ $? = 1 ] && grep -q len32 err.txt; echo $?)
+mkdir recs && printf 'one' > recs/a && printf 'two' > recs/b && printf 'TRAP' > recs/c
+"$zvm" batch --module "$guests/records.wasm" --input recs --output dir.out --errors dir.err 2>/dev/null
+check "a directory: one record per file, in name order" \
+    $([ "$(cat dir.out)" = "ONETWO" ] && [ "$(cat dir.err)" = $'2\ttrap\tunreachable' ]; echo $?)
+out=$(printf 'a\nb\n' | "$zvm" batch --module "$guests/records.wasm" --input - --output - 2>/dev/null)
+check "stdin to stdout" $([ "$out" = $'A\nB' ]; echo $?)
+
+# ---- the bundled log filter (the README's main job) ---------------------------------------------
+"$zvm" batch --module "$examples/logfilter.wasm" --input "$src/examples/sample.log" --output log.out \
+    2>/dev/null
+grep ERROR "$src/examples/sample.log" | cmp -s - log.out; check "log filter keeps the ERROR lines" $?
+
+# ---- bad invocations ------------------------------------------------------------------------------
+"$zvm" batch --module "$guests/records.wasm" --input nothere --output x 2>/dev/null
+check "missing input: exit 2" $([ $? = 2 ]; echo $?)
+printf 'junk' > junk.wasm
+"$zvm" batch --module junk.wasm --input in.txt --output x 2>/dev/null
+check "invalid module: exit 1" $([ $? = 1 ]; echo $?)
+"$zvm" batch --module "$guests/records.wasm" --input in.txt 2>/dev/null
+check "missing --output: usage, exit 2" $([ $? = 2 ]; echo $?)
+
+echo "batch.sh: $n_checks checks, $n_failed failed"
+[ "$n_failed" = 0 ]
