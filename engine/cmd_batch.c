@@ -162,19 +162,22 @@ static int worker_main(zv_cpu_worker *cw)
     batch *b;
     int rc;
     zv_eng_thread_init();
-    if ((rc = zv_eng_runner_new(j->mod, j->man, ZV_ENG_RESET_MEMSET, &w->runner, &err))) {
+    if ((rc = zv_eng_runner_new(j->mod, j->man, ZV_ENG_RESET_AUTO, &w->runner, &err))) {
         snprintf(j->fail_msg, sizeof j->fail_msg, "%s", err.msg);
         atomic_fetch_add(&j->workers_failed, 1);
         return rc;
     }
     atomic_fetch_add(&j->workers_ready, 1);
-    for (;;) {
+    for (uint32_t idle = 0;;) {
         if (!(b = zv_spsc_pop(&w->todo))) {
             if (atomic_load_explicit(&j->stop, memory_order_acquire))
                 break;
+            if (++idle == 500) /* about 10 ms without work: give the pages back */
+                zv_eng_runner_idle(w->runner);
             pause_briefly();
             continue;
         }
+        idle = 0;
         uint64_t t0 = now_ns();
         for (uint32_t i = 0; i < b->n; i++)
             run_record(w, b, i);

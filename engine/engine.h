@@ -84,10 +84,15 @@ void zv_eng_instance_free(zv_eng_instance *inst);
 
 /* Reuse: return the instance to its state right after instantiation, in
  * place and without allocating (the batch appliance's per-instance path).
- * `how`: ZV_ENG_RESET_MEMSET or ZV_ENG_RESET_MADVISE, how kept memory pages
- * are cleared. Returns 0, -EFAULT (the start function trapped), -ENOTSUP
- * (the instance imports a memory or table), -errno. */
-enum { ZV_ENG_RESET_MEMSET = 0, ZV_ENG_RESET_MADVISE = 1 };
+ * `how` says how the kept memory pages are cleared: ZV_ENG_RESET_MEMSET
+ * (pages stay resident), ZV_ENG_RESET_MADVISE (the kernel hands zero pages
+ * back on first touch), or ZV_ENG_RESET_AUTO: memset up to
+ * ZV_ENG_RESET_MEMSET_MAX bytes of initial memory, madvise above
+ * (measured crossover, perf/README.md). Returns 0, -EFAULT (the start
+ * function trapped), -ENOTSUP (the instance imports a memory or table),
+ * -errno. */
+enum { ZV_ENG_RESET_AUTO = 0, ZV_ENG_RESET_MEMSET = 1, ZV_ENG_RESET_MADVISE = 2 };
+#define ZV_ENG_RESET_MEMSET_MAX (512u << 10)
 int zv_eng_instance_reset(zv_eng_instance *inst, int how, zv_eng_err *err);
 zv_ctx *zv_eng_instance_ctx(zv_eng_instance *inst);
 const zv_val_module *zv_eng_instance_info(const zv_eng_instance *inst);
@@ -171,6 +176,9 @@ int zv_eng_runner_new(zv_eng_module *m, const zv_cfg_manifest *man, int reset_ho
  * thread that called zv_eng_thread_init (or a guest thread). */
 int zv_eng_runner_run(zv_eng_runner *r, const void *in, size_t len, zv_eng_outcome *oc);
 zv_ctx *zv_eng_runner_ctx(zv_eng_runner *r); /* for the watchdog's interrupt flag */
+/* An idle runner gives its memory pages back (madvise); the next run resets
+ * the instance as usual. Idle slots then cost no resident memory. */
+void zv_eng_runner_idle(zv_eng_runner *r);
 void zv_eng_runner_free(zv_eng_runner *r);
 
 /* Make the calling thread (e.g. a pinned worker) ready to run guests: its

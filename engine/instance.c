@@ -359,6 +359,10 @@ int zv_eng_instance_reset(zv_eng_instance *inst, int how, zv_eng_err *err)
     ctx->interrupt = 0;
     if (info->n_imported_memories || info->n_imported_tables)
         return -ENOTSUP;
+    if (how == ZV_ENG_RESET_AUTO && info->n_memories)
+        how = (uint64_t)info->memories[0].min * 65536 <= ZV_ENG_RESET_MEMSET_MAX
+                  ? ZV_ENG_RESET_MEMSET
+                  : ZV_ENG_RESET_MADVISE;
     if (inst->own_memory &&
         (rc = zv_eng_memory_reset(inst->own_memory, info->memories[0].min, how)))
         return rc;

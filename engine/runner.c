@@ -121,3 +121,12 @@ out:
 }
 
 zv_ctx *zv_eng_runner_ctx(zv_eng_runner *r) { return zv_eng_instance_ctx(r->inst); }
+
+void zv_eng_runner_idle(zv_eng_runner *r)
+{
+    zv_ctx *ctx = zv_eng_instance_ctx(r->inst);
+    if (r->fresh || !ctx->memory)
+        return;
+    /* contents are dropped: the next run must reset, which !fresh ensures */
+    zv_eng_memory_reset(ctx->memory, ctx->memory->pages, ZV_ENG_RESET_MADVISE);
+}

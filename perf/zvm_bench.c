@@ -5,7 +5,7 @@
  * distribution of one instance (record in, output out).
  *
  *   zvm-bench -m M.wasm [-i RECORD_FILE] [-n COUNT] [-c WORKERS]
- *             [--duration S] [--json] [--reset memset|madvise]
+ *             [--duration S] [--json] [--reset auto|memset|madvise]
  *
  * Records are the lines of RECORD_FILE (default: one 100-byte line),
  * used round-robin. Each worker owns a runner (instance, session, output
@@ -54,7 +54,7 @@ static uint64_t now_ns(void)
 static int usage(void)
 {
     fprintf(stderr, "usage: zvm-bench -m M.wasm [-i RECORD_FILE] [-n COUNT] [-c WORKERS] "
-                    "[--duration S] [--json] [--reset memset|madvise]\n");
+                    "[--duration S] [--json] [--reset auto|memset|madvise]\n");
     return 2;
 }
 
@@ -192,7 +192,9 @@ static int parse(int argc, char **argv, bench *b)
         else if (!strcmp(o, "--duration"))
             b->duration_s = strtod(v, NULL);
         else if (!strcmp(o, "--reset"))
-            b->reset_how = !strcmp(v, "madvise") ? ZV_ENG_RESET_MADVISE : ZV_ENG_RESET_MEMSET;
+            b->reset_how = !strcmp(v, "madvise") ? ZV_ENG_RESET_MADVISE
+                           : !strcmp(v, "memset") ? ZV_ENG_RESET_MEMSET
+                                                  : ZV_ENG_RESET_AUTO;
         else
             return -1;
     }

@@ -64,6 +64,15 @@ check "summary counts records and errors: $(head -1 summary.txt)" $?
 grep -q "instances per second" summary.txt && grep -q "p999" summary.txt
 check "summary has the rate and latency percentiles" $?
 
+# ---- the same records through a module reset with madvise (2 MiB memory) ---------------------
+head -n 3000 in.txt > in3k.txt
+awk '{ i = NR - 1 } $1 == "GROW" { print "GROWN 100"; next } $1 == "STATE" { print "STATE 1"; next }
+     $1 == "TRAP" || $1 == "LOOP" || $1 == "OOB" || $1 == "BIG" { next } { print toupper($0) }' \
+    in3k.txt > want3k.txt
+timeout 300 "$zvm" batch --module "$guests/records_bigmem.wasm" --manifest template.manifest \
+    --timeout 0.2 --input in3k.txt --output out3k.txt --errors err3k.txt 2>/dev/null
+cmp -s out3k.txt want3k.txt; check "madvise reset: same outputs, fresh state" $?
+
 # ---- --unordered: the same lines, any order -----------------------------------------------
 timeout 300 "$zvm" batch --module "$guests/records.wasm" --manifest template.manifest --timeout 0.2 \
     --input in.txt --output out2.txt --errors err2.txt --unordered 2>/dev/null

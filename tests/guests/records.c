@@ -14,6 +14,9 @@
 #include <unistd.h>
 
 static int runs; /* static state: a fresh instance starts at 0 */
+#ifdef RECORDS_BIGMEM
+static char pad[2 << 20]; /* initial memory above the memset threshold */
+#endif
 static volatile int sink;
 
 int main(void)
@@ -24,6 +27,10 @@ int main(void)
         return 3;
     rec[n] = 0;
     runs++;
+#ifdef RECORDS_BIGMEM
+    pad[runs * 4096] = 1;
+    runs += pad[4096] - 1; /* still 1 in a fresh instance */
+#endif
     if (!strncmp(rec, "TRAP", 4))
         __builtin_trap();
     if (!strncmp(rec, "LOOP", 4))
