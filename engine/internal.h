@@ -13,7 +13,7 @@
 extern const char zv_eng_prelude[];
 
 /* The translator's version: bump it when the generated code changes. */
-#define ZV_TRANSLATOR_VERSION 1
+#define ZV_TRANSLATOR_VERSION 2
 
 /* A block's type as params and results (validated code only). */
 void zv_eng_block_sig(const zv_val_module *m, const zv_val_op *op, const uint8_t **params,

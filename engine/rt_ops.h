@@ -24,7 +24,10 @@
         if (ZV_UNLIKELY((ctx)->interrupt))                                                         \
             ZV_TRAP(ctx, ZV_TRAP_TIMEOUT);                                                         \
     } while (0)
-#define ZV_ADDR(ctx, a, off) ((ctx)->mem + (uint64_t)(a) + (uint64_t)(off))
+/* Loads and stores take the memory base, not the context: the translator
+ * reads ctx->mem once per function into a local (the base never moves), so
+ * gcc need not reload it after every store through linear memory. */
+#define ZV_ADDR(mem, a, off) ((mem) + (uint64_t)(a) + (uint64_t)(off))
 
 typedef int8_t zv_i8x16 __attribute__((vector_size(16)));
 typedef uint8_t zv_u8x16 __attribute__((vector_size(16)));
@@ -50,10 +53,10 @@ static inline uint64_t zv_bits_f64(D d) { uint64_t b; memcpy(&b, &d, 8); return 
 
 /* ---- memory ---------------------------------------------------------- */
 #define ZV_LOAD(name, T, R, conv)                                                                  \
-    static inline R zv_op_##name(C *ctx, I a, I off)                                               \
+    static inline R zv_op_##name(uint8_t *mem, I a, I off)                                         \
     {                                                                                              \
         T v;                                                                                       \
-        memcpy(&v, ZV_ADDR(ctx, a, off), sizeof v);                                                \
+        memcpy(&v, ZV_ADDR(mem, a, off), sizeof v);                                                \
         return (R)conv v;                                                                          \
     }
 ZV_LOAD(i32_load, uint32_t, I, )
@@ -73,10 +76,10 @@ ZV_LOAD(i64_load32_u, uint32_t, L, )
 ZV_LOAD(v128_load, V, V, )
 
 #define ZV_STORE(name, T, A)                                                                       \
-    static inline void zv_op_##name(C *ctx, I a, A v, I off)                                       \
+    static inline void zv_op_##name(uint8_t *mem, I a, A v, I off)                                 \
     {                                                                                              \
         T t = (T)v;                                                                                \
-        memcpy(ZV_ADDR(ctx, a, off), &t, sizeof t);                                                \
+        memcpy(ZV_ADDR(mem, a, off), &t, sizeof t);                                                \
     }
 ZV_STORE(i32_store, uint32_t, I)
 ZV_STORE(i64_store, uint64_t, L)

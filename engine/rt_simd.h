@@ -39,11 +39,11 @@ typedef uint64_t zv_u64x2 __attribute__((vector_size(16)));
 
 /* ---- loads and stores -------------------------------------------------- */
 #define ZV_LOAD_EXT(name, ST, N, RT)                                                               \
-    static inline V zv_op_##name(C *ctx, I addr, I off)                                            \
+    static inline V zv_op_##name(uint8_t *mem, I addr, I off)                                            \
     {                                                                                              \
         ST s[N];                                                                                   \
         RT r;                                                                                      \
-        memcpy(s, ZV_ADDR(ctx, addr, off), sizeof s);                                              \
+        memcpy(s, ZV_ADDR(mem, addr, off), sizeof s);                                              \
         for (int i = 0; i < N; i++)                                                                \
             r[i] = s[i];                                                                           \
         return (V)r;                                                                               \
@@ -55,11 +55,11 @@ ZV_LOAD_EXT(v128_load16x4_u, uint16_t, 4, zv_u32x4)
 ZV_LOAD_EXT(v128_load32x2_s, int32_t, 2, zv_i64x2)
 ZV_LOAD_EXT(v128_load32x2_u, uint32_t, 2, zv_u64x2)
 #define ZV_LOAD_SPLAT(name, ST, N, RT)                                                             \
-    static inline V zv_op_##name(C *ctx, I addr, I off)                                            \
+    static inline V zv_op_##name(uint8_t *mem, I addr, I off)                                            \
     {                                                                                              \
         ST s;                                                                                      \
         RT r;                                                                                      \
-        memcpy(&s, ZV_ADDR(ctx, addr, off), sizeof s);                                             \
+        memcpy(&s, ZV_ADDR(mem, addr, off), sizeof s);                                             \
         for (int i = 0; i < N; i++)                                                                \
             r[i] = s;                                                                              \
         return (V)r;                                                                               \
@@ -70,11 +70,11 @@ ZV_LOAD_SPLAT(v128_load32_splat, uint32_t, 4, zv_u32x4)
 ZV_LOAD_SPLAT(v128_load64_splat, uint64_t, 2, zv_u64x2)
 
 #define ZV_LOAD_ZERO(name, ST, RT)                                                                 \
-    static inline V zv_op_##name(C *ctx, I addr, I off)                                            \
+    static inline V zv_op_##name(uint8_t *mem, I addr, I off)                                            \
     {                                                                                              \
         ST s;                                                                                      \
         RT r = {0};                                                                                \
-        memcpy(&s, ZV_ADDR(ctx, addr, off), sizeof s);                                             \
+        memcpy(&s, ZV_ADDR(mem, addr, off), sizeof s);                                             \
         r[0] = s;                                                                                  \
         return (V)r;                                                                               \
     }
@@ -82,18 +82,18 @@ ZV_LOAD_ZERO(v128_load32_zero, uint32_t, zv_u32x4)
 ZV_LOAD_ZERO(v128_load64_zero, uint64_t, zv_u64x2)
 
 #define ZV_LANE_MEM(sz, ST, VT)                                                                    \
-    static inline V zv_op_v128_load##sz##_lane(C *ctx, I addr, V v, I off, I lane)                \
+    static inline V zv_op_v128_load##sz##_lane(uint8_t *mem, I addr, V v, I off, I lane)                \
     {                                                                                              \
         VT r = (VT)v;                                                                              \
         ST s;                                                                                      \
-        memcpy(&s, ZV_ADDR(ctx, addr, off), sizeof s);                                             \
+        memcpy(&s, ZV_ADDR(mem, addr, off), sizeof s);                                             \
         r[lane] = s;                                                                               \
         return (V)r;                                                                               \
     }                                                                                              \
-    static inline void zv_op_v128_store##sz##_lane(C *ctx, I addr, V v, I off, I lane)             \
+    static inline void zv_op_v128_store##sz##_lane(uint8_t *mem, I addr, V v, I off, I lane)             \
     {                                                                                              \
         ST s = ((VT)v)[lane];                                                                      \
-        memcpy(ZV_ADDR(ctx, addr, off), &s, sizeof s);                                             \
+        memcpy(ZV_ADDR(mem, addr, off), &s, sizeof s);                                             \
     }
 ZV_LANE_MEM(8, uint8_t, zv_u8x16)
 ZV_LANE_MEM(16, uint16_t, zv_u16x8)
@@ -146,14 +146,15 @@ ZV_REPLACE(f32x4_replace_lane, F, zv_f32x4)
 ZV_EXTRACT(f64x2_extract_lane, D, zv_f64x2, )
 ZV_REPLACE(f64x2_replace_lane, D, zv_f64x2)
 
-static inline V zv_op_i8x16_shuffle(C *ctx, V va, V vb, V vl)
-{
-    zv_u8x16 a = (zv_u8x16)va, b = (zv_u8x16)vb, l = (zv_u8x16)vl, r;
-    (void)ctx;
-    for (int i = 0; i < 16; i++)
-        r[i] = l[i] < 16 ? a[l[i]] : b[l[i] - 16];
-    return (V)r;
-}
+/* i8x16.shuffle with its constant lanes: the translator emits
+ * ZV_SHUFFLE16 so the compiler picks pshufb/punpck/shufps; compiler
+ * builtins (gcc and clang spell them differently). */
+#if defined(__clang__)
+#define ZV_SHUFFLE16(a, b, ...) ((V)__builtin_shufflevector((zv_u8x16)(a), (zv_u8x16)(b), __VA_ARGS__))
+#else
+#define ZV_SHUFFLE16(a, b, ...) ((V)__builtin_shuffle((zv_u8x16)(a), (zv_u8x16)(b), (zv_u8x16){__VA_ARGS__}))
+#endif
+
 ZV_VLANES2(i8x16_swizzle, zv_u8x16, zv_u8x16, 16, b[i] < 16 ? a[b[i]] : 0)
 
 /* ---- bitwise ------------------------------------------------------------ */

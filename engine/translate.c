@@ -332,7 +332,16 @@ static int emit_simple(tr *t, const zv_val_op *op, int n_pops, uint8_t push_type
     } else {
         fprintf(t->out, "  ");
     }
-    fprintf(t->out, "zv_op_%s(ctx", ident);
+    if (op->op == ZV_OP_i8x16_shuffle) { /* constant lanes: let the compiler pick */
+        fprintf(t->out, "ZV_SHUFFLE16(%s, %s", args[0], args[1]);
+        for (int i = 0; i < 16; i++)
+            fprintf(t->out, ", %u", op->v128[i]);
+        fprintf(t->out, ");\n");
+        return 0;
+    }
+    /* memory instructions take the base the function read once (rt_ops.h) */
+    fprintf(t->out, "zv_op_%s(%s", ident,
+            imm == ZV_IMM_MEM || imm == ZV_IMM_MEM_LANE ? "mem" : "ctx");
     for (int i = 0; i < n_pops; i++)
         fprintf(t->out, ", %s", args[i]);
     if (imm == ZV_IMM_MEM || imm == ZV_IMM_MEM_LANE)
@@ -796,6 +805,7 @@ static int translate_func(tr *t, FILE *out, uint32_t fi)
         emit_signature(out, m, fi);
         fprintf(out, " {\n");
         fwrite(decls, 1, decls_len, out);
+        fprintf(out, "  uint8_t *const mem = ctx->mem;\n  (void)mem;\n");
         for (int c = 0; c < 6; c++)
             for (uint32_t k = 0; k < t->max_depth[c]; k++)
                 fprintf(out, "  %s %c%u;\n", class_ctype[c], class_prefix[c], k);
