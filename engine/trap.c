@@ -144,7 +144,9 @@ int zv_eng_call(zv_eng_instance *inst, zv_func *f, uint32_t type_idx, const zv_v
     tl_frame = fr.prev;
     err->trap = fr.cause;
     err->exit_code = fr.exit_code;
-    snprintf(err->msg, sizeof err->msg, "%s", zv_eng_trap_name(fr.cause));
+    /* strcpy, not snprintf: proc_exit ends every WASI program this way, so
+     * this is on the per-instance path (the names are short constants) */
+    strcpy(err->msg, zv_eng_trap_name(fr.cause));
     return -EFAULT;
 }
 
