@@ -42,6 +42,18 @@ static inline int zv_host_mem_ok(const zv_ctx *ctx, uint32_t ptr, uint64_t len)
     return ctx->memory && (uint64_t)ptr + len <= ctx->memory->size_bytes;
 }
 
+/* A host call: its import name, code, and "params:results" signature. */
+typedef struct {
+    const char *name;
+    void *fn;
+    const char *sig;
+} zv_host_call;
+
+/* Link `im` if it names one of `calls` in namespace `ns` (session.c).
+ * Returns 0 and fills *out, or -ENOENT. */
+int zv_host_lookup(const char *ns, const zv_host_call *calls, size_t n, const zv_val_import *im,
+                   zv_eng_extern *out);
+
 /* The two namespaces' resolvers (wasi.c, zvm_api.c). */
 int zv_host_wasi_resolve(const zv_val_import *im, zv_eng_extern *out);
 int zv_host_zvm_resolve(const zv_val_import *im, zv_eng_extern *out);

@@ -118,6 +118,23 @@ int64_t zv_eng_session_refused(const zv_eng_session *s)
     return n;
 }
 
+int zv_host_lookup(const char *ns, const zv_host_call *calls, size_t n, const zv_val_import *im,
+                   zv_eng_extern *out)
+{
+    size_t ns_len = strlen(ns);
+    if (im->module_len != ns_len || memcmp(im->module, ns, ns_len))
+        return -ENOENT;
+    for (size_t i = 0; i < n; i++) {
+        if (strlen(calls[i].name) != im->name_len || memcmp(calls[i].name, im->name, im->name_len))
+            continue;
+        out->kind = ZV_EXT_FUNC;
+        out->host_fn = calls[i].fn;
+        out->host_sig = calls[i].sig;
+        return 0;
+    }
+    return -ENOENT;
+}
+
 int zv_eng_session_resolve(void *session, const zv_val_import *im, zv_eng_extern *out)
 {
     (void)session;

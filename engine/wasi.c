@@ -507,11 +507,7 @@ static I nosys_iiiiIIi(zv_ctx *c, I a, I b, I d, I e, L f, L g, I h)
     X(sock_send, nosys_iiiii, "iiiii:i")                                                           \
     X(sock_shutdown, nosys_ii, "ii:i")
 
-static const struct {
-    const char *name;
-    void *fn;
-    const char *sig;
-} calls[] = {
+static const zv_host_call calls[] = {
 #define X(name, fn, sig) {#name, (void *)fn, sig},
     WASI_CALLS(X)
 #undef X
@@ -519,17 +515,5 @@ static const struct {
 
 int zv_host_wasi_resolve(const zv_val_import *im, zv_eng_extern *out)
 {
-    static const char ns[] = "wasi_snapshot_preview1";
-    if (im->module_len != sizeof ns - 1 || memcmp(im->module, ns, sizeof ns - 1))
-        return -ENOENT;
-    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
-        if (strlen(calls[i].name) != im->name_len ||
-            memcmp(calls[i].name, im->name, im->name_len))
-            continue;
-        out->kind = ZV_EXT_FUNC;
-        out->host_fn = calls[i].fn;
-        out->host_sig = calls[i].sig;
-        return 0;
-    }
-    return -ENOENT;
+    return zv_host_lookup("wasi_snapshot_preview1", calls, sizeof calls / sizeof calls[0], im, out);
 }

@@ -103,11 +103,7 @@ static uint32_t zvm_manifest(zv_ctx *ctx, uint32_t buf, uint32_t size)
     return s->blob_len;
 }
 
-static const struct {
-    const char *name;
-    void *fn;
-    const char *sig;
-} calls[] = {
+static const zv_host_call calls[] = {
     {"pread", (void *)zvm_pread, "iiiI:i"},
     {"pwrite", (void *)zvm_pwrite, "iiiI:i"},
     {"jail", (void *)zvm_jail, "ii:i"},
@@ -119,16 +115,5 @@ static const struct {
 
 int zv_host_zvm_resolve(const zv_val_import *im, zv_eng_extern *out)
 {
-    if (im->module_len != 3 || memcmp(im->module, "zvm", 3))
-        return -ENOENT;
-    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
-        if (strlen(calls[i].name) != im->name_len ||
-            memcmp(calls[i].name, im->name, im->name_len))
-            continue;
-        out->kind = ZV_EXT_FUNC;
-        out->host_fn = calls[i].fn;
-        out->host_sig = calls[i].sig;
-        return 0;
-    }
-    return -ENOENT;
+    return zv_host_lookup("zvm", calls, sizeof calls / sizeof calls[0], im, out);
 }

@@ -32,6 +32,10 @@ void zv_io_ring_free(zv_io_ring *r);
 ssize_t zv_io_read(zv_io_ring *r, int fd, void *buf, size_t n, int64_t offset);
 ssize_t zv_io_write(zv_io_ring *r, int fd, const void *buf, size_t n, int64_t offset);
 ssize_t zv_io_readv(zv_io_ring *r, int fd, const struct iovec *iov, int n_iov, int64_t offset);
+/* Asynchronous: start a read (0 or -errno), and wait for the next
+ * completion (its result). For readers that keep one read in flight. */
+int zv_io_submit_read(zv_io_ring *r, int fd, void *buf, size_t n, int64_t offset);
+ssize_t zv_io_wait(zv_io_ring *r);
 ssize_t zv_io_writev(zv_io_ring *r, int fd, const struct iovec *iov, int n_iov, int64_t offset);
 
 enum { ZV_IO_REGULAR = 1, ZV_IO_CHAR = 2, ZV_IO_FIFO = 3, ZV_IO_MEMORY = 4 };

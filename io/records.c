@@ -15,7 +15,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <liburing.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +24,7 @@
 #define CHUNK_BYTES (4u << 20)
 
 struct zv_io_reader {
-    struct io_uring ring;
+    zv_io_ring *ring;
     int fd;          /* file or stdin; -1 for a directory */
     int len32;
     int64_t offset;  /* next file offset to read (-1: a stream) */
@@ -46,29 +45,15 @@ struct zv_io_reader {
 static void submit_read(zv_io_reader *r)
 {
     int other = !r->cur;
-    struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
-    if (!sqe) /* the ring has room for the one read we keep in flight */
-        return;
-    io_uring_prep_read(sqe, r->fd, r->buf[other] + CHUNK_BYTES, CHUNK_BYTES, (uint64_t)r->offset);
-    io_uring_submit(&r->ring);
-    r->inflight = 1;
+    if (zv_io_submit_read(r->ring, r->fd, r->buf[other] + CHUNK_BYTES, CHUNK_BYTES, r->offset) == 0)
+        r->inflight = 1;
 }
 
 /* Wait for the read into the other buffer; returns its byte count. */
 static ssize_t wait_read(zv_io_reader *r)
 {
-    struct io_uring_cqe *cqe;
-    ssize_t res;
-    int rc;
-    do
-        rc = io_uring_wait_cqe(&r->ring, &cqe);
-    while (rc == -EINTR);
-    if (rc < 0)
-        return rc;
-    res = cqe->res;
-    io_uring_cqe_seen(&r->ring, cqe);
     r->inflight = 0;
-    return res;
+    return zv_io_wait(r->ring);
 }
 
 static int by_name(const struct dirent **a, const struct dirent **b)
@@ -88,7 +73,7 @@ int zv_io_reader_open(const char *src, int len32, zv_io_reader **out, char *why,
         return -ENOMEM;
     r->fd = -1;
     r->len32 = len32;
-    if ((rc = io_uring_queue_init(4, &r->ring, 0)) < 0) {
+    if ((rc = zv_io_ring_new(4, &r->ring)) < 0) {
         snprintf(why, why_len, "io_uring is not available: %s", strerror(-rc));
         free(r);
         return rc;
@@ -132,7 +117,7 @@ void zv_io_reader_free(zv_io_reader *r)
         return;
     if (r->inflight)
         wait_read(r);
-    io_uring_queue_exit(&r->ring);
+    zv_io_ring_free(r->ring);
     if (r->fd > 0)
         close(r->fd);
     for (int i = 0; i < r->n_names; i++)
@@ -150,7 +135,6 @@ static int next_file(zv_io_reader *r, const uint8_t **rec, size_t *len)
 {
     char path[4096];
     struct stat st;
-    struct io_uring_sqe *sqe;
     ssize_t got;
     int fd;
     if (r->next_name >= r->n_names)
@@ -170,13 +154,7 @@ static int next_file(zv_io_reader *r, const uint8_t **rec, size_t *len)
         r->file_buf = p;
         r->file_cap = (size_t)st.st_size + 1;
     }
-    if (!(sqe = io_uring_get_sqe(&r->ring))) {
-        close(fd);
-        return -EBUSY;
-    }
-    io_uring_prep_read(sqe, fd, r->file_buf, (unsigned)st.st_size, 0);
-    io_uring_submit(&r->ring);
-    got = wait_read(r);
+    got = zv_io_read(r->ring, fd, r->file_buf, (size_t)st.st_size, 0);
     close(fd);
     if (got < 0)
         return (int)got;

@@ -37,13 +37,11 @@ void zv_io_ring_free(zv_io_ring *r)
     free(r);
 }
 
-static ssize_t complete(zv_io_ring *r)
+ssize_t zv_io_wait(zv_io_ring *r)
 {
     struct io_uring_cqe *cqe;
     ssize_t res;
     int rc;
-    if ((rc = io_uring_submit(&r->ring)) < 0)
-        return rc;
     do
         rc = io_uring_wait_cqe(&r->ring, &cqe);
     while (rc == -EINTR);
@@ -54,13 +52,25 @@ static ssize_t complete(zv_io_ring *r)
     return res;
 }
 
-ssize_t zv_io_read(zv_io_ring *r, int fd, void *buf, size_t n, int64_t offset)
+static ssize_t complete(zv_io_ring *r)
+{
+    int rc = io_uring_submit(&r->ring);
+    return rc < 0 ? rc : zv_io_wait(r);
+}
+
+int zv_io_submit_read(zv_io_ring *r, int fd, void *buf, size_t n, int64_t offset)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
     if (!sqe)
         return -EBUSY;
     io_uring_prep_read(sqe, fd, buf, (unsigned)n, (uint64_t)offset);
-    return complete(r);
+    return io_uring_submit(&r->ring) < 0 ? -EIO : 0;
+}
+
+ssize_t zv_io_read(zv_io_ring *r, int fd, void *buf, size_t n, int64_t offset)
+{
+    int rc = zv_io_submit_read(r, fd, buf, n, offset);
+    return rc < 0 ? rc : zv_io_wait(r);
 }
 
 ssize_t zv_io_write(zv_io_ring *r, int fd, const void *buf, size_t n, int64_t offset)
