@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,7 @@ typedef struct {
     job *j;
     zv_spsc todo, done;
     zv_eng_runner *runner;        /* made by the worker itself */
+    pthread_t thread;             /* the worker's thread, for the interrupt signal */
     _Atomic uint64_t busy_since;  /* ns when the current instance started, 0 idle */
     zv_latency lat;
     uint64_t timeouts_rerun;
@@ -162,6 +164,7 @@ static int worker_main(zv_cpu_worker *cw)
     batch *b;
     int rc;
     zv_eng_thread_init();
+    w->thread = pthread_self();
     if ((rc = zv_eng_runner_new(j->mod, j->man, ZV_ENG_RESET_AUTO, &w->runner, &err))) {
         snprintf(j->fail_msg, sizeof j->fail_msg, "%s", err.msg);
         atomic_fetch_add(&j->workers_failed, 1);
@@ -198,8 +201,10 @@ static void *watchdog(void *p)
         uint64_t now = now_ns();
         for (uint32_t k = 0; k < j->n_workers; k++) {
             uint64_t since = atomic_load_explicit(&j->w[k].busy_since, memory_order_relaxed);
-            if (since && now > since && now - since > limit && j->w[k].runner)
+            if (since && now > since && now - since > limit && j->w[k].runner) {
                 zv_eng_runner_ctx(j->w[k].runner)->interrupt = 1;
+                pthread_kill(j->w[k].thread, ZV_ENG_INTERRUPT_SIGNAL); /* loops have no polls */
+            }
         }
         nanosleep(&(struct timespec){0, 1000000}, NULL);
     }

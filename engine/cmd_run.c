@@ -19,6 +19,7 @@
 #include <math.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,7 @@ typedef struct {
     pthread_cond_t done_cv;
     int done;
     zv_ctx *running; /* guarded by lock */
+    pthread_t guest; /* the thread running it, valid while running */
 } run_job;
 
 static void usage(void)
@@ -195,6 +197,7 @@ static int guest_main(void *p)
     if (rc == 0) {
         pthread_mutex_lock(&j->lock);
         j->running = zv_eng_instance_ctx(inst);
+        j->guest = pthread_self();
         pthread_mutex_unlock(&j->lock);
         rc = call_export(j, inst, &err);
     }
@@ -238,8 +241,10 @@ static void *watchdog(void *p)
         if (pthread_cond_timedwait(&j->done_cv, &j->lock, &deadline) == ETIMEDOUT)
             break;
     while (!j->done) { /* the instance may not exist yet: keep raising the flag */
-        if (j->running)
-            j->running->interrupt = 1; /* volatile: polled at safe points */
+        if (j->running) { /* the flag stops polls; the signal stops loops */
+            j->running->interrupt = 1;
+            pthread_kill(j->guest, ZV_ENG_INTERRUPT_SIGNAL);
+        }
         pthread_mutex_unlock(&j->lock);
         nanosleep(&(struct timespec){0, 1000000}, NULL);
         pthread_mutex_lock(&j->lock);

@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 
 typedef struct {
@@ -108,6 +109,11 @@ int zv_eng_instance_export(zv_eng_instance *inst, const char *name, size_t name_
  * Returns 0, or -EFAULT with err->trap set. */
 int zv_eng_call(zv_eng_instance *inst, zv_func *f, uint32_t type_idx, const zv_value *args,
                 zv_value *results, zv_eng_err *err);
+
+/* Interrupting a guest: raise its context's `interrupt` flag, then send
+ * this signal to the thread running it (pthread_kill): loops carry no
+ * polls, the signal stops a guest spinning in its own code. */
+#define ZV_ENG_INTERRUPT_SIGNAL SIGURG
 
 /* Trap from inside a host function: unwinds to the zv_eng_call frame. */
 __attribute__((noreturn)) void zv_eng_trap(int cause, int exit_code);

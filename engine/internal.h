@@ -13,7 +13,7 @@
 extern const char zv_eng_prelude[];
 
 /* The translator's version: bump it when the generated code changes. */
-#define ZV_TRANSLATOR_VERSION 2
+#define ZV_TRANSLATOR_VERSION 3
 
 /* A block's type as params and results (validated code only). */
 void zv_eng_block_sig(const zv_val_module *m, const zv_val_op *op, const uint8_t **params,
@@ -51,6 +51,10 @@ const zv_memory *zv_eng_memory_owner(const void *addr);
 
 /* Traps (trap.c). */
 void zv_eng_signals_init(void);
+/* Generated code's text ranges, so the interrupt signal can tell a guest
+ * spinning in its own code from one inside the host (lock-free). */
+int zv_eng_code_register(uintptr_t lo, uintptr_t hi);
+void zv_eng_code_unregister(uintptr_t lo);
 typedef struct zv_eng_trap_frame zv_eng_trap_frame;
 
 /* The host call table every instance's context points to. */
@@ -62,6 +66,7 @@ struct zv_eng_module {
     void *dl;             /* dlopen handle */
     const zv_module_desc *desc;
     uint32_t *type_ids;   /* canonical id of each type */
+    uintptr_t text_lo, text_hi; /* its code, registered with trap.c */
 };
 
 struct zv_eng_instance {

@@ -6,6 +6,8 @@
 #include "engine/internal.h"
 
 #include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +42,28 @@ int zv_eng_compile(const uint8_t *bytes, size_t size, const zv_eng_opts *opts, i
     return rc;
 }
 
+struct text_search {
+    uintptr_t base, lo, hi;
+};
+
+/* The executable segment of the object loaded at `base`. */
+static int find_text(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    struct text_search *t = arg;
+    (void)size;
+    if (info->dlpi_addr != t->base)
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+            t->lo = info->dlpi_addr + ph->p_vaddr;
+            t->hi = t->lo + ph->p_memsz;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int bind(zv_eng_module *m, int fd, const char *path, zv_eng_err *err)
 {
     const zv_val_module *info = m->info;
@@ -61,6 +85,13 @@ static int bind(zv_eng_module *m, int fd, const char *path, zv_eng_err *err)
         m->desc->n_types != info->n_types) {
         snprintf(err->msg, sizeof err->msg, "%s does not match this module or zvm version", path);
         return -EIO;
+    }
+    {
+        Dl_info dl;
+        struct text_search t = {0, 0, 0};
+        if (dladdr(m->desc, &dl) && (t.base = (uintptr_t)dl.dli_fbase, dl_iterate_phdr(find_text, &t)))
+            if (zv_eng_code_register(t.lo, t.hi) == 0)
+                m->text_lo = t.lo, m->text_hi = t.hi;
     }
     if (!(m->type_ids = calloc(info->n_types + 1, sizeof *m->type_ids)))
         return -ENOMEM;
@@ -105,6 +136,8 @@ void zv_eng_module_free(zv_eng_module *m)
 {
     if (!m)
         return;
+    if (m->text_lo)
+        zv_eng_code_unregister(m->text_lo);
     if (m->dl)
         dlclose(m->dl);
     zv_val_module_free(m->info);

@@ -527,9 +527,9 @@ static int emit_block(tr *t, const zv_val_op *op)
         return rc;
     tframe *f = &t->frames[t->nf - 1];
     if (op->op == ZV_OP_loop) {
+        /* no poll here: a spinning loop is stopped by the interrupt signal
+         * (trap.c); polls stay at function entries */
         fprintf(t->out, "L%u_top:;\n", f->label);
-        if (t->opts->interrupt_checks)
-            fprintf(t->out, "  ZV_POLL(ctx);\n");
     } else if (op->op == ZV_OP_if_) {
         /* the else branch needs the params the then branch may clobber */
         for (uint32_t i = 0; i < f->np; i++) {

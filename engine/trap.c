@@ -16,6 +16,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
+#include <ucontext.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,7 @@ struct zv_eng_trap_frame {
 /* The names are the spec's trap texts (what its assert_trap expects). */
 /* Per-thread, by nature: each thread has its own chain, guard and stack. */
 static _Thread_local zv_eng_trap_frame *tl_frame;
+static _Thread_local volatile uint32_t *tl_interrupt; /* the running instance's flag */
 static _Thread_local uintptr_t tl_guard_lo, tl_guard_hi;
 static _Thread_local void *tl_altstack;
 
@@ -90,6 +93,60 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
     signal(sig, SIG_DFL);
 }
 
+/* Generated code's text ranges: [lo, hi) pairs, 0 = free entry. */
+#define MAX_CODE 4096
+static _Atomic(uintptr_t) code_lo[MAX_CODE], code_hi[MAX_CODE];
+
+int zv_eng_code_register(uintptr_t lo, uintptr_t hi)
+{
+    for (int i = 0; i < MAX_CODE; i++) {
+        uintptr_t expect = 0;
+        if (atomic_compare_exchange_strong(&code_lo[i], &expect, lo)) {
+            atomic_store(&code_hi[i], hi);
+            return 0;
+        }
+    }
+    return -ENOMEM;
+}
+
+void zv_eng_code_unregister(uintptr_t lo)
+{
+    for (int i = 0; i < MAX_CODE; i++) {
+        uintptr_t expect = lo;
+        if (atomic_load(&code_lo[i]) == lo) {
+            atomic_store(&code_hi[i], 0);
+            atomic_compare_exchange_strong(&code_lo[i], &expect, 0);
+            return;
+        }
+    }
+}
+
+static int in_generated_code(uintptr_t pc)
+{
+    for (int i = 0; i < MAX_CODE; i++) {
+        uintptr_t lo = atomic_load_explicit(&code_lo[i], memory_order_relaxed);
+        if (lo && pc >= lo && pc < atomic_load_explicit(&code_hi[i], memory_order_relaxed))
+            return 1;
+    }
+    return 0;
+}
+
+/* The interrupt signal: loops have no polls, so a watchdog that has raised
+ * an instance's flag also signals its thread. If the thread is inside
+ * generated code, nothing there holds a lock or a half-made host
+ * structure, and the guest unwinds at once; anywhere else (a host call,
+ * libc) the signal only returns, and the poll at the next function entry
+ * or the watchdog's next signal stops it. The program counter comes from
+ * the signal's machine context: REG_RIP is x86-64 Linux (glibc). */
+static void on_interrupt(int sig, siginfo_t *si, void *ucv)
+{
+    ucontext_t *uc = ucv;
+    (void)sig, (void)si;
+    if (tl_frame && tl_interrupt && *tl_interrupt &&
+        in_generated_code((uintptr_t)uc->uc_mcontext.gregs[REG_RIP]))
+        zv_eng_trap(ZV_TRAP_TIMEOUT, 0);
+}
+
 static pthread_once_t signals_once = PTHREAD_ONCE_INIT;
 
 static void install(void)
@@ -101,6 +158,9 @@ static void install(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGSEGV, &sa, NULL);
     sigaction(SIGBUS, &sa, NULL);
+    sa.sa_sigaction = on_interrupt;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
+    sigaction(ZV_ENG_INTERRUPT_SIGNAL, &sa, NULL);
 }
 
 void zv_eng_signals_init(void) { pthread_once(&signals_once, install); }
@@ -132,16 +192,20 @@ int zv_eng_call(zv_eng_instance *inst, zv_func *f, uint32_t type_idx, const zv_v
     zv_eng_signals_init();
     if ((rc = ensure_altstack()))
         return rc;
+    volatile uint32_t *prev_interrupt = tl_interrupt;
     fr.prev = tl_frame;
     fr.cause = 0;
     fr.exit_code = 0;
     tl_frame = &fr;
+    tl_interrupt = &f->ctx->interrupt;
     if (sigsetjmp(fr.jb, 0) == 0) {
         m->desc->trampolines[type_idx](f->ctx, f->fn, args, results);
         tl_frame = fr.prev;
+        tl_interrupt = prev_interrupt;
         return 0;
     }
     tl_frame = fr.prev;
+    tl_interrupt = prev_interrupt;
     err->trap = fr.cause;
     err->exit_code = fr.exit_code;
     /* strcpy, not snprintf: proc_exit ends every WASI program this way, so
