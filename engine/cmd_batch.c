@@ -170,6 +170,15 @@ static int worker_main(zv_cpu_worker *cw)
         atomic_fetch_add(&j->workers_failed, 1);
         return rc;
     }
+    {
+        /* the slot lives on this core's NUMA node: the worker touched it
+         * first, and the binding keeps pages faulted in later there too
+         * (a failure, e.g. -EPERM in a container, only costs locality) */
+        zv_ctx *c = zv_eng_runner_ctx(w->runner);
+        if (c->memory)
+            zv_cpu_bind_memory(zv_cpu_worker_topology(cw), c->memory->base, 8ull << 30,
+                               zv_cpu_worker_place(cw)->numa);
+    }
     atomic_fetch_add(&j->workers_ready, 1);
     for (uint32_t idle = 0;;) {
         if (!(b = zv_spsc_pop(&w->todo))) {
