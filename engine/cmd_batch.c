@@ -38,6 +38,7 @@
 #define BATCH_IN_BYTES (1u << 20)
 #define MAX_WORKERS 64
 #define BATCHES_PER_WORKER 16
+#define QUEUE_DEPTH 4 /* batches handed to one worker at a time */
 
 typedef struct {
     uint32_t rec; /* index within the batch */
@@ -56,6 +57,7 @@ typedef struct batch {
     rec_error errors[BATCH_RECORDS];
     int grow_failed;
     uint64_t run_ns;           /* how long the worker took to run it */
+    uint32_t worker;           /* who ran it */
 } batch;
 
 typedef struct job job;
@@ -66,6 +68,7 @@ typedef struct {
     zv_eng_runner *runner;        /* made by the worker itself */
     pthread_t thread;             /* the worker's thread, for the interrupt signal */
     _Atomic uint64_t busy_since;  /* ns when the current instance started, 0 idle */
+    uint32_t queued;              /* dispatcher only: batches handed out, not back yet */
     zv_latency lat;
     uint64_t timeouts_rerun;
 } worker;
@@ -334,7 +337,7 @@ static int dispatch(job *j, zv_io_reader *rd, writer *wr, uint64_t start)
     batch **pending = calloc(j->n_batches, sizeof *pending); /* ordered: by seq % n */
     const uint8_t *pend = NULL;
     size_t pend_len = 0;
-    uint32_t rr = 0, outstanding = 0;
+    uint32_t outstanding = 0;
     uint64_t batch_ns = 0; /* how long the latest batch took to run */
     int eof = 0, read_err = 0, tty = isatty(2);
     if (!pending)
@@ -342,21 +345,26 @@ static int dispatch(job *j, zv_io_reader *rd, writer *wr, uint64_t start)
     while (!eof || outstanding) {
         int moved = 0;
         batch *b;
-        /* hand out new batches while a worker queue has room */
-        while (!eof && (b = take_batch(j))) {
+        /* hand out new batches to the least loaded worker, a few deep each:
+         * a worker that shares its core with this thread gets fewer */
+        while (!eof) {
+            uint32_t k = 0;
+            for (uint32_t i = 1; i < j->n_workers; i++)
+                if (j->w[i].queued < j->w[k].queued)
+                    k = i;
+            if (j->w[k].queued >= QUEUE_DEPTH || !(b = take_batch(j)))
+                break;
             if (!fill_batch(rd, b, &eof, &read_err, &pend, &pend_len)) {
                 give_batch(j, b);
                 break;
             }
             b->seq = next_seq++;
             b->first = next_index;
+            b->worker = k;
             next_index += b->n;
-            for (uint32_t tries = 0; !zv_spsc_push(&j->w[rr].todo, b); tries++) {
-                rr = (rr + 1) % j->n_workers; /* every batch fits: the pool is the bound */
-                if (tries > j->n_workers)
-                    pause_briefly();
-            }
-            rr = (rr + 1) % j->n_workers;
+            while (!zv_spsc_push(&j->w[k].todo, b)) /* cannot fill: QUEUE_DEPTH < capacity */
+                pause_briefly();
+            j->w[k].queued++;
             outstanding++;
             moved = 1;
         }
@@ -365,6 +373,7 @@ static int dispatch(job *j, zv_io_reader *rd, writer *wr, uint64_t start)
             while ((b = zv_spsc_pop(&j->w[k].done))) {
                 moved = 1;
                 batch_ns = b->run_ns;
+                j->w[b->worker].queued--;
                 if (j->unordered) {
                     write_batch(j, wr, b);
                     give_batch(j, b);
