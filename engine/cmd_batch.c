@@ -250,7 +250,7 @@ static int write_all(writer *wr, int fd, int64_t *off, const void *buf, size_t n
     return 0;
 }
 
-static void write_batch(job *j, writer *wr, batch *b)
+static void write_batch(writer *wr, batch *b)
 {
     char line[256];
     if (b->out_len)
@@ -274,7 +274,6 @@ static void write_batch(job *j, writer *wr, batch *b)
     wr->records += b->n;
     wr->errors += b->n_errors;
     wr->bytes_out += b->out_len;
-    (void)j;
 }
 
 static batch *take_batch(job *j) { return j->n_free ? j->free_list[--j->n_free] : NULL; }
@@ -375,7 +374,7 @@ static int dispatch(job *j, zv_io_reader *rd, writer *wr, uint64_t start)
                 batch_ns = b->run_ns;
                 j->w[b->worker].queued--;
                 if (j->unordered) {
-                    write_batch(j, wr, b);
+                    write_batch(wr, b);
                     give_batch(j, b);
                     outstanding--;
                 } else {
@@ -385,7 +384,7 @@ static int dispatch(job *j, zv_io_reader *rd, writer *wr, uint64_t start)
         }
         while (!j->unordered && (b = pending[write_seq % j->n_batches]) && b->seq == write_seq) {
             pending[write_seq % j->n_batches] = NULL;
-            write_batch(j, wr, b);
+            write_batch(wr, b);
             give_batch(j, b);
             outstanding--;
             write_seq++;

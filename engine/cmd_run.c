@@ -434,7 +434,7 @@ static int parse_options(int argc, char **argv, run_job *j)
 }
 
 /* A manifest made on the fly for `zvm run PROG.wasm ARGS...`. */
-static int program_manifest(run_job *j, zv_cfg_manifest *m, zv_cfg_channel ch[3], char **argv)
+static void program_manifest(run_job *j, zv_cfg_manifest *m, zv_cfg_channel ch[3], char **argv)
 {
     static char *const std[3] = {"/dev/stdin", "/dev/stdout", "/dev/stderr"};
     memset(m, 0, sizeof *m);
@@ -458,7 +458,6 @@ static int program_manifest(run_job *j, zv_cfg_manifest *m, zv_cfg_channel ch[3]
     m->n_args = j->invoke ? 1 : (uint32_t)j->n_args + 1;
     m->time_s = 1370908800; /* 2013-06-11, ZeroVM's manifest version */
     m->dir = ".";
-    return 0;
 }
 
 int zv_cmd_run(int argc, char **argv)
