@@ -61,6 +61,7 @@ typedef struct batch {
 } batch;
 
 typedef struct job job;
+typedef struct dispatcher dispatcher;
 
 typedef struct {
     job *j;
@@ -89,6 +90,23 @@ struct job {
     _Atomic uint64_t records_done; /* progress display only */
     _Atomic int workers_ready, workers_failed;
     char fail_msg[512];
+    struct dispatcher *disp; /* set before the workers start */
+    worker *leader;          /* the worker that dispatches, or NULL: the main thread does */
+};
+
+/* The dispatcher's state: only the thread running dispatch_step touches
+ * it (the main thread, or worker 0 when every core has a worker). */
+struct dispatcher {
+    zv_io_reader *rd;
+    struct writer *wr;
+    uint64_t start, next_seq, next_index, write_seq, last_progress;
+    uint64_t batch_ns;  /* how long the latest batch took to run */
+    batch **pending;    /* ordered output: finished batches by seq % n_batches */
+    const uint8_t *pend; /* a record read but not yet placed in a batch */
+    size_t pend_len;
+    uint32_t outstanding;
+    int eof, read_err, tty;
+    _Atomic int done;
 };
 
 static uint64_t now_ns(void)
@@ -121,6 +139,8 @@ static int out_room(batch *b, size_t n)
     b->out_cap = cap;
     return 1;
 }
+
+static int dispatch_step(job *j, dispatcher *d);
 
 static void run_record(worker *w, batch *b, uint32_t i)
 {
@@ -184,9 +204,17 @@ static int worker_main(zv_cpu_worker *cw)
     }
     atomic_fetch_add(&j->workers_ready, 1);
     for (uint32_t idle = 0;;) {
+        /* with a worker on every core, worker 0 also dispatches, between
+         * batches: no third thread competes for the cores */
+        int led = w == j->leader && j->disp && !atomic_load(&j->disp->done) &&
+                  atomic_load_explicit(&j->workers_ready, memory_order_acquire) ==
+                      (int)j->n_workers &&
+                  dispatch_step(j, j->disp);
         if (!(b = zv_spsc_pop(&w->todo))) {
             if (atomic_load_explicit(&j->stop, memory_order_acquire))
                 break;
+            if (led)
+                continue;
             if (++idle == 500) /* about 10 ms without work: give the pages back */
                 zv_eng_runner_idle(w->runner);
             pause_briefly();
@@ -225,7 +253,7 @@ static void *watchdog(void *p)
 
 /* ---- the dispatcher and writer ---------------------------------------------------------- */
 
-typedef struct {
+typedef struct writer {
     zv_io_ring *ring;
     int out_fd, err_fd;
     int64_t out_off, err_off; /* -1 for streams */
@@ -329,83 +357,78 @@ static void progress(job *j, writer *wr, uint64_t start, int final)
             final ? "\n" : "   ");
 }
 
-/* The dispatcher/writer loop; returns 0 or -errno (input error). */
-static int dispatch(job *j, zv_io_reader *rd, writer *wr, uint64_t start)
+/* One round: hand out batches, collect finished ones, write what can be
+ * written. Returns 1 if anything moved; sets d->done at the end. */
+static int dispatch_step(job *j, dispatcher *d)
 {
-    uint64_t next_seq = 0, next_index = 0, write_seq = 0, last_progress = start;
-    batch **pending = calloc(j->n_batches, sizeof *pending); /* ordered: by seq % n */
-    const uint8_t *pend = NULL;
-    size_t pend_len = 0;
-    uint32_t outstanding = 0;
-    uint64_t batch_ns = 0; /* how long the latest batch took to run */
-    int eof = 0, read_err = 0, tty = isatty(2);
-    if (!pending)
-        return -ENOMEM;
-    while (!eof || outstanding) {
-        int moved = 0;
-        batch *b;
-        /* hand out new batches to the least loaded worker, a few deep each:
-         * a worker that shares its core with this thread gets fewer */
-        while (!eof) {
-            uint32_t k = 0;
-            for (uint32_t i = 1; i < j->n_workers; i++)
-                if (j->w[i].queued < j->w[k].queued)
-                    k = i;
-            if (j->w[k].queued >= QUEUE_DEPTH || !(b = take_batch(j)))
-                break;
-            if (!fill_batch(rd, b, &eof, &read_err, &pend, &pend_len)) {
-                give_batch(j, b);
-                break;
-            }
-            b->seq = next_seq++;
-            b->first = next_index;
-            b->worker = k;
-            next_index += b->n;
-            while (!zv_spsc_push(&j->w[k].todo, b)) /* cannot fill: QUEUE_DEPTH < capacity */
-                pause_briefly();
-            j->w[k].queued++;
-            outstanding++;
-            moved = 1;
-        }
-        /* collect finished batches; write them in order (or at once) */
-        for (uint32_t k = 0; k < j->n_workers; k++) {
-            while ((b = zv_spsc_pop(&j->w[k].done))) {
-                moved = 1;
-                batch_ns = b->run_ns;
-                j->w[b->worker].queued--;
-                if (j->unordered) {
-                    write_batch(wr, b);
-                    give_batch(j, b);
-                    outstanding--;
-                } else {
-                    pending[b->seq % j->n_batches] = b;
-                }
-            }
-        }
-        while (!j->unordered && (b = pending[write_seq % j->n_batches]) && b->seq == write_seq) {
-            pending[write_seq % j->n_batches] = NULL;
-            write_batch(wr, b);
+    int moved = 0;
+    batch *b;
+    /* hand out new batches to the least loaded worker, a few deep each */
+    while (!d->eof) {
+        uint32_t k = 0;
+        for (uint32_t i = 1; i < j->n_workers; i++)
+            if (j->w[i].queued < j->w[k].queued)
+                k = i;
+        if (j->w[k].queued >= QUEUE_DEPTH || !(b = take_batch(j)))
+            break;
+        if (!fill_batch(d->rd, b, &d->eof, &d->read_err, &d->pend, &d->pend_len)) {
             give_batch(j, b);
-            outstanding--;
-            write_seq++;
+            break;
         }
-        if (tty && now_ns() - last_progress > 250000000ull) {
-            progress(j, wr, start, 0);
-            last_progress = now_ns();
+        b->seq = d->next_seq++;
+        b->first = d->next_index;
+        b->worker = k;
+        d->next_index += b->n;
+        zv_spsc_push(&j->w[k].todo, b); /* always fits: QUEUE_DEPTH < ZV_SPSC_CAP */
+        j->w[k].queued++;
+        d->outstanding++;
+        moved = 1;
+    }
+    /* collect finished batches; write them in order (or at once) */
+    for (uint32_t k = 0; k < j->n_workers; k++) {
+        while ((b = zv_spsc_pop(&j->w[k].done))) {
+            moved = 1;
+            d->batch_ns = b->run_ns;
+            j->w[b->worker].queued--;
+            if (j->unordered) {
+                write_batch(d->wr, b);
+                give_batch(j, b);
+                d->outstanding--;
+            } else {
+                d->pending[b->seq % j->n_batches] = b;
+            }
         }
-        if (!moved) {
+    }
+    while (!j->unordered && (b = d->pending[d->write_seq % j->n_batches]) &&
+           b->seq == d->write_seq) {
+        d->pending[d->write_seq % j->n_batches] = NULL;
+        write_batch(d->wr, b);
+        give_batch(j, b);
+        d->outstanding--;
+        d->write_seq++;
+    }
+    if (d->tty && now_ns() - d->last_progress > 250000000ull) {
+        progress(j, d->wr, d->start, 0);
+        d->last_progress = now_ns();
+    }
+    if (d->eof && !d->outstanding)
+        atomic_store_explicit(&d->done, 1, memory_order_release);
+    return moved;
+}
+
+/* The main thread as dispatcher (when workers leave it a core). */
+static void dispatch_loop(job *j, dispatcher *d)
+{
+    while (!atomic_load_explicit(&d->done, memory_order_acquire)) {
+        if (!dispatch_step(j, d)) {
             /* Idle: sleep a quarter of a batch's run time (from the latest
-             * batch), 20 us to 1 ms, so that with as many workers as cores
-             * the dispatcher's wake-ups do not eat the workers' time. */
-            uint64_t ns = batch_ns / 4; /* measured: 1.3x the rate of a fixed 20 us */
+             * batch), 20 us to 1 ms: measured, 1.3x the rate of a fixed
+             * 20 us with 2 workers on 2 cores. */
+            uint64_t ns = d->batch_ns / 4;
             nanosleep(&(struct timespec){0, (long)(ns < 20000 ? 20000 : ns > 1000000 ? 1000000 : ns)},
                       NULL);
         }
     }
-    free(pending);
-    if (tty)
-        progress(j, wr, start, 1);
-    return read_err;
 }
 
 /* ---- setup ---------------------------------------------------------------------------- */
@@ -564,6 +587,7 @@ static void summary(job *j, writer *wr, uint64_t elapsed, double cpu_s)
 int zv_cmd_batch(int argc, char **argv)
 {
     static job j; /* large: the workers' histograms */
+    static dispatcher disp;
     zv_cpu_topology *topo = NULL;
     zv_cpu_workers *ws = NULL;
     zv_io_reader *rd = NULL;
@@ -617,6 +641,17 @@ int zv_cmd_batch(int argc, char **argv)
         return 1;
     }
     start = now_ns();
+    disp.rd = rd;
+    disp.wr = &wr;
+    disp.start = disp.last_progress = start;
+    disp.tty = isatty(2);
+    if (!(disp.pending = calloc(j.n_batches, sizeof *disp.pending))) {
+        fprintf(stderr, "zvm batch: out of memory\n");
+        return 1;
+    }
+    j.disp = &disp;
+    if (j.n_workers >= (uint32_t)zv_cpu_count_pus(topo))
+        j.leader = &j.w[0];
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
     if ((rc = zv_cpu_workers_start(topo, j.n_workers, worker_main, &j, &ws))) {
         fprintf(stderr, "zvm batch: cannot start workers: %s\n", strerror(-rc));
@@ -631,7 +666,16 @@ int zv_cmd_batch(int argc, char **argv)
         return 1;
     }
     pthread_create(&dog, NULL, watchdog, &j);
-    rc = dispatch(&j, rd, &wr, start);
+    if (j.leader) {
+        while (!atomic_load_explicit(&disp.done, memory_order_acquire))
+            nanosleep(&(struct timespec){0, 1000000}, NULL);
+    } else {
+        dispatch_loop(&j, &disp);
+    }
+    if (disp.tty)
+        progress(&j, &wr, start, 1);
+    rc = disp.read_err;
+    free(disp.pending);
     atomic_store_explicit(&j.stop, 1, memory_order_release);
     zv_cpu_workers_join(ws);
     pthread_join(dog, NULL);
