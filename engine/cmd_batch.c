@@ -4,7 +4,7 @@
  *
  *   zvm batch --module M.wasm --input SRC --output DST [--errors FILE]
  *             [--workers N] [--timeout S] [--memory B] [--records lines|len32]
- *             [--unordered] [--manifest TEMPLATE]
+ *             [--unordered] [--manifest TEMPLATE] [--reset auto|memset|madvise]
  *
  * The main thread is the dispatcher and the writer: it splits the input
  * (read through io_uring with prefetch, io/records.c) into batches of up to
@@ -80,6 +80,7 @@ struct job {
     double timeout_s;
     uint64_t memory_bytes;
     int len32, unordered;
+    int reset_how;              /* ZV_ENG_RESET_*: --reset */
     zv_eng_module *mod;
     zv_cfg_manifest *man;
     worker w[MAX_WORKERS];
@@ -188,7 +189,7 @@ static int worker_main(zv_cpu_worker *cw)
     int rc;
     zv_eng_thread_init();
     w->thread = pthread_self();
-    if ((rc = zv_eng_runner_new(j->mod, j->man, ZV_ENG_RESET_AUTO, &w->runner, &err))) {
+    if ((rc = zv_eng_runner_new(j->mod, j->man, j->reset_how, &w->runner, &err))) {
         snprintf(j->fail_msg, sizeof j->fail_msg, "%s", err.msg);
         atomic_fetch_add(&j->workers_failed, 1);
         return rc;
@@ -438,7 +439,8 @@ static int usage(void)
     fprintf(stderr, "usage: zvm batch --module M.wasm --input SRC --output DST [--errors FILE]\n"
                     "                 [--workers N] [--timeout S] [--memory B] "
                     "[--records lines|len32]\n"
-                    "                 [--unordered] [--manifest TEMPLATE]\n"
+                    "                 [--unordered] [--manifest TEMPLATE] "
+                    "[--reset auto|memset|madvise]\n"
                     "  SRC: a file of records, a directory (one record per file) or - (stdin)\n"
                     "  DST: a file or - (stdout)\n");
     return 2;
@@ -464,7 +466,12 @@ static int parse(int argc, char **argv, job *j)
         else if (!strcmp(o, "--workers")) j->n_workers = (uint32_t)strtoul(v, &end, 10);
         else if (!strcmp(o, "--timeout")) j->timeout_s = strtod(v, &end);
         else if (!strcmp(o, "--memory")) j->memory_bytes = strtoull(v, &end, 0);
-        else if (!strcmp(o, "--records")) {
+        else if (!strcmp(o, "--reset")) {
+            if (!strcmp(v, "auto")) j->reset_how = ZV_ENG_RESET_AUTO;
+            else if (!strcmp(v, "memset")) j->reset_how = ZV_ENG_RESET_MEMSET;
+            else if (!strcmp(v, "madvise")) j->reset_how = ZV_ENG_RESET_MADVISE;
+            else return -1;
+        } else if (!strcmp(o, "--records")) {
             if (strcmp(v, "lines") && strcmp(v, "len32"))
                 return -1;
             j->len32 = !strcmp(v, "len32");

@@ -72,6 +72,9 @@ awk '{ i = NR - 1 } $1 == "GROW" { print "GROWN 100"; next } $1 == "STATE" { pri
 timeout 300 "$zvm" batch --module "$guests/records_bigmem.wasm" --manifest template.manifest \
     --timeout 0.2 --input in3k.txt --output out3k.txt --errors err3k.txt 2>/dev/null
 cmp -s out3k.txt want3k.txt; check "madvise reset: same outputs, fresh state" $?
+timeout 300 "$zvm" batch --module "$guests/records.wasm" --manifest template.manifest --reset madvise \
+    --timeout 0.2 --input in3k.txt --output out3k2.txt --errors err3k2.txt 2>/dev/null
+cmp -s out3k2.txt want3k.txt; check "--reset madvise on a small memory: same outputs" $?
 
 # ---- --unordered: the same lines, any order -----------------------------------------------
 timeout 300 "$zvm" batch --module "$guests/records.wasm" --manifest template.manifest --timeout 0.2 \
