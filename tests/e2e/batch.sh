@@ -6,16 +6,8 @@
 # source, stdin/stdout, and bad invocations.
 #
 # Usage: batch.sh ZVM GUEST_DIR EXAMPLES_DIR SOURCE_DIR
-set -uo pipefail
-
 zvm=$(realpath "$1") guests=$(realpath "$2") examples=$(realpath "$3") src=$(realpath "$4")
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
-export ZVM_CACHE="$tmp/cache"
-
-n_failed=0 n_checks=0
-fail() { echo "FAIL: $*" >&2; n_failed=$((n_failed + 1)); }
+source "$(dirname "$0")/lib.sh"
 check() { n_checks=$((n_checks + 1)); [ "$2" = 0 ] || fail "$1"; }
 
 # A per-instance manifest: 4 KiB of output per record, 1 s timeout.
@@ -112,5 +104,4 @@ check "invalid module: exit 1" $([ $? = 1 ]; echo $?)
 "$zvm" batch --module "$guests/records.wasm" --input in.txt 2>/dev/null
 check "missing --output: usage, exit 2" $([ $? = 2 ]; echo $?)
 
-echo "batch.sh: $n_checks checks, $n_failed failed"
-[ "$n_failed" = 0 ]
+finish batch.sh

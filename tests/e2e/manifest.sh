@@ -6,16 +6,8 @@
 # the report in both formats; determinism over 20 runs; a stock C program.
 #
 # Usage: manifest.sh ZVM GUEST_DIR
-set -uo pipefail
-
 zvm=$(realpath "$1") guests=$(realpath "$2")
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
-export ZVM_CACHE="$tmp/cache"
-
-n_failed=0 n_checks=0
-fail() { echo "FAIL: $*" >&2; n_failed=$((n_failed + 1)); }
+source "$(dirname "$0")/lib.sh"
 
 # zrun MANIFEST [ARGS]: sets status, out, err.
 zrun() {
@@ -198,5 +190,4 @@ zrun stock.manifest
     [[ "$(<out.txt)" == "sorted 4 numbers; time 0; rand "*" pi 3.141593" ]]
 check "stock program: fopen, printf, malloc, qsort, time, rand: [$(<out.txt)]" $?
 
-echo "manifest.sh: $n_checks checks, $n_failed failed"
-[ "$n_failed" = 0 ]
+finish manifest.sh

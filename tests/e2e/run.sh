@@ -7,16 +7,8 @@
 # compiles leave one valid entry, a truncated entry is rebuilt.
 #
 # Usage: run.sh ZVM GUEST_DIR EXAMPLES_DIR SOURCE_DIR
-set -uo pipefail
-
 zvm=$(realpath "$1") guests=$(realpath "$2") examples=$(realpath "$3") src=$(realpath "$4")
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
-export ZVM_CACHE="$tmp/cache"
-
-n_failed=0 n_checks=0
-fail() { echo "FAIL: $*" >&2; n_failed=$((n_failed + 1)); }
+source "$(dirname "$0")/lib.sh"
 
 # zrun ARGS...: zvm ARGS with a time bound; sets status, out, err.
 zrun() {
@@ -110,5 +102,4 @@ zrun compile "$guests/floats.wasm"
 zrun run --cache "$tmp/cache3" "$guests/hello.wasm"
 [ "$status" = 0 ] && ls "$tmp/cache3"/*.so >/dev/null; check "--cache DIR" $?
 
-echo "run.sh: $n_checks checks, $n_failed failed"
-[ "$n_failed" = 0 ]
+finish run.sh
