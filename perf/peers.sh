@@ -4,7 +4,8 @@
 # keep the lines with ERROR), one fresh instance or process per record:
 #   zvm batch            (2 workers, and 1 worker for the scaling ratio)
 #   fork+exec            (the filter built natively with gcc -O2)
-#   node WASI            (node --experimental-wasi-unstable-preview1)
+#   node WASI            (node --experimental-wasi-unstable-preview1; Debian's
+#                         nodejs package, which the project does not install)
 # and prints a table of rates and ratios. Absolute times on a shared
 # machine are noise: read the ratios.
 #
@@ -57,7 +58,8 @@ grep ERROR "$tmp/input.txt" | cmp -s - "$tmp/out.txt" || { echo "peers.sh: zvm o
 
 printf '%-34s %14s %14s\n' "peer (one instance per record)" "records/s" "zvm 2w / peer"
 printf '%-34s %14.0f %14s\n' "zvm batch, 2 workers" "$z2" "1.0x"
-printf '%-34s %14.0f %13.2fx\n' "zvm batch, 1 worker" "$z1" "$(echo "$z2 / $z1" | bc -l)"
-printf '%-34s %14.0f %13.0fx\n' "fork+exec of the native filter" "$fe" "$(echo "$z2 / $fe" | bc -l)"
-printf '%-34s %14.0f %13.0fx\n' "node WASI, fresh instance" "$nd" "$(echo "$z2 / $nd" | bc -l)"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { print a / b }'; }
+printf '%-34s %14.0f %13.2fx\n' "zvm batch, 1 worker" "$z1" "$(ratio "$z2" "$z1")"
+printf '%-34s %14.0f %13.0fx\n' "fork+exec of the native filter" "$fe" "$(ratio "$z2" "$fe")"
+printf '%-34s %14.0f %13.0fx\n' "node WASI, fresh instance" "$nd" "$(ratio "$z2" "$nd")"
 echo "records: $n for zvm, $n_peer for the peers; 100 bytes each; best of 5 runs (zvm), 3 (peers)"
