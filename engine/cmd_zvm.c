@@ -20,16 +20,18 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: zvm validate [--hash] [--no-policy] FILE...\n"
+               "       zvm run [--report=json] [--cache DIR] MANIFEST\n"
                "       zvm run [--timeout S] [--memory BYTES] [--cache DIR] PROG.wasm [ARGS...]\n"
                "       zvm run [options] --invoke NAME [ARG...] PROG.wasm\n"
                "       zvm compile [--cache DIR] FILE.wasm...\n"
                "       zvm batch --module M.wasm --input SRC --output DST [--errors FILE]\n"
                "                 [--workers N] [--timeout S] [--memory B] [--records lines|len32]\n"
-               "                 [--unordered] [--manifest TEMPLATE]\n"
+               "                 [--unordered] [--manifest TEMPLATE] [--reset auto|memset|madvise]\n"
                "  validate  check WebAssembly modules (core 2.0) and zvm's import policy\n"
                "            --hash: print each valid module's SHA-256;\n"
                "            --no-policy: check the spec rules only, allow any import\n"
-               "  run       run a wasm32-wasi program, or call one exported function\n"
+               "  run       run a ZeroVM session from a manifest (and print its report),\n"
+               "            a wasm32-wasi program, or one exported function\n"
                "  compile   translate and compile modules into the code cache\n"
                "  batch     run one fresh instance per input record on every core\n");
 }
