@@ -25,7 +25,7 @@
 #define TRAILER_MAGIC "ZVMCACHE"
 #define TRAILER_BYTES 40
 
-int zv_eng_cache_dir(const zv_eng_opts *opts, char *out, size_t n)
+static int cache_dir(const zv_eng_opts *opts, char *out, size_t n)
 {
     const char *env;
     if (opts && opts->cache_dir)
@@ -75,7 +75,7 @@ static int entry_path(const zv_val_module *m, const zv_eng_opts *opts, char *pat
     uint8_t key[32];
     unsigned len = 0;
     int rc;
-    if ((rc = zv_eng_cache_dir(opts, dir, sizeof dir))) {
+    if ((rc = cache_dir(opts, dir, sizeof dir))) {
         snprintf(err->msg, sizeof err->msg, "no cache folder: set ZVM_CACHE or HOME");
         return rc;
     }

@@ -98,7 +98,6 @@ int zv_eng_instance_reset(zv_eng_instance *inst, int how, zv_eng_err *err);
 zv_ctx *zv_eng_instance_ctx(zv_eng_instance *inst);
 const zv_val_module *zv_eng_instance_info(const zv_eng_instance *inst);
 void *zv_eng_instance_user(zv_eng_instance *inst);
-void zv_eng_instance_set_user(zv_eng_instance *inst, void *user);
 
 /* Look up an export by name (name_len bytes, may hold NULs). Returns 0
  * or -ENOENT; *type_idx gets a function's module type index. */
@@ -195,8 +194,5 @@ int zv_eng_thread_init(void);
 uint32_t zv_eng_type_id(const uint8_t *params, uint32_t n_params, const uint8_t *results,
                         uint32_t n_results);
 
-/* The C type and zv_value field of a value type. */
-const char *zv_eng_ctype(uint8_t t);
-const char *zv_eng_value_field(uint8_t t);
 
 #endif

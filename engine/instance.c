@@ -407,7 +407,6 @@ void zv_eng_instance_free(zv_eng_instance *inst)
 zv_ctx *zv_eng_instance_ctx(zv_eng_instance *inst) { return &inst->ctx; }
 const zv_val_module *zv_eng_instance_info(const zv_eng_instance *inst) { return inst->mod->info; }
 void *zv_eng_instance_user(zv_eng_instance *inst) { return inst->user; }
-void zv_eng_instance_set_user(zv_eng_instance *inst, void *user) { inst->user = user; }
 
 int zv_eng_instance_export(zv_eng_instance *inst, const char *name, size_t len,
                            zv_eng_extern *out, uint32_t *type_idx)

@@ -15,10 +15,6 @@ extern const char zv_eng_prelude[];
 /* The translator's version: bump it when the generated code changes. */
 #define ZV_TRANSLATOR_VERSION 3
 
-/* A block's type as params and results (validated code only). */
-void zv_eng_block_sig(const zv_val_module *m, const zv_val_op *op, const uint8_t **params,
-                      uint32_t *np, const uint8_t **results, uint32_t *nr);
-
 /* The initial memory image: active data segments with constant offsets,
  * composed in order, if they all fit in the initial memory. */
 typedef struct {
@@ -34,7 +30,6 @@ int zv_eng_cc_compile(const char *cc, int opt_level, const char *c_path, const c
 int zv_eng_cc_identity(const char *cc, char *out, size_t n);
 
 /* Cache (cache.c): the entry for a module, compiled if missing. */
-int zv_eng_cache_dir(const zv_eng_opts *opts, char *out, size_t n);
 int zv_eng_cache_get(const zv_val_module *m, const zv_eng_opts *opts, char *path, size_t n,
                      int *cached, int *fd_out, zv_eng_err *err);
 
@@ -50,12 +45,10 @@ int zv_eng_memory_reset(zv_memory *mem, uint32_t pages, int how);
 const zv_memory *zv_eng_memory_owner(const void *addr);
 
 /* Traps (trap.c). */
-void zv_eng_signals_init(void);
 /* Generated code's text ranges, so the interrupt signal can tell a guest
  * spinning in its own code from one inside the host (lock-free). */
 int zv_eng_code_register(uintptr_t lo, uintptr_t hi);
 void zv_eng_code_unregister(uintptr_t lo);
-typedef struct zv_eng_trap_frame zv_eng_trap_frame;
 
 /* The host call table every instance's context points to. */
 extern const zv_host zv_eng_host;

@@ -67,8 +67,12 @@ static const char *const class_ctype[6] = {"uint32_t", "uint64_t", "float",
                                            "double",   "zv_v128",  "void *"};
 static const char *const class_field[6] = {"i32", "i64", "f32", "f64", "v128", "ref"};
 
-const char *zv_eng_ctype(uint8_t t) { return class_ctype[type_class(t)]; }
-const char *zv_eng_value_field(uint8_t t) { return class_field[type_class(t)]; }
+static const char *zv_eng_ctype(uint8_t t) { return class_ctype[type_class(t)]; }
+static const char *zv_eng_value_field(uint8_t t) { return class_field[type_class(t)]; }
+
+/* A block's type as params and results (validated code only). */
+static void zv_eng_block_sig(const zv_val_module *m, const zv_val_op *op, const uint8_t **params,
+                             uint32_t *np, const uint8_t **results, uint32_t *nr);
 
 /* ---- the compile-time operand stack -------------------------------------- */
 
@@ -957,8 +961,8 @@ int zv_eng_translate(const zv_val_module *m, const zv_eng_translate_opts *opts, 
     return rc;
 }
 
-void zv_eng_block_sig(const zv_val_module *m, const zv_val_op *op, const uint8_t **params,
-                      uint32_t *np, const uint8_t **results, uint32_t *nr)
+static void zv_eng_block_sig(const zv_val_module *m, const zv_val_op *op, const uint8_t **params,
+                             uint32_t *np, const uint8_t **results, uint32_t *nr)
 {
     static const uint8_t one[256] = {
         [ZV_I32] = ZV_I32,   [ZV_I64] = ZV_I64,         [ZV_F32] = ZV_F32,

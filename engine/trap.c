@@ -24,11 +24,11 @@
 #include <string.h>
 #include <sys/mman.h>
 
-struct zv_eng_trap_frame {
+typedef struct zv_eng_trap_frame {
     sigjmp_buf jb;
     struct zv_eng_trap_frame *prev;
     volatile int cause, exit_code;
-};
+} zv_eng_trap_frame;
 
 /* The names are the spec's trap texts (what its assert_trap expects). */
 /* Per-thread, by nature: each thread has its own chain, guard and stack. */
@@ -163,7 +163,7 @@ static void install(void)
     sigaction(ZV_ENG_INTERRUPT_SIGNAL, &sa, NULL);
 }
 
-void zv_eng_signals_init(void) { pthread_once(&signals_once, install); }
+static void zv_eng_signals_init(void) { pthread_once(&signals_once, install); }
 
 /* The alternate signal stack of this thread, made once. */
 static int ensure_altstack(void)
