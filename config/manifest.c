@@ -226,6 +226,7 @@ static int get_num(parse_ctx *p, const char *what, slice f, int64_t lo, uint64_t
     int neg;
     uint64_t mag;
     int r = read_int(f.s, f.n, &neg, &mag);
+    *out = 0;
     if (r == NUM_JUNK)
         return BAD(p, "%s'%s' is not an integer", what, excerpt(ex, f.s, f.n));
     if (r == NUM_OK && (neg ? lo < 0 && mag - 1 <= (uint64_t)-(lo + 1)
@@ -336,7 +337,8 @@ static int on_Timeout(parse_ctx *p, const char *v, size_t n)
 {
     uint64_t t;
     int rc = get_num(p, "", (slice){v, n}, 1, UINT32_MAX, &t);
-    p->m->timeout_s = (uint32_t)t;
+    if (rc == 0)
+        p->m->timeout_s = (uint32_t)t;
     return rc;
 }
 
@@ -385,7 +387,8 @@ static int on_Node(parse_ctx *p, const char *v, size_t n)
 {
     uint64_t x;
     int rc = get_num(p, "", (slice){v, n}, INT64_MIN, INT64_MAX, &x);
-    p->m->node = (int64_t)x;
+    if (rc == 0)
+        p->m->node = (int64_t)x;
     return rc;
 }
 
@@ -398,7 +401,8 @@ static int on_Etag(parse_ctx *p, const char *v, size_t n)
 {
     uint64_t x;
     int rc = get_num(p, "", (slice){v, n}, 0, 1, &x);
-    p->m->etag = (int)x;
+    if (rc == 0)
+        p->m->etag = (int)x;
     return rc;
 }
 

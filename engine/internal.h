@@ -13,7 +13,7 @@
 extern const char zv_eng_prelude[];
 
 /* The translator's version: bump it when the generated code changes. */
-#define ZV_TRANSLATOR_VERSION 3
+#define ZV_TRANSLATOR_VERSION 4
 
 /* The initial memory image: active data segments with constant offsets,
  * composed in order, if they all fit in the initial memory. */

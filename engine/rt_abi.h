@@ -11,6 +11,21 @@
  * memcpy/memmove/memset and libm.
  *
  * GCC vector extensions give the v128 type (gcc and clang support them).
+ *
+ * Memory effects and traps. The generated code is plain C: the compiler
+ * may reorder, merge or delete loads and stores of linear memory, globals
+ * and tables between two calls, as long as a single thread cannot tell.
+ * What is guaranteed, at every optimisation level and with every compiler:
+ * - every executed load and store happens (rt_ops.h keeps loads whose
+ *   value is unused), so an out-of-bounds access always traps;
+ * - everything a guest did before a call (a host call such as a channel
+ *   write, proc_exit, or a call through a function pointer) is done when
+ *   the call starts, in program order: outputs and exit codes are exact;
+ * - after a trap, what the trapping function stored since its last call
+ *   may or may not be in memory, globals and tables. So the state of an
+ *   instance after a trap is undefined: zvm reports no memory etag for a
+ *   session that trapped, and never runs a trapped instance again without
+ *   resetting it.
  */
 #ifndef ZV_RT_ABI_H
 #define ZV_RT_ABI_H

@@ -52,28 +52,47 @@ static inline uint32_t zv_bits_f32(F f) { uint32_t b; memcpy(&b, &f, 4); return 
 static inline uint64_t zv_bits_f64(D d) { uint64_t b; memcpy(&b, &d, 8); return b; }
 
 /* ---- memory ---------------------------------------------------------- */
-#define ZV_LOAD(name, T, R, conv)                                                                  \
+/* Every executed load happens, even when its value is unused, so that an
+ * out-of-bounds load faults on the guard (Wasm core §4.4.7). C lets gcc and
+ * clang delete a load whose value is dead, so each loaded value passes
+ * through an empty asm that needs it in a register: the load must be done.
+ * The asm has no memory clobber, so stores and other loads still move
+ * around it; what that means after a trap is in rt_abi.h. Cost measured in
+ * perf/README.md ("Loads that trap"). Register classes are per ISA:
+ * general-purpose for integers, vector for floats and v128. */
+#if defined(__x86_64__)
+#define ZV_KEEP_INT(v) __asm__ volatile("" ::"r"(v))
+#define ZV_KEEP_VEC(v) __asm__ volatile("" ::"x"(v))
+#elif defined(__aarch64__)
+#define ZV_KEEP_INT(v) __asm__ volatile("" ::"r"(v))
+#define ZV_KEEP_VEC(v) __asm__ volatile("" ::"w"(v))
+#else
+#error "zvm's generated code targets x86-64 and AArch64"
+#endif
+
+#define ZV_LOAD(name, T, R, conv, KEEP)                                                            \
     static inline R zv_op_##name(uint8_t *mem, I a, I off)                                         \
     {                                                                                              \
         T v;                                                                                       \
         memcpy(&v, ZV_ADDR(mem, a, off), sizeof v);                                                \
+        KEEP(v);                                                                                   \
         return (R)conv v;                                                                          \
     }
-ZV_LOAD(i32_load, uint32_t, I, )
-ZV_LOAD(i64_load, uint64_t, L, )
-ZV_LOAD(f32_load, float, F, )
-ZV_LOAD(f64_load, double, D, )
-ZV_LOAD(i32_load8_s, int8_t, I, (int32_t))
-ZV_LOAD(i32_load8_u, uint8_t, I, )
-ZV_LOAD(i32_load16_s, int16_t, I, (int32_t))
-ZV_LOAD(i32_load16_u, uint16_t, I, )
-ZV_LOAD(i64_load8_s, int8_t, L, (int64_t))
-ZV_LOAD(i64_load8_u, uint8_t, L, )
-ZV_LOAD(i64_load16_s, int16_t, L, (int64_t))
-ZV_LOAD(i64_load16_u, uint16_t, L, )
-ZV_LOAD(i64_load32_s, int32_t, L, (int64_t))
-ZV_LOAD(i64_load32_u, uint32_t, L, )
-ZV_LOAD(v128_load, V, V, )
+ZV_LOAD(i32_load, uint32_t, I, , ZV_KEEP_INT)
+ZV_LOAD(i64_load, uint64_t, L, , ZV_KEEP_INT)
+ZV_LOAD(f32_load, float, F, , ZV_KEEP_VEC)
+ZV_LOAD(f64_load, double, D, , ZV_KEEP_VEC)
+ZV_LOAD(i32_load8_s, int8_t, I, (int32_t), ZV_KEEP_INT)
+ZV_LOAD(i32_load8_u, uint8_t, I, , ZV_KEEP_INT)
+ZV_LOAD(i32_load16_s, int16_t, I, (int32_t), ZV_KEEP_INT)
+ZV_LOAD(i32_load16_u, uint16_t, I, , ZV_KEEP_INT)
+ZV_LOAD(i64_load8_s, int8_t, L, (int64_t), ZV_KEEP_INT)
+ZV_LOAD(i64_load8_u, uint8_t, L, , ZV_KEEP_INT)
+ZV_LOAD(i64_load16_s, int16_t, L, (int64_t), ZV_KEEP_INT)
+ZV_LOAD(i64_load16_u, uint16_t, L, , ZV_KEEP_INT)
+ZV_LOAD(i64_load32_s, int32_t, L, (int64_t), ZV_KEEP_INT)
+ZV_LOAD(i64_load32_u, uint32_t, L, , ZV_KEEP_INT)
+ZV_LOAD(v128_load, V, V, , ZV_KEEP_VEC)
 
 #define ZV_STORE(name, T, A)                                                                       \
     static inline void zv_op_##name(uint8_t *mem, I a, A v, I off)                                 \
@@ -291,6 +310,16 @@ ZV_UN(i64_extend_i32_u, L, I, a)
         }                                                                                          \
         return a > b ? a : b;                                                                      \
     }
+/* A NaN result with its quiet bit set. Operations whose C library or
+ * compiler expansion passes a signalling NaN through unchanged (rounding,
+ * and promote/demote pairs that gcc folds away) go through this, so the
+ * result is an arithmetic NaN at every optimisation level (§4.3.3). */
+static inline F zv_f32_quiet(F r) { return r != r ? zv_f32_bits(zv_bits_f32(r) | 0x00400000u) : r; }
+static inline D zv_f64_quiet(D r)
+{
+    return r != r ? zv_f64_bits(zv_bits_f64(r) | 0x0008000000000000ull) : r;
+}
+
 ZV_FMINMAX(f32, F, uint32_t, zv_bits_f32)
 ZV_FMINMAX(f64, D, uint64_t, zv_bits_f64)
 
@@ -303,10 +332,10 @@ ZV_FMINMAX(f64, D, uint64_t, zv_bits_f64)
     ZV_CMP(p##_ge, T, a >= b)                                                                      \
     ZV_UN(p##_abs, T, T, frombits(bits(a) & ~SIGN))                                                \
     ZV_UN(p##_neg, T, T, frombits(bits(a) ^ SIGN))                                                 \
-    ZV_UN(p##_ceil, T, T, ceil##sfx(a))                                                            \
-    ZV_UN(p##_floor, T, T, floor##sfx(a))                                                          \
-    ZV_UN(p##_trunc, T, T, trunc##sfx(a))                                                          \
-    ZV_UN(p##_nearest, T, T, nearbyint##sfx(a))                                                    \
+    ZV_UN(p##_ceil, T, T, zv_##p##_quiet(ceil##sfx(a)))                                                            \
+    ZV_UN(p##_floor, T, T, zv_##p##_quiet(floor##sfx(a)))                                                          \
+    ZV_UN(p##_trunc, T, T, zv_##p##_quiet(trunc##sfx(a)))                                                          \
+    ZV_UN(p##_nearest, T, T, zv_##p##_quiet(nearbyint##sfx(a)))                                                    \
     ZV_UN(p##_sqrt, T, T, sqrt##sfx(a))                                                            \
     ZV_BIN(p##_add, T, a + b)                                                                      \
     ZV_BIN(p##_sub, T, a - b)                                                                      \
@@ -368,12 +397,12 @@ ZV_UN(f32_convert_i32_s, F, I, (float)(int32_t)a)
 ZV_UN(f32_convert_i32_u, F, I, (float)a)
 ZV_UN(f32_convert_i64_s, F, L, (float)(int64_t)a)
 ZV_UN(f32_convert_i64_u, F, L, (float)a)
-ZV_UN(f32_demote_f64, F, D, (float)a)
+ZV_UN(f32_demote_f64, F, D, zv_f32_quiet((float)a))
 ZV_UN(f64_convert_i32_s, D, I, (double)(int32_t)a)
 ZV_UN(f64_convert_i32_u, D, I, (double)a)
 ZV_UN(f64_convert_i64_s, D, L, (double)(int64_t)a)
 ZV_UN(f64_convert_i64_u, D, L, (double)a)
-ZV_UN(f64_promote_f32, D, F, (double)a)
+ZV_UN(f64_promote_f32, D, F, zv_f64_quiet((double)a))
 ZV_UN(i32_reinterpret_f32, I, F, zv_bits_f32(a))
 ZV_UN(i64_reinterpret_f64, L, D, zv_bits_f64(a))
 ZV_UN(f32_reinterpret_i32, F, I, zv_f32_bits(a))

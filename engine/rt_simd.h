@@ -46,6 +46,7 @@ typedef uint64_t zv_u64x2 __attribute__((vector_size(16)));
         memcpy(s, ZV_ADDR(mem, addr, off), sizeof s);                                              \
         for (int i = 0; i < N; i++)                                                                \
             r[i] = s[i];                                                                           \
+        ZV_KEEP_VEC(r);                                                                            \
         return (V)r;                                                                               \
     }
 ZV_LOAD_EXT(v128_load8x8_s, int8_t, 8, zv_i16x8)
@@ -60,6 +61,7 @@ ZV_LOAD_EXT(v128_load32x2_u, uint32_t, 2, zv_u64x2)
         ST s;                                                                                      \
         RT r;                                                                                      \
         memcpy(&s, ZV_ADDR(mem, addr, off), sizeof s);                                             \
+        ZV_KEEP_INT(s);                                                                            \
         for (int i = 0; i < N; i++)                                                                \
             r[i] = s;                                                                              \
         return (V)r;                                                                               \
@@ -75,6 +77,7 @@ ZV_LOAD_SPLAT(v128_load64_splat, uint64_t, 2, zv_u64x2)
         ST s;                                                                                      \
         RT r = {0};                                                                                \
         memcpy(&s, ZV_ADDR(mem, addr, off), sizeof s);                                             \
+        ZV_KEEP_INT(s);                                                                            \
         r[0] = s;                                                                                  \
         return (V)r;                                                                               \
     }
@@ -87,6 +90,7 @@ ZV_LOAD_ZERO(v128_load64_zero, uint64_t, zv_u64x2)
         VT r = (VT)v;                                                                              \
         ST s;                                                                                      \
         memcpy(&s, ZV_ADDR(mem, addr, off), sizeof s);                                             \
+        ZV_KEEP_INT(s);                                                                            \
         r[lane] = s;                                                                               \
         return (V)r;                                                                               \
     }                                                                                              \
@@ -326,10 +330,10 @@ ZV_VLANES2(i32x4_dot_i16x8_s, zv_i16x8, zv_u32x4, 4,
     ZV_VLANES1(p##_abs, FV, FV, N, frombits(bits(a[i]) & ~SIGN))                                   \
     ZV_VLANES1(p##_neg, FV, FV, N, frombits(bits(a[i]) ^ SIGN))                                    \
     ZV_VLANES1(p##_sqrt, FV, FV, N, sqrt##sfx(a[i]))                                               \
-    ZV_VLANES1(p##_ceil, FV, FV, N, ceil##sfx(a[i]))                                               \
-    ZV_VLANES1(p##_floor, FV, FV, N, floor##sfx(a[i]))                                             \
-    ZV_VLANES1(p##_trunc, FV, FV, N, trunc##sfx(a[i]))                                             \
-    ZV_VLANES1(p##_nearest, FV, FV, N, nearbyint##sfx(a[i]))                                       \
+    ZV_VLANES1(p##_ceil, FV, FV, N, zv_##s##_quiet(ceil##sfx(a[i])))                                               \
+    ZV_VLANES1(p##_floor, FV, FV, N, zv_##s##_quiet(floor##sfx(a[i])))                                             \
+    ZV_VLANES1(p##_trunc, FV, FV, N, zv_##s##_quiet(trunc##sfx(a[i])))                                             \
+    ZV_VLANES1(p##_nearest, FV, FV, N, zv_##s##_quiet(nearbyint##sfx(a[i])))                                       \
     ZV_VLANES2(p##_min, FV, FV, N, zv_##s##_min(a[i], b[i]))                                       \
     ZV_VLANES2(p##_max, FV, FV, N, zv_##s##_max(a[i], b[i]))                                       \
     ZV_VLANES2(p##_pmin, FV, FV, N, b[i] < a[i] ? b[i] : a[i])                                     \
@@ -360,14 +364,14 @@ static inline V zv_op_i32x4_trunc_sat_f64x2_u_zero(C *ctx, V v)
 static inline V zv_op_f32x4_demote_f64x2_zero(C *ctx, V v)
 {
     zv_f64x2 a = (zv_f64x2)v;
-    zv_f32x4 r = {(float)a[0], (float)a[1], 0, 0};
+    zv_f32x4 r = {zv_f32_quiet((float)a[0]), zv_f32_quiet((float)a[1]), 0, 0};
     (void)ctx;
     return (V)r;
 }
 static inline V zv_op_f64x2_promote_low_f32x4(C *ctx, V v)
 {
     zv_f32x4 a = (zv_f32x4)v;
-    zv_f64x2 r = {a[0], a[1]};
+    zv_f64x2 r = {zv_f64_quiet(a[0]), zv_f64_quiet(a[1])};
     (void)ctx;
     return (V)r;
 }

@@ -8,89 +8,13 @@
  * Deterministic: one seeded xorshift, no clock, no libm.
  *   gen_module [--code-bytes N[k|m]] [--seed S] OUT.wasm   (default 8m, 1)
  */
+#include "wasm_enc.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- output buffers and LEB128 ---------------------------------------- */
-
-typedef struct {
-    uint8_t *p;
-    size_t n, cap;
-} buf;
-
-static void reserve(buf *b, size_t k)
-{
-    if (b->n + k <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->n + k)
-        cap *= 2;
-    if (!(b->p = realloc(b->p, cap))) {
-        fprintf(stderr, "gen_module: out of memory\n");
-        exit(2);
-    }
-    b->cap = cap;
-}
-
-static void put(buf *b, uint8_t x)
-{
-    reserve(b, 1);
-    b->p[b->n++] = x;
-}
-
-static void put_bytes(buf *b, const void *s, size_t k)
-{
-    reserve(b, k);
-    memcpy(b->p + b->n, s, k);
-    b->n += k;
-}
-
-static void put_u32(buf *b, uint32_t v)
-{
-    do {
-        uint8_t byte = v & 0x7f;
-        v >>= 7;
-        put(b, byte | (v ? 0x80 : 0));
-    } while (v);
-}
-
-static void put_s64(buf *b, int64_t v)
-{
-    for (;;) {
-        uint8_t byte = v & 0x7f;
-        v >>= 7; /* arithmetic shift on every compiler we target */
-        if ((v == 0 && !(byte & 0x40)) || (v == -1 && (byte & 0x40))) {
-            put(b, byte);
-            return;
-        }
-        put(b, byte | 0x80);
-    }
-}
-
-static void put_name(buf *b, const char *s)
-{
-    put_u32(b, (uint32_t)strlen(s));
-    put_bytes(b, s, strlen(s));
-}
-
-/* A prefixed instruction: 0xfc or 0xfd, then the subopcode as a u32. */
-static void put_sub(buf *b, uint8_t prefix, uint32_t sub)
-{
-    put(b, prefix);
-    put_u32(b, sub);
-}
-
-/* Section `id` with the contents of `s` (which is then emptied). */
-static void put_section(buf *out, uint8_t id, buf *s)
-{
-    put(out, id);
-    put_u32(out, (uint32_t)s->n);
-    put_bytes(out, s->p, s->n);
-    s->n = 0;
-}
 
 /* ---- deterministic randomness ------------------------------------------ */
 
@@ -98,10 +22,7 @@ static uint64_t rng_state;
 
 static uint32_t rnd(uint32_t n) /* uniform-ish in [0, n), n > 0 */
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)((rng_state >> 11) % n);
+    return (uint32_t)((rng_next(&rng_state) >> 11) % n);
 }
 
 static int chance(uint32_t percent) { return rnd(100) < percent; }

@@ -461,7 +461,7 @@ static int check_variable(zv_chk *c, const zv_val_op *op)
 
 static int check_table_op(zv_chk *c, const zv_val_op *op)
 {
-    uint8_t t, t2;
+    uint8_t t = 0, t2 = 0; /* set by table_type before use; gcc -O3 cannot tell */
     int rc;
     switch (op->op) {
     case ZV_OP_table_get:
@@ -542,7 +542,7 @@ static int check_control(zv_chk *c, const zv_val_op *op, const uint8_t *refs)
     const uint8_t *types;
     const frame *f;
     uint32_t n;
-    uint8_t t;
+    uint8_t t = 0; /* set before use on every path; gcc -O3 cannot tell */
     int rc;
     switch (op->op) {
     case ZV_OP_unreachable:

@@ -58,7 +58,14 @@ cat > funcs.wat <<'WAT'
   (func (export "mix") (param f32 f64) (result f64 f32)
     (f64.promote_f32 (local.get 0)) (f32.demote_f64 (local.get 1)))
   (func (export "vec") (param i32) (result v128) (i32x4.splat (local.get 0)))
-  (func (export "spin") (loop (br 0))))
+  (func (export "spin") (loop (br 0)))
+  (func (export "vadd") (param v128 v128) (result v128) (i32x4.add (local.get 0) (local.get 1)))
+  (memory 1)
+  (func (export "deadload") (param i32) (drop (i32.load8_u offset=4294967295 (local.get 0))))
+  (func (export "mulload") (param i32) (result i32)
+    (i32.mul (i32.load (local.get 0)) (i32.const 0)))
+  (func (export "floor") (param f32) (result f32) (f32.floor (local.get 0)))
+  (func (export "promdem") (param f32) (result f32) (f32.demote_f64 (f64.promote_f32 (local.get 0)))))
 WAT
 wat2wasm funcs.wat -o funcs.wasm
 zrun run --invoke add 40 0x2 funcs.wasm
@@ -73,6 +80,22 @@ zrun run --invoke mix inf nan funcs.wasm
 [ "$out" = $'f64:0x7ff0000000000000\nf32:0x7fc00000' ]; check "invoke inf, nan" $?
 zrun run --invoke vec 0x01020304 funcs.wasm
 [ "$out" = "v128:0x01020304010203040102030401020304" ]; check "invoke v128 result" $?
+zrun run --invoke vadd 0x00000001000000020000000300000004 0x000000ff000000ff000000ff000000ff funcs.wasm
+[ "$out" = "v128:0x00000100000001010000010200000103" ]; check "invoke v128 arguments" $?
+zrun run --invoke vadd 0x1234 0x0 funcs.wasm
+[ "$status" = 2 ]; check "invoke with a short v128" $?
+# What gcc and clang at -O2 used to get wrong (issue 8): a load whose value
+# is unused must still trap, and a signalling NaN comes back quiet.
+for cc in gcc clang; do
+  ZVM_CC=$cc zrun run --invoke deadload 0 funcs.wasm
+  [ "$status" = 130 ] && [ "$out" = "trap: out of bounds memory access" ]; check "$cc: dropped load traps" $?
+  ZVM_CC=$cc zrun run --invoke mulload 65535 funcs.wasm
+  [ "$status" = 130 ]; check "$cc: load times 0 traps" $?
+  ZVM_CC=$cc zrun run --invoke floor 0x7fa00000 funcs.wasm
+  [ "$out" = "f32:0x7fe00000" ]; check "$cc: floor of a signalling NaN is quiet" $?
+  ZVM_CC=$cc zrun run --invoke promdem 0x7fa00000 funcs.wasm
+  [ "$out" = "f32:0x7fe00000" ]; check "$cc: demote(promote(sNaN)) is quiet" $?
+done
 zrun run --invoke add 1 funcs.wasm
 [ "$status" = 2 ]; check "invoke with too few arguments" $?
 zrun run --invoke add x 1 funcs.wasm

@@ -10,7 +10,9 @@
  * commands in order on a guest thread (so stack overflow is a trap). Prints
  * each failure as FILE:LINE, then `N passed, N failed, N skipped`.
  *
- * Usage: spec_exec [SPEC_DIR] [FILTER]   (FILTER: only files containing it)
+ * Usage: spec_exec [-O0|-O2] [SPEC_DIR] [FILTER]   (FILTER: only files
+ * containing it). -O2 (the default) is the level the cache builds for
+ * users; -O0 is the quick level.
  */
 #include "engine/engine.h"
 #include "json.h"
@@ -518,6 +520,9 @@ static void collect_modules(const spec_json *doc, const char *dir, precompile *p
 
 int main(int argc, char **argv)
 {
+    int fast = argc > 1 && !strcmp(argv[1], "-O0");
+    if (argc > 1 && (fast || !strcmp(argv[1], "-O2")))
+        argc--, argv++;
     const char *dir = spec_dir(argc, argv), *filter = argc > 2 ? argv[2] : NULL;
     char tmp[64], cache[128], **names;
     spec_json **docs;
@@ -536,7 +541,7 @@ int main(int argc, char **argv)
         return 2;
     snprintf(cache, sizeof cache, "%s/cache", tmp);
     opts.cache_dir = getenv("ZVM_SPEC_CACHE") ? getenv("ZVM_SPEC_CACHE") : cache;
-    opts.fast_compile = 1;
+    opts.fast_compile = fast;
     docs = calloc((size_t)n, sizeof *docs);
     for (int i = 0; i < n; i++) {
         char wast[4096], json[4096];
@@ -556,7 +561,8 @@ int main(int argc, char **argv)
         collect_modules(docs[i], tmp, &pc);
     }
     n_threads = n_cpu < 1 ? 1 : n_cpu > 16 ? 16 : (int)n_cpu;
-    fprintf(stderr, "spec_exec: compiling %d modules on %d threads\n", pc.n, n_threads);
+    fprintf(stderr, "spec_exec: compiling %d modules at -O%d on %d threads\n", pc.n,
+            fast ? 0 : 2, n_threads);
     for (int i = 0; i < n_threads; i++)
         pthread_create(&th[i], NULL, precompile_worker, &pc);
     for (int i = 0; i < n_threads; i++)

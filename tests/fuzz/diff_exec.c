@@ -1,0 +1,334 @@
+/*
+ * diff_exec.c — differential execution: random modules (gen_exec.c) run
+ * under zvm, at the level users get (-O2, through the code cache) or any
+ * other, and under wabt's interpreter (`wasm-interp --run-all-exports`);
+ * every export's results or trap must agree.
+ *
+ * The exports run in order on one instance on both sides. After a trap,
+ * the state of memory is not defined (see engine/rt_abi.h: stores of the
+ * trapping function may or may not have landed), so each module is
+ * compared up to and including its first trap.
+ *
+ *   diff_exec [--seed S] [--count N | --minutes M] [-O0|-O2] [--save DIR]
+ *   diff_exec --emit SEED FILE.wasm      (write one module, for debugging)
+ *
+ * Prints each divergence with its seed and export, a progress line on a
+ * terminal, then `N modules, N calls, N traps, N divergences`. Exit 0 when
+ * nothing diverged, 1 otherwise, 77 when wasm-interp is missing.
+ */
+#include "engine/engine.h"
+#include "gen_exec.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+typedef struct {
+    long modules, calls, traps, divergences, skipped;
+} totals;
+
+/* wabt's trap messages, by prefix, as zvm's causes. */
+static int wabt_cause(const char *msg)
+{
+    static const struct {
+        const char *prefix;
+        int cause;
+    } map[] = {
+        {"unreachable executed", ZV_TRAP_UNREACHABLE},
+        {"out of bounds memory access", ZV_TRAP_MEMORY_OOB},
+        {"out of bounds table access", ZV_TRAP_TABLE_OOB},
+        {"integer overflow", ZV_TRAP_INT_OVERFLOW},
+        {"integer divide by zero", ZV_TRAP_DIV_ZERO},
+        {"invalid conversion to integer", ZV_TRAP_INVALID_CONVERSION},
+        {"indirect call signature mismatch", ZV_TRAP_INDIRECT_TYPE},
+        {"uninitialized table element", ZV_TRAP_INDIRECT_NULL},
+        {"undefined table index", ZV_TRAP_INDIRECT_OOB},
+        {"call stack exhausted", ZV_TRAP_EXHAUSTION},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+        if (!strncmp(msg, map[i].prefix, strlen(map[i].prefix)))
+            return map[i].cause;
+    return -1;
+}
+
+/* ---- wabt's side ----------------------------------------------------------- */
+
+/* Runs wasm-interp on `wasm`; its stdout goes to `out`. Returns its exit
+ * status, or -1 if it could not run. */
+static int run_wabt(const char *wasm, const char *out)
+{
+    char *argv[] = {"wasm-interp", "--run-all-exports", (char *)wasm, NULL};
+    posix_spawn_file_actions_t fa;
+    pid_t pid;
+    int status, rc;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    rc = posix_spawnp(&pid, "wasm-interp", &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc)
+        return -1;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* ---- zvm's side -------------------------------------------------------------- */
+
+typedef struct {
+    zv_eng_module *mod;
+    char (*lines)[512]; /* per export: "name() => ..." as wasm-interp prints it */
+    uint32_t n;
+    char err[512];
+} zvm_run;
+
+static int no_imports(void *arg, const zv_val_import *im, zv_eng_extern *out)
+{
+    (void)arg, (void)im, (void)out;
+    return -ENOENT;
+}
+
+static void format_result(char *s, size_t n, uint8_t type, const zv_value *v)
+{
+    if (type == ZV_I32) {
+        snprintf(s, n, "i32:%" PRIu32, v->i32);
+    } else if (type == ZV_I64) {
+        snprintf(s, n, "i64:%" PRIu64, v->i64);
+    } else {
+        uint32_t w[4];
+        memcpy(w, &v->v128, 16);
+        snprintf(s, n, "v128 i32x4:0x%08" PRIx32 " 0x%08" PRIx32 " 0x%08" PRIx32 " 0x%08" PRIx32,
+                 w[0], w[1], w[2], w[3]);
+    }
+}
+
+/* On a guest thread: instantiate, then call every export in order. */
+static int zvm_guest(void *p)
+{
+    zvm_run *z = p;
+    const zv_val_module *info = zv_eng_module_info(z->mod);
+    zv_eng_instance *inst = NULL;
+    zv_eng_err err = {0};
+    if (zv_eng_instance_new(z->mod, NULL, no_imports, NULL, NULL, &inst, &err)) {
+        snprintf(z->err, sizeof z->err, "instantiation failed: %s", err.msg);
+        return -1;
+    }
+    for (uint32_t i = 0; i < info->n_exports; i++) {
+        const zv_val_export *e = &info->exports[i];
+        const zv_val_functype *ft;
+        zv_eng_extern ext;
+        uint32_t type_idx;
+        zv_value res[4];
+        char *line = z->lines[z->n++];
+        int len = snprintf(line, 512, "%.*s() =>", (int)e->name_len, e->name);
+        zv_eng_instance_export(inst, e->name, e->name_len, &ext, &type_idx);
+        ft = &info->types[type_idx];
+        memset(&err, 0, sizeof err);
+        if (zv_eng_call(inst, ext.func, type_idx, NULL, res, &err)) {
+            snprintf(line + len, 512 - (size_t)len, " error: %s", zv_eng_trap_name(err.trap));
+            continue;
+        }
+        for (uint32_t r = 0; r < ft->n_results; r++) {
+            char v[128];
+            format_result(v, sizeof v, ft->results[r], &res[r]);
+            len += snprintf(line + len, 512 - (size_t)len, "%s %s", r ? "," : "", v);
+        }
+    }
+    zv_eng_instance_free(inst);
+    return 0;
+}
+
+/* ---- comparison --------------------------------------------------------------- */
+
+/* Compares wabt's output with zvm's lines up to the first trap. */
+static void compare(uint64_t seed, const char *wabt_out, zvm_run *z, totals *t, const char *save,
+                    const char *wasm)
+{
+    FILE *f = fopen(wabt_out, "r");
+    char line[4096];
+    uint32_t i = 0;
+    int diverged = 0;
+    while (f && i < z->n && fgets(line, sizeof line, f)) {
+        const char *mine = z->lines[i++];
+        const char *werr = strstr(line, "=> error: "), *zerr = strstr(mine, "=> error: ");
+        line[strcspn(line, "\n")] = 0;
+        t->calls++;
+        if (werr || zerr) {
+            int same = werr && zerr && wabt_cause(werr + 10) >= 0 &&
+                       !strcmp(zv_eng_trap_name(wabt_cause(werr + 10)), zerr + 10) &&
+                       !strncmp(line, mine, (size_t)(werr - line));
+            t->traps++;
+            if (!same)
+                diverged = 1, printf("DIVERGE seed %" PRIu64 ": wabt [%s] zvm [%s]\n", seed,
+                                     line, mine);
+            break;
+        }
+        if (strcmp(line, mine)) {
+            diverged = 1;
+            printf("DIVERGE seed %" PRIu64 ": wabt [%s] zvm [%s]\n", seed, line, mine);
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+    if (!diverged && i == 0 && z->n > 0) {
+        diverged = 1;
+        printf("DIVERGE seed %" PRIu64 ": wabt printed nothing\n", seed);
+    }
+    if (diverged) {
+        t->divergences++;
+        if (save) {
+            char cmd[8300];
+            snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp '%s' '%s/seed-%" PRIu64 ".wasm'", save,
+                     wasm, save, seed);
+            if (system(cmd) != 0)
+                fprintf(stderr, "diff_exec: cannot save the module in %s\n", save);
+        }
+    }
+}
+
+static void empty_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[4400];
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+}
+
+static int write_file(const char *path, const buf *b)
+{
+    FILE *f = fopen(path, "wb");
+    int ok = f && fwrite(b->p, 1, b->n, f) == b->n;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    return ok ? 0 : -1;
+}
+
+/* One module: generate, run on both sides, compare. */
+static void one(uint64_t seed, const zv_eng_opts *opts, const char *tmp, totals *t,
+                const char *save)
+{
+    char wasm[4200], out[4200];
+    buf b = {0};
+    zvm_run z = {0};
+    zv_eng_err err = {0};
+    int cached, st;
+    gen_exec_module(seed, &b);
+    snprintf(wasm, sizeof wasm, "%s/m.wasm", tmp);
+    snprintf(out, sizeof out, "%s/wabt.txt", tmp);
+    if (write_file(wasm, &b)) {
+        fprintf(stderr, "diff_exec: cannot write %s\n", wasm);
+        exit(2);
+    }
+    t->modules++;
+    st = run_wabt(wasm, out);
+    if (zv_eng_module_load(b.p, b.n, opts, &z.mod, &cached, &err)) {
+        printf("DIVERGE seed %" PRIu64 ": zvm cannot load the module: %s\n", seed, err.msg);
+        t->divergences++;
+        goto out;
+    }
+    z.lines = calloc(zv_eng_module_info(z.mod)->n_exports + 1, sizeof *z.lines);
+    if (zv_eng_run_guest_thread(zvm_guest, &z, 8u << 20)) {
+        printf("DIVERGE seed %" PRIu64 ": %s\n", seed, z.err);
+        t->divergences++;
+    } else if (st != 0 && st != 1) {
+        t->skipped++; /* wasm-interp itself failed (it exits 1 after a trap) */
+    } else {
+        compare(seed, out, &z, t, save, wasm);
+    }
+out:
+    free(z.lines);
+    zv_eng_module_free(z.mod);
+    free(b.p);
+    empty_dir(opts->cache_dir);
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t seed = 1;
+    long count = 0;
+    double minutes = 0;
+    const char *save = NULL;
+    char tmp[] = "/tmp/zvm-diff-exec.XXXXXX", cache[64];
+    zv_eng_opts opts = {0};
+    totals t = {0};
+    struct timespec t0, now;
+    int tty = isatty(2);
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--seed") && i + 1 < argc)
+            seed = strtoull(argv[++i], NULL, 0);
+        else if (!strcmp(argv[i], "--count") && i + 1 < argc)
+            count = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--minutes") && i + 1 < argc)
+            minutes = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--save") && i + 1 < argc)
+            save = argv[++i];
+        else if (!strcmp(argv[i], "-O0"))
+            opts.fast_compile = 1;
+        else if (!strcmp(argv[i], "-O2"))
+            opts.fast_compile = 0;
+        else if (!strcmp(argv[i], "--emit") && i + 2 < argc) {
+            buf b = {0};
+            gen_exec_module(strtoull(argv[i + 1], NULL, 0), &b);
+            return write_file(argv[i + 2], &b) ? 2 : 0;
+        } else {
+            fprintf(stderr, "usage: diff_exec [--seed S] [--count N | --minutes M] [-O0|-O2] "
+                            "[--save DIR] | --emit SEED FILE\n");
+            return 2;
+        }
+    }
+    if (system("wasm-interp --version >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "diff_exec: wasm-interp (Debian's wabt) is not installed: skipped\n");
+        return 77;
+    }
+    if (!count && !minutes)
+        count = 100;
+    if (!mkdtemp(tmp)) {
+        perror("diff_exec: mkdtemp");
+        return 2;
+    }
+    snprintf(cache, sizeof cache, "%s/cache", tmp);
+    opts.cache_dir = cache;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (long k = 0;; k++) {
+        double el;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        el = (double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9;
+        if ((count && k >= count) || (minutes && el >= minutes * 60))
+            break;
+        one(seed + (uint64_t)k, &opts, tmp, &t, save);
+        if (tty)
+            fprintf(stderr, "\rdiff_exec: %ld modules, %ld calls, %ld divergences, %.0f s ",
+                    t.modules, t.calls, t.divergences, el);
+        fflush(stdout);
+    }
+    if (tty)
+        fprintf(stderr, "\n");
+    empty_dir(cache);
+    rmdir(cache);
+    empty_dir(tmp);
+    rmdir(tmp);
+    printf("%ld modules, %ld calls, %ld traps, %ld divergences, %ld skipped (seeds %" PRIu64
+           "..%" PRIu64 ", -O%d)\n",
+           t.modules, t.calls, t.traps, t.divergences, t.skipped, seed,
+           seed + (uint64_t)t.modules - 1, opts.fast_compile ? 0 : 2);
+    return t.divergences ? 1 : 0;
+}
