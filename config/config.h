@@ -28,6 +28,10 @@ enum {
     ZV_CFG_EXIT_SOURCE = 93,      /* a channel source of an unsupported kind (caller) */
 };
 
+/* The standard channels' aliases, in guest order: /dev/stdin, /dev/stdout,
+ * /dev/stderr. */
+extern const char *const zv_cfg_std_alias[3];
+
 /* Limits and counters are indexed alike. */
 enum { ZV_CFG_GETS = 0, ZV_CFG_GETSIZE = 1, ZV_CFG_PUTS = 2, ZV_CFG_PUTSIZE = 3 };
 
@@ -102,7 +106,7 @@ int zv_cfg_find_channel(const zv_cfg_manifest *m, const char *alias);
  * '=' or a newline (or ',' in a channel field), or starts or ends blank. */
 int zv_cfg_write(const zv_cfg_manifest *m, FILE *out);
 
-/* A job description, for the appliance and the tests: the manifest for
+/* An instance description, for the pool and the tests: the manifest for
  * one instance of `program` with stdin from `input`, stdout to `output`,
  * stderr to `errors`, each limited to `limit_bytes` and 2^31 calls.
  * Returns 0, -ENOMEM. */
@@ -114,7 +118,7 @@ typedef struct {
     int64_t limit_bytes;
     const char *const *args; /* NULL-terminated, or NULL */
     uint64_t seed, time_s;
-} zv_cfg_job;
-int zv_cfg_from_job(const zv_cfg_job *job, zv_cfg_manifest **out);
+} zv_cfg_instance;
+int zv_cfg_for_instance(const zv_cfg_instance *job, zv_cfg_manifest **out);
 
 #endif

@@ -19,9 +19,6 @@
 /* Time is kept in ns by the session's clock: the largest start that fits. */
 #define ZV_CFG_MAX_TIME  (UINT64_MAX / 1000000000ull)
 
-/* The channels every manifest has, in guest order (fds 0, 1, 2). */
-extern const char *const zv_cfg_std_alias[3];
-
 /* The parser trims these and splits Args and Env on them: ASCII blanks,
  * never locale-dependent. '\n' ends a line before it is seen. */
 static inline int zv_cfg_blank(unsigned char c)

@@ -110,7 +110,7 @@ static char *dup(const char *s)
 }
 
 /* stdin reads `input`; stdout and stderr write theirs; no etags. */
-static int job_channels(const zv_cfg_job *job, zv_cfg_manifest *m)
+static int job_channels(const zv_cfg_instance *job, zv_cfg_manifest *m)
 {
     const char *uri[3] = {job->input, job->output, job->errors};
     if (!(m->channels = zv_cfg_calloc(3, sizeof *m->channels)))
@@ -127,7 +127,7 @@ static int job_channels(const zv_cfg_job *job, zv_cfg_manifest *m)
     return 0;
 }
 
-int zv_cfg_from_job(const zv_cfg_job *job, zv_cfg_manifest **out)
+int zv_cfg_for_instance(const zv_cfg_instance *job, zv_cfg_manifest **out)
 {
     zv_cfg_manifest *m = zv_cfg_calloc(1, sizeof *m);
     uint32_t n = 0;

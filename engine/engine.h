@@ -1,23 +1,27 @@
 /*
  * engine.h — the engine's contract: load a module (validate, then compile
  * through the code cache, then dlopen), instantiate it against imports,
- * call its functions with traps turned into error records.
+ * call its functions with traps turned into error records, and stop a
+ * running guest from another thread.
  *
  * A loaded module is immutable and shared by every thread. An instance is
  * used by one thread at a time. Traps unwind through a per-thread frame set
  * up by zv_eng_call; faults in a memory's guard region or in a guest
- * stack's guard become traps, any other fault is a real crash.
+ * stack's guard become traps; any other fault goes to the handler that was
+ * installed before zvm's (see "Signals" below). The layout of an instance
+ * (zv_ctx, its memory slot) is private to engine/. The host calls that
+ * link an instance to a manifest's channels are in engine/host.h.
  */
 #ifndef ZV_ENGINE_H
 #define ZV_ENGINE_H
 
-#include "config/config.h"
-#include "engine/rt_abi.h"
+#include "engine/rt_value.h"
 #include "validator/validator.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <signal.h>
 #include <stdio.h>
 
 typedef struct {
@@ -42,12 +46,15 @@ typedef struct {
 typedef struct zv_eng_module zv_eng_module;
 typedef struct zv_eng_instance zv_eng_instance;
 
-/* Validate `bytes` (spec rules only; apply a policy before if you need
- * one), then find the compiled code in the cache or compile it. The
- * module copies `bytes`. *cached tells whether the cache had it. */
+/* Validate `bytes` (spec rules, then opts->policy if given), then find the
+ * compiled code in the cache or compile it. The module copies `bytes`.
+ * *cached (may be NULL) tells whether the cache had it. Returns 0,
+ * -EINVAL/-EPERM (invalid, or refused by the policy: err->msg), -ENOMEM,
+ * -errno (cache or compiler). The caller frees *out with
+ * zv_eng_module_free. */
 int zv_eng_module_load(const uint8_t *bytes, size_t size, const zv_eng_opts *opts,
                        zv_eng_module **out, int *cached, zv_eng_err *err);
-void zv_eng_module_free(zv_eng_module *m);
+void zv_eng_module_free(zv_eng_module *m); /* accepts NULL; after every instance is freed */
 const zv_val_module *zv_eng_module_info(const zv_eng_module *m);
 
 /* Compile into the cache without loading (zvm compile). */
@@ -74,30 +81,40 @@ typedef int (*zv_eng_resolver)(void *arg, const zv_val_import *im, zv_eng_extern
 
 /* Link, allocate memory and tables, run element and data initialisation
  * and the start function. Returns 0; -ENOLINK (link error, err->msg);
- * -EFAULT (a trap, err->trap); -ENOMEM. On -EFAULT the writes already made
- * to imported tables and memories stay, as the spec requires. */
+ * -EFAULT (a trap, err->trap; *out is set, its functions may sit in
+ * imported tables); -E2BIG (the initial memory exceeds the limit);
+ * -ENOMEM. On -EFAULT the writes already made to imported tables and
+ * memories stay, as the spec requires. `user` is kept for host calls
+ * (zv_eng_instance_user). */
 typedef struct {
     uint32_t max_memory_pages; /* 0: the module's own maximum */
 } zv_eng_limits;
 int zv_eng_instance_new(zv_eng_module *m, const zv_eng_limits *limits, zv_eng_resolver resolve,
                         void *arg, void *user, zv_eng_instance **out, zv_eng_err *err);
-void zv_eng_instance_free(zv_eng_instance *inst);
+void zv_eng_instance_free(zv_eng_instance *inst); /* accepts NULL */
 
 /* Reuse: return the instance to its state right after instantiation, in
- * place and without allocating (the batch appliance's per-instance path).
- * `how` says how the kept memory pages are cleared: ZV_ENG_RESET_MEMSET
- * (pages stay resident), ZV_ENG_RESET_MADVISE (the kernel hands zero pages
- * back on first touch), or ZV_ENG_RESET_AUTO: memset up to
- * ZV_ENG_RESET_MEMSET_MAX bytes of initial memory, madvise above
- * (measured crossover, perf/README.md). Returns 0, -EFAULT (the start
- * function trapped), -ENOTSUP (the instance imports a memory or table),
- * -errno. */
+ * place and without allocating (the pool's per-instance path). `how` says
+ * how the kept memory pages are cleared: ZV_ENG_RESET_MEMSET (pages stay
+ * resident), ZV_ENG_RESET_MADVISE (the kernel hands zero pages back on
+ * first touch), or ZV_ENG_RESET_AUTO: memset up to ZV_ENG_RESET_MEMSET_MAX
+ * bytes of initial memory, madvise above (measured crossover,
+ * perf/README.md). Returns 0, -EFAULT (the start function trapped),
+ * -ENOTSUP (the instance imports a memory or table), -errno. */
 enum { ZV_ENG_RESET_AUTO = 0, ZV_ENG_RESET_MEMSET = 1, ZV_ENG_RESET_MADVISE = 2 };
 #define ZV_ENG_RESET_MEMSET_MAX (512u << 10)
 int zv_eng_instance_reset(zv_eng_instance *inst, int how, zv_eng_err *err);
-zv_ctx *zv_eng_instance_ctx(zv_eng_instance *inst);
+/* An idle instance gives its memory pages back (madvise); it must be reset
+ * before it runs again. */
+void zv_eng_instance_release(zv_eng_instance *inst);
 const zv_val_module *zv_eng_instance_info(const zv_eng_instance *inst);
 void *zv_eng_instance_user(zv_eng_instance *inst);
+/* The user pointer of the instance a host function was called from. */
+void *zv_eng_caller_user(zv_ctx *caller);
+/* Its own linear memory: the accessible bytes (for etags), and the whole
+ * reservation (for NUMA binding). Returns 0, or -ENOENT without one. */
+int zv_eng_instance_memory(const zv_eng_instance *inst, const uint8_t **bytes, uint64_t *size);
+int zv_eng_instance_reservation(const zv_eng_instance *inst, void **base, size_t *size);
 
 /* Look up an export by name (name_len bytes, may hold NULs). Returns 0
  * or -ENOENT; *type_idx gets a function's module type index. */
@@ -109,10 +126,21 @@ int zv_eng_instance_export(zv_eng_instance *inst, const char *name, size_t name_
 int zv_eng_call(zv_eng_instance *inst, zv_func *f, uint32_t type_idx, const zv_value *args,
                 zv_value *results, zv_eng_err *err);
 
-/* Interrupting a guest: raise its context's `interrupt` flag, then send
- * this signal to the thread running it (pthread_kill): loops carry no
- * polls, the signal stops a guest spinning in its own code. */
+/* Interruption (timeouts). A guest thread numbers its runs: a run is
+ * whatever the thread does between zv_eng_run_begin and zv_eng_run_end
+ * (instantiating, calling, resetting). zv_eng_interrupt(thread, epoch),
+ * from any thread, stops that run at once if it is in generated code, or
+ * at the next function entry if it is in a host call; a run that already
+ * ended, or a later run of the same thread, is not touched, so a late
+ * watchdog cannot stop the wrong record. It sends the thread
+ * ZV_ENG_INTERRUPT_SIGNAL with the epoch (pthread_sigqueue), which the
+ * thread itself checks: call it again every millisecond or so until the
+ * run ends (a signal that lands in host code only marks the run).
+ * Returns 0 or -errno (ESRCH: the thread is gone). */
 #define ZV_ENG_INTERRUPT_SIGNAL SIGURG
+uint64_t zv_eng_run_begin(void);
+void zv_eng_run_end(void);
+int zv_eng_interrupt(pthread_t thread, uint64_t epoch);
 
 /* Trap from inside a host function: unwinds to the zv_eng_call frame. */
 __attribute__((noreturn)) void zv_eng_trap(int cause, int exit_code);
@@ -120,79 +148,42 @@ __attribute__((noreturn)) void zv_eng_trap(int cause, int exit_code);
 /* The name of a trap cause, e.g. "integer divide by zero". */
 const char *zv_eng_trap_name(int cause);
 
+/* Signals. The engine installs handlers for SIGSEGV and SIGBUS (guest
+ * out-of-bounds accesses, guest stack overflow) and for
+ * ZV_ENG_INTERRUPT_SIGNAL, once, the first time a thread is made ready to
+ * run guests. A signal that is not the guest's (a fault outside generated
+ * code and guest memory, an interrupt signal that zvm did not queue) goes
+ * to the handler installed before, as it would have without zvm: embedders
+ * install theirs first, or chain to zvm's. SIGFPE is not used: divisions
+ * are checked before they run. A fault inside host code on a guest stack's
+ * guard is a host bug: the process aborts with a message. */
+
 /* Runs fn(arg) on a new thread whose stack has a guard region, so guest
  * stack overflow becomes an exhaustion trap. Returns fn's result. */
 int zv_eng_run_guest_thread(int (*fn)(void *), void *arg, size_t stack_bytes);
-
-/* A linear memory in its own slot (for hosts that export one, like the
- * spec tests' `spectest`). max_pages: the maximum, 65536 for none. */
-int zv_eng_memory_new(uint32_t min_pages, uint32_t max_pages, zv_memory **out);
-void zv_eng_memory_free(zv_memory *mem);
-
-/* A session (session.c): the host side of one instance run under a
- * manifest: its channels (opened, with limits and etags), its ring, the
- * WASI descriptor table, args, environment, virtual clock and random
- * stream. Pass it as the instance's user pointer and zv_eng_session_resolve
- * as the resolver: it links `zvm` and `wasi_snapshot_preview1` imports. */
-typedef struct zv_eng_session zv_eng_session;
-
-/* Open the manifest's channels (paths resolve against its folder).
- * Returns 0; -ENOTSUP (unsupported source kind, ZeroVM exit 93), -EINVAL
- * (all-zero limits, exit 22), -errno (cannot open); err->msg says which. */
-int zv_eng_session_new(const zv_cfg_manifest *m, zv_eng_session **out, zv_eng_err *err);
-int zv_eng_session_resolve(void *session, const zv_val_import *im, zv_eng_extern *out);
-
-/* End of session: close the channels and total their accounting. */
-typedef struct {
-    int64_t gets, get_bytes, puts, put_bytes;
-    uint32_t n_etags;
-    const char *etag_alias[64];
-    char etag_hex[64][65];
-} zv_eng_totals;
-void zv_eng_session_finish(zv_eng_session *s, zv_eng_totals *t);
-void zv_eng_session_free(zv_eng_session *s);
-
-/* Reuse for the batch appliance (no allocation, no syscall): rebind channel
- * `index` to a memory buffer (see zv_io_channel_memory), and start the
- * descriptors, clock and random stream over for the next instance. */
-void zv_eng_session_bind(zv_eng_session *s, uint32_t index, void *buf, int64_t len, int64_t cap);
-void zv_eng_session_reset(zv_eng_session *s);
-/* Bytes written to memory channel `index`; calls refused over a limit. */
-int64_t zv_eng_session_written(const zv_eng_session *s, uint32_t index);
-int64_t zv_eng_session_refused(const zv_eng_session *s);
-
-/* Runners (runner.c): the batch appliance's per-instance path. One runner
- * per worker thread; each run is a fresh instance of the module in the
- * same slot with `in` as its stdin. The manifest gives the limits and must
- * name /dev/null (or any openable source) for the three standard channels:
- * they are rebound to memory. */
-typedef struct zv_eng_runner zv_eng_runner;
-typedef struct {
-    int trap;            /* ZV_TRAP_* that ended the instance, 0 if it ended normally */
-    int exit_code;       /* the guest's exit code */
-    int64_t refused;     /* channel calls refused over a limit */
-    const char *msg;     /* the trap's name, or NULL */
-    const uint8_t *out;  /* its stdout: runner-owned, valid until the next run */
-    size_t out_len;
-} zv_eng_outcome;
-int zv_eng_runner_new(zv_eng_module *m, const zv_cfg_manifest *man, int reset_how,
-                      zv_eng_runner **out, zv_eng_err *err);
-/* Returns 0, or -EFAULT when the instance trapped (oc->trap). Must run on a
- * thread that called zv_eng_thread_init (or a guest thread). */
-int zv_eng_runner_run(zv_eng_runner *r, const void *in, size_t len, zv_eng_outcome *oc);
-zv_ctx *zv_eng_runner_ctx(zv_eng_runner *r); /* for the watchdog's interrupt flag */
-/* An idle runner gives its memory pages back (madvise); the next run resets
- * the instance as usual. Idle slots then cost no resident memory. */
-void zv_eng_runner_idle(zv_eng_runner *r);
-void zv_eng_runner_free(zv_eng_runner *r);
 
 /* Make the calling thread (e.g. a pinned worker) ready to run guests: its
  * own stack's guard region counts as stack exhaustion. Returns 0. */
 int zv_eng_thread_init(void);
 
-/* Canonical id of a function signature given as "params:results". */
+/* Tables and memories made by a host (the spec tests' `spectest`), to be
+ * imported by instances. max: the maximum (65536 pages / UINT32_MAX
+ * elements when has_max is 0). Return 0 or -ENOMEM. */
+int zv_eng_memory_new(uint32_t min_pages, uint32_t max_pages, int has_max, zv_memory **out);
+void zv_eng_memory_free(zv_memory *mem);
+int zv_eng_table_new(uint8_t elem_type, uint32_t min, uint32_t max, zv_table **out);
+void zv_eng_table_free(zv_table *t);
+
+/* A value as text, as `zvm run --invoke` reads and prints it: integers
+ * decimal or 0x hex (negative allowed); floats decimal, inf, nan or raw
+ * bits 0x...; v128 0x and 32 hex digits, most significant first. Parse
+ * returns 0 or -EINVAL; format writes "TYPE:0xBITS" (references
+ * "funcref:null"/"non-null") and returns its length. */
+int zv_eng_value_parse(const char *s, uint8_t type, zv_value *v);
+int zv_eng_value_format(uint8_t type, const zv_value *v, char *buf, size_t n);
+
+/* Canonical id of a function signature. */
 uint32_t zv_eng_type_id(const uint8_t *params, uint32_t n_params, const uint8_t *results,
                         uint32_t n_results);
-
 
 #endif

@@ -1,61 +1,46 @@
 /*
- * host.h — private to the host API files (session.c, wasi.c, zvm_api.c):
- * the session behind an instance's host calls, and the one place guest
- * pointers are checked.
+ * host.h — sessions: the host side of an instance run under a manifest.
+ * A session owns the manifest's channels (opened, with limits, counters
+ * and etags), its io_uring ring, the WASI descriptor table, the arguments
+ * and environment, the virtual clock and the random stream. Pass it as the
+ * instance's user pointer and zv_eng_session_resolve as the resolver: it
+ * links the `zvm` and `wasi_snapshot_preview1` imports (host_zvm.c,
+ * host_wasi.c). These files are the only ones in engine/ that know io/
+ * and config/.
  */
 #ifndef ZV_ENG_HOST_H
 #define ZV_ENG_HOST_H
 
-#include "engine/internal.h"
-#include "io/io.h"
+#include "config/config.h"
+#include "engine/engine.h"
 
-/* A WASI descriptor: a channel, or the preopened /dev directory. */
+typedef struct zv_eng_session zv_eng_session;
+
+/* Open the manifest's channels (paths resolve against its folder). The
+ * manifest is borrowed and must outlive the session. Returns 0; -ENOTSUP
+ * (unsupported source kind, ZeroVM exit 93), -EINVAL (all-zero limits,
+ * exit 22), -errno (cannot open); err->msg says which. */
+int zv_eng_session_new(const zv_cfg_manifest *m, zv_eng_session **out, zv_eng_err *err);
+int zv_eng_session_resolve(void *session, const zv_val_import *im, zv_eng_extern *out);
+
+/* End of session: close the channels and total their accounting. */
+#define ZV_ENG_MAX_ETAGS 64
 typedef struct {
-    int32_t channel; /* channel index; -1: the /dev directory; -2: closed */
-    uint64_t pos;    /* position for random-access channels */
-} zv_host_fd;
+    int64_t gets, get_bytes, puts, put_bytes;
+    uint32_t n_etags;
+    const char *etag_alias[ZV_ENG_MAX_ETAGS]; /* borrowed from the manifest */
+    char etag_hex[ZV_ENG_MAX_ETAGS][65];
+} zv_eng_totals;
+void zv_eng_session_finish(zv_eng_session *s, zv_eng_totals *t);
+void zv_eng_session_free(zv_eng_session *s); /* accepts NULL */
 
-struct zv_eng_session {
-    const zv_cfg_manifest *man;
-    zv_io_ring *ring;
-    zv_io_channel *ch;
-    uint32_t n_ch;
-    zv_host_fd *fds;
-    uint32_t n_fds;
-    uint64_t clock_ns;  /* virtual clock: the last reading */
-    uint64_t rng;       /* random stream state */
-    uint8_t *blob;      /* the channel list for zvm.manifest */
-    uint32_t blob_len;
-};
-
-#define ZV_HOST_DEV_FD 3 /* the preopened /dev directory */
-
-static inline zv_eng_session *zv_host_session(zv_ctx *ctx)
-{
-    return (zv_eng_session *)zv_eng_instance_user(ctx->engine);
-}
-
-/* Is [ptr, ptr+len) inside the guest's memory? Every guest pointer and
- * length passes here before the host touches it. */
-static inline int zv_host_mem_ok(const zv_ctx *ctx, uint32_t ptr, uint64_t len)
-{
-    return ctx->memory && (uint64_t)ptr + len <= ctx->memory->size_bytes;
-}
-
-/* A host call: its import name, code, and "params:results" signature. */
-typedef struct {
-    const char *name;
-    void *fn;
-    const char *sig;
-} zv_host_call;
-
-/* Link `im` if it names one of `calls` in namespace `ns` (session.c).
- * Returns 0 and fills *out, or -ENOENT. */
-int zv_host_lookup(const char *ns, const zv_host_call *calls, size_t n, const zv_val_import *im,
-                   zv_eng_extern *out);
-
-/* The two namespaces' resolvers (wasi.c, zvm_api.c). */
-int zv_host_wasi_resolve(const zv_val_import *im, zv_eng_extern *out);
-int zv_host_zvm_resolve(const zv_val_import *im, zv_eng_extern *out);
+/* Reuse for the pool (no allocation, no syscall): rebind channel `index`
+ * to a memory buffer (see zv_io_channel_memory), and start the
+ * descriptors, clock and random stream over for the next instance. */
+void zv_eng_session_bind(zv_eng_session *s, uint32_t index, void *buf, int64_t len, int64_t cap);
+void zv_eng_session_reset(zv_eng_session *s);
+/* Bytes written to memory channel `index`; calls refused over a limit. */
+int64_t zv_eng_session_written(const zv_eng_session *s, uint32_t index);
+int64_t zv_eng_session_refused(const zv_eng_session *s);
 
 #endif

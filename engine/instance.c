@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_TABLE_ELEMS 10000000u
 
 static uint32_t host_memory_grow(zv_ctx *ctx, uint32_t delta)
 {
@@ -29,7 +28,7 @@ static uint32_t host_table_grow(zv_ctx *ctx, zv_table *t, void *init, uint32_t d
     uint64_t old = t->size, want = old + delta;
     void **elems;
     (void)ctx;
-    if (want > t->max || want > MAX_TABLE_ELEMS)
+    if (want > t->max || want > ZV_VAL_MAX_TABLE_ELEMS)
         return UINT32_MAX;
     if (delta == 0)
         return (uint32_t)old;
@@ -208,7 +207,7 @@ static int define(zv_eng_instance *inst)
     for (uint32_t i = info->n_imported_tables; i < info->n_tables; i++) {
         zv_table *t = &inst->own_tables[i - info->n_imported_tables];
         const zv_val_table *d = &info->tables[i];
-        if (d->limits.min > MAX_TABLE_ELEMS)
+        if (d->limits.min > ZV_VAL_MAX_TABLE_ELEMS)
             return -ENOMEM;
         if (!(t->elems = calloc(d->limits.min + 1, sizeof *t->elems)))
             return -ENOMEM;
@@ -222,7 +221,7 @@ static int define(zv_eng_instance *inst)
         uint32_t max = l->has_max && l->max < inst->max_pages ? l->max : inst->max_pages;
         if (l->min > max)
             return -E2BIG;
-        if ((rc = zv_eng_memory_new(l->min, max, &inst->own_memory)))
+        if ((rc = zv_eng_memory_new(l->min, max, 1, &inst->own_memory)))
             return rc;
         inst->own_memory->has_max = (uint32_t)l->has_max;
         ctx->memory = inst->own_memory;
@@ -404,9 +403,56 @@ void zv_eng_instance_free(zv_eng_instance *inst)
     free(inst);
 }
 
-zv_ctx *zv_eng_instance_ctx(zv_eng_instance *inst) { return &inst->ctx; }
 const zv_val_module *zv_eng_instance_info(const zv_eng_instance *inst) { return inst->mod->info; }
 void *zv_eng_instance_user(zv_eng_instance *inst) { return inst->user; }
+void *zv_eng_caller_user(zv_ctx *caller) { return ((zv_eng_instance *)caller->engine)->user; }
+
+void zv_eng_instance_release(zv_eng_instance *inst)
+{
+    zv_memory *mem = inst->own_memory;
+    /* the contents are dropped: the caller resets before the next run */
+    if (mem)
+        zv_eng_memory_reset(mem, mem->pages, ZV_ENG_RESET_MADVISE);
+}
+
+int zv_eng_instance_memory(const zv_eng_instance *inst, const uint8_t **bytes, uint64_t *size)
+{
+    if (!inst->ctx.memory)
+        return -ENOENT;
+    *bytes = inst->ctx.mem;
+    *size = inst->ctx.memory->size_bytes;
+    return 0;
+}
+
+int zv_eng_instance_reservation(const zv_eng_instance *inst, void **base, size_t *size)
+{
+    if (!inst->own_memory)
+        return -ENOENT;
+    *base = inst->own_memory->base;
+    *size = ZV_ENG_SLOT_BYTES;
+    return 0;
+}
+
+int zv_eng_table_new(uint8_t elem_type, uint32_t min, uint32_t max, zv_table **out)
+{
+    zv_table *t = calloc(1, sizeof *t);
+    if (!t || min > ZV_VAL_MAX_TABLE_ELEMS || !(t->elems = calloc((size_t)min + 1, sizeof *t->elems))) {
+        free(t);
+        return -ENOMEM;
+    }
+    t->size = min;
+    t->max = max;
+    t->elem_type = elem_type;
+    *out = t;
+    return 0;
+}
+
+void zv_eng_table_free(zv_table *t)
+{
+    if (t)
+        free(t->elems);
+    free(t);
+}
 
 int zv_eng_instance_export(zv_eng_instance *inst, const char *name, size_t len,
                            zv_eng_extern *out, uint32_t *type_idx)

@@ -19,7 +19,6 @@
 #include <sys/mman.h>
 
 #define PAGE_BYTES 65536ull
-#define SLOT_BYTES (8ull << 30)
 #define MAX_SLOTS 8192
 
 static _Atomic(zv_memory *) slots[MAX_SLOTS]; /* live memories; NULL = free entry */
@@ -48,19 +47,19 @@ const zv_memory *zv_eng_memory_owner(const void *addr)
     uintptr_t a = (uintptr_t)addr;
     for (int i = 0; i < MAX_SLOTS; i++) {
         zv_memory *m = atomic_load_explicit(&slots[i], memory_order_acquire);
-        if (m && a >= (uintptr_t)m->base && a - (uintptr_t)m->base < SLOT_BYTES)
+        if (m && a >= (uintptr_t)m->base && a - (uintptr_t)m->base < ZV_ENG_SLOT_BYTES)
             return m;
     }
     return NULL;
 }
 
-int zv_eng_memory_new(uint32_t min_pages, uint32_t max_pages, zv_memory **out)
+int zv_eng_memory_new(uint32_t min_pages, uint32_t max_pages, int has_max, zv_memory **out)
 {
     zv_memory *mem = calloc(1, sizeof *mem);
     void *base;
     if (!mem)
         return -ENOMEM;
-    base = mmap(NULL, SLOT_BYTES, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    base = mmap(NULL, ZV_ENG_SLOT_BYTES, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (base == MAP_FAILED) {
         free(mem);
         return -ENOMEM;
@@ -68,10 +67,11 @@ int zv_eng_memory_new(uint32_t min_pages, uint32_t max_pages, zv_memory **out)
     mem->base = base;
     mem->pages = min_pages;
     mem->size_bytes = min_pages * PAGE_BYTES;
-    mem->max_pages = max_pages;
+    mem->max_pages = has_max ? max_pages : 65536;
+    mem->has_max = has_max != 0;
     if ((min_pages && mprotect(base, min_pages * PAGE_BYTES, PROT_READ | PROT_WRITE) < 0) ||
         slot_register(mem) < 0) {
-        munmap(base, SLOT_BYTES);
+        munmap(base, ZV_ENG_SLOT_BYTES);
         free(mem);
         return -ENOMEM;
     }
@@ -84,7 +84,7 @@ void zv_eng_memory_free(zv_memory *mem)
     if (!mem)
         return;
     slot_unregister(mem);
-    munmap(mem->base, SLOT_BYTES);
+    munmap(mem->base, ZV_ENG_SLOT_BYTES);
     free(mem);
 }
 

@@ -30,65 +30,30 @@
 #ifndef ZV_RT_ABI_H
 #define ZV_RT_ABI_H
 
-#include <stdint.h>
+#include "engine/rt_value.h" /* the prelude pastes rt_value.h first */
 
-#define ZV_ABI_VERSION 1
-
-typedef uint64_t zv_v128 __attribute__((vector_size(16)));
-
-typedef union {
-    uint32_t i32;
-    uint64_t i64;
-    float f32;
-    double f64;
-    zv_v128 v128;
-    void *ref;
-} zv_value;
-
-typedef struct zv_ctx zv_ctx;
+#define ZV_ABI_VERSION 2
 
 /* A function reference: the code, its canonical type, and the instance it
  * belongs to (which may differ from the caller's). */
-typedef struct zv_func {
+struct zv_func {
     void *fn;
     uint32_t type_id;
     zv_ctx *ctx;
-} zv_func;
+};
 
-typedef struct zv_table {
+struct zv_table {
     void **elems; /* zv_func* for funcref tables, opaque for externref */
     uint32_t size, max;
     uint8_t elem_type;
-} zv_table;
+};
 
-typedef struct zv_memory {
+struct zv_memory {
     uint8_t *base;       /* never moves: the slot is reserved whole */
     uint64_t size_bytes; /* accessible bytes = pages * 64 KiB */
     uint32_t pages, max_pages; /* max_pages: the declared maximum, or 65536 */
     uint32_t has_max;
     uint32_t jailed; /* engine-only: some page was made read-only by zvm.jail */
-} zv_memory;
-
-/* Trap causes; the names live in the engine (zv_eng_trap_name). */
-/* Trap causes; the names live in the engine (zv_eng_trap_name). The
- * numbers are part of `zvm run`'s exit status (128 + cause): append only. */
-enum {
-    ZV_TRAP_NONE = 0,
-    ZV_TRAP_UNREACHABLE = 1,
-    ZV_TRAP_MEMORY_OOB = 2,
-    ZV_TRAP_TABLE_OOB = 3,
-    ZV_TRAP_INT_OVERFLOW = 4,
-    ZV_TRAP_DIV_ZERO = 5,
-    ZV_TRAP_INVALID_CONVERSION = 6,
-    ZV_TRAP_INDIRECT_TYPE = 7,
-    ZV_TRAP_INDIRECT_NULL = 8,
-    ZV_TRAP_INDIRECT_OOB = 9,
-    ZV_TRAP_EXHAUSTION = 10,
-    ZV_TRAP_TIMEOUT = 11,
-    ZV_TRAP_JAILED = 12, /* a write to memory the guest sealed with zvm.jail */
-    ZV_TRAP_EXIT = 13,   /* not a fault: the guest asked to end (proc_exit, zvm.exit) */
-    ZV_TRAP_HOST = 14,   /* a host call failed in a way the guest cannot handle */
-    ZV_TRAP_COUNT
 };
 
 /* Calls from generated code into the engine. */

@@ -1,6 +1,6 @@
 /*
  * trap.c — traps: how a fault or an explicit trap in guest code unwinds
- * back to the host, per thread.
+ * back to the host, per thread; and interruption.
  *
  * zv_eng_call pushes a frame (a sigjmp_buf) on this thread's chain; the
  * generated code's explicit traps and the fault handler both siglongjmp to
@@ -9,7 +9,15 @@
  * SA_NODEFER, so sigsetjmp need not save the signal mask: no syscall on
  * the call path. A fault is a trap only when it hits a memory slot or the
  * guard below a guest stack made by zv_eng_run_guest_thread; any other
- * fault is a real crash and goes to the default action.
+ * fault goes to the handler installed before zvm's.
+ *
+ * Interruption is per thread and per run: zv_eng_run_begin numbers the
+ * thread's run (an epoch), and zv_eng_interrupt queues the interrupt
+ * signal with that epoch. The target thread checks the epoch in its own
+ * handler, so a signal meant for an earlier run (the watchdog was late,
+ * the record already ended) is ignored without any cross-thread race; a
+ * matching one raises the running instance's flag and, in generated code,
+ * unwinds at once.
  */
 #include "engine/internal.h"
 
@@ -36,6 +44,15 @@ static _Thread_local zv_eng_trap_frame *tl_frame;
 static _Thread_local volatile uint32_t *tl_interrupt; /* the running instance's flag */
 static _Thread_local uintptr_t tl_guard_lo, tl_guard_hi;
 static _Thread_local void *tl_altstack;
+static _Thread_local uint64_t tl_epoch;            /* this thread's current run */
+static _Thread_local volatile sig_atomic_t tl_pending; /* that run was interrupted */
+
+/* zvm's interrupt signals carry the epoch with this bit set, so a queued
+ * signal from anyone else is told apart and passed on. */
+#define EPOCH_MARK (1ull << 63)
+
+/* The handlers that were installed before zvm's, for what is not ours. */
+static struct sigaction prev_segv, prev_bus, prev_urg;
 
 #define ALTSTACK_BYTES (64 * 1024)
 #define GUARD_BYTES (256 * 1024)
@@ -73,11 +90,26 @@ void zv_eng_trap(int cause, int exit_code)
     siglongjmp(f->jb, 1);
 }
 
+/* Pass a signal that is not the guest's to the handler installed before
+ * zvm's. A fault left to the default action (or ignored, which the kernel
+ * does not allow for a real fault) restores it and returns: the faulting
+ * instruction runs again and the process dies as it would without zvm. */
+static void chain(int sig, siginfo_t *si, void *uc, const struct sigaction *prev)
+{
+    if (prev->sa_flags & SA_SIGINFO) {
+        if (prev->sa_sigaction)
+            prev->sa_sigaction(sig, si, uc);
+    } else if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN) {
+        prev->sa_handler(sig);
+    } else if (sig != ZV_ENG_INTERRUPT_SIGNAL) {
+        signal(sig, SIG_DFL);
+    }
+}
+
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
     uintptr_t a = (uintptr_t)si->si_addr;
     zv_eng_trap_frame *f = tl_frame;
-    (void)uc;
     if (f && a >= tl_guard_lo && a < tl_guard_hi)
         zv_eng_trap(ZV_TRAP_EXHAUSTION, 0);
     if (f) {
@@ -89,8 +121,7 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
                             : ZV_TRAP_MEMORY_OOB,
                         0);
     }
-    /* Not a guest fault: crash for real with the default action. */
-    signal(sig, SIG_DFL);
+    chain(sig, si, uc, sig == SIGBUS ? &prev_bus : &prev_segv);
 }
 
 /* Generated code's text ranges: [lo, hi) pairs, 0 = free entry. */
@@ -131,20 +162,51 @@ static int in_generated_code(uintptr_t pc)
     return 0;
 }
 
-/* The interrupt signal: loops have no polls, so a watchdog that has raised
- * an instance's flag also signals its thread. If the thread is inside
+/* The interrupt signal: loops have no polls, so a watchdog signals the
+ * thread. If the signal is for this thread's current run, it marks the run
+ * and raises the running instance's flag; then, if the thread is inside
  * generated code, nothing there holds a lock or a half-made host
- * structure, and the guest unwinds at once; anywhere else (a host call,
- * libc) the signal only returns, and the poll at the next function entry
- * or the watchdog's next signal stops it. The program counter comes from
- * the signal's machine context: REG_RIP is x86-64 Linux (glibc). */
+ * structure, and the guest unwinds at once. Anywhere else (a host call,
+ * libc, instantiation before the start function) the signal only
+ * returns, and the poll at the next function entry stops the guest
+ * (zv_eng_call raises the flag of a run marked before it began). The
+ * program counter comes from the signal's machine context: REG_RIP is
+ * x86-64 Linux (glibc). */
 static void on_interrupt(int sig, siginfo_t *si, void *ucv)
 {
     ucontext_t *uc = ucv;
-    (void)sig, (void)si;
-    if (tl_frame && tl_interrupt && *tl_interrupt &&
+    uint64_t v = (uint64_t)(uintptr_t)si->si_value.sival_ptr;
+    if (si->si_code != SI_QUEUE || !(v & EPOCH_MARK)) {
+        chain(sig, si, ucv, &prev_urg);
+        return;
+    }
+    if ((v & ~EPOCH_MARK) != tl_epoch)
+        return; /* meant for a run that has ended */
+    tl_pending = 1;
+    if (tl_interrupt)
+        *tl_interrupt = 1;
+    if (tl_frame && tl_interrupt &&
         in_generated_code((uintptr_t)uc->uc_mcontext.gregs[REG_RIP]))
         zv_eng_trap(ZV_TRAP_TIMEOUT, 0);
+}
+
+uint64_t zv_eng_run_begin(void)
+{
+    tl_pending = 0;
+    return ++tl_epoch;
+}
+
+void zv_eng_run_end(void)
+{
+    ++tl_epoch; /* a late signal for the run that ended now misses */
+    tl_pending = 0;
+}
+
+int zv_eng_interrupt(pthread_t thread, uint64_t epoch)
+{
+    union sigval v;
+    v.sival_ptr = (void *)(uintptr_t)(epoch | EPOCH_MARK);
+    return -pthread_sigqueue(thread, ZV_ENG_INTERRUPT_SIGNAL, v);
 }
 
 static pthread_once_t signals_once = PTHREAD_ONCE_INIT;
@@ -156,11 +218,11 @@ static void install(void)
     sa.sa_sigaction = on_fault;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, NULL);
-    sigaction(SIGBUS, &sa, NULL);
+    sigaction(SIGSEGV, &sa, &prev_segv);
+    sigaction(SIGBUS, &sa, &prev_bus);
     sa.sa_sigaction = on_interrupt;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
-    sigaction(ZV_ENG_INTERRUPT_SIGNAL, &sa, NULL);
+    sigaction(ZV_ENG_INTERRUPT_SIGNAL, &sa, &prev_urg);
 }
 
 static void zv_eng_signals_init(void) { pthread_once(&signals_once, install); }
@@ -198,6 +260,8 @@ int zv_eng_call(zv_eng_instance *inst, zv_func *f, uint32_t type_idx, const zv_v
     fr.exit_code = 0;
     tl_frame = &fr;
     tl_interrupt = &f->ctx->interrupt;
+    if (tl_pending) /* interrupted before this call began */
+        *tl_interrupt = 1;
     if (sigsetjmp(fr.jb, 0) == 0) {
         m->desc->trampolines[type_idx](f->ctx, f->fn, args, results);
         tl_frame = fr.prev;

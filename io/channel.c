@@ -24,9 +24,8 @@
  * stdout), so they are duplicated instead and used as streams. */
 static int std_fd(const char *path)
 {
-    static const char *const names[3] = {"/dev/stdin", "/dev/stdout", "/dev/stderr"};
     for (int i = 0; i < 3; i++)
-        if (!strcmp(path, names[i]))
+        if (!strcmp(path, zv_cfg_std_alias[i]))
             return i;
     return -1;
 }

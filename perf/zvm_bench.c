@@ -1,24 +1,21 @@
 /*
  * zvm_bench.c — `zvm-bench`, a load generator in the spirit of
- * redis-benchmark: runs a module as fresh instances, one per record, on
- * pinned workers, and reports instances per second and the latency
- * distribution of one instance (record in, output out).
+ * redis-benchmark: runs a module as fresh instances, one per record,
+ * through the same pool as `zvm batch` (include/zvm/zvm.h: the same
+ * workers, batches, watchdog and limits), and reports instances per
+ * second and the latency distribution of one instance.
  *
- *   zvm-bench -m M.wasm [-i RECORD_FILE] [-n COUNT] [-c WORKERS]
- *             [--duration S] [--json] [--reset auto|memset|madvise]
+ *   zvm-bench -m|--module M.wasm [-i|--input RECORD_FILE] [-n|--count N]
+ *             [-c|--workers N] [--duration S] [--json]
+ *             [--reset auto|memset|madvise]
  *
- * Records are the lines of RECORD_FILE (default: one 100-byte line),
- * used round-robin. Each worker owns a runner (instance, session, output
- * buffer) and a latency histogram; nothing is shared on the per-instance
- * path but a relaxed atomic counter read by the progress display.
+ * Records are the lines of RECORD_FILE (default: one 100-byte line), used
+ * round-robin. Only the records' bytes live here; everything else is the
+ * appliance's path.
  */
-#include "config/config.h"
-#include "cpuset/cpuset.h"
-#include "engine/engine.h"
-#include "engine/latency.h"
+#include "include/zvm/zvm.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,21 +24,14 @@
 
 typedef struct {
     const char *module_path, *input_path;
-    uint64_t count;       /* instances in all; 0 with --duration */
+    uint64_t count; /* instances in all; 0 with --duration */
     double duration_s;
-    uint32_t workers;
-    int json, reset_how;
-    zv_eng_module *mod;
-    zv_cfg_manifest *man;
+    int json;
+    zvm_pool_config cfg;
     char **records;
     size_t *record_len;
     size_t n_records;
-    uint64_t deadline_ns;
-    _Atomic uint64_t next;  /* instances handed out (with -n) */
-    _Atomic uint64_t done;  /* for the progress display only */
-    _Atomic uint64_t traps;
-    zv_latency lat[64];     /* one per worker */
-    int worker_rc[64];
+    uint64_t done, traps;
 } bench;
 
 static uint64_t now_ns(void)
@@ -53,8 +43,9 @@ static uint64_t now_ns(void)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: zvm-bench -m M.wasm [-i RECORD_FILE] [-n COUNT] [-c WORKERS] "
-                    "[--duration S] [--json] [--reset auto|memset|madvise]\n");
+    fprintf(stderr, "usage: zvm-bench -m|--module M.wasm [-i|--input RECORD_FILE] [-n|--count N]\n"
+                    "                 [-c|--workers N] [--duration S] [--json] "
+                    "[--reset auto|memset|madvise]\n");
     return 2;
 }
 
@@ -80,10 +71,16 @@ static int load_records(bench *b)
     if (!(f = fopen(b->input_path, "r")))
         return -errno;
     while ((n = getline(&line, &cap, f)) > 0) {
-        b->records = realloc(b->records, (b->n_records + 1) * sizeof *b->records);
-        b->record_len = realloc(b->record_len, (b->n_records + 1) * sizeof *b->record_len);
-        if (!b->records || !b->record_len)
+        char **r = realloc(b->records, (b->n_records + 1) * sizeof *b->records);
+        size_t *l = r ? realloc(b->record_len, (b->n_records + 1) * sizeof *l) : NULL;
+        if (r)
+            b->records = r;
+        if (!r || !l) {
+            free(line);
+            fclose(f);
             return -ENOMEM;
+        }
+        b->record_len = l;
         b->records[b->n_records] = line;
         b->record_len[b->n_records++] = (size_t)n;
         line = NULL;
@@ -94,86 +91,41 @@ static int load_records(bench *b)
     return b->n_records ? 0 : -ENODATA;
 }
 
-static int worker(zv_cpu_worker *w)
-{
-    bench *b = zv_cpu_worker_arg(w);
-    uint32_t k = zv_cpu_worker_index(w);
-    zv_latency *lat = &b->lat[k];
-    zv_eng_runner *r;
-    zv_eng_err err = {0};
-    zv_eng_outcome oc;
-    uint64_t i = k;
-    int rc;
-    zv_eng_thread_init();
-    if ((rc = zv_eng_runner_new(b->mod, b->man, b->reset_how, &r, &err))) {
-        fprintf(stderr, "zvm-bench: worker %u: %s\n", k, err.msg);
-        return rc;
-    }
-    for (;;) {
-        uint64_t t0;
-        size_t rec;
-        if (b->count) {
-            i = atomic_fetch_add_explicit(&b->next, 1, memory_order_relaxed);
-            if (i >= b->count)
-                break;
-        } else if ((i & 63) == 0 && now_ns() >= b->deadline_ns) {
-            break;
-        }
-        rec = (size_t)(i % b->n_records);
-        t0 = now_ns();
-        if (zv_eng_runner_run(r, b->records[rec], b->record_len[rec], &oc))
-            atomic_fetch_add_explicit(&b->traps, 1, memory_order_relaxed);
-        zv_lat_add(lat, now_ns() - t0);
-        atomic_fetch_add_explicit(&b->done, 1, memory_order_relaxed);
-        if (!b->count)
-            i++;
-    }
-    zv_eng_runner_free(r);
-    return 0;
-}
-
 static void progress(bench *b, uint64_t start, int final)
 {
-    uint64_t done = atomic_load(&b->done), t = now_ns() - start;
-    fprintf(stderr, "\r%llu instances, %.0f/s, %llu traps%s", (unsigned long long)done,
-            t ? (double)done * 1e9 / (double)t : 0.0, (unsigned long long)atomic_load(&b->traps),
+    uint64_t t = now_ns() - start;
+    fprintf(stderr, "\r%llu instances, %.0f/s, %llu traps%s", (unsigned long long)b->done,
+            t ? (double)b->done * 1e9 / (double)t : 0.0, (unsigned long long)b->traps,
             final ? "\n" : "   ");
 }
 
-static void report(bench *b, uint64_t elapsed_ns, double cpu_s)
+static void report(bench *b, const zvm_pool_stats *st, uint64_t elapsed_ns, double cpu_s)
 {
-    zv_latency all;
-    double rate;
-    memset(&all, 0, sizeof all);
-    for (uint32_t k = 0; k < b->workers; k++)
-        zv_lat_merge(&all, &b->lat[k]);
-    rate = elapsed_ns ? (double)all.n * 1e9 / (double)elapsed_ns : 0;
-#define US(q) ((double)zv_lat_quantile(&all, q) / 1e3)
+    double rate = elapsed_ns ? (double)b->done * 1e9 / (double)elapsed_ns : 0;
+    double cpu_us = b->done ? cpu_s * 1e6 / (double)b->done : 0;
     if (b->json) {
         printf("{\"module\": \"%s\", \"workers\": %u, \"instances\": %llu, \"traps\": %llu, "
                "\"seconds\": %.3f, \"instances_per_second\": %.0f, \"cpu_us_per_instance\": %.2f, "
                "\"latency_us\": {\"p50\": %.2f, \"p90\": %.2f, \"p99\": %.2f, \"p999\": %.2f, "
                "\"max\": %.2f, \"mean\": %.2f}}\n",
-               b->module_path, b->workers, (unsigned long long)all.n,
-               (unsigned long long)atomic_load(&b->traps), elapsed_ns / 1e9, rate,
-               all.n ? cpu_s * 1e6 / (double)all.n : 0, US(0.5), US(0.9), US(0.99), US(0.999),
-               all.max_ns / 1e3, all.n ? (double)all.sum_ns / (double)all.n / 1e3 : 0);
+               b->module_path, st->workers, (unsigned long long)b->done,
+               (unsigned long long)b->traps, elapsed_ns / 1e9, rate, cpu_us, st->p50_us,
+               st->p90_us, st->p99_us, st->p999_us, st->max_us, st->mean_us);
         return;
     }
     printf("====== %s ======\n", b->module_path);
-    printf("  %llu instances in %.3f s on %u workers, %llu traps\n", (unsigned long long)all.n,
-           elapsed_ns / 1e9, b->workers, (unsigned long long)atomic_load(&b->traps));
-    printf("  %.0f instances per second, %.2f us CPU per instance\n", rate,
-           all.n ? cpu_s * 1e6 / (double)all.n : 0);
-    printf("  latency (us): p50 %.2f  p90 %.2f  p99 %.2f  p999 %.2f  max %.2f\n", US(0.5), US(0.9),
-           US(0.99), US(0.999), all.max_ns / 1e3);
-#undef US
+    printf("  %llu instances in %.3f s on %u workers, %llu traps\n", (unsigned long long)b->done,
+           elapsed_ns / 1e9, st->workers, (unsigned long long)b->traps);
+    printf("  %.0f instances per second, %.2f us CPU per instance\n", rate, cpu_us);
+    printf("  latency (us): p50 %.2f  p90 %.2f  p99 %.2f  p999 %.2f  max %.2f\n", st->p50_us,
+           st->p90_us, st->p99_us, st->p999_us, st->max_us);
 }
 
 static int parse(int argc, char **argv, bench *b)
 {
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        char *end = NULL;
         if (!strcmp(o, "--json")) {
             b->json = 1;
             continue;
@@ -181,40 +133,52 @@ static int parse(int argc, char **argv, bench *b)
         if (!v)
             return -1;
         i++;
-        if (!strcmp(o, "-m"))
+        if (!strcmp(o, "-m") || !strcmp(o, "--module"))
             b->module_path = v;
-        else if (!strcmp(o, "-i"))
+        else if (!strcmp(o, "-i") || !strcmp(o, "--input"))
             b->input_path = v;
-        else if (!strcmp(o, "-n"))
-            b->count = strtoull(v, NULL, 10);
-        else if (!strcmp(o, "-c"))
-            b->workers = (uint32_t)strtoul(v, NULL, 10);
+        else if (!strcmp(o, "-n") || !strcmp(o, "--count"))
+            b->count = strtoull(v, &end, 10);
+        else if (!strcmp(o, "-c") || !strcmp(o, "--workers"))
+            b->cfg.workers = (unsigned)strtoul(v, &end, 10);
         else if (!strcmp(o, "--duration"))
-            b->duration_s = strtod(v, NULL);
-        else if (!strcmp(o, "--reset"))
-            b->reset_how = !strcmp(v, "madvise") ? ZV_ENG_RESET_MADVISE
-                           : !strcmp(v, "memset") ? ZV_ENG_RESET_MEMSET
-                                                  : ZV_ENG_RESET_AUTO;
-        else
+            b->duration_s = strtod(v, &end);
+        else if (!strcmp(o, "--reset")) {
+            b->cfg.reset = !strcmp(v, "auto") ? 0 : !strcmp(v, "memset") ? 1
+                           : !strcmp(v, "madvise") ? 2 : -1;
+            if (b->cfg.reset < 0)
+                return -1;
+        } else
+            return -1;
+        if (end && *end)
             return -1;
     }
     return b->module_path ? 0 : -1;
 }
 
+/* Take every ready result (waiting for the first when `wait`). */
+static int drain(bench *b, zvm_pool *p, int wait)
+{
+    zvm_result r;
+    int rc;
+    while ((rc = zvm_pool_next(p, &r, wait ? -1 : 0)) == 1) {
+        b->done++;
+        b->traps += r.status != ZVM_OK;
+        wait = 0;
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static bench b;
-    zv_cpu_topology *topo = NULL;
-    zv_cpu_workers *ws = NULL;
-    zv_cfg_job job = {0};
-    zv_eng_opts opts = {0};
-    zv_eng_err err = {0};
-    uint64_t start;
+    zvm_module *mod = NULL;
+    zvm_pool *pool = NULL;
+    zvm_pool_stats st;
+    uint64_t start, deadline, last_progress, i = 0;
     struct timespec c0, c1;
-    FILE *f;
-    uint8_t *bytes;
-    long size;
-    int rc;
+    char err[1024];
+    int rc, tty = isatty(2);
 
     if (parse(argc, argv, &b))
         return usage();
@@ -224,59 +188,46 @@ int main(int argc, char **argv)
         fprintf(stderr, "zvm-bench: %s: %s\n", b.input_path, strerror(-rc));
         return 2;
     }
-    if (!(f = fopen(b.module_path, "rb")) || fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0 ||
-        fseek(f, 0, SEEK_SET) || !(bytes = malloc((size_t)size + 1)) ||
-        fread(bytes, 1, (size_t)size, f) != (size_t)size) {
-        fprintf(stderr, "zvm-bench: cannot read %s\n", b.module_path);
-        return 2;
-    }
-    fclose(f);
-    opts.policy = &zv_val_default_policy;
-    if ((rc = zv_eng_module_load(bytes, (size_t)size, &opts, &b.mod, NULL, &err))) {
-        fprintf(stderr, "zvm-bench: %s: %s\n", b.module_path, err.msg);
+    if ((rc = zvm_module_load(b.module_path, NULL, &mod, err, sizeof err))) {
+        fprintf(stderr, "zvm-bench: %s\n", err);
         return 1;
     }
-    free(bytes);
-    job.program = b.module_path;
-    job.input = job.output = job.errors = "/dev/null";
-    job.memory_bytes = 64ull << 20;
-    job.timeout_s = 10;
-    job.limit_bytes = 1 << 20;
-    if ((rc = zv_cfg_from_job(&job, &b.man)) || (rc = zv_cpu_topology_load(&topo))) {
-        fprintf(stderr, "zvm-bench: setup failed: %s\n", strerror(-rc));
-        return 1;
-    }
-    if (!b.workers)
-        b.workers = (uint32_t)zv_cpu_count_cores(topo);
-    if (b.workers > 64)
-        b.workers = 64;
-    start = now_ns();
-    b.deadline_ns = start + (uint64_t)(b.duration_s * 1e9);
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
-    if ((rc = zv_cpu_workers_start(topo, b.workers, worker, &b, &ws))) {
-        fprintf(stderr, "zvm-bench: cannot start workers: %s\n", strerror(-rc));
+    if ((rc = zvm_pool_new(mod, &b.cfg, &pool, err, sizeof err))) {
+        fprintf(stderr, "zvm-bench: %s: %s\n", b.module_path, err);
         return 1;
     }
-    if (isatty(2) && !b.json) {
-        uint64_t last = atomic_load(&b.done);
-        for (;;) { /* progress until no instance is done for a full tick */
-            nanosleep(&(struct timespec){0, 200000000}, NULL);
-            progress(&b, start, 0);
-            if ((b.count && atomic_load(&b.done) >= b.count) ||
-                (!b.count && now_ns() >= b.deadline_ns) || atomic_load(&b.done) == last)
-                break;
-            last = atomic_load(&b.done);
+    start = last_progress = now_ns();
+    deadline = start + (uint64_t)(b.duration_s * 1e9);
+    while (b.count ? i < b.count : now_ns() < deadline) {
+        size_t k = (size_t)(i % b.n_records);
+        if ((rc = zvm_pool_submit(pool, b.records[k], b.record_len[k], i)) == -EAGAIN) {
+            drain(&b, pool, 1);
+            continue;
+        }
+        if (rc) {
+            fprintf(stderr, "zvm-bench: submit: %s\n", strerror(-rc));
+            break;
+        }
+        i++;
+        if ((i & 255) == 0) {
+            drain(&b, pool, 0);
+            if (tty && !b.json && now_ns() - last_progress > 200000000ull) {
+                progress(&b, start, 0);
+                last_progress = now_ns();
+            }
         }
     }
-    rc = zv_cpu_workers_join(ws);
+    zvm_pool_close(pool);
+    while (drain(&b, pool, 1) != -ENODATA)
+        ;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
-    if (isatty(2) && !b.json)
+    if (tty && !b.json)
         progress(&b, start, 1);
-    report(&b, now_ns() - start,
+    zvm_pool_stats_get(pool, &st);
+    report(&b, &st, now_ns() - start,
            (double)(c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) / 1e9);
-    zv_cpu_workers_free(ws);
-    zv_cpu_topology_free(topo);
-    zv_cfg_free(b.man);
-    zv_eng_module_free(b.mod);
-    return rc ? 1 : 0;
+    zvm_pool_free(pool);
+    zvm_module_free(mod);
+    return rc && rc != -EAGAIN ? 1 : 0;
 }

@@ -165,9 +165,6 @@ static inline int zv_is_valtype(uint8_t t) { return zv_is_num_or_vec(t) || zv_is
 int zv_rd_valtype(zv_rd *rd, uint8_t *out);
 int zv_rd_reftype(zv_rd *rd, uint8_t *out);
 
-/* SHA-256 of the module bytes (hash.c). Returns 0 or -ENOMEM. */
-int zv_val_sha256(const uint8_t *bytes, size_t n, uint8_t out[32]);
-
 /* Function body type checking (code.c). The checker keeps its stacks across
  * bodies; create once per module validation. */
 typedef struct zv_chk zv_chk;

@@ -233,6 +233,15 @@ typedef struct {
     uint32_t max_exports, max_imports;
 } zv_val_policy;
 
+/* SHA-256 of n bytes (hash.c): the content hash of modules, and of
+ * anything else zvm reports (etags). Returns 0 or -ENOMEM. */
+int zv_val_sha256(const uint8_t *bytes, size_t n, uint8_t out[32]);
+
+/* The most elements a table may have, initially or after table.grow: the
+ * default policy's bound and the engine's run-time cap (10M references,
+ * 80 MB). */
+#define ZV_VAL_MAX_TABLE_ELEMS 10000000u
+
 /* The default: imports only from `zvm` and `wasi_snapshot_preview1`. */
 extern const zv_val_policy zv_val_default_policy;
 

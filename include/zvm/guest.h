@@ -13,8 +13,36 @@
 #ifndef ZVM_GUEST_H
 #define ZVM_GUEST_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+
+/* The raw layout zvm.manifest copies (version 1): a header, the channel
+ * records, then the NUL-terminated aliases (offsets from the start). The
+ * host (engine/host_session.c) builds it from these same structs; the
+ * assertions hold on wasm32 and on the host, so the two agree. */
+struct zvm_raw_header {
+    uint32_t version, n_channels;
+    uint64_t memory_bytes;
+    uint32_t timeout_s, reserved;
+};
+struct zvm_raw_channel {
+    int64_t limits[4]; /* gets, getsize, puts, putsize */
+    int64_t size;
+    int32_t type;
+    uint32_t alias_offset;
+};
+_Static_assert(sizeof(struct zvm_raw_header) == 24 &&
+                   offsetof(struct zvm_raw_header, memory_bytes) == 8 &&
+                   offsetof(struct zvm_raw_header, timeout_s) == 16,
+               "zvm.manifest header layout");
+_Static_assert(sizeof(struct zvm_raw_channel) == 48 &&
+                   offsetof(struct zvm_raw_channel, size) == 32 &&
+                   offsetof(struct zvm_raw_channel, type) == 40 &&
+                   offsetof(struct zvm_raw_channel, alias_offset) == 44,
+               "zvm.manifest channel layout");
+
+#if defined(__wasm__) /* the rest is for guests */
 
 #define ZVM_IMPORT(name) __attribute__((import_module("zvm"), import_name(name)))
 
@@ -43,20 +71,6 @@ struct UserManifest {
     uint32_t timeout;          /* Timeout, seconds */
     int32_t channels_count;
     struct ZVMChannel *channels;
-};
-
-/* The raw layout zvm.manifest copies (version 1): a header, the channel
- * records, then the NUL-terminated aliases (offsets from the start). */
-struct zvm_raw_header {
-    uint32_t version, n_channels;
-    uint64_t memory_bytes;
-    uint32_t timeout_s, reserved;
-};
-struct zvm_raw_channel {
-    int64_t limits[4];
-    int64_t size;
-    int32_t type;
-    uint32_t alias_offset;
 };
 
 /* The manifest, read once and kept (NULL if it cannot be read). */
@@ -90,5 +104,7 @@ static inline const struct UserManifest *zvm_user_manifest(void)
 }
 
 #define MANIFEST (zvm_user_manifest())
+
+#endif /* __wasm__ */
 
 #endif

@@ -47,7 +47,7 @@ typedef struct {
     int n_names, n_registered;
     zv_eng_instance *current;
     /* spectest */
-    zv_table table;
+    zv_table *table;
     zv_memory *memory;
     zv_value g_i32, g_i64, g_f32, g_f64;
 } run;
@@ -108,7 +108,7 @@ static int spectest(run *r, const char *name, zv_eng_extern *out)
     else if (!strcmp(name, "global_f64"))
         out->global = &r->g_f64, out->global_type = ZV_F64;
     else if (!strcmp(name, "table"))
-        out->kind = ZV_EXT_TABLE, out->table = &r->table;
+        out->kind = ZV_EXT_TABLE, out->table = r->table;
     else if (!strcmp(name, "memory"))
         out->kind = ZV_EXT_MEMORY, out->memory = r->memory;
     else
@@ -451,23 +451,19 @@ static int run_file(void *p)
     r->dir = job->dir;
     r->opts = *job->opts;
     r->t = job->t;
-    r->table.elems = calloc(10, sizeof(void *));
-    r->table.size = 10;
-    r->table.max = 20;
-    r->table.elem_type = ZV_FUNCREF;
+    zv_eng_table_new(ZV_FUNCREF, 10, 20, &r->table);
     r->g_i32.i32 = 666;
     r->g_i64.i64 = 666;
     r->g_f32.f32 = 666.6f;
     r->g_f64.f64 = 666.6;
-    if (zv_eng_memory_new(1, 2, &r->memory) == 0)
-        r->memory->has_max = 1;
+    zv_eng_memory_new(1, 2, 1, &r->memory);
     for (const spec_json *c = cmds ? cmds->child : NULL; c; c = c->next)
         command(r, c);
     for (int i = 0; i < r->n_insts; i++)
         zv_eng_instance_free(r->insts[i]);
     for (int i = 0; i < r->n_mods; i++)
         zv_eng_module_free(r->mods[i]);
-    free(r->table.elems);
+    zv_eng_table_free(r->table);
     zv_eng_memory_free(r->memory);
     free(r);
     return 0;

@@ -2,7 +2,7 @@
  * test_config.c — Criterion suites for config/: every error path with its
  * exit code and line, ZeroVM's ignore rules, base-0 integers, percent
  * decoding, channel order, path resolution, the writer's round trip,
- * zv_cfg_from_job, hostile text (random bytes, mutations, truncations,
+ * zv_cfg_for_instance, hostile text (random bytes, mutations, truncations,
  * huge files) and fault injection on every allocation.
  */
 #include "config/config.h"
@@ -801,17 +801,17 @@ Test(config, write_reports_io_errors)
     zv_cfg_free(m);
 }
 
-/* ---- zv_cfg_from_job ---- */
+/* ---- zv_cfg_for_instance ---- */
 
 Test(config, from_job_builds_one_instance)
 {
     static const char *const args[] = {"prog", "two words", "x=y,z%", NULL};
-    zv_cfg_job job = {.program = "/abs/prog.wasm", .input = "in.dat", .output = "out.dat",
+    zv_cfg_instance job = {.program = "/abs/prog.wasm", .input = "in.dat", .output = "out.dat",
                       .errors = "/dev/null", .memory_bytes = 1 << 20, .timeout_s = 9,
                       .limit_bytes = 12345, .args = args, .seed = 77, .time_s = 1000};
     zv_cfg_manifest *m;
     char *text;
-    cr_assert_eq(zv_cfg_from_job(&job, &m), 0);
+    cr_assert_eq(zv_cfg_for_instance(&job, &m), 0);
     cr_assert_str_eq(m->program, "/abs/prog.wasm");
     cr_assert_eq(m->memory_bytes, 1 << 20);
     cr_assert_eq(m->timeout_s, 9);
@@ -843,7 +843,7 @@ Test(config, from_job_builds_one_instance)
     zv_cfg_free(m);
 
     job.args = NULL;
-    cr_assert_eq(zv_cfg_from_job(&job, &m), 0);
+    cr_assert_eq(zv_cfg_for_instance(&job, &m), 0);
     cr_assert_eq(m->n_args, 0);
     cr_assert_null(m->args[0]);
     zv_cfg_free(m);
@@ -1045,11 +1045,11 @@ Test(config, every_allocation_failure_unwinds)
     cr_assert_gt(parse_under_faults(GOOD), 5); /* the default Args and Env arrays */
     for (k = 1;; k++) {
         static const char *const args[] = {"a", "b", NULL};
-        zv_cfg_job job = {.program = "p", .input = "i", .output = "o", .errors = "e",
+        zv_cfg_instance job = {.program = "p", .input = "i", .output = "o", .errors = "e",
                           .args = args};
         zv_cfg_manifest *m = (zv_cfg_manifest *)1;
         zv_cfg_test_fail_alloc(k);
-        int rc = zv_cfg_from_job(&job, &m);
+        int rc = zv_cfg_for_instance(&job, &m);
         zv_cfg_test_fail_alloc(0);
         if (rc == 0) {
             zv_cfg_free(m);

@@ -1,12 +1,12 @@
 /*
  * spsc.h — a bounded single-producer single-consumer queue of pointers:
- * how the batch appliance's dispatcher hands batches to a worker and gets
+ * how the pool hands batches to a worker and gets
  * them back. Lock-free: the producer owns `tail`, the consumer owns
  * `head`; each publishes its index with a release store and reads the
  * other's with an acquire load, which orders the slot's contents.
  */
-#ifndef ZV_SPSC_H
-#define ZV_SPSC_H
+#ifndef ZV_PF_SPSC_H
+#define ZV_PF_SPSC_H
 
 #include <stdatomic.h>
 #include <stddef.h>
@@ -27,6 +27,13 @@ static inline int zv_spsc_push(zv_spsc *q, void *p)
     q->slots[t % ZV_SPSC_CAP] = p;
     atomic_store_explicit(&q->tail, t + 1, memory_order_release);
     return 1;
+}
+
+/* By the consumer: nothing to pop now. */
+static inline int zv_spsc_empty(zv_spsc *q)
+{
+    return atomic_load_explicit(&q->head, memory_order_relaxed) ==
+           atomic_load_explicit(&q->tail, memory_order_acquire);
 }
 
 static inline void *zv_spsc_pop(zv_spsc *q)

@@ -1,43 +1,31 @@
 /*
- * session.c — the host side of one instance: open the manifest's channels
+ * host_session.c — the host side of one instance: open the manifest's channels
  * in guest order, give them WASI descriptors (0-2 the standard channels,
  * 3 the preopened /dev, others by path_open), seed the virtual clock and
  * the random stream, build the channel list zvm.manifest copies, and at
  * the end close everything and total the accounting and etags.
  */
-#include "engine/host.h"
+#include "engine/host_private.h"
+#include "include/zvm/guest.h" /* the zvm.manifest layout */
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* zvm.manifest layout, mirrored in include/zvm/guest.h. */
-typedef struct {
-    uint32_t version, n_channels;
-    uint64_t memory_bytes;
-    uint32_t timeout_s, reserved;
-} blob_header;
-typedef struct {
-    int64_t limits[4];
-    int64_t size;
-    int32_t type;
-    uint32_t alias_offset;
-} blob_channel;
-
 static int build_blob(zv_eng_session *s)
 {
     const zv_cfg_manifest *m = s->man;
-    size_t len = sizeof(blob_header) + m->n_channels * sizeof(blob_channel), at;
-    blob_header h = {1, m->n_channels, m->memory_bytes, m->timeout_s, 0};
+    size_t len = sizeof(struct zvm_raw_header) + m->n_channels * sizeof(struct zvm_raw_channel), at;
+    struct zvm_raw_header h = {1, m->n_channels, m->memory_bytes, m->timeout_s, 0};
     for (uint32_t i = 0; i < m->n_channels; i++)
         len += strlen(m->channels[i].alias) + 1;
     if (len > UINT32_MAX || !(s->blob = calloc(1, len)))
         return -ENOMEM;
     memcpy(s->blob, &h, sizeof h);
-    at = sizeof h + m->n_channels * sizeof(blob_channel);
+    at = sizeof h + m->n_channels * sizeof(struct zvm_raw_channel);
     for (uint32_t i = 0; i < m->n_channels; i++) {
-        blob_channel c;
+        struct zvm_raw_channel c;
         size_t n = strlen(m->channels[i].alias) + 1;
         memcpy(c.limits, m->channels[i].limits, sizeof c.limits);
         c.size = s->ch[i].size;

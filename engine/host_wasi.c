@@ -1,5 +1,5 @@
 /*
- * wasi.c — `wasi_snapshot_preview1` over the manifest's channels, so stock
+ * host_wasi.c — `wasi_snapshot_preview1` over the manifest's channels, so stock
  * wasm32-wasi programs run inside ZeroVM's rules.
  *
  * fds 0-2 are the standard channels; fd 3 is a preopened directory "/dev"
@@ -12,28 +12,10 @@
  * not implement return ENOSYS; an import that is not a WASI call at all
  * fails at link time with its name.
  */
-#include "engine/host.h"
+#include "engine/host_private.h"
 
 #include <errno.h>
 #include <string.h>
-
-/* WASI errno values (wasi_snapshot_preview1 `errno`). */
-enum {
-    WE_SUCCESS = 0,
-    WE_ACCES = 2,
-    WE_BADF = 8,
-    WE_DQUOT = 19,
-    WE_EXIST = 20,
-    WE_FAULT = 21,
-    WE_INVAL = 28,
-    WE_IO = 29,
-    WE_ISDIR = 31,
-    WE_MFILE = 33,
-    WE_NOENT = 44,
-    WE_NOSYS = 52,
-    WE_NOTDIR = 54,
-    WE_SPIPE = 70,
-};
 
 #define S(ctx) zv_host_session(ctx)
 #define MEM_OK(ctx, p, n) zv_host_mem_ok(ctx, p, n)
@@ -45,17 +27,6 @@ static uint32_t get32(zv_ctx *ctx, uint32_t at)
     uint32_t v;
     memcpy(&v, ctx->mem + at, 4);
     return v;
-}
-
-static uint32_t errno_of(int64_t rc)
-{
-    switch (rc) {
-    case -EDQUOT: return WE_DQUOT;
-    case -EBADF: return WE_BADF;
-    case -EINVAL: return WE_INVAL;
-    case -EFAULT: return WE_FAULT;
-    default: return WE_IO;
-    }
 }
 
 /* ---- args and environment -------------------------------------------------------- */
@@ -154,7 +125,7 @@ static uint32_t fd_io(zv_ctx *ctx, uint32_t fd, uint32_t iovs, uint32_t n_iovs, 
     n = writing ? zv_io_channel_writev(s->ring, c, v, (int)n_iovs, at)
                 : zv_io_channel_readv(s->ring, c, v, (int)n_iovs, at);
     if (n < 0)
-        return errno_of(n);
+        return zv_host_errno(n);
     total = (uint64_t)n;
     if (random && use_pos)
         d->pos += total;

@@ -1,5 +1,5 @@
 /*
- * zvm_api.c — the `zvm` import namespace: ZeroVM's six calls and read-only
+ * host_zvm.c — the `zvm` import namespace: ZeroVM's six calls and read-only
  * access to the manifest's channel list.
  *
  *   pread(desc, buf, size, offset) / pwrite(...): a bad descriptor or a
@@ -13,7 +13,7 @@
  * Results are >= 0 or a negative errno as the guest's C library numbers
  * it (wasi-libc's <errno.h>), so `rc == -EDQUOT` works in guest code.
  */
-#include "engine/host.h"
+#include "engine/host_private.h"
 
 #include <errno.h>
 #include <string.h>
@@ -21,16 +21,11 @@
 
 #define JAIL_ALIGN 65536u
 
-/* Linux errno -> the guest's (WASI) numbering, negated. */
+/* A negative Linux errno as the guest's, negated; a channel used in the
+ * wrong direction is EINVAL, as in ZeroVM. */
 static uint32_t guest_errno(int64_t rc)
 {
-    switch (rc) {
-    case -EDQUOT: return (uint32_t)-19;
-    case -EFAULT: return (uint32_t)-21;
-    case -EIO: return (uint32_t)-29;
-    case -ENOMEM: return (uint32_t)-48;
-    default: return (uint32_t)-28; /* EINVAL */
-    }
+    return (uint32_t) - (int32_t)zv_host_errno(rc == -EBADF ? -EINVAL : rc);
 }
 
 static uint32_t zvm_rw(zv_ctx *ctx, uint32_t desc, uint32_t buf, uint32_t size, uint64_t offset,

@@ -1,12 +1,13 @@
 /*
- * cmd_zvm.c — the `zvm` command: a thin layer over libzvm that turns its
+ * main.c — the `zvm` command: a thin layer over libzvm that turns its
  * error records into messages and exit codes.
  *
  *   zvm validate [--hash] [--no-policy] FILE...
  *     exit 0: all valid; 1: some module malformed or invalid; 2: unreadable.
- *   zvm run ..., zvm compile ...: see cmd_run.c.
+ *   zvm run ..., zvm compile ...: see run.c; zvm batch: batch.c.
  */
-#include "engine/cmd.h"
+#include "cli/cli.h"
+#include "validator/validator.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -65,7 +66,7 @@ out:
     return rc;
 }
 
-int zv_cmd_read(const char *path, zv_cmd_file *f)
+int zv_cli_read(const char *path, zv_cli_file *f)
 {
     int rc = map_file(path, &f->data, &f->size);
     if (rc) {
@@ -76,7 +77,7 @@ int zv_cmd_read(const char *path, zv_cmd_file *f)
     return 0;
 }
 
-void zv_cmd_release(zv_cmd_file *f)
+void zv_cli_release(zv_cli_file *f)
 {
     if (f->size)
         munmap((void *)f->data, f->size);
@@ -86,9 +87,9 @@ static int validate_one(const char *path, int hash, int policy)
 {
     zv_val_module *m = NULL;
     zv_val_err err = {0};
-    zv_cmd_file f;
+    zv_cli_file f;
     int rc, status = 0;
-    if (zv_cmd_read(path, &f))
+    if (zv_cli_read(path, &f))
         return 2;
     rc = zv_val_module_new(f.data, f.size, &m, &err);
     if (rc == 0 && policy)
@@ -106,7 +107,7 @@ static int validate_one(const char *path, int hash, int policy)
         printf("  %s\n", path);
     }
     zv_val_module_free(m);
-    zv_cmd_release(&f);
+    zv_cli_release(&f);
     return status;
 }
 
@@ -148,11 +149,11 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "validate"))
         return cmd_validate(argc - 2, argv + 2);
     if (!strcmp(argv[1], "run"))
-        return zv_cmd_run(argc - 2, argv + 2);
+        return zv_cli_run(argc - 2, argv + 2);
     if (!strcmp(argv[1], "compile"))
-        return zv_cmd_compile(argc - 2, argv + 2);
+        return zv_cli_compile(argc - 2, argv + 2);
     if (!strcmp(argv[1], "batch"))
-        return zv_cmd_batch(argc - 2, argv + 2);
+        return zv_cli_batch(argc - 2, argv + 2);
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return 0;

@@ -1,0 +1,26 @@
+/*
+ * cli.h — private to the `zvm` command's files: reading input files and
+ * the subcommands. Commands parse flags, call the library through its
+ * public headers, print, and choose exit codes; libzvm never does.
+ */
+#ifndef ZV_CLI_H
+#define ZV_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    const uint8_t *data;
+    size_t size;
+} zv_cli_file;
+
+/* Map a whole regular file read-only. Returns 0, or prints why and
+ * returns 2 (the exit status for an unreadable file). */
+int zv_cli_read(const char *path, zv_cli_file *f);
+void zv_cli_release(zv_cli_file *f);
+
+int zv_cli_run(int argc, char **argv);
+int zv_cli_compile(int argc, char **argv);
+int zv_cli_batch(int argc, char **argv);
+
+#endif

@@ -1,0 +1,239 @@
+/*
+ * run.c — `zvm run` and `zvm compile`.
+ *
+ * `zvm run MANIFEST` is a ZeroVM session (prefork/session.c): zvm prints
+ * ZeroVM's report and exits with ZeroVM's code. `zvm run PROG.wasm
+ * ARGS...` is the same path with a manifest made here from the flags (the
+ * standard streams passed through, no limits) and the program's exit
+ * status instead of a report, like `wasmtime run`; `--invoke NAME ARG...`
+ * calls one export and prints its results.
+ */
+#include "cli/cli.h"
+#include "prefork/prefork.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *path;       /* the manifest or the program */
+    const char *invoke;     /* --invoke NAME */
+    char **args;            /* guest argv after the program, or invoke arguments */
+    int n_args;
+    double timeout_s;       /* 0: none */
+    uint64_t memory_bytes;  /* 0: the module's own limit */
+    int json;               /* --report=json */
+    zv_eng_opts eng;
+} run_flags;
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: zvm run [--report=json] [--cache DIR] MANIFEST\n"
+                    "       zvm run [--timeout S] [--memory BYTES] [--cache DIR] PROG.wasm [ARGS...]\n"
+                    "       zvm run [options] --invoke NAME [ARG...] PROG.wasm\n");
+}
+
+static int parse_options(int argc, char **argv, run_flags *f)
+{
+    int i = 0;
+    for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
+        const char *o = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        char *end;
+        if (!strcmp(o, "--no-interrupt-checks")) {
+            f->eng.no_interrupt_checks = 1;
+            continue;
+        }
+        if (!strcmp(o, "--report=json")) {
+            f->json = 1;
+            continue;
+        }
+        if (!val)
+            return -1;
+        i++;
+        if (!strcmp(o, "--timeout")) {
+            f->timeout_s = strtod(val, &end);
+            if (*end || !(f->timeout_s > 0))
+                return -1;
+        } else if (!strcmp(o, "--memory")) {
+            f->memory_bytes = strtoull(val, &end, 0);
+            if (*end || f->memory_bytes < 65536)
+                return -1;
+        } else if (!strcmp(o, "--cache")) {
+            f->eng.cache_dir = val;
+        } else if (!strcmp(o, "--invoke")) {
+            f->invoke = val;
+        } else {
+            return -1;
+        }
+    }
+    if (i >= argc)
+        return -1;
+    if (f->invoke) { /* --invoke NAME ARG... PROG.wasm: the program comes last */
+        f->path = argv[argc - 1];
+        f->args = argv + i;
+        f->n_args = argc - 1 - i;
+    } else {
+        f->path = argv[i];
+        f->args = argv + i + 1;
+        f->n_args = argc - i - 1;
+    }
+    return 0;
+}
+
+/* A manifest made on the fly for `zvm run PROG.wasm ARGS...`. */
+static void program_manifest(const run_flags *f, zv_cfg_manifest *m, zv_cfg_channel ch[3],
+                             char **argv)
+{
+    memset(m, 0, sizeof *m);
+    for (int i = 0; i < 3; i++) {
+        memset(&ch[i], 0, sizeof ch[i]);
+        ch[i].uri = ch[i].alias = (char *)zv_cfg_std_alias[i];
+        for (int k = 0; k < 4; k++)
+            ch[i].limits[k] = (i == 0) == (k < 2) ? INT64_MAX : 0;
+    }
+    argv[0] = (char *)f->path;
+    for (int i = 0; !f->invoke && i < f->n_args; i++)
+        argv[i + 1] = f->args[i];
+    argv[f->invoke ? 1 : f->n_args + 1] = NULL;
+    m->program = (char *)f->path;
+    m->memory_bytes = f->memory_bytes ? f->memory_bytes : 65536ull * 65536;
+    m->channels = ch;
+    m->n_channels = 3;
+    m->args = argv;
+    m->n_args = f->invoke ? 1 : (uint32_t)f->n_args + 1;
+    m->time_s = 1370908800; /* 2013-06-11, ZeroVM's manifest version */
+    m->dir = ".";
+}
+
+/* `zvm run PROG.wasm`: the program's status, or 128 + a trap's code. */
+static int run_program(run_flags *f)
+{
+    zv_cfg_manifest m;
+    zv_cfg_channel ch[3];
+    zv_pf_session_opts o;
+    zvm_report rep;
+    char **gargv = calloc((size_t)f->n_args + 2, sizeof *gargv);
+    int code;
+    if (!gargv)
+        return 2;
+    memset(&o, 0, sizeof o);
+    o.eng = f->eng;
+    o.invoke = f->invoke;
+    o.invoke_args = f->args;
+    o.n_invoke_args = f->invoke ? (uint32_t)f->n_args : 0;
+    program_manifest(f, &m, ch, gargv);
+    o.timeout_ns = (uint64_t)(f->timeout_s * 1e9); /* fractions allowed: 0 none */
+    if (zv_pf_session_run(&m, &o, &rep)) {
+        fprintf(stderr, "%s: out of memory\n", f->path);
+        free(gargv);
+        return 2;
+    }
+    fflush(stdout);
+    code = rep.exit_code;
+    if (code == 4) { /* a trap: 128 + its code, the cause on stderr */
+        int trap = o.trap;
+        if (f->invoke)
+            printf("trap: %s\n", zv_eng_trap_name(trap));
+        fprintf(stderr, "%s: trap: %s\n", f->path, zv_eng_trap_name(trap));
+        code = 128 + trap;
+    } else if (code == 0) {
+        for (uint32_t i = 0; f->invoke && i < o.n_results; i++) {
+            char v[80];
+            zv_eng_value_format(o.result_types[i], &o.results[i], v, sizeof v);
+            printf("%s\n", v);
+        }
+        code = rep.user_code & 0xff;
+    } else {
+        fprintf(stderr, "%s: %s\n", f->path, rep.status);
+        code = o.usage_error ? 2 : code == ZV_CFG_EXIT_INVALID ? 1 : code;
+    }
+    zvm_report_free(&rep);
+    free(gargv);
+    return code;
+}
+
+/* `zvm run MANIFEST`: the report on stdout, ZeroVM's exit code. */
+static int run_manifest(run_flags *f)
+{
+    zv_cfg_manifest *m = NULL;
+    zv_cfg_err cerr = {0};
+    zv_pf_session_opts o;
+    zvm_report rep;
+    int code;
+    if (zv_cfg_load(f->path, &m, &cerr)) {
+        if (cerr.line)
+            fprintf(stderr, "MANIFEST %d: %s\n", cerr.line, cerr.msg);
+        else
+            fprintf(stderr, "MANIFEST: %s\n", cerr.msg);
+        return cerr.exit_code ? cerr.exit_code : ZV_CFG_EXIT_MANIFEST;
+    }
+    memset(&o, 0, sizeof o);
+    o.eng = f->eng;
+    if (zv_pf_session_run(m, &o, &rep)) {
+        fprintf(stderr, "%s: out of memory\n", f->path);
+        zv_cfg_free(m);
+        return 2;
+    }
+    fflush(stdout);
+    if (rep.exit_code && rep.exit_code != 4)
+        fprintf(stderr, "%s: %s\n", f->path, rep.status);
+    zvm_report_write(&rep, f->json, stdout);
+    fflush(stdout);
+    code = rep.exit_code;
+    zvm_report_free(&rep);
+    zv_cfg_free(m);
+    return code;
+}
+
+int zv_cli_run(int argc, char **argv)
+{
+    run_flags f;
+    zv_cli_file file;
+    int is_manifest;
+    memset(&f, 0, sizeof f);
+    if (parse_options(argc, argv, &f)) {
+        usage();
+        return 2;
+    }
+    if (zv_cli_read(f.path, &file))
+        return 2;
+    is_manifest = file.size < 4 || memcmp(file.data, "\0asm", 4);
+    zv_cli_release(&file);
+    return is_manifest ? run_manifest(&f) : run_program(&f);
+}
+
+int zv_cli_compile(int argc, char **argv)
+{
+    zv_eng_opts opts = {0};
+    int status = 0, n = 0;
+    opts.policy = &zv_val_default_policy;
+    for (int i = 0; i < argc; i++) {
+        zv_cli_file f;
+        zv_eng_err err = {0};
+        char path[4200];
+        int cached = 0, rc;
+        if (!strcmp(argv[i], "--cache") && i + 1 < argc) {
+            opts.cache_dir = argv[++i];
+            continue;
+        }
+        n++;
+        if ((rc = zv_cli_read(argv[i], &f))) {
+            status = rc > status ? rc : status;
+            continue;
+        }
+        rc = zv_eng_compile(f.data, f.size, &opts, &cached, path, sizeof path, &err);
+        zv_cli_release(&f);
+        if (rc) {
+            fprintf(stderr, "%s: %s\n", argv[i], err.msg);
+            status = status > 1 ? status : 1;
+            continue;
+        }
+        printf("%s: %s %s\n", argv[i], cached ? "cached" : "compiled", path);
+    }
+    if (!n) {
+        fprintf(stderr, "usage: zvm compile [--cache DIR] FILE.wasm...\n");
+        return 2;
+    }
+    return status;
+}

@@ -1,0 +1,101 @@
+/*
+ * host_private.h — private to the host call files (host_session.c,
+ * host_wasi.c, host_zvm.c): the session behind an instance's host calls,
+ * and the one place guest pointers are checked.
+ */
+#ifndef ZV_ENG_HOST_PRIVATE_H
+#define ZV_ENG_HOST_PRIVATE_H
+
+#include "engine/host.h"
+#include "engine/internal.h"
+#include "io/io.h"
+
+#include <errno.h>
+
+/* The errno numbers guests see (wasi_snapshot_preview1 `errno`, which
+ * wasi-libc's <errno.h> also uses), with the Linux errno each stands for:
+ * one table for both namespaces. WE_SUCCESS is 0. */
+#define ZV_HOST_ERRNOS(X)                                                                          \
+    X(ACCES, EACCES, 2)                                                                            \
+    X(BADF, EBADF, 8)                                                                              \
+    X(DQUOT, EDQUOT, 19)                                                                           \
+    X(EXIST, EEXIST, 20)                                                                           \
+    X(FAULT, EFAULT, 21)                                                                           \
+    X(INVAL, EINVAL, 28)                                                                           \
+    X(IO, EIO, 29)                                                                                 \
+    X(ISDIR, EISDIR, 31)                                                                           \
+    X(MFILE, EMFILE, 33)                                                                           \
+    X(NOENT, ENOENT, 44)                                                                           \
+    X(NOMEM, ENOMEM, 48)                                                                           \
+    X(NOSYS, ENOSYS, 52)                                                                           \
+    X(NOTDIR, ENOTDIR, 54)                                                                         \
+    X(SPIPE, ESPIPE, 70)
+
+enum {
+    WE_SUCCESS = 0,
+#define ZV_HOST_ERRNO_ENUM(name, linux_errno, wasi) WE_##name = wasi,
+    ZV_HOST_ERRNOS(ZV_HOST_ERRNO_ENUM)
+#undef ZV_HOST_ERRNO_ENUM
+};
+
+/* A negative Linux errno as the guest's number (EIO for any other). */
+static inline uint32_t zv_host_errno(int64_t rc)
+{
+    switch (-rc) {
+#define ZV_HOST_ERRNO_CASE(name, linux_errno, wasi) case linux_errno: return wasi;
+        ZV_HOST_ERRNOS(ZV_HOST_ERRNO_CASE)
+#undef ZV_HOST_ERRNO_CASE
+    default: return WE_IO;
+    }
+}
+
+/* A WASI descriptor: a channel, or the preopened /dev directory. */
+typedef struct {
+    int32_t channel; /* channel index; -1: the /dev directory; -2: closed */
+    uint64_t pos;    /* position for random-access channels */
+} zv_host_fd;
+
+struct zv_eng_session {
+    const zv_cfg_manifest *man;
+    zv_io_ring *ring;
+    zv_io_channel *ch;
+    uint32_t n_ch;
+    zv_host_fd *fds;
+    uint32_t n_fds;
+    uint64_t clock_ns;  /* virtual clock: the last reading */
+    uint64_t rng;       /* random stream state */
+    uint8_t *blob;      /* the channel list for zvm.manifest */
+    uint32_t blob_len;
+};
+
+#define ZV_HOST_DEV_FD 3 /* the preopened /dev directory */
+
+static inline zv_eng_session *zv_host_session(zv_ctx *ctx)
+{
+    return (zv_eng_session *)zv_eng_caller_user(ctx);
+}
+
+/* Is [ptr, ptr+len) inside the guest's memory? Every guest pointer and
+ * length passes here before the host touches it. */
+static inline int zv_host_mem_ok(const zv_ctx *ctx, uint32_t ptr, uint64_t len)
+{
+    return ctx->memory && (uint64_t)ptr + len <= ctx->memory->size_bytes;
+}
+
+/* A host call: its import name, code, and "params:results" signature. */
+typedef struct {
+    const char *name;
+    void *fn;
+    const char *sig;
+} zv_host_call;
+
+/* Link `im` if it names one of `calls` in namespace `ns` (host_session.c).
+ * Returns 0 and fills *out, or -ENOENT. */
+int zv_host_lookup(const char *ns, const zv_host_call *calls, size_t n, const zv_val_import *im,
+                   zv_eng_extern *out);
+
+/* The two namespaces' resolvers (host_wasi.c, host_zvm.c). */
+int zv_host_wasi_resolve(const zv_val_import *im, zv_eng_extern *out);
+int zv_host_zvm_resolve(const zv_val_import *im, zv_eng_extern *out);
+
+#endif

@@ -1,0 +1,210 @@
+/*
+ * api.c — the embedding API (include/zvm/zvm.h) over prefork.h and
+ * engine.h: modules loaded from files under zvm's policy, pools, sessions
+ * and their reports. Nothing here runs guests itself.
+ */
+#include "prefork/prefork.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct zvm_module {
+    zv_eng_module *eng;
+};
+
+struct zvm_pool {
+    zv_pf_pool *pf;
+};
+
+static void say(char *err, size_t errlen, const char *a, const char *b)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s: %s", a, b);
+}
+
+int zvm_module_load(const char *wasm_path, const char *cache_dir, zvm_module **out, char *err,
+                    size_t errlen)
+{
+    zv_eng_opts opts = {0};
+    zv_eng_err e = {0};
+    zvm_module *m;
+    uint8_t *bytes = NULL;
+    size_t size = 0, cap = 0;
+    FILE *f;
+    int rc = 0;
+    if (!wasm_path || !out)
+        return -EINVAL;
+    *out = NULL;
+    if (!(f = fopen(wasm_path, "rb"))) {
+        rc = -errno;
+        say(err, errlen, wasm_path, strerror(-rc));
+        return rc;
+    }
+    for (size_t k = 1; k;) {
+        if (size == cap) {
+            uint8_t *p = realloc(bytes, cap = cap ? 2 * cap : 65536);
+            if (!p) {
+                rc = -ENOMEM;
+                break;
+            }
+            bytes = p;
+        }
+        size += k = fread(bytes + size, 1, cap - size, f);
+    }
+    if (!rc && ferror(f))
+        rc = -EIO;
+    fclose(f);
+    if (!rc && !(m = calloc(1, sizeof *m)))
+        rc = -ENOMEM;
+    if (rc) {
+        free(bytes);
+        say(err, errlen, wasm_path, strerror(-rc));
+        return rc;
+    }
+    opts.cache_dir = cache_dir;
+    opts.policy = &zv_val_default_policy;
+    rc = zv_eng_module_load(bytes, size, &opts, &m->eng, NULL, &e);
+    free(bytes);
+    if (rc) {
+        say(err, errlen, wasm_path, e.msg);
+        free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+void zvm_module_free(zvm_module *m)
+{
+    if (!m)
+        return;
+    zv_eng_module_free(m->eng);
+    free(m);
+}
+
+int zvm_pool_new(zvm_module *m, const zvm_pool_config *cfg, zvm_pool **out, char *err,
+                 size_t errlen)
+{
+    zvm_pool *p;
+    int rc;
+    if (!m || !out)
+        return -EINVAL;
+    *out = NULL;
+    if (!(p = calloc(1, sizeof *p)))
+        return -ENOMEM;
+    if ((rc = zv_pf_pool_new(m->eng, cfg, &p->pf, err, errlen))) {
+        free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+int zvm_pool_submit(zvm_pool *p, const void *rec, size_t len, uint64_t tag)
+{
+    return p ? zv_pf_pool_submit(p->pf, rec, len, tag) : -EINVAL;
+}
+
+int zvm_pool_next(zvm_pool *p, zvm_result *r, int timeout_ms)
+{
+    return p ? zv_pf_pool_next(p->pf, r, timeout_ms) : -EINVAL;
+}
+
+int zvm_pool_fd(zvm_pool *p) { return p ? zv_pf_pool_fd(p->pf) : -EINVAL; }
+
+void zvm_pool_close(zvm_pool *p)
+{
+    if (p)
+        zv_pf_pool_close(p->pf);
+}
+
+void zvm_pool_free(zvm_pool *p)
+{
+    if (!p)
+        return;
+    zv_pf_pool_free(p->pf);
+    free(p);
+}
+
+void zvm_pool_stats_get(const zvm_pool *p, zvm_pool_stats *st)
+{
+    zv_pf_pool_stats(p ? p->pf : NULL, st);
+}
+
+int zvm_session_run(const char *manifest_path, zvm_report *rep, char *err, size_t errlen)
+{
+    zv_cfg_manifest *man = NULL;
+    zv_cfg_err cerr = {0};
+    int rc;
+    if (!manifest_path || !rep)
+        return -EINVAL;
+    memset(rep, 0, sizeof *rep);
+    if ((rc = zv_cfg_load(manifest_path, &man, &cerr))) {
+        /* a manifest ZeroVM would refuse: a report with its code, as zvm run */
+        if (cerr.line)
+            snprintf(rep->status, sizeof rep->status, "MANIFEST %d: %s", cerr.line, cerr.msg);
+        else
+            snprintf(rep->status, sizeof rep->status, "MANIFEST: %s", cerr.msg);
+        rep->exit_code = cerr.exit_code ? cerr.exit_code : ZV_CFG_EXIT_MANIFEST;
+        say(err, errlen, manifest_path, rep->status);
+        return rc == -ENOMEM ? rc : 0;
+    }
+    rc = zv_pf_session_run(man, NULL, rep);
+    zv_cfg_free(man);
+    return rc;
+}
+
+void zvm_report_free(zvm_report *rep)
+{
+    if (!rep)
+        return;
+    for (unsigned i = 0; i < rep->n_etags; i++)
+        free(rep->etags[i].alias);
+    free(rep->etags);
+    rep->etags = NULL;
+    rep->n_etags = 0;
+}
+
+static void json_str(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fprintf(out, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            fprintf(out, "\\u%04x", *s);
+        else
+            fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+int zvm_report_write(const zvm_report *r, int json, FILE *out)
+{
+    if (!r || !out)
+        return -EINVAL;
+    if (json) {
+        fprintf(out, "{\"validator\": %d, \"daemon\": %d, \"user_code\": %d, \"etags\": {",
+                r->validator, r->daemon, r->user_code);
+        for (unsigned i = 0; i < r->n_etags; i++) {
+            fprintf(out, "%s", i ? ", " : "");
+            json_str(out, r->etags[i].alias);
+            fprintf(out, ": \"%s\"", r->etags[i].sha256);
+        }
+        fprintf(out, "}, \"accounting\": {\"cpu_seconds\": %.2f, \"gets\": %lld, \"get_bytes\": "
+                     "%lld, \"puts\": %lld, \"put_bytes\": %lld}, \"status\": ",
+                r->cpu_seconds, (long long)r->gets, (long long)r->get_bytes, (long long)r->puts,
+                (long long)r->put_bytes);
+        json_str(out, r->status);
+        fprintf(out, ", \"exit_code\": %d}\n", r->exit_code);
+    } else {
+        fprintf(out, "%d\n%d\n%d\n", r->validator, r->daemon, r->user_code);
+        for (unsigned i = 0; i < r->n_etags; i++)
+            fprintf(out, "%s%s %s", i ? " " : "", r->etags[i].alias, r->etags[i].sha256);
+        fprintf(out, "%s\n%.2f %lld %lld %lld %lld\n%s\n\n", r->n_etags ? "" : "disabled",
+                r->cpu_seconds, (long long)r->gets, (long long)r->get_bytes, (long long)r->puts,
+                (long long)r->put_bytes, r->status);
+    }
+    return ferror(out) ? -EIO : 0;
+}

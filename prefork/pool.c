@@ -1,0 +1,665 @@
+/*
+ * pool.c — the instance pool: records in, one fresh instance each on
+ * pinned workers, results out.
+ *
+ * Records travel in batches (up to 256 records or 1 MiB). The submitting
+ * side appends each record to an open batch and hands the batch to the
+ * least loaded worker when it is full, or at once when some worker is
+ * idle: under light load a record goes alone and its latency is one
+ * instance; under heavy load batches fill and the per-record cost of the
+ * hand-off vanishes. Each worker owns a runner (runner.c) and two
+ * lock-free single-producer single-consumer queues: batches to run, and
+ * batches done. The consuming side collects done batches and returns
+ * their results one by one, in submit order (batches carry a sequence
+ * number) or as they finish. A batch goes back to the free list when its
+ * last result has been read.
+ *
+ * Threads and what they touch:
+ * - the submitter: the open batch, the free list and the workers' `todo`
+ *   producer ends, under `prod_lock` (uncontended but for flushes from
+ *   the consumer: about 25 ns per record);
+ * - the consumer: the workers' `done` consumer ends, the reorder buffer,
+ *   the current batch;
+ * - worker k: its `todo` consumer end and `done` producer end, its runner.
+ * Nothing on a worker's per-record path is shared, allocated or locked.
+ *
+ * Waiting: a worker with nothing to do polls its queue for about 10 ms
+ * (20 us naps), gives its pages back, then sleeps on a futex until the
+ * submitter wakes it. A consumer with nothing to return arms a flag and
+ * waits on an eventfd, which a worker writes only when the flag is armed:
+ * no syscall on either side while results flow.
+ */
+#include "cpuset/cpuset.h"
+#include "prefork/latency.h"
+#include "prefork/prefork.h"
+#include "prefork/spsc.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCH_MAX 256
+#define BATCH_BYTES (1u << 20)
+#define BATCH_START_BYTES (64u << 10)
+#define QUEUE_DEPTH 4 /* batches handed to one worker and not yet collected */
+#define MAX_WORKERS 64
+#define DEFAULT_LIMIT (16ull << 20)
+#define MAX_LIMIT (1ull << 30)
+#define IDLE_NAPS 500 /* 20 us each: about 10 ms before a worker sleeps */
+
+typedef struct {
+    uint64_t tag;
+    size_t in_off, in_len;
+    size_t out_off, out_len;
+    int status, exit_code;
+    const char *detail;
+} rec;
+
+typedef struct batch {
+    uint64_t seq;
+    uint32_t n;
+    uint8_t *in, *out;
+    size_t in_len, in_cap, out_len, out_cap;
+    rec r[BATCH_MAX];
+} batch;
+
+typedef struct {
+    zv_pf_pool *p;
+    zv_spsc todo, done;
+    zv_pf_runner *runner;
+    zv_pf_watch *watch;
+    uint32_t handed;               /* submitter: batches handed to it */
+    _Atomic uint32_t finished;     /* the worker: batches it finished */
+    _Atomic uint32_t collected;    /* consumer: batches taken back */
+    _Atomic uint32_t sleeping, wake; /* the futex protocol */
+    zv_latency lat;
+} worker;
+
+struct zv_pf_pool {
+    zv_eng_module *mod;
+    zv_cfg_manifest *man;
+    uint64_t timeout_ns, input_limit;
+    uint32_t depth, n_workers, n_batches;
+    int unordered, reset_how;
+    zv_cpu_topology *topo;
+    zv_cpu_workers *ws;
+    zv_pf_watchdog *wd;
+    worker *w;
+    batch *batches;
+    int efd;
+    _Atomic int armed, closed, stop;
+    _Atomic int ready, failed;
+    int fail_rc;
+    char fail_msg[512];
+    _Atomic uint64_t submitted, returned, errors;
+    /* the submitter's side, under prod_lock */
+    pthread_mutex_t prod_lock;
+    batch *open;
+    batch **free_list;
+    uint32_t n_free;
+    uint64_t next_seq;
+    /* the consumer's side */
+    batch **pending; /* ordered: by seq % n_batches; unordered: a FIFO */
+    uint64_t want_seq, fifo_head, fifo_tail;
+    batch *cur;
+    uint32_t cur_i;
+};
+
+static void futex_wait(_Atomic uint32_t *addr, uint32_t val)
+{
+    syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void futex_wake(_Atomic uint32_t *addr)
+{
+    syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static void nap(void) { nanosleep(&(struct timespec){0, 20000}, NULL); }
+
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t); /* vDSO: no syscall */
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* Room for n more bytes in *buf (cap doubles). 0, or -ENOMEM. */
+static int room(uint8_t **buf, size_t *cap, size_t len, size_t n)
+{
+    size_t want = *cap ? *cap : BATCH_START_BYTES;
+    uint8_t *p;
+    if (len + n <= *cap)
+        return 0;
+    while (want < len + n)
+        want *= 2;
+    if (!(p = realloc(*buf, want)))
+        return -ENOMEM;
+    *buf = p;
+    *cap = want;
+    return 0;
+}
+
+/* ---- workers ------------------------------------------------------------------ */
+
+static void run_record(worker *w, batch *b, rec *r)
+{
+    zv_pf_outcome oc;
+    uint64_t t0 = now_ns();
+    int rc = zv_pf_runner_run(w->runner, b->in + r->in_off, r->in_len, &oc);
+    zv_lat_add(&w->lat, now_ns() - t0);
+    r->exit_code = oc.exit_code;
+    r->out_off = b->out_len;
+    r->out_len = 0;
+    r->detail = oc.msg;
+    if (rc) {
+        r->status = oc.trap == ZV_TRAP_TIMEOUT ? ZVM_TIMEOUT : ZVM_TRAP;
+    } else if (oc.refused) {
+        r->status = ZVM_LIMIT;
+        r->detail = "a channel call was refused over its limit";
+    } else if (room(&b->out, &b->out_cap, b->out_len, oc.out_len)) {
+        r->status = ZVM_LIMIT; /* rare: the host is out of memory, not the guest */
+        r->detail = "no host memory for the output";
+    } else {
+        r->status = ZVM_OK;
+        memcpy(b->out + b->out_len, oc.out, oc.out_len);
+        r->out_len = oc.out_len;
+        b->out_len += oc.out_len;
+    }
+}
+
+/* Nothing queued: nap, then sleep on the futex. Returns when work may be
+ * there (or the pool stops). */
+static void idle(worker *w, uint32_t *naps)
+{
+    uint32_t seq;
+    if (++*naps < IDLE_NAPS) {
+        nap();
+        return;
+    }
+    if (*naps == IDLE_NAPS)
+        zv_pf_runner_idle(w->runner); /* idle slots cost no resident memory */
+    seq = atomic_load(&w->wake);
+    atomic_store(&w->sleeping, 1);
+    atomic_thread_fence(memory_order_seq_cst); /* pairs with hand_off's fence */
+    if (zv_spsc_empty(&w->todo) && !atomic_load(&w->p->stop))
+        futex_wait(&w->wake, seq);
+    atomic_store(&w->sleeping, 0);
+}
+
+static int worker_main(zv_cpu_worker *cw)
+{
+    zv_pf_pool *p = zv_cpu_worker_arg(cw);
+    worker *w = &p->w[zv_cpu_worker_index(cw)];
+    zv_eng_err err = {0};
+    uint32_t naps = 0;
+    void *base;
+    size_t size;
+    batch *b;
+    int rc;
+    zv_eng_thread_init();
+    zv_pf_watch_attach(w->watch);
+    if ((rc = zv_pf_runner_new(p->mod, p->man, p->reset_how, w->watch, p->timeout_ns,
+                               &w->runner, &err))) {
+        if (atomic_fetch_add(&p->failed, 1) == 0) {
+            snprintf(p->fail_msg, sizeof p->fail_msg, "%s", err.msg);
+            p->fail_rc = rc;
+        }
+        return rc;
+    }
+    /* the slot lives on this core's NUMA node: the binding keeps pages
+     * faulted in later there (a failure, e.g. -EPERM in a container, only
+     * costs locality) */
+    if (zv_pf_runner_reservation(w->runner, &base, &size) == 0)
+        zv_cpu_bind_memory(zv_cpu_worker_topology(cw), base, size, zv_cpu_worker_place(cw)->numa);
+    atomic_fetch_add(&p->ready, 1);
+    while (!atomic_load_explicit(&p->stop, memory_order_acquire)) {
+        if (!(b = zv_spsc_pop(&w->todo))) {
+            idle(w, &naps);
+            continue;
+        }
+        naps = 0;
+        b->out_len = 0;
+        for (uint32_t i = 0; i < b->n && !atomic_load_explicit(&p->stop, memory_order_relaxed); i++)
+            run_record(w, b, &b->r[i]);
+        atomic_fetch_add_explicit(&w->finished, 1, memory_order_release);
+        zv_spsc_push(&w->done, b); /* fits: at most QUEUE_DEPTH not collected */
+        atomic_thread_fence(memory_order_seq_cst); /* pairs with the consumer's arming */
+        if (atomic_load_explicit(&p->armed, memory_order_relaxed) &&
+            atomic_exchange(&p->armed, 0)) {
+            uint64_t one = 1;
+            if (write(p->efd, &one, sizeof one) < 0) { /* cannot fail: the counter never fills */
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- the submitting side --------------------------------------------------------- */
+
+static uint32_t load(worker *w)
+{
+    return w->handed - atomic_load_explicit(&w->collected, memory_order_acquire);
+}
+
+static int is_idle(worker *w)
+{
+    return w->handed == atomic_load_explicit(&w->finished, memory_order_acquire);
+}
+
+/* Hand the open batch to the least loaded worker (an idle one first).
+ * 1 if it went, 0 if every worker's queue is full. Under prod_lock. */
+static int hand_off(zv_pf_pool *p)
+{
+    worker *best = NULL;
+    for (uint32_t k = 0; k < p->n_workers; k++) {
+        worker *w = &p->w[k];
+        if (load(w) >= QUEUE_DEPTH)
+            continue;
+        if (is_idle(w)) {
+            best = w;
+            break;
+        }
+        if (!best || load(w) < load(best))
+            best = w;
+    }
+    if (!best)
+        return 0;
+    p->open->seq = p->next_seq++;
+    zv_spsc_push(&best->todo, p->open); /* fits: QUEUE_DEPTH < ZV_SPSC_CAP */
+    best->handed++;
+    p->open = NULL;
+    atomic_thread_fence(memory_order_seq_cst); /* pairs with idle()'s fence */
+    if (atomic_load_explicit(&best->sleeping, memory_order_relaxed)) {
+        atomic_fetch_add(&best->wake, 1);
+        futex_wake(&best->wake);
+    }
+    return 1;
+}
+
+static int any_idle(zv_pf_pool *p)
+{
+    for (uint32_t k = 0; k < p->n_workers; k++)
+        if (is_idle(&p->w[k]))
+            return 1;
+    return 0;
+}
+
+/* An open batch with room for one more record of len bytes, or NULL. */
+static batch *open_batch(zv_pf_pool *p, size_t len)
+{
+    batch *b = p->open;
+    if (b && (b->n == BATCH_MAX || b->in_len + len > BATCH_BYTES) && !hand_off(p))
+        return NULL;
+    if (!p->open) {
+        if (!p->n_free)
+            return NULL;
+        b = p->open = p->free_list[--p->n_free];
+        b->n = 0;
+        b->in_len = 0;
+    }
+    return p->open;
+}
+
+int zv_pf_pool_submit(zv_pf_pool *p, const void *data, size_t len, uint64_t tag)
+{
+    batch *b;
+    rec *r;
+    int rc = 0;
+    if (!p || (!data && len))
+        return -EINVAL;
+    if (atomic_load_explicit(&p->closed, memory_order_acquire))
+        return -EPIPE;
+    if (len > p->input_limit)
+        return -E2BIG;
+    if (atomic_load(&p->submitted) - atomic_load(&p->returned) >= p->depth)
+        return -EAGAIN;
+    pthread_mutex_lock(&p->prod_lock);
+    if (!(b = open_batch(p, len))) {
+        rc = -EAGAIN;
+        goto out;
+    }
+    if ((rc = room(&b->in, &b->in_cap, b->in_len, len)))
+        goto out;
+    r = &b->r[b->n++];
+    r->tag = tag;
+    r->in_off = b->in_len;
+    r->in_len = len;
+    if (len)
+        memcpy(b->in + b->in_len, data, len);
+    b->in_len += len;
+    atomic_fetch_add_explicit(&p->submitted, 1, memory_order_relaxed);
+    if (b->n == BATCH_MAX || b->in_len >= BATCH_BYTES || any_idle(p))
+        hand_off(p); /* when every queue is full the batch stays open */
+out:
+    pthread_mutex_unlock(&p->prod_lock);
+    return rc;
+}
+
+/* Send the open batch on, if it holds anything. */
+static void flush(zv_pf_pool *p)
+{
+    pthread_mutex_lock(&p->prod_lock);
+    if (p->open && p->open->n)
+        hand_off(p);
+    pthread_mutex_unlock(&p->prod_lock);
+}
+
+void zv_pf_pool_close(zv_pf_pool *p)
+{
+    if (!p)
+        return;
+    atomic_store_explicit(&p->closed, 1, memory_order_release);
+    flush(p);
+}
+
+/* ---- the consuming side ----------------------------------------------------------- */
+
+static void release(zv_pf_pool *p, batch *b)
+{
+    pthread_mutex_lock(&p->prod_lock);
+    p->free_list[p->n_free++] = b;
+    pthread_mutex_unlock(&p->prod_lock);
+}
+
+static void collect(zv_pf_pool *p)
+{
+    batch *b;
+    for (uint32_t k = 0; k < p->n_workers; k++) {
+        worker *w = &p->w[k];
+        while ((b = zv_spsc_pop(&w->done))) {
+            atomic_fetch_add_explicit(&w->collected, 1, memory_order_release);
+            if (p->unordered)
+                p->pending[p->fifo_tail++ % p->n_batches] = b;
+            else
+                p->pending[b->seq % p->n_batches] = b;
+        }
+    }
+}
+
+static batch *next_ready(zv_pf_pool *p)
+{
+    batch *b;
+    if (p->unordered) {
+        if (p->fifo_head == p->fifo_tail)
+            return NULL;
+        return p->pending[p->fifo_head++ % p->n_batches];
+    }
+    b = p->pending[p->want_seq % p->n_batches];
+    if (!b || b->seq != p->want_seq)
+        return NULL;
+    p->pending[p->want_seq++ % p->n_batches] = NULL;
+    return b;
+}
+
+/* The next result if one is ready: 1, else 0. */
+static int take(zv_pf_pool *p, zvm_result *res)
+{
+    for (;;) {
+        if (p->cur && p->cur_i < p->cur->n) {
+            const batch *b = p->cur;
+            const rec *r = &b->r[p->cur_i++];
+            res->tag = r->tag;
+            res->status = r->status;
+            res->exit_code = r->exit_code;
+            res->detail = r->status == ZVM_OK ? NULL : r->detail;
+            res->data = b->out + r->out_off;
+            res->len = r->out_len;
+            if (r->status != ZVM_OK)
+                atomic_fetch_add_explicit(&p->errors, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&p->returned, 1, memory_order_release);
+            return 1;
+        }
+        if (p->cur) {
+            release(p, p->cur);
+            p->cur = NULL;
+        }
+        collect(p);
+        if (!(p->cur = next_ready(p)))
+            return 0;
+        p->cur_i = 0;
+    }
+}
+
+static void drain_efd(zv_pf_pool *p)
+{
+    uint64_t v;
+    if (read(p->efd, &v, sizeof v) < 0) { /* EAGAIN: nothing pending */
+    }
+}
+
+int zv_pf_pool_next(zv_pf_pool *p, zvm_result *r, int timeout_ms)
+{
+    if (!p || !r)
+        return -EINVAL;
+    for (;;) {
+        struct pollfd pfd = {p->efd, POLLIN, 0};
+        if (take(p, r))
+            return 1;
+        if (atomic_load_explicit(&p->closed, memory_order_acquire) &&
+            atomic_load(&p->returned) == atomic_load(&p->submitted))
+            return -ENODATA;
+        flush(p); /* records still in the open batch would never come back */
+        drain_efd(p);
+        atomic_store(&p->armed, 1);
+        atomic_thread_fence(memory_order_seq_cst); /* pairs with the worker's fence */
+        if (take(p, r)) {
+            atomic_store(&p->armed, 0);
+            return 1;
+        }
+        if (timeout_ms == 0)
+            return 0; /* armed: the fd turns readable with the next result */
+        if (poll(&pfd, 1, timeout_ms) == 0)
+            return 0;
+        atomic_store(&p->armed, 0);
+    }
+}
+
+int zv_pf_pool_fd(zv_pf_pool *p) { return p ? p->efd : -EINVAL; }
+
+void zv_pf_pool_stats(const zv_pf_pool *p, zvm_pool_stats *st)
+{
+    zv_latency_sum all; /* 8 KiB */
+    memset(st, 0, sizeof *st);
+    if (!p)
+        return;
+    memset(&all, 0, sizeof all);
+    for (uint32_t k = 0; k < p->n_workers; k++)
+        zv_lat_merge(&all, &p->w[k].lat);
+    st->records = atomic_load(&p->returned);
+    st->errors = atomic_load(&p->errors);
+    st->workers = p->n_workers;
+    st->p50_us = (double)zv_lat_quantile(&all, 0.5) / 1e3;
+    st->p90_us = (double)zv_lat_quantile(&all, 0.9) / 1e3;
+    st->p99_us = (double)zv_lat_quantile(&all, 0.99) / 1e3;
+    st->p999_us = (double)zv_lat_quantile(&all, 0.999) / 1e3;
+    st->max_us = (double)all.max_ns / 1e3;
+    st->mean_us = all.n ? (double)all.sum_ns / (double)all.n / 1e3 : 0;
+}
+
+/* ---- setup ---------------------------------------------------------------------------- */
+
+/* The per-instance manifest: the template's, or one made for the limits.
+ * The standard channels are rebound to memory, so their uris are moot;
+ * extra template channels may only be read (every instance would write
+ * to the same file). */
+static int make_manifest(zv_pf_pool *p, const zvm_pool_config *c, uint64_t output_limit,
+                         char *err, size_t errlen)
+{
+    zv_cfg_err cerr = {0};
+    if (c->manifest) {
+        if (zv_cfg_load(c->manifest, &p->man, &cerr)) {
+            snprintf(err, errlen, "%s: MANIFEST %d: %s", c->manifest, cerr.line, cerr.msg);
+            return -EINVAL;
+        }
+        for (int i = 0; i < 3; i++) {
+            char *null = strdup("/dev/null");
+            if (!null)
+                return -ENOMEM;
+            free(p->man->channels[i].uri);
+            p->man->channels[i].uri = null;
+        }
+        for (uint32_t i = 3; i < p->man->n_channels; i++)
+            if (p->man->channels[i].limits[ZV_CFG_PUTS] &&
+                p->man->channels[i].limits[ZV_CFG_PUTSIZE]) {
+                snprintf(err, errlen, "%s: channel %s is writable: every instance would write "
+                         "to it; pool templates may add only readable channels", c->manifest,
+                         p->man->channels[i].alias);
+                return -EINVAL;
+            }
+        if (c->memory_bytes)
+            p->man->memory_bytes = c->memory_bytes;
+        if (c->output_limit)
+            p->man->channels[1].limits[ZV_CFG_PUTSIZE] = (int64_t)output_limit;
+        p->timeout_ns = c->timeout_s > 0 ? (uint64_t)(c->timeout_s * 1e9)
+                                         : p->man->timeout_s * 1000000000ull;
+        return 0;
+    } else {
+        zv_cfg_instance ci = {0};
+        ci.program = "-";
+        ci.input = ci.output = ci.errors = "/dev/null";
+        ci.memory_bytes = c->memory_bytes ? c->memory_bytes : 64ull << 20;
+        ci.timeout_s = c->timeout_s > 0 ? (uint32_t)(c->timeout_s + 0.999) : 10;
+        ci.limit_bytes = (int64_t)output_limit;
+        p->timeout_ns = (uint64_t)((c->timeout_s > 0 ? c->timeout_s : 10) * 1e9);
+        return zv_cfg_for_instance(&ci, &p->man);
+    }
+}
+
+static int check_config(const zvm_pool_config *c, char *err, size_t errlen)
+{
+    const char *why = NULL;
+    if (c->workers > MAX_WORKERS)
+        why = "workers: at most 64";
+    else if (c->timeout_s < 0 || c->timeout_s > 1e6)
+        why = "timeout_s: 0 to 1000000 seconds";
+    else if (c->memory_bytes && (c->memory_bytes % 65536 || c->memory_bytes > (4ull << 30)))
+        why = "memory_bytes: whole 64 KiB pages, at most 4 GiB";
+    else if (c->input_limit > MAX_LIMIT || c->output_limit > MAX_LIMIT)
+        why = "input_limit and output_limit: at most 1 GiB";
+    else if (c->reset < 0 || c->reset > 2)
+        why = "reset: 0 (auto), 1 (memset) or 2 (madvise)";
+    if (why)
+        snprintf(err, errlen, "bad pool configuration: %s", why);
+    return why ? -EINVAL : 0;
+}
+
+static int setup(zv_pf_pool *p, const zvm_pool_config *c, char *err, size_t errlen)
+{
+    uint64_t out_limit = c->output_limit ? c->output_limit : DEFAULT_LIMIT;
+    int rc;
+    if ((rc = check_config(c, err, errlen)) ||
+        (rc = make_manifest(p, c, out_limit, err, errlen)))
+        return rc;
+    p->input_limit = c->input_limit ? c->input_limit : DEFAULT_LIMIT;
+    p->depth = c->depth ? c->depth : 4096;
+    p->unordered = c->unordered != 0;
+    p->reset_how = c->reset;
+    if ((rc = zv_cpu_topology_load(&p->topo))) {
+        snprintf(err, errlen, "cannot read the CPU topology: %s", strerror(-rc));
+        return rc;
+    }
+    p->n_workers = c->workers ? c->workers : (uint32_t)zv_cpu_count_cores(p->topo);
+    if (p->n_workers > MAX_WORKERS)
+        p->n_workers = MAX_WORKERS;
+    p->n_batches = p->n_workers * (QUEUE_DEPTH + 4);
+    if (p->n_batches < p->depth / BATCH_MAX + 2 * p->n_workers)
+        p->n_batches = p->depth / BATCH_MAX + 2 * p->n_workers;
+    p->w = calloc(p->n_workers, sizeof *p->w);
+    p->batches = calloc(p->n_batches, sizeof *p->batches);
+    p->free_list = calloc(p->n_batches, sizeof *p->free_list);
+    p->pending = calloc(p->n_batches, sizeof *p->pending);
+    if (!p->w || !p->batches || !p->free_list || !p->pending)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < p->n_batches; i++)
+        p->free_list[p->n_free++] = &p->batches[i];
+    if ((p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+        return -errno;
+    if ((rc = zv_pf_watchdog_new(p->n_workers, &p->wd)))
+        return rc;
+    for (uint32_t k = 0; k < p->n_workers; k++) {
+        p->w[k].p = p;
+        p->w[k].watch = zv_pf_watchdog_slot(p->wd, k);
+    }
+    return 0;
+}
+
+int zv_pf_pool_new(zv_eng_module *m, const zvm_pool_config *cfg, zv_pf_pool **out, char *err,
+                   size_t errlen)
+{
+    static const zvm_pool_config defaults;
+    zv_pf_pool *p;
+    char scratch[8];
+    int rc;
+    if (!err)
+        err = scratch, errlen = sizeof scratch;
+    err[0] = 0;
+    if (!out || !m)
+        return -EINVAL;
+    *out = NULL;
+    if (!(p = calloc(1, sizeof *p)))
+        return -ENOMEM;
+    p->mod = m;
+    p->efd = -1;
+    pthread_mutex_init(&p->prod_lock, NULL);
+    if ((rc = setup(p, cfg ? cfg : &defaults, err, errlen)))
+        goto fail;
+    if ((rc = zv_cpu_workers_start(p->topo, p->n_workers, worker_main, p, &p->ws))) {
+        snprintf(err, errlen, "cannot start %u workers: %s", p->n_workers, strerror(-rc));
+        goto fail;
+    }
+    while (atomic_load(&p->ready) + atomic_load(&p->failed) < (int)p->n_workers)
+        nap();
+    if (atomic_load(&p->failed)) {
+        rc = p->fail_rc;
+        snprintf(err, errlen, "%s%s", p->fail_msg,
+                 rc == -ENOMEM ? " (each worker reserves 8 GiB of address space: is `ulimit -v` "
+                                 "set?)" : "");
+        goto fail;
+    }
+    *out = p;
+    return 0;
+fail:
+    if (!err[0])
+        snprintf(err, errlen, "%s", strerror(-rc));
+    zv_pf_pool_free(p);
+    return rc;
+}
+
+void zv_pf_pool_free(zv_pf_pool *p)
+{
+    if (!p)
+        return;
+    atomic_store_explicit(&p->stop, 1, memory_order_release);
+    if (p->wd)
+        zv_pf_watchdog_expire(p->wd); /* records still running stop now */
+    for (uint32_t k = 0; p->w && k < p->n_workers; k++) {
+        atomic_fetch_add(&p->w[k].wake, 1);
+        futex_wake(&p->w[k].wake);
+    }
+    zv_cpu_workers_free(p->ws); /* joins */
+    zv_pf_watchdog_free(p->wd);
+    for (uint32_t k = 0; p->w && k < p->n_workers; k++)
+        zv_pf_runner_free(p->w[k].runner);
+    for (uint32_t i = 0; p->batches && i < p->n_batches; i++) {
+        free(p->batches[i].in);
+        free(p->batches[i].out);
+    }
+    if (p->efd >= 0)
+        close(p->efd);
+    zv_cpu_topology_free(p->topo);
+    zv_cfg_free(p->man);
+    pthread_mutex_destroy(&p->prod_lock);
+    free(p->w);
+    free(p->batches);
+    free(p->free_list);
+    free(p->pending);
+    free(p);
+}

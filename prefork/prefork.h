@@ -1,0 +1,123 @@
+/*
+ * prefork.h — the instance pool: what turns a compiled module into
+ * millions of fresh instances per second.
+ *
+ * - Runners (runner.c): one instance, its session and its output buffer,
+ *   made once per worker; each record then runs as a fresh instance in
+ *   the same slot. zv_pf_runner_run is the per-instance path: no
+ *   allocation, no lock, no syscall but the reset's madvise when chosen.
+ * - The pool (pool.c): pinned workers (cpuset/), one runner each, fed
+ *   batches of records through lock-free queues; results in submit order
+ *   or as they finish. The embedding API (include/zvm/zvm.h) is a thin
+ *   layer over it, and `zvm batch` and `zvm-bench` are its clients.
+ * - The watchdog (watchdog.c): one thread that stops runs past their
+ *   deadline, for pools and sessions alike.
+ * - Sessions (session.c): one manifest run end to end, as `zvm run`.
+ *
+ * Functions return 0 or -errno; nothing here prints.
+ */
+#ifndef ZV_PREFORK_H
+#define ZV_PREFORK_H
+
+#include "config/config.h"
+#include "engine/engine.h"
+#include "engine/host.h"
+#include "include/zvm/zvm.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* ---- the watchdog ---------------------------------------------------------- */
+
+typedef struct zv_pf_watchdog zv_pf_watchdog;
+
+/* One watched guest thread. Its owner announces each run; the watchdog
+ * interrupts a run that outlives its limit (engine.h, zv_eng_interrupt). */
+typedef struct {
+    pthread_t thread;              /* set by zv_pf_watch_attach */
+    _Atomic uint64_t started_ns;   /* 0: no run */
+    _Atomic uint64_t epoch;        /* the engine's number for the run */
+    _Atomic uint64_t limit_ns;
+    _Atomic int attached;
+} zv_pf_watch;
+
+/* A watchdog over n watches, with its thread started. Returns 0 or -errno. */
+int zv_pf_watchdog_new(uint32_t n, zv_pf_watchdog **out);
+zv_pf_watch *zv_pf_watchdog_slot(zv_pf_watchdog *wd, uint32_t i);
+void zv_pf_watchdog_free(zv_pf_watchdog *wd); /* stops the thread; accepts NULL */
+/* From now on every run is past its deadline (shutting a pool down). */
+void zv_pf_watchdog_expire(zv_pf_watchdog *wd);
+
+/* On the guest thread: this watch is mine. */
+void zv_pf_watch_attach(zv_pf_watch *w);
+/* On the guest thread, around each run (a few ns: a clock read, stores). */
+void zv_pf_watch_start(zv_pf_watch *w, uint64_t limit_ns);
+void zv_pf_watch_stop(zv_pf_watch *w);
+
+/* ---- runners ------------------------------------------------------------------ */
+
+typedef struct zv_pf_runner zv_pf_runner;
+
+typedef struct {
+    int trap;            /* ZV_TRAP_* that ended the instance, 0 if it ended normally */
+    int exit_code;       /* the guest's exit code */
+    int64_t refused;     /* channel calls refused over a limit */
+    const char *msg;     /* the trap's name, or NULL */
+    const uint8_t *out;  /* its stdout: runner-owned, valid until the next run */
+    size_t out_len;
+} zv_pf_outcome;
+
+/* A runner for `m` with the manifest's limits; the three standard
+ * channels are rebound to memory for each record (the manifest must name
+ * an openable source for them, e.g. /dev/null). The module and the
+ * manifest are borrowed. Must be made on the thread that runs it (after
+ * zv_eng_thread_init), under `watch` (may be NULL: no timeout), which then
+ * also covers instantiation. Returns 0; -ENOENT (no `_start` of type
+ * () -> ()), -EINVAL, -EFAULT (the start function trapped: err), -errno. */
+int zv_pf_runner_new(zv_eng_module *m, const zv_cfg_manifest *man, int reset_how,
+                     zv_pf_watch *watch, uint64_t limit_ns, zv_pf_runner **out, zv_eng_err *err);
+/* One record: a fresh instance with `in` as stdin. Returns 0, or -EFAULT
+ * when the instance trapped or timed out (oc->trap). */
+int zv_pf_runner_run(zv_pf_runner *r, const void *in, size_t len, zv_pf_outcome *oc);
+/* An idle runner gives its memory pages back; the next run resets as usual. */
+void zv_pf_runner_idle(zv_pf_runner *r);
+/* Its memory reservation, for binding to a NUMA node. */
+int zv_pf_runner_reservation(zv_pf_runner *r, void **base, size_t *size);
+void zv_pf_runner_free(zv_pf_runner *r); /* accepts NULL */
+
+/* ---- the pool ---------------------------------------------------------------- */
+
+typedef struct zv_pf_pool zv_pf_pool;
+
+/* See zvm.h for the contract; `m` is borrowed and must outlive the pool. */
+int zv_pf_pool_new(zv_eng_module *m, const zvm_pool_config *cfg, zv_pf_pool **out, char *err,
+                   size_t errlen);
+int zv_pf_pool_submit(zv_pf_pool *p, const void *rec, size_t len, uint64_t tag);
+int zv_pf_pool_next(zv_pf_pool *p, zvm_result *r, int timeout_ms);
+int zv_pf_pool_fd(zv_pf_pool *p);
+void zv_pf_pool_close(zv_pf_pool *p);
+void zv_pf_pool_free(zv_pf_pool *p);
+void zv_pf_pool_stats(const zv_pf_pool *p, zvm_pool_stats *st);
+
+/* ---- sessions ------------------------------------------------------------------ */
+
+typedef struct {
+    zv_eng_opts eng;           /* cache, compiler, interrupt checks; the policy is zvm's */
+    uint64_t timeout_ns;       /* 0: the manifest's Timeout (0 there too: none) */
+    const char *invoke;        /* call this export instead of _start */
+    char *const *invoke_args;  /* its arguments as text (zv_eng_value_parse) */
+    uint32_t n_invoke_args;
+    uint32_t n_results;        /* filled: the invoked function's results */
+    uint8_t result_types[64];
+    zv_value results[64];
+    int usage_error;           /* filled: the --invoke arguments do not fit (status says how) */
+    int trap;                  /* filled: the trap that ended it (ZV_TRAP_*), or 0 */
+} zv_pf_session_opts;
+
+/* Run the manifest's Program under its rules; fill `rep` as zvm run
+ * prints it (rep->etags is allocated: zvm_report_free). The timeout
+ * covers instantiation too. Returns 0 with the
+ * report filled, whatever the guest did (rep->exit_code), or -ENOMEM. */
+int zv_pf_session_run(const zv_cfg_manifest *man, zv_pf_session_opts *o, zvm_report *rep);
+
+#endif
