@@ -39,7 +39,8 @@ void zv_eng_session_free(zv_eng_session *s); /* accepts NULL */
  * descriptors, clock and random stream over for the next instance. */
 void zv_eng_session_bind(zv_eng_session *s, uint32_t index, void *buf, int64_t len, int64_t cap);
 void zv_eng_session_reset(zv_eng_session *s);
-/* Bytes written to memory channel `index`; calls refused over a limit. */
+/* Bytes written to memory channel `index`; calls refused over a limit or
+ * cut short by one (either makes a pool record ZVM_LIMIT). */
 int64_t zv_eng_session_written(const zv_eng_session *s, uint32_t index);
 int64_t zv_eng_session_refused(const zv_eng_session *s);
 

@@ -102,7 +102,7 @@ int64_t zv_eng_session_refused(const zv_eng_session *s)
 {
     int64_t n = 0;
     for (uint32_t i = 0; i < s->n_ch; i++)
-        n += s->ch[i].refused;
+        n += s->ch[i].refused + s->ch[i].clamped;
     return n;
 }
 

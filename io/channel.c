@@ -103,8 +103,10 @@ static int64_t admit(zv_io_channel *ch, int calls, int bytes, int64_t *size)
         ch->refused++;
         return -EDQUOT;
     }
-    if (*size > left)
+    if (*size > left) {
         *size = left;
+        ch->clamped++;
+    }
     if (*size > MAX_IO_BYTES)
         *size = MAX_IO_BYTES;
     return 0;
@@ -157,7 +159,7 @@ void zv_io_channel_memory(zv_io_channel *ch, void *buf, int64_t len, int64_t cap
     ch->mem_cap = cap;
     ch->size = len;
     ch->read_pos = ch->write_pos = 0;
-    ch->refused = 0;
+    ch->refused = ch->clamped = 0;
     memset(ch->counters, 0, sizeof ch->counters);
 }
 

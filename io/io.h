@@ -50,6 +50,7 @@ typedef struct zv_io_channel {
     int64_t limits[4]; /* gets, getsize, puts, putsize */
     int64_t counters[4];
     int64_t refused;   /* calls answered -EDQUOT */
+    int64_t clamped;   /* calls cut short to the bytes left under a limit */
     int64_t read_pos, write_pos; /* sequential positions (regular files) */
     int64_t size;      /* bytes of a regular source at open, grows with writes */
     void *sha;         /* running SHA-256 (EVP_MD_CTX) when etag */

@@ -163,7 +163,7 @@ static void run_record(worker *w, batch *b, rec *r)
         r->status = oc.trap == ZV_TRAP_TIMEOUT ? ZVM_TIMEOUT : ZVM_TRAP;
     } else if (oc.refused) {
         r->status = ZVM_LIMIT;
-        r->detail = "a channel call was refused over its limit";
+        r->detail = "a channel call was refused or cut short by its limit";
     } else if (room(&b->out, &b->out_cap, b->out_len, oc.out_len)) {
         r->status = ZVM_LIMIT; /* rare: the host is out of memory, not the guest */
         r->detail = "no host memory for the output";

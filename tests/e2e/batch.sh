@@ -37,7 +37,7 @@ awk '{ i = NR - 1;
        if ($1 == "TRAP") print i "\ttrap\tunreachable";
        else if ($1 == "LOOP") print i "\ttimeout\ttimeout";
        else if ($1 == "OOB") print i "\ttrap\tout of bounds memory access";
-       else if ($1 == "BIG") print i "\tlimit\ta channel call was refused over its limit" }' in.txt > want_err.txt
+       else if ($1 == "BIG") print i "\tlimit\ta channel call was refused or cut short by its limit" }' in.txt > want_err.txt
 awk '$1 == "GROW" { print "GROWN 100"; next }
      $1 == "STATE" { print "STATE 1"; next }
      $1 == "TRAP" || $1 == "LOOP" || $1 == "OOB" || $1 == "BIG" { next }

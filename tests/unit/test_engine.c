@@ -1,0 +1,255 @@
+/*
+ * test_engine.c — Criterion suites for engine/: loading, calling, traps
+ * (each cause, and faults that are not the guest's, which must reach the
+ * handler installed before zvm's), interruption by epoch (a late
+ * interrupt must not stop a later run), host-made tables and memories,
+ * values as text.
+ */
+#include "wat.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/wait.h>
+#include <time.h>
+
+static const char *const M = "(module\n"
+    "  (memory (export \"memory\") 1 4)\n"
+    "  (data (i32.const 8) \"zvm!\")\n"
+    "  (func (export \"add\") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))\n"
+    "  (func (export \"div\") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))\n"
+    "  (func (export \"load\") (param i32) (result i32) (i32.load (local.get 0)))\n"
+    "  (func (export \"grow\") (param i32) (result i32) (memory.grow (local.get 0)))\n"
+    "  (func (export \"spin\") (loop (br 0)))\n"
+    "  (func $r (export \"recurse\") (call $r))\n"
+    "  (func (export \"unreachable\") unreachable))\n";
+
+static zv_eng_module *mod;
+static zv_eng_instance *inst;
+
+static void setup(void)
+{
+    zv_eng_err err = {0};
+    mod = wat_load(M);
+    cr_assert_eq(zv_eng_instance_new(mod, NULL, NULL, NULL, NULL, &inst, &err), 0, "%s", err.msg);
+}
+
+static void teardown(void)
+{
+    zv_eng_instance_free(inst);
+    zv_eng_module_free(mod);
+}
+
+TestSuite(engine, .init = setup, .fini = teardown);
+
+/* Calls export `name` with up to two i32 arguments; returns the trap (0). */
+static int call(const char *name, uint32_t a, uint32_t b, uint32_t *result)
+{
+    zv_eng_extern ext;
+    zv_eng_err err = {0};
+    zv_value args[2], res[1];
+    uint32_t type;
+    int rc;
+    cr_assert_eq(zv_eng_instance_export(inst, name, strlen(name), &ext, &type), 0);
+    args[0].i32 = a;
+    args[1].i32 = b;
+    rc = zv_eng_call(inst, ext.func, type, args, res, &err);
+    if (rc == 0 && result)
+        *result = res[0].i32;
+    cr_assert(rc == 0 || (rc == -EFAULT && err.trap), "a failed call must be a trap");
+    return rc ? err.trap : 0;
+}
+
+Test(engine, calls_and_results)
+{
+    uint32_t r = 0;
+    cr_assert_eq(call("add", 40, 2, &r), 0);
+    cr_assert_eq(r, 42);
+    cr_assert_eq(call("load", 8, 0, &r), 0);
+    cr_assert_eq(r, 0x216d767a, "the data segment is in memory: %08x", r);
+}
+
+Test(engine, each_trap_has_its_cause)
+{
+    cr_assert_eq(call("div", 1, 0, NULL), ZV_TRAP_DIV_ZERO);
+    cr_assert_eq(call("div", 0x80000000u, (uint32_t)-1, NULL), ZV_TRAP_INT_OVERFLOW);
+    cr_assert_eq(call("load", 65534, 0, NULL), ZV_TRAP_MEMORY_OOB);
+    cr_assert_eq(call("unreachable", 0, 0, NULL), ZV_TRAP_UNREACHABLE);
+    cr_assert_str_eq(zv_eng_trap_name(ZV_TRAP_MEMORY_OOB), "out of bounds memory access");
+    cr_assert_str_eq(zv_eng_trap_name(99), "unknown trap");
+}
+
+static int recurse_on_guest_thread(void *arg)
+{
+    (void)arg;
+    return call("recurse", 0, 0, NULL);
+}
+
+Test(engine, stack_overflow_is_a_trap_on_a_guest_thread)
+{
+    cr_assert_eq(zv_eng_run_guest_thread(recurse_on_guest_thread, NULL, 1 << 20),
+                 ZV_TRAP_EXHAUSTION);
+}
+
+Test(engine, memory_grows_up_to_its_maximum)
+{
+    uint32_t r = 0;
+    const uint8_t *bytes;
+    uint64_t size;
+    cr_assert_eq(call("grow", 3, 0, &r), 0);
+    cr_assert_eq(r, 1);
+    cr_assert_eq(call("grow", 1, 0, &r), 0);
+    cr_assert_eq(r, UINT32_MAX, "past the declared maximum: -1");
+    cr_assert_eq(zv_eng_instance_memory(inst, &bytes, &size), 0);
+    cr_assert_eq(size, 4 * 65536);
+    cr_assert_eq(call("load", 4 * 65536 - 4, 0, &r), 0, "the grown pages are usable");
+}
+
+Test(engine, reset_restores_the_initial_state)
+{
+    zv_eng_err err = {0};
+    uint32_t r = 0;
+    const uint8_t *bytes;
+    uint64_t size;
+    cr_assert_eq(call("grow", 2, 0, &r), 0);
+    cr_assert_eq(zv_eng_instance_reset(inst, ZV_ENG_RESET_MEMSET, &err), 0);
+    cr_assert_eq(zv_eng_instance_memory(inst, &bytes, &size), 0);
+    cr_assert_eq(size, 65536, "back to the initial pages");
+    cr_assert_eq(call("load", 65536, 0, NULL), ZV_TRAP_MEMORY_OOB);
+    cr_assert_eq(call("load", 8, 0, &r), 0);
+    cr_assert_eq(r, 0x216d767a, "the data image is back");
+}
+
+/* ---- interruption ------------------------------------------------------------------ */
+
+typedef struct {
+    pthread_t thread;
+    _Atomic uint64_t epoch;
+    _Atomic int started;
+    int trap;
+} spinner;
+
+static int spin_run(void *p)
+{
+    spinner *s = p;
+    s->thread = pthread_self();
+    atomic_store(&s->epoch, zv_eng_run_begin());
+    atomic_store(&s->started, 1);
+    s->trap = call("spin", 0, 0, NULL);
+    zv_eng_run_end();
+    return 0;
+}
+
+static void *spin_thread(void *p)
+{
+    zv_eng_run_guest_thread(spin_run, p, 1 << 20);
+    return NULL;
+}
+
+Test(engine, interrupt_stops_a_spinning_guest, .timeout = 20)
+{
+    spinner s = {0};
+    pthread_t th;
+    pthread_create(&th, NULL, spin_thread, &s);
+    while (!atomic_load(&s.started))
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    nanosleep(&(struct timespec){0, 20000000}, NULL);
+    /* an older epoch is ignored: the guest keeps spinning */
+    cr_assert_eq(zv_eng_interrupt(s.thread, atomic_load(&s.epoch) - 1), 0);
+    nanosleep(&(struct timespec){0, 50000000}, NULL);
+    cr_assert_eq(s.trap, 0, "a stale interrupt stopped the run");
+    cr_assert_eq(zv_eng_interrupt(s.thread, atomic_load(&s.epoch)), 0);
+    pthread_join(th, NULL);
+    cr_assert_eq(s.trap, ZV_TRAP_TIMEOUT);
+}
+
+/* ---- faults that are not the guest's reach the handler installed first ---------- */
+
+static void embedder_handler(int sig) { _exit(40 + sig % 2); }
+
+/* A host bug: a write through a null pointer that the compiler cannot see. */
+static void host_bug(void)
+{
+    static volatile uintptr_t addr = 16;
+    *(volatile int *)addr = 1;
+}
+
+Test(engine, a_host_fault_goes_to_the_embedders_handler)
+{
+    pid_t pid = fork();
+    int status;
+    if (pid == 0) {
+        signal(SIGSEGV, embedder_handler); /* installed before zvm's */
+        zv_eng_thread_init();               /* installs zvm's */
+        cr_assert_eq(call("add", 1, 2, NULL), 0);
+        host_bug(); /* not a guest trap */
+        _exit(0);
+    }
+    waitpid(pid, &status, 0);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 40 + SIGSEGV % 2,
+              "status %#x: the embedder's handler did not run", status);
+}
+
+Test(engine, a_host_fault_without_a_handler_still_crashes)
+{
+    pid_t pid = fork();
+    int status;
+    if (pid == 0) {
+        zv_eng_thread_init();
+        host_bug();
+        _exit(0);
+    }
+    waitpid(pid, &status, 0);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV, "status %#x", status);
+}
+
+static _Atomic int foreign_urg;
+static void urg_handler(int sig) { (void)sig, atomic_store(&foreign_urg, 1); }
+
+Test(engine, a_foreign_interrupt_signal_is_passed_on)
+{
+    pid_t pid = fork();
+    int status;
+    if (pid == 0) {
+        signal(ZV_ENG_INTERRUPT_SIGNAL, urg_handler);
+        zv_eng_thread_init();
+        raise(ZV_ENG_INTERRUPT_SIGNAL); /* not queued by zvm */
+        _exit(atomic_load(&foreign_urg) ? 0 : 1);
+    }
+    waitpid(pid, &status, 0);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the embedder's SIGURG was swallowed");
+}
+
+/* ---- host-made objects, values --------------------------------------------------------- */
+
+Test(engine, host_tables_and_memories)
+{
+    zv_table *t = NULL;
+    zv_memory *m = NULL;
+    cr_assert_eq(zv_eng_table_new(ZV_FUNCREF, 10, 20, &t), 0);
+    cr_assert_eq(zv_eng_memory_new(1, 2, 1, &m), 0);
+    cr_assert_neq(zv_eng_table_new(ZV_FUNCREF, ZV_VAL_MAX_TABLE_ELEMS + 1, UINT32_MAX, &t), 0);
+    zv_eng_table_free(t);
+    zv_eng_memory_free(m);
+    zv_eng_table_free(NULL);
+    zv_eng_memory_free(NULL);
+}
+
+Test(engine, values_as_text)
+{
+    zv_value v;
+    char buf[80];
+    cr_assert_eq(zv_eng_value_parse("-1", ZV_I32, &v), 0);
+    cr_assert_eq(v.i32, 0xffffffffu);
+    cr_assert_eq(zv_eng_value_parse("4294967296", ZV_I32, &v), -EINVAL, "over 32 bits");
+    cr_assert_eq(zv_eng_value_parse("0x7fa00000", ZV_F32, &v), 0);
+    zv_eng_value_format(ZV_F32, &v, buf, sizeof buf);
+    cr_assert_str_eq(buf, "f32:0x7fa00000", "raw float bits round-trip");
+    cr_assert_eq(zv_eng_value_parse("0x000102030405060708090a0b0c0d0e0f", ZV_V128, &v), 0);
+    zv_eng_value_format(ZV_V128, &v, buf, sizeof buf);
+    cr_assert_str_eq(buf, "v128:0x000102030405060708090a0b0c0d0e0f");
+    cr_assert_eq(zv_eng_value_parse("0x01", ZV_V128, &v), -EINVAL, "v128 needs 32 digits");
+    cr_assert_eq(zv_eng_value_parse("1.5x", ZV_F64, &v), -EINVAL);
+    cr_assert_eq(zv_eng_value_parse("x", ZV_FUNCREF, &v), -EINVAL);
+}

@@ -1,0 +1,320 @@
+/*
+ * test_prefork.c — Criterion suites for prefork/: the pool through the
+ * embedding API (order, unordered, every status, backpressure, bad input
+ * and misuse), runners (a fresh instance per record, _start's type), the
+ * watchdog, and sessions' reports.
+ *
+ * The guest is a WASI command written in the text format: it reads its
+ * record from stdin (fd_read) and answers on stdout (fd_write) according
+ * to the record's first byte: 'T' traps, 'L' spins, 'B' writes more than
+ * the output limit, 'C' answers with a counter kept in memory (always 1 in
+ * a fresh instance), 'E' exits with code 7; anything else is echoed.
+ */
+#include "prefork/prefork.h"
+#include "wat.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sys/stat.h>
+
+static const char *const FILTER = "(module\n"
+    "  (import \"wasi_snapshot_preview1\" \"fd_read\" (func $read (param i32 i32 i32 i32) (result i32)))\n"
+    "  (import \"wasi_snapshot_preview1\" \"fd_write\" (func $write (param i32 i32 i32 i32) (result i32)))\n"
+    "  (import \"wasi_snapshot_preview1\" \"proc_exit\" (func $exit (param i32)))\n"
+    "  (memory 1)\n"
+    "  (global $count (mut i32) (i32.const 0))\n"
+    "  (func $out (param $len i32)\n"  /* write [1024, 1024+len) to stdout */
+    "    (i32.store (i32.const 0) (i32.const 1024)) (i32.store (i32.const 4) (local.get $len))\n"
+    "    (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))\n"
+    "  (func (export \"_start\") (local $n i32)\n"
+    "    (i32.store (i32.const 0) (i32.const 1024)) (i32.store (i32.const 4) (i32.const 4096))\n"
+    "    (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 16)))\n"
+    "    (local.set $n (i32.load (i32.const 16)))\n"
+    "    (global.set $count (i32.add (global.get $count) (i32.const 1)))\n"
+    "    (if (i32.eq (i32.load8_u (i32.const 1024)) (i32.const 84)) (then unreachable))\n"
+    "    (if (i32.eq (i32.load8_u (i32.const 1024)) (i32.const 76)) (then (loop (br 0))))\n"
+    "    (if (i32.eq (i32.load8_u (i32.const 1024)) (i32.const 69)) (then (call $exit (i32.const 7))))\n"
+    "    (if (i32.eq (i32.load8_u (i32.const 1024)) (i32.const 66)) (then (call $out (i32.const 60000)) return))\n"
+    "    (if (i32.eq (i32.load8_u (i32.const 1024)) (i32.const 67))\n"
+    "      (then (i32.store8 (i32.const 1024) (i32.add (i32.const 48) (global.get $count)))\n"
+    "            (call $out (i32.const 1)) return))\n"
+    "    (call $out (local.get $n))))\n";
+
+static char path[64];
+static zvm_module *mod;
+
+static void setup(void)
+{
+    char err[512];
+    snprintf(path, sizeof path, "%s/filter-%d.wasm", test_cache_dir(), (int)getpid());
+    mkdir(test_cache_dir(), 0700);
+    wat_to_file(FILTER, path);
+    cr_assert_eq(zvm_module_load(path, test_cache_dir(), &mod, err, sizeof err), 0, "%s", err);
+}
+
+static void teardown(void)
+{
+    zvm_module_free(mod);
+    unlink(path);
+}
+
+TestSuite(pool, .init = setup, .fini = teardown, .timeout = 60);
+
+static zvm_pool *new_pool(zvm_pool_config *cfg)
+{
+    zvm_pool *p = NULL;
+    char err[512];
+    cr_assert_eq(zvm_pool_new(mod, cfg, &p, err, sizeof err), 0, "%s", err);
+    return p;
+}
+
+/* Take one result, waiting as long as it takes. */
+static zvm_result next(zvm_pool *p)
+{
+    zvm_result r;
+    cr_assert_eq(zvm_pool_next(p, &r, -1), 1);
+    return r;
+}
+
+Test(pool, results_come_back_in_submit_order)
+{
+    zvm_pool_config cfg = {.workers = 2};
+    zvm_pool *p = new_pool(&cfg);
+    char rec[32];
+    for (int i = 0; i < 2000; i++) {
+        int n = snprintf(rec, sizeof rec, "record %d", i);
+        cr_assert_eq(zvm_pool_submit(p, rec, (size_t)n, (uint64_t)i), 0);
+        if (i % 500 == 499) /* drain now and then: depth is 4096 */
+            for (int k = i - 499; k <= i; k++) {
+                zvm_result r = next(p);
+                int want = snprintf(rec, sizeof rec, "record %d", k);
+                cr_assert_eq(r.tag, (uint64_t)k);
+                cr_assert_eq(r.status, ZVM_OK);
+                cr_assert_eq(r.len, (size_t)want);
+                cr_assert(!memcmp(r.data, rec, r.len));
+            }
+    }
+    zvm_pool_close(p);
+    {
+        zvm_result r;
+        cr_assert_eq(zvm_pool_next(p, &r, -1), -ENODATA);
+    }
+    zvm_pool_free(p);
+}
+
+Test(pool, every_status_and_fresh_state)
+{
+    zvm_pool_config cfg = {.workers = 1, .timeout_s = 0.3, .output_limit = 4096};
+    zvm_pool *p = new_pool(&cfg);
+    const char *recs[] = {"C", "T", "C", "L", "C", "B", "E", "C", "", "hello"};
+    zvm_result r;
+    for (int i = 0; i < 10; i++)
+        cr_assert_eq(zvm_pool_submit(p, recs[i], strlen(recs[i]), (uint64_t)i), 0);
+    r = next(p);
+    cr_assert(r.status == ZVM_OK && r.len == 1 && *(const char *)r.data == '1');
+    r = next(p);
+    cr_assert_eq(r.status, ZVM_TRAP);
+    cr_assert_str_eq(r.detail, "unreachable");
+    r = next(p);
+    cr_assert(r.status == ZVM_OK && *(const char *)r.data == '1', "state leaked into a record");
+    r = next(p);
+    cr_assert_eq(r.status, ZVM_TIMEOUT);
+    r = next(p);
+    cr_assert(r.status == ZVM_OK && *(const char *)r.data == '1');
+    r = next(p);
+    cr_assert_eq(r.status, ZVM_LIMIT, "60000 bytes over a 4096-byte output limit");
+    r = next(p);
+    cr_assert(r.status == ZVM_OK && r.exit_code == 7 && r.len == 0);
+    r = next(p);
+    cr_assert(r.status == ZVM_OK && *(const char *)r.data == '1');
+    r = next(p);
+    cr_assert(r.status == ZVM_OK && r.len == 0, "a zero-length record runs with an empty stdin");
+    r = next(p);
+    cr_assert(r.status == ZVM_OK && r.len == 5 && !memcmp(r.data, "hello", 5));
+    zvm_pool_free(p);
+}
+
+Test(pool, unordered_returns_everything_once)
+{
+    zvm_pool_config cfg = {.workers = 2, .unordered = 1};
+    zvm_pool *p = new_pool(&cfg);
+    static uint8_t seen[3000];
+    zvm_result r;
+    int n = 0;
+    for (int i = 0; i < 3000; i++) {
+        int rc;
+        while ((rc = zvm_pool_submit(p, "x", 1, (uint64_t)i)) == -EAGAIN) { /* full: take one */
+            cr_assert_eq(zvm_pool_next(p, &r, -1), 1);
+            cr_assert(r.tag < 3000 && !seen[r.tag]++, "tag %llu twice", (unsigned long long)r.tag);
+            n++;
+        }
+        cr_assert_eq(rc, 0);
+    }
+    zvm_pool_close(p);
+    while (zvm_pool_next(p, &r, -1) == 1) {
+        cr_assert(r.tag < 3000 && !seen[r.tag]++, "tag %llu twice", (unsigned long long)r.tag);
+        n++;
+    }
+    cr_assert_eq(n, 3000);
+    zvm_pool_free(p);
+}
+
+Test(pool, backpressure_and_misuse)
+{
+    zvm_pool_config cfg = {.workers = 1, .depth = 8, .input_limit = 100};
+    zvm_pool *p = new_pool(&cfg);
+    static char big[101];
+    zvm_result r;
+    int i, rc;
+    for (i = 0; (rc = zvm_pool_submit(p, "x", 1, (uint64_t)i)) == 0; i++)
+        ;
+    cr_assert_eq(rc, -EAGAIN);
+    cr_assert_eq(i, 8, "depth 8 takes 8 records, took %d", i);
+    cr_assert_eq(zvm_pool_next(p, &r, -1), 1);
+    cr_assert_eq(zvm_pool_submit(p, "x", 1, 99), 0, "a result fetched makes room");
+    cr_assert_eq(zvm_pool_submit(p, big, sizeof big, 0), -E2BIG);
+    cr_assert_eq(zvm_pool_submit(p, NULL, 5, 0), -EINVAL);
+    cr_assert_eq(zvm_pool_submit(NULL, "x", 1, 0), -EINVAL);
+    cr_assert_eq(zvm_pool_next(NULL, &r, 0), -EINVAL);
+    zvm_pool_close(p);
+    zvm_pool_close(p); /* twice: harmless */
+    cr_assert_eq(zvm_pool_submit(p, "x", 1, 0), -EPIPE);
+    zvm_pool_free(p); /* 8 results never fetched: dropped, no leak (ASan) */
+    zvm_pool_close(NULL);
+    zvm_pool_free(NULL);
+}
+
+Test(pool, free_with_records_in_flight)
+{
+    zvm_pool_config cfg = {.workers = 2, .timeout_s = 30};
+    zvm_pool *p = new_pool(&cfg);
+    cr_assert_eq(zvm_pool_submit(p, "L", 1, 0), 0); /* spins for up to 30 s */
+    for (int i = 1; i < 100; i++)
+        cr_assert_eq(zvm_pool_submit(p, "x", 1, (uint64_t)i), 0);
+    nanosleep(&(struct timespec){0, 50000000}, NULL);
+    zvm_pool_free(p); /* must not wait for the spinning record */
+}
+
+Test(pool, the_fd_turns_readable_with_a_result)
+{
+    zvm_pool_config cfg = {.workers = 1};
+    zvm_pool *p = new_pool(&cfg);
+    struct pollfd pfd = {zvm_pool_fd(p), POLLIN, 0};
+    zvm_result r;
+    int got;
+    cr_assert_geq(pfd.fd, 0);
+    cr_assert_eq(zvm_pool_next(p, &r, 0), 0, "nothing submitted yet");
+    cr_assert_eq(zvm_pool_submit(p, "hi", 2, 5), 0);
+    if ((got = zvm_pool_next(p, &r, 0)) == 0) { /* not ready at once: the fd says when */
+        cr_assert_eq(poll(&pfd, 1, 10000), 1, "the fd never turned readable");
+        got = zvm_pool_next(p, &r, 0);
+    }
+    cr_assert_eq(got, 1);
+    cr_assert_eq(r.tag, 5);
+    zvm_pool_free(p);
+}
+
+Test(pool, bad_configurations)
+{
+    zvm_pool *p = NULL;
+    char err[512];
+    zvm_pool_config c1 = {.workers = 65};
+    zvm_pool_config c2 = {.memory_bytes = 1000};
+    zvm_pool_config c3 = {.reset = 3};
+    zvm_pool_config c4 = {.manifest = "/nonexistent/template"};
+    cr_assert_eq(zvm_pool_new(mod, &c1, &p, err, sizeof err), -EINVAL);
+    cr_assert(strstr(err, "workers"), "%s", err);
+    cr_assert_eq(zvm_pool_new(mod, &c2, &p, err, sizeof err), -EINVAL);
+    cr_assert(strstr(err, "memory_bytes"), "%s", err);
+    cr_assert_eq(zvm_pool_new(mod, &c3, &p, err, sizeof err), -EINVAL);
+    cr_assert_eq(zvm_pool_new(mod, &c4, &p, err, sizeof err), -EINVAL);
+    cr_assert(strstr(err, "/nonexistent/template"), "%s", err);
+    cr_assert_eq(zvm_pool_new(NULL, NULL, &p, err, sizeof err), -EINVAL);
+    cr_assert_null(p);
+}
+
+Test(pool, stats_count_records_and_errors)
+{
+    zvm_pool_config cfg = {.workers = 1};
+    zvm_pool *p = new_pool(&cfg);
+    zvm_pool_stats st;
+    zvm_result r;
+    cr_assert_eq(zvm_pool_submit(p, "a", 1, 0), 0);
+    cr_assert_eq(zvm_pool_submit(p, "T", 1, 1), 0);
+    zvm_pool_close(p);
+    while (zvm_pool_next(p, &r, -1) == 1)
+        ;
+    zvm_pool_stats_get(p, &st);
+    cr_assert_eq(st.records, 2);
+    cr_assert_eq(st.errors, 1);
+    cr_assert_eq(st.workers, 1);
+    cr_assert(st.p50_us > 0 && st.max_us >= st.p50_us);
+    zvm_pool_free(p);
+}
+
+/* ---- runners ------------------------------------------------------------------------- */
+
+Test(runner, start_with_results_is_refused)
+{
+    zv_eng_module *m = wat_load("(module (func (export \"_start\") (result i32) (i32.const 42)))");
+    zv_cfg_instance ci = {0};
+    zv_cfg_manifest *man = NULL;
+    zv_pf_runner *r = NULL;
+    zv_eng_err err = {0};
+    ci.program = "-";
+    ci.input = ci.output = ci.errors = "/dev/null";
+    ci.memory_bytes = 1 << 20;
+    ci.timeout_s = 1;
+    ci.limit_bytes = 4096;
+    cr_assert_eq(zv_cfg_for_instance(&ci, &man), 0);
+    zv_eng_thread_init();
+    cr_assert_eq(zv_pf_runner_new(m, man, 0, NULL, 0, &r, &err), -ENOENT);
+    cr_assert(strstr(err.msg, "_start must have type"), "%s", err.msg);
+    cr_assert_null(r);
+    zv_cfg_free(man);
+    zv_eng_module_free(m);
+}
+
+/* ---- sessions ------------------------------------------------------------------------- */
+
+Test(session, a_report_for_a_manifest)
+{
+    char dir[] = "/tmp/zvm-session.XXXXXX", man[128], in[128], out[128], wasm[128];
+    zvm_report rep;
+    char err[256];
+    FILE *f;
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(man, sizeof man, "%s/m.manifest", dir);
+    snprintf(in, sizeof in, "%s/in.txt", dir);
+    snprintf(out, sizeof out, "%s/out.txt", dir);
+    snprintf(wasm, sizeof wasm, "%s/filter.wasm", dir);
+    wat_to_file(FILTER, wasm);
+    cr_assert_not_null(f = fopen(in, "w"));
+    fputs("session", f);
+    fclose(f);
+    cr_assert_not_null(f = fopen(man, "w"));
+    fprintf(f, "Version = 20130611\nProgram = filter.wasm\nMemory = 1048576, 1\nTimeout = 5\n"
+               "Channel = in.txt, /dev/stdin, 0, 1, 10, 1000, 0, 0\n"
+               "Channel = out.txt, /dev/stdout, 0, 1, 0, 0, 10, 1000\n"
+               "Channel = /dev/null, /dev/stderr, 0, 0, 0, 0, 10, 1000\n");
+    fclose(f);
+    setenv("ZVM_CACHE", test_cache_dir(), 1);
+    cr_assert_eq(zvm_session_run(man, &rep, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(rep.exit_code, 0, "%s", rep.status);
+    cr_assert_str_eq(rep.status, "ok");
+    cr_assert_eq(rep.gets, 1);
+    cr_assert_eq(rep.puts, 1);
+    cr_assert_eq(rep.put_bytes, 7);
+    cr_assert_eq(rep.n_etags, 3, "stdin, stdout and memory");
+    cr_assert_str_eq(rep.etags[2].alias, "memory");
+    zvm_report_free(&rep);
+    /* a bad manifest: ZeroVM's code in the report */
+    cr_assert_not_null(f = fopen(man, "w"));
+    fputs("Version = 20130611\nProgram = filter.wasm\n", f);
+    fclose(f);
+    cr_assert_eq(zvm_session_run(man, &rep, err, sizeof err), 0);
+    cr_assert_eq(rep.exit_code, 14, "%s", rep.status);
+    zvm_report_free(&rep);
+    snprintf(err, sizeof err, "rm -rf %s", dir);
+    cr_assert_eq(system(err), 0);
+}
