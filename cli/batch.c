@@ -1,23 +1,21 @@
 /*
  * batch.c — `zvm batch`: a stream of records in, one fresh instance per
- * record on every core, the outputs out. A client of the pool
- * (include/zvm/zvm.h): this file reads records (io/: through io_uring,
- * the next chunk prefetched), submits them, and writes the results.
+ * record on every core, the outputs out. A client of the pool in pull
+ * mode (prefork.h, zv_pf_pool_run): this file gives it a source (io/'s
+ * record reader: io_uring, the next chunk prefetched) and a sink (results
+ * gathered in a 1 MiB buffer, written through io_uring).
  *
  *   zvm batch --module M.wasm --input SRC --output DST [--errors FILE]
  *             [--workers N] [--timeout S] [--memory B] [--records lines|len32]
  *             [--unordered] [--manifest TEMPLATE] [--reset auto|memset|madvise]
  *
- * One thread: submit records until the pool is full, then take results
- * (waiting for the first), write them, and go on. Outputs are gathered in
- * a 1 MiB buffer and written through io_uring. A record that traps, times
- * out or hits a limit goes to the errors file instead of the output
- * (`INDEX<TAB>CAUSE<TAB>STATUS`), so every record ends up exactly once in
- * one of the two.
+ * A record that traps, times out or hits a limit goes to the errors file
+ * instead of the output (`INDEX<TAB>CAUSE<TAB>STATUS`), so every record
+ * ends up exactly once in one of the two.
  */
 #include "cli/cli.h"
-#include "include/zvm/zvm.h"
 #include "io/io.h"
+#include "prefork/prefork.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,7 +46,7 @@ typedef struct {
     sink out, err;
     uint64_t errors, bytes_out;
     int tty;
-    uint64_t start_ns, last_progress_ns;
+    uint64_t start_ns;
 } writer;
 
 static uint64_t now_ns(void)
@@ -202,74 +200,46 @@ static void write_result(writer *w, const zvm_result *r, int len32)
     w->bytes_out += r->len;
 }
 
-static void progress(writer *w, zvm_pool *pool, int final)
+typedef struct {
+    writer w;
+    zv_io_reader *rd;
+    zv_pf_pool *pool;
+    int len32;
+} job;
+
+static int source(void *arg, const uint8_t **rec, size_t *len)
+{
+    return zv_io_reader_next(((job *)arg)->rd, rec, len);
+}
+
+static void put_result(void *arg, const zvm_result *r)
+{
+    job *j = arg;
+    write_result(&j->w, r, j->len32);
+}
+
+static void progress(job *j, int final)
 {
     zvm_pool_stats st;
-    uint64_t t = now_ns() - w->start_ns;
-    zvm_pool_stats_get(pool, &st);
+    uint64_t t = now_ns() - j->w.start_ns;
+    zv_pf_pool_stats(j->pool, &st);
     fprintf(stderr, "\rzvm batch: %llu records, %.0f/s, %llu errors%s",
             (unsigned long long)st.records, t ? (double)st.records * 1e9 / (double)t : 0.0,
-            (unsigned long long)w->errors, final ? "\n" : "   ");
-    w->last_progress_ns = now_ns();
+            (unsigned long long)st.errors, final ? "\n" : "   ");
 }
 
-/* ---- the loop ----------------------------------------------------------------------- */
+static void tick(void *arg) { progress(arg, 0); }
 
-/* Take every result ready (waiting for the first when `wait`); 0, or
- * -ENODATA once the closed pool has returned everything. */
-static int drain(zvm_pool *pool, writer *w, int len32, int wait)
-{
-    zvm_result r;
-    int rc;
-    if (wait) { /* what is gathered goes out before a wait */
-        sink_flush(&w->out);
-        if (w->err.fd >= 0)
-            sink_flush(&w->err);
-    }
-    while ((rc = zvm_pool_next(pool, &r, wait ? -1 : 0)) == 1) {
-        write_result(w, &r, len32);
-        wait = 0;
-    }
-    if (w->tty && now_ns() - w->last_progress_ns > 250000000ull)
-        progress(w, pool, 0);
-    return rc == -ENODATA ? rc : 0;
-}
-
-/* Feed every record to the pool; returns the reader's error (0 at its end). */
-static int feed(zvm_pool *pool, zv_io_reader *rd, writer *w, const batch_flags *f,
-                uint64_t *n_records)
-{
-    const uint8_t *rec;
-    size_t len;
-    int rc;
-    while ((rc = zv_io_reader_next(rd, &rec, &len)) > 0) {
-        int s;
-        while ((s = zvm_pool_submit(pool, rec, len, *n_records)) == -EAGAIN)
-            drain(pool, w, f->len32, 1);
-        if (s == -E2BIG) {
-            char why[80];
-            snprintf(why, sizeof why, "the record is larger than the input limit");
-            error_line(w, *n_records, "limit", why);
-        } else if (s) {
-            return s;
-        }
-        ++*n_records;
-        drain(pool, w, f->len32, 0);
-    }
-    return rc;
-}
-
-static void summary(zvm_pool *pool, writer *w, uint64_t n_records, uint64_t elapsed, double cpu_s)
+static void summary(job *j, uint64_t elapsed, double cpu_s)
 {
     zvm_pool_stats st;
-    zvm_pool_stats_get(pool, &st);
-    st.records = n_records; /* records refused at submit are counted too */
+    zv_pf_pool_stats(j->pool, &st);
     fprintf(stderr,
             "zvm batch: %llu records, %llu errors, %llu output bytes in %.3f s on %u workers\n"
             "  %.0f instances per second, %.2f us CPU per instance\n"
             "  latency (us): p50 %.2f  p99 %.2f  p999 %.2f  max %.2f\n",
-            (unsigned long long)st.records, (unsigned long long)w->errors,
-            (unsigned long long)w->bytes_out, elapsed / 1e9, st.workers,
+            (unsigned long long)st.records, (unsigned long long)j->w.errors,
+            (unsigned long long)j->w.bytes_out, elapsed / 1e9, st.workers,
             elapsed ? (double)st.records * 1e9 / (double)elapsed : 0.0,
             st.records ? cpu_s * 1e6 / (double)st.records : 0.0, st.p50_us, st.p99_us,
             st.p999_us, st.max_us);
@@ -278,74 +248,73 @@ static void summary(zvm_pool *pool, writer *w, uint64_t n_records, uint64_t elap
 int zv_cli_batch(int argc, char **argv)
 {
     batch_flags f;
-    writer w;
-    zvm_module *mod = NULL;
-    zvm_pool *pool = NULL;
-    zv_io_reader *rd = NULL;
+    job j;
+    zv_eng_module *mod = NULL;
     zv_io_ring *ring = NULL;
+    zv_eng_opts opts = {0};
+    zv_eng_err err = {0};
+    zv_pf_feed feed;
     struct timespec c0, c1;
     char why[1024];
-    uint64_t n_records = 0;
     int rc, status = 0;
 
     memset(&f, 0, sizeof f);
-    memset(&w, 0, sizeof w);
-    w.out.fd = w.err.fd = -1;
+    memset(&j, 0, sizeof j);
+    j.w.out.fd = j.w.err.fd = -1;
     if (parse(argc, argv, &f))
         return usage();
-    if ((rc = zvm_module_load(f.module_path, NULL, &mod, why, sizeof why))) {
-        fprintf(stderr, "%s\n", why);
+    opts.policy = &zv_val_default_policy;
+    if ((rc = zv_eng_module_load_file(f.module_path, &opts, &mod, NULL, &err))) {
+        fprintf(stderr, "%s\n", err.msg);
         return rc == -ENOENT || rc == -EACCES || rc == -EISDIR ? 2 : 1;
     }
-    if ((rc = zv_io_reader_open(f.input, f.len32, &rd, why, sizeof why))) {
+    j.len32 = f.len32;
+    if ((rc = zv_io_reader_open(f.input, f.len32, &j.rd, why, sizeof why))) {
         fprintf(stderr, "zvm batch: %s\n", why);
         status = 2;
         goto out;
     }
-    if ((rc = zv_io_ring_new(8, &ring)) || (rc = sink_open(&w.out, ring, f.output)) ||
-        (rc = sink_open(&w.err, ring, f.errors_path))) {
+    if ((rc = zv_io_ring_new(8, &ring)) || (rc = sink_open(&j.w.out, ring, f.output)) ||
+        (rc = sink_open(&j.w.err, ring, f.errors_path))) {
         fprintf(stderr, "zvm batch: cannot write %s: %s\n",
-                w.out.fd < 0 ? f.output : f.errors_path, strerror(-rc));
+                j.w.out.fd < 0 ? f.output : f.errors_path, strerror(-rc));
         status = 2;
         goto out;
     }
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
-    if ((rc = zvm_pool_new(mod, &f.cfg, &pool, why, sizeof why))) {
+    if ((rc = zv_pf_pool_new(mod, &f.cfg, &j.pool, why, sizeof why))) {
         fprintf(stderr, "zvm batch: %s: %s\n", f.module_path, why);
-        status = rc == -EINVAL && !f.cfg.manifest ? 2 : 1;
+        status = 1;
         goto out;
     }
-    w.tty = isatty(2);
-    w.start_ns = w.last_progress_ns = now_ns();
-    rc = feed(pool, rd, &w, &f, &n_records);
-    zvm_pool_close(pool);
-    while (drain(pool, &w, f.len32, 1) != -ENODATA)
-        ;
+    j.w.tty = isatty(2);
+    j.w.start_ns = now_ns();
+    feed = (zv_pf_feed){source, put_result, j.w.tty ? tick : NULL, &j};
+    rc = zv_pf_pool_run(j.pool, &feed);
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
-    if (w.tty)
-        progress(&w, pool, 1);
+    if (j.w.tty)
+        progress(&j, 1);
     if (rc < 0) {
-        fprintf(stderr, "zvm batch: %s: input stopped after record %llu: %s\n", f.input,
-                (unsigned long long)n_records,
+        fprintf(stderr, "zvm batch: %s: input stopped: %s\n", f.input,
                 rc == -E2BIG ? "a record is larger than 4 MiB"
                 : rc == -EPROTO ? "truncated len32 record at the end" : strerror(-rc));
         status = 1;
     }
-    sink_flush(&w.out);
-    if (w.err.fd >= 0)
-        sink_flush(&w.err);
-    if (w.out.failed || w.err.failed) {
+    sink_flush(&j.w.out);
+    if (j.w.err.fd >= 0)
+        sink_flush(&j.w.err);
+    if (j.w.out.failed || j.w.err.failed) {
         fprintf(stderr, "zvm batch: writing the output failed\n");
         status = 1;
     }
-    summary(pool, &w, n_records, now_ns() - w.start_ns,
+    summary(&j, now_ns() - j.w.start_ns,
             (double)(c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) / 1e9);
 out:
-    zvm_pool_free(pool);
-    sink_close(&w.out);
-    sink_close(&w.err);
+    zv_pf_pool_free(j.pool);
+    sink_close(&j.w.out);
+    sink_close(&j.w.err);
     zv_io_ring_free(ring);
-    zv_io_reader_free(rd);
-    zvm_module_free(mod);
+    zv_io_reader_free(j.rd);
+    zv_eng_module_free(mod);
     return status;
 }

@@ -54,6 +54,10 @@ typedef struct zv_eng_instance zv_eng_instance;
  * zv_eng_module_free. */
 int zv_eng_module_load(const uint8_t *bytes, size_t size, const zv_eng_opts *opts,
                        zv_eng_module **out, int *cached, zv_eng_err *err);
+/* The same from a file; every message starts with the path. -errno when
+ * it cannot be read (-EISDIR for anything but a regular file). */
+int zv_eng_module_load_file(const char *path, const zv_eng_opts *opts, zv_eng_module **out,
+                            int *cached, zv_eng_err *err);
 void zv_eng_module_free(zv_eng_module *m); /* accepts NULL; after every instance is freed */
 const zv_val_module *zv_eng_module_info(const zv_eng_module *m);
 

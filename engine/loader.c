@@ -6,6 +6,7 @@
 #include "engine/internal.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <elf.h>
 #include <link.h>
 #include <errno.h>
@@ -130,6 +131,51 @@ out:
         *cached = was_cached;
     *out = m;
     return 0;
+}
+
+int zv_eng_module_load_file(const char *path, const zv_eng_opts *opts, zv_eng_module **out,
+                            int *cached, zv_eng_err *err)
+{
+    struct stat st;
+    uint8_t *bytes = NULL;
+    ssize_t got = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+    *out = NULL;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = -EISDIR;
+        goto fail;
+    }
+    if (!(bytes = malloc(st.st_size ? (size_t)st.st_size : 1))) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    while (got < st.st_size) {
+        ssize_t k = read(fd, bytes + got, (size_t)(st.st_size - got));
+        if (k <= 0) {
+            rc = k < 0 ? -errno : -EIO;
+            goto fail;
+        }
+        got += k;
+    }
+    close(fd);
+    if ((rc = zv_eng_module_load(bytes, (size_t)got, opts, out, cached, err))) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        snprintf(err->msg, sizeof err->msg, "%s: %s", path, msg);
+    }
+    free(bytes);
+    return rc;
+fail:
+    snprintf(err->msg, sizeof err->msg, "%s: cannot read: %s", path,
+             rc == -EISDIR ? "not a regular file" : strerror(-rc));
+    if (fd >= 0)
+        close(fd);
+    free(bytes);
+    return rc;
 }
 
 void zv_eng_module_free(zv_eng_module *m)

@@ -1,19 +1,21 @@
 /*
  * zvm_bench.c — `zvm-bench`, a load generator in the spirit of
  * redis-benchmark: runs a module as fresh instances, one per record,
- * through the same pool as `zvm batch` (include/zvm/zvm.h: the same
- * workers, batches, watchdog and limits), and reports instances per
- * second and the latency distribution of one instance.
+ * through the same pool as `zvm batch` (prefork/: the same workers,
+ * batches, feed, watchdog and limits), and reports instances per second
+ * and the latency distribution of one instance.
  *
  *   zvm-bench -m|--module M.wasm [-i|--input RECORD_FILE] [-n|--count N]
- *             [-c|--workers N] [--duration S] [--json]
+ *             [-c|--workers N] [--duration S] [--json] [--api]
  *             [--reset auto|memset|madvise]
  *
  * Records are the lines of RECORD_FILE (default: one 100-byte line), used
  * round-robin. Only the records' bytes live here; everything else is the
- * appliance's path.
+ * appliance's path. --api drives the pool through the embedding API
+ * instead (include/zvm/zvm.h: submit and next on this one thread), as an
+ * embedder would.
  */
-#include "include/zvm/zvm.h"
+#include "prefork/prefork.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -26,7 +28,7 @@ typedef struct {
     const char *module_path, *input_path;
     uint64_t count; /* instances in all; 0 with --duration */
     double duration_s;
-    int json;
+    int json, api;
     zvm_pool_config cfg;
     char **records;
     size_t *record_len;
@@ -44,7 +46,7 @@ static uint64_t now_ns(void)
 static int usage(void)
 {
     fprintf(stderr, "usage: zvm-bench -m|--module M.wasm [-i|--input RECORD_FILE] [-n|--count N]\n"
-                    "                 [-c|--workers N] [--duration S] [--json] "
+                    "                 [-c|--workers N] [--duration S] [--json] [--api] "
                     "[--reset auto|memset|madvise]\n");
     return 2;
 }
@@ -126,8 +128,8 @@ static int parse(int argc, char **argv, bench *b)
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
-        if (!strcmp(o, "--json")) {
-            b->json = 1;
+        if (!strcmp(o, "--json") || !strcmp(o, "--api")) {
+            *(o[2] == 'j' ? &b->json : &b->api) = 1;
             continue;
         }
         if (!v)
@@ -156,6 +158,38 @@ static int parse(int argc, char **argv, bench *b)
     return b->module_path ? 0 : -1;
 }
 
+/* ---- pull mode: the pool feeds itself ------------------------------------------ */
+
+typedef struct {
+    bench *b;
+    uint64_t i, deadline;
+} feeder;
+
+static int source(void *arg, const uint8_t **rec, size_t *len)
+{
+    feeder *f = arg;
+    size_t k;
+    if (f->b->count ? f->i >= f->b->count : (f->i & 255) == 0 && now_ns() >= f->deadline)
+        return 0;
+    k = (size_t)(f->i++ % f->b->n_records);
+    *rec = (const uint8_t *)f->b->records[k];
+    *len = f->b->record_len[k];
+    return 1;
+}
+
+static void sink(void *arg, const zvm_result *r)
+{
+    bench *b = ((feeder *)arg)->b;
+    b->done++;
+    b->traps += r->status != ZVM_OK;
+}
+
+static uint64_t start_ns;
+
+static void tick(void *arg) { progress(((feeder *)arg)->b, start_ns, 0); }
+
+/* ---- the embedding API: submit and next on this thread ------------------------ */
+
 /* Take every ready result (waiting for the first when `wait`). */
 static int drain(bench *b, zvm_pool *p, int wait)
 {
@@ -169,13 +203,46 @@ static int drain(bench *b, zvm_pool *p, int wait)
     return rc;
 }
 
+static int run_api(bench *b, zvm_pool *pool, uint64_t deadline, int tty)
+{
+    uint64_t i = 0, last_progress = now_ns();
+    int rc = 0;
+    while (b->count ? i < b->count : now_ns() < deadline) {
+        size_t k = (size_t)(i % b->n_records);
+        if ((rc = zvm_pool_submit(pool, b->records[k], b->record_len[k], i)) == -EAGAIN) {
+            drain(b, pool, 1);
+            continue;
+        }
+        if (rc) {
+            fprintf(stderr, "zvm-bench: submit: %s\n", strerror(-rc));
+            return rc;
+        }
+        i++;
+        if ((i & 255) == 0) {
+            drain(b, pool, 0);
+            if (tty && !b->json && now_ns() - last_progress > 200000000ull) {
+                progress(b, start_ns, 0);
+                last_progress = now_ns();
+            }
+        }
+    }
+    zvm_pool_close(pool);
+    while (drain(b, pool, 1) != -ENODATA)
+        ;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static bench b;
     zvm_module *mod = NULL;
     zvm_pool *pool = NULL;
+    zv_pf_pool *pf = NULL;
+    zv_eng_module *emod = NULL;
+    zv_eng_opts opts = {0};
+    zv_eng_err eerr = {0};
     zvm_pool_stats st;
-    uint64_t start, deadline, last_progress, i = 0;
+    uint64_t deadline;
     struct timespec c0, c1;
     char err[1024];
     int rc, tty = isatty(2);
@@ -188,46 +255,39 @@ int main(int argc, char **argv)
         fprintf(stderr, "zvm-bench: %s: %s\n", b.input_path, strerror(-rc));
         return 2;
     }
-    if ((rc = zvm_module_load(b.module_path, NULL, &mod, err, sizeof err))) {
-        fprintf(stderr, "zvm-bench: %s\n", err);
+    opts.policy = &zv_val_default_policy;
+    rc = b.api ? zvm_module_load(b.module_path, NULL, &mod, err, sizeof err)
+               : zv_eng_module_load_file(b.module_path, &opts, &emod, NULL, &eerr);
+    if (rc) {
+        fprintf(stderr, "zvm-bench: %s\n", b.api ? err : eerr.msg);
         return 1;
     }
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
-    if ((rc = zvm_pool_new(mod, &b.cfg, &pool, err, sizeof err))) {
+    rc = b.api ? zvm_pool_new(mod, &b.cfg, &pool, err, sizeof err)
+               : zv_pf_pool_new(emod, &b.cfg, &pf, err, sizeof err);
+    if (rc) {
         fprintf(stderr, "zvm-bench: %s: %s\n", b.module_path, err);
         return 1;
     }
-    start = last_progress = now_ns();
-    deadline = start + (uint64_t)(b.duration_s * 1e9);
-    while (b.count ? i < b.count : now_ns() < deadline) {
-        size_t k = (size_t)(i % b.n_records);
-        if ((rc = zvm_pool_submit(pool, b.records[k], b.record_len[k], i)) == -EAGAIN) {
-            drain(&b, pool, 1);
-            continue;
-        }
-        if (rc) {
-            fprintf(stderr, "zvm-bench: submit: %s\n", strerror(-rc));
-            break;
-        }
-        i++;
-        if ((i & 255) == 0) {
-            drain(&b, pool, 0);
-            if (tty && !b.json && now_ns() - last_progress > 200000000ull) {
-                progress(&b, start, 0);
-                last_progress = now_ns();
-            }
-        }
+    start_ns = now_ns();
+    deadline = start_ns + (uint64_t)(b.duration_s * 1e9);
+    if (b.api) {
+        rc = run_api(&b, pool, deadline, tty);
+        zvm_pool_stats_get(pool, &st);
+    } else {
+        feeder f = {&b, 0, deadline};
+        zv_pf_feed feed = {source, sink, tty && !b.json ? tick : NULL, &f};
+        rc = zv_pf_pool_run(pf, &feed);
+        zv_pf_pool_stats(pf, &st);
     }
-    zvm_pool_close(pool);
-    while (drain(&b, pool, 1) != -ENODATA)
-        ;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
     if (tty && !b.json)
-        progress(&b, start, 1);
-    zvm_pool_stats_get(pool, &st);
-    report(&b, &st, now_ns() - start,
+        progress(&b, start_ns, 1);
+    report(&b, &st, now_ns() - start_ns,
            (double)(c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) / 1e9);
     zvm_pool_free(pool);
+    zv_pf_pool_free(pf);
     zvm_module_free(mod);
-    return rc && rc != -EAGAIN ? 1 : 0;
+    zv_eng_module_free(emod);
+    return rc ? 1 : 0;
 }

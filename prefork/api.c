@@ -17,57 +17,23 @@ struct zvm_pool {
     zv_pf_pool *pf;
 };
 
-static void say(char *err, size_t errlen, const char *a, const char *b)
-{
-    if (err && errlen)
-        snprintf(err, errlen, "%s: %s", a, b);
-}
-
 int zvm_module_load(const char *wasm_path, const char *cache_dir, zvm_module **out, char *err,
                     size_t errlen)
 {
     zv_eng_opts opts = {0};
     zv_eng_err e = {0};
     zvm_module *m;
-    uint8_t *bytes = NULL;
-    size_t size = 0, cap = 0;
-    FILE *f;
-    int rc = 0;
+    int rc;
     if (!wasm_path || !out)
         return -EINVAL;
     *out = NULL;
-    if (!(f = fopen(wasm_path, "rb"))) {
-        rc = -errno;
-        say(err, errlen, wasm_path, strerror(-rc));
-        return rc;
-    }
-    for (size_t k = 1; k;) {
-        if (size == cap) {
-            uint8_t *p = realloc(bytes, cap = cap ? 2 * cap : 65536);
-            if (!p) {
-                rc = -ENOMEM;
-                break;
-            }
-            bytes = p;
-        }
-        size += k = fread(bytes + size, 1, cap - size, f);
-    }
-    if (!rc && ferror(f))
-        rc = -EIO;
-    fclose(f);
-    if (!rc && !(m = calloc(1, sizeof *m)))
-        rc = -ENOMEM;
-    if (rc) {
-        free(bytes);
-        say(err, errlen, wasm_path, strerror(-rc));
-        return rc;
-    }
+    if (!(m = calloc(1, sizeof *m)))
+        return -ENOMEM;
     opts.cache_dir = cache_dir;
     opts.policy = &zv_val_default_policy;
-    rc = zv_eng_module_load(bytes, size, &opts, &m->eng, NULL, &e);
-    free(bytes);
-    if (rc) {
-        say(err, errlen, wasm_path, e.msg);
+    if ((rc = zv_eng_module_load_file(wasm_path, &opts, &m->eng, NULL, &e))) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s", e.msg);
         free(m);
         return rc;
     }
@@ -147,7 +113,8 @@ int zvm_session_run(const char *manifest_path, zvm_report *rep, char *err, size_
         else
             snprintf(rep->status, sizeof rep->status, "MANIFEST: %s", cerr.msg);
         rep->exit_code = cerr.exit_code ? cerr.exit_code : ZV_CFG_EXIT_MANIFEST;
-        say(err, errlen, manifest_path, rep->status);
+        if (err && errlen)
+            snprintf(err, errlen, "%s: %s", manifest_path, rep->status);
         return rc == -ENOMEM ? rc : 0;
     }
     rc = zv_pf_session_run(man, NULL, rep);

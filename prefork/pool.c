@@ -29,10 +29,7 @@
  * waits on an eventfd, which a worker writes only when the flag is armed:
  * no syscall on either side while results flow.
  */
-#include "cpuset/cpuset.h"
-#include "prefork/latency.h"
-#include "prefork/prefork.h"
-#include "prefork/spsc.h"
+#include "prefork/pool_private.h"
 
 #include <errno.h>
 #include <linux/futex.h>
@@ -45,72 +42,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH_MAX 256
-#define BATCH_BYTES (1u << 20)
 #define BATCH_START_BYTES (64u << 10)
-#define QUEUE_DEPTH 4 /* batches handed to one worker and not yet collected */
 #define MAX_WORKERS 64
 #define DEFAULT_LIMIT (16ull << 20)
 #define MAX_LIMIT (1ull << 30)
 #define IDLE_NAPS 500 /* 20 us each: about 10 ms before a worker sleeps */
-
-typedef struct {
-    uint64_t tag;
-    size_t in_off, in_len;
-    size_t out_off, out_len;
-    int status, exit_code;
-    const char *detail;
-} rec;
-
-typedef struct batch {
-    uint64_t seq;
-    uint32_t n;
-    uint8_t *in, *out;
-    size_t in_len, in_cap, out_len, out_cap;
-    rec r[BATCH_MAX];
-} batch;
-
-typedef struct {
-    zv_pf_pool *p;
-    zv_spsc todo, done;
-    zv_pf_runner *runner;
-    zv_pf_watch *watch;
-    uint32_t handed;               /* submitter: batches handed to it */
-    _Atomic uint32_t finished;     /* the worker: batches it finished */
-    _Atomic uint32_t collected;    /* consumer: batches taken back */
-    _Atomic uint32_t sleeping, wake; /* the futex protocol */
-    zv_latency lat;
-} worker;
-
-struct zv_pf_pool {
-    zv_eng_module *mod;
-    zv_cfg_manifest *man;
-    uint64_t timeout_ns, input_limit;
-    uint32_t depth, n_workers, n_batches;
-    int unordered, reset_how;
-    zv_cpu_topology *topo;
-    zv_cpu_workers *ws;
-    zv_pf_watchdog *wd;
-    worker *w;
-    batch *batches;
-    int efd;
-    _Atomic int armed, closed, stop;
-    _Atomic int ready, failed;
-    int fail_rc;
-    char fail_msg[512];
-    _Atomic uint64_t submitted, returned, errors;
-    /* the submitter's side, under prod_lock */
-    pthread_mutex_t prod_lock;
-    batch *open;
-    batch **free_list;
-    uint32_t n_free;
-    uint64_t next_seq;
-    /* the consumer's side */
-    batch **pending; /* ordered: by seq % n_batches; unordered: a FIFO */
-    uint64_t want_seq, fifo_head, fifo_tail;
-    batch *cur;
-    uint32_t cur_i;
-};
 
 static void futex_wait(_Atomic uint32_t *addr, uint32_t val)
 {
@@ -152,12 +88,18 @@ static int room(uint8_t **buf, size_t *cap, size_t len, size_t n)
 static void run_record(worker *w, batch *b, rec *r)
 {
     zv_pf_outcome oc;
-    uint64_t t0 = now_ns();
-    int rc = zv_pf_runner_run(w->runner, b->in + r->in_off, r->in_len, &oc);
-    zv_lat_add(&w->lat, now_ns() - t0);
-    r->exit_code = oc.exit_code;
+    int rc;
     r->out_off = b->out_len;
     r->out_len = 0;
+    r->exit_code = 0;
+    if (r->too_big) {
+        r->status = ZVM_LIMIT;
+        r->detail = "the record is larger than the input limit";
+        return;
+    }
+    rc = zv_pf_runner_run(w->runner, b->in + r->in_off, r->in_len, &oc);
+    zv_lat_add(&w->lat, now_ns() - oc.start_ns);
+    r->exit_code = oc.exit_code;
     r->detail = oc.msg;
     if (rc) {
         r->status = oc.trap == ZV_TRAP_TIMEOUT ? ZVM_TIMEOUT : ZVM_TRAP;
@@ -221,14 +163,26 @@ static int worker_main(zv_cpu_worker *cw)
         zv_cpu_bind_memory(zv_cpu_worker_topology(cw), base, size, zv_cpu_worker_place(cw)->numa);
     atomic_fetch_add(&p->ready, 1);
     while (!atomic_load_explicit(&p->stop, memory_order_acquire)) {
+        uint64_t t0;
+        /* in pull mode with a worker on every core, the workers run the
+         * feed between their batches, one at a time (pool_feed.c) */
+        int feeding = atomic_load_explicit(&p->workers_feed, memory_order_acquire);
+        int fed = feeding && zv_pf_feed_try(p);
         if (!(b = zv_spsc_pop(&w->todo))) {
-            idle(w, &naps);
+            if (fed)
+                continue;
+            if (feeding) /* no sleeping: the feed token must keep moving */
+                nap();
+            else
+                idle(w, &naps);
             continue;
         }
         naps = 0;
         b->out_len = 0;
+        t0 = now_ns();
         for (uint32_t i = 0; i < b->n && !atomic_load_explicit(&p->stop, memory_order_relaxed); i++)
             run_record(w, b, &b->r[i]);
+        b->run_ns = now_ns() - t0;
         atomic_fetch_add_explicit(&w->finished, 1, memory_order_release);
         zv_spsc_push(&w->done, b); /* fits: at most QUEUE_DEPTH not collected */
         atomic_thread_fence(memory_order_seq_cst); /* pairs with the consumer's arming */
@@ -255,7 +209,7 @@ static int is_idle(worker *w)
 }
 
 /* Hand the open batch to the least loaded worker (an idle one first).
- * 1 if it went, 0 if every worker's queue is full. Under prod_lock. */
+ * 1 if it went, 0 if every worker's queue is full. */
 static int hand_off(zv_pf_pool *p)
 {
     worker *best = NULL;
@@ -276,6 +230,7 @@ static int hand_off(zv_pf_pool *p)
     zv_spsc_push(&best->todo, p->open); /* fits: QUEUE_DEPTH < ZV_SPSC_CAP */
     best->handed++;
     p->open = NULL;
+    atomic_store_explicit(&p->open_n, 0, memory_order_relaxed);
     atomic_thread_fence(memory_order_seq_cst); /* pairs with idle()'s fence */
     if (atomic_load_explicit(&best->sleeping, memory_order_relaxed)) {
         atomic_fetch_add(&best->wake, 1);
@@ -292,27 +247,47 @@ static int any_idle(zv_pf_pool *p)
     return 0;
 }
 
-/* An open batch with room for one more record of len bytes, or NULL. */
-static batch *open_batch(zv_pf_pool *p, size_t len)
+int zv_pf_pool_send(zv_pf_pool *p)
 {
+    return p->open && p->open->n ? hand_off(p) : 1;
+}
+
+int zv_pf_pool_append(zv_pf_pool *p, const void *data, size_t len, uint64_t tag, int eager)
+{
+    int too_big = len > p->input_limit;
     batch *b = p->open;
+    rec *r;
+    if (too_big)
+        len = 0;
     if (b && (b->n == BATCH_MAX || b->in_len + len > BATCH_BYTES) && !hand_off(p))
-        return NULL;
+        return -EAGAIN;
     if (!p->open) {
         if (!p->n_free)
-            return NULL;
+            return -EAGAIN;
         b = p->open = p->free_list[--p->n_free];
         b->n = 0;
         b->in_len = 0;
     }
-    return p->open;
+    if (room(&b->in, &b->in_cap, b->in_len, len))
+        return -ENOMEM;
+    r = &b->r[b->n++];
+    r->tag = tag;
+    r->in_off = b->in_len;
+    r->in_len = len;
+    r->too_big = too_big;
+    if (len)
+        memcpy(b->in + b->in_len, data, len);
+    b->in_len += len;
+    atomic_store_explicit(&p->open_n, b->n, memory_order_relaxed);
+    zv_pf_bump(&p->submitted);
+    if (b->n == BATCH_MAX || b->in_len >= BATCH_BYTES || (eager && any_idle(p)))
+        hand_off(p); /* when every queue is full the batch stays open */
+    return 0;
 }
 
 int zv_pf_pool_submit(zv_pf_pool *p, const void *data, size_t len, uint64_t tag)
 {
-    batch *b;
-    rec *r;
-    int rc = 0;
+    int rc;
     if (!p || (!data && len))
         return -EINVAL;
     if (atomic_load_explicit(&p->closed, memory_order_acquire))
@@ -322,23 +297,7 @@ int zv_pf_pool_submit(zv_pf_pool *p, const void *data, size_t len, uint64_t tag)
     if (atomic_load(&p->submitted) - atomic_load(&p->returned) >= p->depth)
         return -EAGAIN;
     pthread_mutex_lock(&p->prod_lock);
-    if (!(b = open_batch(p, len))) {
-        rc = -EAGAIN;
-        goto out;
-    }
-    if ((rc = room(&b->in, &b->in_cap, b->in_len, len)))
-        goto out;
-    r = &b->r[b->n++];
-    r->tag = tag;
-    r->in_off = b->in_len;
-    r->in_len = len;
-    if (len)
-        memcpy(b->in + b->in_len, data, len);
-    b->in_len += len;
-    atomic_fetch_add_explicit(&p->submitted, 1, memory_order_relaxed);
-    if (b->n == BATCH_MAX || b->in_len >= BATCH_BYTES || any_idle(p))
-        hand_off(p); /* when every queue is full the batch stays open */
-out:
+    rc = zv_pf_pool_append(p, data, len, tag, 1);
     pthread_mutex_unlock(&p->prod_lock);
     return rc;
 }
@@ -347,8 +306,7 @@ out:
 static void flush(zv_pf_pool *p)
 {
     pthread_mutex_lock(&p->prod_lock);
-    if (p->open && p->open->n)
-        hand_off(p);
+    zv_pf_pool_send(p);
     pthread_mutex_unlock(&p->prod_lock);
 }
 
@@ -399,8 +357,7 @@ static batch *next_ready(zv_pf_pool *p)
     return b;
 }
 
-/* The next result if one is ready: 1, else 0. */
-static int take(zv_pf_pool *p, zvm_result *res)
+int zv_pf_pool_take(zv_pf_pool *p, zvm_result *res)
 {
     for (;;) {
         if (p->cur && p->cur_i < p->cur->n) {
@@ -413,8 +370,8 @@ static int take(zv_pf_pool *p, zvm_result *res)
             res->data = b->out + r->out_off;
             res->len = r->out_len;
             if (r->status != ZVM_OK)
-                atomic_fetch_add_explicit(&p->errors, 1, memory_order_relaxed);
-            atomic_fetch_add_explicit(&p->returned, 1, memory_order_release);
+                zv_pf_bump(&p->errors);
+            zv_pf_bump(&p->returned);
             return 1;
         }
         if (p->cur) {
@@ -428,11 +385,20 @@ static int take(zv_pf_pool *p, zvm_result *res)
     }
 }
 
-static void drain_efd(zv_pf_pool *p)
+/* Arm the flag that makes the next finished batch write the eventfd. A
+ * worker that found it armed cleared it and wrote: only then is there a
+ * count to read first (so the fd is never left readable for nothing, and
+ * no syscall is made while results keep coming). */
+static void arm(zv_pf_pool *p)
 {
-    uint64_t v;
-    if (read(p->efd, &v, sizeof v) < 0) { /* EAGAIN: nothing pending */
+    if (p->armed_by_me && !atomic_load(&p->armed)) {
+        uint64_t v;
+        if (read(p->efd, &v, sizeof v) < 0) { /* EAGAIN: the write has not landed yet */
+        }
     }
+    p->armed_by_me = 1;
+    atomic_store(&p->armed, 1);
+    atomic_thread_fence(memory_order_seq_cst); /* pairs with the worker's fence */
 }
 
 int zv_pf_pool_next(zv_pf_pool *p, zvm_result *r, int timeout_ms)
@@ -441,24 +407,18 @@ int zv_pf_pool_next(zv_pf_pool *p, zvm_result *r, int timeout_ms)
         return -EINVAL;
     for (;;) {
         struct pollfd pfd = {p->efd, POLLIN, 0};
-        if (take(p, r))
+        if (zv_pf_pool_take(p, r))
             return 1;
         if (atomic_load_explicit(&p->closed, memory_order_acquire) &&
             atomic_load(&p->returned) == atomic_load(&p->submitted))
             return -ENODATA;
-        flush(p); /* records still in the open batch would never come back */
-        drain_efd(p);
-        atomic_store(&p->armed, 1);
-        atomic_thread_fence(memory_order_seq_cst); /* pairs with the worker's fence */
-        if (take(p, r)) {
-            atomic_store(&p->armed, 0);
+        if (p->open_n) /* records still in the open batch would never come back */
+            flush(p);
+        arm(p);
+        if (zv_pf_pool_take(p, r))
             return 1;
-        }
-        if (timeout_ms == 0)
+        if (timeout_ms == 0 || poll(&pfd, 1, timeout_ms) == 0)
             return 0; /* armed: the fd turns readable with the next result */
-        if (poll(&pfd, 1, timeout_ms) == 0)
-            return 0;
-        atomic_store(&p->armed, 0);
     }
 }
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct zv_pf_runner {
     zv_eng_module *mod;
@@ -135,8 +136,13 @@ int zv_pf_runner_run(zv_pf_runner *r, const void *in, size_t len, zv_pf_outcome 
     oc->refused = 0;
     oc->msg = NULL;
     err.trap = 0;
-    if (r->watch)
-        zv_pf_watch_start(r->watch, r->limit_ns);
+    if (r->watch) {
+        oc->start_ns = zv_pf_watch_start(r->watch, r->limit_ns);
+    } else {
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        oc->start_ns = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+    }
     if (!r->fresh) {
         if (r->has_start)
             bind_std(r, "", 0);

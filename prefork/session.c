@@ -31,69 +31,22 @@ static void status(zvm_report *rep, const char *fmt, const char *a, const char *
     snprintf(rep->status, sizeof rep->status, fmt, a, b);
 }
 
-/* Read the whole file: 0, or -errno (-EINVAL: not a regular file). */
-static int slurp(const char *path, uint8_t **out, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    uint8_t *buf = NULL;
-    size_t cap = 0, n = 0;
-    int rc = 0;
-    if (!f)
-        return -errno;
-    for (;;) {
-        size_t k;
-        if (n == cap) {
-            uint8_t *p = realloc(buf, cap = cap ? cap * 2 : 65536);
-            if (!p) {
-                rc = -ENOMEM;
-                break;
-            }
-            buf = p;
-        }
-        if (!(k = fread(buf + n, 1, cap - n, f)))
-            break;
-        n += k;
-    }
-    if (rc == 0 && ferror(f))
-        rc = errno == EISDIR ? -EINVAL : -EIO;
-    fclose(f);
-    if (rc) {
-        free(buf);
-        return rc;
-    }
-    *out = buf;
-    *size = n;
-    return 0;
-}
-
 /* The Program: ZeroVM's 2 when it cannot be read, 8 when it is invalid. */
 static int load_program(session_run *s)
 {
     char path[4096];
     zv_eng_err err = {0};
     zv_eng_opts opts = s->o->eng;
-    uint8_t *bytes = NULL;
-    size_t size = 0;
     int rc;
     zv_cfg_resolve(s->man, s->man->program, path, sizeof path);
-    if ((rc = slurp(path, &bytes, &size))) {
-        status(s->rep, "%s: cannot read: %s", path, rc == -EINVAL ? "not a regular file"
-                                                                   : strerror(-rc));
-        return ZV_CFG_EXIT_NO_PROGRAM;
-    }
     opts.policy = &zv_val_default_policy;
-    rc = zv_eng_module_load(bytes, size, &opts, &s->mod, NULL, &err);
-    free(bytes);
+    rc = zv_eng_module_load_file(path, &opts, &s->mod, NULL, &err);
+    snprintf(s->rep->status, sizeof s->rep->status, "%s", rc ? err.msg : "ok");
     if (rc == -EINVAL || rc == -EPERM) {
-        status(s->rep, "%s: validation failed: %s", path, err.msg);
         s->rep->validator = 1;
         return ZV_CFG_EXIT_INVALID;
     }
-    if (rc) {
-        status(s->rep, "%s: %s", path, err.msg);
-        return ZV_CFG_EXIT_NO_PROGRAM;
-    }
-    return 0;
+    return rc ? ZV_CFG_EXIT_NO_PROGRAM : 0;
 }
 
 /* _start, or the export to invoke with its arguments typed. */

@@ -100,11 +100,13 @@ void zv_pf_watch_attach(zv_pf_watch *w)
     atomic_store_explicit(&w->attached, 1, memory_order_release);
 }
 
-void zv_pf_watch_start(zv_pf_watch *w, uint64_t limit_ns)
+uint64_t zv_pf_watch_start(zv_pf_watch *w, uint64_t limit_ns)
 {
+    uint64_t now = now_ns();
     atomic_store_explicit(&w->limit_ns, limit_ns, memory_order_relaxed);
     atomic_store_explicit(&w->epoch, zv_eng_run_begin(), memory_order_relaxed);
-    atomic_store_explicit(&w->started_ns, now_ns(), memory_order_release);
+    atomic_store_explicit(&w->started_ns, now, memory_order_release);
+    return now;
 }
 
 void zv_pf_watch_stop(zv_pf_watch *w)

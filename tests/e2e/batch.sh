@@ -68,6 +68,11 @@ timeout 300 "$zvm" batch --module "$guests/records.wasm" --manifest template.man
     --timeout 0.2 --input in3k.txt --output out3k2.txt --errors err3k2.txt 2>/dev/null
 cmp -s out3k2.txt want3k.txt; check "--reset madvise on a small memory: same outputs" $?
 
+# ---- one worker: the calling thread feeds the pool (a core to spare) -----------------
+timeout 300 "$zvm" batch --module "$guests/records.wasm" --manifest template.manifest --timeout 0.2 \
+    --input in3k.txt --output out1w.txt --errors err1w.txt --workers 1 2>/dev/null
+cmp -s out1w.txt want3k.txt; check "one worker fed by the calling thread: same outputs" $?
+
 # ---- --unordered: the same lines, any order -----------------------------------------------
 timeout 300 "$zvm" batch --module "$guests/records.wasm" --manifest template.manifest --timeout 0.2 \
     --input in.txt --output out2.txt --errors err2.txt --unordered 2>/dev/null

@@ -201,7 +201,11 @@ Test(engine, a_host_fault_without_a_handler_still_crashes)
         _exit(0);
     }
     waitpid(pid, &status, 0);
-    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV, "status %#x", status);
+    /* the default action, or (under AddressSanitizer) the sanitizer's
+     * handler, which was installed before zvm's: either way it ends */
+    cr_assert((WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV) ||
+                  (WIFEXITED(status) && WEXITSTATUS(status) != 0),
+              "status %#x: the fault was swallowed", status);
 }
 
 static _Atomic int foreign_urg;
