@@ -336,7 +336,8 @@ trapped:
     return 0;
 fail:
     if (rc == -ENOMEM)
-        snprintf(err->msg, sizeof err->msg, "out of memory");
+        snprintf(err->msg, sizeof err->msg, "out of memory or address space (an instance "
+                 "reserves an 8 GiB memory slot: is `ulimit -v` set?)");
     if (rc == -E2BIG)
         snprintf(err->msg, sizeof err->msg, "the module's initial memory (%u pages) exceeds the "
                  "memory limit (%u pages)", info->memories[0].min, inst->max_pages);

@@ -100,6 +100,12 @@ check "stdin to stdout" $([ "$out" = $'A\nB' ]; echo $?)
     2>/dev/null
 grep ERROR "$src/examples/sample.log" | cmp -s - log.out; check "log filter keeps the ERROR lines" $?
 
+# ---- an address-space limit: a clear error, not a crash ------------------------------------
+(ulimit -v 6000000; "$zvm" batch --module "$guests/records.wasm" --input in3k.txt --output x 2>ulimit.err)
+rc=$?
+check "ulimit -v below the slots: exit 1 with a message ($(cat ulimit.err))" \
+    $([ $rc = 1 ] && grep -q "ulimit -v" ulimit.err; echo $?)
+
 # ---- bad invocations ------------------------------------------------------------------------------
 "$zvm" batch --module "$guests/records.wasm" --input nothere --output x 2>/dev/null
 check "missing input: exit 2" $([ $? = 2 ]; echo $?)
