@@ -105,6 +105,10 @@ static int parse(int argc, char **argv, batch_flags *f)
         if (end && *end)
             return -1;
     }
+    if (f->cfg.memory_bytes && (f->cfg.memory_bytes < 65536 || f->cfg.memory_bytes % 65536))
+        return -1; /* whole 64 KiB pages, as a manifest's Memory */
+    if (f->cfg.timeout_s < 0)
+        return -1;
     return f->module_path && f->input && f->output ? 0 : -1;
 }
 
@@ -269,7 +273,9 @@ int zv_cli_batch(int argc, char **argv)
         return rc == -ENOENT || rc == -EACCES || rc == -EISDIR ? 2 : 1;
     }
     j.len32 = f.len32;
-    if ((rc = zv_io_reader_open(f.input, f.len32, &j.rd, why, sizeof why))) {
+    if ((rc = zv_io_reader_open(f.input, f.len32,
+                                f.cfg.input_limit ? f.cfg.input_limit : ZVM_DEFAULT_RECORD_BYTES,
+                                &j.rd, why, sizeof why))) {
         fprintf(stderr, "zvm batch: %s\n", why);
         status = 2;
         goto out;
@@ -295,9 +301,10 @@ int zv_cli_batch(int argc, char **argv)
     if (j.w.tty)
         progress(&j, 1);
     if (rc < 0) {
-        fprintf(stderr, "zvm batch: %s: input stopped: %s\n", f.input,
-                rc == -E2BIG ? "a record is larger than 4 MiB"
-                : rc == -EPROTO ? "truncated len32 record at the end" : strerror(-rc));
+        const char *file = zv_io_reader_file(j.rd);
+        fprintf(stderr, "zvm batch: %s%s%s: input stopped: %s\n", f.input, file ? "/" : "",
+                file ? file : "", rc == -EPROTO ? "truncated len32 record at the end"
+                                  : rc == -EINVAL && file ? "not a regular file" : strerror(-rc));
         status = 1;
     }
     sink_flush(&j.w.out);

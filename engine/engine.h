@@ -92,6 +92,9 @@ typedef int (*zv_eng_resolver)(void *arg, const zv_val_import *im, zv_eng_extern
  * (zv_eng_instance_user). */
 typedef struct {
     uint32_t max_memory_pages; /* 0: the module's own maximum */
+    uint64_t budget_bytes;     /* 0: none; else its own memory and its own tables' slots
+                                * (8 bytes each) together stay within this (the manifest's
+                                * Memory): memory.grow and table.grow fail past it */
 } zv_eng_limits;
 int zv_eng_instance_new(zv_eng_module *m, const zv_eng_limits *limits, zv_eng_resolver resolve,
                         void *arg, void *user, zv_eng_instance **out, zv_eng_err *err);

@@ -66,13 +66,29 @@ struct zv_eng_session {
     uint64_t rng;       /* random stream state */
     uint8_t *blob;      /* the channel list for zvm.manifest */
     uint32_t blob_len;
+    uint32_t n_protects; /* zvm.jail/unjail calls of this run (ZV_HOST_MAX_PROTECTS) */
 };
 
 #define ZV_HOST_DEV_FD 3 /* the preopened /dev directory */
 
+/* Each zvm.jail/unjail may split the slot's mapping in two, and the kernel
+ * allows 65530 mappings per process (vm.max_map_count): an instance gets
+ * this many calls, then -ENOMEM, so no guest can exhaust the process's. */
+#define ZV_HOST_MAX_PROTECTS 256
+
 static inline zv_eng_session *zv_host_session(zv_ctx *ctx)
 {
     return (zv_eng_session *)zv_eng_caller_user(ctx);
+}
+
+/* The session's ring for a host call of ctx's instance: its waits give up
+ * when the instance is interrupted (a timeout), so blocking channel I/O
+ * cannot outlive the deadline. */
+static inline zv_io_ring *zv_host_ring(zv_ctx *ctx)
+{
+    zv_eng_session *s = zv_host_session(ctx);
+    zv_io_ring_stop_on(s->ring, &ctx->interrupt);
+    return s->ring;
 }
 
 /* Is [ptr, ptr+len) inside the guest's memory? Every guest pointer and

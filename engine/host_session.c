@@ -85,12 +85,16 @@ void zv_eng_session_bind(zv_eng_session *s, uint32_t index, void *buf, int64_t l
 
 void zv_eng_session_reset(zv_eng_session *s)
 {
+    /* every channel starts over (0-2 were just rebound by the caller) */
+    for (uint32_t i = 3; i < s->n_ch; i++)
+        zv_io_channel_rewind(&s->ch[i]);
     for (uint32_t i = 0; i < s->n_fds; i++) {
         s->fds[i].channel = i < 3 ? (int32_t)i : i == ZV_HOST_DEV_FD ? -1 : -2;
         s->fds[i].pos = 0;
     }
     s->clock_ns = s->man->time_s * 1000000000ull;
     s->rng = s->man->seed;
+    s->n_protects = 0;
 }
 
 int64_t zv_eng_session_written(const zv_eng_session *s, uint32_t index)

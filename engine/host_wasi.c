@@ -122,8 +122,8 @@ static uint32_t fd_io(zv_ctx *ctx, uint32_t fd, uint32_t iovs, uint32_t n_iovs, 
         v[i].iov_base = ctx->mem + buf;
         v[i].iov_len = len;
     }
-    n = writing ? zv_io_channel_writev(s->ring, c, v, (int)n_iovs, at)
-                : zv_io_channel_readv(s->ring, c, v, (int)n_iovs, at);
+    n = writing ? zv_io_channel_writev(zv_host_ring(ctx), c, v, (int)n_iovs, at)
+                : zv_io_channel_readv(zv_host_ring(ctx), c, v, (int)n_iovs, at);
     if (n < 0)
         return zv_host_errno(n);
     total = (uint64_t)n;
@@ -174,8 +174,9 @@ static uint32_t wasi_fd_seek(zv_ctx *ctx, uint32_t fd, uint64_t off, uint32_t wh
     if (!MEM_OK(ctx, out, 8))
         return WE_FAULT;
     base = whence == 0 ? 0 : whence == 1 ? (int64_t)d->pos : whence == 2 ? c->size : -1;
-    to = base + (int64_t)off;
-    if (base < 0 || to < 0)
+    /* base >= 0, so only a positive delta can overflow */
+    if (base < 0 || ((int64_t)off > 0 && base > INT64_MAX - (int64_t)off) ||
+        (to = base + (int64_t)off) < 0)
         return WE_INVAL;
     d->pos = (uint64_t)to;
     put64(ctx, out, d->pos);

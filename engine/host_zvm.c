@@ -39,8 +39,8 @@ static uint32_t zvm_rw(zv_ctx *ctx, uint32_t desc, uint32_t buf, uint32_t size, 
         return guest_errno(-EFAULT);
     if (!zv_host_mem_ok(ctx, buf, size))
         return guest_errno(-EINVAL);
-    n = writing ? zv_io_channel_write(s->ring, &s->ch[desc], ctx->mem + buf, size, (int64_t)offset)
-                : zv_io_channel_read(s->ring, &s->ch[desc], ctx->mem + buf, size, (int64_t)offset);
+    n = writing ? zv_io_channel_write(zv_host_ring(ctx), &s->ch[desc], ctx->mem + buf, size, (int64_t)offset)
+                : zv_io_channel_read(zv_host_ring(ctx), &s->ch[desc], ctx->mem + buf, size, (int64_t)offset);
     return n >= 0 ? (uint32_t)n : guest_errno(n); /* -EBADF: not that direction: EINVAL */
 }
 
@@ -56,8 +56,12 @@ static uint32_t zvm_pwrite(zv_ctx *ctx, uint32_t desc, uint32_t buf, uint32_t si
 
 static uint32_t protect(zv_ctx *ctx, uint32_t buf, uint32_t size, int prot)
 {
+    zv_eng_session *s = zv_host_session(ctx);
     if (buf % JAIL_ALIGN || size % JAIL_ALIGN || size == 0 || !zv_host_mem_ok(ctx, buf, size))
         return guest_errno(-EINVAL);
+    if (s->n_protects >= ZV_HOST_MAX_PROTECTS)
+        return guest_errno(-ENOMEM);
+    s->n_protects++;
     if (mprotect(ctx->mem + buf, size, prot) < 0)
         return guest_errno(-ENOMEM);
     if (!(prot & PROT_WRITE))

@@ -18,17 +18,38 @@
 #include <string.h>
 
 
+/* The instance's budget (zv_eng_limits.budget_bytes) covers its own
+ * memory's pages and its own tables' slots (8 bytes each): would `more`
+ * bytes go over it? */
+static int over_budget(const zv_eng_instance *inst, uint64_t more)
+{
+    uint64_t mem = inst->own_memory ? inst->own_memory->size_bytes : 0;
+    return inst->budget_bytes && mem + inst->table_bytes + more > inst->budget_bytes;
+}
+
+static int own_table(const zv_eng_instance *inst, const zv_table *t)
+{
+    const zv_val_module *info = inst->mod->info;
+    return inst->own_tables && t >= inst->own_tables &&
+           t < inst->own_tables + (info->n_tables - info->n_imported_tables);
+}
+
 static uint32_t host_memory_grow(zv_ctx *ctx, uint32_t delta)
 {
+    zv_eng_instance *inst = ctx->engine;
+    if (ctx->memory == inst->own_memory && over_budget(inst, (uint64_t)delta * 65536))
+        return UINT32_MAX;
     return zv_eng_memory_grow(ctx->memory, delta);
 }
 
 static uint32_t host_table_grow(zv_ctx *ctx, zv_table *t, void *init, uint32_t delta)
 {
+    zv_eng_instance *inst = ctx->engine;
     uint64_t old = t->size, want = old + delta;
+    int own = own_table(inst, t);
     void **elems;
-    (void)ctx;
-    if (want > t->max || want > ZV_VAL_MAX_TABLE_ELEMS)
+    if (want > t->max || want > ZV_VAL_MAX_TABLE_ELEMS ||
+        (own && over_budget(inst, (uint64_t)delta * sizeof(void *))))
         return UINT32_MAX;
     if (delta == 0)
         return (uint32_t)old;
@@ -38,6 +59,8 @@ static uint32_t host_table_grow(zv_ctx *ctx, zv_table *t, void *init, uint32_t d
         elems[i] = init;
     t->elems = elems;
     t->size = (uint32_t)want;
+    if (own)
+        inst->table_bytes += (uint64_t)delta * sizeof(void *);
     return (uint32_t)old;
 }
 
@@ -215,7 +238,11 @@ static int define(zv_eng_instance *inst)
         t->max = d->limits.has_max ? d->limits.max : UINT32_MAX;
         t->elem_type = d->elem_type;
         ctx->tables[i] = t;
+        inst->table_bytes += (uint64_t)d->limits.min * sizeof(void *);
     }
+    if (over_budget(inst, info->n_memories && !info->n_imported_memories
+                              ? (uint64_t)info->memories[0].min * 65536 : 0))
+        return -E2BIG;
     if (info->n_memories && !info->n_imported_memories) {
         const zv_val_limits *l = &info->memories[0];
         uint32_t max = l->has_max && l->max < inst->max_pages ? l->max : inst->max_pages;
@@ -303,6 +330,7 @@ int zv_eng_instance_new(zv_eng_module *m, const zv_eng_limits *limits, zv_eng_re
     inst->mod = m;
     inst->user = user;
     inst->max_pages = limits && limits->max_memory_pages ? limits->max_memory_pages : 65536;
+    inst->budget_bytes = limits ? limits->budget_bytes : 0;
     inst->ctx.engine = inst;
     inst->ctx.host = &zv_eng_host;
     inst->ctx.type_ids = m->type_ids;
@@ -339,8 +367,9 @@ fail:
         snprintf(err->msg, sizeof err->msg, "out of memory or address space (an instance "
                  "reserves an 8 GiB memory slot: is `ulimit -v` set?)");
     if (rc == -E2BIG)
-        snprintf(err->msg, sizeof err->msg, "the module's initial memory (%u pages) exceeds the "
-                 "memory limit (%u pages)", info->memories[0].min, inst->max_pages);
+        snprintf(err->msg, sizeof err->msg, "the module's initial memory (%u pages) and tables "
+                 "(%llu bytes) exceed the memory limit", info->n_memories ? info->memories[0].min : 0,
+                 (unsigned long long)inst->table_bytes);
     zv_eng_instance_free(inst);
     return rc;
 }
@@ -366,10 +395,12 @@ int zv_eng_instance_reset(zv_eng_instance *inst, int how, zv_eng_err *err)
     if (inst->own_memory &&
         (rc = zv_eng_memory_reset(inst->own_memory, info->memories[0].min, how)))
         return rc;
+    inst->table_bytes = 0;
     for (uint32_t i = 0; i < info->n_tables; i++) {
         zv_table *t = &inst->own_tables[i];
         t->size = info->tables[i].limits.min;
         memset(t->elems, 0, (size_t)t->size * sizeof *t->elems);
+        inst->table_bytes += (uint64_t)t->size * sizeof(void *);
     }
     initial_globals(inst);
     initial_segments(inst);

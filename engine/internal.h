@@ -75,6 +75,8 @@ struct zv_eng_instance {
     zv_func *own_funcs;    /* every function's reference object */
     zv_value *globals;     /* the defined globals' cells */
     uint32_t max_pages;    /* memory limit of this instance */
+    uint64_t budget_bytes; /* own memory + own tables' slots, 0: none (zv_eng_limits) */
+    uint64_t table_bytes;  /* own tables' slots now, 8 bytes each */
     void *user;
 };
 

@@ -30,6 +30,22 @@ static int std_fd(const char *path)
     return -1;
 }
 
+/* Is path (or what it resolves to) in the host's process or kernel state:
+ * /proc (e.g. /proc/self/mem), /sys, or the /dev/fd links into it? */
+static int host_internals(const char *path)
+{
+    static const char *const refused[] = {"/proc", "/sys", "/dev/fd"};
+    char real[4096];
+    const char *both[2] = {path, realpath(path, real) ? real : path};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+            size_t n = strlen(refused[i]);
+            if (!strncmp(both[k], refused[i], n) && (both[k][n] == '/' || !both[k][n]))
+                return 1;
+        }
+    return 0;
+}
+
 int zv_io_channel_open(const zv_cfg_channel *c, const char *path, zv_io_channel *ch, char *why,
                        size_t why_len)
 {
@@ -52,6 +68,11 @@ int zv_io_channel_open(const zv_cfg_channel *c, const char *path, zv_io_channel 
                  S_ISDIR(st.st_mode) ? "directory" : S_ISSOCK(st.st_mode) ? "socket" : "special file");
         return -ENOTSUP;
     }
+    if (std_fd(path) < 0 && host_internals(path)) {
+        snprintf(why, why_len, "channel %s: %s is inside /proc, /sys or /dev/fd: refused (a "
+                 "guest must not reach the host's process and kernel state)", c->alias, path);
+        return -ENOTSUP;
+    }
     flags = ch->readable && ch->writable ? O_RDWR | O_CREAT : ch->writable ? O_WRONLY | O_CREAT
                                                                            : O_RDONLY;
     if (ch->writable && !ch->readable)
@@ -59,17 +80,22 @@ int zv_io_channel_open(const zv_cfg_channel *c, const char *path, zv_io_channel 
     ch->fd = std_fd(path);
     if (ch->fd >= 0)
         ch->fd = fcntl(ch->fd, F_DUPFD_CLOEXEC, 3); /* zvm's own stream, shared position */
-    else
-        ch->fd = open(path, flags | O_CLOEXEC, 0644);
+    else /* non-blocking: opening a FIFO must not wait for its other end */
+        ch->fd = open(path, flags | O_CLOEXEC | O_NONBLOCK, 0644);
+    if (ch->fd >= 0 && std_fd(path) < 0)
+        fcntl(ch->fd, F_SETFL, fcntl(ch->fd, F_GETFL) & ~O_NONBLOCK);
     if (ch->fd < 0 || fstat(ch->fd, &st) < 0) {
         int e = errno;
-        snprintf(why, why_len, "channel %s: cannot open %s: %s", c->alias, path, strerror(e));
+        snprintf(why, why_len, "channel %s: cannot open %s: %s", c->alias, path,
+                 e == ENXIO ? "a FIFO with no reader" : strerror(e));
         if (ch->fd >= 0)
             close(ch->fd);
         ch->fd = -1;
         return -e;
     }
     ch->kind = S_ISREG(st.st_mode) ? ZV_IO_REGULAR : S_ISCHR(st.st_mode) ? ZV_IO_CHAR : ZV_IO_FIFO;
+    /* a FIFO read before any writer came would see its end: wait for one first */
+    ch->fifo_wait = ch->kind == ZV_IO_FIFO && ch->readable && std_fd(path) < 0;
     ch->stream = ch->kind != ZV_IO_REGULAR || std_fd(path) >= 0;
     if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
         snprintf(why, why_len, "channel %s: %s is an unsupported source", c->alias, path);
@@ -80,6 +106,7 @@ int zv_io_channel_open(const zv_cfg_channel *c, const char *path, zv_io_channel 
     if (!ch->stream) {
         ch->size = st.st_size;
         ch->write_pos = ch->readable ? st.st_size : 0; /* sequential writes append */
+        ch->write_start = ch->write_pos;
     }
     if (c->etag) {
         EVP_MD_CTX *sha = EVP_MD_CTX_new();
@@ -163,11 +190,28 @@ void zv_io_channel_memory(zv_io_channel *ch, void *buf, int64_t len, int64_t cap
     memset(ch->counters, 0, sizeof ch->counters);
 }
 
-/* Memory channels: the same positions and limits, memcpy for the I/O. */
+void zv_io_channel_rewind(zv_io_channel *ch)
+{
+    ch->read_pos = 0;
+    ch->write_pos = ch->write_start;
+    ch->refused = ch->clamped = 0;
+    memset(ch->counters, 0, sizeof ch->counters);
+    if (ch->sha)
+        EVP_DigestInit_ex(ch->sha, EVP_sha256(), NULL);
+}
+
+/* Memory channels: the same positions and limits, memcpy for the I/O. A
+ * write past the end zero-fills the gap, as a file would read it: the
+ * buffer is reused from record to record, and a gap must never show what
+ * an earlier record wrote. A write cut short by the buffer's end counts as
+ * clamped. */
 static int64_t memory_io(zv_io_channel *ch, const struct iovec *v, int n, int64_t at, int writing)
 {
-    int64_t done = 0;
+    int64_t done = 0, want = 0;
+    if (writing && at > ch->mem_len)
+        memset(ch->mem + ch->mem_len, 0, (size_t)((at < ch->mem_cap ? at : ch->mem_cap) - ch->mem_len));
     for (int i = 0; i < n; i++) {
+        want += (int64_t)v[i].iov_len;
         int64_t room = (writing ? ch->mem_cap : ch->mem_len) - (at + done);
         int64_t k = (int64_t)v[i].iov_len < room ? (int64_t)v[i].iov_len : room;
         if (room <= 0)
@@ -180,6 +224,8 @@ static int64_t memory_io(zv_io_channel *ch, const struct iovec *v, int n, int64_
     }
     if (writing && at + done > ch->mem_len)
         ch->mem_len = at + done;
+    if (writing && done < want)
+        ch->clamped++;
     return done;
 }
 
@@ -198,12 +244,17 @@ int64_t zv_io_channel_readv(zv_io_ring *r, zv_io_channel *ch, const struct iovec
         return rc;
     n = clamp_iov(iov, n_iov, size, v);
     at = ch->stream ? -1 : random ? offset : ch->read_pos;
+    if (ch->fifo_wait && size) {
+        if ((rc = zv_io_poll_in(r, ch->fd)) < 0)
+            return rc == -EINTR ? -EINTR : -EIO;
+        ch->fifo_wait = 0;
+    }
     if (ch->kind == ZV_IO_MEMORY)
         rc = memory_io(ch, v, n, at, 0);
     else
         rc = size ? zv_io_readv(r, ch->fd, v, n, at) : 0;
     if (rc < 0)
-        return rc == -EFAULT ? -EFAULT : -EIO;
+        return rc == -EFAULT || rc == -EINTR ? rc : -EIO;
     if (!random && !ch->stream)
         ch->read_pos += rc;
     account(ch, ZV_CFG_GETS, ZV_CFG_GETSIZE, v, n, rc);
@@ -232,7 +283,7 @@ int64_t zv_io_channel_writev(zv_io_ring *r, zv_io_channel *ch, const struct iove
         if (rc <= 0) {
             if (done)
                 break;
-            return rc == -EFAULT ? -EFAULT : -EIO;
+            return rc == -EFAULT || rc == -EINTR ? rc : -EIO;
         }
         done += rc;
         while (left && rc >= (int64_t)cur->iov_len) { /* skip what went out */

@@ -32,6 +32,12 @@ void zv_io_ring_free(zv_io_ring *r);
 ssize_t zv_io_read(zv_io_ring *r, int fd, void *buf, size_t n, int64_t offset);
 ssize_t zv_io_write(zv_io_ring *r, int fd, const void *buf, size_t n, int64_t offset);
 ssize_t zv_io_readv(zv_io_ring *r, int fd, const struct iovec *iov, int n_iov, int64_t offset);
+/* While *flag is non-zero, a wait that a signal interrupts cancels its
+ * request and returns -EINTR (a guest's timeout; the flag is its
+ * instance's interruption flag). NULL: waits always go on. */
+void zv_io_ring_stop_on(zv_io_ring *r, const volatile uint32_t *flag);
+/* Wait until fd is readable (or its writer hung up): 0 or -errno. */
+int zv_io_poll_in(zv_io_ring *r, int fd);
 /* Asynchronous: start a read (0 or -errno), and wait for the next
  * completion (its result). For readers that keep one read in flight. */
 int zv_io_submit_read(zv_io_ring *r, int fd, void *buf, size_t n, int64_t offset);
@@ -52,6 +58,8 @@ typedef struct zv_io_channel {
     int64_t refused;   /* calls answered -EDQUOT */
     int64_t clamped;   /* calls cut short to the bytes left under a limit */
     int64_t read_pos, write_pos; /* sequential positions (regular files) */
+    int64_t write_start; /* write_pos at open (appending channels start at the end) */
+    uint8_t fifo_wait;   /* a read FIFO: wait for a writer before the first read */
     int64_t size;      /* bytes of a regular source at open, grows with writes */
     void *sha;         /* running SHA-256 (EVP_MD_CTX) when etag */
     const char *alias; /* borrowed from the manifest */
@@ -92,17 +100,27 @@ int64_t zv_io_channel_writev(zv_io_ring *r, zv_io_channel *ch, const struct iove
  * No host source and no ring: an instance's record I/O is memcpy. */
 void zv_io_channel_memory(zv_io_channel *ch, void *buf, int64_t len, int64_t cap);
 
-/* The batch appliance's input (records.c): records from a file (lines, or
- * len32: a 4-byte little-endian length before each), a directory (one
- * record per file, in name order) or "-" (stdin), read through the
- * reader's own io_uring ring with the next chunk prefetched. */
+/* The pool's input (records.c): records from a file (lines, or len32: a
+ * 4-byte little-endian length before each), a directory (one record per
+ * regular file, in name order) or "-" (stdin), read through the reader's
+ * own io_uring ring with the next chunk prefetched. Records up to
+ * max_record bytes come whole; a longer one is skipped and returned with
+ * *rec NULL and its length, so the caller can report it and go on. */
 typedef struct zv_io_reader zv_io_reader;
-int zv_io_reader_open(const char *src, int len32, zv_io_reader **out, char *why, size_t why_len);
+int zv_io_reader_open(const char *src, int len32, size_t max_record, zv_io_reader **out,
+                      char *why, size_t why_len);
 /* The next record: returns 1 and sets *rec and *len (valid until the next
- * call), 0 at the end, or -errno (-E2BIG: a record over 4 MiB; -EPROTO: a
- * truncated len32 record). A line keeps its newline. */
+ * call), 0 at the end, or -errno (-EPROTO: a truncated len32 record;
+ * -EINVAL: a directory entry that is not a regular file, see
+ * zv_io_reader_file). A line keeps its newline. */
 int zv_io_reader_next(zv_io_reader *r, const uint8_t **rec, size_t *len);
+/* For a directory: the name of the file read last (for messages), or NULL. */
+const char *zv_io_reader_file(const zv_io_reader *r);
 void zv_io_reader_free(zv_io_reader *r);
+
+/* Back to its state at open, for the next instance of a pool: positions,
+ * counters, refusals and the running etag start over (the source stays). */
+void zv_io_channel_rewind(zv_io_channel *ch);
 
 /* Close; with etag on, out gets the SHA-256 of every byte through the
  * channel (reads and writes, in order). Returns 1 if out was filled. */

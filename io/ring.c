@@ -2,18 +2,27 @@
  * ring.c — a thread's io_uring ring. Channel I/O here is synchronous from
  * the guest's point of view (a host call returns its bytes), so each call
  * submits one entry and waits for its completion: one io_uring_enter per
- * call. The batch appliance builds prefetch and batched writes on the same
- * ring (issue: the batch appliance).
+ * call. The record reader builds its prefetch on the same ring.
+ *
+ * A wait can be stopped: a read from a pipe with no data may block for
+ * ever, and a guest's Timeout must still hold. The watchdog's signal
+ * interrupts the wait (EINTR); if the ring's stop flag is raised by then,
+ * the request is cancelled (IORING_OP_ASYNC_CANCEL) and the call returns
+ * -EINTR; otherwise the wait goes on.
  */
 #include "io/io.h"
 
 #include <errno.h>
 #include <liburing.h>
+#include <poll.h>
 #include <stdlib.h>
 
 struct zv_io_ring {
     struct io_uring ring;
+    const volatile uint32_t *stop; /* raised: give up waiting (see above) */
 };
+
+#define REQUEST 1 /* user_data of a request, 2 of its cancellation */
 
 int zv_io_ring_new(unsigned entries, zv_io_ring **out)
 {
@@ -37,14 +46,39 @@ void zv_io_ring_free(zv_io_ring *r)
     free(r);
 }
 
+void zv_io_ring_stop_on(zv_io_ring *r, const volatile uint32_t *flag) { r->stop = flag; }
+
+/* Cancel the request in flight and take both completions. */
+static void cancel(zv_io_ring *r)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+    struct io_uring_cqe *cqe = NULL;
+    int seen = 0, rc;
+    if (!sqe)
+        return;
+    io_uring_prep_cancel64(sqe, REQUEST, 0);
+    io_uring_sqe_set_data64(sqe, REQUEST + 1);
+    io_uring_submit(&r->ring);
+    while (seen < 2) { /* the request's completion (-ECANCELED, or done) and the cancel's */
+        if ((rc = io_uring_wait_cqe(&r->ring, &cqe)) == -EINTR)
+            continue;
+        if (rc < 0)
+            return;
+        io_uring_cqe_seen(&r->ring, cqe);
+        seen++;
+    }
+}
+
 ssize_t zv_io_wait(zv_io_ring *r)
 {
     struct io_uring_cqe *cqe;
     ssize_t res;
     int rc;
-    do
-        rc = io_uring_wait_cqe(&r->ring, &cqe);
-    while (rc == -EINTR);
+    while ((rc = io_uring_wait_cqe(&r->ring, &cqe)) == -EINTR)
+        if (r->stop && *r->stop) {
+            cancel(r);
+            return -EINTR;
+        }
     if (rc < 0)
         return rc;
     res = cqe->res;
@@ -64,7 +98,20 @@ int zv_io_submit_read(zv_io_ring *r, int fd, void *buf, size_t n, int64_t offset
     if (!sqe)
         return -EBUSY;
     io_uring_prep_read(sqe, fd, buf, (unsigned)n, (uint64_t)offset);
+    io_uring_sqe_set_data64(sqe, REQUEST);
     return io_uring_submit(&r->ring) < 0 ? -EIO : 0;
+}
+
+int zv_io_poll_in(zv_io_ring *r, int fd)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+    ssize_t rc;
+    if (!sqe)
+        return -EBUSY;
+    io_uring_prep_poll_add(sqe, fd, POLLIN);
+    io_uring_sqe_set_data64(sqe, REQUEST);
+    rc = complete(r);
+    return rc < 0 ? (int)rc : 0;
 }
 
 ssize_t zv_io_read(zv_io_ring *r, int fd, void *buf, size_t n, int64_t offset)
@@ -79,6 +126,7 @@ ssize_t zv_io_write(zv_io_ring *r, int fd, const void *buf, size_t n, int64_t of
     if (!sqe)
         return -EBUSY;
     io_uring_prep_write(sqe, fd, buf, (unsigned)n, (uint64_t)offset);
+    io_uring_sqe_set_data64(sqe, REQUEST);
     return complete(r);
 }
 
@@ -88,6 +136,7 @@ ssize_t zv_io_readv(zv_io_ring *r, int fd, const struct iovec *iov, int n_iov, i
     if (!sqe)
         return -EBUSY;
     io_uring_prep_readv(sqe, fd, iov, (unsigned)n_iov, (uint64_t)offset);
+    io_uring_sqe_set_data64(sqe, REQUEST);
     return complete(r);
 }
 
@@ -97,5 +146,6 @@ ssize_t zv_io_writev(zv_io_ring *r, int fd, const struct iovec *iov, int n_iov, 
     if (!sqe)
         return -EBUSY;
     io_uring_prep_writev(sqe, fd, iov, (unsigned)n_iov, (uint64_t)offset);
+    io_uring_sqe_set_data64(sqe, REQUEST);
     return complete(r);
 }

@@ -44,7 +44,6 @@
 
 #define BATCH_START_BYTES (64u << 10)
 #define MAX_WORKERS 64
-#define DEFAULT_LIMIT (16ull << 20)
 #define MAX_LIMIT (1ull << 30)
 #define IDLE_NAPS 500 /* 20 us each: about 10 ms before a worker sleeps */
 
@@ -513,12 +512,12 @@ static int check_config(const zvm_pool_config *c, char *err, size_t errlen)
 
 static int setup(zv_pf_pool *p, const zvm_pool_config *c, char *err, size_t errlen)
 {
-    uint64_t out_limit = c->output_limit ? c->output_limit : DEFAULT_LIMIT;
+    uint64_t out_limit = c->output_limit ? c->output_limit : ZVM_DEFAULT_RECORD_BYTES;
     int rc;
     if ((rc = check_config(c, err, errlen)) ||
         (rc = make_manifest(p, c, out_limit, err, errlen)))
         return rc;
-    p->input_limit = c->input_limit ? c->input_limit : DEFAULT_LIMIT;
+    p->input_limit = c->input_limit ? c->input_limit : ZVM_DEFAULT_RECORD_BYTES;
     p->depth = c->depth ? c->depth : 4096;
     p->unordered = c->unordered != 0;
     p->reset_how = c->reset;

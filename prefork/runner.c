@@ -69,7 +69,7 @@ int zv_pf_runner_new(zv_eng_module *m, const zv_cfg_manifest *man, int reset_how
                      zv_pf_watch *watch, uint64_t limit_ns, zv_pf_runner **out, zv_eng_err *err)
 {
     zv_pf_runner *r = calloc(1, sizeof *r);
-    zv_eng_limits limits = {(uint32_t)(man->memory_bytes / 65536)};
+    zv_eng_limits limits = {(uint32_t)(man->memory_bytes / 65536), man->memory_bytes};
     int rc;
     *out = NULL;
     if (!r)

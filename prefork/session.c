@@ -104,7 +104,7 @@ static void memory_etag(session_run *s, const zv_eng_instance *inst)
 static int guest_main(void *p)
 {
     session_run *s = p;
-    zv_eng_limits limits = {(uint32_t)(s->man->memory_bytes / 65536)};
+    zv_eng_limits limits = {(uint32_t)(s->man->memory_bytes / 65536), s->man->memory_bytes};
     zv_eng_instance *inst = NULL;
     zv_eng_err err = {0};
     struct timespec t0, t1;

@@ -48,6 +48,9 @@ extern "C" {
 
 #define ZVM_API_VERSION 1
 
+/* The default bound on a record's input and on its output. */
+#define ZVM_DEFAULT_RECORD_BYTES (16u << 20)
+
 typedef struct zvm_module zvm_module;
 typedef struct zvm_pool zvm_pool;
 
