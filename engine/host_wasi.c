@@ -124,6 +124,8 @@ static uint32_t fd_io(zv_ctx *ctx, uint32_t fd, uint32_t iovs, uint32_t n_iovs, 
     }
     n = writing ? zv_io_channel_writev(zv_host_ring(ctx), c, v, (int)n_iovs, at)
                 : zv_io_channel_readv(zv_host_ring(ctx), c, v, (int)n_iovs, at);
+    if (n == -EINTR) /* the deadline passed while it waited: the request is cancelled */
+        zv_eng_trap(ZV_TRAP_TIMEOUT, 0);
     if (n < 0)
         return zv_host_errno(n);
     total = (uint64_t)n;

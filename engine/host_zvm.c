@@ -41,6 +41,8 @@ static uint32_t zvm_rw(zv_ctx *ctx, uint32_t desc, uint32_t buf, uint32_t size, 
         return guest_errno(-EINVAL);
     n = writing ? zv_io_channel_write(zv_host_ring(ctx), &s->ch[desc], ctx->mem + buf, size, (int64_t)offset)
                 : zv_io_channel_read(zv_host_ring(ctx), &s->ch[desc], ctx->mem + buf, size, (int64_t)offset);
+    if (n == -EINTR) /* the deadline passed while it waited: the request is cancelled */
+        zv_eng_trap(ZV_TRAP_TIMEOUT, 0);
     return n >= 0 ? (uint32_t)n : guest_errno(n); /* -EBADF: not that direction: EINVAL */
 }
 
