@@ -19,6 +19,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +42,8 @@ typedef struct {
     uint8_t *buf;
     size_t len;
     int failed;
+    const char *path;  /* a regular file: written as PATH.partial, renamed at the end */
+    char partial[4200];
 } sink;
 
 typedef struct {
@@ -147,8 +151,14 @@ static void sink_put(sink *s, const void *data, size_t n)
     s->len += n;
 }
 
-static int sink_open(sink *s, zv_io_ring *ring, const char *path)
+/* A regular file (or a new one) is written as PATH.partial, locked while
+ * written, and renamed over PATH only when the batch succeeded: a killed
+ * or failed batch never leaves a plausible short PATH, and a second batch
+ * on the same output is refused instead of mixing in. Devices, FIFOs and
+ * "-" are written directly. */
+static int sink_open(sink *s, zv_io_ring *ring, const char *path, char *why, size_t why_len)
 {
+    struct stat st;
     s->ring = ring;
     if (!(s->buf = malloc(OUT_BUF)))
         return -ENOMEM;
@@ -157,15 +167,38 @@ static int sink_open(sink *s, zv_io_ring *ring, const char *path)
         s->off = -1;
         return 0;
     }
-    s->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     s->off = 0;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        s->fd = open(path, O_WRONLY | O_CLOEXEC);
+        s->off = S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) ? -1 : 0;
+    } else {
+        snprintf(s->partial, sizeof s->partial, "%s.partial", path);
+        s->fd = open(s->partial, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (s->fd >= 0 && flock(s->fd, LOCK_EX | LOCK_NB) < 0) {
+            snprintf(why, why_len, "%s is being written by another zvm batch (%s is locked)",
+                     path, s->partial);
+            close(s->fd);
+            s->fd = -1;
+            return -EBUSY;
+        }
+        if (s->fd >= 0 && ftruncate(s->fd, 0) < 0) {
+            close(s->fd);
+            s->fd = -1;
+        }
+        s->path = path;
+    }
+    if (s->fd < 0)
+        snprintf(why, why_len, "cannot write %s: %s", path, strerror(errno));
     return s->fd < 0 ? -errno : 0;
 }
 
-static void sink_close(sink *s)
+/* Flush and close; with `commit`, PATH.partial becomes PATH. */
+static void sink_close(sink *s, int commit)
 {
     if (s->fd >= 0)
         sink_flush(s);
+    if (s->path && commit && !s->failed && rename(s->partial, s->path) < 0)
+        s->failed = 1;
     if (s->fd > 2)
         close(s->fd);
     free(s->buf);
@@ -280,10 +313,14 @@ int zv_cli_batch(int argc, char **argv)
         status = 2;
         goto out;
     }
-    if ((rc = zv_io_ring_new(8, &ring)) || (rc = sink_open(&j.w.out, ring, f.output)) ||
-        (rc = sink_open(&j.w.err, ring, f.errors_path))) {
-        fprintf(stderr, "zvm batch: cannot write %s: %s\n",
-                j.w.out.fd < 0 ? f.output : f.errors_path, strerror(-rc));
+    if ((rc = zv_io_ring_new(8, &ring))) {
+        fprintf(stderr, "zvm batch: io_uring is not available: %s\n", strerror(-rc));
+        status = 1;
+        goto out;
+    }
+    if ((rc = sink_open(&j.w.out, ring, f.output, why, sizeof why)) ||
+        (rc = sink_open(&j.w.err, ring, f.errors_path, why, sizeof why))) {
+        fprintf(stderr, "zvm batch: %s\n", why);
         status = 2;
         goto out;
     }
@@ -314,12 +351,14 @@ int zv_cli_batch(int argc, char **argv)
         fprintf(stderr, "zvm batch: writing the output failed\n");
         status = 1;
     }
+    if (status && j.w.out.path)
+        fprintf(stderr, "zvm batch: the outputs so far are in %s\n", j.w.out.partial);
     summary(&j, now_ns() - j.w.start_ns,
             (double)(c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) / 1e9);
 out:
     zv_pf_pool_free(j.pool);
-    sink_close(&j.w.out);
-    sink_close(&j.w.err);
+    sink_close(&j.w.out, status == 0);
+    sink_close(&j.w.err, status == 0);
     zv_io_ring_free(ring);
     zv_io_reader_free(j.rd);
     zv_eng_module_free(mod);

@@ -23,15 +23,20 @@ typedef struct zv_eng_session zv_eng_session;
 int zv_eng_session_new(const zv_cfg_manifest *m, zv_eng_session **out, zv_eng_err *err);
 int zv_eng_session_resolve(void *session, const zv_val_import *im, zv_eng_extern *out);
 
-/* End of session: close the channels and total their accounting. */
-#define ZV_ENG_MAX_ETAGS 64
+/* End of session: close the channels and total their accounting; every
+ * channel with its etag flag gets its etag (t->etags is allocated:
+ * zv_eng_totals_free). Returns 0 or -ENOMEM. */
 typedef struct {
     int64_t gets, get_bytes, puts, put_bytes;
+    int64_t limited; /* calls refused or cut short by a limit */
     uint32_t n_etags;
-    const char *etag_alias[ZV_ENG_MAX_ETAGS]; /* borrowed from the manifest */
-    char etag_hex[ZV_ENG_MAX_ETAGS][65];
+    struct zv_eng_etag {
+        const char *alias; /* borrowed from the manifest */
+        char hex[65];
+    } *etags;
 } zv_eng_totals;
-void zv_eng_session_finish(zv_eng_session *s, zv_eng_totals *t);
+int zv_eng_session_finish(zv_eng_session *s, zv_eng_totals *t);
+void zv_eng_totals_free(zv_eng_totals *t);
 void zv_eng_session_free(zv_eng_session *s); /* accepts NULL */
 
 /* Reuse for the pool (no allocation, no syscall): rebind channel `index`

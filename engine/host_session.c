@@ -141,9 +141,12 @@ static void hex(const uint8_t d[32], char out[65])
         snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
-void zv_eng_session_finish(zv_eng_session *s, zv_eng_totals *t)
+int zv_eng_session_finish(zv_eng_session *s, zv_eng_totals *t)
 {
+    int rc = 0;
     memset(t, 0, sizeof *t);
+    if (s->man->etag && s->n_ch && !(t->etags = calloc(s->n_ch, sizeof *t->etags)))
+        rc = -ENOMEM;
     for (uint32_t i = 0; i < s->n_ch; i++) {
         zv_io_channel *c = &s->ch[i];
         uint8_t digest[32];
@@ -151,12 +154,21 @@ void zv_eng_session_finish(zv_eng_session *s, zv_eng_totals *t)
         t->get_bytes += c->counters[ZV_CFG_GETSIZE];
         t->puts += c->counters[ZV_CFG_PUTS];
         t->put_bytes += c->counters[ZV_CFG_PUTSIZE];
-        if (zv_io_channel_close(c, digest) && s->man->etag && t->n_etags < 64) {
-            t->etag_alias[t->n_etags] = c->alias;
-            hex(digest, t->etag_hex[t->n_etags++]);
+        t->limited += c->refused + c->clamped;
+        if (zv_io_channel_close(c, digest) && t->etags) {
+            t->etags[t->n_etags].alias = c->alias;
+            hex(digest, t->etags[t->n_etags++].hex);
         }
     }
     s->n_ch = 0;
+    return rc;
+}
+
+void zv_eng_totals_free(zv_eng_totals *t)
+{
+    free(t->etags);
+    t->etags = NULL;
+    t->n_etags = 0;
 }
 
 void zv_eng_session_free(zv_eng_session *s)

@@ -147,10 +147,10 @@ static int fill_etags(session_run *s, const zv_eng_totals *t)
     if (!(rep->etags = calloc(n, sizeof *rep->etags)))
         return -ENOMEM;
     for (uint32_t i = 0; i < n; i++) {
-        const char *alias = i < t->n_etags ? t->etag_alias[i] : "memory";
+        const char *alias = i < t->n_etags ? t->etags[i].alias : "memory";
         if (!(rep->etags[i].alias = strdup(alias)))
             return -ENOMEM;
-        memcpy(rep->etags[i].sha256, i < t->n_etags ? t->etag_hex[i] : s->memory_etag, 65);
+        memcpy(rep->etags[i].sha256, i < t->n_etags ? t->etags[i].hex : s->memory_etag, 65);
         rep->n_etags = i + 1;
     }
     return 0;
@@ -212,12 +212,17 @@ int zv_pf_session_run(const zv_cfg_manifest *man, zv_pf_session_opts *o, zvm_rep
     rep->exit_code = run(&s, &wd);
     zv_pf_watchdog_free(wd);
     if (s.session) {
-        zv_eng_session_finish(s.session, &totals);
+        rc = zv_eng_session_finish(s.session, &totals);
         rep->gets = totals.gets;
         rep->get_bytes = totals.get_bytes;
         rep->puts = totals.puts;
         rep->put_bytes = totals.put_bytes;
-        rc = fill_etags(&s, &totals);
+        if (totals.limited && rep->exit_code == 0) /* ZeroVM goes on; the report tells */
+            snprintf(rep->status, sizeof rep->status, "ok; %lld channel calls refused or cut "
+                     "short by their limits", (long long)totals.limited);
+        if (rc == 0)
+            rc = fill_etags(&s, &totals);
+        zv_eng_totals_free(&totals);
     }
     zv_eng_session_free(s.session);
     zv_eng_module_free(s.mod);

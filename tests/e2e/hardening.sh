@@ -206,4 +206,27 @@ manifest proc.manifest "$guests/hello.wasm" 67108864 1 0 "Channel = /proc/self/m
 "$zvm" run proc.manifest > rep.txt 2>/dev/null
 check "12: /proc/self/mem is refused as a source (exit 93)" $([ $? = 93 ]; echo $?)
 
+printf 'first\n' > keep.txt
+"$zvm" batch --module "$guests/records.wasm" --input keep.txt --output shared.out 2>/dev/null
+printf 'LOOP\n' > slow.txt
+"$zvm" batch --module "$guests/records.wasm" --input slow.txt --output shared.out --timeout 5 \
+    2>/dev/null & slow=$!
+sleep 1
+"$zvm" batch --module "$guests/records.wasm" --input keep.txt --output shared.out 2>err.txt
+rc=$?
+check "12: a second batch on the same output is refused ($rc, $(cat err.txt))" \
+    $([ $rc = 2 ] && grep -q "being written by another zvm batch" err.txt; echo $?)
+kill -9 $slow; wait $slow 2>/dev/null
+check "12: a killed batch leaves the earlier output whole: [$(cat shared.out)]" \
+    $([ "$(cat shared.out)" = FIRST ]; echo $?)
+{ cat manifest_head 2>/dev/null; manifest /dev/stdout "$guests/hello.wasm" 67108864 5 0; } > etags.manifest
+sed -i 's/^Memory = 67108864, 0/Memory = 67108864, 1/; s/^Channel = out.txt, \/dev\/stdout, 0, 0/Channel = out.txt, \/dev\/stdout, 0, 1/' etags.manifest
+for i in $(seq 1 70); do
+    printf 'x' > "c$i.txt"
+    echo "Channel = c$i.txt, /dev/c$i, 0, 1, 1, 1, 0, 0" >> etags.manifest
+done
+"$zvm" run etags.manifest > rep.txt 2>/dev/null
+check "12: every etag is reported, not the first 64 ($(sed -n 4p rep.txt | wc -w) words)" \
+    $([ "$(sed -n 4p rep.txt | wc -w)" = $(( 2 * 72 )) ]; echo $?)
+
 finish hardening.sh
