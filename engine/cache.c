@@ -1,29 +1,50 @@
 /*
- * cache.c — the code cache: compiled modules on disk, content-addressed.
+ * cache.c — the code cache: compiled modules on disk, content-addressed,
+ * and trusted only when they are provably ours.
  *
  * The key is SHA-256 over the module's SHA-256, the ABI and translator
  * versions, the compiler's identity (resolved path, size, mtime), the
  * optimisation level and the translator options: collision-resistant,
- * because tenants share the cache. An entry is the shared object followed
- * by a 40-byte trailer: "ZVMCACHE" and the SHA-256 of everything before
- * it. Entries are written to a temporary file and renamed into place, so
- * concurrent writers leave one good entry; a truncated or corrupted entry
- * fails its trailer check and is rebuilt, never loaded.
+ * because tenants share the cache. Entries are written to a temporary
+ * file (mkstemp) and renamed into place, so concurrent writers leave one
+ * good entry.
+ *
+ * A cache entry is native code that zvm will dlopen, and dlopen runs an
+ * ELF constructor before anything can be checked. So an entry is loaded
+ * only when both of these hold:
+ * - the folder is ours: the cache folder is owned by the running user and
+ *   writable by nobody else, and every folder above it is owned by that
+ *   user or root and writable by nobody else, unless it is root's and
+ *   sticky (as /tmp): the rule OpenSSH applies to ~/.ssh. Files written by
+ *   any other Unix user can then not be there; the entry itself must be a
+ *   regular file of ours, opened without following links.
+ * - the entry carries our mark: a 40-byte trailer, "ZVMCACH2" and the
+ *   HMAC-SHA256 of everything before it under a 32-byte key kept in the
+ *   folder (`key`, mode 0600, made from getrandom on first use). A planted
+ *   file, even one in a folder that passes the checks (root's, say), fails
+ *   without the key; a truncated or corrupted entry fails too and is
+ *   rebuilt, never loaded.
  */
 #include "engine/internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define TRAILER_MAGIC "ZVMCACHE"
+#define TRAILER_MAGIC "ZVMCACH2"
 #define TRAILER_BYTES 40
+#define KEY_BYTES 32
 
 static int cache_dir(const zv_eng_opts *opts, char *out, size_t n)
 {
@@ -41,6 +62,7 @@ static int cache_dir(const zv_eng_opts *opts, char *out, size_t n)
     return 0;
 }
 
+/* Folders zvm creates are the user's alone. */
 static int mkdir_p(const char *dir)
 {
     char buf[4096];
@@ -49,13 +71,99 @@ static int mkdir_p(const char *dir)
         if (*p != '/')
             continue;
         *p = 0;
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+        if (mkdir(buf, 0700) < 0 && errno != EEXIST)
             return -errno;
         *p = '/';
     }
-    if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+    if (mkdir(buf, 0700) < 0 && errno != EEXIST)
         return -errno;
     return 0;
+}
+
+/* The folder rule above, on the folder's resolved path. 0, or -EPERM with
+ * err->msg naming the folder at fault. */
+static int secure_dir(const char *dir, zv_eng_err *err)
+{
+    char real[4096], part[4096];
+    uid_t me = geteuid();
+    size_t n;
+    if (!realpath(dir, real)) {
+        snprintf(err->msg, sizeof err->msg, "cache folder %s: %s", dir, strerror(errno));
+        return -errno;
+    }
+    n = strlen(real);
+    for (size_t i = 0; i <= n; i++) {
+        struct stat st;
+        int last = i == n, group_other_w;
+        if (real[i] != '/' && !last)
+            continue;
+        snprintf(part, sizeof part, "%.*s", i ? (int)i : 1, real);
+        if (lstat(part, &st) < 0 || !S_ISDIR(st.st_mode)) {
+            snprintf(err->msg, sizeof err->msg, "cache folder %s: %s is not a folder", dir, part);
+            return -EPERM;
+        }
+        group_other_w = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
+        if (last ? st.st_uid != me || group_other_w
+                 : (st.st_uid != me && st.st_uid != 0) ||
+                       (group_other_w && !(st.st_uid == 0 && (st.st_mode & S_ISVTX)))) {
+            snprintf(err->msg, sizeof err->msg,
+                     "cache folder %s: %s is %s: refusing to load native code from it", dir, part,
+                     last && st.st_uid != me ? "owned by another user"
+                     : group_other_w          ? "writable by other users"
+                                              : "owned by another user");
+            return -EPERM;
+        }
+    }
+    return 0;
+}
+
+/* Is fd a regular file of ours that nobody else may write? */
+static int ours(int fd, struct stat *st)
+{
+    return fstat(fd, st) == 0 && S_ISREG(st->st_mode) && st->st_uid == geteuid() &&
+           !(st->st_mode & (S_IWGRP | S_IWOTH));
+}
+
+/* The folder's key: read, or made once (link() makes the first writer's
+ * key the one everybody uses). */
+static int load_key(const char *dir, uint8_t key[KEY_BYTES], zv_eng_err *err)
+{
+    char path[4200], tmp[4300];
+    struct stat st;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int fd;
+        snprintf(path, sizeof path, "%s/key", dir);
+        if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
+            int ok = ours(fd, &st) && !(st.st_mode & 077) && st.st_size == KEY_BYTES &&
+                     read(fd, key, KEY_BYTES) == KEY_BYTES;
+            close(fd);
+            if (ok)
+                return 0;
+            snprintf(err->msg, sizeof err->msg, "cache key %s is not a 32-byte file that only "
+                     "this user can read: refusing the cache", path);
+            return -EPERM;
+        }
+        if (errno != ENOENT)
+            break;
+        snprintf(tmp, sizeof tmp, "%s/key.XXXXXX", dir);
+        if ((fd = mkstemp(tmp)) < 0)
+            break;
+        if (getrandom(key, KEY_BYTES, 0) != KEY_BYTES || write(fd, key, KEY_BYTES) != KEY_BYTES ||
+            fsync(fd) < 0) {
+            close(fd);
+            unlink(tmp);
+            break;
+        }
+        close(fd);
+        if (link(tmp, path) < 0 && errno != EEXIST) {
+            unlink(tmp);
+            break;
+        }
+        unlink(tmp); /* ours or a concurrent maker's is in place: read it */
+    }
+    snprintf(err->msg, sizeof err->msg, "cannot make the cache key in %s: %s", dir,
+             strerror(errno));
+    return -EIO;
 }
 
 static const char *cc_name(const zv_eng_opts *opts)
@@ -68,17 +176,13 @@ static const char *cc_name(const zv_eng_opts *opts)
 
 static int opt_level(const zv_eng_opts *opts) { return opts && opts->fast_compile ? 0 : 2; }
 
-static int entry_path(const zv_val_module *m, const zv_eng_opts *opts, char *path, size_t n,
-                      zv_eng_err *err)
+static int entry_path(const zv_val_module *m, const zv_eng_opts *opts, const char *dir,
+                      char *path, size_t n, zv_eng_err *err)
 {
-    char dir[4096], ident[4400], key_text[4600];
+    char ident[4400], key_text[4600];
     uint8_t key[32];
     unsigned len = 0;
     int rc;
-    if ((rc = cache_dir(opts, dir, sizeof dir))) {
-        snprintf(err->msg, sizeof err->msg, "no cache folder: set ZVM_CACHE or HOME");
-        return rc;
-    }
     if ((rc = zv_eng_cc_identity(cc_name(opts), ident, sizeof ident))) {
         snprintf(err->msg, sizeof err->msg, "C compiler '%s' not found on PATH", cc_name(opts));
         return rc;
@@ -96,11 +200,6 @@ static int entry_path(const zv_val_module *m, const zv_eng_opts *opts, char *pat
         }
         EVP_MD_CTX_free(h);
     }
-    if ((rc = mkdir_p(dir))) {
-        snprintf(err->msg, sizeof err->msg, "cannot create the cache folder %s: %s", dir,
-                 strerror(-rc));
-        return rc;
-    }
     rc = snprintf(path, n, "%s/", dir);
     for (int i = 0; i < 32 && (size_t)rc < n; i++)
         rc += snprintf(path + rc, n - (size_t)rc, "%02x", key[i]);
@@ -108,15 +207,20 @@ static int entry_path(const zv_val_module *m, const zv_eng_opts *opts, char *pat
     return 0;
 }
 
-/* Does fd hold a complete entry? Checks the trailer against the contents. */
-static int entry_ok(int fd)
+static int mac(const uint8_t key[KEY_BYTES], const void *data, size_t n, uint8_t out[32])
+{
+    unsigned len = 0;
+    return HMAC(EVP_sha256(), key, KEY_BYTES, data, n, out, &len) && len == 32 ? 0 : -ENOMEM;
+}
+
+/* Does fd hold a complete entry of ours, with our mark? */
+static int entry_ok(int fd, const uint8_t key[KEY_BYTES])
 {
     struct stat st;
     uint8_t digest[32];
-    unsigned len = 0;
     void *p;
     int ok;
-    if (fstat(fd, &st) < 0 || st.st_size < TRAILER_BYTES + 64)
+    if (!ours(fd, &st) || st.st_size < TRAILER_BYTES + 64)
         return 0;
     p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED)
@@ -124,23 +228,22 @@ static int entry_ok(int fd)
     {
         const uint8_t *b = p, *t = b + st.st_size - TRAILER_BYTES;
         ok = !memcmp(t, TRAILER_MAGIC, 8) &&
-             EVP_Digest(b, (size_t)st.st_size - TRAILER_BYTES, digest, &len, EVP_sha256(), NULL) &&
-             !memcmp(t + 8, digest, 32);
+             mac(key, b, (size_t)st.st_size - TRAILER_BYTES, digest) == 0 &&
+             !CRYPTO_memcmp(t + 8, digest, 32);
     }
     munmap(p, (size_t)st.st_size);
     return ok;
 }
 
-static int append_trailer(const char *so_path)
+static int append_trailer(const char *so_path, const uint8_t key[KEY_BYTES])
 {
     uint8_t trailer[TRAILER_BYTES];
-    unsigned len = 0;
     struct stat st;
-    int fd = open(so_path, O_RDWR | O_CLOEXEC), rc = 0;
+    int fd = open(so_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW), rc = 0;
     void *p;
     if (fd < 0)
         return -errno;
-    if (fstat(fd, &st) < 0 || st.st_size == 0) {
+    if (!ours(fd, &st) || st.st_size == 0) {
         rc = -EIO;
         goto out;
     }
@@ -150,8 +253,7 @@ static int append_trailer(const char *so_path)
         goto out;
     }
     memcpy(trailer, TRAILER_MAGIC, 8);
-    if (!EVP_Digest(p, (size_t)st.st_size, trailer + 8, &len, EVP_sha256(), NULL))
-        rc = -ENOMEM;
+    rc = mac(key, p, (size_t)st.st_size, trailer + 8);
     munmap(p, (size_t)st.st_size);
     if (rc == 0 && pwrite(fd, trailer, sizeof trailer, st.st_size) != (ssize_t)sizeof trailer)
         rc = -EIO;
@@ -162,12 +264,34 @@ out:
     return rc;
 }
 
+/* Temporary files of builds whose zvm was killed: "<entry>.so.<pid>.XXXXXX"
+ * with suffixes. Removed when that pid is gone. */
+static void sweep_stale(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        const char *p = strstr(e->d_name, ".so.");
+        char path[4400], *end;
+        long pid;
+        if (!p)
+            continue;
+        pid = strtol(p + 4, &end, 10);
+        if (end == p + 4 || *end != '.' || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+}
+
 /* Translate and compile into a temporary name, then rename into place. */
 static int build_entry(const zv_val_module *m, const zv_eng_opts *opts, const char *path,
-                       zv_eng_err *err)
+                       const uint8_t key[KEY_BYTES], zv_eng_err *err)
 {
     zv_eng_translate_opts topts = {!(opts && opts->no_interrupt_checks)};
-    char c_path[4200], so_path[4200];
+    char c_path[4200], so_path[4300];
     FILE *f;
     int rc, fd;
     snprintf(c_path, sizeof c_path, "%s.%d.XXXXXX", path, (int)getpid());
@@ -201,7 +325,7 @@ static int build_entry(const zv_val_module *m, const zv_eng_opts *opts, const ch
     }
     if ((rc = zv_eng_cc_compile(cc_name(opts), opt_level(opts), c_path, so_path, err)))
         goto out;
-    if ((rc = append_trailer(so_path)) == 0 && rename(so_path, path) < 0)
+    if ((rc = append_trailer(so_path, key)) == 0 && rename(so_path, path) < 0)
         rc = -errno;
     if (rc)
         snprintf(err->msg, sizeof err->msg, "cannot store %s: %s", path, strerror(-rc));
@@ -215,29 +339,45 @@ out:
 int zv_eng_cache_get(const zv_val_module *m, const zv_eng_opts *opts, char *path, size_t n,
                      int *cached, int *fd_out, zv_eng_err *err)
 {
+    char dir[4096];
+    uint8_t key[KEY_BYTES];
     int rc, fd;
-    if ((rc = entry_path(m, opts, path, n, err)))
+    if ((rc = cache_dir(opts, dir, sizeof dir))) {
+        snprintf(err->msg, sizeof err->msg, "no cache folder: set ZVM_CACHE or HOME");
         return rc;
+    }
+    if ((rc = mkdir_p(dir))) {
+        snprintf(err->msg, sizeof err->msg, "cannot create the cache folder %s: %s", dir,
+                 strerror(-rc));
+        return rc;
+    }
+    if ((rc = secure_dir(dir, err)) || (rc = load_key(dir, key, err)) ||
+        (rc = entry_path(m, opts, dir, path, n, err)))
+        goto out;
     *cached = 1;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0 && entry_ok(fd))
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0 && entry_ok(fd, key))
         goto done;
     if (fd >= 0)
         close(fd);
     *cached = 0;
-    if ((rc = build_entry(m, opts, path, err)))
-        return rc;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || !entry_ok(fd)) {
+    sweep_stale(dir);
+    if ((rc = build_entry(m, opts, path, key, err)))
+        goto out;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 || !entry_ok(fd, key)) {
         if (fd >= 0)
             close(fd);
         snprintf(err->msg, sizeof err->msg, "cache entry %s is unreadable after writing it", path);
-        return -EIO;
+        rc = -EIO;
+        goto out;
     }
 done:
     if (fd_out)
         *fd_out = fd;
     else
         close(fd);
-    return 0;
+out:
+    OPENSSL_cleanse(key, sizeof key);
+    return rc;
 }

@@ -28,7 +28,11 @@ typedef struct {
 int zv_eng_image_plan(const zv_val_module *m, zv_eng_image *img);
 void zv_eng_image_fill(const zv_val_module *m, const zv_eng_image *img, uint8_t *buf);
 
-/* Backend: C source file -> shared object (backend_cc.c). */
+/* Backend: C source file -> shared object (backend_cc.c). Each compile
+ * gets this much CPU time and address space, and fails past them
+ * ($ZVM_CC_CPU_SECONDS and $ZVM_CC_MEMORY_MB change them). */
+#define ZV_ENG_CC_CPU_SECONDS 300
+#define ZV_ENG_CC_MEMORY_MB 4096
 int zv_eng_cc_compile(const char *cc, int opt_level, const char *c_path, const char *so_path,
                       zv_eng_err *err);
 /* Identity of the compiler for the cache key: path, size, mtime. */

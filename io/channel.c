@@ -130,9 +130,9 @@ static int64_t admit(zv_io_channel *ch, int calls, int bytes, int64_t *size)
         ch->refused++;
         return -EDQUOT;
     }
-    if (*size > left) {
+    if (*size > left) { /* a short read is normal; a short write loses output */
         *size = left;
-        ch->clamped++;
+        ch->clamped += bytes == ZV_CFG_PUTSIZE;
     }
     if (*size > MAX_IO_BYTES)
         *size = MAX_IO_BYTES;

@@ -56,7 +56,7 @@ typedef struct zv_io_channel {
     int64_t limits[4]; /* gets, getsize, puts, putsize */
     int64_t counters[4];
     int64_t refused;   /* calls answered -EDQUOT */
-    int64_t clamped;   /* calls cut short to the bytes left under a limit */
+    int64_t clamped;   /* writes cut short to the bytes left under a limit */
     int64_t read_pos, write_pos; /* sequential positions (regular files) */
     int64_t write_start; /* write_pos at open (appending channels start at the end) */
     uint8_t fifo_wait;   /* a read FIFO: wait for a writer before the first read */

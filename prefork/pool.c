@@ -518,6 +518,9 @@ static int setup(zv_pf_pool *p, const zvm_pool_config *c, char *err, size_t errl
         (rc = make_manifest(p, c, out_limit, err, errlen)))
         return rc;
     p->input_limit = c->input_limit ? c->input_limit : ZVM_DEFAULT_RECORD_BYTES;
+    /* a record the guest could not read whole is over the limit too */
+    if ((uint64_t)p->man->channels[0].limits[ZV_CFG_GETSIZE] < p->input_limit)
+        p->input_limit = (uint64_t)p->man->channels[0].limits[ZV_CFG_GETSIZE];
     p->depth = c->depth ? c->depth : 4096;
     p->unordered = c->unordered != 0;
     p->reset_how = c->reset;

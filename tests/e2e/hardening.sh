@@ -24,6 +24,62 @@ EOF
 }
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
+# ---- 1: a planted cache entry ran as native code -----------------------------------
+export ZVM_CACHE=$tmp/cache1
+"$zvm" compile "$guests/hello.wasm" > c.txt
+entry=$(awk '{ print $3 }' c.txt)
+cat > evil.c <<'C'
+#include <fcntl.h>
+__attribute__((constructor)) static void planted(void) { creat(PWNED, 0644); }
+C
+cc -shared -fPIC -DPWNED="\"$tmp/pwned\"" -o evil.so evil.c
+# the old trailer: "ZVMCACHE" and the plain SHA-256 of the object
+{ cat evil.so; printf 'ZVMCACHE'; printf "$(sha256sum evil.so | cut -c1-64 | sed 's/../\\x&/g')"; } > "$entry"
+"$zvm" run "$guests/hello.wasm" > out.txt 2>&1
+check "1: a planted entry with a plain checksum is rebuilt, never loaded" \
+    $([ ! -e "$tmp/pwned" ] && [ "$(cat out.txt)" = "hello, world" ]; echo $?)
+chmod 0777 "$ZVM_CACHE"
+"$zvm" run "$guests/hello.wasm" > out.txt 2>&1
+rc=$?
+check "1: a cache folder that others may write is refused ($rc: $(head -c 200 out.txt))" \
+    $([ $rc != 0 ] && grep -q "writable by other users" out.txt; echo $?)
+chmod 0700 "$ZVM_CACHE"
+if [ "$(id -u)" = 0 ]; then
+    chown nobody "$ZVM_CACHE"
+    "$zvm" run "$guests/hello.wasm" > out.txt 2>&1
+    check "1: a cache folder of another user is refused: $(head -c 200 out.txt)" \
+        $(grep -q "owned by another user" out.txt; echo $?)
+    chown root "$ZVM_CACHE"
+fi
+chmod 0644 "$ZVM_CACHE/key"
+"$zvm" run "$guests/hello.wasm" > out.txt 2>&1
+check "1: a key others can read is refused: $(head -c 200 out.txt)" \
+    $(grep -q "only this user can read" out.txt; echo $?)
+export ZVM_CACHE=$tmp/cache
+
+# ---- 9: compiling was unbounded, and a killed zvm left cc1 and temporary files -----------
+gen=$(dirname "$zvm")/perf/gen_module
+if [ -x "$gen" ]; then
+    "$gen" --code-bytes 2m big.wasm >/dev/null
+    export ZVM_CACHE=$tmp/cache9
+    t0=$(date +%s.%N)
+    ZVM_CC_CPU_SECONDS=1 "$zvm" compile big.wasm > c.txt 2>&1
+    rc=$? t=$(elapsed "$t0")
+    check "9: a compile over its CPU limit is 'too large to compile' ($rc, $t s: $(head -c 150 c.txt))" \
+        $([ $rc = 1 ] && grep -q "too large to compile" c.txt && [ "${t%.*}" -lt 10 ]; echo $?)
+    export ZVM_CACHE=$tmp/cache9b # empty: this compile really runs
+    "$zvm" compile big.wasm >/dev/null 2>&1 & pid=$!
+    sleep 1.5
+    kill -9 $pid; wait $pid 2>/dev/null
+    sleep 1
+    check "9: no compiler outlives a killed zvm: [$(pgrep -af "$ZVM_CACHE" | head -2)]" \
+        $([ -z "$(pgrep -f "$ZVM_CACHE")" ]; echo $?)
+    "$zvm" compile "$guests/hello.wasm" >/dev/null
+    check "9: its temporary files are swept by the next compile: [$(ls "$ZVM_CACHE" | grep '\.so\.' | head -3)]" \
+        $([ -z "$(ls "$ZVM_CACHE" | grep '\.so\.')" ]; echo $?)
+    export ZVM_CACHE=$tmp/cache
+fi
+
 # ---- 2: a _start with results crashed zvm batch ---------------------------------------
 cat > start_result.wat <<'W'
 (module (func (export "_start") (result i32) (i32.const 42)))
