@@ -67,6 +67,7 @@ struct zv_eng_session {
     uint8_t *blob;      /* the channel list for zvm.manifest */
     uint32_t blob_len;
     uint32_t n_protects; /* zvm.jail/unjail calls of this run (ZV_HOST_MAX_PROTECTS) */
+    uint64_t jailed[65536 / 64]; /* 64 KiB pages sealed by zvm.jail, one bit each */
 };
 
 #define ZV_HOST_DEV_FD 3 /* the preopened /dev directory */
@@ -92,10 +93,25 @@ static inline zv_io_ring *zv_host_ring(zv_ctx *ctx)
 }
 
 /* Is [ptr, ptr+len) inside the guest's memory? Every guest pointer and
- * length passes here before the host touches it. */
-static inline int zv_host_mem_ok(const zv_ctx *ctx, uint32_t ptr, uint64_t len)
+ * length passes here before the host touches it: zv_host_mem_r for what
+ * the host reads, zv_host_mem_w for what it writes, which must also miss
+ * the pages the guest sealed with zvm.jail (a host write there would
+ * fault inside host code, where unwinding is not safe). */
+static inline int zv_host_mem_r(const zv_ctx *ctx, uint32_t ptr, uint64_t len)
 {
     return ctx->memory && (uint64_t)ptr + len <= ctx->memory->size_bytes;
+}
+
+static inline int zv_host_mem_w(zv_ctx *ctx, uint32_t ptr, uint64_t len)
+{
+    const zv_eng_session *s = zv_host_session(ctx);
+    if (!zv_host_mem_r(ctx, ptr, len))
+        return 0;
+    if (ctx->memory->jailed && len) /* rare: only after zvm.jail */
+        for (uint64_t pg = ptr >> 16; pg <= (ptr + len - 1) >> 16; pg++)
+            if (s->jailed[pg / 64] >> (pg % 64) & 1)
+                return 0;
+    return 1;
 }
 
 /* A host call: its import name, code, and "params:results" signature. */

@@ -94,6 +94,8 @@ void zv_eng_session_reset(zv_eng_session *s)
     }
     s->clock_ns = s->man->time_s * 1000000000ull;
     s->rng = s->man->seed;
+    if (s->n_protects) /* the instance's reset unseals its memory */
+        memset(s->jailed, 0, sizeof s->jailed);
     s->n_protects = 0;
 }
 

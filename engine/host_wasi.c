@@ -18,7 +18,8 @@
 #include <string.h>
 
 #define S(ctx) zv_host_session(ctx)
-#define MEM_OK(ctx, p, n) zv_host_mem_ok(ctx, p, n)
+#define MEM_R(ctx, p, n) zv_host_mem_r(ctx, p, n) /* the host reads there */
+#define MEM_W(ctx, p, n) zv_host_mem_w(ctx, p, n) /* the host writes there */
 
 static void put32(zv_ctx *ctx, uint32_t at, uint32_t v) { memcpy(ctx->mem + at, &v, 4); }
 static void put64(zv_ctx *ctx, uint32_t at, uint64_t v) { memcpy(ctx->mem + at, &v, 8); }
@@ -35,7 +36,7 @@ static uint32_t strings_sizes(zv_ctx *ctx, char *const *v, uint32_t n, uint32_t 
                               uint32_t size_ptr)
 {
     uint64_t bytes = 0;
-    if (!MEM_OK(ctx, count_ptr, 4) || !MEM_OK(ctx, size_ptr, 4))
+    if (!MEM_W(ctx, count_ptr, 4) || !MEM_W(ctx, size_ptr, 4))
         return WE_FAULT;
     for (uint32_t i = 0; i < n; i++)
         bytes += strlen(v[i]) + 1;
@@ -50,7 +51,7 @@ static uint32_t strings_get(zv_ctx *ctx, char *const *v, uint32_t n, uint32_t ve
     uint64_t bytes = 0;
     for (uint32_t i = 0; i < n; i++)
         bytes += strlen(v[i]) + 1;
-    if (!MEM_OK(ctx, vec_ptr, (uint64_t)n * 4) || !MEM_OK(ctx, buf_ptr, bytes))
+    if (!MEM_W(ctx, vec_ptr, (uint64_t)n * 4) || !MEM_W(ctx, buf_ptr, bytes))
         return WE_FAULT;
     for (uint32_t i = 0; i < n; i++) {
         size_t len = strlen(v[i]) + 1;
@@ -109,7 +110,7 @@ static uint32_t fd_io(zv_ctx *ctx, uint32_t fd, uint32_t iovs, uint32_t n_iovs, 
         return d ? WE_ISDIR : WE_BADF;
     if (at >= 0 && !random)
         return WE_SPIPE;
-    if (!MEM_OK(ctx, iovs, (uint64_t)n_iovs * 8) || !MEM_OK(ctx, done_ptr, 4))
+    if (!MEM_R(ctx, iovs, (uint64_t)n_iovs * 8) || !MEM_W(ctx, done_ptr, 4))
         return WE_FAULT;
     if (at < 0)
         at = random ? (int64_t)d->pos : 0;
@@ -117,7 +118,7 @@ static uint32_t fd_io(zv_ctx *ctx, uint32_t fd, uint32_t iovs, uint32_t n_iovs, 
         n_iovs = ZV_IO_MAX_IOV; /* a short transfer, as POSIX allows */
     for (uint32_t i = 0; i < n_iovs; i++) {
         uint32_t buf = get32(ctx, iovs + 8 * i), len = get32(ctx, iovs + 8 * i + 4);
-        if (!MEM_OK(ctx, buf, len))
+        if (writing ? !MEM_R(ctx, buf, len) : !MEM_W(ctx, buf, len))
             return WE_FAULT;
         v[i].iov_base = ctx->mem + buf;
         v[i].iov_len = len;
@@ -173,7 +174,7 @@ static uint32_t wasi_fd_seek(zv_ctx *ctx, uint32_t fd, uint64_t off, uint32_t wh
         return d ? WE_ISDIR : WE_BADF;
     if (c->stream || !(c->type & 3))
         return WE_SPIPE; /* sequential channels have no position to set */
-    if (!MEM_OK(ctx, out, 8))
+    if (!MEM_W(ctx, out, 8))
         return WE_FAULT;
     base = whence == 0 ? 0 : whence == 1 ? (int64_t)d->pos : whence == 2 ? c->size : -1;
     /* base >= 0, so only a positive delta can overflow */
@@ -191,7 +192,7 @@ static uint32_t wasi_fd_tell(zv_ctx *ctx, uint32_t fd, uint32_t out)
     zv_io_channel *c = fd_channel(S(ctx), fd, &d);
     if (!c)
         return d ? WE_ISDIR : WE_BADF;
-    if (!MEM_OK(ctx, out, 8))
+    if (!MEM_W(ctx, out, 8))
         return WE_FAULT;
     put64(ctx, out, c->stream || !(c->type & 3) ? 0 : d->pos);
     return WE_SUCCESS;
@@ -209,7 +210,7 @@ static uint32_t wasi_fd_fdstat_get(zv_ctx *ctx, uint32_t fd, uint32_t out)
     zv_io_channel *c = fd_channel(S(ctx), fd, &d);
     if (!d)
         return WE_BADF;
-    if (!MEM_OK(ctx, out, 24))
+    if (!MEM_W(ctx, out, 24))
         return WE_FAULT;
     memset(ctx->mem + out, 0, 24);
     ctx->mem[out] = filetype(c);
@@ -224,7 +225,7 @@ static uint32_t wasi_fd_filestat_get(zv_ctx *ctx, uint32_t fd, uint32_t out)
     zv_io_channel *c = fd_channel(S(ctx), fd, &d);
     if (!d)
         return WE_BADF;
-    if (!MEM_OK(ctx, out, 64))
+    if (!MEM_W(ctx, out, 64))
         return WE_FAULT;
     memset(ctx->mem + out, 0, 64);
     put64(ctx, out + 8, c ? (uint64_t)(c - S(ctx)->ch) + 1 : 0); /* ino: the channel */
@@ -241,7 +242,7 @@ static uint32_t wasi_fd_prestat_get(zv_ctx *ctx, uint32_t fd, uint32_t out)
     zv_host_fd *d = fd_get(S(ctx), fd);
     if (!d || d->channel != -1)
         return WE_BADF;
-    if (!MEM_OK(ctx, out, 8))
+    if (!MEM_W(ctx, out, 8))
         return WE_FAULT;
     put32(ctx, out, 0); /* preopen type: directory */
     put32(ctx, out + 4, sizeof dev_dir - 1);
@@ -253,7 +254,7 @@ static uint32_t wasi_fd_prestat_dir_name(zv_ctx *ctx, uint32_t fd, uint32_t buf,
     zv_host_fd *d = fd_get(S(ctx), fd);
     if (!d || d->channel != -1)
         return WE_BADF;
-    if (!MEM_OK(ctx, buf, len))
+    if (!MEM_W(ctx, buf, len))
         return WE_FAULT;
     memcpy(ctx->mem + buf, dev_dir, len < sizeof dev_dir - 1 ? len : sizeof dev_dir - 1);
     return WE_SUCCESS;
@@ -271,7 +272,7 @@ static uint32_t wasi_path_open(zv_ctx *ctx, uint32_t dirfd, uint32_t dirflags, u
     (void)dirflags, (void)inheriting, (void)fdflags;
     if (!d || d->channel != -1)
         return d ? WE_NOTDIR : WE_BADF;
-    if (!MEM_OK(ctx, path, path_len) || !MEM_OK(ctx, fd_out, 4))
+    if (!MEM_R(ctx, path, path_len) || !MEM_W(ctx, fd_out, 4))
         return WE_FAULT;
     if (path_len + sizeof dev_dir + 1 > sizeof alias || memchr(ctx->mem + path, 0, path_len))
         return WE_NOENT;
@@ -305,7 +306,7 @@ static uint32_t wasi_clock_time_get(zv_ctx *ctx, uint32_t id, uint64_t precision
     (void)precision;
     if (id > 3)
         return WE_INVAL;
-    if (!MEM_OK(ctx, out, 8))
+    if (!MEM_W(ctx, out, 8))
         return WE_FAULT;
     s->clock_ns += 1000;
     put64(ctx, out, s->clock_ns);
@@ -316,7 +317,7 @@ static uint32_t wasi_clock_res_get(zv_ctx *ctx, uint32_t id, uint32_t out)
 {
     if (id > 3)
         return WE_INVAL;
-    if (!MEM_OK(ctx, out, 8))
+    if (!MEM_W(ctx, out, 8))
         return WE_FAULT;
     put64(ctx, out, 1000);
     return WE_SUCCESS;
@@ -332,8 +333,8 @@ static uint32_t wasi_poll_oneoff(zv_ctx *ctx, uint32_t in, uint32_t out, uint32_
     uint64_t wake = s->clock_ns;
     if (n == 0)
         return WE_INVAL;
-    if (!MEM_OK(ctx, in, (uint64_t)n * 48) || !MEM_OK(ctx, out, (uint64_t)n * 32) ||
-        !MEM_OK(ctx, n_out_ptr, 4))
+    if (!MEM_R(ctx, in, (uint64_t)n * 48) || !MEM_W(ctx, out, (uint64_t)n * 32) ||
+        !MEM_W(ctx, n_out_ptr, 4))
         return WE_FAULT;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t sub = in + 48 * i, ev = out + 32 * i;
@@ -370,7 +371,7 @@ static uint64_t next_random(zv_eng_session *s)
 static uint32_t wasi_random_get(zv_ctx *ctx, uint32_t buf, uint32_t len)
 {
     zv_eng_session *s = S(ctx);
-    if (!MEM_OK(ctx, buf, len))
+    if (!MEM_W(ctx, buf, len))
         return WE_FAULT;
     for (uint32_t i = 0; i < len; i += 8) {
         uint64_t r = next_random(s);

@@ -37,7 +37,7 @@ static uint32_t zvm_rw(zv_ctx *ctx, uint32_t desc, uint32_t buf, uint32_t size, 
         return guest_errno(-EINVAL);
     if ((int32_t)size < 0)
         return guest_errno(-EFAULT);
-    if (!zv_host_mem_ok(ctx, buf, size))
+    if (writing ? !zv_host_mem_r(ctx, buf, size) : !zv_host_mem_w(ctx, buf, size))
         return guest_errno(-EINVAL);
     n = writing ? zv_io_channel_write(zv_host_ring(ctx), &s->ch[desc], ctx->mem + buf, size, (int64_t)offset)
                 : zv_io_channel_read(zv_host_ring(ctx), &s->ch[desc], ctx->mem + buf, size, (int64_t)offset);
@@ -59,13 +59,18 @@ static uint32_t zvm_pwrite(zv_ctx *ctx, uint32_t desc, uint32_t buf, uint32_t si
 static uint32_t protect(zv_ctx *ctx, uint32_t buf, uint32_t size, int prot)
 {
     zv_eng_session *s = zv_host_session(ctx);
-    if (buf % JAIL_ALIGN || size % JAIL_ALIGN || size == 0 || !zv_host_mem_ok(ctx, buf, size))
+    if (buf % JAIL_ALIGN || size % JAIL_ALIGN || size == 0 || !zv_host_mem_r(ctx, buf, size))
         return guest_errno(-EINVAL);
     if (s->n_protects >= ZV_HOST_MAX_PROTECTS)
         return guest_errno(-ENOMEM);
     s->n_protects++;
     if (mprotect(ctx->mem + buf, size, prot) < 0)
         return guest_errno(-ENOMEM);
+    for (uint32_t pg = buf / JAIL_ALIGN; pg < (buf + (uint64_t)size) / JAIL_ALIGN; pg++)
+        if (prot & PROT_WRITE)
+            s->jailed[pg / 64] &= ~(1ull << (pg % 64));
+        else
+            s->jailed[pg / 64] |= 1ull << (pg % 64);
     if (!(prot & PROT_WRITE))
         ctx->memory->jailed = 1; /* the reset must unseal before it clears */
     return 0;
@@ -97,7 +102,7 @@ static uint32_t zvm_manifest(zv_ctx *ctx, uint32_t buf, uint32_t size)
 {
     zv_eng_session *s = zv_host_session(ctx);
     if (size >= s->blob_len) {
-        if (!zv_host_mem_ok(ctx, buf, s->blob_len))
+        if (!zv_host_mem_w(ctx, buf, s->blob_len))
             return guest_errno(-EINVAL);
         memcpy(ctx->mem + buf, s->blob, s->blob_len);
     }

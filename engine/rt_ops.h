@@ -24,6 +24,28 @@
         if (ZV_UNLIKELY((ctx)->interrupt))                                                         \
             ZV_TRAP(ctx, ZV_TRAP_TIMEOUT);                                                         \
     } while (0)
+/* Function entry: the guest's stack ends ZV_HOST_HEADROOM above the guard
+ * of its thread's stack (ctx->stack_limit, set by zv_eng_call). A frame
+ * that would reach below it is exhaustion now, while the guest is in its
+ * own code, so every host call it makes (WASI, memory.grow, memcpy, libm)
+ * has that much room: host code never overflows, and never has to be
+ * unwound from (engine/trap.c). `frame` is the translator's bound on the
+ * function's own frame. The stack pointer comes from an asm per ISA. */
+static inline uintptr_t zv_sp(void)
+{
+    uintptr_t sp;
+#if defined(__x86_64__)
+    __asm__("mov %%rsp, %0" : "=r"(sp));
+#else
+    __asm__("mov %0, sp" : "=r"(sp));
+#endif
+    return sp;
+}
+#define ZV_ENTER(ctx, frame)                                                                       \
+    do {                                                                                           \
+        if (ZV_UNLIKELY(zv_sp() < (ctx)->stack_limit + (frame)))                                   \
+            ZV_TRAP(ctx, ZV_TRAP_EXHAUSTION);                                                      \
+    } while (0)
 /* Loads and stores take the memory base, not the context: the translator
  * reads ctx->mem once per function into a local (the base never moves), so
  * gcc need not reload it after every store through linear memory. */
@@ -114,12 +136,31 @@ ZV_STORE(v128_store, V, V)
 static inline I zv_op_memory_size(C *ctx) { return ctx->memory->pages; }
 static inline I zv_op_memory_grow(C *ctx, I d) { return ctx->host->memory_grow(ctx, d); }
 
-/* Bulk memory (§4.4.7): bounds are checked before anything is written. */
+/* Bulk memory (§4.4.7): bounds are checked before anything is written.
+ * When the guest has sealed pages (zvm.jail), a write there must fault in
+ * generated code, not inside libc: the copy is then a byte loop here,
+ * through a volatile pointer so that the compiler keeps it a loop. */
 static inline int zv_oob(uint64_t at, uint64_t n, uint64_t size) { return at + n > size; }
+static inline void zv_copy_bytes(uint8_t *d, const uint8_t *s, I n)
+{
+    volatile uint8_t *vd = d;
+    if (d <= s)
+        for (I i = 0; i < n; i++)
+            vd[i] = s[i];
+    else
+        for (I i = n; i-- > 0;)
+            vd[i] = s[i];
+}
 static inline void zv_op_memory_fill(C *ctx, I d, I v, I n)
 {
     if (zv_oob(d, n, ctx->memory->size_bytes))
         ZV_TRAP(ctx, ZV_TRAP_MEMORY_OOB);
+    if (ZV_UNLIKELY(ctx->memory->jailed)) {
+        volatile uint8_t *p = ctx->mem + d;
+        for (I i = 0; i < n; i++)
+            p[i] = (uint8_t)v;
+        return;
+    }
     memset(ctx->mem + d, (int)(v & 0xff), n);
 }
 static inline void zv_op_memory_copy(C *ctx, I d, I s, I n)
@@ -127,13 +168,19 @@ static inline void zv_op_memory_copy(C *ctx, I d, I s, I n)
     uint64_t size = ctx->memory->size_bytes;
     if (zv_oob(d, n, size) || zv_oob(s, n, size))
         ZV_TRAP(ctx, ZV_TRAP_MEMORY_OOB);
-    memmove(ctx->mem + d, ctx->mem + s, n);
+    if (ZV_UNLIKELY(ctx->memory->jailed))
+        zv_copy_bytes(ctx->mem + d, ctx->mem + s, n);
+    else
+        memmove(ctx->mem + d, ctx->mem + s, n);
 }
 static inline void zv_memory_init(C *ctx, I seg, I d, I s, I n)
 {
     if (zv_oob(d, n, ctx->memory->size_bytes) || zv_oob(s, n, ctx->data_sizes[seg]))
         ZV_TRAP(ctx, ZV_TRAP_MEMORY_OOB);
-    memcpy(ctx->mem + d, ctx->data_bytes[seg] + s, n);
+    if (ZV_UNLIKELY(ctx->memory->jailed))
+        zv_copy_bytes(ctx->mem + d, ctx->data_bytes[seg] + s, n);
+    else
+        memcpy(ctx->mem + d, ctx->data_bytes[seg] + s, n);
 }
 static inline void zv_data_drop(C *ctx, I seg) { ctx->data_sizes[seg] = 0; }
 

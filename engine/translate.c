@@ -806,6 +806,14 @@ static int translate_func(tr *t, FILE *out, uint32_t fi)
     fclose(t->out);
     t->out = NULL;
     if (rc == 0) {
+        /* a bound on the C frame: every local and stack slot spilled, twice
+         * over for temporaries, plus saved registers and call arguments */
+        static const uint32_t class_bytes[6] = {4, 8, 4, 8, 16, 8};
+        uint64_t frame = 0;
+        for (uint32_t i = 0; i < ty->n_params + m->funcs[fi].n_locals; i++)
+            frame += class_bytes[type_class(t->locals[i])];
+        for (int c = 0; c < 6; c++)
+            frame += (uint64_t)t->max_depth[c] * class_bytes[c];
         emit_signature(out, m, fi);
         fprintf(out, " {\n");
         fwrite(decls, 1, decls_len, out);
@@ -813,6 +821,7 @@ static int translate_func(tr *t, FILE *out, uint32_t fi)
         for (int c = 0; c < 6; c++)
             for (uint32_t k = 0; k < t->max_depth[c]; k++)
                 fprintf(out, "  %s %c%u;\n", class_ctype[c], class_prefix[c], k);
+        fprintf(out, "  ZV_ENTER(ctx, %lluu);\n", (unsigned long long)(2 * frame + 256));
         fwrite(body, 1, body_len, out);
         fprintf(out, "}\n\n");
     }

@@ -56,6 +56,10 @@ static struct sigaction prev_segv, prev_bus, prev_urg;
 
 #define ALTSTACK_BYTES (64 * 1024)
 #define GUARD_BYTES (256 * 1024)
+/* Stack kept for host code below the guest's deepest frame (rt_ops.h's
+ * ZV_ENTER): WASI calls, the io_uring submission, memcpy and libm need a
+ * few KiB; glibc's own functions at most tens. */
+#define HOST_HEADROOM (128 * 1024)
 
 static const char *const trap_names[ZV_TRAP_COUNT] = {
     [ZV_TRAP_NONE] = "none",
@@ -106,20 +110,50 @@ static void chain(int sig, siginfo_t *si, void *uc, const struct sigaction *prev
     }
 }
 
+static int in_generated_code(uintptr_t pc);
+
+/* The interrupted program counter, from the signal's machine context
+ * (glibc's layouts for x86-64 and AArch64 Linux). */
+static uintptr_t pc_of(void *ucv)
+{
+    ucontext_t *uc = ucv;
+#if defined(__x86_64__)
+    return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+#else
+    return (uintptr_t)uc->uc_mcontext.pc;
+#endif
+}
+
+/* A fault of host code on a guest's stack guard or memory: the host may
+ * hold a lock or a half-made structure (a realloc inside jemalloc, say),
+ * so unwinding would leave it broken. The checks at guest function entry
+ * (ZV_ENTER) and at host calls (zv_host_mem_w) exist so that this cannot
+ * happen; if it does, it is a zvm bug, and the process stops loudly. */
+static void host_bug(const char *what)
+{
+    static const char head[] = "zvm: fatal: ";
+    (void)!write(2, head, sizeof head - 1);
+    (void)!write(2, what, strlen(what));
+    abort();
+}
+
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
     uintptr_t a = (uintptr_t)si->si_addr;
     zv_eng_trap_frame *f = tl_frame;
-    if (f && a >= tl_guard_lo && a < tl_guard_hi)
+    const zv_memory *mem;
+    if (f && a >= tl_guard_lo && a < tl_guard_hi) {
+        if (!in_generated_code(pc_of(uc)))
+            host_bug("stack overflow in host code, below a guest's frame\n");
         zv_eng_trap(ZV_TRAP_EXHAUSTION, 0);
-    if (f) {
-        const zv_memory *mem = zv_eng_memory_owner(si->si_addr);
+    }
+    if (f && (mem = zv_eng_memory_owner(si->si_addr))) {
+        if (!in_generated_code(pc_of(uc)))
+            host_bug("host code faulted on a guest's memory\n");
         /* inside the accessible size, only a jailed page can fault */
-        if (mem)
-            zv_eng_trap((uintptr_t)si->si_addr - (uintptr_t)mem->base < mem->size_bytes
-                            ? ZV_TRAP_JAILED
-                            : ZV_TRAP_MEMORY_OOB,
-                        0);
+        zv_eng_trap(a - (uintptr_t)mem->base < mem->size_bytes ? ZV_TRAP_JAILED
+                                                                : ZV_TRAP_MEMORY_OOB,
+                    0);
     }
     chain(sig, si, uc, sig == SIGBUS ? &prev_bus : &prev_segv);
 }
@@ -174,7 +208,6 @@ static int in_generated_code(uintptr_t pc)
  * x86-64 Linux (glibc). */
 static void on_interrupt(int sig, siginfo_t *si, void *ucv)
 {
-    ucontext_t *uc = ucv;
     uint64_t v = (uint64_t)(uintptr_t)si->si_value.sival_ptr;
     if (si->si_code != SI_QUEUE || !(v & EPOCH_MARK)) {
         chain(sig, si, ucv, &prev_urg);
@@ -185,8 +218,7 @@ static void on_interrupt(int sig, siginfo_t *si, void *ucv)
     tl_pending = 1;
     if (tl_interrupt)
         *tl_interrupt = 1;
-    if (tl_frame && tl_interrupt &&
-        in_generated_code((uintptr_t)uc->uc_mcontext.gregs[REG_RIP]))
+    if (tl_frame && tl_interrupt && in_generated_code(pc_of(ucv)))
         zv_eng_trap(ZV_TRAP_TIMEOUT, 0);
 }
 
@@ -260,6 +292,8 @@ int zv_eng_call(zv_eng_instance *inst, zv_func *f, uint32_t type_idx, const zv_v
     fr.exit_code = 0;
     tl_frame = &fr;
     tl_interrupt = &f->ctx->interrupt;
+    /* this thread's stack, for the guest's functions (ZV_ENTER) */
+    f->ctx->stack_limit = tl_guard_hi ? tl_guard_hi + HOST_HEADROOM : 0;
     if (tl_pending) /* interrupted before this call began */
         *tl_interrupt = 1;
     if (sigsetjmp(fr.jb, 0) == 0) {

@@ -91,6 +91,32 @@ rc=$?
 check "2: _start with a result: exit 1 and a message, not a crash ($rc, $(cat err.txt))" \
     $([ $rc = 1 ] && grep -q "_start must have type" err.txt; echo $?)
 
+# ---- 3: a stack overflow inside a host call deadlocked the process ----------------------
+cat > deep.wat <<'W'
+(module
+  (import "zvm" "pread" (func $pread (param i32 i32 i32 i64) (result i32)))
+  (import "zvm" "pwrite" (func $pwrite (param i32 i32 i32 i64) (result i32)))
+  (table $t 1 funcref)
+  (memory 1)
+  (data (i32.const 100) "ok")
+  ;; every level grows the table (a realloc in the host), so some grow runs
+  ;; right above the stack's guard, whatever the frame size
+  (func $deep
+    (drop (table.grow $t (ref.null func) (i32.const 1)))
+    (call $deep))
+  (func (export "_start")
+    (drop (call $pread (i32.const 0) (i32.const 0) (i32.const 10) (i64.const 0)))
+    (if (i32.eq (i32.load8_u (i32.const 0)) (i32.const 68)) (then (call $deep)))
+    (drop (call $pwrite (i32.const 1) (i32.const 100) (i32.const 2) (i64.const 0)))))
+W
+wat deep
+printf 'D\nx\nD\nx\n' > deep.txt
+timeout 60 "$zvm" batch --module deep.wasm --input deep.txt --output deep.out --errors deep.err \
+    --workers 1 2>/dev/null
+rc=$?
+check "3: deep recursion into host calls is exhaustion, and the worker goes on ($rc: $(cat deep.out) / $(cut -f3 deep.err | sort -u))" \
+    $([ $rc = 0 ] && [ "$(cat deep.out)" = okok ] && [ "$(cut -f3 deep.err | sort -u)" = "call stack exhausted" ]; echo $?)
+
 # ---- 4: a start function's infinite loop ignored Timeout -------------------------------
 cat > start_loop.wat <<'W'
 (module (func $spin (loop (br 0))) (start $spin) (func (export "_start")))
