@@ -160,6 +160,14 @@ static int worker_main(zv_cpu_worker *cw)
      * costs locality) */
     if (zv_pf_runner_reservation(w->runner, &base, &size) == 0)
         zv_cpu_bind_memory(zv_cpu_worker_topology(cw), base, size, zv_cpu_worker_place(cw)->numa);
+    if ((rc = zv_pf_seccomp_worker())) {
+        if (atomic_fetch_add(&p->failed, 1) == 0) {
+            snprintf(p->fail_msg, sizeof p->fail_msg, "cannot install the workers' syscall "
+                     "filter: %s (ZVM_SECCOMP=0 runs without it)", strerror(-rc));
+            p->fail_rc = rc;
+        }
+        return rc;
+    }
     atomic_fetch_add(&p->ready, 1);
     while (!atomic_load_explicit(&p->stop, memory_order_acquire)) {
         uint64_t t0;

@@ -103,6 +103,9 @@ int zv_pf_pool_append(zv_pf_pool *p, const void *data, size_t len, uint64_t tag,
 int zv_pf_pool_send(zv_pf_pool *p);
 /* The consumer's side: the next result if one is ready (1), else 0. */
 int zv_pf_pool_take(zv_pf_pool *p, zvm_result *r);
+/* Install the worker's syscall filter on the calling thread (seccomp.c):
+ * 0, or -errno. */
+int zv_pf_seccomp_worker(void);
 /* Workers in pull mode run a feed step between batches (pool_feed.c). */
 int zv_pf_feed_try(zv_pf_pool *p);
 

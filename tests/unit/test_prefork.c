@@ -10,12 +10,17 @@
  * the output limit, 'C' answers with a counter kept in memory (always 1 in
  * a fresh instance), 'E' exits with code 7; anything else is echoed.
  */
+#include "prefork/pool_private.h"
 #include "prefork/prefork.h"
 #include "wat.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
 
 static const char *const FILTER = "(module\n"
     "  (import \"wasi_snapshot_preview1\" \"fd_read\" (func $read (param i32 i32 i32 i32) (result i32)))\n"
@@ -317,4 +322,26 @@ Test(session, a_report_for_a_manifest)
     zvm_report_free(&rep);
     snprintf(err, sizeof err, "rm -rf %s", dir);
     cr_assert_eq(system(err), 0);
+}
+
+/* ---- the workers' syscall filter ------------------------------------------------- */
+
+Test(seccomp, a_worker_may_not_open_a_socket)
+{
+    pid_t pid = fork();
+    int status;
+    if (pid == 0) {
+        if (zv_pf_seccomp_worker())
+            _exit(3);
+        (void)!write(-1, "", 0);             /* allowed: returns EBADF */
+        syscall(SYS_socket, AF_INET, SOCK_STREAM, 0); /* not on the list */
+        _exit(0);
+    }
+    waitpid(pid, &status, 0);
+#if defined(__SANITIZE_ADDRESS__)
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "no filter under a sanitizer");
+#else
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS,
+              "status %#x: a socket() from a worker must kill the process", status);
+#endif
 }
