@@ -170,7 +170,9 @@ const char *zv_eng_trap_name(int cause);
 int zv_eng_run_guest_thread(int (*fn)(void *), void *arg, size_t stack_bytes);
 
 /* Make the calling thread (e.g. a pinned worker) ready to run guests: its
- * own stack's guard region counts as stack exhaustion. Returns 0. */
+ * own stack's guard region counts as stack exhaustion, and zvm's signal
+ * handlers are put back on top if someone replaced them since (the
+ * replaced ones are chained). Returns 0. */
 int zv_eng_thread_init(void);
 
 /* Tables and memories made by a host (the spec tests' `spectest`), to be

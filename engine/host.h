@@ -23,6 +23,11 @@ typedef struct zv_eng_session zv_eng_session;
 int zv_eng_session_new(const zv_cfg_manifest *m, zv_eng_session **out, zv_eng_err *err);
 int zv_eng_session_resolve(void *session, const zv_val_import *im, zv_eng_extern *out);
 
+/* Every host call a guest may import: its namespace, name and signature
+ * ("params:results" in letters i I f F). For documentation and tests. */
+void zv_eng_host_calls(void (*fn)(void *arg, const char *ns, const char *name, const char *sig),
+                       void *arg);
+
 /* End of session: close the channels and total their accounting; every
  * channel with its etag flag gets its etag (t->etags is allocated:
  * zv_eng_totals_free). Returns 0 or -ENOMEM. */

@@ -121,13 +121,13 @@ typedef struct {
     const char *sig;
 } zv_host_call;
 
-/* Link `im` if it names one of `calls` in namespace `ns` (host_session.c).
- * Returns 0 and fills *out, or -ENOENT. */
-int zv_host_lookup(const char *ns, const zv_host_call *calls, size_t n, const zv_val_import *im,
-                   zv_eng_extern *out);
-
-/* The two namespaces' resolvers (host_wasi.c, host_zvm.c). */
-int zv_host_wasi_resolve(const zv_val_import *im, zv_eng_extern *out);
-int zv_host_zvm_resolve(const zv_val_import *im, zv_eng_extern *out);
+/* A namespace's calls: the two tables (host_wasi.c, host_zvm.c) that
+ * host_session.c links imports against. */
+typedef struct {
+    const char *name;
+    const zv_host_call *calls;
+    size_t n;
+} zv_host_namespace;
+extern const zv_host_namespace zv_host_wasi, zv_host_zvm;
 
 #endif

@@ -112,29 +112,34 @@ int64_t zv_eng_session_refused(const zv_eng_session *s)
     return n;
 }
 
-int zv_host_lookup(const char *ns, const zv_host_call *calls, size_t n, const zv_val_import *im,
-                   zv_eng_extern *out)
-{
-    size_t ns_len = strlen(ns);
-    if (im->module_len != ns_len || memcmp(im->module, ns, ns_len))
-        return -ENOENT;
-    for (size_t i = 0; i < n; i++) {
-        if (strlen(calls[i].name) != im->name_len || memcmp(calls[i].name, im->name, im->name_len))
-            continue;
-        out->kind = ZV_EXT_FUNC;
-        out->host_fn = calls[i].fn;
-        out->host_sig = calls[i].sig;
-        return 0;
-    }
-    return -ENOENT;
-}
+static const zv_host_namespace *const namespaces[] = {&zv_host_zvm, &zv_host_wasi};
 
 int zv_eng_session_resolve(void *session, const zv_val_import *im, zv_eng_extern *out)
 {
     (void)session;
-    if (zv_host_zvm_resolve(im, out) == 0)
-        return 0;
-    return zv_host_wasi_resolve(im, out);
+    for (size_t k = 0; k < sizeof namespaces / sizeof *namespaces; k++) {
+        const zv_host_namespace *ns = namespaces[k];
+        if (im->module_len != strlen(ns->name) || memcmp(im->module, ns->name, im->module_len))
+            continue;
+        for (size_t i = 0; i < ns->n; i++) {
+            const zv_host_call *c = &ns->calls[i];
+            if (strlen(c->name) != im->name_len || memcmp(c->name, im->name, im->name_len))
+                continue;
+            out->kind = ZV_EXT_FUNC;
+            out->host_fn = c->fn;
+            out->host_sig = c->sig;
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
+void zv_eng_host_calls(void (*fn)(void *arg, const char *ns, const char *name, const char *sig),
+                       void *arg)
+{
+    for (size_t k = 0; k < sizeof namespaces / sizeof *namespaces; k++)
+        for (size_t i = 0; i < namespaces[k]->n; i++)
+            fn(arg, namespaces[k]->name, namespaces[k]->calls[i].name, namespaces[k]->calls[i].sig);
 }
 
 static void hex(const uint8_t d[32], char out[65])

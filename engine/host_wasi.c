@@ -488,7 +488,5 @@ static const zv_host_call calls[] = {
 #undef X
 };
 
-int zv_host_wasi_resolve(const zv_val_import *im, zv_eng_extern *out)
-{
-    return zv_host_lookup("wasi_snapshot_preview1", calls, sizeof calls / sizeof calls[0], im, out);
-}
+const zv_host_namespace zv_host_wasi = {"wasi_snapshot_preview1", calls,
+                                        sizeof calls / sizeof calls[0]};

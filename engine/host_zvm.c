@@ -119,7 +119,4 @@ static const zv_host_call calls[] = {
     {"manifest", (void *)zvm_manifest, "ii:i"},
 };
 
-int zv_host_zvm_resolve(const zv_val_import *im, zv_eng_extern *out)
-{
-    return zv_host_lookup("zvm", calls, sizeof calls / sizeof calls[0], im, out);
-}
+const zv_host_namespace zv_host_zvm = {"zvm", calls, sizeof calls / sizeof calls[0]};

@@ -136,7 +136,8 @@ static int set_types(tr *t, uint32_t at, const uint8_t *types, uint32_t n)
     t->sp = at;
     if ((rc = need(t, n)))
         return rc;
-    memcpy(t->stack + at, types, n);
+    if (n) /* an empty type list may be NULL */
+        memcpy(t->stack + at, types, n);
     t->sp = at + n;
     return 0;
 }

@@ -242,21 +242,36 @@ int zv_eng_interrupt(pthread_t thread, uint64_t epoch)
 }
 
 static pthread_once_t signals_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t signals_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Make `handler` sig's handler unless it is already, keeping the one it
+ * replaces for chain(): if someone installed theirs after zvm's (a fuzzer,
+ * an embedder that does not chain), zvm's goes back on top of it. */
+static void install_one(int sig, void (*handler)(int, siginfo_t *, void *), int flags,
+                        struct sigaction *prev)
+{
+    struct sigaction sa, cur;
+    if (sigaction(sig, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) &&
+        cur.sa_sigaction == handler)
+        return;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = handler;
+    sa.sa_flags = flags;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, prev);
+}
 
 static void install(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_fault;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, &prev_segv);
-    sigaction(SIGBUS, &sa, &prev_bus);
-    sa.sa_sigaction = on_interrupt;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
-    sigaction(ZV_ENG_INTERRUPT_SIGNAL, &sa, &prev_urg);
+    pthread_mutex_lock(&signals_lock);
+    install_one(SIGSEGV, on_fault, SA_SIGINFO | SA_ONSTACK | SA_NODEFER, &prev_segv);
+    install_one(SIGBUS, on_fault, SA_SIGINFO | SA_ONSTACK | SA_NODEFER, &prev_bus);
+    install_one(ZV_ENG_INTERRUPT_SIGNAL, on_interrupt,
+                SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART, &prev_urg);
+    pthread_mutex_unlock(&signals_lock);
 }
 
+/* Once, on the call path; thread set-ups check again (zv_eng_thread_init). */
 static void zv_eng_signals_init(void) { pthread_once(&signals_once, install); }
 
 /* The alternate signal stack of this thread, made once. */
@@ -318,6 +333,7 @@ int zv_eng_thread_init(void)
     void *lo;
     size_t size, guard = 0;
     zv_eng_signals_init();
+    install(); /* still zvm's? (a handler installed since may have replaced it) */
     if (pthread_getattr_np(pthread_self(), &attr) != 0)
         return -EINVAL;
     pthread_attr_getstack(&attr, &lo, &size);

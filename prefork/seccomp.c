@@ -51,6 +51,7 @@
 #endif
 #endif
 
+#if !defined(ZV_SANITIZED) && defined(ZV_AUDIT_ARCH)
 static const int allowed[] = {
     SYS_io_uring_enter, SYS_madvise,   SYS_mprotect,   SYS_mmap,          SYS_munmap,
     SYS_mremap,         SYS_brk,       SYS_futex,      SYS_nanosleep,     SYS_clock_nanosleep,
@@ -59,6 +60,7 @@ static const int allowed[] = {
     SYS_lseek,          SYS_exit,      SYS_rseq,       SYS_rt_sigprocmask, SYS_tgkill,
     SYS_getpid,         SYS_gettid,
 };
+#endif
 
 int zv_pf_seccomp_worker(void)
 {

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# run.sh — fuzz the validator with libFuzzer on one core.
+# run.sh — fuzz with libFuzzer on one core: the validator (fuzz_validator,
+# the default) or the host calls (fuzz_host: a guest that turns each input
+# into WASI and zvm calls with arbitrary arguments).
 #
-#   tests/fuzz/run.sh [SECONDS]        (default 60)
+#   tests/fuzz/run.sh [SECONDS] [fuzz_validator|fuzz_host]   (default 60)
 #
-# Seeds are the spec suite's binary modules, converted with wast2json into
-# a temporary folder at run time (never committed). The fuzzer runs as one
+# The validator's seeds are the spec suite's binary modules, converted with
+# wast2json into a temporary folder at run time (never committed); the
+# host fuzzer starts from nothing. The fuzzer runs as one
 # job (-jobs=1: the machine is shared), then the exec count is printed.
 # Environment:
 #   ZVM_FUZZ_BUILD   the ZVM_FUZZ build folder (default <repo>/build-fuzz;
@@ -17,6 +20,7 @@
 set -euo pipefail
 
 secs=${1:-60}
+target=${2:-fuzz_validator}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 build=${ZVM_FUZZ_BUILD:-$repo/build-fuzz}
 spec=${ZVM_SPEC_DIR:-$repo/../shared/wasm-testsuite}
@@ -25,8 +29,8 @@ artifacts=${ZVM_FUZZ_ARTIFACTS:-$build/fuzz-artifacts}
 if [ ! -f "$build/CMakeCache.txt" ]; then
     CC=clang cmake -S "$repo" -B "$build" -G Ninja -DZVM_FUZZ=ON -DZVM_WERROR=ON >/dev/null
 fi
-cmake --build "$build" --target fuzz_validator >/dev/null
-fuzzer=$build/tests/fuzz/fuzz_validator
+cmake --build "$build" --target "$target" >/dev/null
+fuzzer=$build/tests/fuzz/$target
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/zvm-fuzz.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -35,6 +39,7 @@ corpus=${ZVM_FUZZ_CORPUS:-$tmp/corpus}
 mkdir -p "$corpus"
 
 for wast in "$spec"/*.wast; do
+    [ "$target" = fuzz_validator ] || break
     name=$(basename "$wast" .wast)
     wast2json "$wast" -o "$tmp/wast/$name.json" 2>/dev/null ||
         echo "run.sh: wast2json failed on $wast, skipped" >&2
