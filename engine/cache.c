@@ -286,6 +286,12 @@ static void sweep_stale(const char *dir)
         closedir(d);
 }
 
+/* A module whose code is larger than this is refused before anything is
+ * translated: its C (about 25 bytes per byte of code) would fill the disk
+ * and the compiler's limits would stop it anyway. perf/gen_module's 9 MB
+ * module is well within. */
+#define MAX_CODE_BYTES (64u << 20)
+
 /* Translate and compile into a temporary name, then rename into place. */
 static int build_entry(const zv_val_module *m, const zv_eng_opts *opts, const char *path,
                        const uint8_t key[KEY_BYTES], zv_eng_err *err)
@@ -293,7 +299,15 @@ static int build_entry(const zv_val_module *m, const zv_eng_opts *opts, const ch
     zv_eng_translate_opts topts = {!(opts && opts->no_interrupt_checks)};
     char c_path[4200], so_path[4300];
     FILE *f;
+    uint64_t code = 0;
     int rc, fd;
+    for (uint32_t i = m->n_imported_funcs; i < m->n_funcs; i++)
+        code += m->funcs[i].code_end - m->funcs[i].code_offset;
+    if (code > MAX_CODE_BYTES) {
+        snprintf(err->msg, sizeof err->msg, "too large to compile: %llu MiB of code (at most %u)",
+                 (unsigned long long)(code >> 20), MAX_CODE_BYTES >> 20);
+        return -E2BIG;
+    }
     snprintf(c_path, sizeof c_path, "%s.%d.XXXXXX", path, (int)getpid());
     if ((fd = mkstemp(c_path)) < 0) {
         snprintf(err->msg, sizeof err->msg, "cannot write in the cache folder: %s",
