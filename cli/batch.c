@@ -8,6 +8,7 @@
  *   zvm batch --module M.wasm --input SRC --output DST [--errors FILE]
  *             [--workers N] [--timeout S] [--memory B] [--records lines|len32]
  *             [--unordered] [--manifest TEMPLATE] [--reset auto|memset|madvise]
+ *             [--snapshot on|off]
  *
  * A record that traps, times out or hits a limit goes to the errors file
  * instead of the output (`INDEX<TAB>CAUSE<TAB>STATUS`), so every record
@@ -67,6 +68,7 @@ static int usage(void)
                     "[--records lines|len32]\n"
                     "                 [--unordered] [--manifest TEMPLATE] "
                     "[--reset auto|memset|madvise]\n"
+                    "                 [--snapshot on|off]\n"
                     "  SRC: a file of records, a directory (one record per file) or - (stdin)\n"
                     "  DST: a file or - (stdout)\n");
     return 2;
@@ -100,6 +102,10 @@ static int parse(int argc, char **argv, batch_flags *f)
         else if (!strcmp(o, "--reset")) {
             if ((f->cfg.reset = parse_reset(v)) < 0)
                 return -1;
+        } else if (!strcmp(o, "--snapshot")) {
+            if (strcmp(v, "on") && strcmp(v, "off"))
+                return -1;
+            f->cfg.no_snapshot = !strcmp(v, "off");
         } else if (!strcmp(o, "--records")) {
             if (strcmp(v, "lines") && strcmp(v, "len32"))
                 return -1;

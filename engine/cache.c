@@ -187,9 +187,9 @@ static int entry_path(const zv_val_module *m, const zv_eng_opts *opts, const cha
         snprintf(err->msg, sizeof err->msg, "C compiler '%s' not found on PATH", cc_name(opts));
         return rc;
     }
-    snprintf(key_text, sizeof key_text, "abi=%d translator=%d cc=%s O=%d interrupts=%d",
+    snprintf(key_text, sizeof key_text, "abi=%d translator=%d cc=%s O=%d interrupts=%d dirty=%d",
              ZV_ABI_VERSION, ZV_TRANSLATOR_VERSION, ident, opt_level(opts),
-             !(opts && opts->no_interrupt_checks));
+             !(opts && opts->no_interrupt_checks), zv_eng_module_forks(m));
     {
         EVP_MD_CTX *h = EVP_MD_CTX_new();
         if (!h || !EVP_DigestInit_ex(h, EVP_sha256(), NULL) ||
@@ -296,7 +296,7 @@ static void sweep_stale(const char *dir)
 static int build_entry(const zv_val_module *m, const zv_eng_opts *opts, const char *path,
                        const uint8_t key[KEY_BYTES], zv_eng_err *err)
 {
-    zv_eng_translate_opts topts = {!(opts && opts->no_interrupt_checks)};
+    zv_eng_translate_opts topts = {!(opts && opts->no_interrupt_checks), zv_eng_module_forks(m)};
     char c_path[4200], so_path[4300];
     FILE *f;
     uint64_t code = 0;

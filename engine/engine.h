@@ -41,6 +41,7 @@ typedef struct {
 /* Options of the translator itself (part of the cache key). */
 typedef struct {
     int interrupt_checks;
+    int dirty_pages; /* every store marks its 4 KiB page in ctx->dirty (modules that fork) */
 } zv_eng_translate_opts;
 
 typedef struct zv_eng_module zv_eng_module;
@@ -132,6 +133,28 @@ int zv_eng_instance_export(zv_eng_instance *inst, const char *name, size_t name_
  * Returns 0, or -EFAULT with err->trap set. */
 int zv_eng_call(zv_eng_instance *inst, zv_func *f, uint32_t type_idx, const zv_value *args,
                 zv_value *results, zv_eng_err *err);
+
+/* Fork points (zvm_fork) and snapshots. zv_eng_fiber_call runs f (of type
+ * () -> ()) on a stack of the instance's own, where the guest may pause:
+ * it returns 1 when a host function called zv_eng_fork_pause (the guest
+ * is paused in the middle of its run), 0 when f returned, -EFAULT on a
+ * trap, -ENOTSUP on an ISA without fibers (x86-64 has them).
+ * zv_eng_fork_pause, from a host function: pauses the guest if it runs on
+ * its fiber and returns 1 when it is resumed; 0 at once otherwise (nothing
+ * is forked). zv_eng_fiber_resume continues a paused guest, same results.
+ * A snapshot, taken while paused, is the instance at that point: memory,
+ * globals, tables, segments and the guest's stack; restoring it makes the
+ * instance paused there again, for zv_eng_fiber_resume. `how` picks the
+ * way memory comes back (snapshot.c): ZV_ENG_RESET_AUTO the pages the
+ * record wrote, MEMSET a copy of all, MADVISE dropped private pages. The snapshot belongs to the instance it was taken
+ * from (its memory is mapped from it): free the instance first. */
+typedef struct zv_eng_snapshot zv_eng_snapshot;
+int zv_eng_fiber_call(zv_eng_instance *inst, zv_func *f, uint32_t type_idx, zv_eng_err *err);
+int zv_eng_fiber_resume(zv_eng_instance *inst, zv_eng_err *err);
+int zv_eng_fork_pause(zv_ctx *caller);
+int zv_eng_snapshot_take(zv_eng_instance *inst, int how, zv_eng_snapshot **out);
+int zv_eng_snapshot_restore(zv_eng_instance *inst, const zv_eng_snapshot *s);
+void zv_eng_snapshot_free(zv_eng_snapshot *s);
 
 /* Interruption (timeouts). A guest thread numbers its runs: a run is
  * whatever the thread does between zv_eng_run_begin and zv_eng_run_end

@@ -23,6 +23,19 @@ typedef struct zv_eng_session zv_eng_session;
 int zv_eng_session_new(const zv_cfg_manifest *m, zv_eng_session **out, zv_eng_err *err);
 int zv_eng_session_resolve(void *session, const zv_val_import *im, zv_eng_extern *out);
 
+/* zvm.fork returns what the hook returns (no hook: 0, nothing is forked).
+ * The pool's runner sets one (prefork/runner.c). */
+typedef int (*zv_eng_fork_hook)(void *arg, zv_ctx *caller);
+void zv_eng_session_on_fork(zv_eng_session *s, zv_eng_fork_hook hook, void *arg);
+
+/* The session's own state at a fork point (descriptors, virtual clock,
+ * random stream), taken once and put back for each record after
+ * zv_eng_session_reset. Take returns 0 or -ENOMEM; free accepts NULL. */
+typedef struct zv_eng_session_mark zv_eng_session_mark;
+int zv_eng_session_mark_take(const zv_eng_session *s, zv_eng_session_mark **out);
+void zv_eng_session_mark_restore(zv_eng_session *s, const zv_eng_session_mark *m);
+void zv_eng_session_mark_free(zv_eng_session_mark *m);
+
 /* Every host call a guest may import: its namespace, name and signature
  * ("params:results" in letters i I f F). For documentation and tests. */
 void zv_eng_host_calls(void (*fn)(void *arg, const char *ns, const char *name, const char *sig),

@@ -68,6 +68,14 @@ struct zv_eng_session {
     uint32_t blob_len;
     uint32_t n_protects; /* zvm.jail/unjail calls of this run (ZV_HOST_MAX_PROTECTS) */
     uint64_t jailed[65536 / 64]; /* 64 KiB pages sealed by zvm.jail, one bit each */
+    zv_eng_fork_hook fork_hook; /* zvm.fork's answer (NULL: 0) */
+    void *fork_arg;
+};
+
+/* The session's own state at a fork point. */
+struct zv_eng_session_mark {
+    zv_host_fd *fds;
+    uint64_t clock_ns, rng;
 };
 
 #define ZV_HOST_DEV_FD 3 /* the preopened /dev directory */
@@ -111,6 +119,8 @@ static inline int zv_host_mem_w(zv_ctx *ctx, uint32_t ptr, uint64_t len)
         for (uint64_t pg = ptr >> 16; pg <= (ptr + len - 1) >> 16; pg++)
             if (s->jailed[pg / 64] >> (pg % 64) & 1)
                 return 0;
+    if (ctx->dirty && len) /* the host writes there: a snapshot must restore it */
+        memset(ctx->dirty + (ptr >> 12), 1, (size_t)(((ptr + len - 1) >> 12) - (ptr >> 12) + 1));
     return 1;
 }
 

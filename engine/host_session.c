@@ -99,6 +99,40 @@ void zv_eng_session_reset(zv_eng_session *s)
     s->n_protects = 0;
 }
 
+void zv_eng_session_on_fork(zv_eng_session *s, zv_eng_fork_hook hook, void *arg)
+{
+    s->fork_hook = hook;
+    s->fork_arg = arg;
+}
+
+int zv_eng_session_mark_take(const zv_eng_session *s, zv_eng_session_mark **out)
+{
+    zv_eng_session_mark *m = calloc(1, sizeof *m);
+    if (!m || !(m->fds = malloc(s->n_fds * sizeof *m->fds))) {
+        free(m);
+        return -ENOMEM;
+    }
+    memcpy(m->fds, s->fds, s->n_fds * sizeof *m->fds);
+    m->clock_ns = s->clock_ns;
+    m->rng = s->rng;
+    *out = m;
+    return 0;
+}
+
+void zv_eng_session_mark_restore(zv_eng_session *s, const zv_eng_session_mark *m)
+{
+    memcpy(s->fds, m->fds, s->n_fds * sizeof *m->fds);
+    s->clock_ns = m->clock_ns;
+    s->rng = m->rng;
+}
+
+void zv_eng_session_mark_free(zv_eng_session_mark *m)
+{
+    if (m)
+        free(m->fds);
+    free(m);
+}
+
 int64_t zv_eng_session_written(const zv_eng_session *s, uint32_t index)
 {
     return s->ch[index].mem_len;

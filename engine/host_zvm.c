@@ -7,7 +7,8 @@
  *     limit -EDQUOT; sequential channels ignore the offset.
  *   jail(buf, size) / unjail(buf, size): make a 64 KiB-aligned range of
  *     linear memory read-only (a later write traps) or writable again.
- *   fork(): 0; exit(code): ends the session with `code`.
+ *   fork(): the snapshot point: 1 in each record's copy, 0 in a plain
+ *     session (the pool's hook decides); exit(code): ends with `code`.
  *   manifest(buf, size): copies the channel list (include/zvm/guest.h) if
  *     it fits and returns the bytes it needs.
  * Results are >= 0 or a negative errno as the guest's C library numbers
@@ -86,10 +87,12 @@ static uint32_t zvm_unjail(zv_ctx *ctx, uint32_t buf, uint32_t size)
     return protect(ctx, buf, size, PROT_READ | PROT_WRITE);
 }
 
+/* The fork point: 1 in each record's or job's copy, 0 where nothing is
+ * forked (a plain session); the pool decides through the session's hook. */
 static uint32_t zvm_fork(zv_ctx *ctx)
 {
-    (void)ctx;
-    return 0; /* no Job: every instance is the only one (the prefork issue adds more) */
+    zv_eng_session *s = zv_host_session(ctx);
+    return s->fork_hook ? (uint32_t)s->fork_hook(s->fork_arg, ctx) : 0;
 }
 
 static void zvm_exit(zv_ctx *ctx, uint32_t code)

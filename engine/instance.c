@@ -347,6 +347,11 @@ int zv_eng_instance_new(zv_eng_module *m, const zv_eng_limits *limits, zv_eng_re
         if ((rc = link_import(inst, im, &ext, err)))
             goto fail;
     }
+    if (zv_eng_module_forks(info) && info->n_memories && !info->n_imported_memories &&
+        !(inst->ctx.dirty = inst->dirty = calloc((size_t)inst->max_pages * 16 + 1, 1))) {
+        rc = -ENOMEM;
+        goto fail;
+    }
     if ((rc = define(inst)) || (rc = apply_segments(inst, err)))
         goto trapped;
     if (info->start >= 0) {
@@ -423,6 +428,8 @@ void zv_eng_instance_free(zv_eng_instance *inst)
     for (uint32_t s = 0; inst->ctx.elem_items && s < info->n_elems; s++)
         free(inst->ctx.elem_items[s]);
     zv_eng_memory_free(inst->own_memory);
+    zv_eng_fiber_free(inst->fiber);
+    free(inst->dirty);
     free(inst->ctx.funcs);
     free(inst->own_funcs);
     free(inst->ctx.global_ptrs);

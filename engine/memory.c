@@ -102,10 +102,9 @@ uint32_t zv_eng_memory_grow(zv_memory *mem, uint32_t delta_pages)
     return (uint32_t)old;
 }
 
-/* Back to `pages` zeroed pages for the next instance (the slot is reused,
- * never remapped). Pages grown past `pages` are dropped and sealed again;
- * the kept ones are cleared by `how` (see internal.h). */
-int zv_eng_memory_reset(zv_memory *mem, uint32_t pages, int how)
+/* Back to `pages` pages: pages grown past them are dropped and sealed
+ * again, and pages sealed by zvm.jail are writable again. */
+int zv_eng_memory_shrink(zv_memory *mem, uint32_t pages)
 {
     uint64_t keep = pages * PAGE_BYTES;
     if (mem->jailed && mprotect(mem->base, keep, PROT_READ | PROT_WRITE) < 0)
@@ -117,13 +116,24 @@ int zv_eng_memory_reset(zv_memory *mem, uint32_t pages, int how)
             mprotect(mem->base + keep, extra, PROT_NONE) < 0)
             return -errno;
     }
+    mem->pages = pages;
+    mem->size_bytes = keep;
+    return 0;
+}
+
+/* Back to `pages` zeroed pages for the next instance (the slot is reused,
+ * never remapped); the kept ones are cleared by `how` (see internal.h). */
+int zv_eng_memory_reset(zv_memory *mem, uint32_t pages, int how)
+{
+    uint64_t keep = pages * PAGE_BYTES;
+    int rc;
+    if ((rc = zv_eng_memory_shrink(mem, pages)))
+        return rc;
     if (how == ZV_ENG_RESET_MADVISE) {
         if (keep && madvise(mem->base, keep, MADV_DONTNEED) < 0)
             return -errno;
     } else {
         memset(mem->base, 0, keep);
     }
-    mem->pages = pages;
-    mem->size_bytes = keep;
     return 0;
 }

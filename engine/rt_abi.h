@@ -32,7 +32,7 @@
 
 #include "engine/rt_value.h" /* the prelude pastes rt_value.h first */
 
-#define ZV_ABI_VERSION 3
+#define ZV_ABI_VERSION 4
 
 /* A function reference: the code, its canonical type, and the instance it
  * belongs to (which may differ from the caller's). */
@@ -69,6 +69,8 @@ struct zv_ctx {
     volatile uint32_t interrupt; /* hot: non-zero stops the guest at a safe point */
     uint32_t pad_;
     uintptr_t stack_limit;       /* hot: a function entered below this is exhaustion (trap.c) */
+    uint8_t *dirty;              /* hot: 1 per 4 KiB page written since the last restore,
+                                  * in modules compiled with dirty_pages (snapshot.c); or NULL */
     zv_value *globals;           /* globals: defined ones inline in the instance */
     zv_value **global_ptrs;      /* every global's cell (imported ones elsewhere) */
     zv_table **tables;

@@ -133,6 +133,22 @@ ZV_STORE(i64_store16, uint16_t, L)
 ZV_STORE(i64_store32, uint32_t, L)
 ZV_STORE(v128_store, V, V)
 
+/* The write barrier of modules that fork (snapshot.c restores only the
+ * pages marked): after a store of n bytes at a + off, both pages it may
+ * touch. One byte per 4 KiB page of the 4 GiB space; the store trapped
+ * already if the address is past the memory. */
+#define ZV_DIRTY(dirty, a, off, n)                                                                 \
+    do {                                                                                           \
+        uint64_t e_ = (uint64_t)(a) + (uint64_t)(off);                                             \
+        (dirty)[e_ >> 12] = 1;                                                                     \
+        (dirty)[(e_ + (n)-1) >> 12] = 1;                                                           \
+    } while (0)
+static inline void zv_dirty_range(C *ctx, uint64_t at, uint64_t n)
+{
+    if (ctx->dirty && n)
+        memset(ctx->dirty + (at >> 12), 1, (size_t)(((at + n - 1) >> 12) - (at >> 12) + 1));
+}
+
 static inline I zv_op_memory_size(C *ctx) { return ctx->memory->pages; }
 static inline I zv_op_memory_grow(C *ctx, I d) { return ctx->host->memory_grow(ctx, d); }
 
@@ -155,6 +171,7 @@ static inline void zv_op_memory_fill(C *ctx, I d, I v, I n)
 {
     if (zv_oob(d, n, ctx->memory->size_bytes))
         ZV_TRAP(ctx, ZV_TRAP_MEMORY_OOB);
+    zv_dirty_range(ctx, d, n);
     if (ZV_UNLIKELY(ctx->memory->jailed)) {
         volatile uint8_t *p = ctx->mem + d;
         for (I i = 0; i < n; i++)
@@ -168,6 +185,7 @@ static inline void zv_op_memory_copy(C *ctx, I d, I s, I n)
     uint64_t size = ctx->memory->size_bytes;
     if (zv_oob(d, n, size) || zv_oob(s, n, size))
         ZV_TRAP(ctx, ZV_TRAP_MEMORY_OOB);
+    zv_dirty_range(ctx, d, n);
     if (ZV_UNLIKELY(ctx->memory->jailed))
         zv_copy_bytes(ctx->mem + d, ctx->mem + s, n);
     else
@@ -177,6 +195,7 @@ static inline void zv_memory_init(C *ctx, I seg, I d, I s, I n)
 {
     if (zv_oob(d, n, ctx->memory->size_bytes) || zv_oob(s, n, ctx->data_sizes[seg]))
         ZV_TRAP(ctx, ZV_TRAP_MEMORY_OOB);
+    zv_dirty_range(ctx, d, n);
     if (ZV_UNLIKELY(ctx->memory->jailed))
         zv_copy_bytes(ctx->mem + d, ctx->data_bytes[seg] + s, n);
     else

@@ -314,6 +314,20 @@ static int emit_const(tr *t, const zv_val_op *op)
     }
 }
 
+/* Bytes a store writes, 0 for any other instruction. */
+static unsigned store_bytes(uint16_t op)
+{
+    switch (op) {
+    case ZV_OP_i32_store8: case ZV_OP_i64_store8: case ZV_OP_v128_store8_lane: return 1;
+    case ZV_OP_i32_store16: case ZV_OP_i64_store16: case ZV_OP_v128_store16_lane: return 2;
+    case ZV_OP_i32_store: case ZV_OP_f32_store: case ZV_OP_i64_store32:
+    case ZV_OP_v128_store32_lane: return 4;
+    case ZV_OP_i64_store: case ZV_OP_f64_store: case ZV_OP_v128_store64_lane: return 8;
+    case ZV_OP_v128_store: return 16;
+    default: return 0;
+    }
+}
+
 /* A plain instruction: dst = zv_op_<name>(ctx, operands..., immediates...). */
 static int emit_simple(tr *t, const zv_val_op *op, int n_pops, uint8_t push_type)
 {
@@ -361,6 +375,9 @@ static int emit_simple(tr *t, const zv_val_op *op, int n_pops, uint8_t push_type
                 (unsigned long long)hi);
     }
     fprintf(t->out, ");\n");
+    if (t->opts->dirty_pages && store_bytes(op->op)) /* after the store: it may trap */
+        fprintf(t->out, "  ZV_DIRTY(dirty, %s, %uu, %u);\n", args[0], op->offset,
+                store_bytes(op->op));
     return 0;
 }
 
@@ -819,6 +836,8 @@ static int translate_func(tr *t, FILE *out, uint32_t fi)
         fprintf(out, " {\n");
         fwrite(decls, 1, decls_len, out);
         fprintf(out, "  uint8_t *const mem = ctx->mem;\n  (void)mem;\n");
+        if (t->opts->dirty_pages)
+            fprintf(out, "  uint8_t *const dirty = ctx->dirty;\n  (void)dirty;\n");
         for (int c = 0; c < 6; c++)
             for (uint32_t k = 0; k < t->max_depth[c]; k++)
                 fprintf(out, "  %s %c%u;\n", class_ctype[c], class_prefix[c], k);

@@ -292,39 +292,66 @@ static int ensure_altstack(void)
     return sigaltstack(&ss, NULL) < 0 ? -errno : 0;
 }
 
-int zv_eng_call(zv_eng_instance *inst, zv_func *f, uint32_t type_idx, const zv_value *args,
-                zv_value *results, zv_eng_err *err)
+int zv_eng_guarded(zv_ctx *ctx, uintptr_t guard_lo, uintptr_t guard_hi, int (*body)(void *),
+                   void *arg, zv_eng_err *err)
 {
-    const zv_eng_module *m = inst->mod;
     zv_eng_trap_frame fr;
+    uintptr_t prev_lo = tl_guard_lo, prev_hi = tl_guard_hi;
+    volatile uint32_t *prev_interrupt;
     int rc;
     zv_eng_signals_init();
     if ((rc = ensure_altstack()))
         return rc;
-    volatile uint32_t *prev_interrupt = tl_interrupt;
+    prev_interrupt = tl_interrupt;
+    if (guard_hi) /* another stack: an instance's fiber */
+        tl_guard_lo = guard_lo, tl_guard_hi = guard_hi;
     fr.prev = tl_frame;
     fr.cause = 0;
     fr.exit_code = 0;
     tl_frame = &fr;
-    tl_interrupt = &f->ctx->interrupt;
-    /* this thread's stack, for the guest's functions (ZV_ENTER) */
-    f->ctx->stack_limit = tl_guard_hi ? tl_guard_hi + HOST_HEADROOM : 0;
+    tl_interrupt = &ctx->interrupt;
+    /* the stack the guest runs on, for its functions' entry check (ZV_ENTER) */
+    ctx->stack_limit = tl_guard_hi ? tl_guard_hi + HOST_HEADROOM : 0;
     if (tl_pending) /* interrupted before this call began */
         *tl_interrupt = 1;
     if (sigsetjmp(fr.jb, 0) == 0) {
-        m->desc->trampolines[type_idx](f->ctx, f->fn, args, results);
+        rc = body(arg);
         tl_frame = fr.prev;
         tl_interrupt = prev_interrupt;
-        return 0;
+        tl_guard_lo = prev_lo, tl_guard_hi = prev_hi;
+        return rc;
     }
     tl_frame = fr.prev;
     tl_interrupt = prev_interrupt;
+    tl_guard_lo = prev_lo, tl_guard_hi = prev_hi;
     err->trap = fr.cause;
     err->exit_code = fr.exit_code;
     /* strcpy, not snprintf: proc_exit ends every WASI program this way, so
      * this is on the per-instance path (the names are short constants) */
     strcpy(err->msg, zv_eng_trap_name(fr.cause));
     return -EFAULT;
+}
+
+struct plain_call {
+    const zv_module_desc *desc;
+    zv_func *f;
+    uint32_t type_idx;
+    const zv_value *args;
+    zv_value *results;
+};
+
+static int plain_call(void *p)
+{
+    struct plain_call *c = p;
+    c->desc->trampolines[c->type_idx](c->f->ctx, c->f->fn, c->args, c->results);
+    return 0;
+}
+
+int zv_eng_call(zv_eng_instance *inst, zv_func *f, uint32_t type_idx, const zv_value *args,
+                zv_value *results, zv_eng_err *err)
+{
+    struct plain_call c = {inst->mod->desc, f, type_idx, args, results};
+    return zv_eng_guarded(f->ctx, 0, 0, plain_call, &c, err);
 }
 
 int zv_eng_thread_init(void)

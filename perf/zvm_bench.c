@@ -7,7 +7,7 @@
  *
  *   zvm-bench -m|--module M.wasm [-i|--input RECORD_FILE] [-n|--count N]
  *             [-c|--workers N] [--duration S] [--json] [--api]
- *             [--reset auto|memset|madvise]
+ *             [--reset auto|memset|madvise] [--snapshot on|off]
  *
  * Records are the lines of RECORD_FILE (default: one 100-byte line), used
  * round-robin. Only the records' bytes live here; everything else is the
@@ -47,7 +47,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: zvm-bench -m|--module M.wasm [-i|--input RECORD_FILE] [-n|--count N]\n"
                     "                 [-c|--workers N] [--duration S] [--json] [--api] "
-                    "[--reset auto|memset|madvise]\n");
+                    "[--reset auto|memset|madvise] [--snapshot on|off]\n");
     return 2;
 }
 
@@ -145,7 +145,11 @@ static int parse(int argc, char **argv, bench *b)
             b->cfg.workers = (unsigned)strtoul(v, &end, 10);
         else if (!strcmp(o, "--duration"))
             b->duration_s = strtod(v, &end);
-        else if (!strcmp(o, "--reset")) {
+        else if (!strcmp(o, "--snapshot")) {
+            if (strcmp(v, "on") && strcmp(v, "off"))
+                return -1;
+            b->cfg.no_snapshot = !strcmp(v, "off");
+        } else if (!strcmp(o, "--reset")) {
             b->cfg.reset = !strcmp(v, "auto") ? 0 : !strcmp(v, "memset") ? 1
                            : !strcmp(v, "madvise") ? 2 : -1;
             if (b->cfg.reset < 0)

@@ -147,8 +147,8 @@ static int worker_main(zv_cpu_worker *cw)
     int rc;
     zv_eng_thread_init();
     zv_pf_watch_attach(w->watch);
-    if ((rc = zv_pf_runner_new(p->mod, p->man, p->reset_how, w->watch, p->timeout_ns,
-                               &w->runner, &err))) {
+    zv_pf_runner_opts ro = {p->reset_how, p->snapshots, w->watch, p->timeout_ns};
+    if ((rc = zv_pf_runner_new(p->mod, p->man, &ro, &w->runner, &err))) {
         if (atomic_fetch_add(&p->failed, 1) == 0) {
             snprintf(p->fail_msg, sizeof p->fail_msg, "%s", err.msg);
             p->fail_rc = rc;
@@ -532,6 +532,7 @@ static int setup(zv_pf_pool *p, const zvm_pool_config *c, char *err, size_t errl
     p->depth = c->depth ? c->depth : 4096;
     p->unordered = c->unordered != 0;
     p->reset_how = c->reset;
+    p->snapshots = !c->no_snapshot;
     if ((rc = zv_cpu_topology_load(&p->topo))) {
         snprintf(err, errlen, "cannot read the CPU topology: %s", strerror(-rc));
         return rc;

@@ -51,7 +51,7 @@ struct zv_pf_pool {
     zv_cfg_manifest *man;
     uint64_t timeout_ns, input_limit;
     uint32_t depth, n_workers, n_batches;
-    int unordered, reset_how;
+    int unordered, reset_how, snapshots;
     zv_cpu_topology *topo;
     zv_cpu_workers *ws;
     zv_pf_watchdog *wd;

@@ -74,10 +74,21 @@ typedef struct {
  * an openable source for them, e.g. /dev/null). The module and the
  * manifest are borrowed. Must be made on the thread that runs it (after
  * zv_eng_thread_init), under `watch` (may be NULL: no timeout), which then
- * also covers instantiation. Returns 0; -ENOENT (no `_start` of type
- * () -> ()), -EINVAL, -EFAULT (the start function trapped: err), -errno. */
-int zv_pf_runner_new(zv_eng_module *m, const zv_cfg_manifest *man, int reset_how,
-                     zv_pf_watch *watch, uint64_t limit_ns, zv_pf_runner **out, zv_eng_err *err);
+ * also covers instantiation and the set-up up to a fork point. With
+ * `snapshots`, a guest that calls zvm_fork() runs its set-up here, once,
+ * and each record starts from the fork point (runner.c). Returns 0;
+ * -ENOENT (no `_start` of type () -> ()), -EINVAL, -EFAULT (instantiation
+ * or the set-up trapped: err), -errno. */
+typedef struct {
+    int reset_how;       /* ZV_ENG_RESET_* */
+    int snapshots;       /* start records from the fork point of a guest that has one */
+    zv_pf_watch *watch;
+    uint64_t limit_ns;
+} zv_pf_runner_opts;
+int zv_pf_runner_new(zv_eng_module *m, const zv_cfg_manifest *man, const zv_pf_runner_opts *o,
+                     zv_pf_runner **out, zv_eng_err *err);
+/* Do its records start from a snapshot of the fork point? */
+int zv_pf_runner_forked(const zv_pf_runner *r);
 /* One record: a fresh instance with `in` as stdin. Returns 0, or -EFAULT
  * when the instance trapped or timed out (oc->trap). */
 int zv_pf_runner_run(zv_pf_runner *r, const void *in, size_t len, zv_pf_outcome *oc);

@@ -3,12 +3,24 @@
  * instance, one session and the worker's output buffer, made once; each
  * record then runs as a fresh instance in the same slot.
  *
- * zv_pf_runner_run is the hot path: bind the record as stdin and the
- * output buffer as stdout (memory channels, no syscall), reset the session
- * and the instance (zv_eng_instance_reset: no allocation; the memory
- * reset's madvise is its only syscall, when that strategy is chosen), call
- * _start under the worker's trap frame, all inside one watched run so the
- * watchdog can stop it. No locks: nothing here is shared.
+ * Two ways to start a record (DESIGN: "What a record starts from"):
+ * - from the start: the instance is reset (zv_eng_instance_reset: memory
+ *   cleared and the data image copied, globals, tables and segments
+ *   re-initialised) and `_start` runs;
+ * - from the fork point: a guest that calls zvm_fork() once its set-up is
+ *   done runs that set-up once, here, at the runner's creation, on its own
+ *   stack (a fiber); at the fork it pauses and the runner takes a snapshot
+ *   (engine/snapshot.c). Each record then restores the snapshot (memory by
+ *   copy or by dropping the pages it touched) and resumes the guest, whose
+ *   zvm_fork() returns 1.
+ * Before the fork the guest sees an empty stdin and its output is
+ * discarded; at the fork the record's channels are bound. Without
+ * snapshots (a module that does not fork, --snapshot off) the same holds
+ * from the start, so a record's bytes are the same either way.
+ *
+ * zv_pf_runner_run is the hot path: no allocation, no lock, no syscall but
+ * the reset's madvise when chosen, all inside one watched run so the
+ * watchdog can stop it. Nothing here is shared.
  */
 #include "prefork/prefork.h"
 
@@ -17,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+enum { FROM_START, FROM_FORK };
 
 struct zv_pf_runner {
     zv_eng_module *mod;
@@ -27,6 +41,14 @@ struct zv_pf_runner {
     int reset_how;
     int fresh;           /* the instance has not run since it was made or reset */
     int has_start;       /* the module has a start function (it runs at each reset) */
+    int forks;           /* the module imports zvm.fork */
+    int mode;            /* FROM_START or FROM_FORK */
+    int in_record;       /* the current run has passed its fork point */
+    int preparing;       /* the run up to the fork point, once, for the snapshot */
+    const void *in;      /* the current record (bound at the fork) */
+    size_t in_len;
+    zv_eng_snapshot *snap;
+    zv_eng_session_mark *mark;
     zv_pf_watch *watch;  /* NULL: no deadline */
     uint64_t limit_ns;
     uint8_t *out;        /* stdout of the current record */
@@ -55,6 +77,17 @@ static int find_start(zv_pf_runner *r, zv_eng_err *err)
     return 0;
 }
 
+static int imports_fork(const zv_val_module *info)
+{
+    for (uint32_t i = 0; i < info->n_imports; i++) {
+        const zv_val_import *im = &info->imports[i];
+        if (im->module_len == 3 && !memcmp(im->module, "zvm", 3) && im->name_len == 4 &&
+            !memcmp(im->name, "fork", 4))
+            return 1;
+    }
+    return 0;
+}
+
 /* Bind the standard channels to `in` and the runner's buffers, and start
  * the session's descriptors, clock and random stream over. */
 static void bind_std(zv_pf_runner *r, const void *in, size_t len)
@@ -65,8 +98,64 @@ static void bind_std(zv_pf_runner *r, const void *in, size_t len)
     zv_eng_session_reset(r->session);
 }
 
-int zv_pf_runner_new(zv_eng_module *m, const zv_cfg_manifest *man, int reset_how,
-                     zv_pf_watch *watch, uint64_t limit_ns, zv_pf_runner **out, zv_eng_err *err)
+/* Bind only the channels (the descriptors, clock and random stream go on:
+ * the fork point of a run from the start). */
+static void bind_record(zv_pf_runner *r)
+{
+    zv_eng_session_bind(r->session, 0, (void *)r->in, (int64_t)r->in_len, 0);
+    zv_eng_session_bind(r->session, 1, r->out, 0, r->out_cap);
+    zv_eng_session_bind(r->session, 2, r->err, 0, r->err_cap);
+}
+
+/* zvm.fork for the guests of this runner. */
+static int on_fork(void *arg, zv_ctx *caller)
+{
+    zv_pf_runner *r = arg;
+    if (r->in_record)
+        return 1; /* a second call in a record: still its copy */
+    /* the preparing run pauses here; each record resumes a copy of this
+     * frame, with its channels already bound (from_fork) */
+    if (r->preparing && zv_eng_fork_pause(caller))
+        return 1;
+    bind_record(r); /* from the start: the set-up is done, the record begins */
+    r->in_record = 1;
+    return 1;
+}
+
+/* The preparing run: _start up to its fork point, once; then the
+ * snapshot. Without a fork point (or fibers) records run from the start. */
+static int prepare(zv_pf_runner *r, zv_eng_err *err)
+{
+    int rc;
+    bind_std(r, "", 0);
+    if (r->watch)
+        zv_pf_watch_start(r->watch, r->limit_ns);
+    r->preparing = 1;
+    rc = zv_eng_fiber_call(r->inst, r->start, r->start_type, err);
+    r->preparing = 0;
+    if (r->watch)
+        zv_pf_watch_stop(r->watch);
+    if (rc == -ENOTSUP)
+        return 0; /* no fibers on this ISA: from the start */
+    r->fresh = 0;
+    if (rc == -EFAULT) {
+        snprintf(err->msg, sizeof err->msg, "the guest's set-up (before zvm_fork) ended with: %s",
+                 zv_eng_trap_name(err->trap));
+        return rc;
+    }
+    if (rc != 1)
+        return rc; /* it finished without forking: from the start */
+    if ((rc = zv_eng_snapshot_take(r->inst, r->reset_how, &r->snap)) ||
+        (rc = zv_eng_session_mark_take(r->session, &r->mark))) {
+        snprintf(err->msg, sizeof err->msg, "cannot snapshot the fork point: %s", strerror(-rc));
+        return rc;
+    }
+    r->mode = FROM_FORK;
+    return 0;
+}
+
+int zv_pf_runner_new(zv_eng_module *m, const zv_cfg_manifest *man, const zv_pf_runner_opts *o,
+                     zv_pf_runner **out, zv_eng_err *err)
 {
     zv_pf_runner *r = calloc(1, sizeof *r);
     zv_eng_limits limits = {(uint32_t)(man->memory_bytes / 65536), man->memory_bytes};
@@ -75,9 +164,9 @@ int zv_pf_runner_new(zv_eng_module *m, const zv_cfg_manifest *man, int reset_how
     if (!r)
         return -ENOMEM;
     r->mod = m;
-    r->reset_how = reset_how;
-    r->watch = watch;
-    r->limit_ns = limit_ns;
+    r->reset_how = o->reset_how;
+    r->watch = o->watch;
+    r->limit_ns = o->limit_ns;
     r->out_cap = man->channels[1].limits[ZV_CFG_PUTSIZE];
     r->err_cap = man->channels[2].limits[ZV_CFG_PUTSIZE];
     if (r->out_cap > (1 << 30) || r->err_cap > (1 << 30)) {
@@ -97,18 +186,23 @@ int zv_pf_runner_new(zv_eng_module *m, const zv_cfg_manifest *man, int reset_how
      * function sees an empty stdin, its output is discarded, and the
      * deadline covers it */
     r->has_start = zv_eng_module_info(m)->start >= 0;
+    r->forks = imports_fork(zv_eng_module_info(m));
+    if (r->forks)
+        zv_eng_session_on_fork(r->session, on_fork, r);
     bind_std(r, "", 0);
-    if (watch)
-        zv_pf_watch_start(watch, limit_ns);
+    if (r->watch)
+        zv_pf_watch_start(r->watch, r->limit_ns);
     rc = zv_eng_instance_new(m, &limits, zv_eng_session_resolve, r->session, r->session, &r->inst,
                              err);
-    if (watch)
-        zv_pf_watch_stop(watch);
+    if (r->watch)
+        zv_pf_watch_stop(r->watch);
     if (rc == -EFAULT)
         snprintf(err->msg, sizeof err->msg, "instantiation trapped: %s", zv_eng_trap_name(err->trap));
     if (rc || (rc = find_start(r, err)))
         goto fail;
     r->fresh = 1;
+    if (r->forks && o->snapshots && (rc = prepare(r, err)))
+        goto fail;
     *out = r;
     return 0;
 fail:
@@ -120,11 +214,46 @@ void zv_pf_runner_free(zv_pf_runner *r)
 {
     if (!r)
         return;
-    zv_eng_instance_free(r->inst);
+    zv_eng_instance_free(r->inst); /* before its snapshot: memory is mapped from it */
+    zv_eng_snapshot_free(r->snap);
+    zv_eng_session_mark_free(r->mark);
     zv_eng_session_free(r->session);
     free(r->out);
     free(r->err);
     free(r);
+}
+
+/* From the fork point: the snapshot back, the record bound, resume. */
+static int from_fork(zv_pf_runner *r, zv_eng_err *err)
+{
+    int rc;
+    if ((rc = zv_eng_snapshot_restore(r->inst, r->snap)))
+        return rc;
+    bind_std(r, r->in, r->in_len);
+    zv_eng_session_mark_restore(r->session, r->mark);
+    r->in_record = 1;
+    return zv_eng_fiber_resume(r->inst, err);
+}
+
+/* From the start: reset, and _start (the record is bound at once, or at
+ * the fork point for a guest that has one). */
+static int from_start(zv_pf_runner *r, zv_eng_err *err)
+{
+    int rc;
+    if (!r->fresh) {
+        if (r->has_start)
+            bind_std(r, "", 0);
+        if ((rc = zv_eng_instance_reset(r->inst, r->reset_how, err)))
+            return rc;
+    }
+    r->fresh = 0;
+    if (r->forks) {
+        bind_std(r, "", 0);
+        r->in_record = 0;
+    } else {
+        bind_std(r, r->in, r->in_len);
+    }
+    return zv_eng_call(r->inst, r->start, r->start_type, NULL, NULL, err);
 }
 
 int zv_pf_runner_run(zv_pf_runner *r, const void *in, size_t len, zv_pf_outcome *oc)
@@ -136,6 +265,8 @@ int zv_pf_runner_run(zv_pf_runner *r, const void *in, size_t len, zv_pf_outcome 
     oc->refused = 0;
     oc->msg = NULL;
     err.trap = 0;
+    r->in = in;
+    r->in_len = len;
     if (r->watch) {
         oc->start_ns = zv_pf_watch_start(r->watch, r->limit_ns);
     } else {
@@ -143,24 +274,13 @@ int zv_pf_runner_run(zv_pf_runner *r, const void *in, size_t len, zv_pf_outcome 
         clock_gettime(CLOCK_MONOTONIC, &t);
         oc->start_ns = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
     }
-    if (!r->fresh) {
-        if (r->has_start)
-            bind_std(r, "", 0);
-        if ((rc = zv_eng_instance_reset(r->inst, r->reset_how, &err))) {
-            oc->trap = rc == -EFAULT ? err.trap : ZV_TRAP_HOST;
-            goto out;
-        }
-    }
-    r->fresh = 0;
-    bind_std(r, in, len);
-    rc = zv_eng_call(r->inst, r->start, r->start_type, NULL, NULL, &err);
+    rc = r->mode == FROM_FORK ? from_fork(r, &err) : from_start(r, &err);
     if (rc == -EFAULT && err.trap == ZV_TRAP_EXIT)
         oc->exit_code = err.exit_code;
     else if (rc == -EFAULT)
         oc->trap = err.trap;
-    else if (rc)
+    else if (rc < 0)
         oc->trap = ZV_TRAP_HOST;
-out:
     if (r->watch)
         zv_pf_watch_stop(r->watch);
     oc->msg = oc->trap ? zv_eng_trap_name(oc->trap) : NULL;
@@ -174,10 +294,12 @@ void zv_pf_runner_idle(zv_pf_runner *r)
 {
     if (r->fresh)
         return;
-    zv_eng_instance_release(r->inst); /* dropped: the next run resets, which !fresh ensures */
+    zv_eng_instance_release(r->inst); /* dropped: the next run resets or restores */
 }
 
 int zv_pf_runner_reservation(zv_pf_runner *r, void **base, size_t *size)
 {
     return zv_eng_instance_reservation(r->inst, base, size);
 }
+
+int zv_pf_runner_forked(const zv_pf_runner *r) { return r->mode == FROM_FORK; }

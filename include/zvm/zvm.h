@@ -80,6 +80,8 @@ typedef struct zvm_pool_config {
     unsigned depth;        /* records submitted and not yet returned, 0: 4096 */
     int reset;             /* how memory is cleared between records: 0 auto, 1 memset,
                             * 2 madvise (see `zvm batch --reset`) */
+    int no_snapshot;       /* 1: every record runs from _start, even for a guest that
+                            * calls zvm_fork() (for comparison; the bytes are the same) */
 } zvm_pool_config;
 
 /* Start the workers and build one instance on each. Returns 0; -EINVAL (a

@@ -196,7 +196,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         abort();
     }
     zv_eng_thread_init();
-    if (zv_pf_runner_new(mod, man, ZV_ENG_RESET_AUTO, NULL, 0, &runner, &err)) {
+    zv_pf_runner_opts ro = {ZV_ENG_RESET_AUTO, 1, NULL, 0};
+    if (zv_pf_runner_new(mod, man, &ro, &runner, &err)) {
         fprintf(stderr, "fuzz_host: runner: %s\n", err.msg);
         abort();
     }

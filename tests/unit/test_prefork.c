@@ -273,7 +273,8 @@ Test(runner, start_with_results_is_refused)
     ci.limit_bytes = 4096;
     cr_assert_eq(zv_cfg_for_instance(&ci, &man), 0);
     zv_eng_thread_init();
-    cr_assert_eq(zv_pf_runner_new(m, man, 0, NULL, 0, &r, &err), -ENOENT);
+    zv_pf_runner_opts ro = {0, 1, NULL, 0};
+    cr_assert_eq(zv_pf_runner_new(m, man, &ro, &r, &err), -ENOENT);
     cr_assert(strstr(err.msg, "_start must have type"), "%s", err.msg);
     cr_assert_null(r);
     zv_cfg_free(man);

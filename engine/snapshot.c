@@ -1,0 +1,203 @@
+/*
+ * snapshot.c — an instance paused at its fork point (zvm_fork), kept so
+ * that every record can start from there: linear memory, globals, tables,
+ * the segments' dropped states, and the guest's own stack (fiber.c).
+ *
+ * Memory is what costs. Three ways back to the snapshot's bytes, each
+ * measured by dirty size in perf/README.md:
+ * - dirty pages (the default, ZV_ENG_RESET_AUTO): a module that forks is
+ *   compiled with a write barrier, every store marking its 4 KiB page in
+ *   ctx->dirty (the host marks what it writes too); the restore copies
+ *   back the marked pages only. The cost is what the record wrote; no
+ *   syscall, and pages it only read stay mapped;
+ * - copy (ZV_ENG_RESET_MEMSET): memcpy of the whole memory;
+ * - madvise (ZV_ENG_RESET_MADVISE): at the snapshot the memory's bytes go
+ *   into a memfd mapped privately over the slot; MADV_DONTNEED drops the
+ *   record's private copies and each next touch faults the memfd's page
+ *   back in.
+ */
+#include "engine/internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+struct zv_eng_snapshot {
+    uint32_t pages;            /* memory size at the fork */
+    uint8_t *image;            /* its bytes (for the copy ways back) */
+    int memfd;                 /* the same bytes, mapped privately under the memory (madvise) */
+    int how;                   /* ZV_ENG_RESET_*: AUTO is the dirty pages */
+    zv_value *globals;         /* the instance's own globals */
+    uint32_t n_globals;
+    uint32_t *table_sizes;     /* own tables: size and elements */
+    void ***table_elems;
+    uint32_t *data_sizes, *elem_sizes;
+    uint64_t table_bytes;
+    uint8_t *stack;            /* the fiber's used stack and its pointer */
+    size_t stack_len;
+    void *stack_sp;
+};
+
+void zv_eng_snapshot_free(zv_eng_snapshot *s)
+{
+    if (!s)
+        return;
+    free(s->image);
+    if (s->memfd >= 0)
+        close(s->memfd);
+    free(s->globals);
+    for (uint32_t i = 0; s->table_elems && s->table_elems[i]; i++) /* NULL-terminated */
+        free(s->table_elems[i]);
+    free(s->table_elems);
+    free(s->table_sizes);
+    free(s->data_sizes);
+    free(s->elem_sizes);
+    free(s->stack);
+    free(s);
+}
+
+/* The memory's bytes; for madvise also into a memfd, mapped privately
+ * over the slot's first pages. */
+static int take_memory(zv_memory *mem, zv_eng_snapshot *s)
+{
+    size_t size = mem->size_bytes;
+    s->pages = mem->pages;
+    if (!size)
+        return 0;
+    if (!(s->image = malloc(size)))
+        return -ENOMEM;
+    memcpy(s->image, mem->base, size);
+    if (s->how != ZV_ENG_RESET_MADVISE)
+        return 0;
+    if ((s->memfd = memfd_create("zvm-snapshot", MFD_CLOEXEC)) < 0)
+        return -errno;
+    for (size_t done = 0; done < size;) {
+        ssize_t k = write(s->memfd, s->image + done, size - done);
+        if (k <= 0)
+            return k < 0 ? -errno : -EIO;
+        done += (size_t)k;
+    }
+    if (mmap(mem->base, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, s->memfd, 0) ==
+        MAP_FAILED)
+        return -errno;
+    return 0;
+}
+
+int zv_eng_snapshot_take(zv_eng_instance *inst, int how, zv_eng_snapshot **out)
+{
+    const zv_val_module *info = inst->mod->info;
+    uint32_t n_tables = info->n_tables - info->n_imported_tables;
+    zv_eng_snapshot *s = calloc(1, sizeof *s);
+    const uint8_t *lo;
+    int rc = -ENOMEM;
+    *out = NULL;
+    if (!s)
+        return -ENOMEM;
+    s->memfd = -1;
+    /* AUTO is the dirty pages when the code marks them, else as memory.c */
+    s->how = how != ZV_ENG_RESET_AUTO || inst->dirty ? how
+             : inst->own_memory && inst->own_memory->size_bytes > ZV_ENG_RESET_MEMSET_MAX
+                 ? ZV_ENG_RESET_MADVISE : ZV_ENG_RESET_MEMSET;
+    if (!zv_eng_fiber_paused(inst) || info->n_imported_memories || info->n_imported_tables ||
+        (inst->own_memory && inst->own_memory->jailed)) {
+        rc = -ENOTSUP; /* paused on its own stack, owning what it uses, nothing sealed */
+        goto fail;
+    }
+    if (inst->own_memory && (rc = take_memory(inst->own_memory, s)))
+        goto fail;
+    if (inst->dirty) /* clean from here: only what a record writes is marked */
+        memset(inst->dirty, 0, (size_t)inst->max_pages * 16);
+    rc = -ENOMEM;
+    s->n_globals = info->n_globals - info->n_imported_globals;
+    if (!(s->globals = calloc(s->n_globals + 1, sizeof *s->globals)) ||
+        !(s->table_sizes = calloc(n_tables + 1, sizeof *s->table_sizes)) ||
+        !(s->table_elems = calloc(n_tables + 1, sizeof *s->table_elems)) ||
+        !(s->data_sizes = calloc(info->n_datas + 1, sizeof *s->data_sizes)) ||
+        !(s->elem_sizes = calloc(info->n_elems + 1, sizeof *s->elem_sizes)))
+        goto fail;
+    memcpy(s->globals, inst->globals, s->n_globals * sizeof *s->globals);
+    for (uint32_t i = 0; i < n_tables; i++) {
+        zv_table *t = &inst->own_tables[i];
+        s->table_sizes[i] = t->size;
+        if (!(s->table_elems[i] = malloc(((size_t)t->size + 1) * sizeof(void *))))
+            goto fail;
+        memcpy(s->table_elems[i], t->elems, (size_t)t->size * sizeof(void *));
+    }
+    memcpy(s->data_sizes, inst->ctx.data_sizes, info->n_datas * sizeof *s->data_sizes);
+    memcpy(s->elem_sizes, inst->ctx.elem_sizes, info->n_elems * sizeof *s->elem_sizes);
+    s->table_bytes = inst->table_bytes;
+    zv_eng_fiber_stack(inst->fiber, &lo, &s->stack_len, &s->stack_sp);
+    if (!(s->stack = malloc(s->stack_len)))
+        goto fail;
+    memcpy(s->stack, lo, s->stack_len);
+    *out = s;
+    return 0;
+fail:
+    zv_eng_snapshot_free(s);
+    return rc;
+}
+
+/* The marked pages back from the image, the marks cleared. Eight marks
+ * are read at a time: a 64 MiB memory is 2048 words to scan. */
+static void restore_dirty(uint8_t *base, uint8_t *dirty, const uint8_t *image, uint64_t pages4k)
+{
+    for (uint64_t w = 0; w < pages4k / 8; w++) {
+        uint64_t marks;
+        memcpy(&marks, dirty + 8 * w, 8);
+        if (!marks)
+            continue;
+        for (uint64_t p = 8 * w; p < 8 * w + 8; p++)
+            if (dirty[p])
+                memcpy(base + (p << 12), image + (p << 12), 4096);
+        memset(dirty + 8 * w, 0, 8);
+    }
+}
+
+static int restore_memory(zv_eng_instance *inst, const zv_eng_snapshot *s)
+{
+    zv_memory *mem = inst->own_memory;
+    uint64_t keep = (uint64_t)s->pages * 65536;
+    uint32_t grown = mem->pages > s->pages ? mem->pages - s->pages : 0;
+    int rc;
+    /* pages grown since and seals go as for a fresh instance (their marks
+     * too); then the snapshot's pages come back one way or another */
+    if ((rc = zv_eng_memory_shrink(mem, s->pages)))
+        return rc;
+    if (inst->dirty && grown)
+        memset(inst->dirty + (keep >> 12), 0, (size_t)grown * 16);
+    if (s->how == ZV_ENG_RESET_MADVISE)
+        return keep && madvise(mem->base, keep, MADV_DONTNEED) < 0 ? -errno : 0;
+    if (s->how == ZV_ENG_RESET_AUTO)
+        restore_dirty(mem->base, inst->dirty, s->image, keep >> 12);
+    else
+        memcpy(mem->base, s->image, keep);
+    return 0;
+}
+
+int zv_eng_snapshot_restore(zv_eng_instance *inst, const zv_eng_snapshot *s)
+{
+    const zv_val_module *info = inst->mod->info;
+    uint32_t n_tables = info->n_tables - info->n_imported_tables;
+    int rc;
+    inst->ctx.interrupt = 0;
+    if (inst->own_memory && (rc = restore_memory(inst, s)))
+        return rc;
+    memcpy(inst->globals, s->globals, s->n_globals * sizeof *s->globals);
+    for (uint32_t i = 0; i < n_tables; i++) {
+        zv_table *t = &inst->own_tables[i];
+        /* grown since: the array is at least as large; the slots past the
+         * snapshot's size are cleared as the table shrinks back */
+        if (t->size > s->table_sizes[i])
+            memset(t->elems + s->table_sizes[i], 0,
+                   (size_t)(t->size - s->table_sizes[i]) * sizeof(void *));
+        memcpy(t->elems, s->table_elems[i], (size_t)s->table_sizes[i] * sizeof(void *));
+        t->size = s->table_sizes[i];
+    }
+    memcpy(inst->ctx.data_sizes, s->data_sizes, info->n_datas * sizeof *s->data_sizes);
+    memcpy(inst->ctx.elem_sizes, s->elem_sizes, info->n_elems * sizeof *s->elem_sizes);
+    inst->table_bytes = s->table_bytes;
+    zv_eng_fiber_restore(inst->fiber, s->stack, s->stack_len, s->stack_sp);
+    return 0;
+}
