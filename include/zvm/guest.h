@@ -51,6 +51,20 @@ ZVM_IMPORT("pwrite") int32_t zvm_pwrite(int32_t desc, const void *buf, int32_t s
 /* Seal [buf, buf+size) read-only; both 64 KiB-aligned. A later write traps. */
 ZVM_IMPORT("jail") int32_t zvm_jail(const void *buf, int32_t size);
 ZVM_IMPORT("unjail") int32_t zvm_unjail(const void *buf, int32_t size);
+/*
+ * The fork point. Call it once the set-up is done. Where zvm forks (each
+ * record of zvm batch, the pool API and zvm-bench; each job of daemon mode)
+ * everything before the call runs once per worker, and every record resumes
+ * here as a fresh copy of that state with its own channels bound: it returns
+ * 1 (also with --snapshot off, where each record re-runs the set-up, so
+ * that the output is the same). In a plain zvm run nothing is forked: it
+ * returns 0 and the program simply goes on. Before the fork the guest sees the
+ * template's channels: in batch its stdin is empty and what it writes is
+ * discarded. Unflushed stdio buffers are memory, so they belong to the
+ * snapshot: fflush() what must not be replayed in every copy, and do not
+ * leave input half-read in a FILE buffer. The virtual clock and the random
+ * stream restart from their values at the call in every copy.
+ */
 ZVM_IMPORT("fork") int32_t zvm_fork(void);
 ZVM_IMPORT("exit") __attribute__((noreturn)) void zvm_exit(int32_t code);
 /* Copies the raw channel list if `size` is enough; returns the size needed. */

@@ -257,6 +257,86 @@ Test(pool, stats_count_records_and_errors)
     zvm_pool_free(p);
 }
 
+/* ---- snapshots (the fork point) ----------------------------------------------------- */
+
+/* A guest with a set-up before zvm.fork: it sets a global, a word of memory,
+ * grows memory to 2 pages and fills table slot 1. Each record answers 6
+ * digits of what it starts from, (global - 100, word - 5, memory pages,
+ * table size, slot 0 set, fork's result) = "002201" in a fresh copy, then
+ * changes all of them; a record "T" traps after changing them. */
+static const char *const FORKER = "(module\n"
+    "  (import \"wasi_snapshot_preview1\" \"fd_read\" (func $read (param i32 i32 i32 i32) (result i32)))\n"
+    "  (import \"wasi_snapshot_preview1\" \"fd_write\" (func $write (param i32 i32 i32 i32) (result i32)))\n"
+    "  (import \"zvm\" \"fork\" (func $fork (result i32)))\n"
+    "  (memory 1)\n"
+    "  (table $t 2 funcref)\n"
+    "  (global $g (mut i32) (i32.const 0))\n"
+    "  (func $f)\n"
+    "  (elem declare func $f)\n"
+    "  (func $digit (param $at i32) (param $v i32)\n"
+    "    (i32.store8 (i32.add (i32.const 3000) (local.get $at)) (i32.add (i32.const 48) (local.get $v))))\n"
+    "  (func (export \"_start\") (local $forked i32)\n"
+    "    (global.set $g (i32.const 100))\n"
+    "    (i32.store (i32.const 2048) (i32.const 5))\n"
+    "    (drop (memory.grow (i32.const 1)))\n"
+    "    (table.set $t (i32.const 1) (ref.func $f))\n"
+    "    (local.set $forked (call $fork))\n"
+    "    (i32.store (i32.const 0) (i32.const 1024)) (i32.store (i32.const 4) (i32.const 16))\n"
+    "    (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 16)))\n"
+    "    (call $digit (i32.const 0) (i32.sub (global.get $g) (i32.const 100)))\n"
+    "    (call $digit (i32.const 1) (i32.sub (i32.load (i32.const 2048)) (i32.const 5)))\n"
+    "    (call $digit (i32.const 2) (memory.size))\n"
+    "    (call $digit (i32.const 3) (table.size $t))\n"
+    "    (call $digit (i32.const 4) (i32.eqz (ref.is_null (table.get $t (i32.const 0)))))\n"
+    "    (call $digit (i32.const 5) (local.get $forked))\n"
+    "    (global.set $g (i32.add (global.get $g) (i32.const 1)))\n"
+    "    (i32.store (i32.const 2048) (i32.const 9))\n"
+    "    (drop (memory.grow (i32.const 3)))\n"
+    "    (i32.store (i32.const 70000) (i32.const 1))\n"
+    "    (drop (table.grow $t (ref.null func) (i32.const 4)))\n"
+    "    (table.set $t (i32.const 0) (ref.func $f))\n"
+    "    (if (i32.eq (i32.load8_u (i32.const 1024)) (i32.const 84)) (then unreachable))\n"
+    "    (i32.store (i32.const 0) (i32.const 3000)) (i32.store (i32.const 4) (i32.const 6))\n"
+    "    (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))\n";
+
+static void forker_records(int no_snapshot, int workers)
+{
+    char err[512], wasm[64];
+    zvm_module *fm;
+    zvm_pool *p = NULL;
+    zvm_pool_config cfg = {.workers = workers, .no_snapshot = no_snapshot};
+    zvm_result r;
+    snprintf(wasm, sizeof wasm, "%s/forker-%d.wasm", test_cache_dir(), (int)getpid());
+    wat_to_file(FORKER, wasm);
+    cr_assert_eq(zvm_module_load(wasm, test_cache_dir(), &fm, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(zvm_pool_new(fm, &cfg, &p, err, sizeof err), 0, "%s", err);
+    for (int i = 0; i < 300; i++)
+        cr_assert_eq(zvm_pool_submit(p, i % 7 == 3 ? "T" : "x", 1, (uint64_t)i), 0);
+    zvm_pool_close(p);
+    for (int i = 0; zvm_pool_next(p, &r, -1) == 1; i++) {
+        cr_assert_eq(r.tag, (uint64_t)i);
+        if (i % 7 == 3) {
+            cr_assert_eq(r.status, ZVM_TRAP);
+            continue;
+        }
+        cr_assert_eq(r.status, ZVM_OK, "record %d: %s", i, r.detail ? r.detail : "");
+        cr_assert(r.len == 6 && !memcmp(r.data, "002201", 6),
+                  "record %d starts from %.*s, not the fork point's 002201", i, (int)r.len,
+                  (const char *)r.data);
+    }
+    zvm_pool_free(p);
+    zvm_module_free(fm);
+    unlink(wasm);
+}
+
+Test(snapshot, every_record_starts_from_the_fork_point, .timeout = 60)
+{
+    forker_records(0, 1);
+    forker_records(0, 2);
+}
+
+Test(snapshot, the_same_without_snapshots, .timeout = 60) { forker_records(1, 1); }
+
 /* ---- runners ------------------------------------------------------------------------- */
 
 Test(runner, start_with_results_is_refused)
