@@ -22,5 +22,6 @@ void zv_cli_release(zv_cli_file *f);
 int zv_cli_run(int argc, char **argv);
 int zv_cli_compile(int argc, char **argv);
 int zv_cli_batch(int argc, char **argv);
+int zv_cli_job(int argc, char **argv);
 
 #endif

@@ -4,7 +4,8 @@
  *
  *   zvm validate [--hash] [--no-policy] FILE...
  *     exit 0: all valid; 1: some module malformed or invalid; 2: unreadable.
- *   zvm run ..., zvm compile ...: see run.c; zvm batch: batch.c.
+ *   zvm run ..., zvm compile ...: see run.c; zvm batch: batch.c; zvm job:
+ *   job.c.
  */
 #include "cli/cli.h"
 #include "validator/validator.h"
@@ -24,6 +25,9 @@ static void usage(FILE *f)
                "       zvm run [--report=json] [--cache DIR] MANIFEST\n"
                "       zvm run [--timeout S] [--memory BYTES] [--cache DIR] PROG.wasm [ARGS...]\n"
                "       zvm run [options] --invoke NAME [ARG...] PROG.wasm\n"
+               "       zvm run [--workers N] [--socket-mode MODE] [--snapshot on|off] "
+               "MANIFEST-WITH-JOB\n"
+               "       zvm job SOCKET JOB-MANIFEST\n"
                "       zvm compile [--cache DIR] FILE.wasm...\n"
                "       zvm batch --module M.wasm --input SRC --output DST [--errors FILE]\n"
                "                 [--workers N] [--timeout S] [--memory B] [--records lines|len32]\n"
@@ -33,6 +37,8 @@ static void usage(FILE *f)
                "            --no-policy: check the spec rules only, allow any import\n"
                "  run       run a ZeroVM session from a manifest (and print its report),\n"
                "            a wasm32-wasi program, or one exported function\n"
+               "            (with Job = PATH: serve jobs on that socket, ZeroVM's daemon mode)\n"
+               "  job       send one job to a daemon and print its report\n"
                "  compile   translate and compile modules into the code cache\n"
                "  batch     run one fresh instance per input record on every core\n");
 }
@@ -154,6 +160,8 @@ int main(int argc, char **argv)
         return zv_cli_compile(argc - 2, argv + 2);
     if (!strcmp(argv[1], "batch"))
         return zv_cli_batch(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "job"))
+        return zv_cli_job(argc - 2, argv + 2);
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return 0;

@@ -6,12 +6,16 @@
  * ARGS...` is the same path with a manifest made here from the flags (the
  * standard streams passed through, no limits) and the program's exit
  * status instead of a report, like `wasmtime run`; `--invoke NAME ARG...`
- * calls one export and prints its results.
+ * calls one export and prints its results. A manifest with `Job = PATH`
+ * makes `zvm run` a daemon (prefork/daemon.c) that serves jobs on the
+ * Unix socket PATH in the foreground until SIGTERM or SIGINT: running
+ * jobs finish, then it prints its own report and exits 0.
  */
 #include "cli/cli.h"
 #include "prefork/prefork.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,12 +28,17 @@ typedef struct {
     double timeout_s;       /* 0: none */
     uint64_t memory_bytes;  /* 0: the module's own limit */
     int json;               /* --report=json */
+    unsigned workers;       /* daemon mode: --workers N */
+    unsigned socket_mode;   /* daemon mode: --socket-mode MODE (octal) */
+    int no_snapshot;        /* daemon mode: --snapshot off */
     zv_eng_opts eng;
 } run_flags;
 
 static void usage(void)
 {
     fprintf(stderr, "usage: zvm run [--report=json] [--cache DIR] MANIFEST\n"
+                    "       zvm run [--report=json] [--workers N] [--socket-mode MODE] "
+                    "[--snapshot on|off] MANIFEST-WITH-JOB\n"
                     "       zvm run [--timeout S] [--memory BYTES] [--cache DIR] PROG.wasm [ARGS...]\n"
                     "       zvm run [options] --invoke NAME [ARG...] PROG.wasm\n");
 }
@@ -59,6 +68,20 @@ static int parse_options(int argc, char **argv, run_flags *f)
             f->memory_bytes = strtoull(val, &end, 0);
             if (*end || f->memory_bytes < 65536)
                 return -1;
+        } else if (!strcmp(o, "--workers")) {
+            unsigned long n = strtoul(val, &end, 10);
+            if (*end || n < 1 || n > 64)
+                return -1;
+            f->workers = (unsigned)n;
+        } else if (!strcmp(o, "--socket-mode")) {
+            unsigned long n = strtoul(val, &end, 8);
+            if (*end || !*val || n > 0777 || !(n & 0600))
+                return -1;
+            f->socket_mode = (unsigned)n;
+        } else if (!strcmp(o, "--snapshot")) {
+            if (strcmp(val, "on") && strcmp(val, "off"))
+                return -1;
+            f->no_snapshot = !strcmp(val, "off");
         } else if (!strcmp(o, "--cache")) {
             f->eng.cache_dir = val;
         } else if (!strcmp(o, "--invoke")) {
@@ -153,6 +176,62 @@ static int run_program(run_flags *f)
     return code;
 }
 
+static volatile sig_atomic_t stop_serving;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_serving = 1;
+}
+
+static void daemon_ready(void *arg, const char *path, const zv_pf_daemon_stats *st)
+{
+    (void)arg;
+    fprintf(stderr, "zvm: serving jobs on %s with %u workers, each job from %s "
+                    "(SIGTERM: finish running jobs and exit)\n",
+            path, st->workers, st->forked ? "the fork point" : "_start");
+}
+
+/* `zvm run MANIFEST` with Job: serve until SIGTERM/SIGINT; then the
+ * daemon's own report. */
+static int run_daemon(run_flags *f, const zv_cfg_manifest *m)
+{
+    zv_pf_daemon_opts o;
+    zv_pf_daemon_stats st;
+    zvm_report rep;
+    struct sigaction sa;
+    char err[512] = "";
+    int code;
+    memset(&o, 0, sizeof o);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop; /* no SA_RESTART: the daemon's wait wakes up */
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a job's reader that hangs up is the job's problem */
+    o.eng = f->eng;
+    o.manifest_path = f->path;
+    o.workers = f->workers;
+    o.snapshots = !f->no_snapshot;
+    o.json = f->json;
+    o.socket_mode = f->socket_mode;
+    o.stop = (volatile const int *)&stop_serving;
+    o.ready = daemon_ready;
+    code = zv_pf_daemon_run(m, &o, &st, err, sizeof err);
+    memset(&rep, 0, sizeof rep);
+    rep.daemon = 1;
+    rep.exit_code = code;
+    if (code) {
+        fprintf(stderr, "%s: %s\n", f->path, err);
+        snprintf(rep.status, sizeof rep.status, "%s", err);
+    } else {
+        snprintf(rep.status, sizeof rep.status, "ok; %llu jobs served, %llu of them failed",
+                 (unsigned long long)st.jobs, (unsigned long long)st.failed);
+    }
+    zvm_report_write(&rep, f->json, stdout);
+    fflush(stdout);
+    return code;
+}
+
 /* `zvm run MANIFEST`: the report on stdout, ZeroVM's exit code. */
 static int run_manifest(run_flags *f)
 {
@@ -167,6 +246,11 @@ static int run_manifest(run_flags *f)
         else
             fprintf(stderr, "MANIFEST: %s\n", cerr.msg);
         return cerr.exit_code ? cerr.exit_code : ZV_CFG_EXIT_MANIFEST;
+    }
+    if (m->job) {
+        code = run_daemon(f, m);
+        zv_cfg_free(m);
+        return code;
     }
     memset(&o, 0, sizeof o);
     o.eng = f->eng;

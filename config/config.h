@@ -87,6 +87,16 @@ typedef struct {
  * Etag = 0 every channel etag and memory_etag is already 0. */
 int zv_cfg_parse(const char *text, size_t len, const char *dir, zv_cfg_manifest **out,
                  zv_cfg_err *err);
+/* A job manifest (daemon mode): the same format, but Version, Program and
+ * Memory are ignored (the daemon's count) and Timeout may be left out
+ * (timeout_s 0: the daemon's). Only channels, their tags, Timeout and Node
+ * are a job's own. */
+int zv_cfg_parse_job(const char *text, size_t len, const char *dir, zv_cfg_manifest **out,
+                     zv_cfg_err *err);
+/* Does a job's manifest fit the daemon's? Every channel must be there
+ * with the same alias, type and limits, and no other. Returns 0, or
+ * -EINVAL with err naming the job's line and the difference. */
+int zv_cfg_job_fits(const zv_cfg_manifest *daemon, const zv_cfg_manifest *job, zv_cfg_err *err);
 /* Read and parse a manifest file; Program and channel paths resolve
  * against its folder. -ENOENT/-EIO with err->msg when unreadable. */
 int zv_cfg_load(const char *path, zv_cfg_manifest **out, zv_cfg_err *err);

@@ -89,18 +89,20 @@ static const char *excerpt(char buf[40], const char *s, size_t n)
 
 /* ---- the key table ---- */
 
-enum { REQUIRED = 1, SINGLE = 2 };
+/* JOB: a job manifest (daemon mode) ignores the key; JOB_OPTIONAL: a job
+ * manifest need not have it. */
+enum { REQUIRED = 1, SINGLE = 2, JOB = 4, JOB_OPTIONAL = 8 };
 
 /* X(key, flags): one row per key; the order is the order of the
  * "missing" checks. */
 #define ZV_CFG_KEYS(X)                                                                             \
-    X(Version, REQUIRED | SINGLE)                                                                  \
-    X(Program, REQUIRED | SINGLE)                                                                  \
-    X(Memory, REQUIRED | SINGLE)                                                                   \
-    X(Timeout, REQUIRED | SINGLE)                                                                  \
+    X(Version, REQUIRED | SINGLE | JOB)                                                            \
+    X(Program, REQUIRED | SINGLE | JOB)                                                            \
+    X(Memory, REQUIRED | SINGLE | JOB)                                                             \
+    X(Timeout, REQUIRED | SINGLE | JOB_OPTIONAL)                                                   \
     X(Channel, 0)                                                                                  \
     X(Node, SINGLE)                                                                                \
-    X(Job, SINGLE)                                                                                 \
+    X(Job, SINGLE | JOB)                                                                             \
     X(Etag, SINGLE)                                                                                \
     X(Args, SINGLE)                                                                                \
     X(Env, 0)                                                                                      \
@@ -136,6 +138,7 @@ struct parse_ctx {
     int first[N_KEYS]; /* line each key was first seen on, 0 if not yet */
     uint32_t cap_channels, cap_env;
     int *env_line;     /* line of each Env entry, for the duplicate check */
+    int job;           /* a job manifest (zv_cfg_parse_job) */
 };
 
 /* A manifest error (14) on the current line and key. */
@@ -496,7 +499,7 @@ static int parse_line(parse_ctx *p, const char *s, size_t n)
     for (i = 0; i < N_KEYS; i++)
         if (strlen(keys[i].name) == k.n && !memcmp(keys[i].name, k.s, k.n))
             break;
-    if (i == N_KEYS)
+    if (i == N_KEYS || (p->job && (keys[i].flags & JOB)))
         return 0;
     p->key = i;
     if ((keys[i].flags & SINGLE) && p->first[i])
@@ -598,7 +601,8 @@ static int finish(parse_ctx *p)
     if ((rc = check_duplicates(p)))
         return rc;
     for (int i = 0; i < N_KEYS; i++)
-        if ((keys[i].flags & REQUIRED) && !p->first[i])
+        if ((keys[i].flags & REQUIRED) && !p->first[i] &&
+            !(p->job && (keys[i].flags & (JOB | JOB_OPTIONAL))))
             return fail(p->err, ZV_CFG_EXIT_MANIFEST, 0, keys[i].name, "missing");
     if (m->n_channels < 3)
         return fail(p->err, ZV_CFG_EXIT_MANIFEST, 0, "Channel",
@@ -622,10 +626,10 @@ static int finish(parse_ctx *p)
 
 /* ---- the API ---- */
 
-int zv_cfg_parse(const char *text, size_t len, const char *dir, zv_cfg_manifest **out,
+static int parse(const char *text, size_t len, const char *dir, int job, zv_cfg_manifest **out,
                  zv_cfg_err *err)
 {
-    parse_ctx p = {.err = err};
+    parse_ctx p = {.err = err, .job = job};
     zv_cfg_manifest *m;
     int rc = -ENOMEM;
     *out = NULL;
@@ -662,6 +666,18 @@ out:
     }
     *out = m;
     return 0;
+}
+
+int zv_cfg_parse(const char *text, size_t len, const char *dir, zv_cfg_manifest **out,
+                 zv_cfg_err *err)
+{
+    return parse(text, len, dir, 0, out, err);
+}
+
+int zv_cfg_parse_job(const char *text, size_t len, const char *dir, zv_cfg_manifest **out,
+                     zv_cfg_err *err)
+{
+    return parse(text, len, dir, 1, out, err);
 }
 
 static int load_fail(zv_cfg_err *err, const char *path, int e)
@@ -748,6 +764,32 @@ void zv_cfg_resolve(const zv_cfg_manifest *m, const char *path, char *out, size_
 }
 
 /* Linear: called when a guest opens a channel by name, not per read. */
+int zv_cfg_job_fits(const zv_cfg_manifest *daemon, const zv_cfg_manifest *job, zv_cfg_err *err)
+{
+    memset(err, 0, sizeof *err);
+    for (uint32_t i = 0; i < daemon->n_channels; i++) {
+        const zv_cfg_channel *d = &daemon->channels[i];
+        int k = zv_cfg_find_channel(job, d->alias);
+        const zv_cfg_channel *j = k < 0 ? NULL : &job->channels[k];
+        if (!j)
+            return fail(err, ZV_CFG_EXIT_MANIFEST, 0, "Channel", "%s missing (the daemon's "
+                        "manifest has it on line %d)", d->alias, d->line);
+        if (j->type != d->type)
+            return fail(err, ZV_CFG_EXIT_MANIFEST, j->line, "Channel", "%s: type %d, the "
+                        "daemon's is %d", d->alias, j->type, d->type);
+        for (int l = 0; l < 4; l++)
+            if (j->limits[l] != d->limits[l])
+                return fail(err, ZV_CFG_EXIT_MANIFEST, j->line, "Channel", "%s: limit %d is "
+                            "%lld, the daemon's is %lld", d->alias, l + 1,
+                            (long long)j->limits[l], (long long)d->limits[l]);
+    }
+    for (uint32_t i = 0; i < job->n_channels; i++)
+        if (zv_cfg_find_channel(daemon, job->channels[i].alias) < 0)
+            return fail(err, ZV_CFG_EXIT_MANIFEST, job->channels[i].line, "Channel",
+                        "%s: the daemon's manifest has no such channel", job->channels[i].alias);
+    return 0;
+}
+
 int zv_cfg_find_channel(const zv_cfg_manifest *m, const char *alias)
 {
     for (uint32_t i = 0; i < m->n_channels; i++)

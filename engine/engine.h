@@ -154,6 +154,9 @@ int zv_eng_fiber_resume(zv_eng_instance *inst, zv_eng_err *err);
 int zv_eng_fork_pause(zv_ctx *caller);
 int zv_eng_snapshot_take(zv_eng_instance *inst, int how, zv_eng_snapshot **out);
 int zv_eng_snapshot_restore(zv_eng_instance *inst, const zv_eng_snapshot *s);
+/* An idle instance gives its memory pages back (zv_eng_instance_release)
+ * such that the next restore still brings the whole snapshot back. */
+void zv_eng_snapshot_release(zv_eng_instance *inst, const zv_eng_snapshot *s);
 void zv_eng_snapshot_free(zv_eng_snapshot *s);
 
 /* Interruption (timeouts). A guest thread numbers its runs: a run is

@@ -57,6 +57,19 @@ int zv_eng_session_finish(zv_eng_session *s, zv_eng_totals *t);
 void zv_eng_totals_free(zv_eng_totals *t);
 void zv_eng_session_free(zv_eng_session *s); /* accepts NULL */
 
+/* A job's channels (daemon mode): the job manifest's channels, opened on
+ * the calling thread with its rights, for one run of a session in place
+ * of the session's own. The job must fit the session's manifest
+ * (zv_cfg_job_fits); `job` is borrowed. Open returns 0 or -errno as
+ * zv_eng_session_new. zv_eng_session_use switches a session to c's
+ * channels, or back to its own with NULL (no syscall, no allocation).
+ * Finish closes them with totals and etags as zv_eng_session_finish. */
+typedef struct zv_eng_channels zv_eng_channels;
+int zv_eng_channels_open(const zv_cfg_manifest *job, zv_eng_channels **out, zv_eng_err *err);
+void zv_eng_session_use(zv_eng_session *s, zv_eng_channels *c);
+int zv_eng_channels_finish(zv_eng_channels *c, zv_eng_totals *t);
+void zv_eng_channels_free(zv_eng_channels *c); /* accepts NULL */
+
 /* Reuse for the pool (no allocation, no syscall): rebind channel `index`
  * to a memory buffer (see zv_io_channel_memory), and start the
  * descriptors, clock and random stream over for the next instance. */

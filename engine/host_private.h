@@ -68,6 +68,9 @@ struct zv_eng_session {
     uint32_t blob_len;
     uint32_t n_protects; /* zvm.jail/unjail calls of this run (ZV_HOST_MAX_PROTECTS) */
     uint64_t jailed[65536 / 64]; /* 64 KiB pages sealed by zvm.jail, one bit each */
+    zv_io_channel *own_ch; /* while a job's channels are in use (zv_eng_session_use) */
+    uint8_t *own_blob;
+    uint32_t own_blob_len;
     zv_eng_fork_hook fork_hook; /* zvm.fork's answer (NULL: 0) */
     void *fork_arg;
 };

@@ -13,29 +13,47 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int build_blob(zv_eng_session *s)
+/* The channel list zvm.manifest copies: m's channels as opened in ch. */
+static int build_blob(const zv_cfg_manifest *m, const zv_io_channel *ch, uint8_t **blob,
+                      uint32_t *blob_len)
 {
-    const zv_cfg_manifest *m = s->man;
     size_t len = sizeof(struct zvm_raw_header) + m->n_channels * sizeof(struct zvm_raw_channel), at;
     struct zvm_raw_header h = {1, m->n_channels, m->memory_bytes, m->timeout_s, 0};
     for (uint32_t i = 0; i < m->n_channels; i++)
         len += strlen(m->channels[i].alias) + 1;
-    if (len > UINT32_MAX || !(s->blob = calloc(1, len)))
+    if (len > UINT32_MAX || !(*blob = calloc(1, len)))
         return -ENOMEM;
-    memcpy(s->blob, &h, sizeof h);
+    memcpy(*blob, &h, sizeof h);
     at = sizeof h + m->n_channels * sizeof(struct zvm_raw_channel);
     for (uint32_t i = 0; i < m->n_channels; i++) {
         struct zvm_raw_channel c;
         size_t n = strlen(m->channels[i].alias) + 1;
         memcpy(c.limits, m->channels[i].limits, sizeof c.limits);
-        c.size = s->ch[i].size;
+        c.size = ch[i].size;
         c.type = m->channels[i].type;
         c.alias_offset = (uint32_t)at;
-        memcpy(s->blob + sizeof h + i * sizeof c, &c, sizeof c);
-        memcpy(s->blob + at, m->channels[i].alias, n);
+        memcpy(*blob + sizeof h + i * sizeof c, &c, sizeof c);
+        memcpy(*blob + at, m->channels[i].alias, n);
         at += n;
     }
-    s->blob_len = (uint32_t)len;
+    *blob_len = (uint32_t)len;
+    return 0;
+}
+
+/* Open m's channels into ch (n_open counts those opened). */
+static int open_channels(const zv_cfg_manifest *m, zv_io_channel *ch, uint32_t *n_open,
+                         zv_eng_err *err)
+{
+    int rc;
+    for (uint32_t i = 0; i < m->n_channels; i++)
+        ch[i].fd = -1;
+    for (uint32_t i = 0; i < m->n_channels; i++) {
+        char path[4096];
+        zv_cfg_resolve(m, m->channels[i].uri, path, sizeof path);
+        if ((rc = zv_io_channel_open(&m->channels[i], path, &ch[i], err->msg, sizeof err->msg)))
+            return rc;
+        *n_open = i + 1;
+    }
     return 0;
 }
 
@@ -52,22 +70,14 @@ int zv_eng_session_new(const zv_cfg_manifest *m, zv_eng_session **out, zv_eng_er
     s->fds = calloc(s->n_fds, sizeof *s->fds);
     if (!s->ch || !s->fds)
         goto fail;
-    for (uint32_t i = 0; i < m->n_channels; i++)
-        s->ch[i].fd = -1;
-    for (uint32_t i = 0; i < m->n_channels; i++) {
-        char path[4096];
-        zv_cfg_resolve(m, m->channels[i].uri, path, sizeof path);
-        if ((rc = zv_io_channel_open(&m->channels[i], path, &s->ch[i], err->msg,
-                                     sizeof err->msg)))
-            goto fail;
-        s->n_ch = i + 1;
-    }
+    if ((rc = open_channels(m, s->ch, &s->n_ch, err)))
+        goto fail;
     if ((rc = zv_io_ring_new(8, &s->ring))) {
         snprintf(err->msg, sizeof err->msg, "io_uring is not available: %s", strerror(-rc));
         goto fail;
     }
     zv_eng_session_reset(s);
-    if ((rc = build_blob(s)))
+    if ((rc = build_blob(m, s->ch, &s->blob, &s->blob_len)))
         goto fail;
     *out = s;
     return 0;
@@ -182,14 +192,16 @@ static void hex(const uint8_t d[32], char out[65])
         snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
-int zv_eng_session_finish(zv_eng_session *s, zv_eng_totals *t)
+/* Close n channels: their totals, and etags where asked (m->etag). */
+static int finish_channels(const zv_cfg_manifest *m, zv_io_channel *ch, uint32_t n,
+                           zv_eng_totals *t)
 {
     int rc = 0;
     memset(t, 0, sizeof *t);
-    if (s->man->etag && s->n_ch && !(t->etags = calloc(s->n_ch, sizeof *t->etags)))
+    if (m->etag && n && !(t->etags = calloc(n, sizeof *t->etags)))
         rc = -ENOMEM;
-    for (uint32_t i = 0; i < s->n_ch; i++) {
-        zv_io_channel *c = &s->ch[i];
+    for (uint32_t i = 0; i < n; i++) {
+        zv_io_channel *c = &ch[i];
         uint8_t digest[32];
         t->gets += c->counters[ZV_CFG_GETS];
         t->get_bytes += c->counters[ZV_CFG_GETSIZE];
@@ -201,8 +213,78 @@ int zv_eng_session_finish(zv_eng_session *s, zv_eng_totals *t)
             hex(digest, t->etags[t->n_etags++].hex);
         }
     }
+    return rc;
+}
+
+int zv_eng_session_finish(zv_eng_session *s, zv_eng_totals *t)
+{
+    int rc;
+    zv_eng_session_use(s, NULL);
+    rc = finish_channels(s->man, s->ch, s->n_ch, t);
     s->n_ch = 0;
     return rc;
+}
+
+/* ---- a job's channels (daemon mode) ---- */
+
+struct zv_eng_channels {
+    const zv_cfg_manifest *man;
+    zv_io_channel *ch;
+    uint32_t n_ch;   /* opened */
+    uint8_t *blob;   /* its channel list for zvm.manifest */
+    uint32_t blob_len;
+};
+
+int zv_eng_channels_open(const zv_cfg_manifest *job, zv_eng_channels **out, zv_eng_err *err)
+{
+    zv_eng_channels *c = calloc(1, sizeof *c);
+    int rc = -ENOMEM;
+    *out = NULL;
+    if (!c || !(c->ch = calloc(job->n_channels + 1, sizeof *c->ch)))
+        goto fail;
+    c->man = job;
+    if ((rc = open_channels(job, c->ch, &c->n_ch, err)) ||
+        (rc = build_blob(job, c->ch, &c->blob, &c->blob_len)))
+        goto fail;
+    *out = c;
+    return 0;
+fail:
+    if (rc == -ENOMEM)
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+    zv_eng_channels_free(c);
+    return rc;
+}
+
+void zv_eng_session_use(zv_eng_session *s, zv_eng_channels *c)
+{
+    if (!s->own_ch) { /* keep the session's own */
+        s->own_ch = s->ch;
+        s->own_blob = s->blob;
+        s->own_blob_len = s->blob_len;
+    }
+    s->ch = c ? c->ch : s->own_ch;
+    s->blob = c ? c->blob : s->own_blob;
+    s->blob_len = c ? c->blob_len : s->own_blob_len;
+}
+
+int zv_eng_channels_finish(zv_eng_channels *c, zv_eng_totals *t)
+{
+    int rc = finish_channels(c->man, c->ch, c->n_ch, t);
+    c->n_ch = 0;
+    return rc;
+}
+
+void zv_eng_channels_free(zv_eng_channels *c)
+{
+    if (!c)
+        return;
+    for (uint32_t i = 0; i < c->n_ch; i++) {
+        uint8_t digest[32];
+        zv_io_channel_close(&c->ch[i], digest);
+    }
+    free(c->ch);
+    free(c->blob);
+    free(c);
 }
 
 void zv_eng_totals_free(zv_eng_totals *t)
@@ -216,6 +298,7 @@ void zv_eng_session_free(zv_eng_session *s)
 {
     if (!s)
         return;
+    zv_eng_session_use(s, NULL);
     for (uint32_t i = 0; i < s->n_ch; i++) {
         uint8_t digest[32];
         zv_io_channel_close(&s->ch[i], digest);

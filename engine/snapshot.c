@@ -176,6 +176,13 @@ static int restore_memory(zv_eng_instance *inst, const zv_eng_snapshot *s)
     return 0;
 }
 
+void zv_eng_snapshot_release(zv_eng_instance *inst, const zv_eng_snapshot *s)
+{
+    zv_eng_instance_release(inst); /* copy: zeros; madvise: the memfd's pages again */
+    if (s->how == ZV_ENG_RESET_AUTO && inst->dirty) /* zeros: every page to restore */
+        memset(inst->dirty, 1, (size_t)s->pages * 16);
+}
+
 int zv_eng_snapshot_restore(zv_eng_instance *inst, const zv_eng_snapshot *s)
 {
     const zv_val_module *info = inst->mod->info;

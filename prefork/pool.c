@@ -96,7 +96,13 @@ static void run_record(worker *w, batch *b, rec *r)
         r->detail = "the record is larger than the input limit";
         return;
     }
-    rc = zv_pf_runner_run(w->runner, b->in + r->in_off, r->in_len, &oc);
+    if (w->p->jobs) { /* the record is a zv_pf_job pointer */
+        zv_pf_job *job;
+        memcpy(&job, b->in + r->in_off, sizeof job);
+        rc = zv_pf_runner_run_job(w->runner, job, &oc);
+    } else {
+        rc = zv_pf_runner_run(w->runner, b->in + r->in_off, r->in_len, &oc);
+    }
     zv_lat_add(&w->lat, now_ns() - oc.start_ns);
     r->exit_code = oc.exit_code;
     r->detail = oc.msg;
@@ -431,6 +437,8 @@ int zv_pf_pool_next(zv_pf_pool *p, zvm_result *r, int timeout_ms)
 
 int zv_pf_pool_fd(zv_pf_pool *p) { return p ? p->efd : -EINVAL; }
 
+int zv_pf_pool_forked(const zv_pf_pool *p) { return zv_pf_runner_forked(p->w[0].runner); }
+
 void zv_pf_pool_stats(const zv_pf_pool *p, zvm_pool_stats *st)
 {
     zv_latency_sum all; /* 8 KiB */
@@ -456,7 +464,19 @@ void zv_pf_pool_stats(const zv_pf_pool *p, zvm_pool_stats *st)
 /* The per-instance manifest: the template's, or one made for the limits.
  * The standard channels are rebound to memory, so their uris are moot;
  * extra template channels may only be read (every instance would write
- * to the same file). */
+ * to the same file). For jobs (daemon mode) the template is the daemon's
+ * manifest: its set-up writes nothing (writable channels become
+ * /dev/null: each job gets its own), and the output buffers only take
+ * what a set-up writes (at most 1 GiB of it). */
+static int to_dev_null(zv_cfg_channel *c)
+{
+    char *null = strdup("/dev/null");
+    if (!null)
+        return -ENOMEM;
+    free(c->uri);
+    c->uri = null;
+    return 0;
+}
 static int make_manifest(zv_pf_pool *p, const zvm_pool_config *c, uint64_t output_limit,
                          char *err, size_t errlen)
 {
@@ -466,21 +486,24 @@ static int make_manifest(zv_pf_pool *p, const zvm_pool_config *c, uint64_t outpu
             snprintf(err, errlen, "%s: MANIFEST %d: %s", c->manifest, cerr.line, cerr.msg);
             return -EINVAL;
         }
-        for (int i = 0; i < 3; i++) {
-            char *null = strdup("/dev/null");
-            if (!null)
+        for (int i = 0; i < 3; i++)
+            if (to_dev_null(&p->man->channels[i]))
                 return -ENOMEM;
-            free(p->man->channels[i].uri);
-            p->man->channels[i].uri = null;
-        }
         for (uint32_t i = 3; i < p->man->n_channels; i++)
             if (p->man->channels[i].limits[ZV_CFG_PUTS] &&
-                p->man->channels[i].limits[ZV_CFG_PUTSIZE]) {
+                p->man->channels[i].limits[ZV_CFG_PUTSIZE] && p->jobs) {
+                if (to_dev_null(&p->man->channels[i]))
+                    return -ENOMEM;
+            } else if (p->man->channels[i].limits[ZV_CFG_PUTS] &&
+                       p->man->channels[i].limits[ZV_CFG_PUTSIZE]) {
                 snprintf(err, errlen, "%s: channel %s is writable: every instance would write "
                          "to it; pool templates may add only readable channels", c->manifest,
                          p->man->channels[i].alias);
                 return -EINVAL;
             }
+        for (int i = 1; p->jobs && i < 3; i++)
+            if (p->man->channels[i].limits[ZV_CFG_PUTSIZE] > (int64_t)MAX_LIMIT)
+                p->man->channels[i].limits[ZV_CFG_PUTSIZE] = (int64_t)MAX_LIMIT;
         if (c->memory_bytes)
             p->man->memory_bytes = c->memory_bytes;
         if (c->output_limit)
@@ -529,6 +552,8 @@ static int setup(zv_pf_pool *p, const zvm_pool_config *c, char *err, size_t errl
     /* a record the guest could not read whole is over the limit too */
     if ((uint64_t)p->man->channels[0].limits[ZV_CFG_GETSIZE] < p->input_limit)
         p->input_limit = (uint64_t)p->man->channels[0].limits[ZV_CFG_GETSIZE];
+    if (p->jobs) /* its records are zv_pf_job pointers */
+        p->input_limit = sizeof(zv_pf_job *);
     p->depth = c->depth ? c->depth : 4096;
     p->unordered = c->unordered != 0;
     p->reset_how = c->reset;
@@ -565,6 +590,12 @@ static int setup(zv_pf_pool *p, const zvm_pool_config *c, char *err, size_t errl
 int zv_pf_pool_new(zv_eng_module *m, const zvm_pool_config *cfg, zv_pf_pool **out, char *err,
                    size_t errlen)
 {
+    return zv_pf_pool_new_for(m, cfg, 0, out, err, errlen);
+}
+
+int zv_pf_pool_new_for(zv_eng_module *m, const zvm_pool_config *cfg, int jobs, zv_pf_pool **out,
+                       char *err, size_t errlen)
+{
     static const zvm_pool_config defaults;
     zv_pf_pool *p;
     char scratch[8];
@@ -578,6 +609,7 @@ int zv_pf_pool_new(zv_eng_module *m, const zvm_pool_config *cfg, zv_pf_pool **ou
     if (!(p = calloc(1, sizeof *p)))
         return -ENOMEM;
     p->mod = m;
+    p->jobs = jobs;
     p->efd = -1;
     pthread_mutex_init(&p->prod_lock, NULL);
     if ((rc = setup(p, cfg ? cfg : &defaults, err, errlen)))

@@ -52,6 +52,7 @@ struct zv_pf_pool {
     uint64_t timeout_ns, input_limit;
     uint32_t depth, n_workers, n_batches;
     int unordered, reset_how, snapshots;
+    int jobs;                /* records are zv_pf_job pointers (daemon mode) */
     zv_cpu_topology *topo;
     zv_cpu_workers *ws;
     zv_pf_watchdog *wd;

@@ -92,6 +92,16 @@ int zv_pf_runner_forked(const zv_pf_runner *r);
 /* One record: a fresh instance with `in` as stdin. Returns 0, or -EFAULT
  * when the instance trapped or timed out (oc->trap). */
 int zv_pf_runner_run(zv_pf_runner *r, const void *in, size_t len, zv_pf_outcome *oc);
+/* One job of daemon mode: a fresh instance (from the fork point, or from
+ * the start) on the job's channels instead of the template's, under the
+ * job's own timeout (0: the runner's). Returns as zv_pf_runner_run, with
+ * job->cpu_ns filled and oc->out empty. */
+typedef struct {
+    zv_eng_channels *ch; /* the job's channels, opened (zv_eng_channels_open) */
+    uint64_t limit_ns;
+    uint64_t cpu_ns;     /* filled: the guest thread's CPU time for the job */
+} zv_pf_job;
+int zv_pf_runner_run_job(zv_pf_runner *r, zv_pf_job *job, zv_pf_outcome *oc);
 /* An idle runner gives its memory pages back; the next run resets as usual. */
 void zv_pf_runner_idle(zv_pf_runner *r);
 /* Its memory reservation, for binding to a NUMA node. */
@@ -105,12 +115,20 @@ typedef struct zv_pf_pool zv_pf_pool;
 /* See zvm.h for the contract; `m` is borrowed and must outlive the pool. */
 int zv_pf_pool_new(zv_eng_module *m, const zvm_pool_config *cfg, zv_pf_pool **out, char *err,
                    size_t errlen);
+/* With `jobs`, a pool of daemon mode: cfg->manifest is the daemon's, each
+ * record is a zv_pf_job pointer (8 bytes) and runs as that job
+ * (zv_pf_runner_run_job); the job is the submitter's until its result
+ * comes back. */
+int zv_pf_pool_new_for(zv_eng_module *m, const zvm_pool_config *cfg, int jobs, zv_pf_pool **out,
+                       char *err, size_t errlen);
 int zv_pf_pool_submit(zv_pf_pool *p, const void *rec, size_t len, uint64_t tag);
 int zv_pf_pool_next(zv_pf_pool *p, zvm_result *r, int timeout_ms);
 int zv_pf_pool_fd(zv_pf_pool *p);
 void zv_pf_pool_close(zv_pf_pool *p);
 void zv_pf_pool_free(zv_pf_pool *p);
 void zv_pf_pool_stats(const zv_pf_pool *p, zvm_pool_stats *st);
+/* Do its records start from a fork point? */
+int zv_pf_pool_forked(const zv_pf_pool *p);
 
 /* ---- pull mode ----------------------------------------------------------------- */
 
@@ -154,5 +172,43 @@ typedef struct {
  * covers instantiation too. Returns 0 with the
  * report filled, whatever the guest did (rep->exit_code), or -ENOMEM. */
 int zv_pf_session_run(const zv_cfg_manifest *man, zv_pf_session_opts *o, zvm_report *rep);
+
+/* ---- daemon mode ---------------------------------------------------------------- */
+
+typedef struct {
+    uint64_t jobs, failed;  /* jobs answered; those whose report is not exit code 0 */
+    unsigned workers;
+    int forked;             /* jobs start from the fork point */
+} zv_pf_daemon_stats;
+
+typedef struct {
+    zv_eng_opts eng;
+    const char *manifest_path; /* the daemon's manifest (its pool's template) */
+    unsigned workers;          /* 0: one per core */
+    int snapshots;             /* jobs from the fork point (else from _start) */
+    int reset_how;             /* ZV_ENG_RESET_* */
+    int json;                  /* reports as JSON */
+    unsigned socket_mode;      /* 0: 0600 (owner-only) */
+    volatile const int *stop;  /* set (by a signal handler): finish running jobs, return */
+    /* called once the workers reached their fork point and the socket is up */
+    void (*ready)(void *arg, const char *socket_path, const zv_pf_daemon_stats *st);
+    void *arg;
+} zv_pf_daemon_opts;
+
+/* Serve `man`'s Job socket until *o->stop (daemon.c). Returns 0 after a
+ * clean stop; else ZeroVM's exit code (2, 8: the program; 4: its set-up
+ * trapped; 1: anything else) with `err` saying why. */
+int zv_pf_daemon_run(const zv_cfg_manifest *man, const zv_pf_daemon_opts *o,
+                     zv_pf_daemon_stats *st, char *err, size_t errlen);
+
+/* For sessions and daemon jobs alike. The manifest's Program, validated
+ * and compiled: 0, or ZeroVM's exit code (2 unreadable, 8 invalid) with
+ * rep->status (and rep->validator) saying why. */
+int zv_pf_load_program(const zv_cfg_manifest *man, const zv_eng_opts *eng, zv_eng_module **out,
+                       zvm_report *rep);
+/* A run's channel totals into its report: accounting, the note on calls
+ * refused over a limit (when rep->exit_code is 0), and the etags, the
+ * memory's last (memory_etag may be NULL or ""). 0 or -ENOMEM. */
+int zv_pf_report_totals(zvm_report *rep, const zv_eng_totals *t, const char *memory_etag);
 
 #endif

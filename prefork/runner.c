@@ -47,6 +47,7 @@ struct zv_pf_runner {
     int preparing;       /* the run up to the fork point, once, for the snapshot */
     const void *in;      /* the current record (bound at the fork) */
     size_t in_len;
+    zv_eng_channels *job; /* or the current job's channels (daemon mode) */
     zv_eng_snapshot *snap;
     zv_eng_session_mark *mark;
     zv_pf_watch *watch;  /* NULL: no deadline */
@@ -99,12 +100,27 @@ static void bind_std(zv_pf_runner *r, const void *in, size_t len)
 }
 
 /* Bind only the channels (the descriptors, clock and random stream go on:
- * the fork point of a run from the start). */
+ * the fork point of a run from the start): the record's, or the job's. */
 static void bind_record(zv_pf_runner *r)
 {
+    if (r->job) {
+        zv_eng_session_use(r->session, r->job);
+        return;
+    }
     zv_eng_session_bind(r->session, 0, (void *)r->in, (int64_t)r->in_len, 0);
     zv_eng_session_bind(r->session, 1, r->out, 0, r->out_cap);
     zv_eng_session_bind(r->session, 2, r->err, 0, r->err_cap);
+}
+
+/* The record's or job's channels, and everything else started over. */
+static void bind_all(zv_pf_runner *r)
+{
+    if (!r->job) {
+        bind_std(r, r->in, r->in_len);
+        return;
+    }
+    zv_eng_session_use(r->session, r->job);
+    zv_eng_session_reset(r->session);
 }
 
 /* zvm.fork for the guests of this runner. */
@@ -229,7 +245,7 @@ static int from_fork(zv_pf_runner *r, zv_eng_err *err)
     int rc;
     if ((rc = zv_eng_snapshot_restore(r->inst, r->snap)))
         return rc;
-    bind_std(r, r->in, r->in_len);
+    bind_all(r);
     zv_eng_session_mark_restore(r->session, r->mark);
     r->in_record = 1;
     return zv_eng_fiber_resume(r->inst, err);
@@ -251,12 +267,12 @@ static int from_start(zv_pf_runner *r, zv_eng_err *err)
         bind_std(r, "", 0);
         r->in_record = 0;
     } else {
-        bind_std(r, r->in, r->in_len);
+        bind_all(r);
     }
     return zv_eng_call(r->inst, r->start, r->start_type, NULL, NULL, err);
 }
 
-int zv_pf_runner_run(zv_pf_runner *r, const void *in, size_t len, zv_pf_outcome *oc)
+static int run(zv_pf_runner *r, zv_pf_outcome *oc)
 {
     zv_eng_err err;
     int rc;
@@ -265,8 +281,6 @@ int zv_pf_runner_run(zv_pf_runner *r, const void *in, size_t len, zv_pf_outcome 
     oc->refused = 0;
     oc->msg = NULL;
     err.trap = 0;
-    r->in = in;
-    r->in_len = len;
     if (r->watch) {
         oc->start_ns = zv_pf_watch_start(r->watch, r->limit_ns);
     } else {
@@ -285,16 +299,46 @@ int zv_pf_runner_run(zv_pf_runner *r, const void *in, size_t len, zv_pf_outcome 
         zv_pf_watch_stop(r->watch);
     oc->msg = oc->trap ? zv_eng_trap_name(oc->trap) : NULL;
     oc->refused = zv_eng_session_refused(r->session);
+    zv_eng_session_use(r->session, NULL); /* a job's channels are the daemon's to close */
     oc->out = r->out;
-    oc->out_len = (size_t)zv_eng_session_written(r->session, 1);
+    oc->out_len = r->job ? 0 : (size_t)zv_eng_session_written(r->session, 1);
     return oc->trap ? -EFAULT : 0;
+}
+
+int zv_pf_runner_run(zv_pf_runner *r, const void *in, size_t len, zv_pf_outcome *oc)
+{
+    r->in = in;
+    r->in_len = len;
+    r->job = NULL;
+    return run(r, oc);
+}
+
+int zv_pf_runner_run_job(zv_pf_runner *r, zv_pf_job *job, zv_pf_outcome *oc)
+{
+    struct timespec t0, t1;
+    uint64_t limit = r->limit_ns;
+    int rc;
+    r->job = job->ch;
+    if (job->limit_ns)
+        r->limit_ns = job->limit_ns;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+    rc = run(r, oc);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+    r->limit_ns = limit;
+    r->job = NULL;
+    job->cpu_ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000ull + (uint64_t)t1.tv_nsec -
+                  (uint64_t)t0.tv_nsec;
+    return rc;
 }
 
 void zv_pf_runner_idle(zv_pf_runner *r)
 {
     if (r->fresh)
         return;
-    zv_eng_instance_release(r->inst); /* dropped: the next run resets or restores */
+    if (r->mode == FROM_FORK) /* the next restore brings back the whole snapshot */
+        zv_eng_snapshot_release(r->inst, r->snap);
+    else
+        zv_eng_instance_release(r->inst); /* dropped: the next run resets */
 }
 
 int zv_pf_runner_reservation(zv_pf_runner *r, void **base, size_t *size)

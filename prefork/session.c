@@ -31,19 +31,19 @@ static void status(zvm_report *rep, const char *fmt, const char *a, const char *
     snprintf(rep->status, sizeof rep->status, fmt, a, b);
 }
 
-/* The Program: ZeroVM's 2 when it cannot be read, 8 when it is invalid. */
-static int load_program(session_run *s)
+int zv_pf_load_program(const zv_cfg_manifest *man, const zv_eng_opts *eng, zv_eng_module **out,
+                       zvm_report *rep)
 {
     char path[4096];
     zv_eng_err err = {0};
-    zv_eng_opts opts = s->o->eng;
+    zv_eng_opts opts = *eng;
     int rc;
-    zv_cfg_resolve(s->man, s->man->program, path, sizeof path);
+    zv_cfg_resolve(man, man->program, path, sizeof path);
     opts.policy = &zv_val_default_policy;
-    rc = zv_eng_module_load_file(path, &opts, &s->mod, NULL, &err);
-    snprintf(s->rep->status, sizeof s->rep->status, "%s", rc ? err.msg : "ok");
+    rc = zv_eng_module_load_file(path, &opts, out, NULL, &err);
+    snprintf(rep->status, sizeof rep->status, "%s", rc ? err.msg : "ok");
     if (rc == -EINVAL || rc == -EPERM) {
-        s->rep->validator = 1;
+        rep->validator = 1;
         return ZV_CFG_EXIT_INVALID;
     }
     return rc ? ZV_CFG_EXIT_NO_PROGRAM : 0;
@@ -137,11 +137,16 @@ static int guest_main(void *p)
     return rc;
 }
 
-/* The etags: the channels' (as the session totalled them), then memory's. */
-static int fill_etags(session_run *s, const zv_eng_totals *t)
+int zv_pf_report_totals(zvm_report *rep, const zv_eng_totals *t, const char *memory_etag)
 {
-    zvm_report *rep = s->rep;
-    uint32_t n = t->n_etags + (s->memory_etag[0] != 0);
+    uint32_t n = t->n_etags + (memory_etag && memory_etag[0]);
+    rep->gets = t->gets;
+    rep->get_bytes = t->get_bytes;
+    rep->puts = t->puts;
+    rep->put_bytes = t->put_bytes;
+    if (t->limited && rep->exit_code == 0) /* ZeroVM goes on; the report tells */
+        snprintf(rep->status, sizeof rep->status, "ok; %lld channel calls refused or cut "
+                 "short by their limits", (long long)t->limited);
     if (!n)
         return 0;
     if (!(rep->etags = calloc(n, sizeof *rep->etags)))
@@ -150,7 +155,7 @@ static int fill_etags(session_run *s, const zv_eng_totals *t)
         const char *alias = i < t->n_etags ? t->etags[i].alias : "memory";
         if (!(rep->etags[i].alias = strdup(alias)))
             return -ENOMEM;
-        memcpy(rep->etags[i].sha256, i < t->n_etags ? t->etags[i].hex : s->memory_etag, 65);
+        memcpy(rep->etags[i].sha256, i < t->n_etags ? t->etags[i].hex : memory_etag, 65);
         rep->n_etags = i + 1;
     }
     return 0;
@@ -162,7 +167,7 @@ static int run(session_run *s, zv_pf_watchdog **wd)
     const zv_val_module *info;
     zv_eng_err err = {0};
     int rc, code;
-    if ((code = load_program(s)))
+    if ((code = zv_pf_load_program(s->man, &s->o->eng, &s->mod, s->rep)))
         return code;
     info = zv_eng_module_info(s->mod);
     if (info->n_memories && (uint64_t)info->memories[0].min * 65536 > s->man->memory_bytes) {
@@ -213,15 +218,8 @@ int zv_pf_session_run(const zv_cfg_manifest *man, zv_pf_session_opts *o, zvm_rep
     zv_pf_watchdog_free(wd);
     if (s.session) {
         rc = zv_eng_session_finish(s.session, &totals);
-        rep->gets = totals.gets;
-        rep->get_bytes = totals.get_bytes;
-        rep->puts = totals.puts;
-        rep->put_bytes = totals.put_bytes;
-        if (totals.limited && rep->exit_code == 0) /* ZeroVM goes on; the report tells */
-            snprintf(rep->status, sizeof rep->status, "ok; %lld channel calls refused or cut "
-                     "short by their limits", (long long)totals.limited);
         if (rc == 0)
-            rc = fill_etags(&s, &totals);
+            rc = zv_pf_report_totals(rep, &totals, s.memory_etag);
         zv_eng_totals_free(&totals);
     }
     zv_eng_session_free(s.session);

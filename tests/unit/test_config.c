@@ -1080,3 +1080,82 @@ Test(config, load_allocation_failure)
     unlink(path);
     rmdir(tmpdir);
 }
+
+/* ---- job manifests (daemon mode) ---- */
+
+static zv_cfg_manifest *parse_job(const char *text)
+{
+    zv_cfg_manifest *m = NULL;
+    zv_cfg_err err = {0};
+    int rc = zv_cfg_parse_job(text, strlen(text), "/base", &m, &err);
+    cr_assert_eq(rc, 0, "rc %d: line %d: %s", rc, err.line, err.msg);
+    return m;
+}
+
+Test(config, a_job_needs_only_its_channels)
+{
+    zv_cfg_manifest *j = parse_job(STD);
+    cr_assert_eq(j->n_channels, 3);
+    cr_assert_eq(j->timeout_s, 0, "no Timeout: the daemon's");
+    cr_assert_null(j->program);
+    zv_cfg_free(j);
+    /* Version, Program, Memory and Job are ignored, even when they are wrong */
+    j = parse_job("Version = 1\nProgram =\nMemory = lots\nJob = \nTimeout = 3\nNode = 4\n" STD);
+    cr_assert_null(j->program);
+    cr_assert_null(j->job);
+    cr_assert_eq(j->memory_bytes, 0);
+    cr_assert_eq(j->timeout_s, 3);
+    cr_assert_eq(j->node, 4);
+    zv_cfg_free(j);
+}
+
+Test(config, a_job_is_checked_like_any_manifest)
+{
+    zv_cfg_manifest *m = NULL;
+    zv_cfg_err err;
+    cr_assert_eq(zv_cfg_parse_job(CI CO, strlen(CI CO), NULL, &m, &err), -EINVAL);
+    cr_assert_str_eq(err.msg, "Channel: 2 channels, expected at least 3");
+    cr_assert_eq(zv_cfg_parse_job(STD "Timeout = 0\n", strlen(STD) + 12, NULL, &m, &err), -EINVAL);
+    cr_assert_eq(err.line, 4);
+    cr_assert_eq(zv_cfg_parse(STD, strlen(STD), NULL, &m, &err), -EINVAL, "not as a session");
+    cr_assert_null(m);
+}
+
+Test(config, a_job_must_fit_the_daemon)
+{
+    static const struct {
+        const char *job;
+        int line;
+        const char *msg;
+    } cases[] = {
+        {STD, 0, "Channel: /dev/rules missing (the daemon's manifest has it on line 8)"},
+        {STD "Channel = r, /dev/rules, 1, 0, 10, 100, 0, 0\n", 4,
+         "Channel: /dev/rules: type 1, the daemon's is 0"},
+        {STD "Channel = r, /dev/rules, 0, 0, 10, 101, 0, 0\n", 4,
+         "Channel: /dev/rules: limit 2 is 101, the daemon's is 100"},
+        {CI "Channel = out.txt, /dev/stdout, 0, 0, 0, 0, 1, 2\n" CE
+            "Channel = r, /dev/rules, 0, 0, 10, 100, 0, 0\n", 2,
+         "Channel: /dev/stdout: limit 4 is 2, the daemon's is 1"},
+        {STD "Channel = r, /dev/rules, 0, 0, 10, 100, 0, 0\nChannel = x, /dev/x, 0, 0, 1, 1, 0, 0\n",
+         5, "Channel: /dev/x: the daemon's manifest has no such channel"},
+    };
+    zv_cfg_manifest *d = parse_ok(GOOD "Channel = rules.txt, /dev/rules, 0, 0, 10, 100, 0, 0\n");
+    zv_cfg_err err;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        zv_cfg_manifest *j = parse_job(cases[i].job);
+        cr_assert_eq(zv_cfg_job_fits(d, j, &err), -EINVAL, "case %zu fits", i);
+        cr_assert_str_eq(err.msg, cases[i].msg, "case %zu", i);
+        cr_assert_eq(err.line, cases[i].line, "case %zu: line %d", i, err.line);
+        cr_assert_eq(err.exit_code, ZV_CFG_EXIT_MANIFEST);
+        zv_cfg_free(j);
+    }
+    {
+        /* other sources, tags and order are the job's own */
+        zv_cfg_manifest *j = parse_job("Channel = other.txt, /dev/rules, 0, 1, 10, 100, 0, 0\n"
+                                       "Channel = a, /dev/stdin, 0, 1, 1, 1, 0, 0\n"
+                                       "Channel = b, /dev/stdout, 0, 0, 0, 0, 1, 1\n" CE);
+        cr_assert_eq(zv_cfg_job_fits(d, j, &err), 0, "%s", err.msg);
+        zv_cfg_free(j);
+    }
+    zv_cfg_free(d);
+}
