@@ -92,6 +92,8 @@ void zv_eng_fiber_free(zv_eng_fiber *f);
 int zv_eng_fiber_paused(const zv_eng_instance *inst);
 void zv_eng_fiber_stack(const zv_eng_fiber *f, const uint8_t **lo, size_t *len, void **sp);
 void zv_eng_fiber_restore(zv_eng_fiber *f, const uint8_t *bytes, size_t len, void *sp);
+/* Copy a paused stack (len a multiple of 8). */
+void zv_eng_fiber_copy(void *dst, const void *src, size_t n);
 
 struct zv_eng_module {
     zv_val_module *info;  /* the validated description, borrows `bytes` */

@@ -131,7 +131,7 @@ int zv_eng_snapshot_take(zv_eng_instance *inst, int how, zv_eng_snapshot **out)
     zv_eng_fiber_stack(inst->fiber, &lo, &s->stack_len, &s->stack_sp);
     if (!(s->stack = malloc(s->stack_len)))
         goto fail;
-    memcpy(s->stack, lo, s->stack_len);
+    zv_eng_fiber_copy(s->stack, lo, s->stack_len);
     *out = s;
     return 0;
 fail:

@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -116,7 +117,8 @@ static void run_record(worker *w, batch *b, rec *r)
         r->detail = "no host memory for the output";
     } else {
         r->status = ZVM_OK;
-        memcpy(b->out + b->out_len, oc.out, oc.out_len);
+        if (oc.out_len) /* b->out may still be NULL */
+            memcpy(b->out + b->out_len, oc.out, oc.out_len);
         r->out_len = oc.out_len;
         b->out_len += oc.out_len;
     }
@@ -153,6 +155,10 @@ static int worker_main(zv_cpu_worker *cw)
     int rc;
     zv_eng_thread_init();
     zv_pf_watch_attach(w->watch);
+    /* naps of 20 us, not the default slack's 70: a record handed to a
+     * napping worker waits for the nap's end (measured with perf/daemon.sh:
+     * job round trip p50 286 -> see perf/README.md) */
+    prctl(PR_SET_TIMERSLACK, 1000, 0, 0, 0);
     zv_pf_runner_opts ro = {p->reset_how, p->snapshots, w->watch, p->timeout_ns};
     if ((rc = zv_pf_runner_new(p->mod, p->man, &ro, &w->runner, &err))) {
         if (atomic_fetch_add(&p->failed, 1) == 0) {

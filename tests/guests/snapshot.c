@@ -5,7 +5,9 @@
  * starts from: `calls` counts the records this copy has seen (always 1 in
  * a fresh copy), the virtual clock and the random stream restart from the
  * fork point, and a file it opened before the fork is still open.
- * With -DNO_SETUP the table is not built (the perf baseline).
+ * A record "D<n>" first writes n bytes of the table (the dirty size of
+ * perf/snapshot.sh). With -DNO_SETUP the table is not built (the perf
+ * baseline).
  */
 #include <zvm/guest.h>
 
@@ -29,7 +31,7 @@ int main(void)
         uint32_t x = i * 2654435761u;
         table[i] = x ^ (x >> 15) ^ (x << 7);
     }
-    for (int k = 0; k < 6; k++) /* make it cost what a real set-up does */
+    for (int k = 0; k < 16; k++) /* make it cost what a real set-up does */
         for (uint32_t i = 1; i < N; i++)
             table[i] += table[i - 1] >> 3;
 #endif
@@ -37,6 +39,8 @@ int main(void)
     calls++;
     if (!fgets(line, sizeof line, stdin))
         line[0] = 0;
+    if (line[0] == 'D') /* "D<bytes>": dirty that much memory (perf/snapshot.sh) */
+        memset(table, line[1], (size_t)atoi(line + 1) < sizeof table ? (size_t)atoi(line + 1) : 0);
     for (char *p = line; *p && *p != '\n'; p++)
         sum += table[(uint8_t)*p * 4099u % N];
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -6,7 +6,8 @@
  * is shown on every line: `calls` counts the records this copy has seen
  * and `pages` is its memory size; a record "GROW" grows memory and "TRAP"
  * traps after scribbling over the rules, neither of which the next record
- * may see. A first rule "TRAP" makes the set-up itself trap.
+ * may see; "LOOP" spins until its timeout. A first rule "TRAP" makes the
+ * set-up itself trap.
  */
 #include <zvm/guest.h>
 
@@ -15,6 +16,7 @@
 
 static char rules[4096];
 static int calls;
+static volatile int spin;
 
 static int channel(const char *alias)
 {
@@ -54,6 +56,9 @@ int main(void)
         line[0] = 0;
     if (!strncmp(line, "GROW", 4))
         __builtin_wasm_memory_grow(0, 16);
+    if (!strncmp(line, "LOOP", 4))
+        for (;;) /* until the timeout */
+            spin++;
     if (!strncmp(line, "TRAP", 4)) {
         memset(rules, 'x', sizeof rules);
         __builtin_trap();

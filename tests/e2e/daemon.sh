@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# daemon.sh — end-to-end tests of daemon mode (`zvm run` of a manifest
+# with Job = PATH) with the rule-filter guest: jobs from the fork point
+# over the socket (owner-only), etags, JSON reports, every way a job can
+# be bad (framing, manifest, channels that do not fit, sources that do
+# not open) answered with a report while the daemon goes on, jobs that
+# trap or time out, clients that hang up, 1000 connections at once, a
+# second daemon on the same socket, and SIGTERM finishing a running job.
+#
+# Usage: daemon.sh ZVM GUEST_DIR CLIENT
+zvm=$(realpath "$1") guests=$(realpath "$2") client=$(realpath "$3")
+source "$(dirname "$0")/lib.sh"
+check() { n_checks=$((n_checks + 1)); [ "$2" = 0 ] || fail "$1"; }
+daemon_pid=
+trap '[ -n "$daemon_pid" ] && kill -9 $daemon_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+
+cp "$guests/snapshot_rules.wasm" .
+printf 'error\nwarn\n' > rules.txt
+printf 'an error here\n' > in.txt
+daemon_manifest() { # daemon_manifest SOCKET
+    cat <<MANIFEST
+Version = 20130611
+Program = snapshot_rules.wasm
+Memory = 67108864, 0
+Timeout = 5
+Job = $1
+Channel = /dev/null, /dev/stdin, 0, 0, 1000, 1048576, 0, 0
+Channel = /dev/null, /dev/stdout, 0, 0, 0, 0, 1000, 4096
+Channel = /dev/null, /dev/stderr, 0, 0, 0, 0, 1000, 4096
+Channel = rules.txt, /dev/rules, 0, 0, 10, 65536, 0, 0
+MANIFEST
+}
+job() { # job IN OUT [TIMEOUT [ETAG]]: a job manifest on stdout
+    cat <<MANIFEST
+Timeout = ${3:-1}
+Channel = $1, /dev/stdin, 0, ${4:-0}, 1000, 1048576, 0, 0
+Channel = $2, /dev/stdout, 0, ${4:-0}, 0, 0, 1000, 4096
+Channel = /dev/null, /dev/stderr, 0, 0, 0, 0, 1000, 4096
+Channel = rules.txt, /dev/rules, 0, 0, 10, 65536, 0, 0
+MANIFEST
+}
+start() { # start MANIFEST [OPTIONS...]: the daemon in the background, up
+    local m=$1
+    shift
+    "$zvm" run "$@" "$m" > daemon.report 2> daemon.err &
+    daemon_pid=$!
+    for _ in $(seq 100); do
+        grep -q "serving jobs" daemon.err 2>/dev/null && return 0
+        kill -0 $daemon_pid 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+status_of() { sed -n 6p "$1"; } # the status line of a text report
+code_of() { sed -n 3p "$1"; }   # the user code line
+
+daemon_manifest d.sock > d.manifest
+start d.manifest --workers 2
+check "the daemon starts and says where it serves: $(cat daemon.err)" $?
+check "the socket is owner-only: $(stat -c %a d.sock)" $([ "$(stat -c %a d.sock)" = 600 ]; echo $?)
+
+# ---- good jobs, from the fork point ----------------------------------------------------
+job in.txt out1.txt 1 1 > j1.manifest
+"$zvm" job d.sock j1.manifest > r1.txt
+check "zvm job exits 0 with a report" $?
+check "the job's report says ok: $(status_of r1.txt)" $([ "$(status_of r1.txt)" = ok ]; echo $?)
+check "its daemon flag is 1" $([ "$(sed -n 2p r1.txt)" = 1 ]; echo $?)
+printf 'forked=1 calls=1 pages=2 an error here\n' > want1.txt
+cmp -s want1.txt out1.txt
+check "the job ran from the fork point with the rules read in the set-up: $(cat out1.txt)" $?
+want_etags="/dev/stdin $(sha256sum < in.txt | cut -d' ' -f1) /dev/stdout $(sha256sum < out1.txt | cut -d' ' -f1)"
+check "the etags are the channels' bytes: $(sed -n 4p r1.txt)" $([ "$(sed -n 4p r1.txt)" = "$want_etags" ]; echo $?)
+ok=0
+for i in $(seq 20); do
+    job in.txt "out_$i.txt" > "j_$i.manifest"
+    "$zvm" job d.sock "j_$i.manifest" > "r_$i.txt" && [ "$(status_of "r_$i.txt")" = ok ] &&
+        cmp -s out1.txt "out_$i.txt" && ok=$((ok + 1))
+done
+check "20 jobs in a row give the same output: $ok" $([ $ok = 20 ]; echo $?)
+
+# ---- bad jobs get a report; the daemon goes on -------------------------------------------
+printf 'abcdefghChannel = x' > raw1.bin
+"$client" raw d.sock raw1.bin > r_raw1.txt
+check "a header that is not 8 digits: $(status_of r_raw1.txt)" \
+    $(grep -q 'not 8 decimal digits' r_raw1.txt && [ "$(code_of r_raw1.txt)" = 14 ]; echo $?)
+printf '00000000' > raw2.bin
+"$client" raw d.sock raw2.bin > r_raw2.txt
+check "a zero length: $(status_of r_raw2.txt)" $(grep -q 'job manifest of 0 bytes' r_raw2.txt; echo $?)
+printf '99999999' > raw3.bin
+"$client" raw d.sock raw3.bin > r_raw3.txt
+check "a length over the limit: $(status_of r_raw3.txt)" $(grep -q 'job manifest of 99999999 bytes' r_raw3.txt; echo $?)
+printf 'Timeout = 1\nChannel = x\n' > bad1.manifest
+"$zvm" job d.sock bad1.manifest > r_bad1.txt
+check "a malformed job manifest names its line: $(status_of r_bad1.txt)" \
+    $(grep -q 'job manifest line 2: Channel: 1 field, expected 8' r_bad1.txt && [ "$(code_of r_bad1.txt)" = 14 ]; echo $?)
+job in.txt out.txt | sed 's|rules.txt, /dev/rules, 0, 0, 10, 65536|rules.txt, /dev/rules, 0, 0, 10, 65535|' > bad2.manifest
+"$zvm" job d.sock bad2.manifest > r_bad2.txt
+check "a channel whose limits differ: $(status_of r_bad2.txt)" \
+    $(grep -q '/dev/rules: limit 2 is 65535, the daemon.s is 65536' r_bad2.txt; echo $?)
+job in.txt out.txt | grep -v /dev/rules > bad3.manifest
+"$zvm" job d.sock bad3.manifest > r_bad3.txt
+check "a missing channel: $(status_of r_bad3.txt)" $(grep -q '/dev/rules missing' r_bad3.txt; echo $?)
+job missing.txt out.txt > bad4.manifest
+"$zvm" job d.sock bad4.manifest > r_bad4.txt
+check "a source that does not open: $(status_of r_bad4.txt)" \
+    $(grep -q 'missing.txt' r_bad4.txt && [ "$(code_of r_bad4.txt)" != 0 ]; echo $?)
+"$zvm" job d.sock j1.manifest > r_after.txt && [ "$(status_of r_after.txt)" = ok ]
+check "the daemon still serves after bad jobs" $?
+
+# ---- jobs that trap, time out, or whose client hangs up -----------------------------------
+printf 'TRAP error\n' > trap_in.txt
+job trap_in.txt trap_out.txt > trap.manifest
+"$zvm" job d.sock trap.manifest > r_trap.txt
+check "a job that traps: $(status_of r_trap.txt)" $([ "$(status_of r_trap.txt)" = unreachable ]; echo $?)
+printf 'LOOP\n' > loop_in.txt
+job loop_in.txt loop_out.txt 1 > loop.manifest
+"$zvm" job d.sock loop.manifest > r_loop.txt
+check "a job that spins meets its own Timeout: $(status_of r_loop.txt)" $([ "$(status_of r_loop.txt)" = timeout ]; echo $?)
+"$client" hangup d.sock loop.manifest
+"$client" hangup d.sock j1.manifest
+sleep 1.5
+"$zvm" job d.sock j1.manifest > r_after2.txt && [ "$(status_of r_after2.txt)" = ok ] &&
+    cmp -s want1.txt out1.txt
+check "the daemon serves on after a trap, a timeout and clients that hung up" $?
+
+# ---- 1000 connections at once -------------------------------------------------------------
+job in.txt /dev/null > many.manifest
+"$client" many d.sock many.manifest 1000 > many.txt
+check "1000 concurrent connections, every one answered ok: $(cat many.txt)" $?
+
+# ---- a second daemon on the same socket; JSON reports ---------------------------------------
+"$zvm" run d.manifest > second.report 2> second.err
+check "a second daemon on a live socket refuses: $(cat second.err)" \
+    $(grep -q "another daemon is serving there" second.err; echo $?)
+
+# ---- SIGTERM: running jobs finish, then exit 0 ----------------------------------------------
+printf 'LOOP\n' > loop2_in.txt
+job loop2_in.txt loop2_out.txt 2 > loop2.manifest
+"$zvm" job d.sock loop2.manifest > r_term.txt &
+job_pid=$!
+sleep 0.5
+kill -TERM $daemon_pid
+wait $daemon_pid
+status=$?
+daemon_pid=
+wait $job_pid
+check "SIGTERM: the daemon exits 0 ($status)" $([ $status = 0 ]; echo $?)
+check "the job running at SIGTERM got its report: $(status_of r_term.txt)" \
+    $([ "$(status_of r_term.txt)" = timeout ]; echo $?)
+check "the daemon's own report counts the jobs: $(status_of daemon.report)" \
+    $(grep -q "jobs served" daemon.report; echo $?)
+check "the socket is gone" $([ ! -e d.sock ]; echo $?)
+
+daemon_manifest j.sock > dj.manifest
+start dj.manifest --report=json --socket-mode 0660 --snapshot off
+check "a daemon with JSON reports, a group-writable socket and no snapshots starts: $(cat daemon.err)" $?
+check "the socket mode is 660: $(stat -c %a j.sock)" $([ "$(stat -c %a j.sock)" = 660 ]; echo $?)
+"$zvm" job j.sock j1.manifest > r_json.txt
+check "the job's report is JSON: $(cat r_json.txt)" \
+    $(grep -q '"daemon": 1, "user_code": 0' r_json.txt && grep -q '"status": "ok"' r_json.txt; echo $?)
+cmp -s want1.txt out1.txt
+check "without snapshots the output is the same" $?
+kill -TERM $daemon_pid
+wait $daemon_pid
+daemon_pid=
+
+# ---- a path that is not a socket, a set-up that traps -----------------------------------------
+touch notsock
+daemon_manifest notsock > ns.manifest
+"$zvm" run ns.manifest > ns.report 2> ns.err
+check "Job = a file that is not a socket is refused, the file left alone: $(cat ns.err)" \
+    $(grep -q "exists and is not a socket" ns.err && [ -f notsock ]; echo $?)
+printf 'TRAP\n' > bad_rules.txt
+daemon_manifest t.sock | sed 's/rules.txt/bad_rules.txt/' > t.manifest
+"$zvm" run t.manifest > t.report 2> t.err
+status=$?
+check "a set-up that traps ends the daemon with 4 and the cause: $(cat t.err)" \
+    $([ $status = 4 ] && grep -q "set-up (before zvm_fork) ended with: unreachable" t.err && [ ! -e t.sock ]; echo $?)
+
+finish daemon
