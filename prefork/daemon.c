@@ -341,7 +341,9 @@ static void pump(daemon_t *d)
     do {
         moved = 0;
         submit_queued(d);
-        while (d->in_pool && zv_pf_pool_next(d->pool, &r, 0) == 1) {
+        /* even with nothing in the pool: the call also consumes the fd's
+         * last wake-up, which would otherwise keep epoll returning */
+        while (zv_pf_pool_next(d->pool, &r, 0) == 1) {
             job_done(d, &r);
             moved = 1;
         }

@@ -12,7 +12,8 @@
  *   clock_nanosleep, write,
  *   sched_yield
  *   clock_gettime, getcpu      vDSO fallbacks, the allocator's CPU lookup
- *   rt_sigreturn               the watchdog's signal and guest traps
+ *   rt_sigreturn,              the watchdog's signal and guest traps; a
+ *   restart_syscall            nap that a signal interrupted goes on
  *   openat, newfstatat, fstat, the pull mode's feed on a worker: the next
  *   close, read, lseek         file of a directory of records
  *   exit, rseq                 the worker's end
@@ -58,7 +59,7 @@ static const int allowed[] = {
     SYS_write,          SYS_sched_yield, SYS_clock_gettime, SYS_getcpu,   SYS_rt_sigreturn,
     SYS_openat,         SYS_newfstatat, SYS_fstat,     SYS_close,         SYS_read,
     SYS_lseek,          SYS_exit,      SYS_rseq,       SYS_rt_sigprocmask, SYS_tgkill,
-    SYS_getpid,         SYS_gettid,
+    SYS_getpid,         SYS_gettid,    SYS_restart_syscall,
 };
 #endif
 
