@@ -863,11 +863,29 @@ static uint64_t rnd(void)
 
 /* Parse anything: the result is consistent and, when accepted, the
  * manifest writes and reads back equal. */
+/* The same text as a daemon's job: it parses or fails cleanly, and one
+ * that parses fits itself. */
+static void parse_as_job(const char *text, size_t len)
+{
+    zv_cfg_manifest *j = NULL;
+    zv_cfg_err err;
+    int rc = zv_cfg_parse_job(text, len, "d", &j, &err);
+    if (rc) {
+        cr_assert_eq(rc, -EINVAL);
+        cr_assert(err.msg[0]);
+        return;
+    }
+    cr_assert_geq(j->n_channels, 3);
+    cr_assert_eq(zv_cfg_job_fits(j, j, &err), 0, "%s", err.msg);
+    zv_cfg_free(j);
+}
+
 static void parse_anything(const char *text, size_t len)
 {
     zv_cfg_manifest *m = NULL;
     zv_cfg_err err;
     int rc = zv_cfg_parse(text, len, "d", &m, &err);
+    parse_as_job(text, len);
     if (rc == 0) {
         cr_assert_geq(m->n_channels, 3);
         free(round_trip(m));
