@@ -5,7 +5,7 @@
  *   zvm validate [--hash] [--no-policy] FILE...
  *     exit 0: all valid; 1: some module malformed or invalid; 2: unreadable.
  *   zvm run ..., zvm compile ...: see run.c; zvm batch: batch.c; zvm job:
- *   job.c.
+ *   job.c; zvm consume: consume.c.
  */
 #include "cli/cli.h"
 #include "validator/validator.h"
@@ -28,6 +28,8 @@ static void usage(FILE *f)
                "       zvm run [--workers N] [--socket-mode MODE] [--snapshot on|off] "
                "MANIFEST-WITH-JOB\n"
                "       zvm job SOCKET JOB-MANIFEST\n"
+               "       zvm consume --redis HOST:PORT --stream IN --group G --module M.wasm\n"
+               "                   --output-stream OUT [options: zvm consume --help]\n"
                "       zvm compile [--cache DIR] FILE.wasm...\n"
                "       zvm batch --module M.wasm --input SRC --output DST [--errors FILE]\n"
                "                 [--workers N] [--timeout S] [--memory B] [--records lines|len32]\n"
@@ -39,6 +41,7 @@ static void usage(FILE *f)
                "            a wasm32-wasi program, or one exported function\n"
                "            (with Job = PATH: serve jobs on that socket, ZeroVM's daemon mode)\n"
                "  job       send one job to a daemon and print its report\n"
+               "  consume   run one fresh instance per entry of a Redis stream (consumer group)\n"
                "  compile   translate and compile modules into the code cache\n"
                "  batch     run one fresh instance per input record on every core\n");
 }
@@ -162,6 +165,8 @@ int main(int argc, char **argv)
         return zv_cli_batch(argc - 2, argv + 2);
     if (!strcmp(argv[1], "job"))
         return zv_cli_job(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "consume"))
+        return zv_cli_consume(argc - 2, argv + 2);
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return 0;

@@ -118,6 +118,67 @@ int zv_io_reader_next(zv_io_reader *r, const uint8_t **rec, size_t *len);
 const char *zv_io_reader_file(const zv_io_reader *r);
 void zv_io_reader_free(zv_io_reader *r);
 
+/* ---- Redis Streams (redis.c): the connector of `zvm consume` ----
+ * One blocking connection (hiredis). Calls return 0 or a count, or -EPIPE
+ * (the connection is gone: reconnect and repeat), -EAGAIN (the server is
+ * loading its data or busy: wait and repeat), -EINVAL (Redis refused
+ * the command; `why` has its text), -EPROTO (an unexpected reply),
+ * -ENOMEM. */
+typedef struct zv_io_redis zv_io_redis;
+int zv_io_redis_connect(const char *host_port, zv_io_redis **out, char *why, size_t n);
+int zv_io_redis_reconnect(zv_io_redis *r, char *why, size_t n); /* one attempt */
+void zv_io_redis_free(zv_io_redis *r);
+
+/* A key that exists must be a stream: -EINVAL names what it holds. */
+int zv_io_redis_expect_stream(zv_io_redis *r, const char *key, char *why, size_t n);
+/* XGROUP CREATE ... 0 MKSTREAM; an existing group is fine. */
+int zv_io_redis_create_group(zv_io_redis *r, const char *stream, const char *group, char *why,
+                             size_t n);
+
+typedef struct {
+    const char *in, *out, *err; /* stream keys */
+    const char *group, *consumer;
+} zv_io_group;
+
+typedef struct {
+    const char *id;
+    const uint8_t *data; /* the `data` field (valid while its zv_io_entries lives) */
+    size_t len;
+    int has_data;        /* 0: no `data` field, or the entry was deleted */
+    long long deliveries; /* 1 for new entries; see zv_io_redis_deliveries */
+} zv_io_entry;
+typedef struct zv_io_entries zv_io_entries;
+size_t zv_io_entries_count(const zv_io_entries *e); /* accepts NULL */
+const zv_io_entry *zv_io_entries_at(const zv_io_entries *e, size_t i);
+void zv_io_entries_free(zv_io_entries *e);
+
+/* XREADGROUP of up to `count` entries: new ones (waiting up to block_ms,
+ * < 0 not at all) or, with `pending`, this consumer's own pending entries
+ * from the start. Returns how many (0: none), *out set when > 0. */
+int zv_io_redis_read(zv_io_redis *r, const zv_io_group *g, int pending, unsigned count,
+                     int block_ms, zv_io_entries **out, char *why, size_t n);
+/* XAUTOCLAIM entries idle for min_idle_ms from any consumer, from
+ * `cursor` ("0-0" to start; updated). Returns how many. */
+int zv_io_redis_claim(zv_io_redis *r, const zv_io_group *g, int64_t min_idle_ms, unsigned count,
+                      char cursor[64], zv_io_entries **out, char *why, size_t n);
+/* Fill the delivery counts of entries this consumer holds (XPENDING). */
+int zv_io_redis_deliveries(zv_io_redis *r, const zv_io_group *g, zv_io_entries *e, char *why,
+                           size_t n);
+
+/* The ack step, atomic per call: each result's input is XACKed and its
+ * output (kind 'o': data) or error (kind 'e': cause, detail, data) is
+ * XADDed only if the XACK removed a pending entry; kind 's' only acks.
+ * *written: the entries written. */
+typedef struct {
+    const char *id;
+    char kind;
+    const char *cause, *detail;
+    const void *data;
+    size_t len;
+} zv_io_result;
+int zv_io_redis_commit(zv_io_redis *r, const zv_io_group *g, const zv_io_result *res, size_t n_res,
+                       long long *written, char *why, size_t n);
+
 /* Back to its state at open, for the next instance of a pool: positions,
  * counters, refusals and the running etag start over (the source stays). */
 void zv_io_channel_rewind(zv_io_channel *ch);

@@ -10,6 +10,7 @@ pkgs=(
   wabt                                           # wast2json, wasm-validate
   clang lld wasi-libc libclang-rt-14-dev-wasm32  # guests: clang --target=wasm32-wasi
   libclang-rt-14-dev                             # the fuzzer runtime (libFuzzer)
+  libhiredis-dev redis-server redis-tools        # zvm consume; its tests start redis-server
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,0 +1,517 @@
+/*
+ * consume.c — `zvm consume`: records from a Redis stream through a
+ * consumer group, one fresh instance each on the pool, results back to
+ * Redis with exactly-once output (io/redis.c has the connector and the
+ * atomic ack script).
+ *
+ *   zvm consume --redis HOST:PORT --stream IN --group G [--consumer NAME]
+ *               --module M.wasm --output-stream OUT [--errors-stream ERR]
+ *               [--workers N] [--manifest TEMPLATE] [--timeout S] [--memory B]
+ *               [--claim-idle MS] [--max-deliveries N] [--count N] [--pipeline N]
+ *               [--skip-empty] [--snapshot on|off] [--drain]
+ *
+ * The loop, on one thread (the pool's workers run the records):
+ * - read: first this consumer's own pending entries (XREADGROUP from 0: a
+ *   restart under the same name resumes at once), then entries idle for
+ *   --claim-idle in dead consumers' lists (XAUTOCLAIM, at start and every
+ *   half --claim-idle), then new ones (XREADGROUP >), up to --pipeline
+ *   reads of --count entries in the pool at once;
+ * - each entry is a record (its `data` field) submitted to the pool, or
+ *   at once an error: `malformed` (no data), `poison` (delivered more than
+ *   --max-deliveries times);
+ * - results come back as they finish; every pass commits all that are
+ *   ready with one script call per 64 MiB: output to OUT, errors to ERR,
+ *   the input acked.
+ * A lost connection is retried with backoff (0.1 s doubling to 5 s);
+ * nothing is lost: uncommitted results are committed again (the script
+ * writes only what it acks) and entries read but not seen come back
+ * through the pending list. SIGTERM/SIGINT stop reading, finish and
+ * commit what is in flight, and exit 0.
+ */
+#include "cli/cli.h"
+#include "io/io.h"
+#include "prefork/prefork.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define COMMIT_BYTES (64u << 20) /* per script call: far below Redis's 512 MB bulk cap */
+#define MAX_PIPELINE 64
+
+typedef struct {
+    const char *redis, *module_path, *stream, *group, *consumer, *out, *err;
+    zvm_pool_config cfg;
+    long long claim_idle_ms, max_deliveries;
+    unsigned count, pipeline;
+    int skip_empty, drain;
+} consume_flags;
+
+/* One read's entries and their results, until all are committed. */
+typedef struct {
+    zv_io_entries *e;     /* NULL: a free slot */
+    zv_io_result *res;
+    uint8_t **outs;       /* each result's output, copied */
+    uint8_t *state;       /* each result: 0 running, READY, COMMITTED */
+    size_t n, committed;  /* entries; results committed */
+} batch;
+
+enum { READY = 1, COMMITTED = 2 };
+
+typedef struct {
+    consume_flags *f;
+    zv_io_redis *r;
+    zv_io_group g;
+    zvm_pool *pool;
+    batch b[MAX_PIPELINE];
+    unsigned n_batches;         /* slots in use: reads not yet all committed */
+    size_t n_ready;             /* results ready and not committed */
+    uint64_t in_pool;           /* records submitted, results not yet taken */
+    int recover;                /* read this consumer's pending entries first */
+    uint64_t next_claim_ns;
+    char cursor[64];
+    uint64_t records, errors, redelivered, written, start_ns;
+    int tty;
+} consumer;
+
+static volatile sig_atomic_t stopping;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static int usage(void)
+{
+    fprintf(stderr,
+            "usage: zvm consume --redis HOST:PORT --stream IN --group G [--consumer NAME]\n"
+            "                   --module M.wasm --output-stream OUT [--errors-stream ERR]\n"
+            "                   [--workers N] [--manifest TEMPLATE] [--timeout S] [--memory B]\n"
+            "                   [--claim-idle MS] [--max-deliveries N] [--count N] "
+            "[--pipeline N]\n"
+            "                   [--skip-empty] [--snapshot on|off] [--drain]\n");
+    return 2;
+}
+
+static int parse(int argc, char **argv, consume_flags *f)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        char *end = NULL;
+        if (!strcmp(o, "--skip-empty") || !strcmp(o, "--drain")) {
+            *(o[2] == 's' ? &f->skip_empty : &f->drain) = 1;
+            continue;
+        }
+        if (!v)
+            return -1;
+        i++;
+        if (!strcmp(o, "--redis")) f->redis = v;
+        else if (!strcmp(o, "--stream")) f->stream = v;
+        else if (!strcmp(o, "--group")) f->group = v;
+        else if (!strcmp(o, "--consumer")) f->consumer = v;
+        else if (!strcmp(o, "--module")) f->module_path = v;
+        else if (!strcmp(o, "--output-stream")) f->out = v;
+        else if (!strcmp(o, "--errors-stream")) f->err = v;
+        else if (!strcmp(o, "--manifest")) f->cfg.manifest = v;
+        else if (!strcmp(o, "--workers")) f->cfg.workers = (unsigned)strtoul(v, &end, 10);
+        else if (!strcmp(o, "--timeout")) f->cfg.timeout_s = strtod(v, &end);
+        else if (!strcmp(o, "--memory")) f->cfg.memory_bytes = strtoull(v, &end, 0);
+        else if (!strcmp(o, "--claim-idle")) f->claim_idle_ms = strtoll(v, &end, 10);
+        else if (!strcmp(o, "--max-deliveries")) f->max_deliveries = strtoll(v, &end, 10);
+        else if (!strcmp(o, "--count")) f->count = (unsigned)strtoul(v, &end, 10);
+        else if (!strcmp(o, "--pipeline")) f->pipeline = (unsigned)strtoul(v, &end, 10);
+        else if (!strcmp(o, "--snapshot")) {
+            if (strcmp(v, "on") && strcmp(v, "off"))
+                return -1;
+            f->cfg.no_snapshot = !strcmp(v, "off");
+        } else
+            return -1;
+        if (end && *end)
+            return -1;
+    }
+    if (!f->redis || !f->stream || !f->group || !f->module_path || !f->out)
+        return -1;
+    if (f->cfg.memory_bytes && (f->cfg.memory_bytes < 65536 || f->cfg.memory_bytes % 65536))
+        return -1;
+    if (f->cfg.timeout_s < 0 || f->claim_idle_ms < 0 || f->max_deliveries < 0 ||
+        f->count > 100000 || f->pipeline > MAX_PIPELINE)
+        return -1;
+    return 0;
+}
+
+/* ---- Redis calls, retried across reconnects ------------------------------------------ */
+
+/* After a lost connection: reconnect with backoff until it works (or
+ * we are stopping and nothing needs committing). 0, or -EPIPE. */
+static int reconnect(consumer *c, const char *why)
+{
+    uint64_t wait_ms = 100;
+    char msg[512];
+    fprintf(stderr, "zvm consume: %s; reconnecting\n", why);
+    for (;;) {
+        nanosleep(&(struct timespec){(time_t)(wait_ms / 1000), (long)(wait_ms % 1000) * 1000000},
+                  NULL);
+        if (zv_io_redis_reconnect(c->r, msg, sizeof msg) == 0)
+            break;
+        if (stopping && !c->n_batches)
+            return -EPIPE;
+        wait_ms = wait_ms * 2 > 5000 ? 5000 : wait_ms * 2;
+    }
+    fprintf(stderr, "zvm consume: reconnected to Redis\n");
+    c->recover = 1; /* a read whose reply was lost is in the pending list */
+    return 0;
+}
+
+/* A failed call: -EPIPE reconnects, -EAGAIN waits a little (then 1:
+ * repeat the call); anything else is fatal (printed; the caller stops). */
+static int retry(consumer *c, int rc, const char *why)
+{
+    if (rc == -EPIPE)
+        return reconnect(c, why) == 0 ? 1 : rc;
+    if (rc == -EAGAIN) { /* e.g. LOADING after a restart */
+        nanosleep(&(struct timespec){0, 100000000}, NULL);
+        return 1;
+    }
+    fprintf(stderr, "zvm consume: %s\n", why[0] ? why : strerror(-rc));
+    return rc;
+}
+
+/* ---- reading -------------------------------------------------------------------- */
+
+static void put_error(consumer *c, batch *b, size_t i, const char *cause, const char *detail)
+{
+    const zv_io_entry *x = zv_io_entries_at(b->e, i);
+    b->res[i] = (zv_io_result){x->id, 'e', cause, detail, x->data, x->len};
+    b->state[i] = READY;
+    c->n_ready++;
+}
+
+/* Submit a read's entries; a full pool gives its results back first. */
+static int take_results(consumer *c, int wait_ms);
+
+static int submit(consumer *c, unsigned slot)
+{
+    batch *b = &c->b[slot];
+    for (size_t i = 0; i < b->n; i++) {
+        const zv_io_entry *x = zv_io_entries_at(b->e, i);
+        int rc;
+        if (x->deliveries > 1)
+            c->redelivered++;
+        if (!x->has_data) {
+            put_error(c, b, i, "malformed", "the entry has no data field");
+            continue;
+        }
+        if (x->deliveries > c->f->max_deliveries) {
+            put_error(c, b, i, "poison", "delivered more than --max-deliveries times");
+            continue;
+        }
+        while ((rc = zvm_pool_submit(c->pool, x->data, x->len, (uint64_t)slot << 32 | i)) ==
+               -EAGAIN)
+            if ((rc = take_results(c, -1)) < 0)
+                return rc;
+        if (rc == -E2BIG) {
+            put_error(c, b, i, "limit", "the record is larger than the input limit");
+            continue;
+        }
+        if (rc)
+            return rc;
+        c->in_pool++;
+    }
+    return 0;
+}
+
+/* One read: pending, claimed or new entries, into the next slot.
+ * Returns the entries read (0: none now), or -errno. */
+static int read_some(consumer *c)
+{
+    unsigned slot = 0;
+    batch *b;
+    zv_io_entries *e = NULL;
+    char why[512] = "";
+    int rc, claimed = 0, pending = c->recover;
+    for (;;) {
+        if (pending)
+            rc = zv_io_redis_read(c->r, &c->g, 1, c->f->count, -1, &e, why, sizeof why);
+        else if ((claimed = c->f->claim_idle_ms && now_ns() >= c->next_claim_ns))
+            rc = zv_io_redis_claim(c->r, &c->g, c->f->claim_idle_ms, c->f->count, c->cursor, &e,
+                                   why, sizeof why);
+        else /* block only when nothing is in flight, and never past a stop */
+            rc = zv_io_redis_read(c->r, &c->g, 0, c->f->count,
+                                  c->n_batches || c->f->drain ? -1 : 1000, &e, why, sizeof why);
+        if (rc > 0 && (pending || claimed)) {
+            int drc = zv_io_redis_deliveries(c->r, &c->g, e, why, sizeof why);
+            rc = drc ? drc : rc;
+        }
+        if (rc >= 0 || (rc = retry(c, rc, why)) != 1)
+            break;
+        zv_io_entries_free(e);
+        e = NULL;
+        pending = c->recover;
+    }
+    if (rc <= 0) {
+        zv_io_entries_free(e);
+        if (pending && rc == 0)
+            c->recover = 0; /* the pending list is done: on to new entries */
+        if (claimed && (rc == 0 || !strcmp(c->cursor, "0-0"))) {
+            strcpy(c->cursor, "0-0"); /* a round is over: the next one later */
+            c->next_claim_ns = now_ns() + (uint64_t)c->f->claim_idle_ms * 500000ull;
+        }
+        return rc == 0 && (claimed || pending) ? read_some(c) : rc; /* on to the next kind */
+    }
+    if (claimed && !strcmp(c->cursor, "0-0"))
+        c->next_claim_ns = now_ns() + (uint64_t)c->f->claim_idle_ms * 500000ull;
+    while (c->b[slot].e) /* a free slot: there are more than --pipeline */
+        slot++;
+    b = &c->b[slot];
+    b->e = e;
+    b->n = zv_io_entries_count(e);
+    b->committed = 0;
+    b->res = calloc(b->n, sizeof *b->res);
+    b->outs = calloc(b->n, sizeof *b->outs);
+    b->state = calloc(b->n, 1);
+    if (!b->res || !b->outs || !b->state)
+        return -ENOMEM;
+    c->n_batches++;
+    if ((rc = submit(c, slot)))
+        return rc;
+    return (int)b->n;
+}
+
+/* ---- results and commits ---------------------------------------------------------- */
+
+static void free_batch(batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        free(b->outs[i]);
+    free(b->outs);
+    free(b->res);
+    free(b->state);
+    zv_io_entries_free(b->e);
+    memset(b, 0, sizeof *b);
+}
+
+/* Commit every ready result, one script call per COMMIT_BYTES, whatever
+ * its read (a slow record holds back no other: results come as they
+ * finish), and free the reads that are all committed. */
+static int commit_ready(consumer *c)
+{
+    zv_io_result *list;
+    size_t n = 0;
+    if (!c->n_ready)
+        return 0;
+    if (!(list = malloc(c->n_ready * sizeof *list)))
+        return -ENOMEM;
+    for (unsigned k = 0; k < MAX_PIPELINE; k++)
+        for (size_t i = 0; c->b[k].e && i < c->b[k].n; i++)
+            if (c->b[k].state[i] == READY)
+                list[n++] = c->b[k].res[i];
+    for (size_t from = 0; from < n;) {
+        size_t to = from, bytes = 0;
+        long long written = 0;
+        char why[512] = "";
+        int rc;
+        while (to < n && (to == from || bytes + list[to].len < COMMIT_BYTES))
+            bytes += list[to++].len;
+        while ((rc = zv_io_redis_commit(c->r, &c->g, list + from, to - from, &written, why,
+                                        sizeof why)) < 0)
+            if ((rc = retry(c, rc, why)) != 1) {
+                free(list);
+                return rc;
+            }
+        c->written += (uint64_t)written;
+        from = to;
+    }
+    free(list);
+    for (unsigned k = 0; k < MAX_PIPELINE; k++) {
+        batch *b = &c->b[k];
+        for (size_t i = 0; b->e && i < b->n; i++)
+            if (b->state[i] == READY) {
+                b->state[i] = COMMITTED;
+                b->committed++;
+                c->errors += b->res[i].kind == 'e';
+                c->records++;
+            }
+        if (b->e && b->committed == b->n) {
+            free_batch(b);
+            c->n_batches--;
+        }
+    }
+    c->n_ready = 0;
+    return 0;
+}
+
+static void put_result(consumer *c, const zvm_result *r)
+{
+    static const char *const cause[] = {"ok", "trap", "timeout", "limit"};
+    batch *b = &c->b[r->tag >> 32];
+    size_t i = (uint32_t)r->tag;
+    const zv_io_entry *x = zv_io_entries_at(b->e, i);
+    c->in_pool--;
+    if (r->status != ZVM_OK) {
+        put_error(c, b, i, cause[r->status], r->detail ? r->detail : cause[r->status]);
+        return;
+    }
+    if (!r->len && c->f->skip_empty) {
+        b->res[i] = (zv_io_result){x->id, 's', NULL, NULL, NULL, 0};
+    } else {
+        if (r->len && !(b->outs[i] = malloc(r->len))) {
+            put_error(c, b, i, "limit", "no host memory for the output");
+            return;
+        }
+        if (r->len)
+            memcpy(b->outs[i], r->data, r->len);
+        b->res[i] = (zv_io_result){x->id, 'o', NULL, NULL, b->outs[i], r->len};
+    }
+    b->state[i] = READY;
+    c->n_ready++;
+}
+
+/* Take what results are ready (waiting up to wait_ms for the first when
+ * asked), then commit what is complete. */
+static int take_results(consumer *c, int wait_ms)
+{
+    zvm_result r;
+    int got;
+    while (c->in_pool && (got = zvm_pool_next(c->pool, &r, wait_ms)) == 1) {
+        put_result(c, &r);
+        wait_ms = 0;
+    }
+    return commit_ready(c);
+}
+
+static void progress(consumer *c, int final)
+{
+    double s = (double)(now_ns() - c->start_ns) / 1e9;
+    if (!c->tty && !final)
+        return;
+    fprintf(stderr, "%s%llu records, %llu errors, %.0f records/s, %llu redelivered%s",
+            c->tty ? "\r" : "", (unsigned long long)c->records, (unsigned long long)c->errors,
+            s > 0 ? (double)c->records / s : 0.0, (unsigned long long)c->redelivered,
+            final ? "\n" : "   ");
+}
+
+static int run(consumer *c)
+{
+    uint64_t last_progress = 0;
+    int rc = 0;
+    while (!stopping || c->n_batches) {
+        int got = 0;
+        /* read ahead while there is room; the pending list only once
+         * nothing of ours is in flight (it would list those too) */
+        while (!stopping && c->n_batches < c->f->pipeline && !(c->recover && c->n_batches) &&
+               (got = read_some(c)) > 0)
+            ;
+        if (got < 0)
+            return got;
+        if ((rc = take_results(c, c->in_pool ? 50 : 0)) < 0)
+            return rc;
+        if (now_ns() - last_progress > 250000000ull) {
+            progress(c, 0);
+            last_progress = now_ns();
+        }
+        if (c->f->drain && !c->n_batches && !c->recover && got == 0)
+            break; /* the stream had nothing more for us */
+    }
+    return 0;
+}
+
+int zv_cli_consume(int argc, char **argv)
+{
+    consume_flags f;
+    consumer c;
+    zvm_module *m = NULL;
+    char why[512] = "", name[300], err_stream[1024];
+    struct sigaction sa;
+    double timeout_ms;
+    int rc;
+    memset(&f, 0, sizeof f);
+    memset(&c, 0, sizeof c);
+    f.claim_idle_ms = 30000;
+    f.max_deliveries = 5;
+    f.count = 256;
+    f.pipeline = 4;
+    f.cfg.unordered = 1; /* results as they finish: a slow record holds back no other */
+    if (parse(argc, argv, &f))
+        return usage();
+    timeout_ms = (f.cfg.timeout_s > 0 ? f.cfg.timeout_s : 10) * 1000;
+    if (f.claim_idle_ms && (double)f.claim_idle_ms <= timeout_ms) {
+        fprintf(stderr, "zvm consume: --claim-idle %lld ms must exceed the record timeout "
+                        "(%.0f ms), or records still running would be claimed by others\n",
+                f.claim_idle_ms, timeout_ms);
+        return 2;
+    }
+    if (!f.count)
+        f.count = 256;
+    if (!f.pipeline)
+        f.pipeline = 1;
+    if (!f.consumer) { /* HOSTNAME-PID: unique, but a restart gets a new name (README) */
+        char host[256] = "host";
+        gethostname(host, sizeof host - 1);
+        snprintf(name, sizeof name, "%s-%d", host, (int)getpid());
+        f.consumer = name;
+    }
+    if (!f.err) {
+        snprintf(err_stream, sizeof err_stream, "%s.errors", f.stream);
+        f.err = err_stream;
+    }
+    c.f = &f;
+    c.g = (zv_io_group){f.stream, f.out, f.err, f.group, f.consumer};
+    c.recover = 1;
+    strcpy(c.cursor, "0-0");
+    c.tty = isatty(2);
+    signal(SIGPIPE, SIG_IGN); /* a server that goes away is a lost connection, not our end */
+    if ((rc = zv_io_redis_connect(f.redis, &c.r, why, sizeof why))) {
+        fprintf(stderr, "zvm consume: %s\n", why);
+        return 1;
+    }
+    {
+        const char *keys[] = {f.stream, f.out, f.err};
+        for (int k = 0; k < 3; k++) {
+            while ((rc = zv_io_redis_expect_stream(c.r, keys[k], why, sizeof why)) == -EAGAIN)
+                nanosleep(&(struct timespec){0, 100000000}, NULL); /* still loading */
+            if (rc)
+                break;
+        }
+        if (rc || (rc = zv_io_redis_create_group(c.r, f.stream, f.group, why, sizeof why))) {
+            fprintf(stderr, "zvm consume: %s\n", why[0] ? why : strerror(-rc));
+            zv_io_redis_free(c.r);
+            return 1;
+        }
+    }
+    if (zvm_module_load(f.module_path, NULL, &m, why, sizeof why) ||
+        zvm_pool_new(m, &f.cfg, &c.pool, why, sizeof why)) {
+        fprintf(stderr, "zvm consume: %s: %s\n", f.module_path, why);
+        zvm_module_free(m);
+        zv_io_redis_free(c.r);
+        return 1;
+    }
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    c.start_ns = now_ns();
+    rc = run(&c);
+    progress(&c, 1);
+    fprintf(stderr, "zvm consume: %llu records (%llu errors, %llu redelivered), %llu entries "
+                    "written, as consumer %s\n",
+            (unsigned long long)c.records, (unsigned long long)c.errors,
+            (unsigned long long)c.redelivered, (unsigned long long)c.written, f.consumer);
+    for (unsigned k = 0; k < MAX_PIPELINE; k++)
+        free_batch(&c.b[k]);
+    zvm_pool_free(c.pool);
+    zvm_module_free(m);
+    zv_io_redis_free(c.r);
+    return rc ? 1 : 0;
+}
