@@ -135,6 +135,18 @@ exactly_once k g k.out k.errors "kill -9 and restart"
 check "the restart found entries pending ($before) and redelivered them: $(tail -1 k2.log)" \
     $([ "$before" -gt 0 ] && grep -q "[1-9][0-9]* redelivered" k2.log; echo $?)
 
+# ---- kill -9, then another consumer claims the dead one's entries ------------------------------
+push h 60000
+running h dead 5000
+kill -9 $worker
+wait $worker 2>/dev/null
+held=$(pending h g)
+sleep 1.6 # past --claim-idle
+consume h g heir --drain --claim-idle 1500 2> h2.log
+exactly_once h g h.out h.errors "claimed from a dead consumer"
+check "the heir claimed the dead consumer's $held pending entries: $(tail -2 h2.log | head -1)" \
+    $([ "$held" -gt 0 ] && grep -q "[1-9][0-9]* redelivered" h2.log; echo $?)
+
 # ---- a poison record that kills its consumer every time ----------------------------------------
 rcli XADD p '*' data "line before" > /dev/null
 rcli XADD p '*' data "LOOP poison" > /dev/null

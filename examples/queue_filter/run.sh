@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The log filter behind Redis: start a private redis-server, push
+# examples/sample.log into the stream {logs}:in (one entry per line, field
+# `data`), run `zvm consume` with the bundled log filter until the stream is
+# drained, and print the kept lines from {logs}:out. The keys share the hash
+# tag {logs}, so the same commands work on Redis Cluster.
+#
+#   bash examples/queue_filter/run.sh [BUILD_DIR]     (after the build; needs redis-server)
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(realpath "${1:-$src/build}")
+tmp=$(mktemp -d)
+pid=
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+port=$((20000 + RANDOM % 40000))
+redis-server --port $port --bind 127.0.0.1 --dir "$tmp" --save "" --appendonly yes \
+    --logfile "$tmp/redis.log" &
+pid=$!
+for _ in $(seq 100); do redis-cli -p $port ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
+rcli() { redis-cli -p $port "$@"; }
+
+echo "== pushing $(wc -l < "$src/examples/sample.log") lines of examples/sample.log into {logs}:in"
+awk -v k='{logs}:in' '{ printf "*5\r\n$4\r\nXADD\r\n$%d\r\n%s\r\n$1\r\n*\r\n$4\r\ndata\r\n$%d\r\n%s\n\r\n",
+                        length(k), k, length($0) + 1, $0 }' "$src/examples/sample.log" | rcli --pipe > /dev/null
+
+echo "== zvm consume --stream {logs}:in --group filters --output-stream {logs}:out --skip-empty --drain"
+"$build/zvm" consume --redis 127.0.0.1:$port --stream '{logs}:in' --group filters \
+    --consumer "example-1" --module "$build/examples/logfilter.wasm" \
+    --output-stream '{logs}:out' --errors-stream '{logs}:errors' --skip-empty --drain
+
+echo "== $(rcli XLEN '{logs}:out') lines kept in {logs}:out, $(rcli XLEN '{logs}:errors') errors;" \
+     "the first three:"
+rcli XRANGE '{logs}:out' - + COUNT 3 | awk 'prev == "data" { print } { prev = $0 }'

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# consume.sh — `zvm consume` through a real redis-server on this machine
+# (sharing its cores), in one run with Redis's own pipelined XADD rate
+# (redis-benchmark) and `zvm batch` on the same records from a file: the
+# log filter over N 100-byte records (1 in 10 kept; every record still
+# gets an OUT entry, --skip-empty aside). Then 1 and 2 consumer processes,
+# and --count from 16 to 1024 with the cost of the ack step per record.
+#
+#   perf/consume.sh [--build DIR] [--records N]
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=$src/build n=200000
+while [ $# -gt 0 ]; do
+    case $1 in
+    --build) build=$(realpath "$2"); shift 2 ;;
+    --records) n=$2; shift 2 ;;
+    *) echo "usage: $0 [--build DIR] [--records N]" >&2; exit 2 ;;
+    esac
+done
+zvm=$build/zvm wasm=$build/examples/logfilter.wasm
+tmp=$(mktemp -d)
+pid=
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+export ZVM_CACHE=$tmp/cache
+port=$((20000 + RANDOM % 40000))
+redis-server --port $port --bind 127.0.0.1 --dir "$tmp" --save "" --appendonly no \
+    --logfile "$tmp/redis.log" &
+pid=$!
+for _ in $(seq 100); do redis-cli -p $port ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
+rcli() { redis-cli -p $port "$@"; }
+
+for i in $(seq 1 1000); do # the records of perf/peers.sh
+    lvl=INFO; [ $((i % 10)) = 0 ] && lvl=ERROR
+    printf '2023-11-14T22:13:%02dZ %-5s search request %06d served in %03d ms by node-7 of the cluster, all fine\n' \
+        $((i % 60)) $lvl $i $((i % 1000))
+done | cut -c1-99 > "$tmp/records.txt"
+for _ in $(seq 1 $(( (n + 999) / 1000 ))); do cat "$tmp/records.txt"; done | head -n "$n" > "$tmp/input.txt"
+push() { # STREAM: the input records as entries, one pipe
+    awk -v s="$1" '{ printf "*5\r\n$4\r\nXADD\r\n$%d\r\n%s\r\n$1\r\n*\r\n$4\r\ndata\r\n$%d\r\n%s\n\r\n",
+                     length(s), s, length($0) + 1, $0 }' "$tmp/input.txt" | rcli --pipe > /dev/null
+}
+"$zvm" compile "$wasm" > /dev/null
+
+xadd=$(redis-benchmark -p $port -q -n "$n" -P 64 XADD bench '*' data \
+    "$(head -c 99 "$tmp/records.txt")" | awk '{ for (i = 1; i <= NF; i++) if ($i == "requests") print $(i - 1) }')
+"$zvm" batch --module "$wasm" --input "$tmp/input.txt" --output "$tmp/out.txt" 2> "$tmp/b.txt"
+batch=$(awk '/instances per second/ { print $1 }' "$tmp/b.txt")
+
+consume_rate() { # STREAM CONSUMERS [OPTIONS...] -> records/s over all consumers
+    local s=$1 k=$2 t0 t1
+    shift 2
+    push "$s"
+    t0=$(date +%s.%N)
+    for c in $(seq "$k"); do
+        "$zvm" consume --redis 127.0.0.1:$port --stream "$s" --group g --consumer "c$c" \
+            --module "$wasm" --output-stream "$s.out" --drain "$@" 2> "$tmp/$s.$c.log" &
+    done
+    wait
+    t1=$(date +%s.%N)
+    [ "$(rcli XLEN "$s.out")" = "$n" ] || { echo "consume: $(rcli XLEN "$s.out") of $n" >&2; exit 1; }
+    awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }'
+    rcli DEL "$s" "$s.out" > /dev/null
+}
+one=$(consume_rate s1 1)
+ack1=$(awk '/ack step/ { print $5 }' "$tmp/s1.1.log")
+two=$(consume_rate s2 2 --workers 1)
+echo "records/s, $n records of 100 bytes, 2 cores shared with redis-server:"
+printf '  %-46s %10s\n' "redis-benchmark XADD, pipelined (-P 64)" "$xadd" \
+    "zvm batch, the same records from a file" "$batch" \
+    "zvm consume, 1 consumer (1 worker, the default)" "$one" \
+    "zvm consume, 2 consumers (1 worker each)" "$two"
+awk -v x="$xadd" -v o="$one" -v t="$two" 'BEGIN {
+    printf "  consume / XADD rate: %.0f%% (1 consumer), %.0f%% (2 consumers)\n", 100 * o / x, 100 * t / x }'
+echo "  ack step with --count 256: $ack1 us per record"
+echo "--count (1 consumer): records/s, ack step us per record, reads us per record"
+for count in 16 64 256 1024; do
+    r=$(consume_rate "c$count" 1 --count "$count")
+    printf '  %-6s %10s %8s %8s\n' "$count" "$r" "$(awk '/ack step/ { print $5 }' "$tmp/c$count.1.log")" \
+        "$(awk '/ack step/ { print $11 }' "$tmp/c$count.1.log")"
+done
+echo "--pipeline (1 consumer, --count 256): records/s"
+for p in 1 2 4 16; do
+    printf '  %-6s %10s\n' "$p" "$(consume_rate "p$p" 1 --pipeline "$p")"
+done
