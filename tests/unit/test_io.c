@@ -199,3 +199,36 @@ Test(io, character_device_is_a_stream)
     cr_assert_eq(b[7], 0);
     zv_io_channel_close(&ch, (uint8_t[32]){0});
 }
+
+/* ---- the Redis connector: addresses (the server itself: tests/e2e/consume.sh) ---- */
+
+Test(redis, bad_addresses_are_refused_with_the_cause)
+{
+    static const struct {
+        const char *addr, *msg;
+        int rc;
+    } cases[] = {
+        {"localhost", "expected HOST:PORT", -EINVAL},
+        {":6379", "expected HOST:PORT", -EINVAL},
+        {"localhost:", "bad port", -EINVAL},
+        {"localhost:0", "bad port", -EINVAL},
+        {"localhost:65536", "bad port", -EINVAL},
+        {"localhost:63x9", "bad port", -EINVAL},
+        {"127.0.0.1:1", "cannot connect to Redis at 127.0.0.1:1", -EPIPE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        zv_io_redis *r = (zv_io_redis *)1;
+        char why[512] = "";
+        cr_assert_eq(zv_io_redis_connect(cases[i].addr, &r, why, sizeof why), cases[i].rc, "%s",
+                     cases[i].addr);
+        cr_assert_null(r);
+        cr_assert(strstr(why, cases[i].msg), "%s: %s", cases[i].addr, why);
+    }
+    {
+        char long_host[400], why[512];
+        zv_io_redis *r;
+        memset(long_host, 'h', sizeof long_host);
+        strcpy(long_host + 380, ":6379");
+        cr_assert_eq(zv_io_redis_connect(long_host, &r, why, sizeof why), -EINVAL);
+    }
+}
