@@ -75,6 +75,16 @@ running() { # running STREAM NAME MIN_OUT: a consumer in the background ($worker
     pids=($worker $redis_pid)
     for _ in $(seq 200); do [ "$(rcli XLEN "$1.out")" -gt "$3" ] && break; sleep 0.05; done
 }
+kill_holding() { # kill_holding STREAM: kill -9 $worker while it holds pending entries
+    for _ in $(seq 100); do # stopped, it cannot commit: catch it between a read and its commit
+        kill -STOP $worker
+        [ "$(pending "$1" g)" -gt 0 ] && break
+        kill -CONT $worker
+        sleep 0.01
+    done
+    kill -9 $worker
+    wait $worker 2>/dev/null
+}
 "$zvm" compile "$records" > /dev/null
 
 # ---- outputs and every error cause ---------------------------------------------------------
@@ -127,8 +137,7 @@ done
 # ---- kill -9 mid-stream, then a restart under the same name ------------------------------------
 push k 60000
 running k victim 5000
-kill -9 $worker
-wait $worker 2>/dev/null
+kill_holding k
 before=$(pending k g)
 consume k g victim --drain 2> k2.log
 exactly_once k g k.out k.errors "kill -9 and restart"
@@ -138,8 +147,7 @@ check "the restart found entries pending ($before) and redelivered them: $(tail 
 # ---- kill -9, then another consumer claims the dead one's entries ------------------------------
 push h 60000
 running h dead 5000
-kill -9 $worker
-wait $worker 2>/dev/null
+kill_holding h
 held=$(pending h g)
 sleep 1.6 # past --claim-idle
 consume h g heir --drain --claim-idle 1500 2> h2.log
