@@ -31,6 +31,10 @@ typedef struct {
     unsigned workers;       /* daemon mode: --workers N */
     unsigned socket_mode;   /* daemon mode: --socket-mode MODE (octal) */
     int no_snapshot;        /* daemon mode: --snapshot off */
+    char *dirs[64];         /* --dir HOST[::GUEST] (wasmtime's syntax) */
+    uint32_t n_dirs;
+    char *env[257];         /* --env NAME=VALUE, or NAME (its value here); NULL-ended */
+    uint32_t n_env;
     zv_eng_opts eng;
 } run_flags;
 
@@ -39,7 +43,8 @@ static void usage(void)
     fprintf(stderr, "usage: zvm run [--report=json] [--cache DIR] MANIFEST\n"
                     "       zvm run [--report=json] [--workers N] [--socket-mode MODE] "
                     "[--snapshot on|off] MANIFEST-WITH-JOB\n"
-                    "       zvm run [--timeout S] [--memory BYTES] [--cache DIR] PROG.wasm [ARGS...]\n"
+                    "       zvm run [--timeout S] [--memory BYTES] [--cache DIR] "
+                    "[--dir HOST[::GUEST]]... [--env NAME[=VALUE]]... PROG.wasm [ARGS...]\n"
                     "       zvm run [options] --invoke NAME [ARG...] PROG.wasm\n");
 }
 
@@ -84,6 +89,22 @@ static int parse_options(int argc, char **argv, run_flags *f)
             f->no_snapshot = !strcmp(val, "off");
         } else if (!strcmp(o, "--cache")) {
             f->eng.cache_dir = val;
+        } else if (!strcmp(o, "--dir")) {
+            if (f->n_dirs == 64 || !*val)
+                return -1;
+            f->dirs[f->n_dirs++] = (char *)val;
+        } else if (!strcmp(o, "--env")) {
+            const char *eq = strchr(val, '='), *host = eq ? NULL : getenv(val);
+            char *kv;
+            if (f->n_env == 256 || !*val || eq == val)
+                return -1;
+            if (!eq && !host)
+                continue; /* NAME unset here: not passed, as wasmtime */
+            if (!(kv = eq ? strdup(val) : malloc(strlen(val) + strlen(host) + 2)))
+                return -1;
+            if (!eq)
+                sprintf(kv, "%s=%s", val, host);
+            f->env[f->n_env++] = kv;
         } else if (!strcmp(o, "--invoke")) {
             f->invoke = val;
         } else {
@@ -125,6 +146,11 @@ static void program_manifest(const run_flags *f, zv_cfg_manifest *m, zv_cfg_chan
     m->n_channels = 3;
     m->args = argv;
     m->n_args = f->invoke ? 1 : (uint32_t)f->n_args + 1;
+    m->env = (char **)f->env; /* NULL-terminated: f->env has room after n_env */
+    m->n_env = f->n_env;
+    m->dirs = f->dirs;
+    m->n_dirs = f->n_dirs;
+    m->wasi_only = 1; /* as wasmtime: fd 3 on are the --dir preopens */
     m->time_s = 1370908800; /* 2013-06-11, ZeroVM's manifest version */
     m->dir = ".";
 }
@@ -274,7 +300,7 @@ int zv_cli_run(int argc, char **argv)
 {
     run_flags f;
     zv_cli_file file;
-    int is_manifest;
+    int is_manifest, rc;
     memset(&f, 0, sizeof f);
     if (parse_options(argc, argv, &f)) {
         usage();
@@ -284,7 +310,16 @@ int zv_cli_run(int argc, char **argv)
         return 2;
     is_manifest = file.size < 4 || memcmp(file.data, "\0asm", 4);
     zv_cli_release(&file);
-    return is_manifest ? run_manifest(&f) : run_program(&f);
+    if (is_manifest && (f.n_dirs || f.n_env)) {
+        fprintf(stderr, "zvm run: --dir and --env are for PROG.wasm; a manifest has its channels "
+                        "and Env\n");
+        rc = 2;
+    } else {
+        rc = is_manifest ? run_manifest(&f) : run_program(&f);
+    }
+    for (uint32_t i = 0; i < f.n_env; i++)
+        free(f.env[i]);
+    return rc;
 }
 
 int zv_cli_compile(int argc, char **argv)

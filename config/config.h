@@ -71,6 +71,12 @@ typedef struct {
     uint64_t seed;          /* Seed of the random stream, 0 when absent */
     uint64_t time_s;        /* Time: the virtual clock's start (Unix seconds) */
     char *dir;              /* folder of the manifest file ("." for text) */
+    /* Host directories preopened for the guest, "HOST[::GUEST]" as
+     * wasmtime's --dir: set by `zvm run PROG.wasm` only, never by a
+     * manifest (borrowed; zv_cfg_free leaves them). */
+    char *const *dirs;
+    uint32_t n_dirs;
+    int wasi_only;          /* a plain WASI run: the preopens are the dirs alone, no /dev */
 } zv_cfg_manifest;
 
 typedef struct {

@@ -16,20 +16,43 @@
  * wasi-libc's <errno.h> also uses), with the Linux errno each stands for:
  * one table for both namespaces. WE_SUCCESS is 0. */
 #define ZV_HOST_ERRNOS(X)                                                                          \
+    X(2BIG, E2BIG, 1)                                                                              \
     X(ACCES, EACCES, 2)                                                                            \
+    X(AGAIN, EAGAIN, 6)                                                                            \
     X(BADF, EBADF, 8)                                                                              \
+    X(BUSY, EBUSY, 10)                                                                             \
     X(DQUOT, EDQUOT, 19)                                                                           \
     X(EXIST, EEXIST, 20)                                                                           \
     X(FAULT, EFAULT, 21)                                                                           \
+    X(FBIG, EFBIG, 22)                                                                             \
+    X(ILSEQ, EILSEQ, 25)                                                                           \
+    X(INTR, EINTR, 27)                                                                             \
     X(INVAL, EINVAL, 28)                                                                           \
     X(IO, EIO, 29)                                                                                 \
     X(ISDIR, EISDIR, 31)                                                                           \
+    X(LOOP, ELOOP, 32)                                                                             \
     X(MFILE, EMFILE, 33)                                                                           \
+    X(MLINK, EMLINK, 34)                                                                           \
+    X(NAMETOOLONG, ENAMETOOLONG, 37)                                                               \
+    X(NFILE, ENFILE, 41)                                                                           \
+    X(NODEV, ENODEV, 43)                                                                           \
     X(NOENT, ENOENT, 44)                                                                           \
     X(NOMEM, ENOMEM, 48)                                                                           \
+    X(NOSPC, ENOSPC, 51)                                                                           \
     X(NOSYS, ENOSYS, 52)                                                                           \
     X(NOTDIR, ENOTDIR, 54)                                                                         \
-    X(SPIPE, ESPIPE, 70)
+    X(NOTEMPTY, ENOTEMPTY, 55)                                                                     \
+    X(NOTSOCK, ENOTSOCK, 57)                                                                       \
+    X(NOTSUP, EOPNOTSUPP, 58)                                                                      \
+    X(NOTTY, ENOTTY, 59)                                                                           \
+    X(NXIO, ENXIO, 60)                                                                             \
+    X(OVERFLOW, EOVERFLOW, 61)                                                                     \
+    X(PERM, EPERM, 63)                                                                             \
+    X(PIPE, EPIPE, 64)                                                                             \
+    X(ROFS, EROFS, 69)                                                                             \
+    X(SPIPE, ESPIPE, 70)                                                                           \
+    X(TXTBSY, ETXTBSY, 74)                                                                         \
+    X(XDEV, EXDEV, 75)
 
 enum {
     WE_SUCCESS = 0,
@@ -49,11 +72,26 @@ static inline uint32_t zv_host_errno(int64_t rc)
     }
 }
 
-/* A WASI descriptor: a channel, or the preopened /dev directory. */
+/* WASI's notcapable: a path that would leave its directory. */
+#define WE_NOTCAPABLE 76
+
+/* A WASI descriptor: a channel, the /dev directory of channel aliases, or
+ * an object under a preopened host directory (`zvm run --dir`). */
+enum { ZV_FD_CLOSED = 0, ZV_FD_CHANNEL, ZV_FD_DEV, ZV_FD_HOST };
 typedef struct {
-    int32_t channel; /* channel index; -1: the /dev directory; -2: closed */
-    uint64_t pos;    /* position for random-access channels */
+    uint8_t kind;      /* ZV_FD_* */
+    uint8_t type;      /* ZV_FD_HOST: the WASI filetype (3 directory, 4 file, ...) */
+    uint16_t flags;    /* ZV_FD_HOST: WASI fdflags (1 append, 4 nonblock, ...) */
+    int32_t channel;   /* ZV_FD_CHANNEL: its index */
+    int host;          /* ZV_FD_HOST: the host descriptor */
+    uint64_t pos;      /* position for random-access channels and host files */
+    uint64_t rights, inheriting; /* WASI rights: what fdstat says; they only shrink */
+    const char *preopen; /* a preopened directory's guest name, or NULL */
 } zv_host_fd;
+
+/* The WASI rights a descriptor of filetype `type` may have (host_wasi.c). */
+uint64_t zv_host_rights(uint8_t type);
+#define ZV_RIGHTS_ALL ((1ull << 30) - 1)
 
 struct zv_eng_session {
     const zv_cfg_manifest *man;
@@ -61,7 +99,10 @@ struct zv_eng_session {
     zv_io_channel *ch;
     uint32_t n_ch;
     zv_host_fd *fds;
-    uint32_t n_fds;
+    uint32_t n_fds;    /* grows up to ZV_HOST_MAX_FDS */
+    uint32_t fd_high;  /* descriptors at and above are closed (a reset clears below) */
+    zv_host_fd *dirs;  /* the preopened host directories (--dir), each handed out dup'ed */
+    uint32_t n_dirs;
     uint64_t clock_ns;  /* virtual clock: the last reading */
     uint64_t rng;       /* random stream state */
     uint8_t *blob;      /* the channel list for zvm.manifest */
@@ -78,10 +119,56 @@ struct zv_eng_session {
 /* The session's own state at a fork point. */
 struct zv_eng_session_mark {
     zv_host_fd *fds;
+    uint32_t n_fds;
     uint64_t clock_ns, rng;
 };
 
-#define ZV_HOST_DEV_FD 3 /* the preopened /dev directory */
+#define ZV_HOST_DEV_FD 3 /* the preopened /dev directory (sessions without --dir) */
+#define ZV_HOST_MAX_FDS 4096 /* descriptors per instance; then EMFILE */
+
+/* A free descriptor number (the table grows as needed), or -1 (EMFILE or
+ * out of host memory). host_session.c. */
+int zv_host_fd_new(zv_eng_session *s);
+
+/* WASI filestat, as the host fills it (host_dir.c). */
+typedef struct {
+    uint64_t dev, ino, nlink, size, atim, mtim, ctim;
+    uint8_t type;
+} zv_host_stat;
+
+/* The calls on a preopened host directory's objects (host_dir.c). Paths
+ * are NUL-terminated host copies of the guest's, resolved beneath `dir`
+ * (never above it: `..`, absolute paths and symlinks that leave it are
+ * WE_PERM). Each returns a WASI errno. */
+uint32_t zv_hdir_open(zv_host_fd *dir, const char *path, uint32_t lookup, uint32_t oflags,
+                      uint64_t rights, uint16_t fdflags, zv_host_fd *out);
+uint32_t zv_hdir_mkdir(zv_host_fd *dir, const char *path);
+uint32_t zv_hdir_rmdir(zv_host_fd *dir, const char *path);
+uint32_t zv_hdir_unlink(zv_host_fd *dir, const char *path);
+uint32_t zv_hdir_rename(zv_host_fd *from_dir, const char *from, zv_host_fd *to_dir, const char *to);
+uint32_t zv_hdir_link(zv_host_fd *from_dir, uint32_t lookup, const char *from, zv_host_fd *to_dir,
+                      const char *to);
+uint32_t zv_hdir_symlink(const char *target, zv_host_fd *dir, const char *path);
+uint32_t zv_hdir_readlink(zv_host_fd *dir, const char *path, char *buf, size_t cap, size_t *len);
+uint32_t zv_hdir_stat(zv_host_fd *dir, uint32_t lookup, const char *path, zv_host_stat *st);
+uint32_t zv_hdir_utimes(zv_host_fd *dir, uint32_t lookup, const char *path, uint64_t atim,
+                        uint64_t mtim, uint32_t fst);
+uint32_t zv_hdir_fstat(zv_host_fd *f, zv_host_stat *st);
+uint32_t zv_hdir_futimes(zv_host_fd *f, uint64_t atim, uint64_t mtim, uint32_t fst);
+uint32_t zv_hdir_truncate(zv_host_fd *f, uint64_t size);
+uint32_t zv_hdir_sync(zv_host_fd *f, int data_only);
+uint32_t zv_hdir_advise(zv_host_fd *f, uint64_t off, uint64_t len, uint32_t advice);
+uint32_t zv_hdir_allocate(zv_host_fd *f, uint64_t off, uint64_t len);
+uint32_t zv_hdir_set_flags(zv_host_fd *f, uint16_t fdflags);
+/* Directory entries from index `cookie` on, sorted by name with "." and
+ * ".." first: `put` gets each (name, its cookie for the next one, ino,
+ * type) until it returns 0 (the guest's buffer is full). */
+uint32_t zv_hdir_readdir(zv_host_fd *f, uint64_t cookie,
+                         int (*put)(void *arg, const char *name, size_t len, uint64_t next,
+                                    uint64_t ino, uint8_t type),
+                         void *arg);
+/* Open the preopened directory HOST for the guest name GUEST. */
+int zv_hdir_preopen(const char *host, const char *guest, zv_host_fd *out, char *why, size_t n);
 
 /* Each zvm.jail/unjail may split the slot's mapping in two, and the kernel
  * allows 65530 mappings per process (vm.max_map_count): an instance gets

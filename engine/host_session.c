@@ -9,9 +9,11 @@
 #include "include/zvm/guest.h" /* the zvm.manifest layout */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The channel list zvm.manifest copies: m's channels as opened in ch. */
 static int build_blob(const zv_cfg_manifest *m, const zv_io_channel *ch, uint8_t **blob,
@@ -65,11 +67,23 @@ int zv_eng_session_new(const zv_cfg_manifest *m, zv_eng_session **out, zv_eng_er
     if (!s)
         return -ENOMEM;
     s->man = m;
-    s->n_fds = m->n_channels + 16;
+    s->n_fds = 4 + m->n_dirs + 16;
     s->ch = calloc(m->n_channels + 1, sizeof *s->ch);
     s->fds = calloc(s->n_fds, sizeof *s->fds);
-    if (!s->ch || !s->fds)
+    s->dirs = calloc(m->n_dirs + 1, sizeof *s->dirs);
+    if (!s->ch || !s->fds || !s->dirs)
         goto fail;
+    for (uint32_t i = 0; i < m->n_dirs; i++) { /* HOST[::GUEST], wasmtime's syntax */
+        const char *sep = strstr(m->dirs[i], "::");
+        char host[4096];
+        snprintf(host, sizeof host, "%.*s", sep ? (int)(sep - m->dirs[i]) : (int)strlen(m->dirs[i]),
+                 m->dirs[i]);
+        if ((rc = zv_hdir_preopen(host, sep ? sep + 2 : m->dirs[i], &s->dirs[i], err->msg,
+                                  sizeof err->msg)))
+            goto fail;
+        s->n_dirs = i + 1;
+    }
+    s->fd_high = 3 + (m->wasi_only ? 0 : 1) + m->n_dirs;
     if ((rc = open_channels(m, s->ch, &s->n_ch, err)))
         goto fail;
     if ((rc = zv_io_ring_new(8, &s->ring))) {
@@ -93,15 +107,38 @@ void zv_eng_session_bind(zv_eng_session *s, uint32_t index, void *buf, int64_t l
     zv_io_channel_memory(&s->ch[index], buf, len, cap);
 }
 
+/* Give back what a descriptor holds on the host. */
+static void fd_release(zv_host_fd *d)
+{
+    if (d->kind == ZV_FD_HOST)
+        close(d->host);
+    memset(d, 0, sizeof *d);
+}
+
 void zv_eng_session_reset(zv_eng_session *s)
 {
     /* every channel starts over (0-2 were just rebound by the caller) */
     for (uint32_t i = 3; i < s->n_ch; i++)
         zv_io_channel_rewind(&s->ch[i]);
-    for (uint32_t i = 0; i < s->n_fds; i++) {
-        s->fds[i].channel = i < 3 ? (int32_t)i : i == ZV_HOST_DEV_FD ? -1 : -2;
-        s->fds[i].pos = 0;
+    /* the descriptors the last run used: the standard channels, then /dev
+     * or the preopened directories (each a fresh host descriptor) */
+    uint32_t first_dir = s->man->wasi_only ? 3 : 4;
+    for (uint32_t i = 0; i < s->fd_high; i++) {
+        zv_host_fd *d = &s->fds[i];
+        fd_release(d);
+        if (i < 3) {
+            d->kind = ZV_FD_CHANNEL;
+            d->channel = (int32_t)i;
+        } else if (!s->man->wasi_only && i == ZV_HOST_DEV_FD) {
+            d->kind = ZV_FD_DEV;
+            d->preopen = "/dev";
+        } else if (i - first_dir < s->n_dirs) {
+            *d = s->dirs[i - first_dir];
+            if ((d->host = fcntl(s->dirs[i - first_dir].host, F_DUPFD_CLOEXEC, 0)) < 0)
+                memset(d, 0, sizeof *d); /* out of descriptors: not preopened */
+        }
     }
+    s->fd_high = first_dir + s->n_dirs;
     s->clock_ns = s->man->time_s * 1000000000ull;
     s->rng = s->man->seed;
     if (s->n_protects) /* the instance's reset unseals its memory */
@@ -115,14 +152,39 @@ void zv_eng_session_on_fork(zv_eng_session *s, zv_eng_fork_hook hook, void *arg)
     s->fork_arg = arg;
 }
 
+int zv_host_fd_new(zv_eng_session *s)
+{
+    uint32_t fd = 3;
+    while (fd < s->n_fds && s->fds[fd].kind != ZV_FD_CLOSED)
+        fd++;
+    if (fd == s->n_fds) {
+        uint32_t n = s->n_fds * 2 > ZV_HOST_MAX_FDS ? ZV_HOST_MAX_FDS : s->n_fds * 2;
+        zv_host_fd *v = n > s->n_fds ? realloc(s->fds, n * sizeof *v) : NULL;
+        if (!v)
+            return -1;
+        memset(v + s->n_fds, 0, (n - s->n_fds) * sizeof *v);
+        s->fds = v;
+        s->n_fds = n;
+    }
+    if (fd >= s->fd_high)
+        s->fd_high = fd + 1;
+    return (int)fd;
+}
+
 int zv_eng_session_mark_take(const zv_eng_session *s, zv_eng_session_mark **out)
 {
     zv_eng_session_mark *m = calloc(1, sizeof *m);
+    for (uint32_t i = 0; i < s->fd_high; i++)
+        if (s->fds[i].kind == ZV_FD_HOST) { /* not in pools: zvm run has no fork */
+            free(m);
+            return -ENOTSUP;
+        }
     if (!m || !(m->fds = malloc(s->n_fds * sizeof *m->fds))) {
         free(m);
         return -ENOMEM;
     }
-    memcpy(m->fds, s->fds, s->n_fds * sizeof *m->fds);
+    m->n_fds = s->fd_high;
+    memcpy(m->fds, s->fds, s->fd_high * sizeof *m->fds);
     m->clock_ns = s->clock_ns;
     m->rng = s->rng;
     *out = m;
@@ -131,7 +193,10 @@ int zv_eng_session_mark_take(const zv_eng_session *s, zv_eng_session_mark **out)
 
 void zv_eng_session_mark_restore(zv_eng_session *s, const zv_eng_session_mark *m)
 {
-    memcpy(s->fds, m->fds, s->n_fds * sizeof *m->fds);
+    for (uint32_t i = m->n_fds; i < s->fd_high; i++) /* opened since the mark */
+        memset(&s->fds[i], 0, sizeof s->fds[i]);
+    memcpy(s->fds, m->fds, m->n_fds * sizeof *m->fds);
+    s->fd_high = m->n_fds;
     s->clock_ns = m->clock_ns;
     s->rng = m->rng;
 }
@@ -303,6 +368,11 @@ void zv_eng_session_free(zv_eng_session *s)
         uint8_t digest[32];
         zv_io_channel_close(&s->ch[i], digest);
     }
+    for (uint32_t i = 0; s->fds && i < s->fd_high; i++)
+        fd_release(&s->fds[i]);
+    for (uint32_t i = 0; i < s->n_dirs; i++)
+        close(s->dirs[i].host);
+    free(s->dirs);
     zv_io_ring_free(s->ring);
     free(s->ch);
     free(s->fds);

@@ -1,21 +1,28 @@
 /*
- * host_wasi.c — `wasi_snapshot_preview1` over the manifest's channels, so stock
- * wasm32-wasi programs run inside ZeroVM's rules.
+ * host_wasi.c — all of `wasi_snapshot_preview1` over the manifest's
+ * channels and the preopened directories, so stock wasm32-wasi programs
+ * run inside ZeroVM's rules.
  *
- * fds 0-2 are the standard channels; fd 3 is a preopened directory "/dev"
- * and path_open("x") under it opens the channel whose alias is "/dev/x".
- * Reads and writes go to the channel (limits, counters, etags apply, so a
- * guest over a limit sees EDQUOT). Time and randomness are virtual: the
- * clock starts at the manifest's Time and advances 1 µs per reading (and
- * by the requested amount in poll_oneoff), random_get is a stream seeded
- * by Seed. Every guest pointer is checked once, on entry. Calls zvm does
- * not implement return ENOSYS; an import that is not a WASI call at all
- * fails at link time with its name.
+ * fds 0-2 are the standard channels. Then either the preopened host
+ * directories of `zvm run --dir` (fd 3 on, in order; their calls are in
+ * host_dir.c), or fd 3, a directory "/dev" where path_open("x") opens the
+ * channel whose alias is "/dev/x". Reads and writes go to the channel
+ * (limits, counters, etags apply, so a guest over a limit sees EDQUOT) or
+ * to the host file, both through the session's io_uring ring. Time and
+ * randomness are virtual: the clock starts at the manifest's Time and
+ * advances 1 us per reading (and to the deadline in poll_oneoff), and
+ * random_get is a stream seeded by Seed. There are no sockets (sock_* on
+ * any descriptor: ENOTSOCK) and no signals (proc_raise: ENOSYS). Every
+ * guest pointer is checked once, on entry; errno values follow wasmtime
+ * on Linux.
  */
 #include "engine/host_private.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define S(ctx) zv_host_session(ctx)
 #define MEM_R(ctx, p, n) zv_host_mem_r(ctx, p, n) /* the host reads there */
@@ -84,13 +91,53 @@ static uint32_t wasi_environ_get(zv_ctx *ctx, uint32_t vec, uint32_t buf)
 /* The open descriptor fd, or NULL. */
 static zv_host_fd *fd_get(zv_eng_session *s, uint32_t fd)
 {
-    return fd < s->n_fds && s->fds[fd].channel != -2 ? &s->fds[fd] : NULL;
+    return fd < s->fd_high && s->fds[fd].kind != ZV_FD_CLOSED ? &s->fds[fd] : NULL;
 }
 
 static zv_io_channel *fd_channel(zv_eng_session *s, uint32_t fd, zv_host_fd **d)
 {
     *d = fd_get(s, fd);
-    return *d && (*d)->channel >= 0 ? &s->ch[(*d)->channel] : NULL;
+    return *d && (*d)->kind == ZV_FD_CHANNEL ? &s->ch[(*d)->channel] : NULL;
+}
+
+/* Checked iovecs as host buffers (at most ZV_IO_MAX_IOV: a short transfer,
+ * as POSIX allows). Returns how many, or -1 (a buffer outside memory). */
+static int iovecs(zv_ctx *ctx, uint32_t iovs, uint32_t n_iovs, int writing, struct iovec *v)
+{
+    if (n_iovs > ZV_IO_MAX_IOV)
+        n_iovs = ZV_IO_MAX_IOV;
+    for (uint32_t i = 0; i < n_iovs; i++) {
+        uint32_t buf = get32(ctx, iovs + 8 * i), len = get32(ctx, iovs + 8 * i + 4);
+        if (writing ? !MEM_R(ctx, buf, len) : !MEM_W(ctx, buf, len))
+            return -1;
+        v[i].iov_base = ctx->mem + buf;
+        v[i].iov_len = len;
+    }
+    return (int)n_iovs;
+}
+
+/* A host file's bytes, through the session's ring: at `at`, or at its
+ * position (which moves; appends go to the end). */
+static int64_t host_io(zv_ctx *ctx, zv_host_fd *d, const struct iovec *v, int n, int64_t at,
+                       int writing)
+{
+    int use_pos = at < 0;
+    int64_t r;
+    if (d->type == 3)
+        return -EISDIR;
+    if (use_pos && writing && (d->flags & 1)) { /* append: the end, whatever the position */
+        struct stat st;
+        if (fstat(d->host, &st) < 0)
+            return -errno;
+        d->pos = (uint64_t)st.st_size;
+    }
+    if (use_pos)
+        at = (int64_t)d->pos;
+    r = writing ? zv_io_writev(zv_host_ring(ctx), d->host, v, n, at)
+                : zv_io_readv(zv_host_ring(ctx), d->host, v, n, at);
+    if (r > 0 && use_pos)
+        d->pos += (uint64_t)r;
+    return r;
 }
 
 /* Gather or scatter over checked iovecs, as one channel call (one get or
@@ -103,36 +150,34 @@ static uint32_t fd_io(zv_ctx *ctx, uint32_t fd, uint32_t iovs, uint32_t n_iovs, 
     zv_io_channel *c = fd_channel(s, fd, &d);
     int random = c && (writing ? c->type & 2 : c->type & 1) && !c->stream;
     struct iovec v[ZV_IO_MAX_IOV];
-    uint64_t total = 0;
     int64_t n;
-    int use_pos = at < 0; /* fd_read/fd_write move a random channel's position */
-    if (!c)
-        return d ? WE_ISDIR : WE_BADF;
-    if (at >= 0 && !random)
+    int use_pos = at < 0, nv; /* fd_read/fd_write move a random channel's position */
+    if (!d)
+        return WE_BADF;
+    if (!c && d->kind != ZV_FD_HOST)
+        return WE_ISDIR;
+    if (c && at >= 0 && !random)
         return WE_SPIPE;
-    if (!MEM_R(ctx, iovs, (uint64_t)n_iovs * 8) || !MEM_W(ctx, done_ptr, 4))
+    if (!MEM_R(ctx, iovs, (uint64_t)n_iovs * 8) || !MEM_W(ctx, done_ptr, 4) ||
+        (nv = iovecs(ctx, iovs, n_iovs, writing, v)) < 0)
         return WE_FAULT;
-    if (at < 0)
-        at = random ? (int64_t)d->pos : 0;
-    if (n_iovs > ZV_IO_MAX_IOV)
-        n_iovs = ZV_IO_MAX_IOV; /* a short transfer, as POSIX allows */
-    for (uint32_t i = 0; i < n_iovs; i++) {
-        uint32_t buf = get32(ctx, iovs + 8 * i), len = get32(ctx, iovs + 8 * i + 4);
-        if (writing ? !MEM_R(ctx, buf, len) : !MEM_W(ctx, buf, len))
-            return WE_FAULT;
-        v[i].iov_base = ctx->mem + buf;
-        v[i].iov_len = len;
+    if (!c) { /* host files keep to their rights (fd_read 1 << 1, fd_write 1 << 6) */
+        if (!(d->rights & (writing ? 1ull << 6 : 1ull << 1)))
+            return WE_BADF;
+        n = host_io(ctx, d, v, nv, at, writing);
+    } else {
+        if (at < 0)
+            at = random ? (int64_t)d->pos : 0;
+        n = writing ? zv_io_channel_writev(zv_host_ring(ctx), c, v, nv, at)
+                    : zv_io_channel_readv(zv_host_ring(ctx), c, v, nv, at);
+        if (n > 0 && random && use_pos)
+            d->pos += (uint64_t)n;
     }
-    n = writing ? zv_io_channel_writev(zv_host_ring(ctx), c, v, (int)n_iovs, at)
-                : zv_io_channel_readv(zv_host_ring(ctx), c, v, (int)n_iovs, at);
     if (n == -EINTR) /* the deadline passed while it waited: the request is cancelled */
         zv_eng_trap(ZV_TRAP_TIMEOUT, 0);
     if (n < 0)
         return zv_host_errno(n);
-    total = (uint64_t)n;
-    if (random && use_pos)
-        d->pos += total;
-    put32(ctx, done_ptr, (uint32_t)total);
+    put32(ctx, done_ptr, (uint32_t)n);
     return WE_SUCCESS;
 }
 
@@ -160,7 +205,24 @@ static uint32_t wasi_fd_close(zv_ctx *ctx, uint32_t fd)
     zv_host_fd *d = fd_get(S(ctx), fd);
     if (!d)
         return WE_BADF;
-    d->channel = -2;
+    if (d->kind == ZV_FD_HOST)
+        close(d->host);
+    memset(d, 0, sizeof *d);
+    return WE_SUCCESS;
+}
+
+static uint32_t wasi_fd_renumber(zv_ctx *ctx, uint32_t from, uint32_t to)
+{
+    zv_eng_session *s = S(ctx);
+    zv_host_fd *a = fd_get(s, from), *b = fd_get(s, to);
+    if (!a || !b)
+        return WE_BADF;
+    if (a != b) {
+        if (b->kind == ZV_FD_HOST)
+            close(b->host);
+        *b = *a;
+        memset(a, 0, sizeof *a);
+    }
     return WE_SUCCESS;
 }
 
@@ -169,14 +231,24 @@ static uint32_t wasi_fd_seek(zv_ctx *ctx, uint32_t fd, uint64_t off, uint32_t wh
     zv_eng_session *s = S(ctx);
     zv_host_fd *d;
     zv_io_channel *c = fd_channel(s, fd, &d);
-    int64_t base, to;
-    if (!c)
-        return d ? WE_ISDIR : WE_BADF;
-    if (c->stream || !(c->type & 3))
+    int64_t base, to, size;
+    if (!d)
+        return WE_BADF;
+    if (!c && (d->kind != ZV_FD_HOST || d->type == 3))
+        return WE_BADF; /* directories have no position (wasmtime: EBADF) */
+    if (c && (c->stream || !(c->type & 3)))
         return WE_SPIPE; /* sequential channels have no position to set */
     if (!MEM_W(ctx, out, 8))
         return WE_FAULT;
-    base = whence == 0 ? 0 : whence == 1 ? (int64_t)d->pos : whence == 2 ? c->size : -1;
+    if (c) {
+        size = c->size;
+    } else {
+        struct stat st;
+        if (fstat(d->host, &st) < 0)
+            return zv_host_errno(-errno);
+        size = st.st_size;
+    }
+    base = whence == 0 ? 0 : whence == 1 ? (int64_t)d->pos : whence == 2 ? size : -1;
     /* base >= 0, so only a positive delta can overflow */
     if (base < 0 || ((int64_t)off > 0 && base > INT64_MAX - (int64_t)off) ||
         (to = base + (int64_t)off) < 0)
@@ -190,114 +262,478 @@ static uint32_t wasi_fd_tell(zv_ctx *ctx, uint32_t fd, uint32_t out)
 {
     zv_host_fd *d;
     zv_io_channel *c = fd_channel(S(ctx), fd, &d);
-    if (!c)
-        return d ? WE_ISDIR : WE_BADF;
+    if (!d)
+        return WE_BADF;
+    if (!c && (d->kind != ZV_FD_HOST || d->type == 3))
+        return WE_BADF;
     if (!MEM_W(ctx, out, 8))
         return WE_FAULT;
-    put64(ctx, out, c->stream || !(c->type & 3) ? 0 : d->pos);
+    put64(ctx, out, c && (c->stream || !(c->type & 3)) ? 0 : d->pos);
     return WE_SUCCESS;
 }
 
-/* filetype: 2 character device, 3 directory, 4 regular file (WASI `filetype`). */
-static uint8_t filetype(const zv_io_channel *c)
+/* The WASI filetype of a descriptor: 2 character device, 3 directory,
+ * 4 regular file, 7 symlink (WASI `filetype`). */
+static uint8_t filetype(zv_eng_session *s, const zv_host_fd *d)
 {
-    return !c ? 3 : c->kind == ZV_IO_REGULAR ? 4 : 2;
+    if (d->kind == ZV_FD_CHANNEL)
+        return s->ch[d->channel].kind == ZV_IO_REGULAR ? 4 : 2;
+    return d->kind == ZV_FD_HOST ? d->type : 3;
+}
+
+/* Rights a descriptor of this type can use, as wasmtime reports them: all
+ * but seek/tell for streams (isatty() looks for that), and none of a
+ * file's own (read, seek, write, ...) for directories. */
+uint64_t zv_host_rights(uint8_t type)
+{
+    const uint64_t all = (1ull << 30) - 1, seek_tell = (1ull << 2) | (1ull << 5);
+    const uint64_t file_only = seek_tell | (1ull << 1) | (1ull << 6) | (1ull << 7) |
+                               (1ull << 8) | (1ull << 22) | (1ull << 27);
+    return type == 2 ? all & ~seek_tell : type == 3 ? all & ~file_only : all;
 }
 
 static uint32_t wasi_fd_fdstat_get(zv_ctx *ctx, uint32_t fd, uint32_t out)
 {
-    zv_host_fd *d;
-    zv_io_channel *c = fd_channel(S(ctx), fd, &d);
+    zv_eng_session *s = S(ctx);
+    zv_host_fd *d = fd_get(s, fd);
+    uint8_t type;
     if (!d)
         return WE_BADF;
     if (!MEM_W(ctx, out, 24))
         return WE_FAULT;
+    type = filetype(s, d);
     memset(ctx->mem + out, 0, 24);
-    ctx->mem[out] = filetype(c);
-    put64(ctx, out + 8, ~0ull); /* rights: checked per call against the channel */
-    put64(ctx, out + 16, ~0ull);
+    ctx->mem[out] = type;
+    memcpy(ctx->mem + out + 2, &d->flags, 2);
+    if (!d->rights && !d->inheriting) { /* the standard channels and /dev: by their type */
+        d->rights = zv_host_rights(type);
+        d->inheriting = ZV_RIGHTS_ALL;
+    }
+    put64(ctx, out + 8, d->rights);
+    put64(ctx, out + 16, d->inheriting);
     return WE_SUCCESS;
+}
+
+static uint32_t wasi_fd_fdstat_set_flags(zv_ctx *ctx, uint32_t fd, uint32_t flags)
+{
+    zv_host_fd *d = fd_get(S(ctx), fd);
+    if (!d)
+        return WE_BADF;
+    if (flags > 31)
+        return WE_INVAL;
+    return d->kind == ZV_FD_HOST ? zv_hdir_set_flags(d, (uint16_t)flags) : WE_NOTSUP;
+}
+
+/* Rights only shrink. */
+static uint32_t wasi_fd_fdstat_set_rights(zv_ctx *ctx, uint32_t fd, uint64_t base, uint64_t inh)
+{
+    zv_eng_session *s = S(ctx);
+    zv_host_fd *d = fd_get(s, fd);
+    if (!d)
+        return WE_BADF;
+    if (!d->rights && !d->inheriting) {
+        d->rights = zv_host_rights(filetype(s, d));
+        d->inheriting = ZV_RIGHTS_ALL;
+    }
+    if ((base & ~d->rights) || (inh & ~d->inheriting))
+        return WE_NOTCAPABLE;
+    d->rights = base;
+    d->inheriting = inh;
+    return WE_SUCCESS;
+}
+
+static void put_stat(zv_ctx *ctx, uint32_t out, const zv_host_stat *st)
+{
+    memset(ctx->mem + out, 0, 64);
+    put64(ctx, out, st->dev);
+    put64(ctx, out + 8, st->ino);
+    ctx->mem[out + 16] = st->type;
+    put64(ctx, out + 24, st->nlink);
+    put64(ctx, out + 32, st->size);
+    put64(ctx, out + 40, st->atim);
+    put64(ctx, out + 48, st->mtim);
+    put64(ctx, out + 56, st->ctim);
+}
+
+/* A channel or the /dev directory as a file: inode numbers are channel
+ * index + 1 (the directory 0), times zero: nothing here comes from the
+ * host, so results are the same on every run. */
+static void virtual_stat(zv_eng_session *s, const zv_io_channel *c, zv_host_stat *st)
+{
+    memset(st, 0, sizeof *st);
+    st->ino = c ? (uint64_t)(c - s->ch) + 1 : 0;
+    st->type = !c ? 3 : c->kind == ZV_IO_REGULAR ? 4 : 2;
+    st->nlink = 1;
+    st->size = c ? (uint64_t)c->size : 0;
 }
 
 static uint32_t wasi_fd_filestat_get(zv_ctx *ctx, uint32_t fd, uint32_t out)
 {
+    zv_eng_session *s = S(ctx);
     zv_host_fd *d;
-    zv_io_channel *c = fd_channel(S(ctx), fd, &d);
+    zv_io_channel *c = fd_channel(s, fd, &d);
+    zv_host_stat st;
+    uint32_t rc = 0;
     if (!d)
         return WE_BADF;
     if (!MEM_W(ctx, out, 64))
         return WE_FAULT;
-    memset(ctx->mem + out, 0, 64);
-    put64(ctx, out + 8, c ? (uint64_t)(c - S(ctx)->ch) + 1 : 0); /* ino: the channel */
-    ctx->mem[out + 16] = filetype(c);
-    put64(ctx, out + 24, 1); /* nlink */
-    put64(ctx, out + 32, c ? (uint64_t)c->size : 0);
-    return WE_SUCCESS;
+    if (d->kind == ZV_FD_HOST)
+        rc = zv_hdir_fstat(d, &st);
+    else
+        virtual_stat(s, c, &st);
+    if (!rc)
+        put_stat(ctx, out, &st);
+    return rc;
 }
 
-static const char dev_dir[] = "/dev";
+static uint32_t wasi_fd_filestat_set_size(zv_ctx *ctx, uint32_t fd, uint64_t size)
+{
+    zv_host_fd *d = fd_get(S(ctx), fd);
+    if (!d)
+        return WE_BADF;
+    if (d->kind != ZV_FD_HOST || d->type == 3)
+        return d->kind == ZV_FD_CHANNEL ? WE_INVAL : WE_BADF;
+    return zv_hdir_truncate(d, size);
+}
+
+static uint32_t wasi_fd_filestat_set_times(zv_ctx *ctx, uint32_t fd, uint64_t atim, uint64_t mtim,
+                                           uint32_t fst)
+{
+    zv_host_fd *d = fd_get(S(ctx), fd);
+    if (!d)
+        return WE_BADF;
+    if (d->kind != ZV_FD_HOST)
+        return fst & ~15u ? WE_INVAL : WE_SUCCESS; /* channels have no times to keep */
+    return zv_hdir_futimes(d, atim, mtim, fst);
+}
+
+static uint32_t wasi_fd_advise(zv_ctx *ctx, uint32_t fd, uint64_t off, uint64_t len, uint32_t adv)
+{
+    zv_host_fd *d = fd_get(S(ctx), fd);
+    if (!d)
+        return WE_BADF;
+    if (d->kind != ZV_FD_HOST)
+        return adv > 5 ? WE_INVAL : d->kind == ZV_FD_DEV ? WE_BADF : WE_SUCCESS;
+    return zv_hdir_advise(d, off, len, adv);
+}
+
+static uint32_t wasi_fd_allocate(zv_ctx *ctx, uint32_t fd, uint64_t off, uint64_t len)
+{
+    zv_host_fd *d = fd_get(S(ctx), fd);
+    if (!d)
+        return WE_BADF;
+    return d->kind == ZV_FD_HOST ? zv_hdir_allocate(d, off, len) : WE_NOTSUP;
+}
+
+static uint32_t fd_sync(zv_ctx *ctx, uint32_t fd, int data_only)
+{
+    zv_host_fd *d = fd_get(S(ctx), fd);
+    if (!d)
+        return WE_BADF;
+    return d->kind == ZV_FD_HOST ? zv_hdir_sync(d, data_only) : WE_SUCCESS; /* channels keep nothing back */
+}
+static uint32_t wasi_fd_sync(zv_ctx *ctx, uint32_t fd) { return fd_sync(ctx, fd, 0); }
+static uint32_t wasi_fd_datasync(zv_ctx *ctx, uint32_t fd) { return fd_sync(ctx, fd, 1); }
 
 static uint32_t wasi_fd_prestat_get(zv_ctx *ctx, uint32_t fd, uint32_t out)
 {
     zv_host_fd *d = fd_get(S(ctx), fd);
-    if (!d || d->channel != -1)
+    if (!d || !d->preopen)
         return WE_BADF;
     if (!MEM_W(ctx, out, 8))
         return WE_FAULT;
     put32(ctx, out, 0); /* preopen type: directory */
-    put32(ctx, out + 4, sizeof dev_dir - 1);
+    put32(ctx, out + 4, (uint32_t)strlen(d->preopen));
     return WE_SUCCESS;
 }
 
 static uint32_t wasi_fd_prestat_dir_name(zv_ctx *ctx, uint32_t fd, uint32_t buf, uint32_t len)
 {
     zv_host_fd *d = fd_get(S(ctx), fd);
-    if (!d || d->channel != -1)
+    size_t n;
+    if (!d || !d->preopen)
         return WE_BADF;
     if (!MEM_W(ctx, buf, len))
         return WE_FAULT;
-    memcpy(ctx->mem + buf, dev_dir, len < sizeof dev_dir - 1 ? len : sizeof dev_dir - 1);
+    n = strlen(d->preopen);
+    if (len < n)
+        return WE_NAMETOOLONG;
+    memcpy(ctx->mem + buf, d->preopen, n);
     return WE_SUCCESS;
 }
 
-/* path_open under /dev: "x" names the channel "/dev/x". */
-static uint32_t wasi_path_open(zv_ctx *ctx, uint32_t dirfd, uint32_t dirflags, uint32_t path,
+/* ---- directories and paths ------------------------------------------------------------ */
+
+/* The guest's path as a host string: WE_SUCCESS, WE_FAULT, WE_INVAL (a
+ * NUL inside) or WE_NAMETOOLONG. */
+static uint32_t guest_path(zv_ctx *ctx, uint32_t ptr, uint32_t len, char *out, size_t cap)
+{
+    if (!MEM_R(ctx, ptr, len))
+        return WE_FAULT;
+    if (len >= cap)
+        return WE_NAMETOOLONG;
+    if (memchr(ctx->mem + ptr, 0, len))
+        return WE_INVAL;
+    memcpy(out, ctx->mem + ptr, len);
+    out[len] = 0;
+    return WE_SUCCESS;
+}
+
+#define PATH_CAP 4096
+
+/* A directory descriptor and its path, checked. */
+static uint32_t dir_path(zv_ctx *ctx, uint32_t fd, uint32_t ptr, uint32_t len, zv_host_fd **d,
+                         char *path)
+{
+    *d = fd_get(S(ctx), fd);
+    if (!*d)
+        return WE_BADF;
+    if ((*d)->kind == ZV_FD_CHANNEL || ((*d)->kind == ZV_FD_HOST && (*d)->type != 3))
+        return WE_NOTDIR;
+    return guest_path(ctx, ptr, len, path, PATH_CAP);
+}
+
+/* The channel /dev/NAME names, or -1. */
+static int dev_channel(zv_eng_session *s, const char *name)
+{
+    char alias[PATH_CAP + 8];
+    snprintf(alias, sizeof alias, "/dev/%s", name);
+    return zv_cfg_find_channel(s->man, alias);
+}
+
+/* path_open under /dev: "x" opens the channel "/dev/x"; elsewhere, beneath
+ * a preopened host directory. */
+static uint32_t wasi_path_open(zv_ctx *ctx, uint32_t dirfd, uint32_t lookup, uint32_t path,
                                uint32_t path_len, uint32_t oflags, uint64_t rights,
                                uint64_t inheriting, uint32_t fdflags, uint32_t fd_out)
 {
     zv_eng_session *s = S(ctx);
-    zv_host_fd *d = fd_get(s, dirfd);
-    char alias[512];
-    int ch;
-    (void)dirflags, (void)inheriting, (void)fdflags;
-    if (!d || d->channel != -1)
-        return d ? WE_NOTDIR : WE_BADF;
-    if (!MEM_R(ctx, path, path_len) || !MEM_W(ctx, fd_out, 4))
+    zv_host_fd *d, opened;
+    char p[PATH_CAP];
+    uint32_t rc = dir_path(ctx, dirfd, path, path_len, &d, p);
+    int fd, ch;
+    if (rc)
+        return rc;
+    if (!MEM_W(ctx, fd_out, 4))
         return WE_FAULT;
-    if (path_len + sizeof dev_dir + 1 > sizeof alias || memchr(ctx->mem + path, 0, path_len))
-        return WE_NOENT;
-    memcpy(alias, "/dev/", 5);
-    memcpy(alias + 5, ctx->mem + path, path_len);
-    alias[5 + path_len] = 0;
-    if ((ch = zv_cfg_find_channel(s->man, alias)) < 0)
-        return WE_NOENT;
-    if (oflags & 2) /* O_DIRECTORY */
-        return WE_NOTDIR;
-    if ((oflags & 5) == 5) /* O_CREAT | O_EXCL on an existing channel */
-        return WE_EXIST;
-    if (((rights & 2) && !s->ch[ch].readable) || ((rights & 64) && !s->ch[ch].writable))
-        return WE_ACCES; /* fd_read = bit 1, fd_write = bit 6 */
-    for (uint32_t fd = ZV_HOST_DEV_FD + 1; fd < s->n_fds; fd++) {
-        if (s->fds[fd].channel != -2)
-            continue;
-        s->fds[fd].channel = ch;
-        s->fds[fd].pos = 0;
-        put32(ctx, fd_out, fd);
-        return WE_SUCCESS;
+    if (oflags > 15 || fdflags > 31)
+        return WE_INVAL;
+    if (d->kind == ZV_FD_HOST) {
+        /* the directory's rights: create (1 << 10) and truncate (1 << 19) */
+        if (((oflags & 1) && !(d->rights & (1ull << 10))) ||
+            ((oflags & 8) && !(d->rights & (1ull << 19))))
+            return WE_NOTCAPABLE;
+        if ((rc = zv_hdir_open(d, p, lookup, oflags, rights, (uint16_t)fdflags, &opened)))
+            return rc;
+        opened.rights = rights & zv_host_rights(opened.type);
+        opened.inheriting = inheriting;
+    } else { /* the /dev directory of channel aliases */
+        if ((ch = dev_channel(s, p)) < 0)
+            return oflags & 1 ? WE_ACCES : WE_NOENT; /* nothing can be created there */
+        if (oflags & 2) /* O_DIRECTORY */
+            return WE_NOTDIR;
+        if ((oflags & 5) == 5) /* O_CREAT | O_EXCL on an existing channel */
+            return WE_EXIST;
+        if (((rights & 2) && !s->ch[ch].readable) || ((rights & 64) && !s->ch[ch].writable))
+            return WE_ACCES; /* fd_read = bit 1, fd_write = bit 6 */
+        memset(&opened, 0, sizeof opened);
+        opened.kind = ZV_FD_CHANNEL;
+        opened.channel = ch;
     }
-    return WE_MFILE;
+    if ((fd = zv_host_fd_new(s)) < 0) {
+        if (opened.kind == ZV_FD_HOST)
+            close(opened.host);
+        return WE_MFILE;
+    }
+    s->fds[fd] = opened;
+    put32(ctx, fd_out, (uint32_t)fd);
+    return WE_SUCCESS;
 }
 
+/* One path call on a directory descriptor: the host's, or /dev's (whose
+ * entries are the manifest's channels: nothing can change there). */
+#define PATH_CALL(ctx, fd, ptr, len, host_call)                                                    \
+    do {                                                                                           \
+        zv_host_fd *d_;                                                                            \
+        char p_[PATH_CAP];                                                                         \
+        uint32_t rc_ = dir_path(ctx, fd, ptr, len, &d_, p_);                                       \
+        if (rc_)                                                                                   \
+            return rc_;                                                                            \
+        if (d_->kind != ZV_FD_HOST)                                                                \
+            return dev_channel(S(ctx), p_) >= 0 ? WE_PERM : WE_NOENT;                              \
+        return host_call;                                                                          \
+    } while (0)
+
+static uint32_t wasi_path_create_directory(zv_ctx *ctx, uint32_t fd, uint32_t path, uint32_t len)
+{
+    PATH_CALL(ctx, fd, path, len, zv_hdir_mkdir(d_, p_));
+}
+static uint32_t wasi_path_remove_directory(zv_ctx *ctx, uint32_t fd, uint32_t path, uint32_t len)
+{
+    PATH_CALL(ctx, fd, path, len, zv_hdir_rmdir(d_, p_));
+}
+static uint32_t wasi_path_unlink_file(zv_ctx *ctx, uint32_t fd, uint32_t path, uint32_t len)
+{
+    PATH_CALL(ctx, fd, path, len, zv_hdir_unlink(d_, p_));
+}
+
+static uint32_t wasi_path_filestat_get(zv_ctx *ctx, uint32_t fd, uint32_t lookup, uint32_t path,
+                                       uint32_t len, uint32_t out)
+{
+    zv_eng_session *s = S(ctx);
+    zv_host_fd *d;
+    zv_host_stat st;
+    char p[PATH_CAP];
+    uint32_t rc = dir_path(ctx, fd, path, len, &d, p);
+    int ch;
+    if (rc)
+        return rc;
+    if (!MEM_W(ctx, out, 64))
+        return WE_FAULT;
+    if (d->kind == ZV_FD_HOST) {
+        if ((rc = zv_hdir_stat(d, lookup, p, &st)))
+            return rc;
+    } else if (!strcmp(p, ".")) {
+        virtual_stat(s, NULL, &st);
+    } else if ((ch = dev_channel(s, p)) >= 0) {
+        virtual_stat(s, &s->ch[ch], &st);
+    } else {
+        return WE_NOENT;
+    }
+    put_stat(ctx, out, &st);
+    return WE_SUCCESS;
+}
+
+static uint32_t wasi_path_filestat_set_times(zv_ctx *ctx, uint32_t fd, uint32_t lookup,
+                                             uint32_t path, uint32_t len, uint64_t atim,
+                                             uint64_t mtim, uint32_t fst)
+{
+    PATH_CALL(ctx, fd, path, len, zv_hdir_utimes(d_, lookup, p_, atim, mtim, fst));
+}
+
+static uint32_t wasi_path_readlink(zv_ctx *ctx, uint32_t fd, uint32_t path, uint32_t len,
+                                   uint32_t buf, uint32_t buf_len, uint32_t used)
+{
+    zv_host_fd *d;
+    char p[PATH_CAP], target[PATH_CAP];
+    size_t n = 0;
+    uint32_t rc = dir_path(ctx, fd, path, len, &d, p);
+    if (rc)
+        return rc;
+    if (!MEM_W(ctx, buf, buf_len) || !MEM_W(ctx, used, 4))
+        return WE_FAULT;
+    if (d->kind != ZV_FD_HOST)
+        return dev_channel(S(ctx), p) >= 0 ? WE_INVAL : WE_NOENT; /* channels are not links */
+    if ((rc = zv_hdir_readlink(d, p, target, sizeof target, &n)))
+        return rc;
+    if (n > buf_len)
+        n = buf_len; /* cut, as readlink(2) */
+    memcpy(ctx->mem + buf, target, n);
+    put32(ctx, used, (uint32_t)n);
+    return WE_SUCCESS;
+}
+
+/* Two directories and two paths, checked; both must be host directories. */
+static uint32_t two_paths(zv_ctx *ctx, uint32_t fd1, uint32_t p1, uint32_t l1, uint32_t fd2,
+                          uint32_t p2, uint32_t l2, zv_host_fd **d1, char *a, zv_host_fd **d2,
+                          char *b)
+{
+    uint32_t rc = dir_path(ctx, fd1, p1, l1, d1, a);
+    if (rc || (rc = dir_path(ctx, fd2, p2, l2, d2, b)))
+        return rc;
+    return (*d1)->kind == ZV_FD_HOST && (*d2)->kind == ZV_FD_HOST ? WE_SUCCESS : WE_PERM;
+}
+
+static uint32_t wasi_path_rename(zv_ctx *ctx, uint32_t fd1, uint32_t p1, uint32_t l1, uint32_t fd2,
+                                 uint32_t p2, uint32_t l2)
+{
+    zv_host_fd *d1, *d2;
+    char a[PATH_CAP], b[PATH_CAP];
+    uint32_t rc = two_paths(ctx, fd1, p1, l1, fd2, p2, l2, &d1, a, &d2, b);
+    return rc ? rc : zv_hdir_rename(d1, a, d2, b);
+}
+
+static uint32_t wasi_path_link(zv_ctx *ctx, uint32_t fd1, uint32_t lookup, uint32_t p1,
+                               uint32_t l1, uint32_t fd2, uint32_t p2, uint32_t l2)
+{
+    zv_host_fd *d1, *d2;
+    char a[PATH_CAP], b[PATH_CAP];
+    uint32_t rc = two_paths(ctx, fd1, p1, l1, fd2, p2, l2, &d1, a, &d2, b);
+    return rc ? rc : zv_hdir_link(d1, lookup, a, d2, b);
+}
+
+static uint32_t wasi_path_symlink(zv_ctx *ctx, uint32_t target, uint32_t target_len, uint32_t fd,
+                                  uint32_t path, uint32_t len)
+{
+    char t[PATH_CAP];
+    uint32_t rc = guest_path(ctx, target, target_len, t, sizeof t);
+    if (rc)
+        return rc;
+    PATH_CALL(ctx, fd, path, len, zv_hdir_symlink(t, d_, p_));
+}
+
+/* fd_readdir: entries packed as WASI dirents (24-byte header, then the
+ * name), the last one cut when the buffer is full (the guest then sees
+ * used == len and asks again from the cookie it had). */
+typedef struct {
+    zv_ctx *ctx;
+    uint32_t buf, len, used;
+} dirent_sink;
+
+static int put_dirent(void *arg, const char *name, size_t n, uint64_t next, uint64_t ino,
+                      uint8_t type)
+{
+    dirent_sink *k = arg;
+    uint8_t head[24];
+    uint32_t nl = (uint32_t)n, room;
+    memset(head, 0, sizeof head);
+    memcpy(head, &next, 8);
+    memcpy(head + 8, &ino, 8);
+    memcpy(head + 16, &nl, 4);
+    head[20] = type;
+    room = k->len - k->used;
+    memcpy(k->ctx->mem + k->buf + k->used, head, room < 24 ? room : 24);
+    k->used += room < 24 ? room : 24;
+    room = k->len - k->used;
+    memcpy(k->ctx->mem + k->buf + k->used, name, room < nl ? room : nl);
+    k->used += room < nl ? room : nl;
+    return k->used < k->len;
+}
+
+static uint32_t wasi_fd_readdir(zv_ctx *ctx, uint32_t fd, uint32_t buf, uint32_t len,
+                                uint64_t cookie, uint32_t used)
+{
+    zv_eng_session *s = S(ctx);
+    zv_host_fd *d = fd_get(s, fd);
+    dirent_sink k = {ctx, buf, len, 0};
+    uint32_t rc = 0;
+    if (!d)
+        return WE_BADF;
+    if (!MEM_W(ctx, buf, len) || !MEM_W(ctx, used, 4))
+        return WE_FAULT;
+    if (d->kind == ZV_FD_HOST) {
+        rc = zv_hdir_readdir(d, cookie, put_dirent, &k);
+    } else if (d->kind == ZV_FD_DEV) { /* ".", "..", then the /dev channels by name */
+        uint64_t i = cookie;
+        int more = 1;
+        if (i == 0)
+            more = put_dirent(&k, ".", 1, ++i, 0, 3);
+        if (more && i == 1)
+            more = put_dirent(&k, "..", 2, ++i, 0, 3);
+        for (; more && i - 2 < s->man->n_channels; i++) {
+            const char *alias = s->man->channels[i - 2].alias;
+            if (!strncmp(alias, "/dev/", 5))
+                more = put_dirent(&k, alias + 5, strlen(alias + 5), i + 1, i - 1,
+                                  s->ch[i - 2].kind == ZV_IO_REGULAR ? 4 : 2);
+        }
+    } else {
+        return WE_NOTDIR;
+    }
+    if (!rc)
+        put32(ctx, used, k.used);
+    return rc;
+}
 /* ---- clock, random, scheduling, exit ----------------------------------------------- */
 
 static uint32_t wasi_clock_time_get(zv_ctx *ctx, uint32_t id, uint64_t precision, uint32_t out)
@@ -323,39 +759,75 @@ static uint32_t wasi_clock_res_get(zv_ctx *ctx, uint32_t id, uint32_t out)
     return WE_SUCCESS;
 }
 
-/* poll_oneoff: clock subscriptions only; the virtual clock jumps to the
- * latest deadline instead of sleeping. Subscriptions are 48 bytes, events
- * 32 (wasi_snapshot_preview1 `subscription`, `event`). */
+/* When clock subscription `sub` falls due, for a clock that reads `now`. */
+static uint64_t due(zv_ctx *ctx, uint32_t sub, uint64_t now)
+{
+    uint64_t timeout;
+    uint16_t flags;
+    memcpy(&timeout, ctx->mem + sub + 24, 8);
+    memcpy(&flags, ctx->mem + sub + 40, 2);
+    return flags & 1 ? timeout : now + timeout > now ? now + timeout : UINT64_MAX; /* abstime */
+}
+
+/* poll_oneoff. Channels and files never make a guest wait (their data is
+ * there, or their end is), so descriptor subscriptions are ready at once:
+ * they fire, with the bytes left to read where that is known, and clocks
+ * fire only if already due. With clocks alone, the virtual clock jumps to
+ * the earliest deadline instead of sleeping, and the clocks due then fire.
+ * Subscriptions are 48 bytes, events 32 (preview1 `subscription`, `event`). */
 static uint32_t wasi_poll_oneoff(zv_ctx *ctx, uint32_t in, uint32_t out, uint32_t n,
                                  uint32_t n_out_ptr)
 {
     zv_eng_session *s = S(ctx);
-    uint64_t wake = s->clock_ns;
+    uint64_t now = s->clock_ns, wake = UINT64_MAX;
+    uint32_t fired = 0;
     if (n == 0)
         return WE_INVAL;
     if (!MEM_R(ctx, in, (uint64_t)n * 48) || !MEM_W(ctx, out, (uint64_t)n * 32) ||
         !MEM_W(ctx, n_out_ptr, 4))
         return WE_FAULT;
+    for (uint32_t i = 0; i < n; i++) { /* the earliest clock, or now if a descriptor is there */
+        uint32_t sub = in + 48 * i;
+        uint64_t t = ctx->mem[sub + 8] == 0 ? due(ctx, sub, now) : now;
+        wake = t < wake ? t : wake;
+    }
+    if (wake < now)
+        wake = now;
     for (uint32_t i = 0; i < n; i++) {
-        uint32_t sub = in + 48 * i, ev = out + 32 * i;
-        uint64_t userdata, timeout;
-        uint16_t flags;
+        uint32_t sub = in + 48 * i, ev = out + 32 * fired;
+        uint8_t tag = ctx->mem[sub + 8];
+        uint64_t userdata, nbytes = 0;
+        uint16_t error = 0;
         memcpy(&userdata, ctx->mem + sub, 8);
+        if (tag == 0 && due(ctx, sub, now) > wake)
+            continue; /* not due yet */
+        if (tag == 1 || tag == 2) {
+            uint32_t fd;
+            zv_host_fd *d;
+            zv_io_channel *c;
+            memcpy(&fd, ctx->mem + sub + 16, 4);
+            c = fd_channel(s, fd, &d);
+            if (!d || d->kind == ZV_FD_DEV || (d->kind == ZV_FD_HOST && d->type == 3))
+                error = WE_BADF;
+            else if (c && tag == 1 && c->mem)
+                nbytes = (uint64_t)(c->mem_len > c->read_pos ? c->mem_len - c->read_pos : 0);
+            else if (c && tag == 1 && c->kind == ZV_IO_REGULAR)
+                nbytes = (uint64_t)(c->size > c->read_pos ? c->size - c->read_pos : 0);
+            else
+                nbytes = tag == 1;
+        } else if (tag > 2) {
+            error = WE_INVAL;
+        }
         memset(ctx->mem + ev, 0, 32);
         put64(ctx, ev, userdata);
-        ctx->mem[ev + 10] = ctx->mem[sub + 8]; /* event type = subscription tag */
-        if (ctx->mem[sub + 8] != 0) {          /* not a clock: unsupported */
-            ctx->mem[ev + 8] = WE_NOSYS;
-            continue;
-        }
-        memcpy(&timeout, ctx->mem + sub + 24, 8);
-        memcpy(&flags, ctx->mem + sub + 40, 2);
-        timeout = flags & 1 ? timeout : s->clock_ns + timeout; /* abstime flag */
-        if (timeout > wake)
-            wake = timeout;
+        memcpy(ctx->mem + ev + 8, &error, 2);
+        ctx->mem[ev + 10] = tag;
+        put64(ctx, ev + 16, nbytes);
+        fired++;
     }
-    s->clock_ns = wake;
-    put32(ctx, n_out_ptr, n);
+    if (wake != UINT64_MAX)
+        s->clock_ns = wake; /* the virtual clock jumps instead of sleeping */
+    put32(ctx, n_out_ptr, fired);
     return WE_SUCCESS;
 }
 
@@ -392,46 +864,41 @@ static void wasi_proc_exit(zv_ctx *ctx, uint32_t code)
     zv_eng_trap(ZV_TRAP_EXIT, (int)code);
 }
 
-/* ---- the rest: ENOSYS, one stub per signature ------------------------------------------ */
-#define I uint32_t
-#define L uint64_t
-static I nosys_i(zv_ctx *c, I a) { (void)c, (void)a; return WE_NOSYS; }
-static I nosys_ii(zv_ctx *c, I a, I b) { (void)c, (void)a, (void)b; return WE_NOSYS; }
-static I nosys_iii(zv_ctx *c, I a, I b, I d) { (void)c, (void)a, (void)b, (void)d; return WE_NOSYS; }
-static I nosys_iI(zv_ctx *c, I a, L b) { (void)c, (void)a, (void)b; return WE_NOSYS; }
-static I nosys_iII(zv_ctx *c, I a, L b, L d) { (void)c, (void)a, (void)b, (void)d; return WE_NOSYS; }
-static I nosys_iIIi(zv_ctx *c, I a, L b, L d, I e)
+/* ---- sockets: there are none, so every descriptor is not one ------------------------ */
+
+static uint32_t not_socket(zv_ctx *ctx, uint32_t fd)
 {
-    (void)c, (void)a, (void)b, (void)d, (void)e;
+    return fd_get(S(ctx), fd) ? WE_NOTSOCK : WE_BADF;
+}
+static uint32_t wasi_sock_accept(zv_ctx *ctx, uint32_t fd, uint32_t flags, uint32_t out)
+{
+    (void)flags, (void)out;
+    return not_socket(ctx, fd);
+}
+static uint32_t wasi_sock_recv(zv_ctx *ctx, uint32_t fd, uint32_t a, uint32_t b, uint32_t c,
+                               uint32_t d, uint32_t e)
+{
+    (void)a, (void)b, (void)c, (void)d, (void)e;
+    return not_socket(ctx, fd);
+}
+static uint32_t wasi_sock_send(zv_ctx *ctx, uint32_t fd, uint32_t a, uint32_t b, uint32_t c,
+                               uint32_t d)
+{
+    (void)a, (void)b, (void)c, (void)d;
+    return not_socket(ctx, fd);
+}
+static uint32_t wasi_sock_shutdown(zv_ctx *ctx, uint32_t fd, uint32_t how)
+{
+    (void)how;
+    return not_socket(ctx, fd);
+}
+
+/* No signals inside the sandbox (wasmtime does not raise them either). */
+static uint32_t wasi_proc_raise(zv_ctx *ctx, uint32_t sig)
+{
+    (void)ctx, (void)sig;
     return WE_NOSYS;
 }
-static I nosys_iiiIi(zv_ctx *c, I a, I b, I d, L e, I f)
-{
-    (void)c, (void)a, (void)b, (void)d, (void)e, (void)f;
-    return WE_NOSYS;
-}
-static I nosys_iiiii(zv_ctx *c, I a, I b, I d, I e, I f)
-{
-    (void)c, (void)a, (void)b, (void)d, (void)e, (void)f;
-    return WE_NOSYS;
-}
-static I nosys_iiiiii(zv_ctx *c, I a, I b, I d, I e, I f, I g)
-{
-    (void)c, (void)a, (void)b, (void)d, (void)e, (void)f, (void)g;
-    return WE_NOSYS;
-}
-static I nosys_iiiiiii(zv_ctx *c, I a, I b, I d, I e, I f, I g, I h)
-{
-    (void)c, (void)a, (void)b, (void)d, (void)e, (void)f, (void)g, (void)h;
-    return WE_NOSYS;
-}
-static I nosys_iiiiIIi(zv_ctx *c, I a, I b, I d, I e, L f, L g, I h)
-{
-    (void)c, (void)a, (void)b, (void)d, (void)e, (void)f, (void)g, (void)h;
-    return WE_NOSYS;
-}
-#undef I
-#undef L
 
 /* Every wasi_snapshot_preview1 call: (name, function, "params:results"). */
 #define WASI_CALLS(X)                                                                              \
@@ -441,46 +908,46 @@ static I nosys_iiiiIIi(zv_ctx *c, I a, I b, I d, I e, L f, L g, I h)
     X(environ_sizes_get, wasi_environ_sizes_get, "ii:i")                                           \
     X(clock_res_get, wasi_clock_res_get, "ii:i")                                                   \
     X(clock_time_get, wasi_clock_time_get, "iIi:i")                                                \
-    X(fd_advise, nosys_iIIi, "iIIi:i")                                                             \
-    X(fd_allocate, nosys_iII, "iII:i")                                                             \
+    X(fd_advise, wasi_fd_advise, "iIIi:i")                                                         \
+    X(fd_allocate, wasi_fd_allocate, "iII:i")                                                      \
     X(fd_close, wasi_fd_close, "i:i")                                                              \
-    X(fd_datasync, nosys_i, "i:i")                                                                 \
+    X(fd_datasync, wasi_fd_datasync, "i:i")                                                        \
     X(fd_fdstat_get, wasi_fd_fdstat_get, "ii:i")                                                   \
-    X(fd_fdstat_set_flags, nosys_ii, "ii:i")                                                       \
-    X(fd_fdstat_set_rights, nosys_iII, "iII:i")                                                    \
+    X(fd_fdstat_set_flags, wasi_fd_fdstat_set_flags, "ii:i")                                       \
+    X(fd_fdstat_set_rights, wasi_fd_fdstat_set_rights, "iII:i")                                    \
     X(fd_filestat_get, wasi_fd_filestat_get, "ii:i")                                               \
-    X(fd_filestat_set_size, nosys_iI, "iI:i")                                                      \
-    X(fd_filestat_set_times, nosys_iIIi, "iIIi:i")                                                 \
+    X(fd_filestat_set_size, wasi_fd_filestat_set_size, "iI:i")                                     \
+    X(fd_filestat_set_times, wasi_fd_filestat_set_times, "iIIi:i")                                 \
     X(fd_pread, wasi_fd_pread, "iiiIi:i")                                                          \
     X(fd_prestat_get, wasi_fd_prestat_get, "ii:i")                                                 \
     X(fd_prestat_dir_name, wasi_fd_prestat_dir_name, "iii:i")                                      \
     X(fd_pwrite, wasi_fd_pwrite, "iiiIi:i")                                                        \
     X(fd_read, wasi_fd_read, "iiii:i")                                                             \
-    X(fd_readdir, nosys_iiiIi, "iiiIi:i")                                                          \
-    X(fd_renumber, nosys_ii, "ii:i")                                                               \
+    X(fd_readdir, wasi_fd_readdir, "iiiIi:i")                                                      \
+    X(fd_renumber, wasi_fd_renumber, "ii:i")                                                       \
     X(fd_seek, wasi_fd_seek, "iIii:i")                                                             \
-    X(fd_sync, nosys_i, "i:i")                                                                     \
+    X(fd_sync, wasi_fd_sync, "i:i")                                                                \
     X(fd_tell, wasi_fd_tell, "ii:i")                                                               \
     X(fd_write, wasi_fd_write, "iiii:i")                                                           \
-    X(path_create_directory, nosys_iii, "iii:i")                                                   \
-    X(path_filestat_get, nosys_iiiii, "iiiii:i")                                                   \
-    X(path_filestat_set_times, nosys_iiiiIIi, "iiiiIIi:i")                                        \
-    X(path_link, nosys_iiiiiii, "iiiiiii:i")                                                       \
+    X(path_create_directory, wasi_path_create_directory, "iii:i")                                  \
+    X(path_filestat_get, wasi_path_filestat_get, "iiiii:i")                                        \
+    X(path_filestat_set_times, wasi_path_filestat_set_times, "iiiiIIi:i")                          \
+    X(path_link, wasi_path_link, "iiiiiii:i")                                                      \
     X(path_open, wasi_path_open, "iiiiiIIii:i")                                                    \
-    X(path_readlink, nosys_iiiiii, "iiiiii:i")                                                     \
-    X(path_remove_directory, nosys_iii, "iii:i")                                                   \
-    X(path_rename, nosys_iiiiii, "iiiiii:i")                                                       \
-    X(path_symlink, nosys_iiiii, "iiiii:i")                                                        \
-    X(path_unlink_file, nosys_iii, "iii:i")                                                        \
+    X(path_readlink, wasi_path_readlink, "iiiiii:i")                                               \
+    X(path_remove_directory, wasi_path_remove_directory, "iii:i")                                  \
+    X(path_rename, wasi_path_rename, "iiiiii:i")                                                   \
+    X(path_symlink, wasi_path_symlink, "iiiii:i")                                                  \
+    X(path_unlink_file, wasi_path_unlink_file, "iii:i")                                            \
     X(poll_oneoff, wasi_poll_oneoff, "iiii:i")                                                     \
     X(proc_exit, wasi_proc_exit, "i:")                                                             \
-    X(proc_raise, nosys_i, "i:i")                                                                  \
+    X(proc_raise, wasi_proc_raise, "i:i")                                                          \
     X(random_get, wasi_random_get, "ii:i")                                                         \
     X(sched_yield, wasi_sched_yield, ":i")                                                         \
-    X(sock_accept, nosys_iii, "iii:i")                                                             \
-    X(sock_recv, nosys_iiiiii, "iiiiii:i")                                                         \
-    X(sock_send, nosys_iiiii, "iiiii:i")                                                           \
-    X(sock_shutdown, nosys_ii, "ii:i")
+    X(sock_accept, wasi_sock_accept, "iii:i")                                                      \
+    X(sock_recv, wasi_sock_recv, "iiiiii:i")                                                       \
+    X(sock_send, wasi_sock_send, "iiiii:i")                                                        \
+    X(sock_shutdown, wasi_sock_shutdown, "ii:i")
 
 static const zv_host_call calls[] = {
 #define X(name, fn, sig) {#name, (void *)fn, sig},
