@@ -43,6 +43,14 @@
 static uint32_t err(int e) { return zv_host_errno(-e); }
 static uint32_t lookup_err(int e) { return e == EXDEV ? WE_PERM : err(e); }
 
+/* errno as WASI's, after closing fd. */
+static uint32_t close_err(int fd)
+{
+    int e = errno;
+    close(fd);
+    return err(e);
+}
+
 static int openat2_beneath(int dirfd, const char *path, int flags)
 {
     struct open_how how = {.flags = (uint64_t)flags | O_CLOEXEC, .resolve = RESOLVE};
@@ -178,11 +186,8 @@ uint32_t zv_hdir_open(zv_host_fd *dir, const char *path, uint32_t lookup, uint32
         fd = openat2_beneath(dir->host, path, (flags & ~(O_WRONLY | O_RDWR)) | O_RDONLY);
     if (fd < 0)
         return lookup_err(errno);
-    if (fstat(fd, &st) < 0) {
-        int e = errno;
-        close(fd);
-        return err(e);
-    }
+    if (fstat(fd, &st) < 0)
+        return close_err(fd);
     memset(out, 0, sizeof *out);
     out->kind = ZV_FD_HOST;
     out->type = wasi_type(st.st_mode);
@@ -297,17 +302,14 @@ uint32_t zv_hdir_readlink(zv_host_fd *dir, const char *path, char *buf, size_t c
 uint32_t zv_hdir_stat(zv_host_fd *dir, uint32_t lookup, const char *path, zv_host_stat *out)
 {
     struct stat st;
-    int fd = path[0] == '/' ? -1
-           : openat2_beneath(dir->host, path, O_PATH | (lookup & LOOKUP_FOLLOW ? 0 : O_NOFOLLOW));
+    int fd;
     if (path[0] == '/')
         return WE_PERM;
+    fd = openat2_beneath(dir->host, path, O_PATH | (lookup & LOOKUP_FOLLOW ? 0 : O_NOFOLLOW));
     if (fd < 0)
         return lookup_err(errno);
-    if (fstat(fd, &st) < 0) {
-        int e = errno;
-        close(fd);
-        return err(e);
-    }
+    if (fstat(fd, &st) < 0)
+        return close_err(fd);
     close(fd);
     to_stat(&st, out);
     return 0;
