@@ -10,7 +10,9 @@
  * bytes, etag (required), Timeout (seconds >= 1, required), Channel = uri,
  * alias, type, etag, gets, getsize, puts, putsize (at least the three
  * standard channels), Node, Job, Etag (optional); zvm's additions: Args,
- * Env (may repeat), Seed, Time.
+ * Env (may repeat), Seed, Time, Mount = ALIAS, PATH (may repeat: the tar
+ * image in channel ALIAS appears read-only at the absolute PATH of the
+ * guest's in-memory file system, as ZRT's fstab did).
  */
 #ifndef ZV_CONFIG_H
 #define ZV_CONFIG_H
@@ -53,6 +55,12 @@ typedef struct {
 } zv_cfg_channel;
 
 typedef struct {
+    char *alias;            /* a readable channel holding a tar image */
+    char *path;             /* where it appears: absolute, normalised (no "." or "..") */
+    int line;
+} zv_cfg_mount;
+
+typedef struct {
     char *program;          /* path of the .wasm, as written */
     uint64_t memory_bytes;  /* Memory: the guest's memory limit */
     int memory_etag;
@@ -70,6 +78,8 @@ typedef struct {
     uint32_t n_env;
     uint64_t seed;          /* Seed of the random stream, 0 when absent */
     uint64_t time_s;        /* Time: the virtual clock's start (Unix seconds) */
+    zv_cfg_mount *mounts;   /* Mount lines, in order */
+    uint32_t n_mounts;
     char *dir;              /* folder of the manifest file ("." for text) */
     /* Host directories preopened for the guest, "HOST[::GUEST]" as
      * wasmtime's --dir: set by `zvm run PROG.wasm` only, never by a

@@ -107,7 +107,8 @@ enum { REQUIRED = 1, SINGLE = 2, JOB = 4, JOB_OPTIONAL = 8 };
     X(Args, SINGLE)                                                                                \
     X(Env, 0)                                                                                      \
     X(Seed, SINGLE)                                                                                \
-    X(Time, SINGLE)
+    X(Time, SINGLE)                                                                                \
+    X(Mount, JOB)
 
 #define DECLARE(key, flags) static int on_##key(parse_ctx *p, const char *v, size_t n);
 ZV_CFG_KEYS(DECLARE)
@@ -136,7 +137,7 @@ struct parse_ctx {
     int key;           /* K_* of the line being parsed */
     int line;          /* 1-based */
     int first[N_KEYS]; /* line each key was first seen on, 0 if not yet */
-    uint32_t cap_channels, cap_env;
+    uint32_t cap_channels, cap_env, cap_mounts;
     int *env_line;     /* line of each Env entry, for the duplicate check */
     int job;           /* a job manifest (zv_cfg_parse_job) */
 };
@@ -439,6 +440,41 @@ static int on_Args(parse_ctx *p, const char *v, size_t n)
 
 /* Env = NAME value: the value is the rest after the first run of blanks,
  * percent-decoded; kept as "NAME=value". */
+/* Mount = ALIAS, PATH: the alias must name a channel (checked at the end,
+ * when all are known); PATH is absolute, without "." or ".." parts. */
+static int on_Mount(parse_ctx *p, const char *v, size_t n)
+{
+    zv_cfg_manifest *m = p->m;
+    zv_cfg_mount *mt;
+    slice f[2];
+    size_t k = split(v, n, ',', f, 2);
+    char ex[40];
+    int rc;
+    if (k != 2)
+        return BAD(p, "%zu field%s, expected 2 (ALIAS, PATH)", k, k == 1 ? "" : "s");
+    if (!f[1].n || f[1].s[0] != '/')
+        return BAD(p, "path '%s' is not absolute", excerpt(ex, f[1].s, f[1].n));
+    for (size_t i = 0; i < f[1].n; i++)
+        if (f[1].s[i] == '.' && (i == 0 || f[1].s[i - 1] == '/') &&
+            (i + 1 == f[1].n || f[1].s[i + 1] == '/' ||
+             (f[1].s[i + 1] == '.' && (i + 2 == f[1].n || f[1].s[i + 2] == '/'))))
+            return BAD(p, "path '%s' has a '.' or '..' part", excerpt(ex, f[1].s, f[1].n));
+    if (grow((void **)&m->mounts, &p->cap_mounts, m->n_mounts + 1, sizeof *m->mounts))
+        return -ENOMEM;
+    mt = &m->mounts[m->n_mounts];
+    memset(mt, 0, sizeof *mt);
+    mt->line = p->line;
+    if ((rc = get_str(p, "alias", f[0], &mt->alias)) ||
+        (rc = get_str(p, "path", f[1], &mt->path))) {
+        free(mt->alias);
+        return rc;
+    }
+    while (strlen(mt->path) > 1 && mt->path[strlen(mt->path) - 1] == '/')
+        mt->path[strlen(mt->path) - 1] = 0;
+    m->n_mounts++;
+    return 0;
+}
+
 static int on_Env(parse_ctx *p, const char *v, size_t n)
 {
     zv_cfg_manifest *m = p->m;
@@ -612,6 +648,10 @@ static int finish(parse_ctx *p)
         if (strcmp(m->channels[i].alias, zv_cfg_std_alias[i]))
             return fail(p->err, ZV_CFG_EXIT_MANIFEST, 0, "Channel", "%s missing",
                         zv_cfg_std_alias[i]);
+    for (uint32_t i = 0; i < m->n_mounts; i++)
+        if (zv_cfg_find_channel(m, m->mounts[i].alias) < 0)
+            return fail(p->err, ZV_CFG_EXIT_MANIFEST, m->mounts[i].line, "Mount",
+                        "no channel has the alias '%s'", m->mounts[i].alias);
     if (!m->etag) { /* ZeroVM: Etag = 0 turns every etag off */
         m->memory_etag = 0;
         for (uint32_t i = 0; i < m->n_channels; i++)
@@ -744,6 +784,11 @@ void zv_cfg_free(zv_cfg_manifest *m)
     for (uint32_t i = 0; i < m->n_env; i++)
         free(m->env[i]);
     free(m->env);
+    for (uint32_t i = 0; i < m->n_mounts; i++) {
+        free(m->mounts[i].alias);
+        free(m->mounts[i].path);
+    }
+    free(m->mounts);
     free(m);
 }
 

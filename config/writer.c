@@ -50,6 +50,9 @@ static int writable(const zv_cfg_manifest *m)
     for (uint32_t i = 0; i < m->n_env; i++)
         if (!env_name_ok(m->env[i]))
             return 0;
+    for (uint32_t i = 0; i < m->n_mounts; i++)
+        if (!plain(m->mounts[i].alias, 1) || !plain(m->mounts[i].path, 1))
+            return 0;
     return 1;
 }
 
@@ -93,6 +96,8 @@ int zv_cfg_write(const zv_cfg_manifest *m, FILE *out)
         put_encoded(out, eq + 1);
         putc('\n', out);
     }
+    for (uint32_t i = 0; i < m->n_mounts; i++)
+        fprintf(out, "Mount = %s, %s\n", m->mounts[i].alias, m->mounts[i].path);
     for (uint32_t i = 0; i < m->n_channels; i++) {
         const zv_cfg_channel *c = &m->channels[i];
         fprintf(out, "Channel = %s, %s, %d, %d", c->uri, c->alias, c->type, c->etag);

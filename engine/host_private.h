@@ -75,15 +75,19 @@ static inline uint32_t zv_host_errno(int64_t rc)
 /* WASI's notcapable: a path that would leave its directory. */
 #define WE_NOTCAPABLE 76
 
-/* A WASI descriptor: a channel, the /dev directory of channel aliases, or
- * an object under a preopened host directory (`zvm run --dir`). */
-enum { ZV_FD_CLOSED = 0, ZV_FD_CHANNEL, ZV_FD_DEV, ZV_FD_HOST };
+/* A WASI descriptor: a channel, a node of the in-memory file system
+ * (host_mem.c: manifest sessions and pool records), or an object under a
+ * preopened host directory (`zvm run --dir`, host_dir.c). */
+enum { ZV_FD_CLOSED = 0, ZV_FD_CHANNEL, ZV_FD_MEM, ZV_FD_HOST };
+typedef struct zv_mnode zv_mnode;
+typedef struct zv_mfs zv_mfs;
 typedef struct {
     uint8_t kind;      /* ZV_FD_* */
     uint8_t type;      /* ZV_FD_HOST: the WASI filetype (3 directory, 4 file, ...) */
     uint16_t flags;    /* ZV_FD_HOST: WASI fdflags (1 append, 4 nonblock, ...) */
     int32_t channel;   /* ZV_FD_CHANNEL: its index */
     int host;          /* ZV_FD_HOST: the host descriptor */
+    zv_mnode *node;    /* ZV_FD_MEM: the node; NULL for the root before it is built */
     uint64_t pos;      /* position for random-access channels and host files */
     uint64_t rights, inheriting; /* WASI rights: what fdstat says; they only shrink */
     const char *preopen; /* a preopened directory's guest name, or NULL */
@@ -103,6 +107,7 @@ struct zv_eng_session {
     uint32_t fd_high;  /* descriptors at and above are closed (a reset clears below) */
     zv_host_fd *dirs;  /* the preopened host directories (--dir), each handed out dup'ed */
     uint32_t n_dirs;
+    zv_mfs *mfs;       /* the in-memory file system (not with wasi_only) */
     uint64_t clock_ns;  /* virtual clock: the last reading */
     uint64_t rng;       /* random stream state */
     uint8_t *blob;      /* the channel list for zvm.manifest */
@@ -123,7 +128,7 @@ struct zv_eng_session_mark {
     uint64_t clock_ns, rng;
 };
 
-#define ZV_HOST_DEV_FD 3 /* the preopened /dev directory (sessions without --dir) */
+#define ZV_HOST_ROOT_FD 3 /* the preopened in-memory "/" (sessions that are not wasi_only) */
 #define ZV_HOST_MAX_FDS 4096 /* descriptors per instance; then EMFILE */
 
 /* A free descriptor number (the table grows as needed), or -1 (EMFILE or
@@ -167,6 +172,48 @@ uint32_t zv_hdir_readdir(zv_host_fd *f, uint64_t cookie,
                          int (*put)(void *arg, const char *name, size_t len, uint64_t next,
                                     uint64_t ino, uint8_t type),
                          void *arg);
+/* The in-memory file system (host_mem.c). The calls mirror zv_hdir_*;
+ * `now` is the virtual clock (timestamps), `room` what files may still
+ * take of the instance's Memory. */
+int zv_mfs_new(const zv_cfg_manifest *m, const zv_io_channel *ch, zv_mfs **out, char *why,
+               size_t n);
+void zv_mfs_free(zv_mfs *fs);
+void zv_mfs_reset(zv_mfs *fs);          /* a record's end: the tree goes (if it was built) */
+zv_mnode *zv_mfs_root(zv_mfs *fs, uint64_t now); /* built on first use; NULL: no memory */
+const uint64_t *zv_mfs_bytes_ref(const zv_mfs *fs); /* what the files take now */
+int zv_mfs_mark(zv_mfs *fs, zv_host_fd *fds, uint32_t n);    /* at a fork point */
+int zv_mfs_restore(zv_mfs *fs, zv_host_fd *fds, uint32_t n); /* each record */
+void zv_mfs_unmark(zv_mfs *fs);
+uint32_t zv_mfs_open(zv_mfs *fs, zv_host_fd *dir, const char *path, uint32_t lookup,
+                     uint32_t oflags, uint64_t rights, uint16_t fdflags, uint64_t now,
+                     zv_host_fd *out);
+void zv_mfs_close(zv_mfs *fs, zv_host_fd *d);
+uint32_t zv_mfs_mkdir(zv_mfs *fs, zv_host_fd *dir, const char *path, uint64_t now);
+uint32_t zv_mfs_rmdir(zv_mfs *fs, zv_host_fd *dir, const char *path, uint64_t now);
+uint32_t zv_mfs_unlink(zv_mfs *fs, zv_host_fd *dir, const char *path, uint64_t now);
+uint32_t zv_mfs_rename(zv_mfs *fs, zv_host_fd *d1, const char *p1, zv_host_fd *d2, const char *p2,
+                       uint64_t now);
+uint32_t zv_mfs_link(zv_mfs *fs, zv_host_fd *d1, uint32_t lookup, const char *p1, zv_host_fd *d2,
+                     const char *p2, uint64_t now);
+uint32_t zv_mfs_symlink(zv_mfs *fs, const char *target, zv_host_fd *dir, const char *path,
+                        uint64_t now);
+uint32_t zv_mfs_readlink(zv_host_fd *dir, const char *path, const char **target);
+uint32_t zv_mfs_stat(zv_mfs *fs, zv_host_fd *dir, uint32_t lookup, const char *path,
+                     zv_host_stat *st);
+void zv_mfs_fstat(zv_mfs *fs, const zv_host_fd *f, zv_host_stat *st);
+uint32_t zv_mfs_utimes(zv_host_fd *dir, uint32_t lookup, const char *path, uint64_t atim,
+                       uint64_t mtim, uint32_t fst, uint64_t now);
+uint32_t zv_mfs_futimes(zv_host_fd *f, uint64_t atim, uint64_t mtim, uint32_t fst, uint64_t now);
+uint32_t zv_mfs_truncate(zv_mfs *fs, zv_host_fd *f, uint64_t size, uint64_t room, uint64_t now);
+/* Bytes moved, or a negative WASI errno. */
+int64_t zv_mfs_io(zv_mfs *fs, zv_host_fd *f, const struct iovec *v, int n_iov, uint64_t at,
+                  int writing, uint64_t room, uint64_t now);
+uint64_t zv_mfs_size(const zv_host_fd *f);
+uint32_t zv_mfs_readdir(zv_host_fd *f, uint64_t cookie,
+                        int (*put)(void *arg, const char *name, size_t len, uint64_t next,
+                                   uint64_t ino, uint8_t type),
+                        void *arg);
+
 /* Open the preopened directory HOST for the guest name GUEST. */
 int zv_hdir_preopen(const char *host, const char *guest, zv_host_fd *out, char *why, size_t n);
 

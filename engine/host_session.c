@@ -86,6 +86,8 @@ int zv_eng_session_new(const zv_cfg_manifest *m, zv_eng_session **out, zv_eng_er
     s->fd_high = 3 + (m->wasi_only ? 0 : 1) + m->n_dirs;
     if ((rc = open_channels(m, s->ch, &s->n_ch, err)))
         goto fail;
+    if (!m->wasi_only && (rc = zv_mfs_new(m, s->ch, &s->mfs, err->msg, sizeof err->msg)))
+        goto fail;
     if ((rc = zv_io_ring_new(8, &s->ring))) {
         snprintf(err->msg, sizeof err->msg, "io_uring is not available: %s", strerror(-rc));
         goto fail;
@@ -129,9 +131,10 @@ void zv_eng_session_reset(zv_eng_session *s)
         if (i < 3) {
             d->kind = ZV_FD_CHANNEL;
             d->channel = (int32_t)i;
-        } else if (!s->man->wasi_only && i == ZV_HOST_DEV_FD) {
-            d->kind = ZV_FD_DEV;
-            d->preopen = "/dev";
+        } else if (!s->man->wasi_only && i == ZV_HOST_ROOT_FD) {
+            d->kind = ZV_FD_MEM; /* the in-memory root, built when first used */
+            d->type = 3;
+            d->preopen = "/";
         } else if (i - first_dir < s->n_dirs) {
             *d = s->dirs[i - first_dir];
             if ((d->host = fcntl(s->dirs[i - first_dir].host, F_DUPFD_CLOEXEC, 0)) < 0)
@@ -139,6 +142,8 @@ void zv_eng_session_reset(zv_eng_session *s)
         }
     }
     s->fd_high = first_dir + s->n_dirs;
+    if (s->mfs)
+        zv_mfs_reset(s->mfs); /* a record's files go with it (nothing if it made none) */
     s->clock_ns = s->man->time_s * 1000000000ull;
     s->rng = s->man->seed;
     if (s->n_protects) /* the instance's reset unseals its memory */
@@ -185,6 +190,11 @@ int zv_eng_session_mark_take(const zv_eng_session *s, zv_eng_session_mark **out)
     }
     m->n_fds = s->fd_high;
     memcpy(m->fds, s->fds, s->fd_high * sizeof *m->fds);
+    if (s->mfs && zv_mfs_mark(s->mfs, m->fds, m->n_fds)) { /* the files at the fork, copied */
+        free(m->fds);
+        free(m);
+        return -ENOMEM;
+    }
     m->clock_ns = s->clock_ns;
     m->rng = s->rng;
     *out = m;
@@ -197,6 +207,10 @@ void zv_eng_session_mark_restore(zv_eng_session *s, const zv_eng_session_mark *m
         memset(&s->fds[i], 0, sizeof s->fds[i]);
     memcpy(s->fds, m->fds, m->n_fds * sizeof *m->fds);
     s->fd_high = m->n_fds;
+    if (s->mfs && zv_mfs_restore(s->mfs, s->fds, s->fd_high)) /* no memory: no files */
+        for (uint32_t i = 0; i < s->fd_high; i++)
+            if (s->fds[i].kind == ZV_FD_MEM && s->fds[i].node)
+                memset(&s->fds[i], 0, sizeof s->fds[i]);
     s->clock_ns = m->clock_ns;
     s->rng = m->rng;
 }
@@ -373,6 +387,7 @@ void zv_eng_session_free(zv_eng_session *s)
     for (uint32_t i = 0; i < s->n_dirs; i++)
         close(s->dirs[i].host);
     free(s->dirs);
+    zv_mfs_free(s->mfs);
     zv_io_ring_free(s->ring);
     free(s->ch);
     free(s->fds);

@@ -100,6 +100,39 @@ static zv_io_channel *fd_channel(zv_eng_session *s, uint32_t fd, zv_host_fd **d)
     return *d && (*d)->kind == ZV_FD_CHANNEL ? &s->ch[(*d)->channel] : NULL;
 }
 
+/* ---- the in-memory file system's share of the instance ---- */
+
+/* The root of the in-memory tree, built on first use (NULL: no memory).
+ * From then on the instance's budget counts the files. */
+static zv_mnode *mem_root(zv_ctx *ctx)
+{
+    zv_eng_session *s = S(ctx);
+    zv_eng_instance *inst = ctx->engine;
+    inst->file_bytes = zv_mfs_bytes_ref(s->mfs);
+    return zv_mfs_root(s->mfs, s->clock_ns);
+}
+
+/* A memory directory descriptor with its node (the root's is built now). */
+static uint32_t mem_dir(zv_ctx *ctx, zv_host_fd *d, zv_host_fd *out)
+{
+    *out = *d;
+    if (!out->node && !(out->node = mem_root(ctx)))
+        return WE_NOMEM;
+    return 0;
+}
+
+/* What in-memory files may still take: the budget less memory, tables and
+ * the files already there. */
+static uint64_t mem_room(zv_ctx *ctx)
+{
+    zv_eng_instance *inst = ctx->engine;
+    uint64_t used = (ctx->memory ? ctx->memory->size_bytes : 0) + inst->table_bytes +
+                    *zv_mfs_bytes_ref(S(ctx)->mfs);
+    if (!inst->budget_bytes)
+        return UINT64_MAX / 2;
+    return used < inst->budget_bytes ? inst->budget_bytes - used : 0;
+}
+
 /* Checked iovecs as host buffers (at most ZV_IO_MAX_IOV: a short transfer,
  * as POSIX allows). Returns how many, or -1 (a buffer outside memory). */
 static int iovecs(zv_ctx *ctx, uint32_t iovs, uint32_t n_iovs, int writing, struct iovec *v)
@@ -154,17 +187,27 @@ static uint32_t fd_io(zv_ctx *ctx, uint32_t fd, uint32_t iovs, uint32_t n_iovs, 
     int use_pos = at < 0, nv; /* fd_read/fd_write move a random channel's position */
     if (!d)
         return WE_BADF;
-    if (!c && d->kind != ZV_FD_HOST)
+    if (!c && d->type == 3)
         return WE_ISDIR;
     if (c && at >= 0 && !random)
         return WE_SPIPE;
     if (!MEM_R(ctx, iovs, (uint64_t)n_iovs * 8) || !MEM_W(ctx, done_ptr, 4) ||
         (nv = iovecs(ctx, iovs, n_iovs, writing, v)) < 0)
         return WE_FAULT;
-    if (!c) { /* host files keep to their rights (fd_read 1 << 1, fd_write 1 << 6) */
+    if (!c) { /* files keep to their rights (fd_read 1 << 1, fd_write 1 << 6) */
         if (!(d->rights & (writing ? 1ull << 6 : 1ull << 1)))
             return WE_BADF;
-        n = host_io(ctx, d, v, nv, at, writing);
+        if (d->kind == ZV_FD_HOST) {
+            n = host_io(ctx, d, v, nv, at, writing);
+        } else {
+            uint64_t where = use_pos ? (writing && (d->flags & 1) ? zv_mfs_size(d) : d->pos)
+                                     : (uint64_t)at;
+            n = zv_mfs_io(S(ctx)->mfs, d, v, nv, where, writing, mem_room(ctx), S(ctx)->clock_ns);
+            if (n < 0)
+                return (uint32_t)-n;
+            if (use_pos)
+                d->pos = where + (uint64_t)n;
+        }
     } else {
         if (at < 0)
             at = random ? (int64_t)d->pos : 0;
@@ -207,6 +250,8 @@ static uint32_t wasi_fd_close(zv_ctx *ctx, uint32_t fd)
         return WE_BADF;
     if (d->kind == ZV_FD_HOST)
         close(d->host);
+    if (d->kind == ZV_FD_MEM && d->node)
+        zv_mfs_close(S(ctx)->mfs, d);
     memset(d, 0, sizeof *d);
     return WE_SUCCESS;
 }
@@ -220,6 +265,8 @@ static uint32_t wasi_fd_renumber(zv_ctx *ctx, uint32_t from, uint32_t to)
     if (a != b) {
         if (b->kind == ZV_FD_HOST)
             close(b->host);
+        if (b->kind == ZV_FD_MEM && b->node)
+            zv_mfs_close(s->mfs, b);
         *b = *a;
         memset(a, 0, sizeof *a);
     }
@@ -234,7 +281,7 @@ static uint32_t wasi_fd_seek(zv_ctx *ctx, uint32_t fd, uint64_t off, uint32_t wh
     int64_t base, to, size;
     if (!d)
         return WE_BADF;
-    if (!c && (d->kind != ZV_FD_HOST || d->type == 3))
+    if (!c && d->type == 3)
         return WE_BADF; /* directories have no position (wasmtime: EBADF) */
     if (c && (c->stream || !(c->type & 3)))
         return WE_SPIPE; /* sequential channels have no position to set */
@@ -242,6 +289,8 @@ static uint32_t wasi_fd_seek(zv_ctx *ctx, uint32_t fd, uint64_t off, uint32_t wh
         return WE_FAULT;
     if (c) {
         size = c->size;
+    } else if (d->kind == ZV_FD_MEM) {
+        size = (int64_t)zv_mfs_size(d);
     } else {
         struct stat st;
         if (fstat(d->host, &st) < 0)
@@ -264,7 +313,7 @@ static uint32_t wasi_fd_tell(zv_ctx *ctx, uint32_t fd, uint32_t out)
     zv_io_channel *c = fd_channel(S(ctx), fd, &d);
     if (!d)
         return WE_BADF;
-    if (!c && (d->kind != ZV_FD_HOST || d->type == 3))
+    if (!c && d->type == 3)
         return WE_BADF;
     if (!MEM_W(ctx, out, 8))
         return WE_FAULT;
@@ -278,7 +327,7 @@ static uint8_t filetype(zv_eng_session *s, const zv_host_fd *d)
 {
     if (d->kind == ZV_FD_CHANNEL)
         return s->ch[d->channel].kind == ZV_IO_REGULAR ? 4 : 2;
-    return d->kind == ZV_FD_HOST ? d->type : 3;
+    return d->type;
 }
 
 /* Rights a descriptor of this type can use, as wasmtime reports them: all
@@ -321,6 +370,10 @@ static uint32_t wasi_fd_fdstat_set_flags(zv_ctx *ctx, uint32_t fd, uint32_t flag
         return WE_BADF;
     if (flags > 31)
         return WE_INVAL;
+    if (d->kind == ZV_FD_MEM && d->type == 4 && !(flags & ~1u)) { /* append on or off */
+        d->flags = (uint16_t)flags;
+        return WE_SUCCESS;
+    }
     return d->kind == ZV_FD_HOST ? zv_hdir_set_flags(d, (uint16_t)flags) : WE_NOTSUP;
 }
 
@@ -355,16 +408,15 @@ static void put_stat(zv_ctx *ctx, uint32_t out, const zv_host_stat *st)
     put64(ctx, out + 56, st->ctim);
 }
 
-/* A channel or the /dev directory as a file: inode numbers are channel
- * index + 1 (the directory 0), times zero: nothing here comes from the
- * host, so results are the same on every run. */
-static void virtual_stat(zv_eng_session *s, const zv_io_channel *c, zv_host_stat *st)
+/* A channel opened as a file: its inode number is its index + 1, times
+ * zero: nothing here comes from the host, so every run sees the same. */
+static void channel_stat(zv_eng_session *s, const zv_io_channel *c, zv_host_stat *st)
 {
     memset(st, 0, sizeof *st);
-    st->ino = c ? (uint64_t)(c - s->ch) + 1 : 0;
-    st->type = !c ? 3 : c->kind == ZV_IO_REGULAR ? 4 : 2;
+    st->ino = (uint64_t)(c - s->ch) + 1;
+    st->type = c->kind == ZV_IO_REGULAR ? 4 : 2;
     st->nlink = 1;
-    st->size = c ? (uint64_t)c->size : 0;
+    st->size = (uint64_t)(c->size > 0 ? c->size : 0);
 }
 
 static uint32_t wasi_fd_filestat_get(zv_ctx *ctx, uint32_t fd, uint32_t out)
@@ -378,10 +430,15 @@ static uint32_t wasi_fd_filestat_get(zv_ctx *ctx, uint32_t fd, uint32_t out)
         return WE_BADF;
     if (!MEM_W(ctx, out, 64))
         return WE_FAULT;
-    if (d->kind == ZV_FD_HOST)
+    if (d->kind == ZV_FD_HOST) {
         rc = zv_hdir_fstat(d, &st);
-    else
-        virtual_stat(s, c, &st);
+    } else if (c) {
+        channel_stat(s, c, &st);
+    } else {
+        zv_host_fd m;
+        if (!(rc = mem_dir(ctx, d, &m)))
+            zv_mfs_fstat(s->mfs, &m, &st);
+    }
     if (!rc)
         put_stat(ctx, out, &st);
     return rc;
@@ -392,8 +449,10 @@ static uint32_t wasi_fd_filestat_set_size(zv_ctx *ctx, uint32_t fd, uint64_t siz
     zv_host_fd *d = fd_get(S(ctx), fd);
     if (!d)
         return WE_BADF;
-    if (d->kind != ZV_FD_HOST || d->type == 3)
+    if (d->kind == ZV_FD_CHANNEL || d->type == 3)
         return d->kind == ZV_FD_CHANNEL ? WE_INVAL : WE_BADF;
+    if (d->kind == ZV_FD_MEM)
+        return zv_mfs_truncate(S(ctx)->mfs, d, size, mem_room(ctx), S(ctx)->clock_ns);
     return zv_hdir_truncate(d, size);
 }
 
@@ -403,8 +462,13 @@ static uint32_t wasi_fd_filestat_set_times(zv_ctx *ctx, uint32_t fd, uint64_t at
     zv_host_fd *d = fd_get(S(ctx), fd);
     if (!d)
         return WE_BADF;
-    if (d->kind != ZV_FD_HOST)
+    if (d->kind == ZV_FD_CHANNEL)
         return fst & ~15u ? WE_INVAL : WE_SUCCESS; /* channels have no times to keep */
+    if (d->kind == ZV_FD_MEM) {
+        zv_host_fd m;
+        uint32_t rc = mem_dir(ctx, d, &m);
+        return rc ? rc : zv_mfs_futimes(&m, atim, mtim, fst, S(ctx)->clock_ns);
+    }
     return zv_hdir_futimes(d, atim, mtim, fst);
 }
 
@@ -414,7 +478,7 @@ static uint32_t wasi_fd_advise(zv_ctx *ctx, uint32_t fd, uint64_t off, uint64_t 
     if (!d)
         return WE_BADF;
     if (d->kind != ZV_FD_HOST)
-        return adv > 5 ? WE_INVAL : d->kind == ZV_FD_DEV ? WE_BADF : WE_SUCCESS;
+        return adv > 5 ? WE_INVAL : d->type == 3 ? WE_BADF : WE_SUCCESS;
     return zv_hdir_advise(d, off, len, adv);
 }
 
@@ -482,68 +546,58 @@ static uint32_t guest_path(zv_ctx *ctx, uint32_t ptr, uint32_t len, char *out, s
 
 #define PATH_CAP 4096
 
-/* A directory descriptor and its path, checked. */
-static uint32_t dir_path(zv_ctx *ctx, uint32_t fd, uint32_t ptr, uint32_t len, zv_host_fd **d,
+/* A directory descriptor and its path, checked. An in-memory directory
+ * comes back as a copy with its node (the root's built now). */
+static uint32_t dir_path(zv_ctx *ctx, uint32_t fd, uint32_t ptr, uint32_t len, zv_host_fd *d,
                          char *path)
 {
-    *d = fd_get(S(ctx), fd);
-    if (!*d)
+    zv_host_fd *f = fd_get(S(ctx), fd);
+    uint32_t rc;
+    if (!f)
         return WE_BADF;
-    if ((*d)->kind == ZV_FD_CHANNEL || ((*d)->kind == ZV_FD_HOST && (*d)->type != 3))
+    if (f->type != 3)
         return WE_NOTDIR;
-    return guest_path(ctx, ptr, len, path, PATH_CAP);
+    if ((rc = guest_path(ctx, ptr, len, path, PATH_CAP)))
+        return rc;
+    return f->kind == ZV_FD_MEM ? mem_dir(ctx, f, d) : (*d = *f, 0);
 }
 
-/* The channel /dev/NAME names, or -1. */
-static int dev_channel(zv_eng_session *s, const char *name)
-{
-    char alias[PATH_CAP + 8];
-    snprintf(alias, sizeof alias, "/dev/%s", name);
-    return zv_cfg_find_channel(s->man, alias);
-}
-
-/* path_open under /dev: "x" opens the channel "/dev/x"; elsewhere, beneath
- * a preopened host directory. */
+/* path_open: beneath a preopened host directory, or in the in-memory
+ * tree (where a channel's alias opens the channel). */
 static uint32_t wasi_path_open(zv_ctx *ctx, uint32_t dirfd, uint32_t lookup, uint32_t path,
                                uint32_t path_len, uint32_t oflags, uint64_t rights,
                                uint64_t inheriting, uint32_t fdflags, uint32_t fd_out)
 {
     zv_eng_session *s = S(ctx);
-    zv_host_fd *d, opened;
+    zv_host_fd d, opened;
     char p[PATH_CAP];
     uint32_t rc = dir_path(ctx, dirfd, path, path_len, &d, p);
-    int fd, ch;
+    int fd;
     if (rc)
         return rc;
     if (!MEM_W(ctx, fd_out, 4))
         return WE_FAULT;
     if (oflags > 15 || fdflags > 31)
         return WE_INVAL;
-    if (d->kind == ZV_FD_HOST) {
-        /* the directory's rights: create (1 << 10) and truncate (1 << 19) */
-        if (((oflags & 1) && !(d->rights & (1ull << 10))) ||
-            ((oflags & 8) && !(d->rights & (1ull << 19))))
-            return WE_NOTCAPABLE;
-        if ((rc = zv_hdir_open(d, p, lookup, oflags, rights, (uint16_t)fdflags, &opened)))
-            return rc;
+    /* the directory's rights: create (1 << 10) and truncate (1 << 19) */
+    if (((oflags & 1) && !(d.rights & (1ull << 10)) && d.rights) ||
+        ((oflags & 8) && !(d.rights & (1ull << 19)) && d.rights))
+        return WE_NOTCAPABLE;
+    rc = d.kind == ZV_FD_HOST
+             ? zv_hdir_open(&d, p, lookup, oflags, rights, (uint16_t)fdflags, &opened)
+             : zv_mfs_open(s->mfs, &d, p, lookup, oflags, rights, (uint16_t)fdflags, s->clock_ns,
+                           &opened);
+    if (rc)
+        return rc;
+    if (opened.kind != ZV_FD_CHANNEL) {
         opened.rights = rights & zv_host_rights(opened.type);
         opened.inheriting = inheriting;
-    } else { /* the /dev directory of channel aliases */
-        if ((ch = dev_channel(s, p)) < 0)
-            return oflags & 1 ? WE_ACCES : WE_NOENT; /* nothing can be created there */
-        if (oflags & 2) /* O_DIRECTORY */
-            return WE_NOTDIR;
-        if ((oflags & 5) == 5) /* O_CREAT | O_EXCL on an existing channel */
-            return WE_EXIST;
-        if (((rights & 2) && !s->ch[ch].readable) || ((rights & 64) && !s->ch[ch].writable))
-            return WE_ACCES; /* fd_read = bit 1, fd_write = bit 6 */
-        memset(&opened, 0, sizeof opened);
-        opened.kind = ZV_FD_CHANNEL;
-        opened.channel = ch;
     }
     if ((fd = zv_host_fd_new(s)) < 0) {
         if (opened.kind == ZV_FD_HOST)
             close(opened.host);
+        if (opened.kind == ZV_FD_MEM)
+            zv_mfs_close(s->mfs, &opened);
         return WE_MFILE;
     }
     s->fds[fd] = opened;
@@ -551,116 +605,118 @@ static uint32_t wasi_path_open(zv_ctx *ctx, uint32_t dirfd, uint32_t lookup, uin
     return WE_SUCCESS;
 }
 
-/* One path call on a directory descriptor: the host's, or /dev's (whose
- * entries are the manifest's channels: nothing can change there). */
-#define PATH_CALL(ctx, fd, ptr, len, host_call)                                                    \
+/* One path call on a directory descriptor: the host's or the memory's. */
+#define PATH_CALL(ctx, fd, ptr, len, host_call, mem_call)                                         \
     do {                                                                                           \
-        zv_host_fd *d_;                                                                            \
+        zv_host_fd d_;                                                                             \
         char p_[PATH_CAP];                                                                         \
         uint32_t rc_ = dir_path(ctx, fd, ptr, len, &d_, p_);                                       \
         if (rc_)                                                                                   \
             return rc_;                                                                            \
-        if (d_->kind != ZV_FD_HOST)                                                                \
-            return dev_channel(S(ctx), p_) >= 0 ? WE_PERM : WE_NOENT;                              \
-        return host_call;                                                                          \
+        return d_.kind == ZV_FD_HOST ? host_call : mem_call;                                       \
     } while (0)
 
 static uint32_t wasi_path_create_directory(zv_ctx *ctx, uint32_t fd, uint32_t path, uint32_t len)
 {
-    PATH_CALL(ctx, fd, path, len, zv_hdir_mkdir(d_, p_));
+    PATH_CALL(ctx, fd, path, len, zv_hdir_mkdir(&d_, p_),
+              zv_mfs_mkdir(S(ctx)->mfs, &d_, p_, S(ctx)->clock_ns));
 }
 static uint32_t wasi_path_remove_directory(zv_ctx *ctx, uint32_t fd, uint32_t path, uint32_t len)
 {
-    PATH_CALL(ctx, fd, path, len, zv_hdir_rmdir(d_, p_));
+    PATH_CALL(ctx, fd, path, len, zv_hdir_rmdir(&d_, p_),
+              zv_mfs_rmdir(S(ctx)->mfs, &d_, p_, S(ctx)->clock_ns));
 }
 static uint32_t wasi_path_unlink_file(zv_ctx *ctx, uint32_t fd, uint32_t path, uint32_t len)
 {
-    PATH_CALL(ctx, fd, path, len, zv_hdir_unlink(d_, p_));
+    PATH_CALL(ctx, fd, path, len, zv_hdir_unlink(&d_, p_),
+              zv_mfs_unlink(S(ctx)->mfs, &d_, p_, S(ctx)->clock_ns));
 }
 
 static uint32_t wasi_path_filestat_get(zv_ctx *ctx, uint32_t fd, uint32_t lookup, uint32_t path,
                                        uint32_t len, uint32_t out)
 {
-    zv_eng_session *s = S(ctx);
-    zv_host_fd *d;
+    zv_host_fd d;
     zv_host_stat st;
     char p[PATH_CAP];
     uint32_t rc = dir_path(ctx, fd, path, len, &d, p);
-    int ch;
     if (rc)
         return rc;
     if (!MEM_W(ctx, out, 64))
         return WE_FAULT;
-    if (d->kind == ZV_FD_HOST) {
-        if ((rc = zv_hdir_stat(d, lookup, p, &st)))
-            return rc;
-    } else if (!strcmp(p, ".")) {
-        virtual_stat(s, NULL, &st);
-    } else if ((ch = dev_channel(s, p)) >= 0) {
-        virtual_stat(s, &s->ch[ch], &st);
-    } else {
-        return WE_NOENT;
-    }
-    put_stat(ctx, out, &st);
-    return WE_SUCCESS;
+    rc = d.kind == ZV_FD_HOST ? zv_hdir_stat(&d, lookup, p, &st)
+                              : zv_mfs_stat(S(ctx)->mfs, &d, lookup, p, &st);
+    if (!rc)
+        put_stat(ctx, out, &st);
+    return rc;
 }
 
 static uint32_t wasi_path_filestat_set_times(zv_ctx *ctx, uint32_t fd, uint32_t lookup,
                                              uint32_t path, uint32_t len, uint64_t atim,
                                              uint64_t mtim, uint32_t fst)
 {
-    PATH_CALL(ctx, fd, path, len, zv_hdir_utimes(d_, lookup, p_, atim, mtim, fst));
+    PATH_CALL(ctx, fd, path, len, zv_hdir_utimes(&d_, lookup, p_, atim, mtim, fst),
+              zv_mfs_utimes(&d_, lookup, p_, atim, mtim, fst, S(ctx)->clock_ns));
 }
 
 static uint32_t wasi_path_readlink(zv_ctx *ctx, uint32_t fd, uint32_t path, uint32_t len,
                                    uint32_t buf, uint32_t buf_len, uint32_t used)
 {
-    zv_host_fd *d;
+    zv_host_fd d;
     char p[PATH_CAP], target[PATH_CAP];
+    const char *t = target;
     size_t n = 0;
     uint32_t rc = dir_path(ctx, fd, path, len, &d, p);
     if (rc)
         return rc;
     if (!MEM_W(ctx, buf, buf_len) || !MEM_W(ctx, used, 4))
         return WE_FAULT;
-    if (d->kind != ZV_FD_HOST)
-        return dev_channel(S(ctx), p) >= 0 ? WE_INVAL : WE_NOENT; /* channels are not links */
-    if ((rc = zv_hdir_readlink(d, p, target, sizeof target, &n)))
+    if (d.kind == ZV_FD_HOST)
+        rc = zv_hdir_readlink(&d, p, target, sizeof target, &n);
+    else if (!(rc = zv_mfs_readlink(&d, p, &t)))
+        n = strlen(t);
+    if (rc)
         return rc;
     if (n > buf_len)
         n = buf_len; /* cut, as readlink(2) */
-    memcpy(ctx->mem + buf, target, n);
+    memcpy(ctx->mem + buf, t, n);
     put32(ctx, used, (uint32_t)n);
     return WE_SUCCESS;
 }
 
-/* Two directories and two paths, checked; both must be host directories. */
+/* Two directories and two paths, checked; both of one kind. */
 static uint32_t two_paths(zv_ctx *ctx, uint32_t fd1, uint32_t p1, uint32_t l1, uint32_t fd2,
-                          uint32_t p2, uint32_t l2, zv_host_fd **d1, char *a, zv_host_fd **d2,
+                          uint32_t p2, uint32_t l2, zv_host_fd *d1, char *a, zv_host_fd *d2,
                           char *b)
 {
     uint32_t rc = dir_path(ctx, fd1, p1, l1, d1, a);
     if (rc || (rc = dir_path(ctx, fd2, p2, l2, d2, b)))
         return rc;
-    return (*d1)->kind == ZV_FD_HOST && (*d2)->kind == ZV_FD_HOST ? WE_SUCCESS : WE_PERM;
+    return d1->kind == d2->kind ? WE_SUCCESS : WE_XDEV;
 }
 
 static uint32_t wasi_path_rename(zv_ctx *ctx, uint32_t fd1, uint32_t p1, uint32_t l1, uint32_t fd2,
                                  uint32_t p2, uint32_t l2)
 {
-    zv_host_fd *d1, *d2;
+    zv_host_fd d1, d2;
     char a[PATH_CAP], b[PATH_CAP];
     uint32_t rc = two_paths(ctx, fd1, p1, l1, fd2, p2, l2, &d1, a, &d2, b);
-    return rc ? rc : zv_hdir_rename(d1, a, d2, b);
+    if (rc)
+        return rc;
+    return d1.kind == ZV_FD_HOST ? zv_hdir_rename(&d1, a, &d2, b)
+                                 : zv_mfs_rename(S(ctx)->mfs, &d1, a, &d2, b, S(ctx)->clock_ns);
 }
 
 static uint32_t wasi_path_link(zv_ctx *ctx, uint32_t fd1, uint32_t lookup, uint32_t p1,
                                uint32_t l1, uint32_t fd2, uint32_t p2, uint32_t l2)
 {
-    zv_host_fd *d1, *d2;
+    zv_host_fd d1, d2;
     char a[PATH_CAP], b[PATH_CAP];
     uint32_t rc = two_paths(ctx, fd1, p1, l1, fd2, p2, l2, &d1, a, &d2, b);
-    return rc ? rc : zv_hdir_link(d1, lookup, a, d2, b);
+    if (rc)
+        return rc;
+    return d1.kind == ZV_FD_HOST
+               ? zv_hdir_link(&d1, lookup, a, &d2, b)
+               : zv_mfs_link(S(ctx)->mfs, &d1, lookup, a, &d2, b, S(ctx)->clock_ns);
 }
 
 static uint32_t wasi_path_symlink(zv_ctx *ctx, uint32_t target, uint32_t target_len, uint32_t fd,
@@ -670,7 +726,8 @@ static uint32_t wasi_path_symlink(zv_ctx *ctx, uint32_t target, uint32_t target_
     uint32_t rc = guest_path(ctx, target, target_len, t, sizeof t);
     if (rc)
         return rc;
-    PATH_CALL(ctx, fd, path, len, zv_hdir_symlink(t, d_, p_));
+    PATH_CALL(ctx, fd, path, len, zv_hdir_symlink(t, &d_, p_),
+              zv_mfs_symlink(S(ctx)->mfs, t, &d_, p_, S(ctx)->clock_ns));
 }
 
 /* fd_readdir: entries packed as WASI dirents (24-byte header, then the
@@ -712,23 +769,14 @@ static uint32_t wasi_fd_readdir(zv_ctx *ctx, uint32_t fd, uint32_t buf, uint32_t
         return WE_BADF;
     if (!MEM_W(ctx, buf, len) || !MEM_W(ctx, used, 4))
         return WE_FAULT;
+    if (d->type != 3)
+        return WE_NOTDIR;
     if (d->kind == ZV_FD_HOST) {
         rc = zv_hdir_readdir(d, cookie, put_dirent, &k);
-    } else if (d->kind == ZV_FD_DEV) { /* ".", "..", then the /dev channels by name */
-        uint64_t i = cookie;
-        int more = 1;
-        if (i == 0)
-            more = put_dirent(&k, ".", 1, ++i, 0, 3);
-        if (more && i == 1)
-            more = put_dirent(&k, "..", 2, ++i, 0, 3);
-        for (; more && i - 2 < s->man->n_channels; i++) {
-            const char *alias = s->man->channels[i - 2].alias;
-            if (!strncmp(alias, "/dev/", 5))
-                more = put_dirent(&k, alias + 5, strlen(alias + 5), i + 1, i - 1,
-                                  s->ch[i - 2].kind == ZV_IO_REGULAR ? 4 : 2);
-        }
     } else {
-        return WE_NOTDIR;
+        zv_host_fd m;
+        if (!(rc = mem_dir(ctx, d, &m)))
+            rc = zv_mfs_readdir(&m, cookie, put_dirent, &k);
     }
     if (!rc)
         put32(ctx, used, k.used);
@@ -807,7 +855,7 @@ static uint32_t wasi_poll_oneoff(zv_ctx *ctx, uint32_t in, uint32_t out, uint32_
             zv_io_channel *c;
             memcpy(&fd, ctx->mem + sub + 16, 4);
             c = fd_channel(s, fd, &d);
-            if (!d || d->kind == ZV_FD_DEV || (d->kind == ZV_FD_HOST && d->type == 3))
+            if (!d || d->type == 3)
                 error = WE_BADF;
             else if (c && tag == 1 && c->mem)
                 nbytes = (uint64_t)(c->mem_len > c->read_pos ? c->mem_len - c->read_pos : 0);

@@ -19,12 +19,13 @@
 
 
 /* The instance's budget (zv_eng_limits.budget_bytes) covers its own
- * memory's pages and its own tables' slots (8 bytes each): would `more`
- * bytes go over it? */
+ * memory's pages, its own tables' slots (8 bytes each) and the files the
+ * host keeps for it in memory: would `more` bytes go over it? */
 static int over_budget(const zv_eng_instance *inst, uint64_t more)
 {
     uint64_t mem = inst->own_memory ? inst->own_memory->size_bytes : 0;
-    return inst->budget_bytes && mem + inst->table_bytes + more > inst->budget_bytes;
+    uint64_t files = inst->file_bytes ? *inst->file_bytes : 0;
+    return inst->budget_bytes && mem + inst->table_bytes + files + more > inst->budget_bytes;
 }
 
 static int own_table(const zv_eng_instance *inst, const zv_table *t)

@@ -114,6 +114,7 @@ struct zv_eng_instance {
     uint32_t max_pages;    /* memory limit of this instance */
     uint64_t budget_bytes; /* own memory + own tables' slots, 0: none (zv_eng_limits) */
     uint64_t table_bytes;  /* own tables' slots now, 8 bytes each */
+    const uint64_t *file_bytes; /* the host's in-memory files, in the budget too (or NULL) */
     zv_eng_fiber *fiber;   /* its own stack, made by the first zv_eng_fiber_call */
     uint8_t *dirty;        /* ctx.dirty's storage: a byte per 4 KiB page (modules that fork) */
     void *user;
