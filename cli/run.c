@@ -268,9 +268,9 @@ static int run_manifest(run_flags *f)
     int code;
     if (zv_cfg_load(f->path, &m, &cerr)) {
         if (cerr.line)
-            fprintf(stderr, "MANIFEST %d: %s\n", cerr.line, cerr.msg);
+            fprintf(stderr, "%s:%d: %s\n", f->path, cerr.line, cerr.msg);
         else
-            fprintf(stderr, "MANIFEST: %s\n", cerr.msg);
+            fprintf(stderr, "%s: %s\n", f->path, cerr.msg);
         return cerr.exit_code ? cerr.exit_code : ZV_CFG_EXIT_MANIFEST;
     }
     if (m->job) {

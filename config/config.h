@@ -92,7 +92,7 @@ typedef struct {
 typedef struct {
     int exit_code;  /* ZV_CFG_EXIT_* */
     int line;       /* 1-based manifest line, 0 when not about one line */
-    char msg[256];  /* "MANIFEST <line>: <key>: <cause>" is built from these */
+    char msg[256];  /* "FILE:<line>: <key>: <cause>" is built from these */
 } zv_cfg_err;
 
 /* Parse and check manifest text (len bytes, need not be NUL-terminated).

@@ -41,8 +41,8 @@ struct zv_mnode {
     struct zv_ment {
         char *name;
         struct zv_mnode *node;
-    } *ents;               /* directories: sorted by name */
-    uint32_t n_ents, cap_ents;
+    } *ents;               /* directories: sorted by name; node NULL: removed */
+    uint32_t n_ents, cap_ents, n_dead;
     uint8_t *data;         /* files: owned, or the image's bytes (ro) */
     uint64_t size, cap;
     char *target;          /* symlinks */
@@ -64,6 +64,7 @@ struct zv_mfs {
     zv_mnode *mark_root;
     uint64_t mark_bytes, mark_ino;
     uint64_t bytes;        /* what the live tree costs against Memory */
+    uint64_t cap;          /* bytes may not pass it (0: no cap, while building) */
     uint64_t next_ino;
     mount *mounts;
     uint32_t n_mounts;
@@ -74,9 +75,12 @@ struct zv_mfs {
 
 /* ---- nodes ---- */
 
+/* Would `more` bytes pass the cap? */
+static int full(const zv_mfs *fs, uint64_t more) { return fs->cap && fs->bytes + more > fs->cap; }
+
 static zv_mnode *node_new(zv_mfs *fs, uint8_t type, uint64_t now)
 {
-    zv_mnode *n = calloc(1, sizeof *n);
+    zv_mnode *n = full(fs, NODE_BYTES) ? NULL : calloc(1, sizeof *n);
     if (!n)
         return NULL;
     n->type = type;
@@ -93,8 +97,10 @@ static zv_mnode *node_new(zv_mfs *fs, uint8_t type, uint64_t now)
 
 static void node_free(zv_mfs *fs, zv_mnode *n)
 {
-    for (uint32_t i = 0; i < n->n_ents; i++)
+    for (uint32_t i = 0; i < n->n_ents; i++) {
+        fs->bytes -= strlen(n->ents[i].name) + 1;
         free(n->ents[i].name);
+    }
     free(n->ents);
     free(n->data);
     free(n->target);
@@ -122,7 +128,9 @@ static int ent_cmp(const char *a, size_t an, const char *b)
     return c ? c : an < bn ? -1 : an > bn;
 }
 
-/* Index of `name` in dir, or where it would go (*found 0). */
+/* Index of `name` in dir, or where it would go (*found 0): a removed
+ * entry keeps its slot, so a listing's cookies (slot numbers) stay valid
+ * while entries go. */
 static uint32_t find(const zv_mnode *dir, const char *name, size_t len, int *found)
 {
     uint32_t lo = 0, hi = dir->n_ents;
@@ -130,7 +138,7 @@ static uint32_t find(const zv_mnode *dir, const char *name, size_t len, int *fou
         uint32_t mid = (lo + hi) / 2;
         int c = ent_cmp(name, len, dir->ents[mid].name);
         if (!c) {
-            *found = 1;
+            *found = dir->ents[mid].node != NULL;
             return mid;
         }
         if (c < 0)
@@ -142,6 +150,30 @@ static uint32_t find(const zv_mnode *dir, const char *name, size_t len, int *fou
     return lo;
 }
 
+static uint32_t n_live(const zv_mnode *dir)
+{
+    return dir->n_ents - dir->n_dead;
+}
+
+/* Drop the removed slots once they are half the directory and no open
+ * descriptor holds a cookie into it: deletes stay O(1) amortised. */
+static void compact(zv_mfs *fs, zv_mnode *dir)
+{
+    uint32_t k = 0;
+    if (dir->opens || dir->n_dead * 2 <= dir->n_ents)
+        return;
+    for (uint32_t i = 0; i < dir->n_ents; i++) {
+        if (dir->ents[i].node) {
+            dir->ents[k++] = dir->ents[i];
+        } else {
+            fs->bytes -= strlen(dir->ents[i].name) + 1;
+            free(dir->ents[i].name);
+        }
+    }
+    dir->n_ents = k;
+    dir->n_dead = 0;
+}
+
 static uint32_t ent_add(zv_mfs *fs, zv_mnode *dir, const char *name, size_t len, zv_mnode *n)
 {
     int found;
@@ -149,6 +181,17 @@ static uint32_t ent_add(zv_mfs *fs, zv_mnode *dir, const char *name, size_t len,
     char *copy;
     if (found)
         return WE_EXIST;
+    if (at < dir->n_ents && !ent_cmp(name, len, dir->ents[at].name)) { /* its old slot */
+        dir->ents[at].node = n;
+        dir->n_dead--;
+        if (!n->ro)
+            n->nlink++;
+        return WE_SUCCESS;
+    }
+    compact(fs, dir);
+    at = find(dir, name, len, &found);
+    if (full(fs, len + 1 + (dir->n_ents == dir->cap_ents ? dir->cap_ents * sizeof *dir->ents : 0)))
+        return WE_NOSPC;
     if (dir->n_ents == dir->cap_ents) {
         uint32_t cap = dir->cap_ents ? dir->cap_ents * 2 : 8;
         struct zv_ment *v = realloc(dir->ents, cap * sizeof *v);
@@ -160,6 +203,7 @@ static uint32_t ent_add(zv_mfs *fs, zv_mnode *dir, const char *name, size_t len,
     }
     if (!(copy = malloc(len + 1)))
         return WE_NOMEM;
+    fs->bytes += len + 1; /* names count too */
     memcpy(copy, name, len);
     copy[len] = 0;
     memmove(dir->ents + at + 1, dir->ents + at, (dir->n_ents - at) * sizeof *dir->ents);
@@ -170,11 +214,11 @@ static uint32_t ent_add(zv_mfs *fs, zv_mnode *dir, const char *name, size_t len,
     return WE_SUCCESS;
 }
 
-static void ent_del(zv_mnode *dir, uint32_t at)
+static void ent_del(zv_mfs *fs, zv_mnode *dir, uint32_t at)
 {
-    free(dir->ents[at].name);
-    memmove(dir->ents + at, dir->ents + at + 1, (dir->n_ents - at - 1) * sizeof *dir->ents);
-    dir->n_ents--;
+    dir->ents[at].node = NULL;
+    dir->n_dead++;
+    compact(fs, dir);
 }
 
 /* The directory at a slash-separated path from `dir`, made as needed (the
@@ -236,6 +280,15 @@ static void pax_get(const uint8_t *p, uint64_t n, const char *key, char *out, si
     }
 }
 
+/* A header's checksum: its bytes summed with the checksum field as spaces. */
+static int tar_sum_ok(const uint8_t *h)
+{
+    uint64_t sum = 8 * ' ';
+    for (int i = 0; i < 512; i++)
+        sum += (i >= 148 && i < 156) ? 0 : h[i];
+    return sum == octal((const char *)h + 148, 8);
+}
+
 /* Parse `img` into read-only nodes under a new root (on the image list).
  * Returns the root, or NULL with `why` (a malformed archive names its
  * offset). */
@@ -245,15 +298,20 @@ static zv_mnode *parse_tar(zv_mfs *fs, const uint8_t *img, uint64_t size, char *
     char name[4096], link[4096], long_name[4096] = "", long_link[4096] = "";
     fs->live = fs->image_nodes; /* image nodes go on their own list */
     root = node_new(fs, 3, 0);
-    for (uint64_t at = 0; root && at + 512 <= size;) {
+    uint64_t at = 0;
+    int ended = 0;
+    for (; root && at + 512 <= size;) {
         const char *h = (const char *)img + at;
         uint64_t len = octal(h + 124, 12), mtime = octal(h + 136, 12) * 1000000000ull;
         char type = h[156];
         zv_mnode *dir, *n = NULL;
         const char *base;
-        if (!h[0]) /* a zero block ends it */
+        if (!h[0]) { /* a zero block ends it */
+            ended = 1;
             break;
-        if (memcmp(h + 257, "ustar", 5) || len > size || at + 512 + len > size) {
+        }
+        if (memcmp(h + 257, "ustar", 5) || !tar_sum_ok((const uint8_t *)h) || len > size ||
+            at + 512 + len > size) {
             snprintf(why, wn, "not a tar archive at offset %llu", (unsigned long long)at);
             root = NULL;
             break;
@@ -303,6 +361,11 @@ static zv_mnode *parse_tar(zv_mfs *fs, const uint8_t *img, uint64_t size, char *
         }
         at += 512 + (len + 511) / 512 * 512;
     }
+    if (root && !ended) { /* cut short: entries may be missing */
+        snprintf(why, wn, "truncated tar archive: no end block after offset %llu",
+                 (unsigned long long)(at < size ? at : size));
+        root = NULL;
+    }
     for (zv_mnode *n = fs->live; n; n = n->next)
         n->ro = 1;
     fs->image_nodes = fs->live;
@@ -350,7 +413,7 @@ int zv_mfs_new(const zv_cfg_manifest *m, const zv_io_channel *ch, zv_mfs **out, 
         if (!(fs->mounts[i].root = parse_tar(fs, img, got, why, wn))) {
             char msg[300];
             snprintf(msg, sizeof msg, "%s", why);
-            snprintf(why, wn, "Mount = %s: %s", m->mounts[i].alias, msg);
+            snprintf(why, wn, "Mount = %s: %s: %s", m->mounts[i].alias, m->channels[c].uri, msg);
             rc = -EINVAL;
             goto fail;
         }
@@ -405,6 +468,7 @@ void zv_mfs_reset(zv_mfs *fs)
  * paths, the images at their mount points. */
 static int build(zv_mfs *fs, uint64_t now)
 {
+    fs->cap = 0; /* what every record starts with is not the record's to pay */
     fs->next_ino = 0;
     if (!(fs->root = node_new(fs, 3, now)))
         return -ENOMEM;
@@ -431,7 +495,7 @@ static int build(zv_mfs *fs, uint64_t now)
         snprintf(dir, sizeof dir, "%.*s", base ? (int)(base - p) : 0, p);
         if (!base || !base[1]) { /* "/": the image's entries at the root */
             zv_mnode *img = fs->mounts[i].root;
-            for (uint32_t k = 0; k < img->n_ents; k++)
+            for (uint32_t k = 0; k < img->n_ents; k++) /* images remove nothing */
                 ent_add(fs, fs->root, img->ents[k].name, strlen(img->ents[k].name),
                         img->ents[k].node);
             continue;
@@ -440,7 +504,7 @@ static int build(zv_mfs *fs, uint64_t now)
             return -ENOMEM;
         at = find(d, base + 1, strlen(base + 1), &found);
         if (found)
-            ent_del(d, at);
+            ent_del(fs, d, at);
         ent_add(fs, d, base + 1, strlen(base + 1), fs->mounts[i].root);
     }
     return 0;
@@ -467,9 +531,10 @@ zv_mnode *zv_mfs_root(zv_mfs *fs, uint64_t now) { return root_of(fs, now); }
 static int clone_list(zv_mfs *fs, zv_mnode *list, zv_mnode **out)
 {
     zv_mnode *keep = fs->live;
-    uint64_t bytes = fs->bytes, ino = fs->next_ino;
+    uint64_t bytes = fs->bytes, ino = fs->next_ino, cap = fs->cap;
     int rc = 0;
     fs->live = NULL;
+    fs->cap = 0;
     for (zv_mnode *n = list; n; n = n->next) {
         zv_mnode *c = node_new(fs, n->type, 0);
         if (!c || (n->n_ents && !(c->ents = calloc(n->cap_ents, sizeof *c->ents))) ||
@@ -483,6 +548,7 @@ static int clone_list(zv_mfs *fs, zv_mnode *list, zv_mnode **out)
         c->ino = n->ino;
         c->atim = n->atim, c->mtim = n->mtim, c->ctim = n->ctim;
         c->cap_ents = n->n_ents ? n->cap_ents : 0;
+        c->n_dead = n->n_dead;
         c->size = n->size;
         c->cap = n->cap;
         if (n->cap)
@@ -497,7 +563,7 @@ static int clone_list(zv_mfs *fs, zv_mnode *list, zv_mnode **out)
                 rc = -ENOMEM;
                 break;
             }
-            c->ents[i].node = t->ro ? t : t->clone;
+            c->ents[i].node = !t || t->ro ? t : t->clone;
             c->n_ents = i + 1;
         }
     }
@@ -505,6 +571,7 @@ static int clone_list(zv_mfs *fs, zv_mnode *list, zv_mnode **out)
     fs->live = keep;
     fs->bytes = bytes;
     fs->next_ino = ino;
+    fs->cap = cap;
     return rc;
 }
 
@@ -670,7 +737,8 @@ static uint32_t grow(zv_mfs *fs, zv_mnode *n, uint64_t want, uint64_t room)
         return 0;
     while (cap < want)
         cap = cap > UINT64_MAX / 2 ? want : cap * 2;
-    if (cap - n->cap > room && (cap = want) - n->cap > room)
+    if ((cap - n->cap > room || full(fs, cap - n->cap)) &&
+        ((cap = want) - n->cap > room || full(fs, cap - n->cap)))
         return WE_NOSPC; /* over Memory, with linear memory and tables */
     if (!(d = realloc(n->data, cap)))
         return WE_NOMEM;
@@ -681,6 +749,11 @@ static uint32_t grow(zv_mfs *fs, zv_mnode *n, uint64_t want, uint64_t room)
 }
 
 const uint64_t *zv_mfs_bytes_ref(const zv_mfs *fs) { return &fs->bytes; }
+
+void zv_mfs_limit(zv_mfs *fs, uint64_t room)
+{
+    fs->cap = fs->bytes + room > fs->bytes ? fs->bytes + room : UINT64_MAX;
+}
 
 static void opened(zv_mnode *n, zv_host_fd *out)
 {
@@ -711,7 +784,7 @@ uint32_t zv_mfs_open(zv_mfs *fs, zv_host_fd *dir, const char *path, uint32_t loo
         } else if (w->parent->ro) {
             rc_ = WE_ROFS;
         } else if (!(n = node_new(fs, 4, now))) {
-            rc_ = WE_NOMEM;
+            rc_ = full(fs, NODE_BYTES) ? WE_NOSPC : WE_NOMEM;
         } else if ((rc_ = ent_add(fs, w->parent, w->name, w->len, n))) {
             node_free(fs, n);
         } else {
@@ -734,9 +807,7 @@ uint32_t zv_mfs_open(zv_mfs *fs, zv_host_fd *dir, const char *path, uint32_t loo
         const zv_io_channel *c = &fs->ch[n->channel];
         if (((rights & 2) && !c->readable) || ((rights & 64) && !c->writable))
             rc_ = WE_ACCES;
-        else if (oflags & 8)
-            rc_ = WE_PERM;
-        else {
+        else { /* O_CREAT and O_TRUNC mean nothing to a channel: fopen("w") works */
             memset(out, 0, sizeof *out);
             out->kind = ZV_FD_CHANNEL;
             out->channel = n->channel;
@@ -760,6 +831,8 @@ void zv_mfs_close(zv_mfs *fs, zv_host_fd *d)
 {
     if (d->kind == ZV_FD_MEM && !d->node->ro) {
         d->node->opens--;
+        if (d->node->type == 3 && d->node->nlink)
+            compact(fs, d->node);
         maybe_free(fs, d->node);
     }
 }
@@ -774,7 +847,7 @@ uint32_t zv_mfs_mkdir(zv_mfs *fs, zv_host_fd *dir, const char *path, uint64_t no
         else if (w->parent->ro)
             rc_ = WE_ROFS;
         else if (!(n = node_new(fs, 3, now)))
-            rc_ = WE_NOMEM;
+            rc_ = full(fs, NODE_BYTES) ? WE_NOSPC : WE_NOMEM;
         else if ((rc_ = ent_add(fs, w->parent, w->name, w->len, n)))
             node_free(fs, n);
         else
@@ -790,7 +863,7 @@ static void unlink_entry(zv_mfs *fs, walk *w, uint64_t now)
     int found;
     uint32_t at = find(w->parent, w->name, w->len, &found);
     zv_mnode *n = w->node;
-    ent_del(w->parent, at);
+    ent_del(fs, w->parent, at);
     w->parent->mtim = w->parent->ctim = now;
     n->nlink--;
     n->ctim = now;
@@ -810,7 +883,7 @@ uint32_t zv_mfs_rmdir(zv_mfs *fs, zv_host_fd *dir, const char *path, uint64_t no
             rc_ = n == dir->node ? WE_INVAL : WE_NOTEMPTY; /* "." or a ".." */
         else if (n->ro || w->parent->ro)
             rc_ = n->ro && !w->parent->ro ? WE_BUSY : WE_ROFS; /* a mount point: busy */
-        else if (n->n_ents)
+        else if (n_live(n))
             rc_ = WE_NOTEMPTY;
         else
             unlink_entry(fs, w, now);
@@ -871,7 +944,7 @@ uint32_t zv_mfs_rename(zv_mfs *fs, zv_host_fd *d1, const char *p1, zv_host_fd *d
         rc_ = WE_NOTDIR;
     } else if (dst && src->type != 3 && dst->type == 3) {
         rc_ = WE_ISDIR;
-    } else if (dst && dst->type == 3 && dst->n_ents) {
+    } else if (dst && dst->type == 3 && n_live(dst)) {
         rc_ = WE_NOTEMPTY;
     } else if (dst && (dst->ro || dst->channel >= 0)) {
         rc_ = dst->ro ? WE_BUSY : WE_PERM;
@@ -946,11 +1019,9 @@ uint32_t zv_mfs_symlink(zv_mfs *fs, const char *target, zv_host_fd *dir, const c
         else if (w->parent->ro)
             rc_ = WE_ROFS;
         else if (!(n = node_new(fs, 7, now)) || !(n->target = strdup(target)))
-            rc_ = WE_NOMEM;
+            rc_ = full(fs, NODE_BYTES) ? WE_NOSPC : WE_NOMEM;
         else if ((rc_ = ent_add(fs, w->parent, w->name, w->len, n)))
             node_free(fs, n);
-        else
-            fs->bytes += strlen(target);
     }
     WALK_DONE(w);
     return rc_;
@@ -1108,6 +1179,8 @@ uint32_t zv_mfs_readdir(zv_host_fd *f, uint64_t cookie,
         return 0;
     for (uint64_t i = cookie > 2 ? cookie - 2 : 0; i < d->n_ents; i++) {
         const zv_mnode *n = d->ents[i].node;
+        if (!n) /* removed during the listing */
+            continue;
         if (!put(arg, d->ents[i].name, strlen(d->ents[i].name), i + 3, n->ino, n->type))
             break;
     }

@@ -181,6 +181,7 @@ void zv_mfs_free(zv_mfs *fs);
 void zv_mfs_reset(zv_mfs *fs);          /* a record's end: the tree goes (if it was built) */
 zv_mnode *zv_mfs_root(zv_mfs *fs, uint64_t now); /* built on first use; NULL: no memory */
 const uint64_t *zv_mfs_bytes_ref(const zv_mfs *fs); /* what the files take now */
+void zv_mfs_limit(zv_mfs *fs, uint64_t room); /* what they may still take (for new nodes) */
 int zv_mfs_mark(zv_mfs *fs, zv_host_fd *fds, uint32_t n);    /* at a fork point */
 int zv_mfs_restore(zv_mfs *fs, zv_host_fd *fds, uint32_t n); /* each record */
 void zv_mfs_unmark(zv_mfs *fs);

@@ -113,11 +113,14 @@ static zv_mnode *mem_root(zv_ctx *ctx)
 }
 
 /* A memory directory descriptor with its node (the root's is built now). */
+static uint64_t mem_room(zv_ctx *ctx);
+
 static uint32_t mem_dir(zv_ctx *ctx, zv_host_fd *d, zv_host_fd *out)
 {
     *out = *d;
     if (!out->node && !(out->node = mem_root(ctx)))
         return WE_NOMEM;
+    zv_mfs_limit(S(ctx)->mfs, mem_room(ctx)); /* new names and nodes stay within Memory */
     return 0;
 }
 

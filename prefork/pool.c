@@ -501,7 +501,10 @@ static int make_manifest(zv_pf_pool *p, const zvm_pool_config *c, uint64_t outpu
     zv_cfg_err cerr = {0};
     if (c->manifest) {
         if (zv_cfg_load(c->manifest, &p->man, &cerr)) {
-            snprintf(err, errlen, "%s: MANIFEST %d: %s", c->manifest, cerr.line, cerr.msg);
+            if (cerr.line)
+                snprintf(err, errlen, "%s:%d: %s", c->manifest, cerr.line, cerr.msg);
+            else
+                snprintf(err, errlen, "%s: %s", c->manifest, cerr.msg);
             return -EINVAL;
         }
         for (int i = 0; i < 3; i++)
