@@ -23,6 +23,7 @@ int zv_cli_run(int argc, char **argv);
 int zv_cli_compile(int argc, char **argv);
 int zv_cli_batch(int argc, char **argv);
 int zv_cli_job(int argc, char **argv);
+int zv_cli_pipeline(int argc, char **argv); /* zvm job JOB.json */
 int zv_cli_consume(int argc, char **argv);
 
 #endif

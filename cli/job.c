@@ -1,5 +1,7 @@
 /*
- * job.c — `zvm job SOCKET JOB-MANIFEST`: the client side of daemon mode.
+ * job.c — `zvm job SOCKET JOB-MANIFEST`: the client side of daemon mode
+ * (anything else, e.g. `zvm job JOB.json`, is a job description:
+ * pipeline.c).
  * It sends the job manifest with ZeroVM's framing (8 zero-padded decimal
  * digits, its length, then the text), prints the report the daemon sends
  * back, and exits 0 when a report came, 1 when the daemon hung up without
@@ -29,6 +31,12 @@ static int send_all(int fd, const void *buf, size_t n)
     return 0;
 }
 
+static int is_json(const char *path)
+{
+    size_t n = strlen(path);
+    return n >= 5 && !strcmp(path + n - 5, ".json");
+}
+
 int zv_cli_job(int argc, char **argv)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -36,10 +44,8 @@ int zv_cli_job(int argc, char **argv)
     char header[16], buf[65536];
     size_t total = 0;
     int fd, rc;
-    if (argc != 2) {
-        fprintf(stderr, "usage: zvm job SOCKET JOB-MANIFEST\n");
-        return 2;
-    }
+    if (argc != 2 || !strncmp(argv[0], "--", 2) || is_json(argv[argc - 1]))
+        return zv_cli_pipeline(argc, argv); /* a job description */
     if (strlen(argv[0]) >= sizeof sa.sun_path) {
         fprintf(stderr, "%s: a socket path is at most %zu bytes\n", argv[0], sizeof sa.sun_path - 1);
         return 2;

@@ -28,6 +28,7 @@ static void usage(FILE *f)
                "       zvm run [--workers N] [--socket-mode MODE] [--snapshot on|off] "
                "MANIFEST-WITH-JOB\n"
                "       zvm job SOCKET JOB-MANIFEST\n"
+               "       zvm job [--report=json] [--workers N] [--outdir DIR] JOB.json\n"
                "       zvm consume --redis HOST:PORT --stream IN --group G --module M.wasm\n"
                "                   --output-stream OUT [options: zvm consume --help]\n"
                "       zvm compile [--cache DIR] FILE.wasm...\n"
@@ -40,7 +41,8 @@ static void usage(FILE *f)
                "  run       run a ZeroVM session from a manifest (and print its report),\n"
                "            a wasm32-wasi program, or one exported function\n"
                "            (with Job = PATH: serve jobs on that socket, ZeroVM's daemon mode)\n"
-               "  job       send one job to a daemon and print its report\n"
+               "  job       send one job to a daemon and print its report, or run a\n"
+               "            multi-stage job description (ZeroCloud's servlet JSON)\n"
                "  consume   run one fresh instance per entry of a Redis stream (consumer group)\n"
                "  compile   translate and compile modules into the code cache\n"
                "  batch     run one fresh instance per input record on every core\n");

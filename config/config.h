@@ -52,6 +52,8 @@ typedef struct {
     int etag;          /* 1: report the SHA-256 of the bytes through it */
     int64_t limits[4]; /* gets, getsize, puts, putsize */
     int line;          /* manifest line it came from */
+    int host_fd;       /* > 2: share this open descriptor instead of opening uri
+                        * (zvm job's pipes; set after parsing, never from text) */
 } zv_cfg_channel;
 
 typedef struct {
@@ -146,5 +148,50 @@ typedef struct {
     uint64_t seed, time_s;
 } zv_cfg_instance;
 int zv_cfg_for_instance(const zv_cfg_instance *job, zv_cfg_manifest **out);
+
+/* ---- job descriptions (jobdesc.c): `zvm job JOB.json` ----
+ * ZeroCloud's servlet format, local subset: a list of nodes, each with
+ * name, exec {path, name, args, env}, devices [{name, path}], count,
+ * connect, and zvm's memory and timeout. Every node becomes instances
+ * ("map-1" ... or the node's name alone), each with its own parsed
+ * manifest; each connection between two instances is a pipe, seen as
+ * /dev/out/<to> by the writer and /dev/in/<from> by the reader (channels
+ * with uri ZV_CFG_PIPE_URI: the runner sets their host_fd). */
+#define ZV_CFG_PIPE_URI      "(pipe)"
+#define ZV_CFG_JOB_MAX_BYTES (4 * 1024 * 1024)
+#define ZV_CFG_JOB_MAX_PIPES 65536
+
+typedef struct {
+    char *name;             /* "reduce-3", or the node's name when it has one instance */
+    uint32_t node;          /* index into nodes */
+    zv_cfg_manifest *man;   /* its session */
+} zv_cfg_job_instance;
+
+typedef struct {
+    uint32_t from, to;      /* instance indexes */
+} zv_cfg_job_pipe;
+
+typedef struct {
+    char **nodes;           /* node names, in the description's order */
+    uint32_t n_nodes;
+    zv_cfg_job_instance *inst; /* node by node, each node's in name order */
+    uint32_t n_inst;
+    zv_cfg_job_pipe *pipes;
+    uint32_t n_pipes;
+} zv_cfg_jobdesc;
+
+typedef struct {
+    uint64_t memory_bytes;  /* a node's memory unless it says */
+    uint32_t timeout_s;     /* a node's timeout unless it says */
+    const char *outdir;     /* writable devices without a path: NULL is out/ beside the JSON */
+} zv_cfg_job_opts;
+
+/* Read, check and expand JOB.json (wildcards are matched against the
+ * file system now). Returns 0 and *out (zv_cfg_jobdesc_free), or -EINVAL
+ * with err->msg naming the JSON path and the cause (err->line: the line
+ * in the JSON, 0 when none), -ENOENT, -ENOMEM. */
+int zv_cfg_jobdesc_load(const char *path, const zv_cfg_job_opts *o, zv_cfg_jobdesc **out,
+                        zv_cfg_err *err);
+void zv_cfg_jobdesc_free(zv_cfg_jobdesc *j);
 
 #endif

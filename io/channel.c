@@ -46,6 +46,37 @@ static int host_internals(const char *path)
     return 0;
 }
 
+static int open_etag(const zv_cfg_channel *c, zv_io_channel *ch)
+{
+    EVP_MD_CTX *sha;
+    if (!c->etag)
+        return 0;
+    sha = EVP_MD_CTX_new();
+    if (!sha || !EVP_DigestInit_ex(sha, EVP_sha256(), NULL)) {
+        EVP_MD_CTX_free(sha);
+        close(ch->fd);
+        ch->fd = -1;
+        return -ENOMEM;
+    }
+    ch->sha = sha;
+    ch->etag = 1;
+    return 0;
+}
+
+/* A descriptor the caller opened (a pipe between two instances): a copy
+ * of it, used as a stream. */
+static int open_shared(const zv_cfg_channel *c, zv_io_channel *ch, char *why, size_t why_len)
+{
+    if ((ch->fd = fcntl(c->host_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+        int e = errno;
+        snprintf(why, why_len, "channel %s: cannot share its pipe: %s", c->alias, strerror(e));
+        return -e;
+    }
+    ch->kind = ZV_IO_FIFO;
+    ch->stream = 1;
+    return open_etag(c, ch);
+}
+
 int zv_io_channel_open(const zv_cfg_channel *c, const char *path, zv_io_channel *ch, char *why,
                        size_t why_len)
 {
@@ -62,6 +93,8 @@ int zv_io_channel_open(const zv_cfg_channel *c, const char *path, zv_io_channel 
         snprintf(why, why_len, "channel %s: all four limits are zero", c->alias);
         return -EINVAL;
     }
+    if (c->host_fd > 2) /* a pipe of zvm job's: shared, never opened by path */
+        return open_shared(c, ch, why, why_len);
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) &&
         !S_ISFIFO(st.st_mode)) {
         snprintf(why, why_len, "channel %s: %s is a %s, an unsupported source", c->alias, path,
@@ -108,18 +141,7 @@ int zv_io_channel_open(const zv_cfg_channel *c, const char *path, zv_io_channel 
         ch->write_pos = ch->readable ? st.st_size : 0; /* sequential writes append */
         ch->write_start = ch->write_pos;
     }
-    if (c->etag) {
-        EVP_MD_CTX *sha = EVP_MD_CTX_new();
-        if (!sha || !EVP_DigestInit_ex(sha, EVP_sha256(), NULL)) {
-            EVP_MD_CTX_free(sha);
-            close(ch->fd);
-            ch->fd = -1;
-            return -ENOMEM;
-        }
-        ch->sha = sha;
-        ch->etag = 1;
-    }
-    return 0;
+    return open_etag(c, ch);
 }
 
 /* Check the call and byte limits of one direction; clamp *size. */

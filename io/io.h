@@ -36,6 +36,12 @@ ssize_t zv_io_readv(zv_io_ring *r, int fd, const struct iovec *iov, int n_iov, i
  * request and returns -EINTR (a guest's timeout; the flag is its
  * instance's interruption flag). NULL: waits always go on. */
 void zv_io_ring_stop_on(zv_io_ring *r, const volatile uint32_t *flag);
+/* The calling thread's wait hook, for a scheduler of instances that wait
+ * on each other (zvm job): called with blocked 1 before a wait that has no
+ * completion ready, and with 0 when it is over; fd and out (1: a write)
+ * say what the request waits on. NULL: none (the default). */
+typedef void (*zv_io_wait_hook)(void *arg, int fd, int out, int blocked);
+void zv_io_set_wait_hook(zv_io_wait_hook hook, void *arg);
 /* Wait until fd is readable (or its writer hung up): 0 or -errno. */
 int zv_io_poll_in(zv_io_ring *r, int fd);
 /* Asynchronous: start a read (0 or -errno), and wait for the next

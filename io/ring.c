@@ -23,7 +23,18 @@
 struct zv_io_ring {
     struct io_uring ring;
     const volatile uint32_t *stop; /* raised: give up waiting (see above) */
+    int fd, out;                   /* the request in flight: its descriptor, a write? */
 };
+
+/* The calling thread's wait hook (zv_io_set_wait_hook): NULL nearly always. */
+static _Thread_local zv_io_wait_hook tl_hook;
+static _Thread_local void *tl_hook_arg;
+
+void zv_io_set_wait_hook(zv_io_wait_hook hook, void *arg)
+{
+    tl_hook = hook;
+    tl_hook_arg = arg;
+}
 
 #define REQUEST 1 /* user_data of a request, 2 of its cancellation */
 
@@ -103,7 +114,22 @@ static void cancel(zv_io_ring *r)
     }
 }
 
+static ssize_t wait_plain(zv_io_ring *r);
+
 ssize_t zv_io_wait(zv_io_ring *r)
+{
+    struct io_uring_cqe *cqe;
+    ssize_t res;
+    if (tl_hook && io_uring_peek_cqe(&r->ring, &cqe) != 0) { /* it would block */
+        tl_hook(tl_hook_arg, r->fd, r->out, 1);
+        res = wait_plain(r);
+        tl_hook(tl_hook_arg, r->fd, r->out, 0);
+        return res;
+    }
+    return wait_plain(r);
+}
+
+static ssize_t wait_plain(zv_io_ring *r)
 {
     struct io_uring_cqe *cqe;
     ssize_t res;
@@ -129,6 +155,7 @@ static ssize_t complete(zv_io_ring *r)
 int zv_io_submit_read(zv_io_ring *r, int fd, void *buf, size_t n, int64_t offset)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+    r->fd = fd, r->out = 0;
     if (!sqe)
         return -EBUSY;
     io_uring_prep_read(sqe, fd, buf, (unsigned)n, (uint64_t)offset);
@@ -139,6 +166,7 @@ int zv_io_submit_read(zv_io_ring *r, int fd, void *buf, size_t n, int64_t offset
 int zv_io_poll_in(zv_io_ring *r, int fd)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+    r->fd = fd, r->out = 0;
     ssize_t rc;
     if (!sqe)
         return -EBUSY;
@@ -157,6 +185,7 @@ ssize_t zv_io_read(zv_io_ring *r, int fd, void *buf, size_t n, int64_t offset)
 ssize_t zv_io_write(zv_io_ring *r, int fd, const void *buf, size_t n, int64_t offset)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+    r->fd = fd, r->out = 1;
     if (!sqe)
         return -EBUSY;
     io_uring_prep_write(sqe, fd, buf, (unsigned)n, (uint64_t)offset);
@@ -167,6 +196,7 @@ ssize_t zv_io_write(zv_io_ring *r, int fd, const void *buf, size_t n, int64_t of
 ssize_t zv_io_readv(zv_io_ring *r, int fd, const struct iovec *iov, int n_iov, int64_t offset)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+    r->fd = fd, r->out = 0;
     if (!sqe)
         return -EBUSY;
     io_uring_prep_readv(sqe, fd, iov, (unsigned)n_iov, (uint64_t)offset);
@@ -177,6 +207,7 @@ ssize_t zv_io_readv(zv_io_ring *r, int fd, const struct iovec *iov, int n_iov, i
 ssize_t zv_io_writev(zv_io_ring *r, int fd, const struct iovec *iov, int n_iov, int64_t offset)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+    r->fd = fd, r->out = 1;
     if (!sqe)
         return -EBUSY;
     io_uring_prep_writev(sqe, fd, iov, (unsigned)n_iov, (uint64_t)offset);

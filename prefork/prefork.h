@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "engine/engine.h"
 #include "engine/host.h"
+#include "io/io.h"
 #include "include/zvm/zvm.h"
 
 #include <pthread.h>
@@ -165,6 +166,9 @@ typedef struct {
     zv_value results[64];
     int usage_error;           /* filled: the --invoke arguments do not fit (status says how) */
     int trap;                  /* filled: the trap that ended it (ZV_TRAP_*), or 0 */
+    zv_pf_watch *watch;        /* non-NULL: run under this watch of the caller's watchdog */
+    zv_io_wait_hook wait_hook; /* set on the guest thread (io.h), with wait_arg */
+    void *wait_arg;
 } zv_pf_session_opts;
 
 /* Run the manifest's Program under its rules; fill `rep` as zvm run
@@ -172,6 +176,32 @@ typedef struct {
  * covers instantiation too. Returns 0 with the
  * report filled, whatever the guest did (rep->exit_code), or -ENOMEM. */
 int zv_pf_session_run(const zv_cfg_manifest *man, zv_pf_session_opts *o, zvm_report *rep);
+
+/* ---- multi-stage jobs (job.c) --------------------------------------------------- */
+
+typedef struct {
+    zv_eng_opts eng;
+    unsigned workers;          /* instances computing at once (0: one per core) */
+    /* called about every 200 ms while the job runs (may be NULL) */
+    void (*progress)(void *arg, uint32_t done, uint32_t running, uint32_t waiting,
+                     uint32_t total);
+    void *arg;
+} zv_pf_job_opts;
+
+typedef struct {
+    zvm_report *reports;       /* one per instance, in the description's order */
+    uint32_t n;
+    uint32_t failed;           /* instances whose exit code or guest's code is not 0 */
+    int exit_code;             /* 0: every instance ended with 0; else 1 */
+    char status[512];          /* "ok", "NAME: cause" (what stopped it) or "deadlock: ..." */
+} zv_pf_job_result;
+
+/* Run the job: pipes made, programs compiled, instances started and
+ * stopped as job.c says. Sets the pipes' host_fd in d's manifests. Returns
+ * 0 with res filled (zv_pf_job_result_free), or -errno with res->status
+ * saying why nothing ran. */
+int zv_pf_job_run(zv_cfg_jobdesc *d, const zv_pf_job_opts *o, zv_pf_job_result *res);
+void zv_pf_job_result_free(zv_pf_job_result *r);
 
 /* ---- daemon mode ---------------------------------------------------------------- */
 

@@ -110,6 +110,8 @@ static int guest_main(void *p)
     struct timespec t0, t1;
     int rc;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+    if (s->o->wait_hook)
+        zv_io_set_wait_hook(s->o->wait_hook, s->o->wait_arg);
     if (s->watch) {
         zv_pf_watch_attach(s->watch);
         zv_pf_watch_start(s->watch, s->o->timeout_ns);
@@ -183,7 +185,9 @@ static int run(session_run *s, zv_pf_watchdog **wd)
     }
     if (!s->o->timeout_ns)
         s->o->timeout_ns = (uint64_t)s->man->timeout_s * 1000000000ull;
-    if (s->o->timeout_ns) {
+    if (s->o->watch) {
+        s->watch = s->o->watch;
+    } else if (s->o->timeout_ns) {
         if ((rc = zv_pf_watchdog_new(1, wd))) {
             snprintf(s->rep->status, sizeof s->rep->status, "cannot start the watchdog");
             return 1;

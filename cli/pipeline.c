@@ -1,0 +1,144 @@
+/*
+ * pipeline.c — `zvm job [options] JOB.json`: a multi-stage job from a
+ * ZeroCloud servlet description (config/jobdesc.c), run by the job runner
+ * (prefork/job.c). Prints each instance's report, then the job's line;
+ * exits 0 when every instance ended with 0, 1 when one did not or the job
+ * was stopped (a trap, a deadlock), 2 for bad usage, 14 for a bad
+ * description (nothing started).
+ */
+#include "cli/cli.h"
+#include "prefork/prefork.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: zvm job [--report=json] [--workers N] [--memory BYTES] "
+                    "[--timeout S] [--outdir DIR] [--cache DIR] JOB.json\n"
+                    "       zvm job SOCKET JOB-MANIFEST   (a job for a daemon)\n");
+}
+
+static void progress(void *arg, uint32_t done, uint32_t running, uint32_t waiting, uint32_t total)
+{
+    (void)arg;
+    fprintf(stderr, "\rzvm job: %u of %u instances done, %u running, %u waiting   ", done, total,
+            running, waiting);
+}
+
+/* JSON string contents (names and statuses come from our own text, but
+ * a status may quote a path). */
+static void json_str(const char *s)
+{
+    for (; *s; s++)
+        if (*s == '"' || *s == '\\')
+            printf("\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            printf("\\u%04x", *s);
+        else
+            putchar(*s);
+}
+
+static void print(const zv_cfg_jobdesc *d, const zv_pf_job_result *r, int json)
+{
+    if (json) {
+        printf("{\"instances\":[");
+        for (uint32_t k = 0; k < r->n; k++) {
+            printf("%s{\"name\":\"", k ? "," : "");
+            json_str(d->inst[k].name);
+            printf("\",\"report\":");
+            fflush(stdout);
+            zvm_report_write(&r->reports[k], 1, stdout);
+            printf("}");
+        }
+        printf("],\"instances_total\":%u,\"failed\":%u,\"exit_code\":%d,\"status\":\"", r->n,
+               r->failed, r->exit_code);
+        json_str(r->status);
+        printf("\"}\n");
+        return;
+    }
+    for (uint32_t k = 0; k < r->n; k++) {
+        printf("== %s\n", d->inst[k].name);
+        zvm_report_write(&r->reports[k], 0, stdout);
+    }
+    printf("zvm job: %u instances, %u failed: %s\n", r->n, r->failed, r->status);
+}
+
+int zv_cli_pipeline(int argc, char **argv)
+{
+    zv_cfg_job_opts co = {64ull << 20, 60, NULL};
+    zv_pf_job_opts po;
+    zv_cfg_jobdesc *d = NULL;
+    zv_cfg_err err;
+    zv_pf_job_result res;
+    int json = 0, i, rc;
+    memset(&po, 0, sizeof po);
+    for (i = 0; i < argc && !strncmp(argv[i], "--", 2); i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        char *end = NULL;
+        if (!strcmp(o, "--report=json")) {
+            json = 1;
+            continue;
+        }
+        if (!v) {
+            usage();
+            return 2;
+        }
+        i++;
+        if (!strcmp(o, "--workers")) {
+            unsigned long n = strtoul(v, &end, 10);
+            po.workers = (unsigned)n;
+            if (n < 1 || n > 1024)
+                end = "bad";
+        } else if (!strcmp(o, "--memory")) {
+            co.memory_bytes = strtoull(v, &end, 0);
+        } else if (!strcmp(o, "--timeout")) {
+            unsigned long n = strtoul(v, &end, 10);
+            co.timeout_s = (uint32_t)n;
+            if (n < 1 || n > 86400 * 365)
+                end = "bad";
+        } else if (!strcmp(o, "--outdir")) {
+            co.outdir = v;
+            end = "";
+        } else if (!strcmp(o, "--cache")) {
+            po.eng.cache_dir = v;
+            end = "";
+        }
+        if (!end || *end || !*v) {
+            fprintf(stderr, "zvm job: %s %s: not a valid value\n", o, v);
+            usage();
+            return 2;
+        }
+    }
+    if (i != argc - 1) {
+        usage();
+        return 2;
+    }
+    if ((rc = zv_cfg_jobdesc_load(argv[i], &co, &d, &err))) {
+        if (err.line)
+            fprintf(stderr, "%s:%d: %s\n", argv[i], err.line, err.msg);
+        else
+            fprintf(stderr, "%s: %s\n", argv[i], err.msg);
+        return rc == -ENOENT ? 2 : 14;
+    }
+    signal(SIGPIPE, SIG_IGN); /* a pipe whose reader has ended: EPIPE to the writer */
+    if (isatty(2))
+        po.progress = progress;
+    rc = zv_pf_job_run(d, &po, &res);
+    if (po.progress)
+        fprintf(stderr, "\r\033[K");
+    if (rc) {
+        fprintf(stderr, "%s: %s\n", argv[i], res.status);
+        zv_cfg_jobdesc_free(d);
+        return rc == -EINVAL ? 14 : 1;
+    }
+    print(d, &res, json);
+    rc = res.exit_code;
+    zv_pf_job_result_free(&res);
+    zv_cfg_jobdesc_free(d);
+    return rc;
+}

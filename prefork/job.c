@@ -1,0 +1,444 @@
+/*
+ * job.c — multi-stage jobs (`zvm job JOB.json`): the instances of a job
+ * description run as sessions, connected by pipes.
+ *
+ * Transport: each connection between two instances is a kernel pipe
+ * (1 MiB when the system allows), bounded and streaming; the writer's
+ * channel /dev/out/<to> and the reader's /dev/in/<from> share its ends
+ * (zv_cfg_channel.host_fd), and their I/O goes through the instance's
+ * io_uring ring like any channel. The runner keeps its own copy of both
+ * ends until the instance on that side has ended, so a reader sees
+ * end-of-file exactly when its writer has exited, and a writer never
+ * meets a reader that has not started yet. A pipe is a byte stream with
+ * one writer and one reader, so any stream transport (a socket, a Redis
+ * stream) could carry it between hosts.
+ *
+ * Scheduling: every instance has a thread of its own (the guest runs on
+ * it; see session.c), but at most `workers` instances run at once: an
+ * instance holds a run token, gives it back while it waits on a channel
+ * (the io wait hook) and takes one again when its wait is over; instances
+ * back from a wait go before instances not yet started. So a job of 1000
+ * instances runs on 2 cores with 2 of them computing at any moment and the
+ * rest parked in the kernel, and a pipeline whose stages wait on each
+ * other still makes progress.
+ *
+ * Ends: when every started instance waits, none could be woken (a poll of
+ * each one's descriptor says none is ready; checked twice, 50 ms apart)
+ * and none is left to start, the job is deadlocked: the runner follows
+ * "waits on" from pipe to pipe, names the cycle, and stops the job. An
+ * instance that does not end with ZeroVM's code 0 (a trap, a timeout, a
+ * bad device) also stops the job: the watchdog interrupts every running
+ * instance, none is started, and the job's status names the instance and
+ * its cause.
+ */
+#include "prefork/prefork.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { PENDING, RUNNING, DONE };
+
+typedef struct job job;
+
+typedef struct {
+    job *j;
+    uint32_t index;
+    pthread_t thread;
+    int state, has_token, blocked, fd, out;
+    zvm_report rep;
+} inst;
+
+struct job {
+    zv_cfg_jobdesc *d;
+    const zv_pf_job_opts *o;
+    inst *in;
+    int (*ends)[2];        /* per pipe: read and write end held by the runner (-1: closed) */
+    ino_t *ino;            /* per pipe: its inode, to know what a wait waits on */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint32_t tokens, waking, live, blocked, done;
+    uint64_t progress;     /* waits that ended */
+    int aborted;
+    uint32_t culprit;      /* the instance that ended the job, or UINT32_MAX */
+    char why[400];
+    zv_pf_watchdog *wd;
+};
+
+static void stop_job(job *j, uint32_t culprit, const char *why)
+{
+    if (j->aborted)
+        return;
+    j->aborted = 1;
+    j->culprit = culprit;
+    snprintf(j->why, sizeof j->why, "%s", why);
+    zv_pf_watchdog_expire(j->wd);
+    pthread_cond_broadcast(&j->cv);
+}
+
+/* The io wait hook on each instance's guest thread. */
+static void on_wait(void *arg, int fd, int out, int blocked)
+{
+    inst *i = arg;
+    job *j = i->j;
+    pthread_mutex_lock(&j->mu);
+    if (blocked) {
+        i->blocked = 1, i->fd = fd, i->out = out;
+        j->blocked++;
+        if (i->has_token) {
+            i->has_token = 0;
+            j->tokens++;
+        }
+    } else {
+        i->blocked = 0;
+        j->blocked--;
+        j->progress++;
+        j->waking++;
+        while (!j->tokens && !j->aborted)
+            pthread_cond_wait(&j->cv, &j->mu);
+        if (j->tokens) {
+            j->tokens--;
+            i->has_token = 1;
+        }
+        j->waking--;
+    }
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+}
+
+static void close_end(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+static void *inst_main(void *p)
+{
+    inst *i = p;
+    job *j = i->j;
+    zv_pf_session_opts so;
+    memset(&so, 0, sizeof so);
+    so.eng = j->o->eng;
+    so.watch = zv_pf_watchdog_slot(j->wd, i->index);
+    so.wait_hook = on_wait;
+    so.wait_arg = i;
+    if (zv_pf_session_run(j->d->inst[i->index].man, &so, &i->rep)) {
+        memset(&i->rep, 0, sizeof i->rep);
+        i->rep.exit_code = 1;
+        snprintf(i->rep.status, sizeof i->rep.status, "out of memory");
+    }
+    pthread_mutex_lock(&j->mu);
+    for (uint32_t k = 0; k < j->d->n_pipes; k++) { /* its side of each pipe is over */
+        if (j->d->pipes[k].from == i->index)
+            close_end(&j->ends[k][1]);
+        if (j->d->pipes[k].to == i->index)
+            close_end(&j->ends[k][0]);
+    }
+    i->state = DONE;
+    j->live--;
+    j->done++;
+    if (i->has_token)
+        j->tokens++;
+    i->has_token = 0;
+    if (i->rep.exit_code && !j->aborted) {
+        char why[400];
+        snprintf(why, sizeof why, "%s: %s", j->d->inst[i->index].name, i->rep.status);
+        stop_job(j, i->index, why);
+    }
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    return NULL;
+}
+
+/* Under the lock, with every live instance waiting: can any wait end? */
+static int any_ready(job *j)
+{
+    for (uint32_t k = 0; k < j->d->n_inst; k++) {
+        inst *i = &j->in[k];
+        struct pollfd pfd = {i->fd, (short)(i->out ? POLLOUT : POLLIN), 0};
+        if (i->state == RUNNING && i->blocked && poll(&pfd, 1, 0) != 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Under the lock: "a waits on b waits on a". */
+static void name_cycle(job *j, char *out, size_t cap)
+{
+    uint32_t n = j->d->n_inst, at = UINT32_MAX, *seen = calloc(n, sizeof *seen), step = 1;
+    size_t len;
+    for (uint32_t k = 0; k < n && at == UINT32_MAX; k++)
+        if (j->in[k].state == RUNNING && j->in[k].blocked)
+            at = k;
+    len = (size_t)snprintf(out, cap, "deadlock: ");
+    while (seen && at != UINT32_MAX && !seen[at]) { /* walk until an instance comes round again */
+        struct stat st;
+        uint32_t next = UINT32_MAX;
+        seen[at] = step++;
+        if (fstat(j->in[at].fd, &st) == 0)
+            for (uint32_t p = 0; p < j->d->n_pipes && next == UINT32_MAX; p++)
+                if (j->ino[p] == st.st_ino)
+                    next = j->in[at].out ? j->d->pipes[p].to : j->d->pipes[p].from;
+        if (next == UINT32_MAX) { /* waits on a device: no cycle of pipes to name */
+            snprintf(out + len, cap - len, "every instance waits; %s waits on a device",
+                     j->d->inst[at].name);
+            free(seen);
+            return;
+        }
+        at = next;
+    }
+    if (seen && at != UINT32_MAX) { /* the cycle starts where the walk came back */
+        uint32_t start = at;
+        do {
+            uint32_t next = UINT32_MAX;
+            struct stat st;
+            len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, "%s waits on ",
+                                    j->d->inst[at].name);
+            if (fstat(j->in[at].fd, &st) == 0)
+                for (uint32_t p = 0; p < j->d->n_pipes && next == UINT32_MAX; p++)
+                    if (j->ino[p] == st.st_ino)
+                        next = j->in[at].out ? j->d->pipes[p].to : j->d->pipes[p].from;
+            at = next;
+        } while (at != start && at != UINT32_MAX && len < cap);
+        if (len < cap)
+            snprintf(out + len, cap - len, "%s", j->d->inst[start].name);
+    }
+    free(seen);
+}
+
+/* mkdir -p of the folder a writable device's file goes in. */
+static int make_parents(const char *path, char *why, size_t wn)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    for (char *s = dir + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = 0;
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+            snprintf(why, wn, "cannot make the folder %s: %s", dir, strerror(errno));
+            return -errno;
+        }
+        *s = '/';
+    }
+    return 0;
+}
+
+static int setup(job *j, char *why, size_t wn)
+{
+    struct rlimit rl;
+    uint64_t need = 4ull * j->d->n_pipes + 8ull * j->d->n_inst + 64;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && need > rl.rlim_cur) {
+        snprintf(why, wn, "the job needs about %llu descriptors, the limit is %llu (ulimit -n)",
+                 (unsigned long long)need, (unsigned long long)rl.rlim_cur);
+        return -EMFILE;
+    }
+    for (uint32_t p = 0; p < j->d->n_pipes; p++) {
+        const zv_cfg_job_pipe *pp = &j->d->pipes[p];
+        char alias[256];
+        struct stat st;
+        int c;
+        if (pipe2(j->ends[p], O_CLOEXEC) < 0) {
+            snprintf(why, wn, "cannot make a pipe: %s", strerror(errno));
+            return -errno;
+        }
+        fcntl(j->ends[p][1], F_SETPIPE_SZ, 1 << 20); /* best effort: the system may cap it */
+        fstat(j->ends[p][0], &st);
+        j->ino[p] = st.st_ino;
+        snprintf(alias, sizeof alias, "/dev/out/%s", j->d->inst[pp->to].name);
+        c = zv_cfg_find_channel(j->d->inst[pp->from].man, alias);
+        j->d->inst[pp->from].man->channels[c].host_fd = j->ends[p][1];
+        snprintf(alias, sizeof alias, "/dev/in/%s", j->d->inst[pp->from].name);
+        c = zv_cfg_find_channel(j->d->inst[pp->to].man, alias);
+        j->d->inst[pp->to].man->channels[c].host_fd = j->ends[p][0];
+    }
+    for (uint32_t k = 0; k < j->d->n_inst; k++) {
+        const zv_cfg_manifest *m = j->d->inst[k].man;
+        for (uint32_t c = 0; c < m->n_channels; c++) {
+            char path[4096];
+            const zv_cfg_channel *ch = &m->channels[c];
+            int rc;
+            if (ch->host_fd || !ch->limits[ZV_CFG_PUTS])
+                continue;
+            zv_cfg_resolve(m, ch->uri, path, sizeof path);
+            if ((rc = make_parents(path, why, wn)))
+                return rc;
+        }
+    }
+    /* every program into the code cache once, before anything starts */
+    for (uint32_t k = 0; k < j->d->n_inst; k++) {
+        const zv_cfg_manifest *m = j->d->inst[k].man;
+        zv_eng_module *mod = NULL;
+        int seen = 0, code;
+        for (uint32_t e = 0; e < k && !seen; e++)
+            seen = !strcmp(j->d->inst[e].man->program, m->program);
+        if (seen)
+            continue;
+        if ((code = zv_pf_load_program(m, &j->o->eng, &mod, &j->in[k].rep))) {
+            snprintf(why, wn, "%s: %s: %s", j->d->inst[k].name, m->program, j->in[k].rep.status);
+            return -EINVAL;
+        }
+        zv_eng_module_free(mod);
+    }
+    return 0;
+}
+
+static void start(job *j, inst *i)
+{
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 1u << 20);
+    i->state = RUNNING;
+    i->has_token = 1;
+    j->tokens--;
+    j->live++;
+    if (pthread_create(&i->thread, &attr, inst_main, i)) {
+        i->state = DONE;
+        i->has_token = 0;
+        j->tokens++;
+        j->live--;
+        j->done++;
+        i->rep.exit_code = 1;
+        snprintf(i->rep.status, sizeof i->rep.status, "cannot start a thread");
+        stop_job(j, i->index, "cannot start a thread for an instance");
+    }
+    pthread_attr_destroy(&attr);
+}
+
+static void run(job *j)
+{
+    uint32_t next = 0, n = j->d->n_inst, suspect = 0;
+    uint64_t seen_progress = 0;
+    struct timespec last = {0, 0};
+    pthread_mutex_lock(&j->mu);
+    while (j->done < n) {
+        struct timespec now, until;
+        if (!j->aborted && next < n && j->tokens && !j->waking) {
+            start(j, &j->in[next++]);
+            continue;
+        }
+        if (j->aborted && next < n) { /* never started */
+            for (; next < n; next++, j->done++) {
+                j->in[next].state = DONE;
+                j->in[next].rep.exit_code = 1;
+                snprintf(j->in[next].rep.status, sizeof j->in[next].rep.status,
+                         "not started: the job ended");
+            }
+            continue;
+        }
+        if (!j->aborted && next == n && j->live && j->blocked == j->live && !j->waking &&
+            !any_ready(j)) {
+            if (suspect && seen_progress == j->progress) {
+                char why[400];
+                name_cycle(j, why, sizeof why);
+                stop_job(j, UINT32_MAX, why);
+                continue;
+            }
+            suspect = 1;
+            seen_progress = j->progress;
+        } else {
+            suspect = 0;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (j->o->progress && (now.tv_sec - last.tv_sec) * 1000000000ll + now.tv_nsec - last.tv_nsec > 200000000ll) {
+            j->o->progress(j->o->arg, j->done, j->live - j->blocked, j->blocked, n);
+            last = now;
+        }
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 50000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&j->cv, &j->mu, &until);
+    }
+    pthread_mutex_unlock(&j->mu);
+    for (uint32_t k = 0; k < next; k++)
+        if (j->in[k].thread)
+            pthread_join(j->in[k].thread, NULL);
+}
+
+int zv_pf_job_run(zv_cfg_jobdesc *d, const zv_pf_job_opts *o, zv_pf_job_result *res)
+{
+    job j;
+    int rc;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    memset(res, 0, sizeof *res);
+    memset(&j, 0, sizeof j);
+    j.d = d;
+    j.o = o;
+    j.culprit = UINT32_MAX;
+    j.tokens = o->workers ? o->workers : (uint32_t)(cores > 0 ? cores : 1);
+    pthread_mutex_init(&j.mu, NULL);
+    pthread_cond_init(&j.cv, NULL);
+    j.in = calloc(d->n_inst, sizeof *j.in);
+    j.ends = calloc(d->n_pipes ? d->n_pipes : 1, sizeof *j.ends);
+    j.ino = calloc(d->n_pipes ? d->n_pipes : 1, sizeof *j.ino);
+    if (!j.in || !j.ends || !j.ino) {
+        rc = -ENOMEM;
+        snprintf(res->status, sizeof res->status, "out of memory");
+        goto out;
+    }
+    for (uint32_t p = 0; p < d->n_pipes; p++)
+        j.ends[p][0] = j.ends[p][1] = -1;
+    for (uint32_t k = 0; k < d->n_inst; k++)
+        j.in[k] = (inst){.j = &j, .index = k, .fd = -1};
+    if ((rc = zv_pf_watchdog_new(d->n_inst, &j.wd))) {
+        snprintf(res->status, sizeof res->status, "cannot start the watchdog");
+        goto out;
+    }
+    if ((rc = setup(&j, res->status, sizeof res->status)))
+        goto out;
+    run(&j);
+    res->reports = calloc(d->n_inst, sizeof *res->reports);
+    if (!res->reports) {
+        rc = -ENOMEM;
+        snprintf(res->status, sizeof res->status, "out of memory");
+        goto out;
+    }
+    res->n = d->n_inst;
+    for (uint32_t k = 0; k < d->n_inst; k++) {
+        inst *i = &j.in[k];
+        if (j.aborted && k != j.culprit && i->rep.exit_code && strncmp(i->rep.status, "not started", 11))
+            snprintf(i->rep.status, sizeof i->rep.status, "stopped: the job ended");
+        res->failed += i->rep.exit_code != 0 || i->rep.user_code != 0;
+        res->reports[k] = i->rep;
+        memset(&i->rep, 0, sizeof i->rep);
+    }
+    res->exit_code = j.aborted || res->failed ? 1 : 0;
+    snprintf(res->status, sizeof res->status, "%s", j.aborted ? j.why : "ok");
+out:
+    zv_pf_watchdog_free(j.wd);
+    for (uint32_t p = 0; j.ends && p < d->n_pipes; p++) {
+        close_end(&j.ends[p][0]);
+        close_end(&j.ends[p][1]);
+    }
+    for (uint32_t k = 0; j.in && k < d->n_inst; k++)
+        zvm_report_free(&j.in[k].rep);
+    free(j.in);
+    free(j.ends);
+    free(j.ino);
+    pthread_mutex_destroy(&j.mu);
+    pthread_cond_destroy(&j.cv);
+    return rc;
+}
+
+void zv_pf_job_result_free(zv_pf_job_result *r)
+{
+    for (uint32_t k = 0; r->reports && k < r->n; k++)
+        zvm_report_free(&r->reports[k]);
+    free(r->reports);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# job.sh — end-to-end tests of multi-stage jobs (`zvm job JOB.json`, the
+# ZeroCloud servlet format) on tests/guests/jobnode.c: instance names and
+# connections as /dev/in and /dev/out, argv and env, wildcards in and out,
+# count with '*', devices without a path, every malformed description
+# (exit 14, the JSON path named, nothing started), a deadlock (named, never
+# a hang), a trapping node (the job stops, the report names it), a 200-node
+# fan-in, and determinism over 20 runs on 1 and 2 workers.
+#
+# Usage: job.sh ZVM GUEST_DIR
+zvm=$(realpath "$1") guests=$(realpath "$2")
+source "$(dirname "$0")/lib.sh"
+check() { n_checks=$((n_checks + 1)); [ "$2" = 0 ] || fail "$1"; }
+
+cp "$guests/jobnode.wasm" .
+node() { # node NAME ARGS [EXTRA-JSON]: one node of jobnode.wasm
+    printf '{"name": "%s", "exec": {"path": "jobnode.wasm", "args": "%s"}%s}' "$1" "$2" "${3:-}"
+}
+zjob() { # zjob ARGS...: sets status, out, err
+    out=$(timeout 60 "$zvm" job "$@" 2> err.txt)
+    status=$?
+    err=$(cat err.txt)
+}
+
+# ---- names, connections, argv, env ---------------------------------------------------
+cat > names.json <<EOF
+[{"name": "src", "exec": {"path": "jobnode.wasm", "args": "id", "env": {"ROLE": "source"}},
+  "devices": [{"name": "stdout"}], "count": 2, "connect": ["mid", "src"]},
+ {"name": "mid", "exec": {"path": "jobnode.wasm", "name": "custom0", "args": "id"},
+  "devices": [{"name": "stdout", "path": "out/mid.txt"}], "connect": ["sink"]},
+ $(node sink id ', "devices": [{"name": "stdout", "path": "out/sink.txt"}]')]
+EOF
+zjob names.json
+check "a job of 4 instances exits 0: $err" $status
+[ -f out/src-1.stdout ] && [ "$(cat out/src-1.stdout)" = "src-1 ROLE=source in: src-2 out: mid src-2" ]
+check "src-1 sees its peers, not itself, and its env: $(cat out/src-1.stdout 2>&1)" $?
+[ "$(cat out/src-2.stdout)" = "src-2 ROLE=source in: src-1 out: mid src-1" ]
+check "src-2 likewise: $(cat out/src-2.stdout)" $?
+[ "$(cat out/mid.txt)" = "custom0 ROLE=- in: src-1 src-2 out: sink" ]
+check "exec.name is argv[0]; mid reads both sources: $(cat out/mid.txt)" $?
+[ "$(cat out/sink.txt)" = "sink ROLE=- in: mid out:" ]
+check "sink: $(cat out/sink.txt)" $?
+grep -q "^zvm job: 4 instances, 0 failed: ok$" <<< "$out"
+check "the job's line: $(tail -1 <<< "$out")" $?
+[ "$(grep -c '^== ' <<< "$out")" = 4 ]
+check "one report per instance" $?
+zjob --report=json names.json
+python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["exit_code"] == 0 and len(d["instances"]) == 4 and d["instances"][3]["name"] == "sink"' <<< "$out"
+check "--report=json is one JSON document" $?
+
+# ---- wildcards -----------------------------------------------------------------------
+mkdir -p in
+for n in b a c; do printf 'text %s\n' "$n" > "in/log_$n.txt"; done
+cat > wild.json <<EOF
+[$(node cat cat ', "devices": [{"name": "stdin", "path": "in/log_*.txt"}, {"name": "stdout", "path": "res/count_*.txt"}]'),
+ $(node part id ', "count": 3, "devices": [{"name": "stdout", "path": "res/part-*.txt"}]')]
+EOF
+zjob wild.json
+check "wildcards: exits 0: $err" $status
+[ "$(cat res/count_a.txt)" = "cat-1: text a" ] && [ "$(cat res/count_c.txt)" = "cat-3: text c" ]
+check "one instance per match, in sorted order, outputs named by the match: $(cat res/count_*.txt | tr '\n' ' ')" $?
+[ -f res/part-part-3.txt ] && [ "$(ls res | grep -c part-part-)" = 3 ]
+check "'*' in a counted node's output is the instance's name: $(ls res | tr '\n' ' ')" $?
+zjob --outdir "$tmp/elsewhere" names.json
+[ -f elsewhere/src-1.stdout ]
+check "--outdir takes the devices without a path" $?
+
+# ---- malformed descriptions: exit 14, the path named, nothing started ----------------
+rm -rf out
+bad() { # bad WHAT PATTERN JSON
+    printf '%s\n' "$3" > bad.json
+    zjob bad.json
+    [ "$status" = 14 ] && grep -q -- "$2" <<< "$err" && [ ! -e out ] && [ -z "$out" ]
+    check "$1: exit 14 and '$2' (got $status: $err)" $?
+}
+bad "missing exec" 'bad.json:1: \$\[0\] (a): "exec" is missing' '[{"name": "a"}]'
+bad "unknown device" 'devices\[0\].name: unknown device "stdinn"' \
+    "[$(node a id ', "devices": [{"name": "stdinn", "path": "x"}]')]"
+for n in a b; do printf '%s\n' $n > "in/b_$n.txt"; done
+bad "wildcard mismatch" 'wildcard mismatch' \
+    "[$(node a cat ', "devices": [{"name": "stdin", "path": "in/log_*.txt"}, {"name": "input", "path": "in/b_*.txt"}]')]"
+bad "connect to an unknown node" 'connect\[0\]: no node is named "nobody"' \
+    "[$(node a id ', "connect": ["nobody"]')]"
+bad "a cycle with count 1" 'connects to itself but has one instance' \
+    "[$(node a id ', "connect": ["a"]')]"
+bad "a path that climbs out" 'climbs out of the job' \
+    "[$(node a id ', "devices": [{"name": "stdout", "path": "../x.txt"}]')]"
+bad "a path that climbs out through a folder" 'climbs out of the job' \
+    "[$(node a id ', "devices": [{"name": "stdin", "path": "in/../../x.txt"}]')]"
+bad "a writable path without '*' in a node of several" "without '\*', but the node has 3" \
+    "[$(node a id ', "count": 3, "devices": [{"name": "stdout", "path": "one.txt"}]')]"
+bad "a wildcard without a match" 'no file matches "in/none_\*.txt"' \
+    "[$(node a id ', "devices": [{"name": "stdin", "path": "in/none_*.txt"}]')]"
+bad "a duplicated node" '"a" is also the name of' "[$(node a id), $(node a id)]"
+bad "an unknown key" 'unknown key "cuont"' "[$(node a id ', "cuont": 3')]"
+bad "JSON syntax" 'bad.json: line 1, column 15: expected' '[{"name": "a" "exec": {}}]'
+bad "not a list" '\$: an object, expected a list of nodes' '{"name": "a"}'
+bad "a missing program" 'nothere.wasm' '[{"name": "a", "exec": {"path": "nothere.wasm"}}]'
+bad "memory not whole pages" 'Memory' "[$(node a id ', "memory": 1000')]"
+
+# ---- a deadlock ends with the cycle named --------------------------------------------
+cat > dead.json <<EOF
+[$(node x wait ', "connect": ["y"]'), $(node y wait ', "connect": ["z"]'),
+ $(node z wait ', "connect": ["x"]'), $(node bystander id)]
+EOF
+start=$(date +%s)
+zjob dead.json
+[ "$status" = 1 ] && grep -q "^zvm job: 4 instances, 3 failed: deadlock: x waits on z waits on y waits on x$" <<< "$out"
+check "a deadlock is named and ends the job (exit $status): $(tail -1 <<< "$out")" $?
+[ $(($(date +%s) - start)) -lt 10 ]
+check "... within seconds, not at the timeout" $?
+
+# ---- a trapping node stops the job ---------------------------------------------------
+cat > trap.json <<EOF
+[$(node w wait ', "count": 3, "connect": ["w"]'), $(node boom trap)]
+EOF
+zjob trap.json
+[ "$status" = 1 ] && grep -q "^zvm job: 4 instances, 4 failed: boom: unreachable$" <<< "$out" &&
+    [ "$(grep -c '^stopped: the job ended$' <<< "$out")" = 3 ]
+check "a trap names the node and stops the others (exit $status): $(tail -1 <<< "$out")" $?
+
+# ---- a 200-node fan-in ---------------------------------------------------------------
+cat > fan.json <<EOF
+[$(node leaf number ', "count": 200, "connect": ["root"]'),
+ $(node root sum ', "devices": [{"name": "stdout", "path": "fan/sum.txt"}]')]
+EOF
+zjob --workers 2 fan.json
+[ "$status" = 0 ] && [ "$(cat fan/sum.txt)" = 20100 ]
+check "200 leaves into one root: $(cat fan/sum.txt 2>&1) (1+...+200 = 20100): $err" $?
+
+# ---- determinism: 20 runs on 1 and 2 workers -----------------------------------------
+printf 'alpha\nbeta\ngamma\n' > in.txt
+cat > det.json <<EOF
+[$(node src fan ', "count": 4, "devices": [{"name": "stdin", "path": "in.txt"}], "connect": ["mid"]'),
+ $(node mid relay ', "count": 3, "connect": ["end"]'),
+ $(node end gather ', "devices": [{"name": "stdout", "path": "det/out.txt"}]')]
+EOF
+zjob --workers 1 det.json
+cp det/out.txt first.txt
+same=0
+for r in $(seq 1 20); do
+    zjob --workers $((r % 2 + 1)) det.json
+    [ "$status" = 0 ] && cmp -s det/out.txt first.txt && same=$((same + 1))
+done
+check "20 runs on 1 and 2 workers give the same bytes: $same of 20" $([ $same = 20 ]; echo $?)
+[ "$(grep -c '^src-[1-4]: end$' first.txt)" = 12 ] && [ "$(grep -c '^mid-[1-3]: end$' first.txt)" = 3 ]
+check "every source reached every mid, every mid the end: $(grep -c ': end$' first.txt) end lines" $?
+
+finish job
