@@ -48,6 +48,7 @@ typedef struct {
     zv_cfg_err *err;
     node *nodes;
     uint32_t n_nodes;
+    int nomem;
 } ctx;
 
 static int bad(ctx *c, const zv_json *at, const char *fmt, ...)
@@ -61,6 +62,13 @@ static int bad(ctx *c, const zv_json *at, const char *fmt, ...)
     c->err->line = at ? at->line : 0;
     snprintf(c->err->msg, sizeof c->err->msg, "%s", msg);
     return -EINVAL;
+}
+
+static int oom(ctx *c)
+{
+    bad(c, NULL, "out of memory");
+    c->nomem = 1;
+    return -ENOMEM;
 }
 
 static int valid_name(const char *s)
@@ -171,7 +179,7 @@ static char **expand(ctx *c, const zv_json *at, const char *what, const char *pa
     free(full);
     if (e) { /* stopped early: out of memory */
         free_list(out);
-        bad(c, at, "out of memory");
+        oom(c);
         return NULL;
     }
     if (!n) {
@@ -311,7 +319,7 @@ static int read_node(ctx *c, node *n, const zv_cfg_job_opts *o)
             continue;
         snprintf(dw, sizeof dw, "%s.devices (%s)", where, dev_names[k]);
         if (!(m = expand(c, n->v, dw, n->dev_path[k])))
-            return -EINVAL;
+            return c->nomem ? -ENOMEM : -EINVAL;
         if (n->matches) {
             size_t a = 0, b = 0;
             while (n->matches[a] && m[a] && !strcmp(n->matches[a], m[a]))
@@ -496,12 +504,12 @@ static int build(ctx *c, const zv_cfg_job_opts *o, zv_cfg_jobdesc *j)
             }
             if (t.nomem) {
                 free(t.s);
-                return bad(c, NULL, "out of memory");
+                return oom(c);
             }
             rc = zv_cfg_parse(t.s, t.n, c->dir, &in->man, &perr);
             free(t.s);
             if (rc == -ENOMEM)
-                return bad(c, NULL, "out of memory");
+                return oom(c);
             if (rc)
                 return bad(c, n->v, "$[%u] (%s): instance %s: %s", n->index, n->name, in->name,
                            perr.msg);
@@ -519,7 +527,7 @@ static int expand_job(ctx *c, const zv_json *root, const zv_cfg_job_opts *o, zv_
     if (!root->n)
         return bad(c, root, "$: the job has no nodes");
     if (!(c->nodes = zv_cfg_calloc(root->n, sizeof *c->nodes)))
-        return bad(c, NULL, "out of memory");
+        return oom(c);
     c->n_nodes = root->n;
     for (uint32_t i = 0; i < root->n; i++) {
         c->nodes[i].v = &root->items[i];
@@ -552,7 +560,7 @@ static int expand_job(ctx *c, const zv_json *root, const zv_cfg_job_opts *o, zv_
     j->inst = zv_cfg_calloc(total, sizeof *j->inst);
     j->pipes = zv_cfg_calloc(pipes ? pipes : 1, sizeof *j->pipes);
     if (!j->inst || !j->pipes)
-        return bad(c, NULL, "out of memory");
+        return oom(c);
     for (uint32_t i = 0; i < c->n_nodes; i++) {
         const node *n = &c->nodes[i];
         for (uint32_t k = 0; k < n->n_inst; k++) {
@@ -563,7 +571,7 @@ static int expand_job(ctx *c, const zv_json *root, const zv_cfg_job_opts *o, zv_
             else
                 snprintf(name, sizeof name, "%s-%u", n->name, k + 1);
             if (!(in->name = zv_cfg_strndup(name, strlen(name))))
-                return bad(c, NULL, "out of memory");
+                return oom(c);
             in->node = i;
             j->n_inst++;
         }
@@ -587,7 +595,7 @@ static int expand_job(ctx *c, const zv_json *root, const zv_cfg_job_opts *o, zv_
 int zv_cfg_jobdesc_load(const char *path, const zv_cfg_job_opts *o, zv_cfg_jobdesc **out,
                         zv_cfg_err *err)
 {
-    ctx c = {path, NULL, err, NULL, 0};
+    ctx c = {path, NULL, err, NULL, 0, 0};
     zv_json root;
     zv_cfg_jobdesc *j = NULL;
     FILE *f = fopen(path, "rb");
@@ -604,7 +612,7 @@ int zv_cfg_jobdesc_load(const char *path, const zv_cfg_job_opts *o, zv_cfg_jobde
         len = fread(buf, 1, ZV_CFG_JOB_MAX_BYTES + 1, f);
     fclose(f);
     if (!buf)
-        return bad(&c, NULL, "out of memory"), -ENOMEM;
+        return oom(&c);
     if (len > ZV_CFG_JOB_MAX_BYTES) {
         free(buf);
         return bad(&c, NULL, "larger than %d bytes", ZV_CFG_JOB_MAX_BYTES);
@@ -616,17 +624,17 @@ int zv_cfg_jobdesc_load(const char *path, const zv_cfg_job_opts *o, zv_cfg_jobde
     c.dir = slash ? zv_cfg_strndup(path, slash == path ? 1 : (size_t)(slash - path))
                   : zv_cfg_strndup(".", 1);
     if (!c.dir || !(j = zv_cfg_calloc(1, sizeof *j)))
-        rc = bad(&c, NULL, "out of memory");
+        rc = oom(&c);
     else
         rc = expand_job(&c, &root, o, j);
     for (uint32_t i = 0; i < c.n_nodes; i++)
         free_list(c.nodes[i].matches);
     if (!rc) {
         if (!(j->nodes = zv_cfg_calloc(c.n_nodes, sizeof *j->nodes)))
-            rc = bad(&c, NULL, "out of memory");
+            rc = oom(&c);
         for (uint32_t i = 0; !rc && i < c.n_nodes; i++, j->n_nodes++)
             if (!(j->nodes[i] = zv_cfg_strndup(c.nodes[i].name, strlen(c.nodes[i].name))))
-                rc = bad(&c, NULL, "out of memory");
+                rc = oom(&c);
     }
     free(c.nodes);
     free(c.dir);

@@ -73,8 +73,10 @@ static char *string(reader *r)
         }
         if (n + 5 > cap) {
             char *bigger = zv_cfg_realloc(out, cap * 2, 1);
-            if (!bigger)
+            if (!bigger) {
+                r->nomem = 1;
                 break;
+            }
             out = bigger;
             cap *= 2;
         }
