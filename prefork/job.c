@@ -62,6 +62,8 @@ struct job {
     inst *in;
     int (*ends)[2];        /* per pipe: read and write end held by the runner (-1: closed) */
     ino_t *ino;            /* per pipe: its inode, to know what a wait waits on */
+    zv_eng_module **mods;  /* per instance: its program (shared between instances) */
+    uint8_t *owned;        /* per instance: mods[k] is freed with it */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     uint32_t tokens, waking, live, blocked, done;
@@ -128,6 +130,7 @@ static void *inst_main(void *p)
     memset(&so, 0, sizeof so);
     so.eng = j->o->eng;
     so.watch = zv_pf_watchdog_slot(j->wd, i->index);
+    so.module = j->mods[i->index];
     so.wait_hook = on_wait;
     so.wait_arg = i;
     if (zv_pf_session_run(j->d->inst[i->index].man, &so, &i->rep)) {
@@ -277,20 +280,20 @@ static int setup(job *j, char *why, size_t wn)
                 return rc;
         }
     }
-    /* every program into the code cache once, before anything starts */
+    /* each program loaded once (validated, compiled or taken from the
+     * cache), before anything starts; its instances share it */
     for (uint32_t k = 0; k < j->d->n_inst; k++) {
         const zv_cfg_manifest *m = j->d->inst[k].man;
-        zv_eng_module *mod = NULL;
-        int seen = 0, code;
-        for (uint32_t e = 0; e < k && !seen; e++)
-            seen = !strcmp(j->d->inst[e].man->program, m->program);
-        if (seen)
+        for (uint32_t e = 0; e < k && !j->mods[k]; e++)
+            if (!strcmp(j->d->inst[e].man->program, m->program))
+                j->mods[k] = j->mods[e];
+        if (j->mods[k])
             continue;
-        if ((code = zv_pf_load_program(m, &j->o->eng, &mod, &j->in[k].rep))) {
+        if (zv_pf_load_program(m, &j->o->eng, &j->mods[k], &j->in[k].rep)) {
             snprintf(why, wn, "%s: %s: %s", j->d->inst[k].name, m->program, j->in[k].rep.status);
             return -EINVAL;
         }
-        zv_eng_module_free(mod);
+        j->owned[k] = 1;
     }
     return 0;
 }
@@ -386,7 +389,9 @@ int zv_pf_job_run(zv_cfg_jobdesc *d, const zv_pf_job_opts *o, zv_pf_job_result *
     j.in = calloc(d->n_inst, sizeof *j.in);
     j.ends = calloc(d->n_pipes ? d->n_pipes : 1, sizeof *j.ends);
     j.ino = calloc(d->n_pipes ? d->n_pipes : 1, sizeof *j.ino);
-    if (!j.in || !j.ends || !j.ino) {
+    j.mods = calloc(d->n_inst, sizeof *j.mods);
+    j.owned = calloc(d->n_inst, 1);
+    if (!j.in || !j.ends || !j.ino || !j.mods || !j.owned) {
         rc = -ENOMEM;
         snprintf(res->status, sizeof res->status, "out of memory");
         goto out;
@@ -427,9 +432,14 @@ out:
     }
     for (uint32_t k = 0; j.in && k < d->n_inst; k++)
         zvm_report_free(&j.in[k].rep);
+    for (uint32_t k = 0; j.mods && j.owned && k < d->n_inst; k++)
+        if (j.owned[k])
+            zv_eng_module_free(j.mods[k]);
     free(j.in);
     free(j.ends);
     free(j.ino);
+    free(j.mods);
+    free(j.owned);
     pthread_mutex_destroy(&j.mu);
     pthread_cond_destroy(&j.cv);
     return rc;

@@ -167,6 +167,7 @@ typedef struct {
     int usage_error;           /* filled: the --invoke arguments do not fit (status says how) */
     int trap;                  /* filled: the trap that ended it (ZV_TRAP_*), or 0 */
     zv_pf_watch *watch;        /* non-NULL: run under this watch of the caller's watchdog */
+    zv_eng_module *module;     /* non-NULL: the Program, loaded by the caller (borrowed) */
     zv_io_wait_hook wait_hook; /* set on the guest thread (io.h), with wait_arg */
     void *wait_arg;
 } zv_pf_session_opts;

@@ -169,7 +169,9 @@ static int run(session_run *s, zv_pf_watchdog **wd)
     const zv_val_module *info;
     zv_eng_err err = {0};
     int rc, code;
-    if ((code = zv_pf_load_program(s->man, &s->o->eng, &s->mod, s->rep)))
+    if (s->o->module)
+        s->mod = s->o->module;
+    else if ((code = zv_pf_load_program(s->man, &s->o->eng, &s->mod, s->rep)))
         return code;
     info = zv_eng_module_info(s->mod);
     if (info->n_memories && (uint64_t)info->memories[0].min * 65536 > s->man->memory_bytes) {
@@ -227,7 +229,8 @@ int zv_pf_session_run(const zv_cfg_manifest *man, zv_pf_session_opts *o, zvm_rep
         zv_eng_totals_free(&totals);
     }
     zv_eng_session_free(s.session);
-    zv_eng_module_free(s.mod);
+    if (!s.o->module)
+        zv_eng_module_free(s.mod);
     if (rc)
         zvm_report_free(rep);
     return rc;
