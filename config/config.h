@@ -160,6 +160,7 @@ int zv_cfg_for_instance(const zv_cfg_instance *job, zv_cfg_manifest **out);
 #define ZV_CFG_PIPE_URI      "(pipe)"
 #define ZV_CFG_JOB_MAX_BYTES (4 * 1024 * 1024)
 #define ZV_CFG_JOB_MAX_PIPES 65536
+#define ZV_CFG_JOB_PIPE_BYTES (256 * 1024) /* a pipe's buffer: taken from its writer's memory */
 
 typedef struct {
     char *name;             /* "reduce-3", or the node's name when it has one instance */

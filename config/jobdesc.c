@@ -467,8 +467,17 @@ static int build(ctx *c, const zv_cfg_job_opts *o, zv_cfg_jobdesc *j)
             text t = {0};
             int rc;
             zv_cfg_err perr = {0};
+            uint64_t outs = 0, memory;
+            for (uint32_t p = 0; p < j->n_pipes; p++)
+                outs += j->pipes[p].from == n->first + i;
+            /* the buffers of the pipes it writes are part of its Memory */
+            if (n->memory < outs * ZV_CFG_JOB_PIPE_BYTES + ZV_CFG_PAGE)
+                return bad(c, n->v, "$[%u] (%s): memory %llu is too small for %llu pipes of %d "
+                           "KiB and the guest", n->index, n->name, (unsigned long long)n->memory,
+                           (unsigned long long)outs, ZV_CFG_JOB_PIPE_BYTES / 1024);
+            memory = n->memory - outs * ZV_CFG_JOB_PIPE_BYTES;
             put(&t, "Version = %d\nProgram = %s\nMemory = %llu, 0\nTimeout = %u\nArgs = ",
-                ZV_CFG_VERSION, zv_json_get(n->exec, "path")->str, (unsigned long long)n->memory,
+                ZV_CFG_VERSION, zv_json_get(n->exec, "path")->str, (unsigned long long)memory,
                 n->timeout);
             put_token(&t, argv0 ? argv0->str : in->name, strlen(argv0 ? argv0->str : in->name));
             for (const char *a = args ? args->str : ""; *a;) {

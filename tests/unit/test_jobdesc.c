@@ -157,7 +157,7 @@ static void put_file(const char *name, const char *text)
 static int load(const char *text, zv_cfg_jobdesc **j, zv_cfg_err *err)
 {
     char path[256];
-    zv_cfg_job_opts o = {1 << 20, 5, NULL};
+    zv_cfg_job_opts o = {4 << 20, 5, NULL};
     put_file("job.json", text);
     snprintf(path, sizeof path, "%s/job.json", dir);
     return zv_cfg_jobdesc_load(path, &o, j, err);
@@ -196,7 +196,7 @@ Test(jobdesc, names_pipes_and_manifests)
     cr_assert_str_eq(r->args[0], "R");
     cr_assert_eq(r->memory_bytes, 131072);
     cr_assert_eq(r->timeout_s, 9);
-    cr_assert_eq(m->memory_bytes, 1 << 20);
+    cr_assert_eq(m->memory_bytes, (4 << 20) - 4 * ZV_CFG_JOB_PIPE_BYTES, "4 pipes out");
     int e = zv_cfg_find_channel(m, "/dev/stderr");
     cr_assert(strstr(m->channels[e].uri, "/out/map-2.stderr"), "%s", m->channels[e].uri);
     e = zv_cfg_find_channel(r, "/dev/stderr");
@@ -258,6 +258,8 @@ Test(jobdesc, errors_name_the_json_path)
         {"[{\"name\": \"a\", \"exec\": {\"path\": \"x\", \"env\": {\"A B\": \"1\"}}}]", "exec.env: \"A B\"", 1},
         {"[]", "the job has no nodes", 1},
         {"[{\"name\": \"a\", \"exec\": {\"path\": \"x\"}, \"count\": 200000}]", "from 1 to 100000", 1},
+        {"[{\"name\": \"a\", \"exec\": {\"path\": \"x\"}, \"count\": 17, \"connect\": [\"a\"]}]",
+         "memory 4194304 is too small for 16 pipes of 256 KiB", 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         zv_cfg_jobdesc *j = NULL;
