@@ -30,9 +30,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,7 +178,6 @@ static int entry_path(const zv_val_module *m, const zv_eng_opts *opts, const cha
 {
     char ident[4400], key_text[4600];
     uint8_t key[32];
-    unsigned len = 0;
     int rc;
     if ((rc = zv_eng_cc_identity(cc_name(opts), ident, sizeof ident))) {
         snprintf(err->msg, sizeof err->msg, "C compiler '%s' not found on PATH", cc_name(opts));
@@ -191,14 +187,11 @@ static int entry_path(const zv_val_module *m, const zv_eng_opts *opts, const cha
              ZV_ABI_VERSION, ZV_TRANSLATOR_VERSION, ident, opt_level(opts),
              !(opts && opts->no_interrupt_checks), zv_eng_module_forks(m));
     {
-        EVP_MD_CTX *h = EVP_MD_CTX_new();
-        if (!h || !EVP_DigestInit_ex(h, EVP_sha256(), NULL) ||
-            !EVP_DigestUpdate(h, m->sha256, 32) ||
-            !EVP_DigestUpdate(h, key_text, strlen(key_text)) || !EVP_DigestFinal_ex(h, key, &len)) {
-            EVP_MD_CTX_free(h);
-            return -ENOMEM;
-        }
-        EVP_MD_CTX_free(h);
+        zv_val_sha256_ctx h;
+        zv_val_sha256_init(&h);
+        zv_val_sha256_update(&h, m->sha256, 32);
+        zv_val_sha256_update(&h, key_text, strlen(key_text));
+        zv_val_sha256_final(&h, key);
     }
     rc = snprintf(path, n, "%s/", dir);
     for (int i = 0; i < 32 && (size_t)rc < n; i++)
@@ -209,8 +202,17 @@ static int entry_path(const zv_val_module *m, const zv_eng_opts *opts, const cha
 
 static int mac(const uint8_t key[KEY_BYTES], const void *data, size_t n, uint8_t out[32])
 {
-    unsigned len = 0;
-    return HMAC(EVP_sha256(), key, KEY_BYTES, data, n, out, &len) && len == 32 ? 0 : -ENOMEM;
+    zv_val_hmac_sha256(key, KEY_BYTES, data, n, out);
+    return 0;
+}
+
+/* Compare two marks in constant time: how far they agree says nothing. */
+static int same_mark(const uint8_t *a, const uint8_t *b)
+{
+    volatile uint8_t diff = 0;
+    for (int i = 0; i < 32; i++)
+        diff |= a[i] ^ b[i];
+    return diff == 0;
 }
 
 /* Does fd hold a complete entry of ours, with our mark? */
@@ -229,7 +231,7 @@ static int entry_ok(int fd, const uint8_t key[KEY_BYTES])
         const uint8_t *b = p, *t = b + st.st_size - TRAILER_BYTES;
         ok = !memcmp(t, TRAILER_MAGIC, 8) &&
              mac(key, b, (size_t)st.st_size - TRAILER_BYTES, digest) == 0 &&
-             !CRYPTO_memcmp(t + 8, digest, 32);
+             same_mark(t + 8, digest);
     }
     munmap(p, (size_t)st.st_size);
     return ok;
@@ -392,6 +394,6 @@ done:
     else
         close(fd);
 out:
-    OPENSSL_cleanse(key, sizeof key);
+    explicit_bzero(key, sizeof key);
     return rc;
 }

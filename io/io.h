@@ -67,7 +67,7 @@ typedef struct zv_io_channel {
     int64_t write_start; /* write_pos at open (appending channels start at the end) */
     uint8_t fifo_wait;   /* a read FIFO: wait for a writer before the first read */
     int64_t size;      /* bytes of a regular source at open, grows with writes */
-    void *sha;         /* running SHA-256 (EVP_MD_CTX) when etag */
+    void *sha;         /* running SHA-256 (zv_val_sha256_ctx) when etag */
     const char *alias; /* borrowed from the manifest */
     uint8_t *mem;      /* ZV_IO_MEMORY: the buffer (borrowed) */
     int64_t mem_len, mem_cap; /* bytes to read; room to write */

@@ -233,9 +233,24 @@ typedef struct {
     uint32_t max_exports, max_imports;
 } zv_val_policy;
 
-/* SHA-256 of n bytes (hash.c): the content hash of modules, and of
- * anything else zvm reports (etags). Returns 0 or -ENOMEM. */
+/* SHA-256 (hash.c, our own; the SHA extensions when the CPU has them):
+ * the content hash of modules, channel etags, cache marks. One shot
+ * (returns 0), or streaming: init, update as often as needed, final. */
 int zv_val_sha256(const uint8_t *bytes, size_t n, uint8_t out[32]);
+typedef struct {
+    uint32_t h[8];
+    uint64_t bytes;
+    uint32_t n;           /* bytes waiting in buf */
+    uint8_t buf[64];
+} zv_val_sha256_ctx;
+void zv_val_sha256_init(zv_val_sha256_ctx *c);
+void zv_val_sha256_update(zv_val_sha256_ctx *c, const void *data, size_t n);
+void zv_val_sha256_final(zv_val_sha256_ctx *c, uint8_t out[32]);
+/* HMAC-SHA256 (RFC 2104). */
+void zv_val_hmac_sha256(const uint8_t *key, size_t key_len, const void *msg, size_t n,
+                        uint8_t out[32]);
+/* Tests: 1 forces the portable code, 0 lets the CPU decide. */
+void zv_val_sha256_portable(int on);
 
 /* The most elements a table may have, initially or after table.grow: the
  * default policy's bound and the engine's run-time cap (10M references,

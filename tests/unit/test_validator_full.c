@@ -335,3 +335,47 @@ Test(full, allocation_failures_where_the_stack_first_grows)
     cr_assert_gt(fail_each_allocation_env(simple, sizeof simple), 5);
     ASSERT_NO_LEAKS();
 }
+
+/* Our SHA-256 and HMAC (hash.c) against OpenSSL's, both of our block
+ * functions, every length up to 300 and in uneven streaming pieces. */
+#include <openssl/hmac.h>
+
+static void check_hash(const uint8_t *data, size_t n)
+{
+    uint8_t ours[32], ref[32], piecewise[32];
+    unsigned len = 0;
+    zv_val_sha256_ctx c;
+    cr_assert_eq(zv_val_sha256(data, n, ours), 0);
+    cr_assert(EVP_Digest(data, n, ref, &len, EVP_sha256(), NULL));
+    cr_assert_eq(memcmp(ours, ref, 32), 0, "length %zu", n);
+    zv_val_sha256_init(&c);
+    for (size_t at = 0, step = 1; at < n; at += step, step = step * 3 % 97 + 1)
+        zv_val_sha256_update(&c, data + at, at + step > n ? n - at : step);
+    zv_val_sha256_final(&c, piecewise);
+    cr_assert_eq(memcmp(piecewise, ref, 32), 0, "length %zu in pieces", n);
+    for (size_t k = 0; k < 100; k += 33) {
+        zv_val_hmac_sha256(data, k < n ? k : n, data, n, ours);
+        cr_assert(HMAC(EVP_sha256(), data, (int)(k < n ? k : n), data, n, ref, &len));
+        cr_assert_eq(memcmp(ours, ref, 32), 0, "hmac, key %zu, length %zu", k, n);
+    }
+}
+
+Test(hash, sha256_and_hmac_match_openssl)
+{
+    static uint8_t data[70000];
+    uint8_t d[32];
+    srand(3);
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)rand();
+    /* FIPS 180-4's "abc" */
+    zv_val_sha256((const uint8_t *)"abc", 3, d);
+    cr_assert_eq(d[0], 0xba);
+    cr_assert_eq(d[31], 0xad);
+    for (int portable = 1; portable >= 0; portable--) {
+        zv_val_sha256_portable(portable);
+        for (size_t n = 0; n <= 300; n++)
+            check_hash(data, n);
+        check_hash(data, sizeof data);
+    }
+    zv_val_sha256_portable(0);
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# startup.sh — a whole `zvm run` process on a cached module against its
+# peers, side by side in one run: hello world (tests/guests/hello.c) as
+#   zvm run hello.wasm      (warm cache: validate, cache lookup, dlopen, run)
+#   native hello            (the same C, gcc -O2, dynamically linked)
+#   node WASI               (node --experimental-wasi-unstable-preview1, when node is installed)
+# and, to see where zvm's time goes, `zvm` printing its usage (the process
+# floor: exec, libc, jemalloc) and `zvm validate hello.wasm`. Each round
+# runs every command BATCH times in turn; the figure is the median over
+# ROUNDS rounds of the time per process. Prints the load average.
+#
+#   perf/startup.sh [--build DIR] [--rounds N] [--batch N]
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=$src/build rounds=11 batch=50
+while [ $# -gt 0 ]; do
+    case $1 in
+    --build) build=$(realpath "$2"); shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --batch) batch=$2; shift 2 ;;
+    *) echo "usage: $0 [--build DIR] [--rounds N] [--batch N]" >&2; exit 2 ;;
+    esac
+done
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export ZVM_CACHE=$tmp/cache
+cd "$tmp"
+cp "$build/tests/guests/hello.wasm" .
+gcc -O2 -o hello_native -x c - <<'EOF'
+#include <stdio.h>
+int main(void) { printf("hello, world\n"); return 0; }
+EOF
+cat > hello.mjs <<'EOF'
+import { readFileSync } from 'node:fs';
+import { WASI } from 'node:wasi';
+const wasi = new WASI({ version: 'preview1', args: ['hello'] });
+const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(process.argv[2])),
+                                          wasi.getImportObject());
+wasi.start(instance);
+EOF
+"$build/zvm" compile hello.wasm > /dev/null
+[ "$("$build/zvm" run hello.wasm)" = "hello, world" ] || { echo "startup.sh: zvm run hello.wasm fails" >&2; exit 1; }
+
+names=("zvm run hello.wasm (warm cache)" "native hello (gcc -O2)" "zvm (usage: the process floor)"
+       "zvm validate hello.wasm")
+cmds=("$build/zvm run hello.wasm" "./hello_native" "$build/zvm" "$build/zvm validate hello.wasm")
+if command -v node > /dev/null; then
+    names+=("node WASI hello")
+    cmds+=("node --no-warnings --experimental-wasi-unstable-preview1 hello.mjs hello.wasm")
+    batch_node=$(( (batch + 9) / 10 ))
+fi
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
+for r in $(seq "$rounds"); do
+    for i in "${!cmds[@]}"; do
+        n=$batch
+        [[ ${cmds[$i]} == node* ]] && n=$batch_node
+        t0=$(date +%s%N)
+        for _ in $(seq "$n"); do ${cmds[$i]} > /dev/null 2>&1 || true; done
+        echo $(( ($(date +%s%N) - t0) / n )) >> "t$i.txt"
+    done
+done
+median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+native=$(median t1.txt)
+printf '\n%-38s %12s %12s\n' "process (median of $rounds rounds)" "ms each" "/ native"
+for i in "${!cmds[@]}"; do
+    m=$(median "t$i.txt")
+    awk -v n="${names[$i]}" -v m="$m" -v b="$native" 'BEGIN { printf "%-38s %12.3f %11.2fx\n", n, m / 1e6, m / b }'
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
