@@ -352,13 +352,12 @@ out:
     return rc;
 }
 
-int zv_eng_cache_get(const zv_val_module *m, const zv_eng_opts *opts, char *path, size_t n,
-                     int *cached, int *fd_out, zv_eng_err *err)
+/* The folder (made and checked), its key and m's entry path. */
+static int open_cache(const zv_val_module *m, const zv_eng_opts *opts, char *dir, size_t dn,
+                      uint8_t key[KEY_BYTES], char *path, size_t n, zv_eng_err *err)
 {
-    char dir[4096];
-    uint8_t key[KEY_BYTES];
-    int rc, fd;
-    if ((rc = cache_dir(opts, dir, sizeof dir))) {
+    int rc;
+    if ((rc = cache_dir(opts, dir, dn))) {
         snprintf(err->msg, sizeof err->msg, "no cache folder: set ZVM_CACHE or HOME");
         return rc;
     }
@@ -367,8 +366,36 @@ int zv_eng_cache_get(const zv_val_module *m, const zv_eng_opts *opts, char *path
                  strerror(-rc));
         return rc;
     }
-    if ((rc = secure_dir(dir, err)) || (rc = load_key(dir, key, err)) ||
-        (rc = entry_path(m, opts, dir, path, n, err)))
+    if ((rc = secure_dir(dir, err)) || (rc = load_key(dir, key, err)))
+        return rc;
+    return entry_path(m, opts, dir, path, n, err);
+}
+
+int zv_eng_cache_find(const zv_val_module *m, const zv_eng_opts *opts, char *path, size_t n,
+                      int *fd_out, zv_eng_err *err)
+{
+    char dir[4096];
+    uint8_t key[KEY_BYTES];
+    int rc = open_cache(m, opts, dir, sizeof dir, key, path, n, err), fd = -1;
+    if (rc == 0) {
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        rc = fd >= 0 && entry_ok(fd, key);
+        if (rc)
+            *fd_out = fd;
+        else if (fd >= 0)
+            close(fd);
+    }
+    explicit_bzero(key, sizeof key);
+    return rc;
+}
+
+int zv_eng_cache_get(const zv_val_module *m, const zv_eng_opts *opts, char *path, size_t n,
+                     int *cached, int *fd_out, zv_eng_err *err)
+{
+    char dir[4096];
+    uint8_t key[KEY_BYTES];
+    int rc, fd;
+    if ((rc = open_cache(m, opts, dir, sizeof dir, key, path, n, err)))
         goto out;
     *cached = 1;
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);

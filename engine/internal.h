@@ -53,6 +53,10 @@ int zv_eng_cc_compile(const char *cc, int opt_level, const char *c_path, const c
 int zv_eng_cc_identity(const char *cc, char *out, size_t n);
 
 /* Cache (cache.c): the entry for a module, compiled if missing. */
+/* Only look: 1 and *fd_out when m's entry is there and its mark verifies,
+ * 0 when not (nothing is built), or -errno with err. */
+int zv_eng_cache_find(const zv_val_module *m, const zv_eng_opts *opts, char *path, size_t n,
+                      int *fd_out, zv_eng_err *err);
 int zv_eng_cache_get(const zv_val_module *m, const zv_eng_opts *opts, char *path, size_t n,
                      int *cached, int *fd_out, zv_eng_err *err);
 

@@ -18,10 +18,11 @@
 
 /* Spec validation, then the policy if the options give one. */
 static int validate(const uint8_t *bytes, size_t size, const zv_eng_opts *opts,
-                    zv_val_module **out, zv_eng_err *err)
+                    zv_val_module **out, zv_eng_err *err, int decode_only)
 {
     zv_val_err verr = {0};
-    int rc = zv_val_module_new(bytes, size, out, &verr);
+    int rc = decode_only ? zv_val_module_decode(bytes, size, out, &verr)
+                         : zv_val_module_new(bytes, size, out, &verr);
     if (rc == 0 && opts && opts->policy)
         rc = zv_val_check_policy(*out, opts->policy, &verr);
     if (rc == -EINVAL || rc == -EPERM)
@@ -36,7 +37,7 @@ int zv_eng_compile(const uint8_t *bytes, size_t size, const zv_eng_opts *opts, i
                    char *path_out, size_t path_size, zv_eng_err *err)
 {
     zv_val_module *info = NULL;
-    int rc = validate(bytes, size, opts, &info, err);
+    int rc = validate(bytes, size, opts, &info, err, 0);
     if (rc == 0)
         rc = zv_eng_cache_get(info, opts, path_out, path_size, cached, NULL, err);
     zv_val_module_free(info);
@@ -116,10 +117,19 @@ int zv_eng_module_load(const uint8_t *bytes, size_t size, const zv_eng_opts *opt
         return -ENOMEM;
     }
     memcpy(m->bytes, bytes, size);
-    if ((rc = validate(m->bytes, size, opts, &m->info, err)))
-        goto out;
-    if ((rc = zv_eng_cache_get(m->info, opts, path, sizeof path, &was_cached, &fd, err)))
-        goto out;
+    /* A verified cache entry for these bytes is code made from them after
+     * they passed validation: only decode what instantiation needs. */
+    if (validate(m->bytes, size, opts, &m->info, err, 1) == 0 &&
+        zv_eng_cache_find(m->info, opts, path, sizeof path, &fd, err) == 1) {
+        was_cached = 1;
+    } else {
+        zv_val_module_free(m->info);
+        m->info = NULL;
+        if ((rc = validate(m->bytes, size, opts, &m->info, err, 0)))
+            goto out;
+        if ((rc = zv_eng_cache_get(m->info, opts, path, sizeof path, &was_cached, &fd, err)))
+            goto out;
+    }
     rc = bind(m, fd, path, err);
     close(fd);
 out:
