@@ -7,8 +7,12 @@
 # a hang), a trapping node (the job stops, the report names it), a 200-node
 # fan-in, and determinism over 20 runs on 1 and 2 workers.
 #
-# Usage: job.sh ZVM GUEST_DIR
-zvm=$(realpath "$1") guests=$(realpath "$2")
+# Then the two examples: the word count equals `sort | uniq -c` and gives
+# the same bytes over 20 runs on 1 and 2 workers; the grep pipeline counts
+# what `grep -c` counts.
+#
+# Usage: job.sh ZVM GUEST_DIR EXAMPLES_BUILD_DIR
+zvm=$(realpath "$1") guests=$(realpath "$2") examples=$(realpath "$3")
 source "$(dirname "$0")/lib.sh"
 check() { n_checks=$((n_checks + 1)); [ "$2" = 0 ] || fail "$1"; }
 
@@ -147,5 +151,23 @@ done
 check "20 runs on 1 and 2 workers give the same bytes: $same of 20" $([ $same = 20 ]; echo $?)
 [ "$(grep -c '^src-[1-4]: end$' first.txt)" = 12 ] && [ "$(grep -c '^mid-[1-3]: end$' first.txt)" = 3 ]
 check "every source reached every mid, every mid the end: $(grep -c ': end$' first.txt) end lines" $?
+
+# ---- the examples ---------------------------------------------------------------------
+cp -r "$examples/wordcount" "$examples/grep-pipeline" .
+rm -rf wordcount/out grep-pipeline/out
+zjob wordcount/wordcount.json
+check "the word count runs: $(tail -1 <<< "$out") $err" $status
+(cd wordcount && cat text/*.txt | tr -s ' ' '\n' | grep -v '^$' | LC_ALL=C sort | uniq -c) > wc_ref.txt
+cmp -s wc_ref.txt wordcount/out/counts.txt
+check "the word count equals cat | tr -s ' ' '\\n' | sort | uniq -c ($(wc -l < wc_ref.txt) words)" $?
+same=0
+for r in $(seq 1 20); do
+    zjob --workers $((r % 2 + 1)) wordcount/wordcount.json
+    [ "$status" = 0 ] && cmp -s wc_ref.txt wordcount/out/counts.txt && same=$((same + 1))
+done
+check "the word count: 20 runs on 1 and 2 workers, the same bytes: $same of 20" $([ $same = 20 ]; echo $?)
+zjob grep-pipeline/grep.json
+[ "$status" = 0 ] && [ "$(tail -1 grep-pipeline/out/counts.txt)" = "total $(grep -c ERROR grep-pipeline/sample.log)" ]
+check "the grep pipeline counts what grep -c counts: $(tail -1 grep-pipeline/out/counts.txt 2>&1) $err" $?
 
 finish job
