@@ -11,7 +11,8 @@
  * While a run is over its limit the watchdog signals it every
  * millisecond: a signal that lands in a host call only marks the run, and
  * the guest stops at its next function entry. It wakes every millisecond
- * while some run is on and every 20 ms otherwise.
+ * while some run is on and every 20 ms otherwise; freeing it wakes it at
+ * once (a `zvm run` session used to wait up to 20 ms at exit for it).
  */
 #include "prefork/prefork.h"
 
@@ -21,6 +22,8 @@
 
 struct zv_pf_watchdog {
     pthread_t thread;
+    pthread_mutex_t mu;    /* only the watchdog's naps and zv_pf_watchdog_free take it */
+    pthread_cond_t wake;
     _Atomic int stop;
     _Atomic int expire; /* every run is past its deadline */
     uint32_t n;
@@ -32,6 +35,23 @@ static uint64_t now_ns(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t); /* vDSO: no syscall */
     return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* Sleep ns unless zv_pf_watchdog_free says stop. */
+static void nap(zv_pf_watchdog *wd, long ns)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += ns;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&wd->mu);
+    while (!atomic_load_explicit(&wd->stop, memory_order_acquire) &&
+           pthread_cond_timedwait(&wd->wake, &wd->mu, &until) != ETIMEDOUT)
+        ;
+    pthread_mutex_unlock(&wd->mu);
 }
 
 static void *watchdog_main(void *p)
@@ -53,7 +73,7 @@ static void *watchdog_main(void *p)
                 (now > since && now - since > atomic_load_explicit(&w->limit_ns, memory_order_relaxed)))
                 zv_eng_interrupt(w->thread, epoch);
         }
-        nanosleep(&(struct timespec){0, busy ? 1000000 : 20000000}, NULL);
+        nap(wd, busy ? 1000000 : 20000000);
     }
     return NULL;
 }
@@ -68,7 +88,15 @@ int zv_pf_watchdog_new(uint32_t n, zv_pf_watchdog **out)
         return -ENOMEM;
     }
     wd->n = n;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&wd->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&wd->mu, NULL);
     if ((rc = pthread_create(&wd->thread, NULL, watchdog_main, wd))) {
+        pthread_cond_destroy(&wd->wake);
+        pthread_mutex_destroy(&wd->mu);
         free(wd->w);
         free(wd);
         return -rc;
@@ -83,8 +111,13 @@ void zv_pf_watchdog_free(zv_pf_watchdog *wd)
 {
     if (!wd)
         return;
+    pthread_mutex_lock(&wd->mu);
     atomic_store_explicit(&wd->stop, 1, memory_order_release);
+    pthread_cond_signal(&wd->wake);
+    pthread_mutex_unlock(&wd->mu);
     pthread_join(wd->thread, NULL);
+    pthread_cond_destroy(&wd->wake);
+    pthread_mutex_destroy(&wd->mu);
     free(wd->w);
     free(wd);
 }
