@@ -92,15 +92,13 @@ int zv_cli_pipeline(int argc, char **argv)
         if (!strcmp(o, "--workers")) {
             unsigned long n = strtoul(v, &end, 10);
             po.workers = (unsigned)n;
-            if (n < 1 || n > 1024)
-                end = "bad";
+            if (n < 1 || n > 1024) end = "bad";
         } else if (!strcmp(o, "--memory")) {
             co.memory_bytes = strtoull(v, &end, 0);
         } else if (!strcmp(o, "--timeout")) {
             unsigned long n = strtoul(v, &end, 10);
             co.timeout_s = (uint32_t)n;
-            if (n < 1 || n > 86400 * 365)
-                end = "bad";
+            if (n < 1 || n > 86400 * 365) end = "bad";
         } else if (!strcmp(o, "--outdir")) {
             co.outdir = v;
             end = "";
@@ -126,11 +124,9 @@ int zv_cli_pipeline(int argc, char **argv)
         return rc == -ENOENT ? 2 : 14;
     }
     signal(SIGPIPE, SIG_IGN); /* a pipe whose reader has ended: EPIPE to the writer */
-    if (isatty(2))
-        po.progress = progress;
+    if (isatty(2)) po.progress = progress;
     rc = zv_pf_job_run(d, &po, &res);
-    if (po.progress)
-        fprintf(stderr, "\r\033[K");
+    if (po.progress) fprintf(stderr, "\r\033[K");
     if (rc) {
         fprintf(stderr, "%s: %s\n", argv[i], res.status);
         zv_cfg_jobdesc_free(d);

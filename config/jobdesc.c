@@ -24,13 +24,14 @@
 #define BIG_BYTES     1099511627776ll /* 1 TiB: devices and pipes are not what limits a job */
 
 enum { DEV_STDIN, DEV_STDOUT, DEV_STDERR, DEV_INPUT, DEV_OUTPUT, DEV_IMAGE, N_DEVS };
-static const char *const dev_names[N_DEVS] = {"stdin", "stdout", "stderr", "input", "output", "image"};
+static const char *const dev_names[N_DEVS] = {"stdin", "stdout", "stderr",
+                                              "input", "output", "image"};
 static const int dev_writable[N_DEVS] = {0, 1, 1, 0, 1, 0};
 static const int dev_type[N_DEVS] = {ZV_CFG_SEQ_SEQ, ZV_CFG_SEQ_SEQ, ZV_CFG_SEQ_SEQ,
                                      ZV_CFG_RND_SEQ, ZV_CFG_SEQ_RND, ZV_CFG_RND_SEQ};
 
 typedef struct {
-    const zv_json *v;      /* the node's object */
+    const zv_json *v; /* the node's object */
     uint32_t index;
     const char *name;
     const zv_json *exec, *devices, *connect;
@@ -38,13 +39,13 @@ typedef struct {
     int dev_present[N_DEVS];
     uint64_t memory;
     uint32_t timeout;
-    char **matches;        /* wildcard texts, sorted; NULL without a readable wildcard */
+    char **matches;         /* wildcard texts, sorted; NULL without a readable wildcard */
     uint32_t n_inst, first; /* its instances: [first, first + n_inst) */
 } node;
 
 typedef struct {
-    const char *file;      /* the JSON's path, for messages */
-    char *dir;             /* its folder */
+    const char *file; /* the JSON's path, for messages */
+    char *dir;        /* its folder */
     zv_cfg_err *err;
     node *nodes;
     uint32_t n_nodes;
@@ -71,15 +72,29 @@ static int oom(ctx *c)
     return -ENOMEM;
 }
 
+/* Node names, env keys: letters, digits and '_', at most MAX_NAME bytes
+ * (so "name-100000" fits an instance name). */
+#define MAX_NAME 48
+
 static int valid_name(const char *s)
 {
-    if (!*s)
-        return 0;
+    if (!*s || strlen(s) > MAX_NAME) return 0;
     for (; *s; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
               *s == '_'))
             return 0;
     return 1;
+}
+
+#define MAX_PATH 2048
+
+/* Can the manifest hold s as a channel's path? Not with ',', '=', a line
+ * break or surrounding blanks. */
+static int manifest_safe(const char *s)
+{
+    size_t n = strlen(s);
+    return !strpbrk(s, ",=\n\r") &&
+           !(n && (zv_cfg_blank((unsigned char)s[0]) || zv_cfg_blank((unsigned char)s[n - 1])));
 }
 
 /* A path as the manifest will hold it: no ',', '=', newline or
@@ -89,20 +104,20 @@ static int check_path(ctx *c, const zv_json *at, const char *what, const char *p
 {
     int depth = 0;
     const char *star = strchr(p, '*');
-    if (!*p || strpbrk(p, ",=\n\r") || zv_cfg_blank((unsigned char)p[0]) ||
-        zv_cfg_blank((unsigned char)p[strlen(p) - 1]))
-        return bad(c, at, "%s: the path \"%.80s\" is empty, holds ',', '=' or a newline, or starts "
-                   "or ends blank", what, p);
+    if (strlen(p) > MAX_PATH) return bad(c, at, "%s: a path longer than %d bytes", what, MAX_PATH);
+    if (!*p || !manifest_safe(p))
+        return bad(c, at,
+                   "%s: the path \"%.80s\" is empty, holds ',', '=' or a newline, or starts "
+                   "or ends blank",
+                   what, p);
     if (star && strchr(star + 1, '*'))
         return bad(c, at, "%s: more than one '*' in \"%.80s\"", what, p);
-    if (p[0] == '/')
-        return 0;
+    if (p[0] == '/') return 0;
     for (const char *s = p; *s;) {
         size_t n = strcspn(s, "/");
         if (n == 2 && !memcmp(s, "..", 2) && --depth < 0)
             return bad(c, at, "%s: the path \"%.80s\" climbs out of the job's folder", what, p);
-        if (n && !(n == 1 && s[0] == '.') && !(n == 2 && !memcmp(s, "..", 2)))
-            depth++;
+        if (n && !(n == 1 && s[0] == '.') && !(n == 2 && !memcmp(s, "..", 2))) depth++;
         s += n + (s[n] == '/');
     }
     return 0;
@@ -159,19 +174,27 @@ static char **expand(ctx *c, const zv_json *at, const char *what, const char *pa
         char path[8192], *text;
         struct stat st;
         if (len < pre + suf || memcmp(e->d_name, comp, pre) ||
-            memcmp(e->d_name + len - suf, star + 1, suf) || (e->d_name[0] == '.' && !pre))
+            memcmp(e->d_name + len - suf, star + 1, suf) || (e->d_name[0] == '.' && !pre) ||
+            !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) /* "..*" must not climb */
             continue;
+        if (!manifest_safe(e->d_name)) {
+            bad(c, at,
+                "%s: \"%.60s\" matches \"%.60s\", but a name with ',', '=', a line "
+                "break or surrounding blanks cannot be a channel's path",
+                what, e->d_name, pattern);
+            closedir(d); /* e goes with it: the message is made first */
+            free(full);
+            free_list(out);
+            return NULL;
+        }
         snprintf(path, sizeof path, "%s/%s%s", full, e->d_name, comp_end);
-        if (stat(path, &st) || S_ISDIR(st.st_mode))
-            continue;
+        if (stat(path, &st) || S_ISDIR(st.st_mode)) continue;
         if (n + 2 > cap) {
             char **bigger = zv_cfg_realloc(out, cap *= 2, sizeof *out);
-            if (!bigger)
-                break;
+            if (!bigger) break;
             out = bigger;
         }
-        if (!(text = zv_cfg_strndup(e->d_name + pre, len - pre - suf)))
-            break;
+        if (!(text = zv_cfg_strndup(e->d_name + pre, len - pre - suf))) break;
         out[n++] = text;
         out[n] = NULL;
     }
@@ -195,8 +218,7 @@ static const zv_json *want(ctx *c, const zv_json *obj, const char *key, int type
                            const char *where, int *rc)
 {
     const zv_json *v = zv_json_get(obj, key);
-    if (*rc)
-        return NULL;
+    if (*rc) return NULL;
     if (!v && required)
         *rc = bad(c, obj, "%s: \"%s\" is missing", where, key);
     else if (v && v->type != type)
@@ -211,8 +233,7 @@ static int known_keys(ctx *c, const zv_json *obj, const char *where, const char 
         int ok = 0;
         for (const char *const *k = keys; *k && !ok; k++)
             ok = !strcmp(*k, obj->keys[i]);
-        if (!ok)
-            return bad(c, &obj->items[i], "%s: unknown key \"%.60s\"", where, obj->keys[i]);
+        if (!ok) return bad(c, &obj->items[i], "%s: unknown key \"%.60s\"", where, obj->keys[i]);
     }
     return 0;
 }
@@ -222,8 +243,7 @@ static int uint_key(ctx *c, const zv_json *obj, const char *key, const char *whe
 {
     int rc = 0;
     const zv_json *v = want(c, obj, key, ZV_JSON_NUM, 0, where, &rc);
-    if (rc || !v)
-        return rc;
+    if (rc || !v) return rc;
     if (!v->integer || v->num < 1 || v->num > (double)max)
         return bad(c, v, "%s.%s: expected a whole number from 1 to %llu", where, key,
                    (unsigned long long)max);
@@ -234,11 +254,12 @@ static int uint_key(ctx *c, const zv_json *obj, const char *key, const char *whe
 /* One node's keys, devices and instance count. */
 static int read_node(ctx *c, node *n, const zv_cfg_job_opts *o)
 {
-    static const char *const node_keys[] = {"name", "exec", "devices", "file_list", "count",
-        "connect", "memory", "timeout", "args", "replicate", "attach", "location", NULL};
+    static const char *const node_keys[] = {
+        "name",    "exec", "devices",   "file_list", "count",    "connect", "memory",
+        "timeout", "args", "replicate", "attach",    "location", NULL};
     static const char *const exec_keys[] = {"path", "name", "args", "env", NULL};
-    static const char *const dev_keys[] = {"name", "device", "path", "content_type", "meta",
-                                           "mode", "min_size", NULL};
+    static const char *const dev_keys[] = {"name", "device", "path",     "content_type",
+                                           "meta", "mode",   "min_size", NULL};
     char where[64], dw[96];
     const zv_json *v = n->v, *name;
     int rc = 0;
@@ -246,18 +267,17 @@ static int read_node(ctx *c, node *n, const zv_cfg_job_opts *o)
     snprintf(where, sizeof where, "$[%u]", n->index);
     if (v->type != ZV_JSON_OBJ)
         return bad(c, v, "%s: %s, expected a node (an object)", where, zv_json_type_name(v->type));
-    if ((rc = known_keys(c, v, where, node_keys)))
-        return rc;
-    if (!(name = want(c, v, "name", ZV_JSON_STR, 1, where, &rc)))
-        return rc;
+    if ((rc = known_keys(c, v, where, node_keys))) return rc;
+    if (!(name = want(c, v, "name", ZV_JSON_STR, 1, where, &rc))) return rc;
     if (!valid_name(name->str))
-        return bad(c, name, "%s.name: \"%.60s\": letters, digits and '_' only", where, name->str);
+        return bad(c, name, "%s.name: \"%.60s\": letters, digits and '_' only, at most 48", where,
+                   name->str);
     n->name = name->str;
     snprintf(where, sizeof where, "$[%u] (%.40s)", n->index, n->name);
-    if (!(n->exec = want(c, v, "exec", ZV_JSON_OBJ, 1, where, &rc)))
-        return rc;
+    if (!(n->exec = want(c, v, "exec", ZV_JSON_OBJ, 1, where, &rc))) return rc;
     snprintf(dw, sizeof dw, "%s.exec", where);
-    if ((rc = known_keys(c, n->exec, dw, exec_keys)) || !want(c, n->exec, "path", ZV_JSON_STR, 1, dw, &rc))
+    if ((rc = known_keys(c, n->exec, dw, exec_keys)) ||
+        !want(c, n->exec, "path", ZV_JSON_STR, 1, dw, &rc))
         return rc;
     if ((rc = check_path(c, zv_json_get(n->exec, "path"), dw, zv_json_get(n->exec, "path")->str)))
         return rc;
@@ -267,7 +287,8 @@ static int read_node(ctx *c, node *n, const zv_cfg_job_opts *o)
     const zv_json *env = want(c, n->exec, "env", ZV_JSON_OBJ, 0, dw, &rc);
     for (uint32_t i = 0; !rc && env && i < env->n; i++) {
         if (!valid_name(env->keys[i]))
-            return bad(c, &env->items[i], "%s.env: \"%.60s\": letters, digits and '_' only", dw,
+            return bad(c, &env->items[i],
+                       "%s.env: \"%.60s\": letters, digits and '_' only, at most 48", dw,
                        env->keys[i]);
         if (env->items[i].type != ZV_JSON_STR)
             return bad(c, &env->items[i], "%s.env.%s: %s, expected a string", dw, env->keys[i],
@@ -280,8 +301,7 @@ static int read_node(ctx *c, node *n, const zv_cfg_job_opts *o)
     n->memory = mem;
     n->timeout = (uint32_t)timeout;
     n->devices = want(c, v, "devices", ZV_JSON_ARR, 0, where, &rc);
-    if (!n->devices && !rc)
-        n->devices = want(c, v, "file_list", ZV_JSON_ARR, 0, where, &rc);
+    if (!n->devices && !rc) n->devices = want(c, v, "file_list", ZV_JSON_ARR, 0, where, &rc);
     n->connect = want(c, v, "connect", ZV_JSON_ARR, 0, where, &rc);
     for (uint32_t i = 0; !rc && n->devices && i < n->devices->n; i++) {
         const zv_json *d = &n->devices->items[i], *dn, *dp;
@@ -289,37 +309,34 @@ static int read_node(ctx *c, node *n, const zv_cfg_job_opts *o)
         snprintf(dw, sizeof dw, "%s.devices[%u]", where, i);
         if (d->type != ZV_JSON_OBJ)
             return bad(c, d, "%s: %s, expected an object", dw, zv_json_type_name(d->type));
-        if ((rc = known_keys(c, d, dw, dev_keys)))
-            return rc;
+        if ((rc = known_keys(c, d, dw, dev_keys))) return rc;
         if (!(dn = want(c, d, zv_json_get(d, "name") ? "name" : "device", ZV_JSON_STR, 1, dw, &rc)))
             return rc;
         for (k = 0; k < N_DEVS && strcmp(dn->str, dev_names[k]); k++)
             ;
         if (k == N_DEVS)
-            return bad(c, dn, "%s.name: unknown device \"%.40s\" (stdin, stdout, stderr, input, "
-                       "output or image)", dw, dn->str);
+            return bad(c, dn,
+                       "%s.name: unknown device \"%.40s\" (stdin, stdout, stderr, input, "
+                       "output or image)",
+                       dw, dn->str);
         if (n->dev_present[k])
             return bad(c, dn, "%s.name: the device %s is given twice", dw, dn->str);
         n->dev_present[k] = 1;
         if ((dp = want(c, d, "path", ZV_JSON_STR, 0, dw, &rc)) &&
             (rc = check_path(c, dp, dw, dp->str)))
             return rc;
-        if (rc)
-            return rc;
+        if (rc) return rc;
         if (!dp && !dev_writable[k])
             return bad(c, d, "%s: the readable device %s needs a path", dw, dn->str);
         n->dev_path[k] = dp ? dp->str : NULL;
     }
-    if (rc)
-        return rc;
+    if (rc) return rc;
     /* readable wildcards: one instance per match; all of them must agree */
     for (int k = 0; k < N_DEVS; k++) {
         char **m;
-        if (dev_writable[k] || !n->dev_path[k] || !strchr(n->dev_path[k], '*'))
-            continue;
+        if (dev_writable[k] || !n->dev_path[k] || !strchr(n->dev_path[k], '*')) continue;
         snprintf(dw, sizeof dw, "%s.devices (%s)", where, dev_names[k]);
-        if (!(m = expand(c, n->v, dw, n->dev_path[k])))
-            return c->nomem ? -ENOMEM : -EINVAL;
+        if (!(m = expand(c, n->v, dw, n->dev_path[k]))) return c->nomem ? -ENOMEM : -EINVAL;
         if (n->matches) {
             size_t a = 0, b = 0;
             while (n->matches[a] && m[a] && !strcmp(n->matches[a], m[a]))
@@ -328,8 +345,10 @@ static int read_node(ctx *c, node *n, const zv_cfg_job_opts *o)
             if (n->matches[a] || m[b]) {
                 const char *which = n->matches[a] ? n->matches[a] : m[b];
                 free_list(m);
-                return bad(c, n->v, "%s: wildcard mismatch: \"%.40s\" matches one readable "
-                           "device's '*' but not another's", where, which);
+                return bad(c, n->v,
+                           "%s: wildcard mismatch: \"%.40s\" matches one readable "
+                           "device's '*' but not another's",
+                           where, which);
             }
             free_list(m);
         } else {
@@ -346,10 +365,11 @@ static int read_node(ctx *c, node *n, const zv_cfg_job_opts *o)
     n->n_inst = (uint32_t)count;
     for (int k = 0; k < N_DEVS; k++) {
         const char *p = n->dev_path[k];
-        if (!dev_writable[k] || !p || strchr(p, '*') || n->n_inst == 1)
-            continue;
-        return bad(c, n->v, "%s: the writable device %s has the path \"%.60s\" without '*', but "
-                   "the node has %u instances", where, dev_names[k], p, n->n_inst);
+        if (!dev_writable[k] || !p || strchr(p, '*') || n->n_inst == 1) continue;
+        return bad(c, n->v,
+                   "%s: the writable device %s has the path \"%.60s\" without '*', but "
+                   "the node has %u instances",
+                   where, dev_names[k], p, n->n_inst);
     }
     return 0;
 }
@@ -368,8 +388,10 @@ static int read_connect(ctx *c, node *n)
             return bad(c, t, "$[%u] (%s).connect[%u]: no node is named \"%.40s\"", n->index,
                        n->name, i, t->str);
         if (k == n->index && n->n_inst == 1)
-            return bad(c, t, "$[%u] (%s).connect[%u]: the node connects to itself but has one "
-                       "instance (a cycle with count 1)", n->index, n->name, i);
+            return bad(c, t,
+                       "$[%u] (%s).connect[%u]: the node connects to itself but has one "
+                       "instance (a cycle with count 1)",
+                       n->index, n->name, i);
         for (uint32_t j = 0; j < i; j++)
             if (!strcmp(n->connect->items[j].str, t->str))
                 return bad(c, t, "$[%u] (%s).connect[%u]: \"%s\" is listed twice", n->index,
@@ -460,8 +482,7 @@ static int build(ctx *c, const zv_cfg_job_opts *o, zv_cfg_jobdesc *j)
         node *n = &c->nodes[ni];
         const zv_json *args = zv_json_get(n->exec, "args"), *argv0 = zv_json_get(n->exec, "name");
         const zv_json *env = zv_json_get(n->exec, "env");
-        if (!args)
-            args = zv_json_get(n->v, "args");
+        if (!args) args = zv_json_get(n->v, "args");
         for (uint32_t i = 0; i < n->n_inst; i++) {
             zv_cfg_job_instance *in = &j->inst[n->first + i];
             text t = {0};
@@ -472,8 +493,10 @@ static int build(ctx *c, const zv_cfg_job_opts *o, zv_cfg_jobdesc *j)
                 outs += j->pipes[p].from == n->first + i;
             /* the buffers of the pipes it writes are part of its Memory */
             if (n->memory < outs * ZV_CFG_JOB_PIPE_BYTES + ZV_CFG_PAGE)
-                return bad(c, n->v, "$[%u] (%s): memory %llu is too small for %llu pipes of %d "
-                           "KiB and the guest", n->index, n->name, (unsigned long long)n->memory,
+                return bad(c, n->v,
+                           "$[%u] (%s): memory %llu is too small for %llu pipes of %d "
+                           "KiB and the guest",
+                           n->index, n->name, (unsigned long long)n->memory,
                            (unsigned long long)outs, ZV_CFG_JOB_PIPE_BYTES / 1024);
             memory = n->memory - outs * ZV_CFG_JOB_PIPE_BYTES;
             put(&t, "Version = %d\nProgram = %s\nMemory = %llu, 0\nTimeout = %u\nArgs = ",
@@ -517,8 +540,7 @@ static int build(ctx *c, const zv_cfg_job_opts *o, zv_cfg_jobdesc *j)
             }
             rc = zv_cfg_parse(t.s, t.n, c->dir, &in->man, &perr);
             free(t.s);
-            if (rc == -ENOMEM)
-                return oom(c);
+            if (rc == -ENOMEM) return oom(c);
             if (rc)
                 return bad(c, n->v, "$[%u] (%s): instance %s: %s", n->index, n->name, in->name,
                            perr.msg);
@@ -533,34 +555,32 @@ static int expand_job(ctx *c, const zv_json *root, const zv_cfg_job_opts *o, zv_
     int rc;
     if (root->type != ZV_JSON_ARR)
         return bad(c, root, "$: %s, expected a list of nodes", zv_json_type_name(root->type));
-    if (!root->n)
-        return bad(c, root, "$: the job has no nodes");
-    if (!(c->nodes = zv_cfg_calloc(root->n, sizeof *c->nodes)))
-        return oom(c);
+    if (!root->n) return bad(c, root, "$: the job has no nodes");
+    if (!(c->nodes = zv_cfg_calloc(root->n, sizeof *c->nodes))) return oom(c);
     c->n_nodes = root->n;
     for (uint32_t i = 0; i < root->n; i++) {
         c->nodes[i].v = &root->items[i];
         c->nodes[i].index = i;
-        if ((rc = read_node(c, &c->nodes[i], o)))
-            return rc;
+        if ((rc = read_node(c, &c->nodes[i], o))) return rc;
         for (uint32_t k = 0; k < i; k++)
             if (!strcmp(c->nodes[k].name, c->nodes[i].name))
-                return bad(c, zv_json_get(c->nodes[i].v, "name"), "$[%u].name: \"%s\" is also "
-                           "the name of $[%u]", i, c->nodes[i].name, k);
+                return bad(c, zv_json_get(c->nodes[i].v, "name"),
+                           "$[%u].name: \"%s\" is also "
+                           "the name of $[%u]",
+                           i, c->nodes[i].name, k);
         c->nodes[i].first = (uint32_t)total;
         total += c->nodes[i].n_inst;
         if (total > MAX_INSTANCES)
             return bad(c, c->nodes[i].v, "the job has more than %d instances", MAX_INSTANCES);
     }
     for (uint32_t i = 0; i < c->n_nodes; i++) {
-        if ((rc = read_connect(c, &c->nodes[i])))
-            return rc;
+        if ((rc = read_connect(c, &c->nodes[i]))) return rc;
         for (uint32_t t = 0; c->nodes[i].connect && t < c->nodes[i].connect->n; t++) {
             const node *to = NULL;
             for (uint32_t k = 0; k < c->n_nodes; k++)
-                if (!strcmp(c->nodes[k].name, c->nodes[i].connect->items[t].str))
-                    to = &c->nodes[k];
-            pipes += (uint64_t)c->nodes[i].n_inst * to->n_inst - (to == &c->nodes[i] ? to->n_inst : 0);
+                if (!strcmp(c->nodes[k].name, c->nodes[i].connect->items[t].str)) to = &c->nodes[k];
+            pipes +=
+                (uint64_t)c->nodes[i].n_inst * to->n_inst - (to == &c->nodes[i] ? to->n_inst : 0);
         }
     }
     if (pipes > ZV_CFG_JOB_MAX_PIPES)
@@ -568,8 +588,7 @@ static int expand_job(ctx *c, const zv_json *root, const zv_cfg_job_opts *o, zv_
                    (unsigned long long)pipes, ZV_CFG_JOB_MAX_PIPES);
     j->inst = zv_cfg_calloc(total, sizeof *j->inst);
     j->pipes = zv_cfg_calloc(pipes ? pipes : 1, sizeof *j->pipes);
-    if (!j->inst || !j->pipes)
-        return oom(c);
+    if (!j->inst || !j->pipes) return oom(c);
     for (uint32_t i = 0; i < c->n_nodes; i++) {
         const node *n = &c->nodes[i];
         for (uint32_t k = 0; k < n->n_inst; k++) {
@@ -579,8 +598,7 @@ static int expand_job(ctx *c, const zv_json *root, const zv_cfg_job_opts *o, zv_
                 snprintf(name, sizeof name, "%s", n->name);
             else
                 snprintf(name, sizeof name, "%s-%u", n->name, k + 1);
-            if (!(in->name = zv_cfg_strndup(name, strlen(name))))
-                return oom(c);
+            if (!(in->name = zv_cfg_strndup(name, strlen(name)))) return oom(c);
             in->node = i;
             j->n_inst++;
         }
@@ -590,8 +608,7 @@ static int expand_job(ctx *c, const zv_json *root, const zv_cfg_job_opts *o, zv_
         for (uint32_t t = 0; a->connect && t < a->connect->n; t++) {
             const node *b = NULL;
             for (uint32_t k = 0; k < c->n_nodes; k++)
-                if (!strcmp(c->nodes[k].name, a->connect->items[t].str))
-                    b = &c->nodes[k];
+                if (!strcmp(c->nodes[k].name, a->connect->items[t].str)) b = &c->nodes[k];
             for (uint32_t x = 0; x < a->n_inst; x++)
                 for (uint32_t y = 0; y < b->n_inst; y++)
                     if (a->first + x != b->first + y)
@@ -614,22 +631,18 @@ int zv_cfg_jobdesc_load(const char *path, const zv_cfg_job_opts *o, zv_cfg_jobde
     int rc;
     memset(err, 0, sizeof *err);
     *out = NULL;
-    if (!f)
-        return bad(&c, NULL, "%s", strerror(errno)), -ENOENT;
+    if (!f) return bad(&c, NULL, "%s", strerror(errno)), -ENOENT;
     buf = zv_cfg_calloc(ZV_CFG_JOB_MAX_BYTES + 1, 1);
-    if (buf)
-        len = fread(buf, 1, ZV_CFG_JOB_MAX_BYTES + 1, f);
+    if (buf) len = fread(buf, 1, ZV_CFG_JOB_MAX_BYTES + 1, f);
     fclose(f);
-    if (!buf)
-        return oom(&c);
+    if (!buf) return oom(&c);
     if (len > ZV_CFG_JOB_MAX_BYTES) {
         free(buf);
         return bad(&c, NULL, "larger than %d bytes", ZV_CFG_JOB_MAX_BYTES);
     }
     rc = zv_json_parse(buf, len, &root, why, sizeof why);
     free(buf);
-    if (rc)
-        return bad(&c, NULL, "%s", why), rc;
+    if (rc) return bad(&c, NULL, "%s", why), rc;
     c.dir = slash ? zv_cfg_strndup(path, slash == path ? 1 : (size_t)(slash - path))
                   : zv_cfg_strndup(".", 1);
     if (!c.dir || !(j = zv_cfg_calloc(1, sizeof *j)))
@@ -639,8 +652,7 @@ int zv_cfg_jobdesc_load(const char *path, const zv_cfg_job_opts *o, zv_cfg_jobde
     for (uint32_t i = 0; i < c.n_nodes; i++)
         free_list(c.nodes[i].matches);
     if (!rc) {
-        if (!(j->nodes = zv_cfg_calloc(c.n_nodes, sizeof *j->nodes)))
-            rc = oom(&c);
+        if (!(j->nodes = zv_cfg_calloc(c.n_nodes, sizeof *j->nodes))) rc = oom(&c);
         for (uint32_t i = 0; !rc && i < c.n_nodes; i++, j->n_nodes++)
             if (!(j->nodes[i] = zv_cfg_strndup(c.nodes[i].name, strlen(c.nodes[i].name))))
                 rc = oom(&c);
@@ -658,8 +670,7 @@ int zv_cfg_jobdesc_load(const char *path, const zv_cfg_job_opts *o, zv_cfg_jobde
 
 void zv_cfg_jobdesc_free(zv_cfg_jobdesc *j)
 {
-    if (!j)
-        return;
+    if (!j) return;
     for (uint32_t i = 0; i < j->n_inst; i++) {
         free(j->inst[i].name);
         zv_cfg_free(j->inst[i].man);

@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_DEPTH 64
+#define MAX_DEPTH   64
+#define MAX_MEMBERS 4096
 
 typedef struct {
     const char *s, *end, *p;
@@ -46,13 +47,15 @@ static void skip_ws(reader *r)
 static int hex4(reader *r, unsigned *out)
 {
     unsigned v = 0;
-    if (r->end - r->p < 4)
-        return fail(r, "a \\u escape needs 4 hex digits");
+    if (r->end - r->p < 4) return fail(r, "a \\u escape needs 4 hex digits");
     for (int i = 0; i < 4; i++) {
         char c = r->p[i];
-        v = v * 16 + (unsigned)(c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                : c >= 'A' && c <= 'F' ? c - 'A' + 10 : 99);
-        if (v >= 0x10000 || !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+        v = v * 16 + (unsigned)(c >= '0' && c <= '9'   ? c - '0'
+                                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                       : 99);
+        if (v >= 0x10000 ||
+            !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
             return fail(r, "a \\u escape needs 4 hex digits");
     }
     r->p += 4;
@@ -99,22 +102,38 @@ static char *string(reader *r)
             break;
         }
         switch (*r->p++) {
-        case '"': out[n++] = '"'; continue;
-        case '\\': out[n++] = '\\'; continue;
-        case '/': out[n++] = '/'; continue;
-        case 'b': out[n++] = '\b'; continue;
-        case 'f': out[n++] = '\f'; continue;
-        case 'n': out[n++] = '\n'; continue;
-        case 'r': out[n++] = '\r'; continue;
-        case 't': out[n++] = '\t'; continue;
-        case 'u': break;
+        case '"':
+            out[n++] = '"';
+            continue;
+        case '\\':
+            out[n++] = '\\';
+            continue;
+        case '/':
+            out[n++] = '/';
+            continue;
+        case 'b':
+            out[n++] = '\b';
+            continue;
+        case 'f':
+            out[n++] = '\f';
+            continue;
+        case 'n':
+            out[n++] = '\n';
+            continue;
+        case 'r':
+            out[n++] = '\r';
+            continue;
+        case 't':
+            out[n++] = '\t';
+            continue;
+        case 'u':
+            break;
         default:
             r->p--;
             fail(r, "an unknown escape \\%c", *r->p);
             goto bad;
         }
-        if (hex4(r, &cp))
-            break;
+        if (hex4(r, &cp)) break;
         if (cp >= 0xd800 && cp < 0xdc00) { /* a surrogate pair */
             unsigned lo;
             if (r->end - r->p < 6 || r->p[0] != '\\' || r->p[1] != 'u') {
@@ -122,8 +141,7 @@ static char *string(reader *r)
                 break;
             }
             r->p += 2;
-            if (hex4(r, &lo))
-                break;
+            if (hex4(r, &lo)) break;
             if (lo < 0xdc00 || lo > 0xdfff) {
                 fail(r, "a lone surrogate in a \\u escape");
                 break;
@@ -154,8 +172,7 @@ static char *string(reader *r)
         }
     }
 bad:
-    if (!out)
-        r->nomem = 1;
+    if (!out) r->nomem = 1;
     free(out);
     return NULL;
 }
@@ -164,10 +181,8 @@ static int number(reader *r, zv_json *v)
 {
     const char *start = r->p;
     char buf[64], *end;
-    if (r->p < r->end && *r->p == '-')
-        r->p++;
-    if (r->p >= r->end || *r->p < '0' || *r->p > '9')
-        return fail(r, "not a value");
+    if (r->p < r->end && *r->p == '-') r->p++;
+    if (r->p >= r->end || *r->p < '0' || *r->p > '9') return fail(r, "not a value");
     if (*r->p == '0' && r->p + 1 < r->end && r->p[1] >= '0' && r->p[1] <= '9')
         return fail(r, "a number with a leading zero");
     v->integer = 1;
@@ -176,8 +191,7 @@ static int number(reader *r, zv_json *v)
         v->integer &= *r->p >= '0' && *r->p <= '9';
         r->p++;
     }
-    if ((size_t)(r->p - start) >= sizeof buf)
-        return fail(r, "a number of more than 63 characters");
+    if ((size_t)(r->p - start) >= sizeof buf) return fail(r, "a number of more than 63 characters");
     memcpy(buf, start, (size_t)(r->p - start));
     buf[r->p - start] = 0;
     v->num = strtod(buf, &end);
@@ -193,15 +207,12 @@ static int value(reader *r, zv_json *v, int depth);
 
 static int grow(reader *r, zv_json *v, uint32_t *cap, int obj)
 {
-    if (v->n < *cap)
-        return 0;
+    if (v->n < *cap) return 0;
     *cap = *cap ? *cap * 2 : 4;
     zv_json *items = zv_cfg_realloc(v->items, *cap, sizeof *items);
-    if (items)
-        v->items = items;
+    if (items) v->items = items;
     char **keys = obj && items ? zv_cfg_realloc(v->keys, *cap, sizeof *keys) : NULL;
-    if (keys)
-        v->keys = keys;
+    if (keys) v->keys = keys;
     if (!items || (obj && !keys)) {
         r->nomem = 1;
         return -1;
@@ -224,17 +235,19 @@ static int container(reader *r, zv_json *v, int depth, int obj)
         char *key = NULL;
         skip_ws(r);
         if (obj) {
-            if (r->p >= r->end || *r->p != '"')
-                return fail(r, "expected a member name in quotes");
+            if (r->p >= r->end || *r->p != '"') return fail(r, "expected a member name in quotes");
             r->p++;
-            if (!(key = string(r)))
-                return -1;
+            if (!(key = string(r))) return -1;
             skip_ws(r);
             if (r->p >= r->end || *r->p != ':') {
                 free(key);
                 return fail(r, "expected ':' after a member name");
             }
             r->p++;
+            if (v->n == MAX_MEMBERS) { /* the duplicate check is quadratic */
+                free(key);
+                return fail(r, "an object with more than %d members", MAX_MEMBERS);
+            }
             for (uint32_t i = 0; i < v->n; i++)
                 if (!strcmp(v->keys[i], key)) {
                     fail(r, "the member \"%.60s\" appears twice", key);
@@ -247,11 +260,9 @@ static int container(reader *r, zv_json *v, int depth, int obj)
             return -1;
         }
         memset(&v->items[v->n], 0, sizeof *v->items);
-        if (obj)
-            v->keys[v->n] = key;
+        if (obj) v->keys[v->n] = key;
         v->n++;
-        if (value(r, &v->items[v->n - 1], depth + 1))
-            return -1;
+        if (value(r, &v->items[v->n - 1], depth + 1)) return -1;
         skip_ws(r);
         if (r->p < r->end && *r->p == ',') {
             r->p++;
@@ -269,18 +280,20 @@ static int value(reader *r, zv_json *v, int depth)
 {
     skip_ws(r);
     v->line = r->line;
-    if (depth > MAX_DEPTH)
-        return fail(r, "nested more than %d levels deep", MAX_DEPTH);
-    if (r->p >= r->end)
-        return fail(r, "the text ends where a value should be");
+    if (depth > MAX_DEPTH) return fail(r, "nested more than %d levels deep", MAX_DEPTH);
+    if (r->p >= r->end) return fail(r, "the text ends where a value should be");
     switch (*r->p) {
-    case '{': return container(r, v, depth, 1);
-    case '[': return container(r, v, depth, 0);
+    case '{':
+        return container(r, v, depth, 1);
+    case '[':
+        return container(r, v, depth, 0);
     case '"':
         r->p++;
         v->type = ZV_JSON_STR;
         return (v->str = string(r)) ? 0 : -1;
-    case 't': case 'f': case 'n': {
+    case 't':
+    case 'f':
+    case 'n': {
         static const char *const words[] = {"true", "false", "null"};
         for (int i = 0; i < 3; i++) {
             size_t n = strlen(words[i]);
@@ -293,7 +306,8 @@ static int value(reader *r, zv_json *v, int depth)
         }
         return fail(r, "not a value");
     }
-    default: return number(r, v);
+    default:
+        return number(r, v);
     }
 }
 
@@ -308,25 +322,21 @@ int zv_json_parse(const char *text, size_t len, zv_json *out, char *why, size_t 
     }
     if (value(&r, out, 0) == 0) {
         skip_ws(&r);
-        if (r.p == r.end)
-            return 0;
+        if (r.p == r.end) return 0;
         fail(&r, "text after the end of the value");
     }
     zv_json_free(out);
-    if (r.nomem)
-        snprintf(why, wn, "out of memory");
+    if (r.nomem) snprintf(why, wn, "out of memory");
     return r.nomem ? -ENOMEM : -EINVAL;
 }
 
 void zv_json_free(zv_json *v)
 {
-    if (!v)
-        return;
+    if (!v) return;
     free(v->str);
     for (uint32_t i = 0; i < v->n; i++) {
         zv_json_free(&v->items[i]);
-        if (v->keys)
-            free(v->keys[i]);
+        if (v->keys) free(v->keys[i]);
     }
     free(v->items);
     free(v->keys);
@@ -335,17 +345,15 @@ void zv_json_free(zv_json *v)
 
 const zv_json *zv_json_get(const zv_json *obj, const char *key)
 {
-    if (!obj || obj->type != ZV_JSON_OBJ)
-        return NULL;
+    if (!obj || obj->type != ZV_JSON_OBJ) return NULL;
     for (uint32_t i = 0; i < obj->n; i++)
-        if (!strcmp(obj->keys[i], key))
-            return &obj->items[i];
+        if (!strcmp(obj->keys[i], key)) return &obj->items[i];
     return NULL;
 }
 
 const char *zv_json_type_name(int type)
 {
-    static const char *const names[] = {"null", "a boolean", "a number", "a string", "a list",
-                                        "an object"};
+    static const char *const names[] = {"null",     "a boolean", "a number",
+                                        "a string", "a list",    "an object"};
     return names[type];
 }

@@ -28,7 +28,7 @@
     X(hwloc_obj_t, hwloc_get_obj_by_depth, (hwloc_topology_t t, int d, unsigned i), (t, d, i))     \
     X(int, hwloc_set_cpubind, (hwloc_topology_t t, hwloc_const_cpuset_t s, int f), (t, s, f))      \
     X(int, hwloc_set_area_membind,                                                                 \
-      (hwloc_topology_t t, const void *a, size_t n, hwloc_const_bitmap_t s,                         \
+      (hwloc_topology_t t, const void *a, size_t n, hwloc_const_bitmap_t s,                        \
        hwloc_membind_policy_t p, int f),                                                           \
       (t, a, n, s, p, f))                                                                          \
     X(int, hwloc_bitmap_isset, (hwloc_const_bitmap_t b, unsigned i), (b, i))

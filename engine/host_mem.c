@@ -361,7 +361,10 @@ static zv_mnode *parse_tar(zv_mfs *fs, const uint8_t *img, uint64_t size, char *
         }
         at += 512 + (len + 511) / 512 * 512;
     }
-    if (root && !ended) { /* cut short: entries may be missing */
+    if (root && !ended && at == 0) { /* not even one header */
+        snprintf(why, wn, "not a tar archive at offset 0");
+        root = NULL;
+    } else if (root && !ended) { /* cut short: entries may be missing */
         snprintf(why, wn, "truncated tar archive: no end block after offset %llu",
                  (unsigned long long)(at < size ? at : size));
         root = NULL;
@@ -602,10 +605,14 @@ void zv_mfs_unmark(zv_mfs *fs)
 
 int zv_mfs_restore(zv_mfs *fs, zv_host_fd *fds, uint32_t n)
 {
+    zv_mnode *copy;
+    int rc;
     zv_mfs_reset(fs);
     if (!fs->mark)
         return 0;
-    if (clone_list(fs, fs->mark, &fs->live)) {
+    rc = clone_list(fs, fs->mark, &copy); /* not into fs->live: clone_list puts that back */
+    fs->live = copy;
+    if (rc) {
         while (fs->live)
             node_free(fs, fs->live);
         return -ENOMEM;
@@ -949,9 +956,15 @@ uint32_t zv_mfs_rename(zv_mfs *fs, zv_host_fd *d1, const char *p1, zv_host_fd *d
     } else if (dst && (dst->ro || dst->channel >= 0)) {
         rc_ = dst->ro ? WE_BUSY : WE_PERM;
     } else {
+        zv_mnode *d2 = w2->parent;
         for (uint32_t i = 0; i <= w2->depth; i++)
             if (s2[i] == src)
                 rc_ = WE_INVAL; /* into itself */
+        /* room for the new name first: nothing is unlinked if it cannot be
+         * added (a target that exists leaves its slot to reuse) */
+        if (!rc_ && !dst &&
+            full(fs, w2->len + 1 + (d2->n_ents == d2->cap_ents ? d2->cap_ents * sizeof *d2->ents : 0)))
+            rc_ = WE_NOSPC;
         if (!rc_) {
             int found;
             uint32_t at;

@@ -275,17 +275,33 @@ static void install(void)
 static void zv_eng_signals_init(void) { pthread_once(&signals_once, install); }
 
 /* The alternate signal stack of this thread, made once. */
+/* A thread's signal stack goes with the thread (zvm job starts a thread
+ * per instance: they must not pile up). */
+static pthread_key_t altstack_key;
+static pthread_once_t altstack_once = PTHREAD_ONCE_INIT;
+
+static void altstack_free(void *mem)
+{
+    stack_t ss = {.ss_flags = SS_DISABLE};
+    sigaltstack(&ss, NULL);
+    munmap(mem, ALTSTACK_BYTES);
+}
+
+static void altstack_key_new(void) { pthread_key_create(&altstack_key, altstack_free); }
+
 static int ensure_altstack(void)
 {
     stack_t ss;
     if (tl_altstack)
         return 0;
+    pthread_once(&altstack_once, altstack_key_new);
     tl_altstack = mmap(NULL, ALTSTACK_BYTES, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (tl_altstack == MAP_FAILED) {
         tl_altstack = NULL;
         return -ENOMEM;
     }
+    pthread_setspecific(altstack_key, tl_altstack);
     ss.ss_sp = tl_altstack;
     ss.ss_size = ALTSTACK_BYTES;
     ss.ss_flags = 0;

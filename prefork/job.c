@@ -55,6 +55,7 @@ typedef struct {
     uint32_t index;
     pthread_t thread;
     int state, has_token, blocked, fd, out;
+    int stopped; /* running when the job was stopped */
     zvm_report rep;
 } inst;
 
@@ -62,26 +63,29 @@ struct job {
     zv_cfg_jobdesc *d;
     const zv_pf_job_opts *o;
     inst *in;
-    int (*ends)[2];        /* per pipe: read and write end held by the runner (-1: closed) */
-    ino_t *ino;            /* per pipe: its inode, to know what a wait waits on */
-    zv_eng_module **mods;  /* per instance: its program (shared between instances) */
-    uint8_t *owned;        /* per instance: mods[k] is freed with it */
+    int (*ends)[2];           /* per pipe: read and write end held by the runner (-1: closed) */
+    ino_t *ino;               /* per pipe: its inode, to know what a wait waits on */
+    dev_t pipe_dev;           /* the pipes' file system (pipefs) */
+    zv_eng_module **mods;     /* per instance: its program (shared between instances) */
+    uint32_t *ended, n_ended; /* instances whose threads are over, not joined yet */
+    uint8_t *owned;           /* per instance: mods[k] is freed with it */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     uint32_t tokens, waking, live, blocked, done;
-    uint64_t progress;     /* waits that ended */
+    uint64_t progress; /* waits that ended */
     int aborted;
-    uint32_t culprit;      /* the instance that ended the job, or UINT32_MAX */
+    uint32_t culprit; /* the instance that ended the job, or UINT32_MAX */
     char why[400];
     zv_pf_watchdog *wd;
 };
 
 static void stop_job(job *j, uint32_t culprit, const char *why)
 {
-    if (j->aborted)
-        return;
+    if (j->aborted) return;
     j->aborted = 1;
     j->culprit = culprit;
+    for (uint32_t k = 0; k < j->d->n_inst; k++)
+        j->in[k].stopped = j->in[k].state == RUNNING && k != culprit;
     snprintf(j->why, sizeof j->why, "%s", why);
     zv_pf_watchdog_expire(j->wd);
     pthread_cond_broadcast(&j->cv);
@@ -119,8 +123,7 @@ static void on_wait(void *arg, int fd, int out, int blocked)
 
 static void close_end(int *fd)
 {
-    if (*fd >= 0)
-        close(*fd);
+    if (*fd >= 0) close(*fd);
     *fd = -1;
 }
 
@@ -142,16 +145,14 @@ static void *inst_main(void *p)
     }
     pthread_mutex_lock(&j->mu);
     for (uint32_t k = 0; k < j->d->n_pipes; k++) { /* its side of each pipe is over */
-        if (j->d->pipes[k].from == i->index)
-            close_end(&j->ends[k][1]);
-        if (j->d->pipes[k].to == i->index)
-            close_end(&j->ends[k][0]);
+        if (j->d->pipes[k].from == i->index) close_end(&j->ends[k][1]);
+        if (j->d->pipes[k].to == i->index) close_end(&j->ends[k][0]);
     }
     i->state = DONE;
     j->live--;
     j->done++;
-    if (i->has_token)
-        j->tokens++;
+    j->ended[j->n_ended++] = i->index;
+    if (i->has_token) j->tokens++;
     i->has_token = 0;
     if (i->rep.exit_code && !j->aborted) {
         char why[400];
@@ -169,64 +170,71 @@ static int any_ready(job *j)
     for (uint32_t k = 0; k < j->d->n_inst; k++) {
         inst *i = &j->in[k];
         struct pollfd pfd = {i->fd, (short)(i->out ? POLLOUT : POLLIN), 0};
-        if (i->state == RUNNING && i->blocked && poll(&pfd, 1, 0) != 0)
-            return 1;
+        if (i->state == RUNNING && i->blocked && poll(&pfd, 1, 0) != 0) return 1;
     }
     return 0;
 }
 
-/* Under the lock: "a waits on b waits on a". */
-static void name_cycle(job *j, char *out, size_t cap)
+/* The job pipe that fd is, or -1 (a device: data may still come from
+ * outside the job, so its wait is no deadlock). */
+static int64_t pipe_of(const job *j, int fd)
 {
-    uint32_t n = j->d->n_inst, at = UINT32_MAX, *seen = calloc(n, sizeof *seen), step = 1;
-    size_t len;
-    for (uint32_t k = 0; k < n && at == UINT32_MAX; k++)
-        if (j->in[k].state == RUNNING && j->in[k].blocked)
-            at = k;
-    len = (size_t)snprintf(out, cap, "deadlock: ");
-    while (seen && at != UINT32_MAX && !seen[at]) { /* walk until an instance comes round again */
-        struct stat st;
-        uint32_t next = UINT32_MAX;
-        seen[at] = step++;
-        if (fstat(j->in[at].fd, &st) == 0)
-            for (uint32_t p = 0; p < j->d->n_pipes && next == UINT32_MAX; p++)
-                if (j->ino[p] == st.st_ino)
-                    next = j->in[at].out ? j->d->pipes[p].to : j->d->pipes[p].from;
-        if (next == UINT32_MAX) { /* waits on a device: no cycle of pipes to name */
-            snprintf(out + len, cap - len, "every instance waits; %s waits on a device",
-                     j->d->inst[at].name);
-            free(seen);
-            return;
-        }
-        at = next;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && st.st_dev == j->pipe_dev)
+        for (uint32_t p = 0; p < j->d->n_pipes; p++)
+            if (j->ino[p] == st.st_ino) return p;
+    return -1;
+}
+
+/* Under the lock: does every waiting instance wait on one of the job's
+ * own pipes? */
+static int all_wait_inside(const job *j)
+{
+    for (uint32_t k = 0; k < j->d->n_inst; k++)
+        if (j->in[k].state == RUNNING && j->in[k].blocked && pipe_of(j, j->in[k].fd) < 0) return 0;
+    return 1;
+}
+
+/* Under the lock: the instance that waiting instance k waits on. */
+static uint32_t waits_on(const job *j, uint32_t k)
+{
+    int64_t p = pipe_of(j, j->in[k].fd);
+    return p < 0 ? UINT32_MAX : j->in[k].out ? j->d->pipes[p].to : j->d->pipes[p].from;
+}
+
+/* Under the lock, every instance waiting on a pipe: "a waits on b waits
+ * on a". From any instance, n steps of "waits on" end inside the cycle,
+ * which is named from its first instance. */
+static void name_cycle(const job *j, char *out, size_t cap)
+{
+    uint32_t n = j->d->n_inst, at = 0, start;
+    size_t len = (size_t)snprintf(out, cap, "deadlock: ");
+    while (at < n && !(j->in[at].state == RUNNING && j->in[at].blocked))
+        at++;
+    for (uint32_t step = 0; step < n && at < n; step++)
+        at = waits_on(j, at);
+    start = at; /* named from its first instance in the description's order */
+    for (uint32_t k = at < n ? waits_on(j, at) : n; k < n && k != at; k = waits_on(j, k))
+        start = k < start ? k : start;
+    at = start;
+    while (at < n && len < cap) {
+        len += (size_t)snprintf(out + len, cap - len, "%s waits on ", j->d->inst[at].name);
+        if ((at = waits_on(j, at)) == start) break;
     }
-    if (seen && at != UINT32_MAX) { /* the cycle starts where the walk came back */
-        uint32_t start = at;
-        do {
-            uint32_t next = UINT32_MAX;
-            struct stat st;
-            len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, "%s waits on ",
-                                    j->d->inst[at].name);
-            if (fstat(j->in[at].fd, &st) == 0)
-                for (uint32_t p = 0; p < j->d->n_pipes && next == UINT32_MAX; p++)
-                    if (j->ino[p] == st.st_ino)
-                        next = j->in[at].out ? j->d->pipes[p].to : j->d->pipes[p].from;
-            at = next;
-        } while (at != start && at != UINT32_MAX && len < cap);
-        if (len < cap)
-            snprintf(out + len, cap - len, "%s", j->d->inst[start].name);
-    }
-    free(seen);
+    if (len < cap) snprintf(out + len, cap - len, "%s", start < n ? j->d->inst[start].name : "?");
 }
 
 /* mkdir -p of the folder a writable device's file goes in. */
 static int make_parents(const char *path, char *why, size_t wn)
 {
     char dir[4096];
+    if (!path[0]) { /* zv_cfg_resolve gives "" for what does not fit */
+        snprintf(why, wn, "a path longer than %zu bytes", sizeof dir - 1);
+        return -ENAMETOOLONG;
+    }
     snprintf(dir, sizeof dir, "%s", path);
     for (char *s = dir + 1; *s; s++) {
-        if (*s != '/')
-            continue;
+        if (*s != '/') continue;
         *s = 0;
         if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
             snprintf(why, wn, "cannot make the folder %s: %s", dir, strerror(errno));
@@ -262,6 +270,7 @@ static int setup(job *j, char *why, size_t wn)
         fcntl(j->ends[p][1], F_SETPIPE_SZ, ZV_CFG_JOB_PIPE_BYTES); /* else the default 64 KiB */
         fstat(j->ends[p][0], &st);
         j->ino[p] = st.st_ino;
+        j->pipe_dev = st.st_dev;
         snprintf(alias, sizeof alias, "/dev/out/%s", j->d->inst[pp->to].name);
         c = zv_cfg_find_channel(j->d->inst[pp->from].man, alias);
         j->d->inst[pp->from].man->channels[c].host_fd = j->ends[p][1];
@@ -275,11 +284,9 @@ static int setup(job *j, char *why, size_t wn)
             char path[4096];
             const zv_cfg_channel *ch = &m->channels[c];
             int rc;
-            if (ch->host_fd || !ch->limits[ZV_CFG_PUTS])
-                continue;
+            if (ch->host_fd || !ch->limits[ZV_CFG_PUTS]) continue;
             zv_cfg_resolve(m, ch->uri, path, sizeof path);
-            if ((rc = make_parents(path, why, wn)))
-                return rc;
+            if ((rc = make_parents(path, why, wn))) return rc;
         }
     }
     /* each program loaded once (validated, compiled or taken from the
@@ -287,10 +294,8 @@ static int setup(job *j, char *why, size_t wn)
     for (uint32_t k = 0; k < j->d->n_inst; k++) {
         const zv_cfg_manifest *m = j->d->inst[k].man;
         for (uint32_t e = 0; e < k && !j->mods[k]; e++)
-            if (!strcmp(j->d->inst[e].man->program, m->program))
-                j->mods[k] = j->mods[e];
-        if (j->mods[k])
-            continue;
+            if (!strcmp(j->d->inst[e].man->program, m->program)) j->mods[k] = j->mods[e];
+        if (j->mods[k]) continue;
         if (zv_pf_load_program(m, &j->o->eng, &j->mods[k], &j->in[k].rep)) {
             snprintf(why, wn, "%s: %s: %s", j->d->inst[k].name, m->program, j->in[k].rep.status);
             return -EINVAL;
@@ -328,8 +333,12 @@ static void run(job *j)
     uint64_t seen_progress = 0;
     struct timespec last = {0, 0};
     pthread_mutex_lock(&j->mu);
-    while (j->done < n) {
+    while (j->done < n || j->n_ended) {
         struct timespec now, until;
+        if (j->n_ended) { /* its thread has left the lock for good: join it now, not at the end */
+            pthread_join(j->in[j->ended[--j->n_ended]].thread, NULL);
+            continue;
+        }
         if (!j->aborted && next < n && j->tokens && !j->waking) {
             start(j, &j->in[next++]);
             continue;
@@ -344,7 +353,7 @@ static void run(job *j)
             continue;
         }
         if (!j->aborted && next == n && j->live && j->blocked == j->live && !j->waking &&
-            !any_ready(j)) {
+            all_wait_inside(j) && !any_ready(j)) {
             if (suspect && seen_progress == j->progress) {
                 char why[400];
                 name_cycle(j, why, sizeof why);
@@ -357,7 +366,8 @@ static void run(job *j)
             suspect = 0;
         }
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (j->o->progress && (now.tv_sec - last.tv_sec) * 1000000000ll + now.tv_nsec - last.tv_nsec > 200000000ll) {
+        if (j->o->progress &&
+            (now.tv_sec - last.tv_sec) * 1000000000ll + now.tv_nsec - last.tv_nsec > 200000000ll) {
             j->o->progress(j->o->arg, j->done, j->live - j->blocked, j->blocked, n);
             last = now;
         }
@@ -370,9 +380,6 @@ static void run(job *j)
         pthread_cond_timedwait(&j->cv, &j->mu, &until);
     }
     pthread_mutex_unlock(&j->mu);
-    for (uint32_t k = 0; k < next; k++)
-        if (j->in[k].thread)
-            pthread_join(j->in[k].thread, NULL);
 }
 
 int zv_pf_job_run(zv_cfg_jobdesc *d, const zv_pf_job_opts *o, zv_pf_job_result *res)
@@ -393,7 +400,8 @@ int zv_pf_job_run(zv_cfg_jobdesc *d, const zv_pf_job_opts *o, zv_pf_job_result *
     j.ino = calloc(d->n_pipes ? d->n_pipes : 1, sizeof *j.ino);
     j.mods = calloc(d->n_inst, sizeof *j.mods);
     j.owned = calloc(d->n_inst, 1);
-    if (!j.in || !j.ends || !j.ino || !j.mods || !j.owned) {
+    j.ended = calloc(d->n_inst, sizeof *j.ended);
+    if (!j.in || !j.ends || !j.ino || !j.mods || !j.owned || !j.ended) {
         rc = -ENOMEM;
         snprintf(res->status, sizeof res->status, "out of memory");
         goto out;
@@ -406,8 +414,7 @@ int zv_pf_job_run(zv_cfg_jobdesc *d, const zv_pf_job_opts *o, zv_pf_job_result *
         snprintf(res->status, sizeof res->status, "cannot start the watchdog");
         goto out;
     }
-    if ((rc = setup(&j, res->status, sizeof res->status)))
-        goto out;
+    if ((rc = setup(&j, res->status, sizeof res->status))) goto out;
     run(&j);
     res->reports = calloc(d->n_inst, sizeof *res->reports);
     if (!res->reports) {
@@ -418,8 +425,10 @@ int zv_pf_job_run(zv_cfg_jobdesc *d, const zv_pf_job_opts *o, zv_pf_job_result *
     res->n = d->n_inst;
     for (uint32_t k = 0; k < d->n_inst; k++) {
         inst *i = &j.in[k];
-        if (j.aborted && k != j.culprit && i->rep.exit_code && strncmp(i->rep.status, "not started", 11))
+        if (i->stopped) { /* interrupted, or it ended as the job stopped: not whole either way */
             snprintf(i->rep.status, sizeof i->rep.status, "stopped: the job ended");
+            i->rep.exit_code = i->rep.exit_code ? i->rep.exit_code : 4;
+        }
         res->failed += i->rep.exit_code != 0 || i->rep.user_code != 0;
         res->reports[k] = i->rep;
         memset(&i->rep, 0, sizeof i->rep);
@@ -435,13 +444,13 @@ out:
     for (uint32_t k = 0; j.in && k < d->n_inst; k++)
         zvm_report_free(&j.in[k].rep);
     for (uint32_t k = 0; j.mods && j.owned && k < d->n_inst; k++)
-        if (j.owned[k])
-            zv_eng_module_free(j.mods[k]);
+        if (j.owned[k]) zv_eng_module_free(j.mods[k]);
     free(j.in);
     free(j.ends);
     free(j.ino);
     free(j.mods);
     free(j.owned);
+    free(j.ended);
     pthread_mutex_destroy(&j.mu);
     pthread_cond_destroy(&j.cv);
     return rc;

@@ -16,7 +16,8 @@
  *   restart_syscall            nap that a signal interrupted goes on
  *   openat, newfstatat, fstat, the pull mode's feed on a worker: the next
  *   close, read, lseek         file of a directory of records
- *   exit, rseq                 the worker's end
+ *   exit, rseq, sigaltstack    the worker's end (its signal stack is
+ *                              switched off before it is unmapped)
  *   rt_sigprocmask, tgkill,    abort() after a host bug, so that it dumps
  *   getpid, gettid
  * Anything else kills the process (SECCOMP_RET_KILL_PROCESS): it is an
@@ -59,7 +60,7 @@ static const int allowed[] = {
     SYS_write,          SYS_sched_yield, SYS_clock_gettime, SYS_getcpu,   SYS_rt_sigreturn,
     SYS_openat,         SYS_newfstatat, SYS_fstat,     SYS_close,         SYS_read,
     SYS_lseek,          SYS_exit,      SYS_rseq,       SYS_rt_sigprocmask, SYS_tgkill,
-    SYS_getpid,         SYS_gettid,    SYS_restart_syscall,
+    SYS_getpid,         SYS_gettid,    SYS_restart_syscall, SYS_sigaltstack,
 };
 #endif
 

@@ -24,21 +24,25 @@ static const uint32_t K[64] = {
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 };
 
-static uint32_t ror(uint32_t x, int n) { return x >> n | x << (32 - n); }
+static uint32_t ror(uint32_t x, int n)
+{
+    return x >> n | x << (32 - n);
+}
 
 static void blocks_portable(uint32_t h[8], const uint8_t *p, size_t n)
 {
     for (; n; n--, p += 64) {
         uint32_t w[64], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6],
-                 hh = h[7];
+                        hh = h[7];
         for (int t = 0; t < 16; t++)
             w[t] = (uint32_t)p[4 * t] << 24 | (uint32_t)p[4 * t + 1] << 16 |
                    (uint32_t)p[4 * t + 2] << 8 | p[4 * t + 3];
         for (int t = 16; t < 64; t++)
-            w[t] = w[t - 16] + (ror(w[t - 15], 7) ^ ror(w[t - 15], 18) ^ w[t - 15] >> 3) + w[t - 7] +
-                   (ror(w[t - 2], 17) ^ ror(w[t - 2], 19) ^ w[t - 2] >> 10);
+            w[t] = w[t - 16] + (ror(w[t - 15], 7) ^ ror(w[t - 15], 18) ^ w[t - 15] >> 3) +
+                   w[t - 7] + (ror(w[t - 2], 17) ^ ror(w[t - 2], 19) ^ w[t - 2] >> 10);
         for (int t = 0; t < 64; t++) {
-            uint32_t t1 = hh + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + K[t] + w[t];
+            uint32_t t1 =
+                hh + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + K[t] + w[t];
             uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
             hh = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
         }
@@ -59,10 +63,10 @@ __attribute__((target("sha,sse4.1,ssse3"))) static void blocks_shani(uint32_t h[
                                                                      const uint8_t *p, size_t n)
 {
     const __m128i swap = _mm_set_epi64x(0x0c0d0e0f08090a0bll, 0x0405060700010203ll);
-    __m128i t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)h), 0xb1);    /* CDAB */
+    __m128i t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)h), 0xb1);        /* CDAB */
     __m128i s1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(h + 4)), 0x1b); /* EFGH */
-    __m128i s0 = _mm_alignr_epi8(t, s1, 8);                                      /* ABEF */
-    s1 = _mm_blend_epi16(s1, t, 0xf0);                                           /* CDGH */
+    __m128i s0 = _mm_alignr_epi8(t, s1, 8);                                          /* ABEF */
+    s1 = _mm_blend_epi16(s1, t, 0xf0);                                               /* CDGH */
     for (; n; n--, p += 64) {
         __m128i a = s0, c = s1, w[16];
         for (int g = 0; g < 16; g++) {
@@ -70,10 +74,9 @@ __attribute__((target("sha,sse4.1,ssse3"))) static void blocks_shani(uint32_t h[
             if (g < 4)
                 w[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * g)), swap);
             else
-                w[g] = _mm_sha256msg2_epu32(
-                    _mm_add_epi32(_mm_sha256msg1_epu32(w[g - 4], w[g - 3]),
-                                  _mm_alignr_epi8(w[g - 1], w[g - 2], 4)),
-                    w[g - 1]);
+                w[g] = _mm_sha256msg2_epu32(_mm_add_epi32(_mm_sha256msg1_epu32(w[g - 4], w[g - 3]),
+                                                          _mm_alignr_epi8(w[g - 1], w[g - 2], 4)),
+                                            w[g - 1]);
             m = _mm_add_epi32(w[g], _mm_loadu_si128((const __m128i *)(K + 4 * g)));
             s1 = _mm_sha256rnds2_epu32(s1, s0, m);
             s0 = _mm_sha256rnds2_epu32(s0, s1, _mm_shuffle_epi32(m, 0x0e));
@@ -81,23 +84,27 @@ __attribute__((target("sha,sse4.1,ssse3"))) static void blocks_shani(uint32_t h[
         s0 = _mm_add_epi32(s0, a);
         s1 = _mm_add_epi32(s1, c);
     }
-    t = _mm_shuffle_epi32(s0, 0x1b);                                   /* FEBA */
-    s1 = _mm_shuffle_epi32(s1, 0xb1);                                  /* DCHG */
-    _mm_storeu_si128((__m128i *)h, _mm_blend_epi16(t, s1, 0xf0));      /* DCBA */
-    _mm_storeu_si128((__m128i *)(h + 4), _mm_alignr_epi8(s1, t, 8));   /* HGFE */
+    t = _mm_shuffle_epi32(s0, 0x1b);                                 /* FEBA */
+    s1 = _mm_shuffle_epi32(s1, 0xb1);                                /* DCHG */
+    _mm_storeu_si128((__m128i *)h, _mm_blend_epi16(t, s1, 0xf0));    /* DCBA */
+    _mm_storeu_si128((__m128i *)(h + 4), _mm_alignr_epi8(s1, t, 8)); /* HGFE */
 }
 #endif
 
 /* 1: the SHA extensions, 0: portable, -1: not decided yet. */
 static _Atomic int use_shani = -1;
 
-void zv_val_sha256_portable(int on) { use_shani = on ? 0 : -1; }
+void zv_val_sha256_portable(int on)
+{
+    use_shani = on ? 0 : -1;
+}
 
 static void blocks(uint32_t h[8], const uint8_t *p, size_t n)
 {
 #ifdef HAVE_SHANI
     if (use_shani < 0) /* glibc's record of cpuid (2.33+): no cpuid of ours, which a VM traps */
-        use_shani = CPU_FEATURE_ACTIVE(SHA) && CPU_FEATURE_ACTIVE(SSE4_1) && CPU_FEATURE_ACTIVE(SSSE3);
+        use_shani =
+            CPU_FEATURE_ACTIVE(SHA) && CPU_FEATURE_ACTIVE(SSE4_1) && CPU_FEATURE_ACTIVE(SSSE3);
     if (use_shani) {
         blocks_shani(h, p, n);
         return;
@@ -125,8 +132,7 @@ void zv_val_sha256_update(zv_val_sha256_ctx *c, const void *data, size_t n)
         c->n += (uint32_t)k;
         p += k;
         n -= k;
-        if (c->n < 64)
-            return;
+        if (c->n < 64) return;
         blocks(c->h, c->buf, 1);
         c->n = 0;
     }

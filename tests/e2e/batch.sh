@@ -48,11 +48,11 @@ timeout 300 "$zvm" batch --module "$guests/records.wasm" --manifest template.man
 status=$?
 check "batch exits 0 ($(cat summary.txt))" $([ $status = 0 ]; echo $?)
 cmp -s out.txt want_out.txt; check "outputs in input order, hostile records left out" $?
-sort -n err.txt | cmp -s - want_err.txt; check "every hostile record in --errors with its cause: $(diff <(sort -n err.txt) want_err.txt | head -5)" $?
+sort -n err.txt | cmp -s - want_err.txt; last=$?; check "every hostile record in --errors with its cause: $(diff <(sort -n err.txt) want_err.txt | head -5)" $last
 total=$(( $(wc -l < out.txt) + $(wc -l < err.txt) ))
 check "no record lost or duplicated: $total of $n" $([ $total = $n ]; echo $?)
 grep -q "^zvm batch: $n records, $(wc -l < want_err.txt) errors" summary.txt
-check "summary counts records and errors: $(head -1 summary.txt)" $?
+last=$?; check "summary counts records and errors: $(head -1 summary.txt)" $last
 grep -q "instances per second" summary.txt && grep -q "p999" summary.txt
 check "summary has the rate and latency percentiles" $?
 

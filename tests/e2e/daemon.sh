@@ -56,7 +56,7 @@ code_of() { sed -n 3p "$1"; }   # the user code line
 
 daemon_manifest d.sock > d.manifest
 start d.manifest --workers 2
-check "the daemon starts and says where it serves: $(cat daemon.err)" $?
+last=$?; check "the daemon starts and says where it serves: $(cat daemon.err)" $last
 check "the socket is owner-only: $(stat -c %a d.sock)" $([ "$(stat -c %a d.sock)" = 600 ]; echo $?)
 
 # ---- good jobs, from the fork point ----------------------------------------------------
@@ -67,7 +67,7 @@ check "the job's report says ok: $(status_of r1.txt)" $([ "$(status_of r1.txt)" 
 check "its daemon flag is 1" $([ "$(sed -n 2p r1.txt)" = 1 ]; echo $?)
 printf 'forked=1 calls=1 pages=2 an error here\n' > want1.txt
 cmp -s want1.txt out1.txt
-check "the job ran from the fork point with the rules read in the set-up: $(cat out1.txt)" $?
+last=$?; check "the job ran from the fork point with the rules read in the set-up: $(cat out1.txt)" $last
 want_etags="/dev/stdin $(sha256sum < in.txt | cut -d' ' -f1) /dev/stdout $(sha256sum < out1.txt | cut -d' ' -f1)"
 check "the etags are the channels' bytes: $(sed -n 4p r1.txt)" $([ "$(sed -n 4p r1.txt)" = "$want_etags" ]; echo $?)
 ok=0
@@ -126,7 +126,7 @@ check "the daemon serves on after a trap, a timeout and clients that hung up" $?
 # ---- 1000 connections at once -------------------------------------------------------------
 job in.txt /dev/null > many.manifest
 "$client" many d.sock many.manifest 1000 > many.txt
-check "1000 concurrent connections, every one answered ok: $(cat many.txt)" $?
+last=$?; check "1000 concurrent connections, every one answered ok: $(cat many.txt)" $last
 
 # ---- a second daemon on the same socket; JSON reports ---------------------------------------
 "$zvm" run d.manifest > second.report 2> second.err
@@ -153,7 +153,7 @@ check "the socket is gone" $([ ! -e d.sock ]; echo $?)
 
 daemon_manifest j.sock > dj.manifest
 start dj.manifest --report=json --socket-mode 0660 --snapshot off
-check "a daemon with JSON reports, a group-writable socket and no snapshots starts: $(cat daemon.err)" $?
+last=$?; check "a daemon with JSON reports, a group-writable socket and no snapshots starts: $(cat daemon.err)" $last
 check "the socket mode is 660: $(stat -c %a j.sock)" $([ "$(stat -c %a j.sock)" = 660 ]; echo $?)
 "$zvm" job j.sock j1.manifest > r_json.txt
 check "the job's report is JSON: $(cat r_json.txt)" \

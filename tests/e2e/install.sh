@@ -12,7 +12,7 @@ check() { n_checks=$((n_checks + 1)); [ "$2" = 0 ] || fail "$1"; }
 
 prefix=$tmp/prefix
 cmake --install "$build" --prefix "$prefix" >install.log 2>&1
-check "cmake --install: $(tail -3 install.log)" $?
+last=$?; check "cmake --install: $(tail -3 install.log)" $last
 for f in bin/zvm bin/zvm-cc bin/zvm-bench include/zvm/zvm.h include/zvm/guest.h; do
     [ -e "$prefix/$f" ]; check "installed $f" $?
 done
@@ -29,10 +29,10 @@ others=$(nm -D --defined-only "$libdir/libzvm.so" | awk '$2 ~ /[TDBR]/ && $3 !~ 
 # embed_filter, shared: the kept lines in order.
 cc -O2 -o embed_filter "$src/examples/embed_filter.c" $(pkg-config --cflags --libs zvm) -lpthread \
     2>cc.log
-check "embed_filter builds from the installed tree: $(head -3 cc.log)" $?
+last=$?; check "embed_filter builds from the installed tree: $(head -3 cc.log)" $last
 LD_LIBRARY_PATH=$libdir ./embed_filter "$build/examples/logfilter.wasm" \
     < "$src/examples/sample.log" > kept.log 2>err.log
-check "embed_filter exits 0: $(head -3 err.log)" $?
+last=$?; check "embed_filter exits 0: $(head -3 err.log)" $last
 grep ERROR "$src/examples/sample.log" | cmp -s - kept.log
 check "embed_filter prints the ERROR lines, in order" $?
 
@@ -40,14 +40,14 @@ check "embed_filter prints the ERROR lines, in order" $?
 printf 'one\nTRAP two\nthree\n' > mixed.txt
 LD_LIBRARY_PATH=$libdir ./embed_filter "$guests/records.wasm" < mixed.txt > mixed.out 2>mixed.err
 [ "$(cat mixed.out)" = $'ONE\nTHREE' ] && grep -q "line 2: unreachable" mixed.err
-check "trapped records reported on stderr: [$(cat mixed.out)] [$(cat mixed.err)]" $?
+last=$?; check "trapped records reported on stderr: [$(cat mixed.out)] [$(cat mixed.err)]" $last
 
 # embed_filter with the static libzvm (its dependencies stay shared: Debian
 # ships no static libudev for hwloc's).
 cc -O2 -o embed_static "$src/examples/embed_filter.c" $(pkg-config --cflags zvm) \
     "$(pkg-config --variable=libdir zvm)/libzvm.a" \
     $(pkg-config --libs liburing hwloc jemalloc) -lpthread -ldl -lm 2>cc2.log
-check "embed_filter links statically: $(head -3 cc2.log)" $?
+last=$?; check "embed_filter links statically: $(head -3 cc2.log)" $last
 ./embed_static "$build/examples/logfilter.wasm" < "$src/examples/sample.log" > kept2.log 2>/dev/null
 cmp -s kept.log kept2.log; check "static embed_filter gives the same lines" $?
 
@@ -58,7 +58,7 @@ cat > guest.c <<'G'
 int main(void) { printf("%d channels\n", MANIFEST ? MANIFEST->channels_count : -1); return 0; }
 G
 "$prefix/bin/zvm-cc" -O2 -o guest.wasm guest.c 2>cc3.log
-check "installed zvm-cc builds a guest with zvm/guest.h: $(head -3 cc3.log)" $?
+last=$?; check "installed zvm-cc builds a guest with zvm/guest.h: $(head -3 cc3.log)" $last
 [ "$("$prefix/bin/zvm" run guest.wasm)" = "3 channels" ]; check "that guest runs" $?
 
 finish install.sh

@@ -37,15 +37,15 @@ EOF
 zjob names.json
 check "a job of 4 instances exits 0: $err" $status
 [ -f out/src-1.stdout ] && [ "$(cat out/src-1.stdout)" = "src-1 ROLE=source in: src-2 out: mid src-2" ]
-check "src-1 sees its peers, not itself, and its env: $(cat out/src-1.stdout 2>&1)" $?
+last=$?; check "src-1 sees its peers, not itself, and its env: $(cat out/src-1.stdout 2>&1)" $last
 [ "$(cat out/src-2.stdout)" = "src-2 ROLE=source in: src-1 out: mid src-1" ]
-check "src-2 likewise: $(cat out/src-2.stdout)" $?
+last=$?; check "src-2 likewise: $(cat out/src-2.stdout)" $last
 [ "$(cat out/mid.txt)" = "custom0 ROLE=- in: src-1 src-2 out: sink" ]
-check "exec.name is argv[0]; mid reads both sources: $(cat out/mid.txt)" $?
+last=$?; check "exec.name is argv[0]; mid reads both sources: $(cat out/mid.txt)" $last
 [ "$(cat out/sink.txt)" = "sink ROLE=- in: mid out:" ]
-check "sink: $(cat out/sink.txt)" $?
+last=$?; check "sink: $(cat out/sink.txt)" $last
 grep -q "^zvm job: 4 instances, 0 failed: ok$" <<< "$out"
-check "the job's line: $(tail -1 <<< "$out")" $?
+last=$?; check "the job's line: $(tail -1 <<< "$out")" $last
 [ "$(grep -c '^== ' <<< "$out")" = 4 ]
 check "one report per instance" $?
 zjob --report=json names.json
@@ -62,9 +62,9 @@ EOF
 zjob wild.json
 check "wildcards: exits 0: $err" $status
 [ "$(cat res/count_a.txt)" = "cat-1: text a" ] && [ "$(cat res/count_c.txt)" = "cat-3: text c" ]
-check "one instance per match, in sorted order, outputs named by the match: $(cat res/count_*.txt | tr '\n' ' ')" $?
+last=$?; check "one instance per match, in sorted order, outputs named by the match: $(cat res/count_*.txt | tr '\n' ' ')" $last
 [ -f res/part-part-3.txt ] && [ "$(ls res | grep -c part-part-)" = 3 ]
-check "'*' in a counted node's output is the instance's name: $(ls res | tr '\n' ' ')" $?
+last=$?; check "'*' in a counted node's output is the instance's name: $(ls res | tr '\n' ' ')" $last
 zjob --outdir "$tmp/elsewhere" names.json
 [ -f elsewhere/src-1.stdout ]
 check "--outdir takes the devices without a path" $?
@@ -104,6 +104,30 @@ bad "memory not whole pages" 'Memory' "[$(node a id ', "memory": 1000000')]"
 bad "memory too small for its pipes" 'memory 524288 is too small for 2 pipes of 256 KiB' \
     "[$(node a id ', "memory": 524288, "count": 3, "connect": ["a"]')]"
 
+long=$(printf 'n%.0s' {1..49})
+bad "a node name over 48 bytes" 'at most 48' "[$(node "$long" id)]"
+bad "a path over 2048 bytes" 'a path longer than 2048 bytes' \
+    "[$(node a id ", \"devices\": [{\"name\": \"stdout\", \"path\": \"$(printf 'p%.0s' {1..2100})\"}]")]"
+mkdir -p inj && : > "inj/x, evil.txt"
+bad "a matched file name the manifest cannot hold" "\"x, evil.txt\" matches" \
+    "[$(node a cat ', "devices": [{"name": "stdin", "path": "inj/*.txt"}]')]"
+mkdir -p sub && echo "secret" > secret.txt
+printf '[%s]\n' "$(node a cat ', "devices": [{"name": "stdin", "path": "..*/secret.txt"}]')" > sub/esc.json
+zjob sub/esc.json
+[ "$status" = 14 ] && grep -q 'no file matches' <<< "$err"
+check "'..*' never matches '..' (got $status: $err)" $?
+json_keys=$(for k in $(seq 5000); do printf '"k%d": 1,' $k; done)
+bad "an object of 5000 members" 'more than 4096 members' "[{${json_keys%,}}]"
+
+# ---- waiting on a device is no deadlock ----------------------------------------------
+cat > feed.json <<EOF
+[$(node c cat ', "devices": [{"name": "stdin", "path": "/dev/stdin"}, {"name": "stdout", "path": "feed/out.txt"}]')]
+EOF
+(sleep 1; echo first; sleep 1; echo second) | timeout 60 "$zvm" job feed.json > /dev/null 2> err.txt
+status=$?
+[ "$status" = 0 ] && [ "$(cat feed/out.txt)" = "$(printf 'c: first\nc: second')" ]
+last=$?; check "an instance waiting seconds on zvm's stdin is not a deadlock (exit $status): $(cat err.txt)" $last
+
 # ---- a deadlock ends with the cycle named --------------------------------------------
 cat > dead.json <<EOF
 [$(node x wait ', "connect": ["y"]'), $(node y wait ', "connect": ["z"]'),
@@ -112,7 +136,7 @@ EOF
 start=$(date +%s)
 zjob dead.json
 [ "$status" = 1 ] && grep -q "^zvm job: 4 instances, 3 failed: deadlock: x waits on z waits on y waits on x$" <<< "$out"
-check "a deadlock is named and ends the job (exit $status): $(tail -1 <<< "$out")" $?
+last=$?; check "a deadlock is named and ends the job (exit $status): $(tail -1 <<< "$out")" $last
 [ $(($(date +%s) - start)) -lt 10 ]
 check "... within seconds, not at the timeout" $?
 
@@ -123,7 +147,7 @@ EOF
 zjob trap.json
 [ "$status" = 1 ] && grep -q "^zvm job: 4 instances, 4 failed: boom: unreachable$" <<< "$out" &&
     [ "$(grep -c '^stopped: the job ended$' <<< "$out")" = 3 ]
-check "a trap names the node and stops the others (exit $status): $(tail -1 <<< "$out")" $?
+last=$?; check "a trap names the node and stops the others (exit $status): $(tail -1 <<< "$out")" $last
 
 # ---- a 200-node fan-in ---------------------------------------------------------------
 cat > fan.json <<EOF
@@ -132,7 +156,7 @@ cat > fan.json <<EOF
 EOF
 zjob --workers 2 fan.json
 [ "$status" = 0 ] && [ "$(cat fan/sum.txt)" = 20100 ]
-check "200 leaves into one root: $(cat fan/sum.txt 2>&1) (1+...+200 = 20100): $err" $?
+last=$?; check "200 leaves into one root: $(cat fan/sum.txt 2>&1) (1+...+200 = 20100): $err" $last
 
 # ---- determinism: 20 runs on 1 and 2 workers -----------------------------------------
 printf 'alpha\nbeta\ngamma\n' > in.txt
@@ -150,7 +174,7 @@ for r in $(seq 1 20); do
 done
 check "20 runs on 1 and 2 workers give the same bytes: $same of 20" $([ $same = 20 ]; echo $?)
 [ "$(grep -c '^src-[1-4]: end$' first.txt)" = 12 ] && [ "$(grep -c '^mid-[1-3]: end$' first.txt)" = 3 ]
-check "every source reached every mid, every mid the end: $(grep -c ': end$' first.txt) end lines" $?
+last=$?; check "every source reached every mid, every mid the end: $(grep -c ': end$' first.txt) end lines" $last
 
 # ---- the examples ---------------------------------------------------------------------
 cp -r "$examples/wordcount" "$examples/grep-pipeline" .
@@ -159,7 +183,7 @@ zjob wordcount/wordcount.json
 check "the word count runs: $(tail -1 <<< "$out") $err" $status
 (cd wordcount && cat text/*.txt | tr -s ' ' '\n' | grep -v '^$' | LC_ALL=C sort | uniq -c) > wc_ref.txt
 cmp -s wc_ref.txt wordcount/out/counts.txt
-check "the word count equals cat | tr -s ' ' '\\n' | sort | uniq -c ($(wc -l < wc_ref.txt) words)" $?
+last=$?; check "the word count equals cat | tr -s ' ' '\\n' | sort | uniq -c ($(wc -l < wc_ref.txt) words)" $last
 same=0
 for r in $(seq 1 20); do
     zjob --workers $((r % 2 + 1)) wordcount/wordcount.json
@@ -168,6 +192,6 @@ done
 check "the word count: 20 runs on 1 and 2 workers, the same bytes: $same of 20" $([ $same = 20 ]; echo $?)
 zjob grep-pipeline/grep.json
 [ "$status" = 0 ] && [ "$(tail -1 grep-pipeline/out/counts.txt)" = "total $(grep -c ERROR grep-pipeline/sample.log)" ]
-check "the grep pipeline counts what grep -c counts: $(tail -1 grep-pipeline/out/counts.txt 2>&1) $err" $?
+last=$?; check "the grep pipeline counts what grep -c counts: $(tail -1 grep-pipeline/out/counts.txt 2>&1) $err" $last
 
 finish job

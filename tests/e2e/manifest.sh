@@ -118,7 +118,7 @@ for t in 0 1 2 3; do
     zrun types.manifest
     want="want_$t" wantf="file_$t"
     [ "$status" = 0 ] && [ "$(<out.txt)" = "${!want}" ] && [ "$(<data.bin)" = "${!wantf}" ]
-    check "channel type $t: [$(<out.txt)] file [$(<data.bin)]" $?
+    last=$?; check "channel type $t: [$(<out.txt)] file [$(<data.bin)]" $last
 done
 
 # ---- copy through zvm_pread/zvm_pwrite, the manifest seen by the guest ------------------------
@@ -136,7 +136,7 @@ want=$'memory 67108864 timeout 10 channels 5
 2 /dev/stderr type 0 limits 0 0 1000 1000000
 3 /dev/a type 1 limits 5 6 0 0
 4 /dev/data type 3 limits 1 2 3 4'
-[ "$(<out.txt)" = "$want" ]; check "MANIFEST in the guest, channels in order: [$(<out.txt)]" $?
+[ "$(<out.txt)" = "$want" ]; last=$?; check "MANIFEST in the guest, channels in order: [$(<out.txt)]" $last
 
 # ---- limits: -EDQUOT through zvm calls and WASI ------------------------------------------------
 printf 'abcdefghijklmnop' > in.txt
@@ -145,13 +145,13 @@ sed -i 's|^Channel = /dev/stdin, /dev/stdin.*|Channel = in.txt, /dev/stdin, 0, 0
 zrun lim.manifest
 want=$'put 1 -> 6\nput 2 -> 4\nthen -19 (EDQUOT is 19)\nread 1 -> 4\nread 2 -> 4\nread 3 -> -1 EDQUOT'
 [ "$status" = 0 ] && [ "$(<out.txt)" = "$want" ] && [ "$(<lim.txt)" = abcdefabcd ]
-check "limits: [$(<out.txt)] [$(<lim.txt)]" $?
+last=$?; check "limits: [$(<out.txt)] [$(<lim.txt)]" $last
 
 # ---- hostile arguments: errno, never a host crash ---------------------------------------------
 manifest hostile.manifest channels.wasm "Args = channels hostile"
 zrun hostile.manifest
 want=$'bad desc -28\nnegative desc -28\nnegative size -21\nbuffer past memory -28\nwrite to stdin -28\nmisaligned jail -28\njail past memory -28\nfork 0'
-[ "$status" = 0 ] && [ "$(<out.txt)" = "$want" ]; check "hostile zvm calls: [$(<out.txt)]" $?
+[ "$status" = 0 ] && [ "$(<out.txt)" = "$want" ]; last=$?; check "hostile zvm calls: [$(<out.txt)]" $last
 
 # ---- jail, exit, timeout -------------------------------------------------------------------------
 manifest jail.manifest channels.wasm "Args = channels jail"
@@ -188,6 +188,6 @@ manifest stock.manifest stock.wasm "Channel = input.txt, /dev/input, 0, 0, 100, 
 zrun stock.manifest
 [ "$status" = 0 ] && [ "$(<sorted.txt)" = $'1\n3\n5\n9' ] &&
     [[ "$(<out.txt)" == "sorted 4 numbers; time 0; rand "*" pi 3.141593" ]]
-check "stock program: fopen, printf, malloc, qsort, time, rand: [$(<out.txt)]" $?
+last=$?; check "stock program: fopen, printf, malloc, qsort, time, rand: [$(<out.txt)]" $last
 
 finish manifest.sh

@@ -42,9 +42,9 @@ batch() { # batch OUT ERR ARGS...: the rule filter over in.txt
         --input in.txt --output "$out" --errors "$err" "$@" 2> summary.txt
 }
 batch out1.txt err1.txt --workers 1
-check "batch with a fork point exits 0: $(head -1 summary.txt)" $?
+last=$?; check "batch with a fork point exits 0: $(head -1 summary.txt)" $last
 cmp -s out1.txt want.txt
-check "every record starts from the fork point (rules read in set-up, calls=1, memory back to 2 pages, set-up's output discarded): $(diff out1.txt want.txt | head -4)" $?
+last=$?; check "every record starts from the fork point (rules read in set-up, calls=1, memory back to 2 pages, set-up's output discarded): $(diff out1.txt want.txt | head -4)" $last
 cmp -s err1.txt want_err.txt
 check "a record that traps after scribbling over the rules is reported and leaves nothing behind" $?
 batch out2.txt err2.txt --workers 2
@@ -74,7 +74,7 @@ template rules.txt | sed 's|/dev/null, /dev/stdin|in.txt, /dev/stdin|; s|/dev/nu
 "$zvm" run run.manifest > report.txt
 check "zvm run of a guest with a fork point exits 0" $?
 printf 'set-up: 2 rules\nforked=0 calls=1 pages=2 an error at 0\n' | cmp -s - run.out
-check "zvm run: the set-up's output is kept and zvm_fork() returns 0: $(head -3 run.out)" $?
+last=$?; check "zvm run: the set-up's output is kept and zvm_fork() returns 0: $(head -3 run.out)" $last
 
 # A set-up that traps: the batch stops with the cause, naming the set-up.
 printf 'TRAP\n' > bad_rules.txt
@@ -84,7 +84,7 @@ template bad_rules.txt > bad.manifest
 status=$?
 check "a trap in the set-up fails the batch" $([ $status != 0 ]; echo $?)
 grep -q "set-up (before zvm_fork) ended with: unreachable" bad_err.txt
-check "and says so: $(cat bad_err.txt)" $?
+last=$?; check "and says so: $(cat bad_err.txt)" $last
 check "no output file from a batch that never started" $([ ! -e bad.txt ]; echo $?)
 
 finish snapshot

@@ -42,7 +42,7 @@ EOF
 # ---- a session on a mounted image ----------------------------------------------------
 manifest session image.tar > s.manifest
 "$zvm" run s.manifest > report.txt 2> err.txt
-check "the session exits 0: $(cat err.txt)" $?
+last=$?; check "the session exits 0: $(cat err.txt)" $last
 want="/data/greeting.txt: hello from the image
 /data/sub/nested.txt: nested file
 ls /data: . .. greeting.txt sub
@@ -59,7 +59,7 @@ unlink: 0 0, rmdir: 0
 escape: Operation not permitted
 unlink a channel: Operation not permitted"
 diff <(echo "$want") out.txt > diff.txt
-check "the guest's view of the tree: $(cat diff.txt)" $?
+last=$?; check "the guest's view of the tree: $(cat diff.txt)" $last
 check "/dev/input went through a file to /dev/output" $(cmp -s input.txt output.txt; echo $?)
 cp out.txt out1.txt
 "$zvm" run s.manifest > /dev/null 2>&1
@@ -69,14 +69,14 @@ check "a second run prints the same bytes (times and inodes are the virtual cloc
 # ---- Memory bounds created files -----------------------------------------------------
 manifest fill image.tar > fill.manifest
 "$zvm" run fill.manifest > report.txt 2> err.txt
-check "fill exits 0: $(cat err.txt)" $?
+last=$?; check "fill exits 0: $(cat err.txt)" $last
 grep -q "^wrote [0-9]* KiB, then: No space left on device$" out.txt
-check "files stop at the Memory limit with ENOSPC: $(head -1 out.txt)" $?
+last=$?; check "files stop at the Memory limit with ENOSPC: $(head -1 out.txt)" $last
 kib=$(sed -n 's/^wrote \([0-9]*\) KiB.*/\1/p' out.txt)
 [ -n "$kib" ] && [ "$kib" -gt 8192 ] && [ "$kib" -lt 16384 ]
 check "what fits is Memory less the guest's own pages: $kib KiB of 16384" $?
 grep -q "^write again: 65536$" out.txt
-check "unlink gives the room back: $(tail -1 out.txt)" $?
+last=$?; check "unlink gives the room back: $(tail -1 out.txt)" $last
 
 manifest many image.tar > many.manifest
 "$zvm" run many.manifest > report.txt 2> err.txt
@@ -91,7 +91,7 @@ printf 'A\nW a\nA\nR a\nA\n' > recs.txt
 for snap in on off; do
     "$zvm" batch --module zrt.wasm --manifest tmpl.manifest --input recs.txt --output "recs.$snap" \
         --workers 1 --snapshot $snap 2> err.txt
-    check "batch --snapshot $snap exits 0: $(tail -1 err.txt)" $?
+    last=$?; check "batch --snapshot $snap exits 0: $(tail -1 err.txt)" $last
 done
 want="/tmp/setup.txt: made before the fork+record
 wrote /tmp/a
@@ -99,7 +99,7 @@ wrote /tmp/a
 /tmp/a: No such file or directory
 /tmp/setup.txt: made before the fork+record"
 diff <(echo "$want") recs.on > diff.txt
-check "a record's files are gone for the next; the set-up's come back as they were: $(cat diff.txt)" $?
+last=$?; check "a record's files are gone for the next; the set-up's come back as they were: $(cat diff.txt)" $last
 check "the same bytes with and without the fork point" $(cmp -s recs.on recs.off; echo $?)
 "$zvm" batch --module zrt.wasm --manifest tmpl.manifest --input recs.txt --output recs.w2 \
     --workers 2 2> /dev/null
@@ -111,7 +111,7 @@ bad() { # bad WHAT EXPECTED-STDERR-PATTERN MANIFEST-TEXT
     "$zvm" run bad.manifest > /dev/null 2> err.txt
     local status=$?
     [ $status != 0 ] && grep -q "$2" err.txt
-    check "$1 is refused (status $status): $(head -1 err.txt)" $?
+    last=$?; check "$1 is refused (status $status): $(head -1 err.txt)" $last
 }
 bad "a Mount of no channel" "^bad.manifest:6: Mount: no channel has the alias '/dev/nothere'" \
     "$(manifest session image.tar | sed 's#^Mount = .*#Mount = /dev/nothere, /data#')"

@@ -28,7 +28,9 @@ Test(json, values_and_escapes)
     zv_json v;
     char why[200];
     cr_assert_eq(parse("{\"a\": [1, -2.5e3, true, false, null], \"s\": \"\\\"\\\\\\/\\b\\f\\n\\r\\t"
-                       "\\u00e9\\ud83d\\ude00\"}", &v, why), 0, "%s", why);
+                       "\\u00e9\\ud83d\\ude00\"}",
+                       &v, why),
+                 0, "%s", why);
     const zv_json *a = zv_json_get(&v, "a"), *s = zv_json_get(&v, "s");
     cr_assert_eq(a->type, ZV_JSON_ARR);
     cr_assert_eq(a->n, 5);
@@ -89,8 +91,9 @@ Test(json, nesting_is_capped)
 
 Test(json, random_bytes_and_mutations_never_crash)
 {
-    static const char good[] = "[{\"name\": \"a\", \"exec\": {\"path\": \"x.wasm\", \"args\": \"1 2\","
-                               " \"env\": {\"K\": \"\\u00e9\"}}, \"count\": 3, \"connect\": [\"a\"]}]";
+    static const char good[] =
+        "[{\"name\": \"a\", \"exec\": {\"path\": \"x.wasm\", \"args\": \"1 2\","
+        " \"env\": {\"K\": \"\\u00e9\"}}, \"count\": 3, \"connect\": [\"a\"]}]";
     char buf[sizeof good];
     srand(7);
     for (int round = 0; round < 20000; round++) {
@@ -112,7 +115,8 @@ Test(json, random_bytes_and_mutations_never_crash)
 
 Test(json, every_allocation_can_fail)
 {
-    static const char text[] = "{\"a\": [1, {\"b\": \"a long enough string to grow\"}], \"c\": [[], {}]}";
+    static const char text[] =
+        "{\"a\": [1, {\"b\": \"a long enough string to grow\"}], \"c\": [[], {}]}";
     for (long n = 1; n < 100; n++) {
         zv_json v;
         char why[200];
@@ -174,11 +178,13 @@ Test(jobdesc, names_pipes_and_manifests)
 {
     zv_cfg_jobdesc *j;
     zv_cfg_err err;
-    int rc = load("[{\"name\": \"map\", \"exec\": {\"path\": \"m.wasm\", \"args\": \" a%b  c,d=e \","
-                  "  \"env\": {\"K\": \"v w\"}}, \"count\": 3, \"connect\": [\"red\", \"map\"],"
-                  "  \"devices\": [{\"name\": \"stderr\"}]},"
-                  " {\"name\": \"red\", \"exec\": {\"path\": \"r.wasm\", \"name\": \"R\"}, \"count\": 2,"
-                  "  \"memory\": 131072, \"timeout\": 9}]", &j, &err);
+    int rc =
+        load("[{\"name\": \"map\", \"exec\": {\"path\": \"m.wasm\", \"args\": \" a%b  c,d=e \","
+             "  \"env\": {\"K\": \"v w\"}}, \"count\": 3, \"connect\": [\"red\", \"map\"],"
+             "  \"devices\": [{\"name\": \"stderr\"}]},"
+             " {\"name\": \"red\", \"exec\": {\"path\": \"r.wasm\", \"name\": \"R\"}, \"count\": 2,"
+             "  \"memory\": 131072, \"timeout\": 9}]",
+             &j, &err);
     cr_assert_eq(rc, 0, "%s", err.msg);
     cr_assert_eq(j->n_inst, 5);
     cr_assert_str_eq(j->inst[0].name, "map-1");
@@ -219,9 +225,12 @@ Test(jobdesc, wildcards_in_bytewise_order)
     put_file("in/p_a.txt", "");
     put_file("in/q_a.txt", "");
     put_file("in/p_.txt", "");
-    cr_assert_eq(load("[{\"name\": \"w\", \"exec\": {\"path\": \"w.wasm\"}, \"count\": 7, \"devices\": ["
-                      "{\"name\": \"stdin\", \"path\": \"in/p_*.txt\"},"
-                      "{\"name\": \"output\", \"path\": \"out/r_*.txt\"}]}]", &j, &err), 0, "%s", err.msg);
+    cr_assert_eq(
+        load("[{\"name\": \"w\", \"exec\": {\"path\": \"w.wasm\"}, \"count\": 7, \"devices\": ["
+             "{\"name\": \"stdin\", \"path\": \"in/p_*.txt\"},"
+             "{\"name\": \"output\", \"path\": \"out/r_*.txt\"}]}]",
+             &j, &err),
+        0, "%s", err.msg);
     cr_assert_eq(j->n_inst, 4, "count is ignored with a wildcard");
     const char *want[] = {"", "B", "a", "b"};
     for (int i = 0; i < 4; i++) {
@@ -244,20 +253,27 @@ Test(jobdesc, errors_name_the_json_path)
         {"[{\"name\": \"a\",\n \"exec\": {\"path\": \"x\", \"args\": 3}}]",
          "$[0] (a).exec.args: a number, expected a string", 2},
         {"[{\"name\": \"a-b\", \"exec\": {\"path\": \"x\"}}]", "letters, digits and '_' only", 1},
-        {"[{\"name\": \"a\", \"exec\": {\"path\": \"x\"}, \"count\": 0}]", "$[0] (a).count: expected a whole number", 1},
-        {"[{\"name\": \"a\", \"exec\": {\"path\": \"x\"}, \"count\": 2.5}]", "count: expected a whole", 1},
+        {"[{\"name\": \"a\", \"exec\": {\"path\": \"x\"}, \"count\": 0}]",
+         "$[0] (a).count: expected a whole number", 1},
+        {"[{\"name\": \"a\", \"exec\": {\"path\": \"x\"}, \"count\": 2.5}]",
+         "count: expected a whole", 1},
         {"[{\"name\": \"a\", \"exec\": {\"path\": \"x\"}, \"devices\": [{\"name\": \"stdin\"}]}]",
          "the readable device stdin needs a path", 1},
-        {"[{\"name\": \"a\", \"exec\": {\"path\": \"x\"}, \"devices\": [{\"name\": \"stdout\", \"path\": \"a*b*\"}]}]",
+        {"[{\"name\": \"a\", \"exec\": {\"path\": \"x\"}, \"devices\": [{\"name\": \"stdout\", "
+         "\"path\": \"a*b*\"}]}]",
          "more than one '*'", 1},
         {"[{\"name\": \"a\", \"exec\": {\"path\": \"x,y\"}}]", "holds ','", 1},
-        {"[{\"name\": \"a\", \"exec\": {\"path\": \"x\"}, \"connect\": [\"a\", \"a\"], \"count\": 2}]",
+        {"[{\"name\": \"a\", \"exec\": {\"path\": \"x\"}, \"connect\": [\"a\", \"a\"], \"count\": "
+         "2}]",
          "listed twice", 1},
-        {"[{\"name\": \"a\", \"exec\": {\"path\": \"x\"}, \"devices\": [{\"name\": \"stdout\"}, {\"name\": \"stdout\"}]}]",
+        {"[{\"name\": \"a\", \"exec\": {\"path\": \"x\"}, \"devices\": [{\"name\": \"stdout\"}, "
+         "{\"name\": \"stdout\"}]}]",
          "given twice", 1},
-        {"[{\"name\": \"a\", \"exec\": {\"path\": \"x\", \"env\": {\"A B\": \"1\"}}}]", "exec.env: \"A B\"", 1},
+        {"[{\"name\": \"a\", \"exec\": {\"path\": \"x\", \"env\": {\"A B\": \"1\"}}}]",
+         "exec.env: \"A B\"", 1},
         {"[]", "the job has no nodes", 1},
-        {"[{\"name\": \"a\", \"exec\": {\"path\": \"x\"}, \"count\": 200000}]", "from 1 to 100000", 1},
+        {"[{\"name\": \"a\", \"exec\": {\"path\": \"x\"}, \"count\": 200000}]", "from 1 to 100000",
+         1},
         {"[{\"name\": \"a\", \"exec\": {\"path\": \"x\"}, \"count\": 17, \"connect\": [\"a\"]}]",
          "memory 4194304 is too small for 16 pipes of 256 KiB", 1},
     };
@@ -273,9 +289,10 @@ Test(jobdesc, errors_name_the_json_path)
 
 Test(jobdesc, every_allocation_can_fail)
 {
-    static const char text[] = "[{\"name\": \"a\", \"exec\": {\"path\": \"x\", \"args\": \"1 2\", \"env\": "
-                               "{\"K\": \"v\"}}, \"count\": 2, \"connect\": [\"b\", \"a\"], \"devices\": "
-                               "[{\"name\": \"stderr\"}]}, {\"name\": \"b\", \"exec\": {\"path\": \"y\"}}]";
+    static const char text[] =
+        "[{\"name\": \"a\", \"exec\": {\"path\": \"x\", \"args\": \"1 2\", \"env\": "
+        "{\"K\": \"v\"}}, \"count\": 2, \"connect\": [\"b\", \"a\"], \"devices\": "
+        "[{\"name\": \"stderr\"}]}, {\"name\": \"b\", \"exec\": {\"path\": \"y\"}}]";
     int done = 0;
     for (long n = 1; n < 2000 && !done; n++) {
         zv_cfg_jobdesc *j = NULL;
