@@ -75,6 +75,8 @@ last=$?; check "files stop at the Memory limit with ENOSPC: $(head -1 out.txt)" 
 kib=$(sed -n 's/^wrote \([0-9]*\) KiB.*/\1/p' out.txt)
 [ -n "$kib" ] && [ "$kib" -gt 8192 ] && [ "$kib" -lt 16384 ]
 check "what fits is Memory less the guest's own pages: $kib KiB of 16384" $?
+grep -q "^rename when full: No space left on device, the file kept: 1$" out.txt
+last=$?; check "a rename with no room for the new name fails and keeps the file: $(sed -n 2p out.txt)" $last
 grep -q "^write again: 65536$" out.txt
 last=$?; check "unlink gives the room back: $(tail -1 out.txt)" $last
 

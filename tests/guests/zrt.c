@@ -6,7 +6,9 @@
  *            /tmp/work files (fopen, fprintf, fseek, rename, unlink,
  *            mkdir, stat), copy /dev/input to /dev/output through a file,
  *            try to leave the tree
- *   fill     write a file until the Memory limit refuses (ENOSPC)
+ *   fill     write a file until the Memory limit refuses (ENOSPC), then
+ *            files until none fits; a rename that needs room then fails
+ *            and keeps the file
  *   many     100000 files in one directory, listed, then removed while
  *            listed
  *   record   (no argv: a batch record) "W name" writes /tmp/name, "R
@@ -103,13 +105,28 @@ static int session(void)
 static int fill(void)
 {
     static char chunk[65536];
-    FILE *f = fopen("/big", "w");
+    FILE *f = fopen("/keep", "w");
     long total = 0;
+    fclose(f);
+    f = fopen("/big", "w");
     setvbuf(f, NULL, _IONBF, 0);
     memset(chunk, 'x', sizeof chunk);
     while (fwrite(chunk, 1, sizeof chunk, f) == sizeof chunk)
         total += sizeof chunk;
     printf("wrote %ld KiB, then: %s\n", total / 1024, strerror(errno));
+    for (int i = 0; i < 100000; i++) { /* fill what is left: files and names need room too */
+        char name[32];
+        int fd;
+        snprintf(name, sizeof name, "/small%d", i);
+        if ((fd = open(name, O_CREAT | O_WRONLY, 0644)) < 0)
+            break;
+        close(fd);
+    }
+    char to[256] = "/"; /* a name longer than what a new file takes: there is no room for it */
+    memset(to + 1, 'n', 250);
+    printf("rename when full: %s, the file kept: %d\n",
+           rename("/keep", to) < 0 ? strerror(errno) : "done",
+           access("/keep", F_OK) == 0 || access(to, F_OK) == 0);
     fclose(f);
     printf("after unlink: %d\n", unlink("/big"));
     f = fopen("/again", "w"); /* the room is back */
