@@ -191,8 +191,10 @@ const char *zv_eng_trap_name(int cause);
  * are checked before they run. A fault inside host code on a guest stack's
  * guard is a host bug: the process aborts with a message. */
 
-/* Runs fn(arg) on a new thread whose stack has a guard region, so guest
- * stack overflow becomes an exhaustion trap. Returns fn's result. */
+/* Runs fn(arg) on a stack of stack_bytes with a guard region below it, so
+ * guest stack overflow becomes an exhaustion trap: on the calling thread
+ * (a context switch), or on a new thread in sanitizer builds. Returns
+ * fn's result. */
 int zv_eng_run_guest_thread(int (*fn)(void *), void *arg, size_t stack_bytes);
 
 /* Make the calling thread (e.g. a pinned worker) ready to run guests: its

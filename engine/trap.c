@@ -274,7 +274,6 @@ static void install(void)
 /* Once, on the call path; thread set-ups check again (zv_eng_thread_init). */
 static void zv_eng_signals_init(void) { pthread_once(&signals_once, install); }
 
-/* The alternate signal stack of this thread, made once. */
 /* A thread's signal stack goes with the thread (zvm job starts a thread
  * per instance: they must not pile up). */
 static pthread_key_t altstack_key;
@@ -289,6 +288,7 @@ static void altstack_free(void *mem)
 
 static void altstack_key_new(void) { pthread_key_create(&altstack_key, altstack_free); }
 
+/* The alternate signal stack of this thread, made once. */
 static int ensure_altstack(void)
 {
     stack_t ss;
