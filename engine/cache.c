@@ -295,6 +295,44 @@ static void sweep_stale(const char *dir)
 #define MAX_CODE_BYTES (64u << 20)
 
 /* Translate and compile into a temporary name, then rename into place. */
+static void local_v128(uint8_t type, uint32_t count, void *arg)
+{
+    if (type == ZV_V128 && count)
+        *(int *)arg = 1;
+}
+
+/* Does m use v128 anywhere: a type, a global, a local, a SIMD instruction? */
+static int uses_simd(const zv_val_module *m)
+{
+    int found = 0;
+    for (uint32_t i = 0; i < m->n_types; i++) {
+        const zv_val_functype *t = &m->types[i];
+        for (uint32_t k = 0; k < t->n_params + t->n_results; k++)
+            found |= (k < t->n_params ? t->params[k] : t->results[k - t->n_params]) == ZV_V128;
+    }
+    for (uint32_t i = 0; i < m->n_globals; i++)
+        found |= m->globals[i].type.type == ZV_V128;
+    for (uint32_t f = m->n_imported_funcs; f < m->n_funcs && !found; f++) {
+        const uint8_t *p = m->bytes + m->funcs[f].code_offset;
+        const uint8_t *end = m->bytes + m->funcs[f].code_end;
+        zv_val_op op;
+        zv_val_err verr;
+        zv_val_func_locals(m, f, local_v128, &found);
+        while (!found && p < end && zv_val_op_next(m->bytes, &p, end, &op, &verr) == 0)
+            found = op.op >> 8 == 0xfd;
+    }
+    return found;
+}
+
+/* tcc (a fast baseline compiler) builds the generated C of modules without
+ * SIMD; it has no vector types, so those go to gcc. */
+static const char *compiler_for(const zv_val_module *m, const zv_eng_opts *opts)
+{
+    const char *cc = cc_name(opts), *base = strrchr(cc, '/');
+    base = base ? base + 1 : cc;
+    return !strcmp(base, "tcc") && uses_simd(m) ? "gcc" : cc;
+}
+
 static int build_entry(const zv_val_module *m, const zv_eng_opts *opts, const char *path,
                        const uint8_t key[KEY_BYTES], zv_eng_err *err)
 {
@@ -339,7 +377,8 @@ static int build_entry(const zv_val_module *m, const zv_eng_opts *opts, const ch
         }
         snprintf(c_path, sizeof c_path, "%s", c_named);
     }
-    if ((rc = zv_eng_cc_compile(cc_name(opts), opt_level(opts), c_path, so_path, err)))
+    if ((rc = zv_eng_cc_compile(compiler_for(m, opts), opt_level(opts), c_path, so_path,
+                                err)))
         goto out;
     if ((rc = append_trailer(so_path, key)) == 0 && rename(so_path, path) < 0)
         rc = -errno;

@@ -17,7 +17,53 @@
 #include <math.h>
 #include <string.h>
 
+#ifdef __TINYC__
+/* tcc (the fast compiler: cache.c sends it modules without SIMD) has no
+ * __builtin_expect or bit-count builtins, and copies through memcpy call
+ * into libc, where a fault on the guard would be a host fault: linear
+ * memory is read and written through typed pointers (unaligned access is
+ * fine on x86-64). */
+#define ZV_UNLIKELY(x) (x)
+static inline int zv_clz64(uint64_t x)
+{
+    int n = 0;
+    for (uint64_t bit = 1ull << 63; bit && !(x & bit); bit >>= 1)
+        n++;
+    return n;
+}
+static inline int zv_ctz64(uint64_t x)
+{
+    int n = 0;
+    while (n < 64 && !(x & 1ull << n))
+        n++;
+    return n;
+}
+static inline int zv_popcnt64(uint64_t x)
+{
+    int n = 0;
+    for (; x; x &= x - 1)
+        n++;
+    return n;
+}
+#define ZV_CLZ32(x) (zv_clz64((uint32_t)(x)) - 32)
+#define ZV_CLZ64(x) zv_clz64(x)
+#define ZV_CTZ32(x) zv_ctz64((uint32_t)(x))
+#define ZV_CTZ64(x) zv_ctz64(x)
+#define ZV_POPCNT32(x) zv_popcnt64((uint32_t)(x))
+#define ZV_POPCNT64(x) zv_popcnt64(x)
+#define ZV_MEM_GET(v, p) ((v) = *(__typeof__(v) *)(p))
+#define ZV_MEM_PUT(p, v) (*(__typeof__(v) *)(p) = (v))
+#else
 #define ZV_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define ZV_CLZ32(x) __builtin_clz(x)
+#define ZV_CLZ64(x) __builtin_clzll(x)
+#define ZV_CTZ32(x) __builtin_ctz(x)
+#define ZV_CTZ64(x) __builtin_ctzll(x)
+#define ZV_POPCNT32(x) __builtin_popcount(x)
+#define ZV_POPCNT64(x) __builtin_popcountll(x)
+#define ZV_MEM_GET(v, p) memcpy(&(v), (p), sizeof(v))
+#define ZV_MEM_PUT(p, v) memcpy((p), &(v), sizeof(v))
+#endif
 #define ZV_TRAP(ctx, cause) (ctx)->host->trap((ctx), (cause))
 #define ZV_POLL(ctx)                                                                               \
     do {                                                                                           \
@@ -83,8 +129,13 @@ static inline uint64_t zv_bits_f64(D d) { uint64_t b; memcpy(&b, &d, 8); return 
  * perf/README.md ("Loads that trap"). Register classes are per ISA:
  * general-purpose for integers, vector for floats and v128. */
 #if defined(__x86_64__)
+#if defined(__TINYC__) /* tcc keeps every load it is given: nothing to force */
+#define ZV_KEEP_INT(v) ((void)(v))
+#define ZV_KEEP_VEC(v) ((void)(v))
+#else
 #define ZV_KEEP_INT(v) __asm__ volatile("" ::"r"(v))
 #define ZV_KEEP_VEC(v) __asm__ volatile("" ::"x"(v))
+#endif
 #elif defined(__aarch64__)
 #define ZV_KEEP_INT(v) __asm__ volatile("" ::"r"(v))
 #define ZV_KEEP_VEC(v) __asm__ volatile("" ::"w"(v))
@@ -96,7 +147,7 @@ static inline uint64_t zv_bits_f64(D d) { uint64_t b; memcpy(&b, &d, 8); return 
     static inline R zv_op_##name(uint8_t *mem, I a, I off)                                         \
     {                                                                                              \
         T v;                                                                                       \
-        memcpy(&v, ZV_ADDR(mem, a, off), sizeof v);                                                \
+        ZV_MEM_GET(v, ZV_ADDR(mem, a, off));                                                       \
         KEEP(v);                                                                                   \
         return (R)conv v;                                                                          \
     }
@@ -120,7 +171,7 @@ ZV_LOAD(v128_load, V, V, , ZV_KEEP_VEC)
     static inline void zv_op_##name(uint8_t *mem, I a, A v, I off)                                 \
     {                                                                                              \
         T t = (T)v;                                                                                \
-        memcpy(ZV_ADDR(mem, a, off), &t, sizeof t);                                                \
+        ZV_MEM_PUT(ZV_ADDR(mem, a, off), t);                                                       \
     }
 ZV_STORE(i32_store, uint32_t, I)
 ZV_STORE(i64_store, uint64_t, L)
@@ -294,9 +345,9 @@ static inline zv_func *zv_indirect(C *ctx, I t, I i, I type_idx)
     ZV_CMP(p##_le_u, T, a <= b)                                                                    \
     ZV_CMP(p##_ge_s, T, (S)a >= (S)b)                                                              \
     ZV_CMP(p##_ge_u, T, a >= b)                                                                    \
-    ZV_UN(p##_clz, T, T, a ? (BITS == 32 ? __builtin_clz((I)a) : __builtin_clzll(a)) : BITS)       \
-    ZV_UN(p##_ctz, T, T, a ? (BITS == 32 ? __builtin_ctz((I)a) : __builtin_ctzll(a)) : BITS)       \
-    ZV_UN(p##_popcnt, T, T, BITS == 32 ? __builtin_popcount((I)a) : __builtin_popcountll(a))       \
+    ZV_UN(p##_clz, T, T, a ? (BITS == 32 ? ZV_CLZ32((I)a) : ZV_CLZ64(a)) : BITS)                   \
+    ZV_UN(p##_ctz, T, T, a ? (BITS == 32 ? ZV_CTZ32((I)a) : ZV_CTZ64(a)) : BITS)                   \
+    ZV_UN(p##_popcnt, T, T, BITS == 32 ? ZV_POPCNT32((I)a) : ZV_POPCNT64(a))                       \
     ZV_BIN(p##_add, T, a + b)                                                                      \
     ZV_BIN(p##_sub, T, a - b)                                                                      \
     ZV_BIN(p##_mul, T, a * b)                                                                      \

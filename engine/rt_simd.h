@@ -7,6 +7,7 @@
  */
 #ifndef ZV_RT_SIMD_H
 #define ZV_RT_SIMD_H
+#ifndef __TINYC__
 
 typedef uint64_t zv_u64x2 __attribute__((vector_size(16)));
 
@@ -376,4 +377,5 @@ static inline V zv_op_f64x2_promote_low_f32x4(C *ctx, V v)
     return (V)r;
 }
 
+#endif /* __TINYC__ */
 #endif

@@ -12,7 +12,13 @@
 
 #include <stdint.h>
 
+#ifdef __TINYC__ /* tcc ignores vector_size: keep the layout, 16 bytes aligned */
+typedef struct {
+    uint64_t lo, hi;
+} __attribute__((aligned(16))) zv_v128;
+#else
 typedef uint64_t zv_v128 __attribute__((vector_size(16)));
+#endif
 
 typedef union {
     uint32_t i32;

@@ -8,6 +8,7 @@ pkgs=(
   liburing-dev libjemalloc-dev libhwloc-dev      # io, allocator, topology
   libcriterion-dev                               # unit tests
   wabt                                           # wast2json, wasm-validate
+  tcc                                            # the fast compiler (ZVM_CC=tcc)
   clang lld wasi-libc libclang-rt-14-dev-wasm32  # guests: clang --target=wasm32-wasi
   libclang-rt-14-dev                             # the fuzzer runtime (libFuzzer)
   libhiredis-dev redis-server redis-tools        # zvm consume; its tests start redis-server
