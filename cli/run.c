@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
     const char *path;       /* the manifest or the program */
@@ -296,12 +297,39 @@ static int run_manifest(run_flags *f)
     return code;
 }
 
+/* Tiering for a new module (engine.h): tcc now, gcc -O2 in the
+ * background, when tcc is on PATH, ZVM_CC does not pick a compiler and
+ * ZVM_TIER is not 0. The background build is this binary's `compile`. */
+static void tiering(run_flags *f, char *self, size_t n)
+{
+    const char *cc = getenv("ZVM_CC"), *tier = getenv("ZVM_TIER"), *path = getenv("PATH");
+    ssize_t k;
+    int found = 0;
+    if ((cc && *cc) || (tier && !strcmp(tier, "0")) || !path)
+        return;
+    for (const char *p = path; *p && !found;) {
+        char dir[4096], exe[4200];
+        size_t len = strcspn(p, ":");
+        snprintf(dir, sizeof dir, "%.*s", (int)len, p);
+        snprintf(exe, sizeof exe, "%s/tcc", len ? dir : ".");
+        found = access(exe, X_OK) == 0;
+        p += len + (p[len] == ':');
+    }
+    if (!found || (k = readlink("/proc/self/exe", self, n - 1)) <= 0)
+        return;
+    self[k] = 0;
+    f->eng.baseline_cc = "tcc";
+    f->eng.tier_up = self;
+}
+
 int zv_cli_run(int argc, char **argv)
 {
     run_flags f;
     zv_cli_file file;
     int is_manifest, rc;
+    static char self[4096];
     memset(&f, 0, sizeof f);
+    tiering(&f, self, sizeof self);
     if (parse_options(argc, argv, &f)) {
         usage();
         return 2;

@@ -53,6 +53,11 @@ int zv_eng_cc_compile(const char *cc, int opt_level, const char *c_path, const c
 int zv_eng_cc_identity(const char *cc, char *out, size_t n);
 
 /* Cache (cache.c): the entry for a module, compiled if missing. */
+/* Does m use v128 (types, globals, locals, SIMD instructions)? */
+int zv_eng_uses_simd(const zv_val_module *m);
+/* Start building m's entry for opts->cc in the background (opts->tier_up):
+ * 0 when started or already under way, else -errno. */
+int zv_eng_tier_up(const zv_val_module *m, const zv_eng_opts *opts);
 /* Only look: 1 and *fd_out when m's entry is there and its mark verifies,
  * 0 when not (nothing is built), or -errno with err. */
 int zv_eng_cache_find(const zv_val_module *m, const zv_eng_opts *opts, char *path, size_t n,
