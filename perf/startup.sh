@@ -4,7 +4,7 @@
 #   zvm run hello.wasm      (warm cache: validate, cache lookup, dlopen, run)
 #   native hello            (the same C, gcc -O2, dynamically linked)
 #   node WASI               (node --experimental-wasi-unstable-preview1, when node is installed)
-# and, to see where zvm's time goes, `zvm` printing its usage (the process
+# and a new module's first run, tiered and not; and, to see where zvm's time goes, `zvm` printing its usage (the process
 # floor: exec, libc, jemalloc) and `zvm validate hello.wasm`. Each round
 # runs every command BATCH times in turn; the figure is the median over
 # ROUNDS rounds of the time per process. Prints the load average.
@@ -66,4 +66,25 @@ for i in "${!cmds[@]}"; do
     m=$(median "t$i.txt")
     awk -v n="${names[$i]}" -v m="$m" -v b="$native" 'BEGIN { printf "%-38s %12.3f %11.2fx\n", n, m / 1e6, m / b }'
 done
+
+# A new module's first run (a fresh cache each time): tiered (tcc now,
+# gcc -O2 in the background; the next round waits for it to finish) against
+# ZVM_TIER=0 (gcc -O2 first). The log filter on the bundled sample log.
+if command -v tcc > /dev/null; then
+    cp "$build/examples/logfilter.wasm" "$src/examples/sample.log" .
+    for r in $(seq 5); do
+        rm -rf cold && t0=$(date +%s%N)
+        ZVM_CACHE=$tmp/cold "$build/zvm" run logfilter.wasm < sample.log > cold_tier.txt
+        echo $(( $(date +%s%N) - t0 )) >> cold_tier_t.txt
+        while ls cold/*.pending > /dev/null 2>&1; do sleep 0.05; done
+        rm -rf cold && t0=$(date +%s%N)
+        ZVM_TIER=0 ZVM_CACHE=$tmp/cold "$build/zvm" run logfilter.wasm < sample.log > cold_gcc.txt
+        echo $(( $(date +%s%N) - t0 )) >> cold_gcc_t.txt
+    done
+    cmp -s cold_tier.txt cold_gcc.txt || { echo "startup.sh: the tiers disagree" >&2; exit 1; }
+    a=$(median cold_tier_t.txt) b=$(median cold_gcc_t.txt)
+    printf '\n%-38s %12s\n' "new module, first run (median of 5)" "ms"
+    awk -v a="$a" -v b="$b" 'BEGIN { printf "%-38s %12.1f\n%-38s %12.1f\nratio: %.3f of gcc -O2'"'"'s first run\n",
+        "zvm run, tiered (tcc first)", a / 1e6, "zvm run, ZVM_TIER=0 (gcc -O2 first)", b / 1e6, a / b }'
+fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
