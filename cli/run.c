@@ -297,29 +297,22 @@ static int run_manifest(run_flags *f)
     return code;
 }
 
-/* Tiering for a new module (engine.h): tcc now, gcc -O2 in the
- * background, when tcc is on PATH, ZVM_CC does not pick a compiler and
- * ZVM_TIER is not 0. The background build is this binary's `compile`. */
+/* Tiering for a new module (engine.h): tcc now (when it is installed: the
+ * engine falls back to gcc without it), gcc -O2 in the background, unless
+ * ZVM_CC picks a compiler or ZVM_TIER is 0. The background build is this
+ * binary's `compile`. Nothing here looks at the disk: a warm run pays
+ * nothing for it. */
 static void tiering(run_flags *f, char *self, size_t n)
 {
-    const char *cc = getenv("ZVM_CC"), *tier = getenv("ZVM_TIER"), *path = getenv("PATH");
+    const char *cc = getenv("ZVM_CC"), *tier = getenv("ZVM_TIER");
     ssize_t k;
-    int found = 0;
-    if ((cc && *cc) || (tier && !strcmp(tier, "0")) || !path)
+    if ((cc && *cc) || (tier && !strcmp(tier, "0")))
         return;
-    for (const char *p = path; *p && !found;) {
-        char dir[4096], exe[4200];
-        size_t len = strcspn(p, ":");
-        snprintf(dir, sizeof dir, "%.*s", (int)len, p);
-        snprintf(exe, sizeof exe, "%s/tcc", len ? dir : ".");
-        found = access(exe, X_OK) == 0;
-        p += len + (p[len] == ':');
-    }
-    if (!found || (k = readlink("/proc/self/exe", self, n - 1)) <= 0)
-        return;
-    self[k] = 0;
     f->eng.baseline_cc = "tcc";
-    f->eng.tier_up = self;
+    if ((k = readlink("/proc/self/exe", self, n - 1)) > 0) {
+        self[k] = 0;
+        f->eng.tier_up = self;
+    }
 }
 
 int zv_cli_run(int argc, char **argv)

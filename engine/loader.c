@@ -127,17 +127,19 @@ int zv_eng_module_load(const uint8_t *bytes, size_t size, const zv_eng_opts *opt
         m->info = NULL;
         if ((rc = validate(m->bytes, size, opts, &m->info, err, 0)))
             goto out;
-        if (opts && opts->baseline_cc && !zv_eng_uses_simd(m->info)) { /* the fast tier now */
-            zv_eng_opts base = *opts;
-            base.cc = opts->baseline_cc;
-            if ((rc = zv_eng_cache_get(m->info, &base, path, sizeof path, &was_cached, &fd, err)))
-                goto out;
-            if (opts->tier_up)
+        zv_eng_opts base = opts ? *opts : (zv_eng_opts){0};
+        base.cc = opts ? opts->baseline_cc : NULL;
+        rc = -ENOENT;
+        if (base.cc && !zv_eng_uses_simd(m->info)) { /* the fast tier now, if it is installed */
+            rc = zv_eng_cache_get(m->info, &base, path, sizeof path, &was_cached, &fd, err);
+            if (rc == 0 && opts->tier_up)
                 zv_eng_tier_up(m->info, opts); /* best effort: without it, the next load builds */
-        } else if ((rc = zv_eng_cache_get(m->info, opts, path, sizeof path, &was_cached, &fd,
-                                          err))) {
-            goto out;
         }
+        if (rc == -ENOENT &&
+            (rc = zv_eng_cache_get(m->info, opts, path, sizeof path, &was_cached, &fd, err)))
+            goto out;
+        if (rc)
+            goto out;
     }
     rc = bind(m, fd, path, err);
     close(fd);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tier.sh — tiering in `zvm run` (engine.h baseline_cc/tier_up): a new
 # module runs at once from a tcc build, and the gcc -O2 entry is built in
-# the background for the next run; ZVM_TIER=0 builds with gcc at once.
+# the background for the next run; ZVM_TIER=0, or no tcc on PATH, builds
+# with gcc at once.
 # Skipped (77) without tcc.
 #
 # Usage: tier.sh ZVM GUEST_DIR
@@ -32,6 +33,16 @@ out=$(ZVM_TIER=0 "$zvm" run hello.wasm 2>&1)
 ls cache/*.pending > /dev/null 2>&1
 last=$?
 check "ZVM_TIER=0: one entry, built at once, nothing in the background ($(ls cache | tr '\n' ' '))" \
+    $([ "$out" = "hello, world" ] && [ $last != 0 ] && [ "$(ls cache/*.so | wc -l)" = 1 ]; echo $?)
+
+# without tcc on PATH: gcc at once, nothing in the background
+mkdir bin
+for t in gcc as ld sh; do ln -s "$(readlink -f "$(command -v $t)")" "bin/$t"; done
+rm -rf cache
+out=$(PATH=$tmp/bin "$zvm" run hello.wasm 2>&1)
+ls cache/*.pending > /dev/null 2>&1
+last=$?
+check "no tcc: gcc builds the entry at once ($out; $(ls cache | tr '\n' ' '))" \
     $([ "$out" = "hello, world" ] && [ $last != 0 ] && [ "$(ls cache/*.so | wc -l)" = 1 ]; echo $?)
 
 finish tier
