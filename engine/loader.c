@@ -130,7 +130,10 @@ int zv_eng_module_load(const uint8_t *bytes, size_t size, const zv_eng_opts *opt
         zv_eng_opts base = opts ? *opts : (zv_eng_opts){0};
         base.cc = opts ? opts->baseline_cc : NULL;
         rc = -ENOENT;
-        if (base.cc && !zv_eng_uses_simd(m->info)) { /* the fast tier now, if it is installed */
+        /* the fast tier now, if tcc is installed (and the background build
+         * would make the entry this load looks for: default options) */
+        if (base.cc && !base.no_interrupt_checks && !base.fast_compile &&
+            !zv_eng_uses_simd(m->info)) {
             rc = zv_eng_cache_get(m->info, &base, path, sizeof path, &was_cached, &fd, err);
             if (rc == 0 && opts->tier_up)
                 zv_eng_tier_up(m->info, opts); /* best effort: without it, the next load builds */
