@@ -49,10 +49,12 @@ done
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export ZVM_CACHE="$work/cache"
+export ZVM_TIER=0 # gcc -O2 from the first run: the timed runs and the cold rows are gcc's
 
 # run_variant KERNEL VARIANT [SIZE]: one run; prints the kernel's line. No
 # SIZE: the kernel's default (0.5-2 s natively). Variants: native, zvm,
-# noint (zvm run --no-interrupt-checks).
+# noint (zvm run --no-interrupt-checks), simd (the guest built with
+# -msimd128).
 run_variant() {
   local k=$1 v=$2
   shift 2
@@ -60,6 +62,7 @@ run_variant() {
     native) "$kdir/kernel_$k" "$@" ;;
     zvm) "$zvm" run "$kdir/kernel_$k.wasm" "$@" ;;
     noint) "$zvm" run --no-interrupt-checks "$kdir/kernel_$k.wasm" "$@" ;;
+    simd) "$zvm" run "$kdir/kernel_${k}_simd.wasm" "$@" ;;
   esac
 }
 
@@ -127,17 +130,17 @@ echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 declare -A want
 for k in "${kernels[@]}"; do
   want[$k]="$(run_variant "$k" native)"
-  for v in zvm noint; do
+  for v in zvm noint simd; do
     check_line "$v kernel_$k" "$(run_variant "$k" "$v")" "${want[$k]}"
   done
 done
 
-variants=(native zvm noint)
+variants=(native zvm noint simd)
 declare -A wall cpu
 for ((r = 0; r < runs; r++)); do
   for k in "${kernels[@]}"; do
-    for ((i = 0; i < 3; i++)); do
-      v="${variants[$(((r + i) % 3))]}"
+    for ((i = 0; i < 4; i++)); do
+      v="${variants[$(((r + i) % 4))]}"
       time_run "$work/out" run_variant "$k" "$v"
       check_line "$v kernel_$k" "$(<"$work/out")" "${want[$k]}"
       wall[$k.$v]+="$wall_ms "
@@ -150,23 +153,26 @@ done
 med() { tr ' ' '\n' <<<"$1" | grep . | median; }
 
 echo
-printf '%-10s %9s %11s %9s %7s %12s %7s\n' kernel size "native ms" "zvm ms" ratio \
-  "zvm-noint ms" ratio
-lz=0 ln=0 lcz=0 lcn=0 # sums of log ratios, wall and cpu
+printf '%-10s %9s %11s %9s %7s %12s %7s %11s %7s\n' kernel size "native ms" "zvm ms" ratio \
+  "zvm-noint ms" ratio "zvm-simd ms" ratio
+lz=0 ln=0 lcz=0 lcn=0 ls=0 # sums of log ratios, wall and cpu; simd's wall
 for k in "${kernels[@]}"; do
   n="$(med "${wall[$k.native]}")" z="$(med "${wall[$k.zvm]}")" ni="$(med "${wall[$k.noint]}")"
+  sm="$(med "${wall[$k.simd]}")"
+  ls="$(awk -v a="$ls" -v sm="$sm" -v n="$n" 'BEGIN { print a + log(sm / n) }')"
   cn="$(med "${cpu[$k.native]}")" cz="$(med "${cpu[$k.zvm]}")" cni="$(med "${cpu[$k.noint]}")"
   read -r lz ln lcz lcn < <(awk -v a="$lz" -v b="$ln" -v c="$lcz" -v d="$lcn" -v n="$n" -v z="$z" \
     -v ni="$ni" -v cn="$cn" -v cz="$cz" -v cni="$cni" \
     'BEGIN { print a + log(z / n), b + log(ni / n), c + log(cz / cn), d + log(cni / cn) }')
   size="${want[$k]#* n=}"
-  awk -v k="$k" -v s="${size%% *}" -v n="$n" -v z="$z" -v ni="$ni" \
-    'BEGIN { printf "%-10s %9s %11.1f %9.1f %6.2fx %12.1f %6.2fx\n", k, s, n, z, z / n, ni,
-             ni / n }'
+  awk -v k="$k" -v s="${size%% *}" -v n="$n" -v z="$z" -v ni="$ni" -v sm="$sm" \
+    'BEGIN { printf "%-10s %9s %11.1f %9.1f %6.2fx %12.1f %6.2fx %11.1f %6.2fx\n", k, s, n, z,
+             z / n, ni, ni / n, sm, sm / n }'
 done
-awk -v lz="$lz" -v ln="$ln" -v lcz="$lcz" -v lcn="$lcn" -v nk="${#kernels[@]}" 'BEGIN {
+awk -v lz="$lz" -v ln="$ln" -v lcz="$lcz" -v lcn="$lcn" -v ls="$ls" -v nk="${#kernels[@]}" 'BEGIN {
   gz = exp(lz / nk); gn = exp(ln / nk)
-  printf "%-10s %9s %11s %9s %6.2fx %12s %6.2fx\n", "geomean", "", "", "", gz, "", gn
+  printf "%-10s %9s %11s %9s %6.2fx %12s %6.2fx %11s %6.2fx\n", "geomean", "", "", "", gz, "", gn,
+         "", exp(ls / nk)
   printf "the same by CPU time (user + sys, less disturbed by load): %.2fx, %.2fx without checks\n",
          exp(lcz / nk), exp(lcn / nk)
   printf "goal (geomean <= 1.10x native): %s with interruption checks, %s without\n",
