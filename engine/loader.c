@@ -131,16 +131,16 @@ int zv_eng_module_load(const uint8_t *bytes, size_t size, const zv_eng_opts *opt
         base.cc = opts ? opts->baseline_cc : NULL;
         rc = -ENOENT;
         /* the fast tier now, if tcc is installed (and the background build
-         * would make the entry this load looks for: default options) */
+         * would make the entry this load looks for: default options); if
+         * tcc is missing or fails, gcc builds it as without tiering */
         if (base.cc && !base.no_interrupt_checks && !base.fast_compile &&
             !zv_eng_uses_simd(m->info)) {
             rc = zv_eng_cache_get(m->info, &base, path, sizeof path, &was_cached, &fd, err);
             if (rc == 0 && opts->tier_up)
                 zv_eng_tier_up(m->info, opts); /* best effort: without it, the next load builds */
         }
-        if (rc == -ENOENT &&
-            (rc = zv_eng_cache_get(m->info, opts, path, sizeof path, &was_cached, &fd, err)))
-            goto out;
+        if (rc && rc != -ENOMEM)
+            rc = zv_eng_cache_get(m->info, opts, path, sizeof path, &was_cached, &fd, err);
         if (rc)
             goto out;
     }
