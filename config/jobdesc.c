@@ -40,6 +40,7 @@ typedef struct {
     uint64_t memory;
     uint32_t timeout;
     char **matches;         /* wildcard texts, sorted; NULL without a readable wildcard */
+    uint32_t *targets;      /* connect: the nodes' indexes, in order */
     uint32_t n_inst, first; /* its instances: [first, first + n_inst) */
 } node;
 
@@ -374,8 +375,12 @@ static int read_node(ctx *c, node *n, const zv_cfg_job_opts *o)
     return 0;
 }
 
+/* connect: each target resolved to its node's index (n->targets). */
 static int read_connect(ctx *c, node *n)
 {
+    if (n->connect && n->connect->n &&
+        !(n->targets = zv_cfg_calloc(n->connect->n, sizeof *n->targets)))
+        return oom(c);
     for (uint32_t i = 0; n->connect && i < n->connect->n; i++) {
         const zv_json *t = &n->connect->items[i];
         uint32_t k;
@@ -396,6 +401,7 @@ static int read_connect(ctx *c, node *n)
             if (!strcmp(n->connect->items[j].str, t->str))
                 return bad(c, t, "$[%u] (%s).connect[%u]: \"%s\" is listed twice", n->index,
                            n->name, i, t->str);
+        n->targets[i] = k;
     }
     return 0;
 }
@@ -576,9 +582,7 @@ static int expand_job(ctx *c, const zv_json *root, const zv_cfg_job_opts *o, zv_
     for (uint32_t i = 0; i < c->n_nodes; i++) {
         if ((rc = read_connect(c, &c->nodes[i]))) return rc;
         for (uint32_t t = 0; c->nodes[i].connect && t < c->nodes[i].connect->n; t++) {
-            const node *to = NULL;
-            for (uint32_t k = 0; k < c->n_nodes; k++)
-                if (!strcmp(c->nodes[k].name, c->nodes[i].connect->items[t].str)) to = &c->nodes[k];
+            const node *to = &c->nodes[c->nodes[i].targets[t]];
             pipes +=
                 (uint64_t)c->nodes[i].n_inst * to->n_inst - (to == &c->nodes[i] ? to->n_inst : 0);
         }
@@ -606,9 +610,7 @@ static int expand_job(ctx *c, const zv_json *root, const zv_cfg_job_opts *o, zv_
     for (uint32_t i = 0; i < c->n_nodes; i++) {
         const node *a = &c->nodes[i];
         for (uint32_t t = 0; a->connect && t < a->connect->n; t++) {
-            const node *b = NULL;
-            for (uint32_t k = 0; k < c->n_nodes; k++)
-                if (!strcmp(c->nodes[k].name, a->connect->items[t].str)) b = &c->nodes[k];
+            const node *b = &c->nodes[a->targets[t]];
             for (uint32_t x = 0; x < a->n_inst; x++)
                 for (uint32_t y = 0; y < b->n_inst; y++)
                     if (a->first + x != b->first + y)
@@ -649,8 +651,10 @@ int zv_cfg_jobdesc_load(const char *path, const zv_cfg_job_opts *o, zv_cfg_jobde
         rc = oom(&c);
     else
         rc = expand_job(&c, &root, o, j);
-    for (uint32_t i = 0; i < c.n_nodes; i++)
+    for (uint32_t i = 0; i < c.n_nodes; i++) {
         free_list(c.nodes[i].matches);
+        free(c.nodes[i].targets);
+    }
     if (!rc) {
         if (!(j->nodes = zv_cfg_calloc(c.n_nodes, sizeof *j->nodes))) rc = oom(&c);
         for (uint32_t i = 0; !rc && i < c.n_nodes; i++, j->n_nodes++)
