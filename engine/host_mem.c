@@ -5,7 +5,7 @@
  * - The channels appear at their alias paths (/dev/stdin, /dev/input, ...):
  *   opening one gives a channel descriptor, with its limits and counters.
  * - A channel holding a tar image is mounted read-only at a path by the
- *   manifest's `Mount = ALIAS, PATH`. The image is read and parsed once,
+ *   manifest's `Mount = ALIAS, PATH`. The image is read and parsed (host_tar.c) once,
  *   when the session is made (once per pool worker, not per record), into
  *   nodes that point into the image's bytes; every live tree shares them.
  * - What the program creates lives in memory, counts against the instance's
@@ -174,6 +174,13 @@ static void compact(zv_mfs *fs, zv_mnode *dir)
     dir->n_dead = 0;
 }
 
+/* The bytes a new entry of a len-byte name costs dir: the name, and the
+ * entry array's growth when it is full. */
+static uint64_t ent_room(const zv_mnode *dir, size_t len)
+{
+    return len + 1 + (dir->n_ents == dir->cap_ents ? dir->cap_ents * sizeof *dir->ents : 0);
+}
+
 static uint32_t ent_add(zv_mfs *fs, zv_mnode *dir, const char *name, size_t len, zv_mnode *n)
 {
     int found;
@@ -190,7 +197,7 @@ static uint32_t ent_add(zv_mfs *fs, zv_mnode *dir, const char *name, size_t len,
     }
     compact(fs, dir);
     at = find(dir, name, len, &found);
-    if (full(fs, len + 1 + (dir->n_ents == dir->cap_ents ? dir->cap_ents * sizeof *dir->ents : 0)))
+    if (full(fs, ent_room(dir, len)))
         return WE_NOSPC;
     if (dir->n_ents == dir->cap_ents) {
         uint32_t cap = dir->cap_ents ? dir->cap_ents * 2 : 8;
@@ -248,45 +255,42 @@ static zv_mnode *mkdirs(zv_mfs *fs, zv_mnode *dir, const char *path, uint64_t no
     return dir;
 }
 
-/* ---- images (tar, ustar with pax and GNU long names) ---- */
+/* ---- images (the format: host_tar.c) ---- */
 
-static uint64_t octal(const char *p, size_t n)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < n && p[i] >= '0' && p[i] <= '7'; i++)
-        v = v * 8 + (uint64_t)(p[i] - '0');
-    return v;
-}
+typedef struct {
+    zv_mfs *fs;
+    zv_mnode *root;
+} image;
 
-/* A pax header's "path=" or "linkpath=" record. */
-static void pax_get(const uint8_t *p, uint64_t n, const char *key, char *out, size_t cap)
+/* One member into the image's tree. A node that cannot be allocated is
+ * left out: the image is then a partial tree (host memory ran out at
+ * set-up), never a crash. */
+static void add_member(void *arg, zv_tar_member *t)
 {
-    size_t klen = strlen(key);
-    for (uint64_t at = 0; at < n;) {
-        uint64_t len = 0, i = at;
-        while (i < n && p[i] >= '0' && p[i] <= '9')
-            len = len * 10 + (p[i++] - '0');
-        if (!len || at + len > n || i >= n || p[i] != ' ')
-            return;
-        i++;
-        if (i + klen + 1 <= at + len && !memcmp(p + i, key, klen) && p[i + klen] == '=') {
-            size_t vlen = (size_t)(at + len - (i + klen + 1) - 1);
-            if (vlen < cap) {
-                memcpy(out, p + i + klen + 1, vlen);
-                out[vlen] = 0;
-            }
-        }
-        at += len;
+    image *im = arg;
+    zv_mfs *fs = im->fs;
+    zv_mnode *dir, *n = NULL;
+    char *name = t->name, *base;
+    if ((base = strrchr(name, '/'))) {
+        *base++ = 0;
+        dir = mkdirs(fs, im->root, name, t->mtime_ns);
+    } else {
+        dir = im->root;
+        base = name;
     }
-}
-
-/* A header's checksum: its bytes summed with the checksum field as spaces. */
-static int tar_sum_ok(const uint8_t *h)
-{
-    uint64_t sum = 8 * ' ';
-    for (int i = 0; i < 512; i++)
-        sum += (i >= 148 && i < 156) ? 0 : h[i];
-    return sum == octal((const char *)h + 148, 8);
+    if (dir && t->type == '5') {
+        mkdirs(fs, dir, base, t->mtime_ns);
+    } else if (dir && *base && strcmp(base, ".")) {
+        if ((t->type == '0' || t->type == '\0' || t->type == '7') &&
+            (n = node_new(fs, 4, t->mtime_ns))) {
+            n->data = (uint8_t *)t->data; /* the image's bytes: no copy */
+            n->size = t->size;
+        } else if (t->type == '2' && (n = node_new(fs, 7, t->mtime_ns))) {
+            n->target = strdup(t->link);
+        }
+        if (n && ent_add(fs, dir, base, strlen(base), n) == WE_EXIST)
+            n->nlink = 0; /* a name twice: the first stays; this one is unreachable */
+    }
 }
 
 /* Parse `img` into read-only nodes under a new root (on the image list).
@@ -294,87 +298,18 @@ static int tar_sum_ok(const uint8_t *h)
  * offset). */
 static zv_mnode *parse_tar(zv_mfs *fs, const uint8_t *img, uint64_t size, char *why, size_t wn)
 {
-    zv_mnode *root;
-    char name[4096], link[4096], long_name[4096] = "", long_link[4096] = "";
+    image im = {fs, NULL};
     fs->live = fs->image_nodes; /* image nodes go on their own list */
-    root = node_new(fs, 3, 0);
-    uint64_t at = 0;
-    int ended = 0;
-    for (; root && at + 512 <= size;) {
-        const char *h = (const char *)img + at;
-        uint64_t len = octal(h + 124, 12), mtime = octal(h + 136, 12) * 1000000000ull;
-        char type = h[156];
-        zv_mnode *dir, *n = NULL;
-        const char *base;
-        if (!h[0]) { /* a zero block ends it */
-            ended = 1;
-            break;
-        }
-        if (memcmp(h + 257, "ustar", 5) || !tar_sum_ok((const uint8_t *)h) || len > size ||
-            at + 512 + len > size) {
-            snprintf(why, wn, "not a tar archive at offset %llu", (unsigned long long)at);
-            root = NULL;
-            break;
-        }
-        if (type == 'x' || type == 'L' || type == 'K') { /* the next entry's long names */
-            if (type == 'x') {
-                pax_get(img + at + 512, len, "path", long_name, sizeof long_name);
-                pax_get(img + at + 512, len, "linkpath", long_link, sizeof long_link);
-            } else {
-                snprintf(type == 'L' ? long_name : long_link, sizeof long_name, "%.*s",
-                         (int)(len < 4095 ? len : 4095), (const char *)img + at + 512);
-            }
-            at += 512 + (len + 511) / 512 * 512;
-            continue;
-        }
-        if (long_name[0])
-            snprintf(name, sizeof name, "%s", long_name);
-        else if (h[345])
-            snprintf(name, sizeof name, "%.155s/%.100s", h + 345, h);
-        else
-            snprintf(name, sizeof name, "%.100s", h);
-        snprintf(link, sizeof link, "%s", long_link);
-        if (!link[0])
-            snprintf(link, sizeof link, "%.100s", h + 157);
-        long_name[0] = long_link[0] = 0;
-        while (strlen(name) > 1 && name[strlen(name) - 1] == '/')
-            name[strlen(name) - 1] = 0;
-        if ((base = strrchr(name, '/'))) {
-            name[base - name] = 0;
-            dir = mkdirs(fs, root, name, mtime);
-            base++;
-        } else {
-            dir = root;
-            base = name;
-        }
-        if (dir && type == '5') {
-            mkdirs(fs, dir, base, mtime);
-        } else if (dir && *base && strcmp(base, ".")) {
-            if ((type == '0' || type == '\0' || type == '7') && (n = node_new(fs, 4, mtime))) {
-                n->data = (uint8_t *)img + at + 512; /* the image's bytes: no copy */
-                n->size = len;
-            } else if (type == '2' && (n = node_new(fs, 7, mtime))) {
-                n->target = strdup(link);
-            }
-            if (n && ent_add(fs, dir, base, strlen(base), n) == WE_EXIST)
-                n->nlink = 0; /* a name twice: the first stays; this one is unreachable */
-        }
-        at += 512 + (len + 511) / 512 * 512;
-    }
-    if (root && !ended && at == 0) { /* not even one header */
-        snprintf(why, wn, "not a tar archive at offset 0");
-        root = NULL;
-    } else if (root && !ended) { /* cut short: entries may be missing */
-        snprintf(why, wn, "truncated tar archive: no end block after offset %llu",
-                 (unsigned long long)(at < size ? at : size));
-        root = NULL;
-    }
+    if (!(im.root = node_new(fs, 3, 0)))
+        snprintf(why, wn, "out of memory");
+    else if (zv_tar_walk(img, size, add_member, &im, why, wn))
+        im.root = NULL;
     for (zv_mnode *n = fs->live; n; n = n->next)
         n->ro = 1;
     fs->image_nodes = fs->live;
     fs->live = NULL;
     fs->bytes = 0; /* images are not the instance's memory */
-    return root;
+    return im.root;
 }
 
 /* ---- the file system ---- */
@@ -962,8 +897,7 @@ uint32_t zv_mfs_rename(zv_mfs *fs, zv_host_fd *d1, const char *p1, zv_host_fd *d
                 rc_ = WE_INVAL; /* into itself */
         /* room for the new name first: nothing is unlinked if it cannot be
          * added (a target that exists leaves its slot to reuse) */
-        if (!rc_ && !dst &&
-            full(fs, w2->len + 1 + (d2->n_ents == d2->cap_ents ? d2->cap_ents * sizeof *d2->ents : 0)))
+        if (!rc_ && !dst && full(fs, ent_room(d2, w2->len)))
             rc_ = WE_NOSPC;
         if (!rc_) {
             int found;

@@ -172,6 +172,21 @@ uint32_t zv_hdir_readdir(zv_host_fd *f, uint64_t cookie,
                          int (*put)(void *arg, const char *name, size_t len, uint64_t next,
                                     uint64_t ino, uint8_t type),
                          void *arg);
+/* A member of a tar image (host_tar.c): its path (trailing slashes
+ * removed; the caller may cut it), link target, typeflag, data in place
+ * and mtime. */
+typedef struct {
+    char *name;
+    const char *link;
+    char type;             /* '0' or '\0' file, '5' directory, '2' symlink, ... */
+    const uint8_t *data;
+    uint64_t size, mtime_ns;
+} zv_tar_member;
+/* Hand each member of the tar image to each(); 0 at the end block, or
+ * -EINVAL with why ("not a tar archive at offset N", "truncated ..."). */
+int zv_tar_walk(const uint8_t *img, uint64_t size, void (*each)(void *arg, zv_tar_member *m),
+                void *arg, char *why, size_t wn);
+
 /* The in-memory file system (host_mem.c). The calls mirror zv_hdir_*;
  * `now` is the virtual clock (timestamps), `room` what files may still
  * take of the instance's Memory. */
