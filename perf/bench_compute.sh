@@ -117,11 +117,7 @@ time_run() {
     "$work/time")
 }
 
-# median: of the numbers on stdin, one a line.
-median() {
-  sort -g | awk '{ v[NR] = $1 }
-    END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
+source "$root/perf/lib.sh" # median
 
 echo "compute benchmark: $runs rounds, median wall time of each process; zvm cache $ZVM_CACHE"
 echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -39,7 +39,7 @@ measure() {
         { cat "$tmp/stderr.txt" >&2; exit 1; }
     awk '{ printf "%.3f %.3f\n", $1, $2 + $3 }' "$tmp/time.txt"
 }
-median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+source "$src/perf/lib.sh" # median
 
 # ---- 1. word count ----
 mkdir -p wc/text

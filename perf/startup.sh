@@ -59,11 +59,11 @@ for r in $(seq "$rounds"); do
         echo $(( ($(date +%s%N) - t0) / n )) >> "t$i.txt"
     done
 done
-median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-native=$(median t1.txt)
+source "$src/perf/lib.sh" # median
+native=$(median < t1.txt)
 printf '\n%-38s %12s %12s\n' "process (median of $rounds rounds)" "ms each" "/ native"
 for i in "${!cmds[@]}"; do
-    m=$(median "t$i.txt")
+    m=$(median < "t$i.txt")
     awk -v n="${names[$i]}" -v m="$m" -v b="$native" 'BEGIN { printf "%-38s %12.3f %11.2fx\n", n, m / 1e6, m / b }'
 done
 
@@ -82,7 +82,7 @@ if command -v tcc > /dev/null; then
         echo $(( $(date +%s%N) - t0 )) >> cold_gcc_t.txt
     done
     cmp -s cold_tier.txt cold_gcc.txt || { echo "startup.sh: the tiers disagree" >&2; exit 1; }
-    a=$(median cold_tier_t.txt) b=$(median cold_gcc_t.txt)
+    a=$(median < cold_tier_t.txt) b=$(median < cold_gcc_t.txt)
     printf '\n%-38s %12s\n' "new module, first run (median of 5)" "ms"
     awk -v a="$a" -v b="$b" 'BEGIN { printf "%-38s %12.1f\n%-38s %12.1f\nratio: %.3f of gcc -O2'"'"'s first run\n",
         "zvm run, tiered (tcc first)", a / 1e6, "zvm run, ZVM_TIER=0 (gcc -O2 first)", b / 1e6, a / b }'
