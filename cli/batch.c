@@ -286,6 +286,11 @@ static void summary(job *j, uint64_t elapsed, double cpu_s)
             elapsed ? (double)st.records * 1e9 / (double)elapsed : 0.0,
             st.records ? cpu_s * 1e6 / (double)st.records : 0.0, st.p50_us, st.p99_us,
             st.p999_us, st.max_us);
+    if (st.baseline_records)
+        fprintf(stderr, "  tiers: %llu records on the baseline build (tcc), %s\n",
+                (unsigned long long)st.baseline_records,
+                st.baseline_workers ? "the optimised one was not ready by the end"
+                                    : "then on the optimised one (gcc -O2)");
 }
 
 int zv_cli_batch(int argc, char **argv)
@@ -307,6 +312,7 @@ int zv_cli_batch(int argc, char **argv)
     if (parse(argc, argv, &f))
         return usage();
     opts.policy = &zv_val_default_policy;
+    zv_cli_tiering(&opts);
     if ((rc = zv_eng_module_load_file(f.module_path, &opts, &mod, NULL, &err))) {
         fprintf(stderr, "%s\n", err.msg);
         return rc == -ENOENT || rc == -EACCES || rc == -EISDIR ? 2 : 1;

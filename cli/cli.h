@@ -6,6 +6,8 @@
 #ifndef ZV_CLI_H
 #define ZV_CLI_H
 
+#include "engine/engine.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +23,11 @@ void zv_cli_release(zv_cli_file *f);
 
 int zv_cli_run(int argc, char **argv);
 int zv_cli_compile(int argc, char **argv);
+/* Tiering for a new module (engine.h): tcc now (when it is installed: the
+ * engine falls back to gcc without it), gcc -O2 in the background (this
+ * binary's `compile`), unless ZVM_CC picks a compiler or ZVM_TIER is 0.
+ * Nothing here looks at the disk: a warm start pays nothing for it. */
+void zv_cli_tiering(zv_eng_opts *eng);
 int zv_cli_batch(int argc, char **argv);
 int zv_cli_job(int argc, char **argv);
 int zv_cli_pipeline(int argc, char **argv); /* zvm job JOB.json */

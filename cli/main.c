@@ -31,7 +31,7 @@ static void usage(FILE *f)
                "       zvm job [--report=json] [--workers N] [--outdir DIR] JOB.json\n"
                "       zvm consume --redis HOST:PORT --stream IN --group G --module M.wasm\n"
                "                   --output-stream OUT [options: zvm consume --help]\n"
-               "       zvm compile [--cache DIR] FILE.wasm...\n"
+               "       zvm compile [--cache DIR] [--stats] FILE.wasm...\n"
                "       zvm batch --module M.wasm --input SRC --output DST [--errors FILE]\n"
                "                 [--workers N] [--timeout S] [--memory B] [--records lines|len32]\n"
                "                 [--unordered] [--manifest TEMPLATE] [--reset auto|memset|madvise]\n"

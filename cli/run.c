@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 typedef struct {
@@ -297,21 +298,17 @@ static int run_manifest(run_flags *f)
     return code;
 }
 
-/* Tiering for a new module (engine.h): tcc now (when it is installed: the
- * engine falls back to gcc without it), gcc -O2 in the background, unless
- * ZVM_CC picks a compiler or ZVM_TIER is 0. The background build is this
- * binary's `compile`. Nothing here looks at the disk: a warm run pays
- * nothing for it. */
-static void tiering(run_flags *f, char *self, size_t n)
+void zv_cli_tiering(zv_eng_opts *eng)
 {
+    static char self[4096];
     const char *cc = getenv("ZVM_CC"), *tier = getenv("ZVM_TIER");
     ssize_t k;
     if ((cc && *cc) || (tier && !strcmp(tier, "0")))
         return;
-    f->eng.baseline_cc = "tcc";
-    if ((k = readlink("/proc/self/exe", self, n - 1)) > 0) {
+    eng->baseline_cc = "tcc";
+    if ((k = readlink("/proc/self/exe", self, sizeof self - 1)) > 0) {
         self[k] = 0;
-        f->eng.tier_up = self;
+        eng->tier_up = self;
     }
 }
 
@@ -320,9 +317,8 @@ int zv_cli_run(int argc, char **argv)
     run_flags f;
     zv_cli_file file;
     int is_manifest, rc;
-    static char self[4096];
     memset(&f, 0, sizeof f);
-    tiering(&f, self, sizeof self);
+    zv_cli_tiering(&f.eng);
     if (parse_options(argc, argv, &f)) {
         usage();
         return 2;
@@ -343,11 +339,42 @@ int zv_cli_run(int argc, char **argv)
     return rc;
 }
 
+/* zvm compile's view of a build: a progress line on a terminal, and with
+ * --stats the figures at the end. */
+typedef struct {
+    const char *file;
+    int tty, built;
+    zv_eng_build last;
+} compile_ui;
+
+static void compile_progress(void *arg, const zv_eng_build *b)
+{
+    compile_ui *ui = arg;
+    ui->last = *b;
+    ui->built = 1;
+    if (ui->tty)
+        fprintf(stderr, "\r\033[K%s: %u of %u units compiled (%.1f s)", ui->file, b->compiled,
+                b->units, b->translate_s + b->compile_s);
+}
+
+static void compile_stats(const compile_ui *ui)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    printf("%s: %u unit%s, %.1f MB of C, translated in %.2f s, compiled in %.2f s, largest "
+           "compiler process %.0f MB\n", ui->file, ui->last.units, ui->last.units == 1 ? "" : "s",
+           (double)ui->last.c_bytes / 1e6, ui->last.translate_s, ui->last.compile_s,
+           (double)ru.ru_maxrss / 1024);
+}
+
 int zv_cli_compile(int argc, char **argv)
 {
     zv_eng_opts opts = {0};
-    int status = 0, n = 0;
+    compile_ui ui = {NULL, isatty(2), 0, {0}};
+    int status = 0, n = 0, stats = 0;
     opts.policy = &zv_val_default_policy;
+    opts.progress = compile_progress;
+    opts.progress_arg = &ui;
     for (int i = 0; i < argc; i++) {
         zv_cli_file f;
         zv_eng_err err = {0};
@@ -357,22 +384,32 @@ int zv_cli_compile(int argc, char **argv)
             opts.cache_dir = argv[++i];
             continue;
         }
+        if (!strcmp(argv[i], "--stats")) {
+            stats = 1;
+            continue;
+        }
         n++;
         if ((rc = zv_cli_read(argv[i], &f))) {
             status = rc > status ? rc : status;
             continue;
         }
+        ui.file = argv[i];
+        ui.built = 0;
         rc = zv_eng_compile(f.data, f.size, &opts, &cached, path, sizeof path, &err);
         zv_cli_release(&f);
+        if (ui.tty && ui.built)
+            fprintf(stderr, "\r\033[K");
         if (rc) {
             fprintf(stderr, "%s: %s\n", argv[i], err.msg);
             status = status > 1 ? status : 1;
             continue;
         }
         printf("%s: %s %s\n", argv[i], cached ? "cached" : "compiled", path);
+        if (stats && ui.built)
+            compile_stats(&ui);
     }
     if (!n) {
-        fprintf(stderr, "usage: zvm compile [--cache DIR] FILE.wasm...\n");
+        fprintf(stderr, "usage: zvm compile [--cache DIR] [--stats] FILE.wasm...\n");
         return 2;
     }
     return status;

@@ -6,12 +6,15 @@
  * the stack guard (-fno-optimize-sibling-calls), and make every large frame
  * probe its pages so that it cannot jump over the guard
  * (-fstack-clash-protection). The compiler runs bounded (see the nanny
- * below): a module that would take more is "too large to compile".
+ * below): a module that would take more is "too large to compile". A
+ * large module comes as several translation units: they compile side by
+ * side, each under the same bounds, and are linked at the end.
  */
 #include "engine/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -23,7 +26,7 @@
 #include <unistd.h>
 
 #define CC_FLAGS                                                                                   \
-    "-std=gnu11", "-fPIC", "-shared", "-fvisibility=hidden", "-fno-strict-aliasing",               \
+    "-std=gnu11", "-fPIC", "-fvisibility=hidden", "-fno-strict-aliasing",               \
         "-frounding-math", "-fsignaling-nans", "-ffp-contract=off", "-fno-math-errno",             \
         "-fno-optimize-sibling-calls", "-fstack-clash-protection", "-w",                          \
         "-Werror=implicit-function-declaration"
@@ -76,13 +79,12 @@ static void limit(int what, rlim_t n)
     setrlimit(what, &r);
 }
 
-/* A limit from the environment, else the default. */
-static rlim_t env_limit(const char *name, rlim_t dflt)
+unsigned long long zv_eng_env_number(const char *name, unsigned long long dflt)
 {
     const char *v = getenv(name);
     char *end;
     unsigned long long n = v ? strtoull(v, &end, 10) : 0;
-    return v && *v && !*end && n ? (rlim_t)n : dflt;
+    return v && *v && !*end && n ? n : dflt;
 }
 
 /* In the forked child: never returns (getenv was read before the fork). */
@@ -130,38 +132,56 @@ static void first_error(const char *log_path, char *out, size_t n)
     out[strcspn(out, "\n")] = 0;
 }
 
-int zv_eng_cc_compile(const char *cc, int opt_level, const char *c_path, const char *so_path,
-                      zv_eng_err *err)
-{
-    char opt[8], log_path[4400], first[300];
-    char *argv[] = {(char *)cc, opt, CC_FLAGS, "-o", (char *)so_path, (char *)c_path, "-lm", NULL};
-    pid_t pid, me = getpid();
-    int status, log_fd, code;
-    rlim_t cpu_s = env_limit("ZVM_CC_CPU_SECONDS", ZV_ENG_CC_CPU_SECONDS);
-    rlim_t mem_bytes = env_limit("ZVM_CC_MEMORY_MB", ZV_ENG_CC_MEMORY_MB) << 20;
+/* One compiler process under its nanny: started, then finished. */
+typedef struct {
+    pid_t pid;
+    char log[4400];
+    const char *input; /* for messages */
+} cc_job;
 
-    snprintf(opt, sizeof opt, "-O%d", opt_level);
-    snprintf(log_path, sizeof log_path, "%s.log", so_path);
-    log_fd = open(log_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+static int cc_start(cc_job *j, char *const argv[], const char *input, rlim_t cpu_s,
+                    rlim_t mem_bytes, zv_eng_err *err)
+{
+    pid_t me = getpid();
+    int log_fd;
+    j->input = input;
+    snprintf(j->log, sizeof j->log, "%s.log", input);
+    log_fd = open(j->log, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (log_fd < 0) {
-        snprintf(err->msg, sizeof err->msg, "cannot write %s: %s", log_path, strerror(errno));
+        snprintf(err->msg, sizeof err->msg, "cannot write %s: %s", j->log, strerror(errno));
         return -errno;
     }
-    if ((pid = fork()) == 0)
+    if ((j->pid = fork()) == 0)
         nanny(me, argv, log_fd, cpu_s, mem_bytes);
     close(log_fd);
-    if (pid < 0) {
-        snprintf(err->msg, sizeof err->msg, "cannot run the C compiler '%s': %s", cc,
+    if (j->pid < 0) {
+        snprintf(err->msg, sizeof err->msg, "cannot run the C compiler '%s': %s", argv[0],
                  strerror(errno));
-        unlink(log_path);
+        unlink(j->log);
         return -errno;
     }
+    return 0;
+}
+
+/* The nanny's exit status (a failure if it cannot be had). */
+static int cc_wait(pid_t pid)
+{
+    int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
-            return -errno;
-    code = WIFEXITED(status) ? WEXITSTATUS(status) : 122;
-    first_error(log_path, first, sizeof first);
-    unlink(log_path);
+            return 1 << 8;
+    return status;
+}
+
+/* The job's end as the nanny reported it in `status`: 0, or -EIO with the
+ * cause in err->msg. */
+static int cc_finish(cc_job *j, int status, const char *cc, rlim_t cpu_s, rlim_t mem_bytes,
+                     zv_eng_err *err)
+{
+    char first[300];
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 122;
+    first_error(j->log, first, sizeof first);
+    unlink(j->log);
     if (code == 0)
         return 0;
     /* past a limit, cc1 is killed (SIGXCPU, or ENOMEM) and gcc reports it */
@@ -169,10 +189,112 @@ int zv_eng_cc_compile(const char *cc, int opt_level, const char *c_path, const c
         strstr(first, "terminated program"))
         snprintf(err->msg, sizeof err->msg, "too large to compile: the C compiler went over its "
                  "limits (%llu s of CPU, %llu MiB of memory) on %s", (unsigned long long)cpu_s,
-                 (unsigned long long)(mem_bytes >> 20), c_path);
+                 (unsigned long long)(mem_bytes >> 20), j->input);
     else if (code == 126)
         snprintf(err->msg, sizeof err->msg, "cannot run the C compiler '%s'", cc);
     else
-        snprintf(err->msg, sizeof err->msg, "the C compiler failed on %s: %s", c_path, first);
+        snprintf(err->msg, sizeof err->msg, "the C compiler failed on %s: %s", j->input, first);
     return -EIO;
+}
+
+/* Compiles at once: the CPUs zvm may use, and no more than the available
+ * memory holds at every compile's limit, so a build never needs more
+ * memory than the machine has. */
+static unsigned cc_jobs(unsigned units, rlim_t mem_bytes)
+{
+    cpu_set_t set;
+    unsigned cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? (unsigned)CPU_COUNT(&set) : 1;
+    unsigned long long avail_kb = 0;
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[128];
+    unsigned fit;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %llu kB", &avail_kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    fit = avail_kb ? (unsigned)((avail_kb << 10) / mem_bytes) : 1;
+    cpus = cpus < fit ? cpus : fit;
+    cpus = cpus < units ? cpus : units;
+    return cpus ? cpus : 1;
+}
+
+/* Runs the compiles of units [0, n), at most `jobs` at a time, waiting
+ * for them in the order they started (only for our own children: the
+ * process embedding libzvm may have others); the first failure stops the
+ * rest. */
+static int cc_run_units(const char *cc, char *opt, char *const *c_paths, char **o_paths,
+                        unsigned n, rlim_t cpu_s, rlim_t mem_bytes, void (*on_unit)(void *),
+                        void *arg, zv_eng_err *err)
+{
+    unsigned jobs = cc_jobs(n, mem_bytes), next = 0, done = 0;
+    cc_job *j = calloc(n, sizeof *j);
+    int rc = j ? 0 : -ENOMEM, status;
+    while (rc == 0 && done < n) {
+        if (next < n && next - done < jobs) {
+            char *argv[] = {(char *)cc, opt, CC_FLAGS, "-c", "-o", o_paths[next],
+                            c_paths[next], NULL};
+            if ((rc = cc_start(&j[next], argv, c_paths[next], cpu_s, mem_bytes, err)) == 0)
+                next++;
+            continue;
+        }
+        status = cc_wait(j[done].pid);
+        j[done].pid = 0;
+        rc = cc_finish(&j[done++], status, cc, cpu_s, mem_bytes, err);
+        if (rc == 0 && on_unit)
+            on_unit(arg);
+    }
+    for (; j && done < next; done++) { /* after a failure: stop the rest */
+        kill(j[done].pid, SIGTERM);
+        cc_wait(j[done].pid);
+        unlink(j[done].log);
+    }
+    free(j);
+    return rc;
+}
+
+int zv_eng_cc_build(const char *cc, int opt_level, char *const *c_paths, unsigned n,
+                    const char *so_path, void (*on_unit)(void *arg), void *arg,
+                    zv_eng_err *err)
+{
+    char opt[8];
+    rlim_t cpu_s = (rlim_t)zv_eng_env_number("ZVM_CC_CPU_SECONDS", ZV_ENG_CC_CPU_SECONDS);
+    rlim_t mem_bytes = (rlim_t)zv_eng_env_number("ZVM_CC_MEMORY_MB", ZV_ENG_CC_MEMORY_MB) << 20;
+    char **argv = calloc(n + 32, sizeof *argv), **o_paths = calloc(n, sizeof *o_paths);
+    int rc = argv && o_paths ? 0 : -ENOMEM;
+    unsigned a = 0;
+
+    snprintf(opt, sizeof opt, "-O%d", opt_level);
+    for (unsigned k = 0; rc == 0 && n > 1 && k < n; k++)
+        if (asprintf(&o_paths[k], "%s.o", c_paths[k]) < 0)
+            o_paths[k] = NULL, rc = -ENOMEM;
+    if (rc == 0 && n > 1)
+        rc = cc_run_units(cc, opt, c_paths, o_paths, n, cpu_s, mem_bytes, on_unit, arg, err);
+    if (rc == 0) { /* one unit: compiled and linked at once; more: linked */
+        char *flags[] = {CC_FLAGS};
+        cc_job link;
+        argv[a++] = (char *)cc;
+        argv[a++] = opt;
+        for (size_t k = 0; k < sizeof flags / sizeof *flags; k++)
+            argv[a++] = flags[k];
+        argv[a++] = "-shared";
+        argv[a++] = "-o";
+        argv[a++] = (char *)so_path;
+        for (unsigned k = 0; k < n; k++)
+            argv[a++] = n > 1 ? o_paths[k] : c_paths[k];
+        argv[a++] = "-lm";
+        if ((rc = cc_start(&link, argv, n > 1 ? so_path : c_paths[0], cpu_s, mem_bytes,
+                           err)) == 0)
+            rc = cc_finish(&link, cc_wait(link.pid), cc, cpu_s, mem_bytes, err);
+        if (rc == 0 && n == 1 && on_unit)
+            on_unit(arg);
+    }
+    for (unsigned k = 0; o_paths && k < n; k++) {
+        if (o_paths[k])
+            unlink(o_paths[k]);
+        free(o_paths[k]);
+    }
+    free(o_paths);
+    free(argv);
+    return rc;
 }

@@ -39,6 +39,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TRAILER_MAGIC "ZVMCACH2"
@@ -296,7 +297,6 @@ static void sweep_stale(const char *dir)
  * module is well within. */
 #define MAX_CODE_BYTES (64u << 20)
 
-/* Translate and compile into a temporary name, then rename into place. */
 static void local_v128(uint8_t type, uint32_t count, void *arg)
 {
     if (type == ZV_V128 && count)
@@ -335,61 +335,115 @@ static const char *compiler_for(const zv_val_module *m, const zv_eng_opts *opts)
     return !strcmp(base, "tcc") && zv_eng_uses_simd(m) ? "gcc" : cc;
 }
 
+/* Wasm code per translation unit: about 2 MB of C, which gcc -O2 compiles
+ * in a few hundred MB (perf/README.md "Large modules"); smaller modules
+ * are one unit. $ZVM_CC_UNIT_BYTES changes it (tests split small modules). */
+#define UNIT_CODE_BYTES (256u << 10)
+
+/* Unit k's C in "<base>.<k>.c" (gcc picks the language from the suffix). */
+static int write_unit(const zv_val_module *m, const zv_eng_translate_opts *topts,
+                      const zv_eng_unit *u, const char *c_path, uint64_t *bytes)
+{
+    int fd = open(c_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600), rc;
+    FILE *f;
+    if (fd < 0)
+        return -errno;
+    if (!(f = fdopen(fd, "w"))) {
+        close(fd);
+        return -ENOMEM;
+    }
+    rc = zv_eng_translate_unit(m, topts, u, f);
+    *bytes += (uint64_t)ftello(f);
+    if (fclose(f) != 0 && rc == 0)
+        rc = -EIO;
+    return rc;
+}
+
+/* The build's progress, for opts->progress. */
+typedef struct {
+    const zv_eng_opts *opts;
+    zv_eng_build b;
+    struct timespec t0;
+} build_progress;
+
+static double since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void unit_done(void *arg)
+{
+    build_progress *p = arg;
+    p->b.compiled++;
+    p->b.compile_s = since(&p->t0) - p->b.translate_s;
+    p->opts->progress(p->opts->progress_arg, &p->b);
+}
+
+/* Translate and compile into temporary names, then rename into place. */
 static int build_entry(const zv_val_module *m, const zv_eng_opts *opts, const char *path,
                        const uint8_t key[KEY_BYTES], zv_eng_err *err)
 {
     zv_eng_translate_opts topts = {!(opts && opts->no_interrupt_checks), zv_eng_module_forks(m)};
-    char c_path[4200], so_path[4300];
-    FILE *f;
+    char base[4200], so_path[4300];
+    uint32_t *first = calloc((size_t)m->n_funcs - m->n_imported_funcs + 2, sizeof *first), n = 0;
+    char **c_paths = NULL;
     uint64_t code = 0;
-    int rc, fd;
+    int rc = first ? 0 : -ENOMEM, fd;
+    build_progress pr = {opts, {0}, {0}};
+    clock_gettime(CLOCK_MONOTONIC, &pr.t0);
     for (uint32_t i = m->n_imported_funcs; i < m->n_funcs; i++)
         code += m->funcs[i].code_end - m->funcs[i].code_offset;
     if (code > MAX_CODE_BYTES) {
         snprintf(err->msg, sizeof err->msg, "too large to compile: %llu MiB of code (at most %u)",
                  (unsigned long long)(code >> 20), MAX_CODE_BYTES >> 20);
+        free(first);
         return -E2BIG;
     }
-    snprintf(c_path, sizeof c_path, "%s.%d.XXXXXX", path, (int)getpid());
-    if ((fd = mkstemp(c_path)) < 0) {
+    snprintf(base, sizeof base, "%s.%d.XXXXXX", path, (int)getpid());
+    if (rc || (fd = mkstemp(base)) < 0) {
         snprintf(err->msg, sizeof err->msg, "cannot write in the cache folder: %s",
-                 strerror(errno));
-        return -errno;
+                 strerror(rc ? -rc : errno));
+        free(first);
+        return rc ? rc : -errno;
     }
-    snprintf(so_path, sizeof so_path, "%s.so", c_path);
-    rc = -EIO;
-    if ((f = fdopen(fd, "w"))) {
-        rc = zv_eng_translate(m, &topts, f);
-        if (fclose(f) != 0 && rc == 0)
-            rc = -EIO;
-    } else {
-        close(fd);
+    close(fd); /* the name is ours: units and the object are named after it */
+    snprintf(so_path, sizeof so_path, "%s.so", base);
+    n = zv_eng_translate_split(m, zv_eng_env_number("ZVM_CC_UNIT_BYTES", UNIT_CODE_BYTES),
+                               first);
+    if (!(c_paths = calloc(n, sizeof *c_paths)))
+        rc = -ENOMEM;
+    for (uint32_t k = 0; rc == 0 && k < n; k++) {
+        zv_eng_unit u = {first[k], first[k + 1], n > 1, k == n - 1};
+        if (asprintf(&c_paths[k], "%s.%u.c", base, k) < 0)
+            c_paths[k] = NULL, rc = -ENOMEM;
+        else if ((rc = write_unit(m, &topts, &u, c_paths[k], &pr.b.c_bytes)))
+            snprintf(err->msg, sizeof err->msg, "translation failed: %s", strerror(-rc));
     }
-    if (rc) {
-        snprintf(err->msg, sizeof err->msg, "translation failed: %s", strerror(-rc));
-        goto out;
-    }
-    /* gcc picks the language from the suffix: give it a .c name */
-    {
-        char c_named[4300];
-        snprintf(c_named, sizeof c_named, "%s.c", c_path);
-        if (rename(c_path, c_named) < 0) {
+    pr.b.units = n;
+    pr.b.translate_s = since(&pr.t0);
+    if (rc == 0 && opts && opts->progress)
+        opts->progress(opts->progress_arg, &pr.b);
+    if (rc == -ENOMEM)
+        snprintf(err->msg, sizeof err->msg, "translation failed: %s", strerror(ENOMEM));
+    if (rc == 0 && (rc = zv_eng_cc_build(compiler_for(m, opts), opt_level(opts), c_paths, n,
+                                         so_path, opts && opts->progress ? unit_done : NULL,
+                                         &pr, err)) == 0) {
+        if ((rc = append_trailer(so_path, key)) == 0 && rename(so_path, path) < 0)
             rc = -errno;
-            goto out;
-        }
-        snprintf(c_path, sizeof c_path, "%s", c_named);
+        if (rc)
+            snprintf(err->msg, sizeof err->msg, "cannot store %s: %s", path, strerror(-rc));
     }
-    if ((rc = zv_eng_cc_compile(compiler_for(m, opts), opt_level(opts), c_path, so_path,
-                                err)))
-        goto out;
-    if ((rc = append_trailer(so_path, key)) == 0 && rename(so_path, path) < 0)
-        rc = -errno;
-    if (rc)
-        snprintf(err->msg, sizeof err->msg, "cannot store %s: %s", path, strerror(-rc));
-out:
-    if (!getenv("ZVM_KEEP_C"))
-        unlink(c_path);
+    for (uint32_t k = 0; c_paths && k < n; k++) {
+        if (c_paths[k] && !getenv("ZVM_KEEP_C"))
+            unlink(c_paths[k]);
+        free(c_paths[k]);
+    }
+    free(c_paths);
+    free(first);
     unlink(so_path);
+    unlink(base);
     return rc;
 }
 

@@ -30,6 +30,13 @@ typedef struct {
     char msg[512]; /* what went wrong, with the file/import/offset it concerns */
 } zv_eng_err;
 
+/* How a build goes (zv_eng_opts.progress). */
+typedef struct {
+    unsigned units, compiled;      /* translation units, and how many are compiled */
+    uint64_t c_bytes;              /* generated C */
+    double translate_s, compile_s; /* so far */
+} zv_eng_build;
+
 typedef struct {
     const char *cache_dir;  /* NULL: $ZVM_CACHE, else $XDG_CACHE_HOME/zvm, else ~/.cache/zvm */
     const char *cc;         /* NULL: $ZVM_CC, else "gcc" */
@@ -42,6 +49,10 @@ typedef struct {
      * the background for the next load. NULL: off. */
     const char *baseline_cc;
     const char *tier_up;
+    /* Called when a build has translated the module (compiled = 0) and
+     * as each unit compiles, in the caller's thread. NULL: none. */
+    void (*progress)(void *arg, const zv_eng_build *b);
+    void *progress_arg;
 } zv_eng_opts;
 
 /* Options of the translator itself (part of the cache key). */
@@ -66,6 +77,14 @@ int zv_eng_module_load(const uint8_t *bytes, size_t size, const zv_eng_opts *opt
 int zv_eng_module_load_file(const char *path, const zv_eng_opts *opts, zv_eng_module **out,
                             int *cached, zv_eng_err *err);
 void zv_eng_module_free(zv_eng_module *m); /* accepts NULL; after every instance is freed */
+/* Tiers. A module loaded from its baseline build (opts->baseline_cc, while
+ * the optimised one is built in the background) answers 1 here;
+ * zv_eng_module_optimised then loads the optimised build of the same
+ * bytes from the cache, with the options m was loaded with, and never
+ * compiles: 0 and *out, -EINPROGRESS while the build is under way,
+ * -ENOENT when there is none and none is coming, or another -errno. */
+int zv_eng_module_is_baseline(const zv_eng_module *m);
+int zv_eng_module_optimised(const zv_eng_module *m, zv_eng_module **out, zv_eng_err *err);
 const zv_val_module *zv_eng_module_info(const zv_eng_module *m);
 
 /* Compile into the cache without loading (zvm compile). */
@@ -118,6 +137,12 @@ void zv_eng_instance_free(zv_eng_instance *inst); /* accepts NULL */
 enum { ZV_ENG_RESET_AUTO = 0, ZV_ENG_RESET_MEMSET = 1, ZV_ENG_RESET_MADVISE = 2 };
 #define ZV_ENG_RESET_MEMSET_MAX (512u << 10)
 int zv_eng_instance_reset(zv_eng_instance *inst, int how, zv_eng_err *err);
+/* Move an instance that is not running (no call, no paused fiber) to
+ * another build of its module (the same bytes, e.g. the optimised tier):
+ * its state stays, its functions' code is the new build's. 0, or -EINVAL
+ * (another module, or a paused fiber holds frames of the old code). The
+ * old module must outlive nothing of the instance afterwards. */
+int zv_eng_instance_retier(zv_eng_instance *inst, zv_eng_module *to);
 /* An idle instance gives its memory pages back (madvise); it must be reset
  * before it runs again. */
 void zv_eng_instance_release(zv_eng_instance *inst);

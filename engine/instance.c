@@ -444,6 +444,22 @@ void zv_eng_instance_free(zv_eng_instance *inst)
 }
 
 const zv_val_module *zv_eng_instance_info(const zv_eng_instance *inst) { return inst->mod->info; }
+
+/* Function references (tables, exports, other instances) point at the
+ * zv_func objects, which stay: only their code changes, with the data
+ * segments' bytes. Both builds come from the same validated bytes, so
+ * types, segments and the memory image agree. */
+int zv_eng_instance_retier(zv_eng_instance *inst, zv_eng_module *to)
+{
+    const zv_val_module *info = inst->mod->info;
+    if (memcmp(info->sha256, to->info->sha256, sizeof info->sha256) || zv_eng_fiber_paused(inst))
+        return -EINVAL;
+    for (uint32_t i = info->n_imported_funcs; i < info->n_funcs; i++)
+        inst->own_funcs[i].fn = to->desc->funcs[i - info->n_imported_funcs];
+    inst->ctx.data_bytes = to->desc->data;
+    inst->mod = to;
+    return 0;
+}
 void *zv_eng_instance_user(zv_eng_instance *inst) { return inst->user; }
 void *zv_eng_caller_user(zv_ctx *caller) { return ((zv_eng_instance *)caller->engine)->user; }
 

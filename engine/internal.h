@@ -42,13 +42,35 @@ typedef struct {
 int zv_eng_image_plan(const zv_val_module *m, zv_eng_image *img);
 void zv_eng_image_fill(const zv_val_module *m, const zv_eng_image *img, uint8_t *buf);
 
+/* Translation units (translate.c): a large module's C is split so that
+ * each compile stays small and they can run side by side. Functions
+ * [from, to) go to a unit; the last one also holds the module's data and
+ * descriptor; `split` when there is more than one. */
+typedef struct {
+    uint32_t from, to;
+    int split, last;
+} zv_eng_unit;
+/* Units of about unit_code bytes of code each (a function is never cut):
+ * writes first[0..n] (unit k is [first[k], first[k+1])), returns n.
+ * first has room for m's defined functions + 1. */
+uint32_t zv_eng_translate_split(const zv_val_module *m, uint64_t unit_code, uint32_t *first);
+int zv_eng_translate_unit(const zv_val_module *m, const zv_eng_translate_opts *opts,
+                          const zv_eng_unit *u, FILE *out);
+
 /* Backend: C source file -> shared object (backend_cc.c). Each compile
  * gets this much CPU time and address space, and fails past them
  * ($ZVM_CC_CPU_SECONDS and $ZVM_CC_MEMORY_MB change them). */
 #define ZV_ENG_CC_CPU_SECONDS 300
 #define ZV_ENG_CC_MEMORY_MB 4096
-int zv_eng_cc_compile(const char *cc, int opt_level, const char *c_path, const char *so_path,
-                      zv_eng_err *err);
+/* Units c_paths[0..n) to one shared object: one unit is compiled and
+ * linked at once; several are compiled side by side (as many as the CPUs
+ * and the memory at every compile's limit allow), then linked. on_unit
+ * (may be NULL) is called as each unit is done. */
+int zv_eng_cc_build(const char *cc, int opt_level, char *const *c_paths, unsigned n,
+                    const char *so_path, void (*on_unit)(void *arg), void *arg,
+                    zv_eng_err *err);
+/* A positive number from the environment, else dflt. */
+unsigned long long zv_eng_env_number(const char *name, unsigned long long dflt);
 /* Identity of the compiler for the cache key: path, size, mtime. */
 int zv_eng_cc_identity(const char *cc, char *out, size_t n);
 
@@ -111,6 +133,9 @@ struct zv_eng_module {
     const zv_module_desc *desc;
     uint32_t *type_ids;   /* canonical id of each type */
     uintptr_t text_lo, text_hi; /* its code, registered with trap.c */
+    /* loaded from the baseline tier: where its optimised build will be */
+    int baseline;
+    char *cache_dir, *cc; /* the options it was loaded with (NULL: defaults) */
 };
 
 struct zv_eng_instance {

@@ -105,6 +105,17 @@ static int bind(zv_eng_module *m, int fd, const char *path, zv_eng_err *err)
     return 0;
 }
 
+/* A baseline module keeps what zv_eng_module_optimised needs to find its
+ * optimised build. */
+static int remember_opts(zv_eng_module *m, const zv_eng_opts *opts)
+{
+    m->baseline = 1;
+    if ((opts->cache_dir && !(m->cache_dir = strdup(opts->cache_dir))) ||
+        (opts->cc && !(m->cc = strdup(opts->cc))))
+        return -ENOMEM;
+    return 0;
+}
+
 int zv_eng_module_load(const uint8_t *bytes, size_t size, const zv_eng_opts *opts,
                        zv_eng_module **out, int *cached, zv_eng_err *err)
 {
@@ -138,6 +149,8 @@ int zv_eng_module_load(const uint8_t *bytes, size_t size, const zv_eng_opts *opt
             rc = zv_eng_cache_get(m->info, &base, path, sizeof path, &was_cached, &fd, err);
             if (rc == 0 && opts->tier_up)
                 zv_eng_tier_up(m->info, opts); /* best effort: without it, the next load builds */
+            if (rc == 0 && (rc = remember_opts(m, opts)))
+                close(fd);
         }
         if (rc && rc != -ENOMEM)
             rc = zv_eng_cache_get(m->info, opts, path, sizeof path, &was_cached, &fd, err);
@@ -213,7 +226,29 @@ void zv_eng_module_free(zv_eng_module *m)
     zv_val_module_free(m->info);
     free(m->type_ids);
     free(m->bytes);
+    free(m->cache_dir);
+    free(m->cc);
     free(m);
+}
+
+int zv_eng_module_is_baseline(const zv_eng_module *m) { return m->baseline; }
+
+int zv_eng_module_optimised(const zv_eng_module *m, zv_eng_module **out, zv_eng_err *err)
+{
+    zv_eng_opts o = {0};
+    char path[4200], pending[4300];
+    int fd = -1, rc;
+    o.cache_dir = m->cache_dir;
+    o.cc = m->cc;
+    *out = NULL;
+    if ((rc = zv_eng_cache_find(m->info, &o, path, sizeof path, &fd, err)) < 0)
+        return rc;
+    if (rc == 1) {
+        close(fd); /* found: the load checks it again and binds it */
+        return zv_eng_module_load(m->bytes, m->info->size_bytes, &o, out, NULL, err);
+    }
+    snprintf(pending, sizeof pending, "%s.pending", path);
+    return access(pending, F_OK) == 0 ? -EINPROGRESS : -ENOENT;
 }
 
 const zv_val_module *zv_eng_module_info(const zv_eng_module *m) { return m->info; }

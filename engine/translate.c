@@ -1,5 +1,6 @@
 /*
- * translate.c — WebAssembly to C, one validated module to one C file.
+ * translate.c — WebAssembly to C, one validated module to one C file, or
+ * to several (units) that compile side by side, each in bounded memory.
  *
  * Each wasm function becomes a static C function taking the instance
  * context first. The operand stack is resolved at translation time: the
@@ -720,11 +721,11 @@ static void emit_signature(FILE *out, const zv_val_module *m, uint32_t fi)
 {
     const zv_val_functype *ty = &m->types[m->funcs[fi].type_idx];
     if (ty->n_results == 0)
-        fprintf(out, "static void");
+        fprintf(out, "ZV_FN void");
     else if (ty->n_results == 1)
-        fprintf(out, "static %s", zv_eng_ctype(ty->results[0]));
+        fprintf(out, "ZV_FN %s", zv_eng_ctype(ty->results[0]));
     else
-        fprintf(out, "static zv_res%u", m->funcs[fi].type_idx);
+        fprintf(out, "ZV_FN zv_res%u", m->funcs[fi].type_idx);
     fprintf(out, " wf%u(zv_ctx *ctx", fi);
     for (uint32_t i = 0; i < ty->n_params; i++)
         fprintf(out, ", %s L%u", zv_eng_ctype(ty->params[i]), i);
@@ -960,7 +961,25 @@ static void emit_desc(FILE *out, const zv_val_module *m)
             ZV_DESC_SYMBOL, ZV_ABI_VERSION, n_defined, m->n_types);
 }
 
-int zv_eng_translate(const zv_val_module *m, const zv_eng_translate_opts *opts, FILE *out)
+uint32_t zv_eng_translate_split(const zv_val_module *m, uint64_t unit_code, uint32_t *first)
+{
+    uint32_t n = 0;
+    uint64_t code = 0;
+    first[n++] = m->n_imported_funcs;
+    for (uint32_t i = m->n_imported_funcs; i < m->n_funcs; i++) {
+        uint64_t size = m->funcs[i].code_end - m->funcs[i].code_offset;
+        if (code && code + size > unit_code) {
+            first[n++] = i;
+            code = 0;
+        }
+        code += size;
+    }
+    first[n] = m->n_funcs;
+    return n;
+}
+
+int zv_eng_translate_unit(const zv_val_module *m, const zv_eng_translate_opts *opts,
+                          const zv_eng_unit *u, FILE *out)
 {
     tr t;
     int rc = 0;
@@ -970,14 +989,18 @@ int zv_eng_translate(const zv_val_module *m, const zv_eng_translate_opts *opts, 
     fputs(zv_eng_prelude, out);
     fprintf(out, "\n/* module %02x%02x%02x%02x... translated by zvm */\n", m->sha256[0],
             m->sha256[1], m->sha256[2], m->sha256[3]);
+    /* alone, functions are static (gcc sees every caller); split, they are
+     * shared between the units but not exported from the object */
+    fprintf(out, "#define ZV_FN %s\n", u->split ? "__attribute__((visibility(\"hidden\")))"
+                                                 : "static");
     emit_types(out, m);
     for (uint32_t i = m->n_imported_funcs; i < m->n_funcs; i++) {
         emit_signature(out, m, i);
         fprintf(out, ";\n");
     }
-    for (uint32_t i = m->n_imported_funcs; i < m->n_funcs && rc == 0; i++)
+    for (uint32_t i = u->from; i < u->to && rc == 0; i++)
         rc = translate_func(&t, out, i);
-    if (rc == 0) {
+    if (rc == 0 && u->last) {
         emit_trampolines(out, m);
         emit_data(out, m);
         emit_desc(out, m);
@@ -988,6 +1011,12 @@ int zv_eng_translate(const zv_val_module *m, const zv_eng_translate_opts *opts, 
     if (rc == 0 && ferror(out))
         rc = -EIO;
     return rc;
+}
+
+int zv_eng_translate(const zv_val_module *m, const zv_eng_translate_opts *opts, FILE *out)
+{
+    zv_eng_unit all = {m->n_imported_funcs, m->n_funcs, 0, 1};
+    return zv_eng_translate_unit(m, opts, &all, out);
 }
 
 static void zv_eng_block_sig(const zv_val_module *m, const zv_val_op *op, const uint8_t **params,

@@ -30,14 +30,6 @@ gcc -O2 -o hello_native -x c - <<'EOF'
 #include <stdio.h>
 int main(void) { printf("hello, world\n"); return 0; }
 EOF
-cat > hello.mjs <<'EOF'
-import { readFileSync } from 'node:fs';
-import { WASI } from 'node:wasi';
-const wasi = new WASI({ version: 'preview1', args: ['hello'] });
-const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(process.argv[2])),
-                                          wasi.getImportObject());
-wasi.start(instance);
-EOF
 "$build/zvm" compile hello.wasm > /dev/null
 [ "$("$build/zvm" run hello.wasm)" = "hello, world" ] || { echo "startup.sh: zvm run hello.wasm fails" >&2; exit 1; }
 
@@ -46,7 +38,7 @@ names=("zvm run hello.wasm (warm cache)" "native hello (gcc -O2)" "zvm (usage: t
 cmds=("$build/zvm run hello.wasm" "./hello_native" "$build/zvm" "$build/zvm validate hello.wasm")
 if command -v node > /dev/null; then
     names+=("node WASI hello")
-    cmds+=("node --no-warnings --experimental-wasi-unstable-preview1 hello.mjs hello.wasm")
+    cmds+=("node --no-warnings --experimental-wasi-unstable-preview1 $src/perf/node_run.mjs hello.wasm")
     batch_node=$(( (batch + 9) / 10 ))
 fi
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"

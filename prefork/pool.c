@@ -23,6 +23,13 @@
  * - worker k: its `todo` consumer end and `done` producer end, its runner.
  * Nothing on a worker's per-record path is shared, allocated or locked.
  *
+ * Tiers: a module loaded from its baseline build (tcc, while gcc -O2
+ * builds the optimised one in the background: engine.h) starts at once;
+ * a thread polls the cache for the optimised build (every 50 ms) and
+ * publishes it, and each worker moves its instance to it before its next
+ * batch (zv_pf_runner_retier: one atomic load per batch until then).
+ * Records that start from a fork point stay on the build they started on.
+ *
  * Waiting: a worker with nothing to do polls its queue for about 10 ms
  * (20 us naps), gives its pages back, then sleeps on a futex until the
  * submitter wakes it. A consumer with nothing to return arms a flag and
@@ -144,6 +151,38 @@ static void idle(worker *w, uint32_t *naps)
     atomic_store(&w->sleeping, 0);
 }
 
+/* Before a batch on the baseline build: move to the optimised one once it
+ * is published (a runner that cannot move stays where it is), else count
+ * the batch's records as run on the baseline. */
+static void move_tier(worker *w, uint32_t n)
+{
+    zv_eng_module *opt = atomic_load_explicit(&w->p->optimised, memory_order_acquire);
+    if (opt && zv_pf_runner_retier(w->runner, opt) == 0) {
+        atomic_store_explicit(&w->mod, opt, memory_order_relaxed);
+        return;
+    }
+    zv_pf_bump_by(&w->baseline_records, n);
+}
+
+/* The tier thread: polls the cache until the optimised build is there (or
+ * will never be), loads it and publishes it. */
+static void *tier_main(void *arg)
+{
+    zv_pf_pool *p = arg;
+    while (!atomic_load_explicit(&p->stop, memory_order_acquire)) {
+        struct timespec nap50 = {0, 50 * 1000 * 1000};
+        zv_eng_module *m;
+        zv_eng_err err;
+        int rc = zv_eng_module_optimised(p->mod, &m, &err);
+        if (rc == 0)
+            atomic_store_explicit(&p->optimised, m, memory_order_release);
+        if (rc != -EINPROGRESS)
+            break;
+        nanosleep(&nap50, NULL);
+    }
+    return NULL;
+}
+
 static int worker_main(zv_cpu_worker *cw)
 {
     zv_pf_pool *p = zv_cpu_worker_arg(cw);
@@ -172,6 +211,7 @@ static int worker_main(zv_cpu_worker *cw)
         pthread_sigmask(SIG_BLOCK, &stops, NULL);
     }
     zv_pf_runner_opts ro = {p->reset_how, p->snapshots, w->watch, p->timeout_ns};
+    atomic_store_explicit(&w->mod, p->mod, memory_order_relaxed);
     if ((rc = zv_pf_runner_new(p->mod, p->man, &ro, &w->runner, &err))) {
         if (atomic_fetch_add(&p->failed, 1) == 0) {
             snprintf(p->fail_msg, sizeof p->fail_msg, "%s", err.msg);
@@ -210,6 +250,8 @@ static int worker_main(zv_cpu_worker *cw)
         }
         naps = 0;
         b->out_len = 0;
+        if (zv_eng_module_is_baseline(atomic_load_explicit(&w->mod, memory_order_relaxed)))
+            move_tier(w, b->n);
         t0 = now_ns();
         for (uint32_t i = 0; i < b->n && !atomic_load_explicit(&p->stop, memory_order_relaxed); i++)
             run_record(w, b, &b->r[i]);
@@ -475,6 +517,10 @@ void zv_pf_pool_stats(const zv_pf_pool *p, zvm_pool_stats *st)
     st->p999_us = (double)zv_lat_quantile(&all, 0.999) / 1e3;
     st->max_us = (double)all.max_ns / 1e3;
     st->mean_us = all.n ? (double)all.sum_ns / (double)all.n / 1e3 : 0;
+    for (uint32_t k = 0; k < p->n_workers; k++) {
+        st->baseline_records += atomic_load(&p->w[k].baseline_records);
+        st->baseline_workers += zv_eng_module_is_baseline(atomic_load(&p->w[k].mod));
+    }
 }
 
 /* ---- setup ---------------------------------------------------------------------------- */
@@ -641,6 +687,8 @@ int zv_pf_pool_new_for(zv_eng_module *m, const zvm_pool_config *cfg, int jobs, z
     }
     while (atomic_load(&p->ready) + atomic_load(&p->failed) < (int)p->n_workers)
         nap();
+    if (!atomic_load(&p->failed) && zv_eng_module_is_baseline(m))
+        p->tier_started = pthread_create(&p->tier_thread, NULL, tier_main, p) == 0;
     if (atomic_load(&p->failed)) {
         rc = p->fail_rc;
         snprintf(err, errlen, "%s%s", p->fail_msg,
@@ -669,9 +717,12 @@ void zv_pf_pool_free(zv_pf_pool *p)
         futex_wake(&p->w[k].wake);
     }
     zv_cpu_workers_free(p->ws); /* joins */
+    if (p->tier_started)
+        pthread_join(p->tier_thread, NULL);
     zv_pf_watchdog_free(p->wd);
     for (uint32_t k = 0; p->w && k < p->n_workers; k++)
         zv_pf_runner_free(p->w[k].runner);
+    zv_eng_module_free(atomic_load(&p->optimised)); /* after the instances that ran it */
     for (uint32_t i = 0; p->batches && i < p->n_batches; i++) {
         free(p->batches[i].in);
         free(p->batches[i].out);

@@ -43,11 +43,18 @@ typedef struct {
     _Atomic uint32_t finished;     /* the worker: batches it finished */
     _Atomic uint32_t collected;    /* consumer: batches taken back */
     _Atomic uint32_t sleeping, wake; /* the futex protocol */
+    _Atomic(zv_eng_module *) mod;  /* the build its runner runs (tiers) */
+    _Atomic uint64_t baseline_records; /* records it ran on the baseline build */
     zv_latency lat;
 } worker;
 
 struct zv_pf_pool {
     zv_eng_module *mod;
+    /* tiers: for a baseline module, a thread waits for the optimised build
+     * and publishes it; each worker moves to it between batches */
+    _Atomic(zv_eng_module *) optimised;
+    pthread_t tier_thread;
+    int tier_started;
     zv_cfg_manifest *man;
     uint64_t timeout_ns, input_limit;
     uint32_t depth, n_workers, n_batches;
@@ -90,11 +97,12 @@ struct zv_pf_pool {
 
 /* One bump of a counter that has a single writer: a plain add, no locked
  * instruction, and readers on other threads see whole values. */
-static inline void zv_pf_bump(_Atomic uint64_t *c)
+static inline void zv_pf_bump_by(_Atomic uint64_t *c, uint64_t n)
 {
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
                           memory_order_release);
 }
+static inline void zv_pf_bump(_Atomic uint64_t *c) { zv_pf_bump_by(c, 1); }
 
 /* The producer's side (exclusive: prod_lock or the feed token). Append a
  * record to the open batch; with `eager`, hand the batch on at once when a

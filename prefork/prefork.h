@@ -105,6 +105,10 @@ typedef struct {
 int zv_pf_runner_run_job(zv_pf_runner *r, zv_pf_job *job, zv_pf_outcome *oc);
 /* An idle runner gives its memory pages back; the next run resets as usual. */
 void zv_pf_runner_idle(zv_pf_runner *r);
+/* Between records: run the next ones on another build of the module (the
+ * optimised tier). 0, or -EINVAL when its records start from a fork point
+ * (the paused set-up holds frames of the old build: it stays on it). */
+int zv_pf_runner_retier(zv_pf_runner *r, zv_eng_module *to);
 /* Its memory reservation, for binding to a NUMA node. */
 int zv_pf_runner_reservation(zv_pf_runner *r, void **base, size_t *size);
 void zv_pf_runner_free(zv_pf_runner *r); /* accepts NULL */

@@ -347,3 +347,11 @@ int zv_pf_runner_reservation(zv_pf_runner *r, void **base, size_t *size)
 }
 
 int zv_pf_runner_forked(const zv_pf_runner *r) { return r->mode == FROM_FORK; }
+
+int zv_pf_runner_retier(zv_pf_runner *r, zv_eng_module *to)
+{
+    int rc = r->mode == FROM_FORK ? -EINVAL : zv_eng_instance_retier(r->inst, to);
+    if (rc == 0)
+        r->mod = to;
+    return rc;
+}

@@ -2,11 +2,12 @@
 # tier.sh — tiering in `zvm run` (engine.h baseline_cc/tier_up): a new
 # module runs at once from a tcc build, and the gcc -O2 entry is built in
 # the background for the next run; ZVM_TIER=0, or no tcc on PATH, builds
-# with gcc at once.
+# with gcc at once. In `zvm batch` the pool moves to the gcc build while it
+# runs (pool.c "Tiers"), with the same answers.
 # Skipped (77) without tcc.
 #
-# Usage: tier.sh ZVM GUEST_DIR
-zvm=$(realpath "$1") guests=$(realpath "$2")
+# Usage: tier.sh ZVM GUEST_DIR EXAMPLES_DIR SOURCE_DIR
+zvm=$(realpath "$1") guests=$(realpath "$2") examples=$(realpath "$3") src=$(realpath "$4")
 source "$(dirname "$0")/lib.sh"
 check() { n_checks=$((n_checks + 1)); [ "$2" = 0 ] || fail "$1"; }
 command -v tcc > /dev/null || { echo "tier: tcc not installed, skipped"; exit 77; }
@@ -44,5 +45,39 @@ ls cache/*.pending > /dev/null 2>&1
 last=$?
 check "no tcc: gcc builds the entry at once ($out; $(ls cache | tr '\n' ' '))" \
     $([ "$out" = "hello, world" ] && [ $last != 0 ] && [ "$(ls cache/*.so | wc -l)" = 1 ]; echo $?)
+
+# zvm batch: the first records run on the tcc build; the second half is
+# written only once the background build is done, so the pool must have
+# moved to it by then
+cp "$examples/logfilter.wasm" .
+for _ in $(seq 200); do cat "$src/examples/sample.log"; done > in.log
+ZVM_TIER=0 ZVM_CACHE=$tmp/gcc_only "$zvm" batch --module logfilter.wasm --input in.log \
+    --output want.txt 2> /dev/null
+rm -rf cache
+mkfifo feed
+"$zvm" batch --module logfilter.wasm --input - --output got.txt < feed 2> summary.txt &
+pid=$!
+exec 3> feed
+cat in.log >&3
+for _ in $(seq 600); do # the background build: at most a minute
+    ls cache/*.pending > /dev/null 2>&1 || break
+    sleep 0.1
+done
+sleep 0.3 # the pool polls every 50 ms
+cat in.log >&3
+exec 3>&-
+wait $pid
+last=$?
+cat want.txt want.txt > want2.txt
+check "batch while the tiers switch: the same output as gcc alone (status $last)" \
+    $([ $last = 0 ] && cmp -s got.txt want2.txt; echo $?)
+tiers=$(grep "tiers:" summary.txt)
+base=$(echo "$tiers" | awk '{print $2}')
+check "the first records ran on tcc, then the pool moved to gcc: $tiers" \
+    $([[ "$tiers" == *"then on the optimised one"* ]] && [ "$base" -gt 0 ] &&
+      [ "$base" -le "$(wc -l < in.log)" ]; echo $?)
+out=$("$zvm" batch --module logfilter.wasm --input in.log --output again.txt 2>&1)
+check "the next batch starts on gcc: no tiers line" \
+    $([[ "$out" != *"tiers:"* ]] && cmp -s again.txt want.txt; echo $?)
 
 finish tier

@@ -3,9 +3,11 @@
  * (each cause, and faults that are not the guest's, which must reach the
  * handler installed before zvm's), interruption by epoch (a late
  * interrupt must not stop a later run), host-made tables and memories,
- * values as text.
+ * values as text, large modules split into translation units.
  */
 #include "wat.h"
+
+#include "engine/internal.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -256,4 +258,97 @@ Test(engine, values_as_text)
     cr_assert_eq(zv_eng_value_parse("0x01", ZV_V128, &v), -EINVAL, "v128 needs 32 digits");
     cr_assert_eq(zv_eng_value_parse("1.5x", ZV_F64, &v), -EINVAL);
     cr_assert_eq(zv_eng_value_parse("x", ZV_FUNCREF, &v), -EINVAL);
+}
+
+/* Translation units: every function in exactly one unit, in order, none
+ * cut, each unit within the size unless one function alone is larger. */
+static void check_split(const zv_val_module *m, uint64_t limit, uint32_t want)
+{
+    uint32_t first[16], n = zv_eng_translate_split(m, limit, first);
+    cr_assert_eq(n, want, "%u units at %llu bytes, want %u", n, (unsigned long long)limit, want);
+    cr_assert_eq(first[0], m->n_imported_funcs);
+    cr_assert_eq(first[n], m->n_funcs);
+    for (uint32_t k = 0; k < n; k++) {
+        uint64_t code = 0;
+        cr_assert_lt(first[k], first[k + 1], "unit %u is empty", k);
+        for (uint32_t i = first[k]; i < first[k + 1]; i++)
+            code += m->funcs[i].code_end - m->funcs[i].code_offset;
+        cr_assert(code <= limit || first[k + 1] == first[k] + 1, "unit %u: %llu bytes", k,
+                  (unsigned long long)code);
+    }
+}
+
+Test(engine, functions_split_into_units)
+{
+    const zv_val_module *m = zv_eng_module_info(mod);
+    uint32_t n_def = m->n_funcs - m->n_imported_funcs;
+    uint64_t all = 0;
+    for (uint32_t i = m->n_imported_funcs; i < m->n_funcs; i++)
+        all += m->funcs[i].code_end - m->funcs[i].code_offset;
+    check_split(m, 1, n_def);
+    check_split(m, 1u << 30, 1);
+    check_split(m, all, 1);
+    check_split(m, all - 1, 2);
+}
+
+/* The same module built from one-function units, each compiled on its
+ * own and linked: the same answers, traps and stack guard. */
+static void setup_split(void)
+{
+    zv_eng_opts opts = {0};
+    zv_eng_err err = {0};
+    char dir[] = "/tmp/zvm-split.XXXXXX", cmd[64];
+    size_t n;
+    uint8_t *b = wat_to_wasm(M, &n);
+    cr_assert_not_null(mkdtemp(dir));
+    opts.cache_dir = dir;
+    setenv("ZVM_CC_UNIT_BYTES", "1", 1);
+    cr_assert_eq(zv_eng_module_load(b, n, &opts, &mod, NULL, &err), 0, "load: %s", err.msg);
+    unsetenv("ZVM_CC_UNIT_BYTES");
+    free(b);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(zv_eng_instance_new(mod, NULL, NULL, NULL, NULL, &inst, &err), 0, "%s", err.msg);
+}
+
+Test(split, units_run_alike, .init = setup_split, .fini = teardown)
+{
+    uint32_t r = 0;
+    cr_assert_eq(call("add", 40, 2, &r), 0);
+    cr_assert_eq(r, 42);
+    cr_assert_eq(call("load", 8, 0, &r), 0);
+    cr_assert_eq(r, 0x216d767a, "the data segment (in the last unit) is in memory: %08x", r);
+    cr_assert_eq(call("div", 1, 0, NULL), ZV_TRAP_DIV_ZERO);
+    cr_assert_eq(zv_eng_run_guest_thread(recurse_on_guest_thread, NULL, 1 << 20),
+                 ZV_TRAP_EXHAUSTION);
+}
+
+/* Tiers: an instance moves to another build of its module (here -O0) and
+ * keeps its state; another module is refused. */
+Test(engine, instance_moves_to_another_build)
+{
+    zv_eng_opts opts = {0};
+    zv_eng_err err = {0};
+    zv_eng_module *o0 = NULL, *other;
+    size_t n;
+    uint8_t *b = wat_to_wasm(M, &n);
+    uint32_t r = 0;
+    opts.cache_dir = test_cache_dir();
+    opts.fast_compile = 1;
+    cr_assert_eq(zv_eng_module_load(b, n, &opts, &o0, NULL, &err), 0, "load: %s", err.msg);
+    free(b);
+    cr_assert_eq(call("grow", 1, 0, &r), 0);
+    cr_assert_eq(zv_eng_instance_retier(inst, o0), 0);
+    cr_assert_eq(call("grow", 0, 0, &r), 0);
+    cr_assert_eq(r, 2, "the grown memory stays: %u pages", r);
+    cr_assert_eq(call("add", 40, 2, &r), 0);
+    cr_assert_eq(r, 42);
+    cr_assert_eq(call("div", 1, 0, NULL), ZV_TRAP_DIV_ZERO, "traps in the new build's code");
+    other = wat_load("(module (func (export \"f\")))");
+    cr_assert_eq(zv_eng_instance_retier(inst, other), -EINVAL, "another module's build");
+    cr_assert_eq(zv_eng_instance_retier(inst, mod), 0, "and back");
+    zv_eng_instance_free(inst);
+    inst = NULL;
+    zv_eng_module_free(other);
+    zv_eng_module_free(o0);
 }

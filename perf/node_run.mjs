@@ -1,0 +1,11 @@
+// node_run.mjs — the Node.js peer of one `zvm run PROG.wasm`: runs a
+// wasm32-wasi program once under Node's WASI, with the process's stdin,
+// stdout and stderr (perf/startup.sh, perf/large.sh).
+//
+//   node --experimental-wasi-unstable-preview1 node_run.mjs PROG.wasm
+import { readFileSync } from 'node:fs';
+import { WASI } from 'node:wasi';
+const wasi = new WASI({ version: 'preview1', args: [process.argv[2]] });
+const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(process.argv[2])),
+                                          wasi.getImportObject());
+wasi.start(instance);
