@@ -24,6 +24,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#if defined(__x86_64__)
+#include <sys/platform/x86.h> /* glibc's record of the CPU's features: no cpuid */
+#endif
 
 #define CC_FLAGS                                                                                   \
     "-std=gnu11", "-fPIC", "-fvisibility=hidden", "-fno-strict-aliasing",               \
@@ -79,6 +82,32 @@ static void limit(int what, rlim_t n)
     setrlimit(what, &r);
 }
 
+/* The host's x86-64 micro-architecture level (psABI): every feature of
+ * the level must be there. */
+static const char *host_isa(void)
+{
+#if defined(__x86_64__)
+    int v2 = CPU_FEATURE_ACTIVE(CMPXCHG16B) && CPU_FEATURE_ACTIVE(LAHF64_SAHF64) &&
+             CPU_FEATURE_ACTIVE(POPCNT) && CPU_FEATURE_ACTIVE(SSE3) &&
+             CPU_FEATURE_ACTIVE(SSE4_1) && CPU_FEATURE_ACTIVE(SSE4_2) && CPU_FEATURE_ACTIVE(SSSE3);
+    int v3 = v2 && CPU_FEATURE_ACTIVE(AVX) && CPU_FEATURE_ACTIVE(AVX2) &&
+             CPU_FEATURE_ACTIVE(BMI1) && CPU_FEATURE_ACTIVE(BMI2) && CPU_FEATURE_ACTIVE(F16C) &&
+             CPU_FEATURE_ACTIVE(FMA) && CPU_FEATURE_ACTIVE(LZCNT) && CPU_FEATURE_ACTIVE(MOVBE) &&
+             CPU_FEATURE_ACTIVE(OSXSAVE);
+    return v3 ? "x86-64-v3" : v2 ? "x86-64-v2" : "x86-64";
+#else
+    return NULL;
+#endif
+}
+
+const char *zv_eng_cc_isa(void)
+{
+    const char *v = getenv("ZVM_CC_ISA");
+    if (v && (!strcmp(v, "x86-64") || !strcmp(v, "x86-64-v2") || !strcmp(v, "x86-64-v3")))
+        return v;
+    return host_isa();
+}
+
 unsigned long long zv_eng_env_number(const char *name, unsigned long long dflt)
 {
     const char *v = getenv(name);
@@ -131,6 +160,8 @@ static void first_error(const char *log_path, char *out, size_t n)
         fclose(f);
     out[strcspn(out, "\n")] = 0;
 }
+
+#define MAX_HEAD 24 /* the compiler, -O, -march and CC_FLAGS */
 
 /* One compiler process under its nanny: started, then finished. */
 typedef struct {
@@ -223,17 +254,18 @@ static unsigned cc_jobs(unsigned units, rlim_t mem_bytes)
  * for them in the order they started (only for our own children: the
  * process embedding libzvm may have others); the first failure stops the
  * rest. */
-static int cc_run_units(const char *cc, char *opt, char *const *c_paths, char **o_paths,
-                        unsigned n, rlim_t cpu_s, rlim_t mem_bytes, void (*on_unit)(void *),
-                        void *arg, zv_eng_err *err)
+static int cc_run_units(const char *cc, char **head, unsigned n_head, char *const *c_paths,
+                        char **o_paths, unsigned n, rlim_t cpu_s, rlim_t mem_bytes,
+                        void (*on_unit)(void *), void *arg, zv_eng_err *err)
 {
     unsigned jobs = cc_jobs(n, mem_bytes), next = 0, done = 0;
     cc_job *j = calloc(n, sizeof *j);
     int rc = j ? 0 : -ENOMEM, status;
     while (rc == 0 && done < n) {
         if (next < n && next - done < jobs) {
-            char *argv[] = {(char *)cc, opt, CC_FLAGS, "-c", "-o", o_paths[next],
-                            c_paths[next], NULL};
+            char *argv[MAX_HEAD + 5] = {0}, *tail[] = {"-c", "-o", o_paths[next], c_paths[next]};
+            memcpy(argv, head, n_head * sizeof *argv);
+            memcpy(argv + n_head, tail, sizeof tail);
             if ((rc = cc_start(&j[next], argv, c_paths[next], cpu_s, mem_bytes, err)) == 0)
                 next++;
             continue;
@@ -253,30 +285,54 @@ static int cc_run_units(const char *cc, char *opt, char *const *c_paths, char **
     return rc;
 }
 
+/* The compiler, the level, the ISA and the flags every compile shares. */
+static unsigned cc_head(char **head, const char *cc, char *opt, char *march)
+{
+    char *flags[] = {CC_FLAGS};
+    unsigned n = 0;
+    head[n++] = (char *)cc;
+    head[n++] = opt;
+    if (march[0])
+        head[n++] = march;
+    for (size_t k = 0; k < sizeof flags / sizeof *flags; k++)
+        head[n++] = flags[k];
+    return n;
+}
+
+int zv_eng_cc_is_tcc(const char *cc)
+{
+    const char *base = strrchr(cc, '/');
+    return !strcmp(base ? base + 1 : cc, "tcc");
+}
+
 int zv_eng_cc_build(const char *cc, int opt_level, char *const *c_paths, unsigned n,
                     const char *so_path, void (*on_unit)(void *arg), void *arg,
                     zv_eng_err *err)
 {
-    char opt[8];
+    char opt[8], march[32] = "", *head[MAX_HEAD];
+    const char *isa = zv_eng_cc_isa();
     rlim_t cpu_s = (rlim_t)zv_eng_env_number("ZVM_CC_CPU_SECONDS", ZV_ENG_CC_CPU_SECONDS);
     rlim_t mem_bytes = (rlim_t)zv_eng_env_number("ZVM_CC_MEMORY_MB", ZV_ENG_CC_MEMORY_MB) << 20;
-    char **argv = calloc(n + 32, sizeof *argv), **o_paths = calloc(n, sizeof *o_paths);
+    char **argv = calloc(n + MAX_HEAD + 8, sizeof *argv), **o_paths = calloc(n, sizeof *o_paths);
     int rc = argv && o_paths ? 0 : -ENOMEM;
-    unsigned a = 0;
+    unsigned n_head, a;
 
     snprintf(opt, sizeof opt, "-O%d", opt_level);
+    /* gcc and clang make code for the host's ISA level (it is in the cache
+     * key); tcc has one code generator */
+    if (isa && !zv_eng_cc_is_tcc(cc))
+        snprintf(march, sizeof march, "-march=%s", isa);
+    n_head = cc_head(head, cc, opt, march);
     for (unsigned k = 0; rc == 0 && n > 1 && k < n; k++)
         if (asprintf(&o_paths[k], "%s.o", c_paths[k]) < 0)
             o_paths[k] = NULL, rc = -ENOMEM;
     if (rc == 0 && n > 1)
-        rc = cc_run_units(cc, opt, c_paths, o_paths, n, cpu_s, mem_bytes, on_unit, arg, err);
+        rc = cc_run_units(cc, head, n_head, c_paths, o_paths, n, cpu_s, mem_bytes, on_unit, arg,
+                          err);
     if (rc == 0) { /* one unit: compiled and linked at once; more: linked */
-        char *flags[] = {CC_FLAGS};
         cc_job link;
-        argv[a++] = (char *)cc;
-        argv[a++] = opt;
-        for (size_t k = 0; k < sizeof flags / sizeof *flags; k++)
-            argv[a++] = flags[k];
+        memcpy(argv, head, n_head * sizeof *argv);
+        a = n_head;
         argv[a++] = "-shared";
         argv[a++] = "-o";
         argv[a++] = (char *)so_path;

@@ -186,9 +186,10 @@ static int entry_path(const zv_val_module *m, const zv_eng_opts *opts, const cha
         snprintf(err->msg, sizeof err->msg, "C compiler '%s' not found on PATH", cc_name(opts));
         return rc;
     }
-    snprintf(key_text, sizeof key_text, "abi=%d translator=%d cc=%s O=%d interrupts=%d dirty=%d",
-             ZV_ABI_VERSION, ZV_TRANSLATOR_VERSION, ident, opt_level(opts),
-             !(opts && opts->no_interrupt_checks), zv_eng_module_forks(m));
+    snprintf(key_text, sizeof key_text,
+             "abi=%d translator=%d cc=%s O=%d interrupts=%d dirty=%d isa=%s", ZV_ABI_VERSION,
+             ZV_TRANSLATOR_VERSION, ident, opt_level(opts), !(opts && opts->no_interrupt_checks),
+             zv_eng_module_forks(m), zv_eng_cc_isa() ? zv_eng_cc_isa() : "-");
     {
         zv_val_sha256_ctx h;
         zv_val_sha256_init(&h);
@@ -330,9 +331,8 @@ int zv_eng_uses_simd(const zv_val_module *m)
  * SIMD; it has no vector types, so those go to gcc. */
 static const char *compiler_for(const zv_val_module *m, const zv_eng_opts *opts)
 {
-    const char *cc = cc_name(opts), *base = strrchr(cc, '/');
-    base = base ? base + 1 : cc;
-    return !strcmp(base, "tcc") && zv_eng_uses_simd(m) ? "gcc" : cc;
+    const char *cc = cc_name(opts);
+    return zv_eng_cc_is_tcc(cc) && zv_eng_uses_simd(m) ? "gcc" : cc;
 }
 
 /* Wasm code per translation unit: about 2 MB of C, which gcc -O2 compiles

@@ -69,6 +69,11 @@ int zv_eng_translate_unit(const zv_val_module *m, const zv_eng_translate_opts *o
 int zv_eng_cc_build(const char *cc, int opt_level, char *const *c_paths, unsigned n,
                     const char *so_path, void (*on_unit)(void *arg), void *arg,
                     zv_eng_err *err);
+/* The ISA level generated code is built for: the host's x86-64 level
+ * ("x86-64", "x86-64-v2", "x86-64-v3"; $ZVM_CC_ISA may lower it), NULL on
+ * other ISAs. Part of the cache key. */
+const char *zv_eng_cc_isa(void);
+int zv_eng_cc_is_tcc(const char *cc); /* a path or a name */
 /* A positive number from the environment, else dflt. */
 unsigned long long zv_eng_env_number(const char *name, unsigned long long dflt);
 /* Identity of the compiler for the cache key: path, size, mtime. */

@@ -124,9 +124,11 @@ if [ "$gen" = 1 ]; then
     for i in 1 2; do
         echo "gen.wasm: ${tiers[$i]} ..."
         rm -rf cache
-        env ${envs[$i]} ZVM_CACHE=$tmp/cache "$zvm" compile --stats gen.wasm | tail -1 > "gen$i.txt"
+        # one unit may go over the compiler's limits: that is the result
+        env ${envs[$i]} ZVM_CACHE=$tmp/cache "$zvm" compile --stats gen.wasm > "gen$i.txt" 2>&1 ||
+            true
     done
     printf '\n%s (one run each)\n' "perf/gen_module ($(stat -c %s gen.wasm) bytes)"
-    for i in 1 2; do echo "  ${tiers[$i]}: $(sed 's/^gen.wasm: //' "gen$i.txt")"; done
+    for i in 1 2; do echo "  ${tiers[$i]}: $(tail -1 "gen$i.txt" | sed 's/^gen.wasm: //')"; done
 fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
