@@ -28,6 +28,10 @@ int zv_cli_compile(int argc, char **argv);
  * binary's `compile`), unless ZVM_CC picks a compiler or ZVM_TIER is 0.
  * Nothing here looks at the disk: a warm start pays nothing for it. */
 void zv_cli_tiering(zv_eng_opts *eng);
+/* exp, log and round without libm (math.c: why). */
+double zv_cli_exp(double x);
+double zv_cli_log(double x);
+double zv_cli_round(double x);
 int zv_cli_batch(int argc, char **argv);
 int zv_cli_job(int argc, char **argv);
 int zv_cli_pipeline(int argc, char **argv); /* zvm job JOB.json */
