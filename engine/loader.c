@@ -116,18 +116,20 @@ static int remember_opts(zv_eng_module *m, const zv_eng_opts *opts)
     return 0;
 }
 
-int zv_eng_module_load(const uint8_t *bytes, size_t size, const zv_eng_opts *opts,
-                       zv_eng_module **out, int *cached, zv_eng_err *err)
+/* zv_eng_module_load on bytes the module takes over (malloc'd; freed on
+ * failure too): a file is read once, into the buffer the module keeps. */
+static int load_adopt(uint8_t *bytes, size_t size, const zv_eng_opts *opts, zv_eng_module **out,
+                      int *cached, zv_eng_err *err)
 {
     zv_eng_module *m = calloc(1, sizeof *m);
     char path[4200];
     int rc, fd = -1, was_cached = 0;
     *out = NULL;
-    if (!m || !(m->bytes = malloc(size ? size : 1))) {
-        free(m);
+    if (!m) {
+        free(bytes);
         return -ENOMEM;
     }
-    memcpy(m->bytes, bytes, size);
+    m->bytes = bytes;
     /* A verified cache entry for these bytes is code made from them after
      * they passed validation: only decode what instantiation needs. */
     if (validate(m->bytes, size, opts, &m->info, err, 1) == 0 &&
@@ -170,6 +172,17 @@ out:
     return 0;
 }
 
+int zv_eng_module_load(const uint8_t *bytes, size_t size, const zv_eng_opts *opts,
+                       zv_eng_module **out, int *cached, zv_eng_err *err)
+{
+    uint8_t *copy = malloc(size ? size : 1);
+    *out = NULL;
+    if (!copy)
+        return -ENOMEM;
+    memcpy(copy, bytes, size);
+    return load_adopt(copy, size, opts, out, cached, err);
+}
+
 int zv_eng_module_load_file(const char *path, const zv_eng_opts *opts, zv_eng_module **out,
                             int *cached, zv_eng_err *err)
 {
@@ -199,12 +212,11 @@ int zv_eng_module_load_file(const char *path, const zv_eng_opts *opts, zv_eng_mo
         got += k;
     }
     close(fd);
-    if ((rc = zv_eng_module_load(bytes, (size_t)got, opts, out, cached, err))) {
+    if ((rc = load_adopt(bytes, (size_t)got, opts, out, cached, err))) {
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err->msg);
         snprintf(err->msg, sizeof err->msg, "%s: %s", path, msg);
     }
-    free(bytes);
     return rc;
 fail:
     snprintf(err->msg, sizeof err->msg, "%s: cannot read: %s", path,
