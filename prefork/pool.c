@@ -517,9 +517,16 @@ void zv_pf_pool_stats(const zv_pf_pool *p, zvm_pool_stats *st)
     st->p999_us = (double)zv_lat_quantile(&all, 0.999) / 1e3;
     st->max_us = (double)all.max_ns / 1e3;
     st->mean_us = all.n ? (double)all.sum_ns / (double)all.n / 1e3 : 0;
-    for (uint32_t k = 0; k < p->n_workers; k++) {
-        st->baseline_records += atomic_load(&p->w[k].baseline_records);
-        st->baseline_workers += zv_eng_module_is_baseline(atomic_load(&p->w[k].mod));
+}
+
+void zv_pf_pool_tiers(const zv_pf_pool *p, unsigned *baseline_workers,
+                      uint64_t *baseline_records)
+{
+    *baseline_workers = 0;
+    *baseline_records = 0;
+    for (uint32_t k = 0; p && k < p->n_workers; k++) {
+        *baseline_records += atomic_load(&p->w[k].baseline_records);
+        *baseline_workers += zv_eng_module_is_baseline(atomic_load(&p->w[k].mod));
     }
 }
 

@@ -132,6 +132,10 @@ int zv_pf_pool_fd(zv_pf_pool *p);
 void zv_pf_pool_close(zv_pf_pool *p);
 void zv_pf_pool_free(zv_pf_pool *p);
 void zv_pf_pool_stats(const zv_pf_pool *p, zvm_pool_stats *st);
+/* Tiers: the workers still on the module's baseline build (while the
+ * optimised one is built), and the records they ran on it. */
+void zv_pf_pool_tiers(const zv_pf_pool *p, unsigned *baseline_workers,
+                      uint64_t *baseline_records);
 /* Do its records start from a fork point? */
 int zv_pf_pool_forked(const zv_pf_pool *p);
 

@@ -138,10 +138,6 @@ typedef struct zvm_pool_stats {
     uint64_t errors;   /* of which not ZVM_OK */
     unsigned workers;
     double p50_us, p90_us, p99_us, p999_us, max_us, mean_us; /* one record, start to end */
-    /* tiers: workers still on the module's baseline build (while the
-     * optimised one is built), and the records they ran on it */
-    unsigned baseline_workers;
-    uint64_t baseline_records;
 } zvm_pool_stats;
 void zvm_pool_stats_get(const zvm_pool *p, zvm_pool_stats *st);
 
