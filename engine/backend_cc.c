@@ -8,7 +8,9 @@
  * (-fstack-clash-protection). The compiler runs bounded (see the nanny
  * below): a module that would take more is "too large to compile". A
  * large module comes as several translation units: they compile side by
- * side, each under the same bounds, and are linked at the end.
+ * side, each under the same bounds, and are linked at the end. gcc and
+ * clang build for the host's x86-64 level (zv_eng_cc_isa, in the cache
+ * key).
  */
 #include "engine/internal.h"
 
@@ -29,7 +31,7 @@
 #endif
 
 #define CC_FLAGS                                                                                   \
-    "-std=gnu11", "-fPIC", "-fvisibility=hidden", "-fno-strict-aliasing",               \
+    "-std=gnu11", "-fPIC", "-fvisibility=hidden", "-fno-strict-aliasing",                          \
         "-frounding-math", "-fsignaling-nans", "-ffp-contract=off", "-fno-math-errno",             \
         "-fno-optimize-sibling-calls", "-fstack-clash-protection", "-w",                          \
         "-Werror=implicit-function-declaration"

@@ -4,7 +4,7 @@
 # splits even small guests into several units; their answers
 # must not change, with gcc and with tcc. A unit that fails to compile
 # fails the build with the unit named, stops the others, and leaves
-# nothing behind in the cache.
+# nothing behind in the cache. The host's ISA level is in the cache key.
 #
 # Usage: split.sh ZVM GUEST_DIR
 zvm=$(realpath "$1") guests=$(realpath "$2")
@@ -41,5 +41,15 @@ check "a failing unit fails the build, named: $out" \
     $([ $last != 0 ] && [[ "$out" == *".1.c: unit 1: error: refused"* ]]; echo $?)
 left=$(ls cache | grep -v '^key$')
 check "nothing left in the cache after the failed build: $left" $([ -z "$left" ]; echo $?)
+
+# the ISA level is part of the cache key: the baseline level is another
+# entry with the same answer (on a host above it)
+base=$(ZVM_CC_ISA=x86-64 ZVM_CACHE=$tmp/isa "$zvm" run floats.wasm 2>&1)
+host=$(ZVM_CACHE=$tmp/isa "$zvm" run floats.wasm 2>&1)
+entries=$(ls isa/*.so | wc -l)
+want=2
+grep -qw avx2 /proc/cpuinfo || grep -qw sse4_2 /proc/cpuinfo || want=1
+check "ZVM_CC_ISA=x86-64: $entries entries (want $want), the same answer" \
+    $([ "$entries" = "$want" ] && [ "$base" = "$host" ] && [ -n "$base" ]; echo $?)
 
 finish split
