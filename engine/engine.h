@@ -43,7 +43,7 @@ typedef struct {
     int fast_compile;       /* 1: -O0, quick to build and slow to run (spec tests) */
     int no_interrupt_checks; /* 1: no safe-point polls (timeouts cannot stop loops) */
     const zv_val_policy *policy; /* checked after validation, before compiling; NULL: none */
-    /* Tiering: a module with no entry for cc (and no SIMD) is built with
+    /* Tiering: a module with no entry for cc (no SIMD, no zvm.fork) is built with
      * baseline_cc (e.g. "tcc": tens of milliseconds) and runs at once, and
      * `tier_up compile --cache DIR` (the zvm binary) builds the cc entry in
      * the background for the next load. NULL: off. */

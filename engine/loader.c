@@ -145,9 +145,12 @@ static int load_adopt(uint8_t *bytes, size_t size, const zv_eng_opts *opts, zv_e
         rc = -ENOENT;
         /* the fast tier now, if tcc is installed (and the background build
          * would make the entry this load looks for: default options); if
-         * tcc is missing or fails, gcc builds it as without tiering */
+         * tcc is missing or fails, gcc builds it as without tiering. Not
+         * for a module with a fork point: a pool starts its records from
+         * the paused set-up, which holds frames of the code it ran on and
+         * so could never move to the optimised build */
         if (base.cc && !base.no_interrupt_checks && !base.fast_compile &&
-            !zv_eng_uses_simd(m->info)) {
+            !zv_eng_uses_simd(m->info) && !zv_eng_module_forks(m->info)) {
             rc = zv_eng_cache_get(m->info, &base, path, sizeof path, &was_cached, &fd, err);
             if (rc == 0 && opts->tier_up)
                 zv_eng_tier_up(m->info, opts); /* best effort: without it, the next load builds */

@@ -28,7 +28,8 @@
  * a thread polls the cache for the optimised build (every 50 ms) and
  * publishes it, and each worker moves its instance to it before its next
  * batch (zv_pf_runner_retier: one atomic load per batch until then).
- * Records that start from a fork point stay on the build they started on.
+ * Modules with a fork point are never loaded from the baseline (their
+ * paused set-up could not move); a runner refuses to move one anyway.
  *
  * Waiting: a worker with nothing to do polls its queue for about 10 ms
  * (20 us naps), gives its pages back, then sleeps on a futex until the

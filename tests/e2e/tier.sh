@@ -46,6 +46,19 @@ last=$?
 check "no tcc: gcc builds the entry at once ($out; $(ls cache | tr '\n' ' '))" \
     $([ "$out" = "hello, world" ] && [ $last != 0 ] && [ "$(ls cache/*.so | wc -l)" = 1 ]; echo $?)
 
+# a guest with a fork point: gcc at once (its paused set-up could not
+# move to another build), nothing in the background
+rm -rf cache
+printf 'x\ny\n' > two.txt
+"$zvm" batch --module "$guests/snapshot.wasm" --input two.txt --output fork_out.txt \
+    2> fork_summary.txt
+last=$?
+ls cache/*.pending > /dev/null 2>&1
+pending=$?
+check "a forking guest: one gcc entry, no tiers, nothing pending (status $last)" \
+    $([ $last = 0 ] && [ $pending != 0 ] && [ "$(ls cache/*.so | wc -l)" = 1 ] &&
+      ! grep -q "tiers:" fork_summary.txt; echo $?)
+
 # zvm batch: the first records run on the tcc build; the second half is
 # written only once the background build is done, so the pool must have
 # moved to it by then
