@@ -2,10 +2,11 @@
  * translate.c — WebAssembly to C, one validated module to one C file, or
  * to several (units) that compile side by side, each in bounded memory.
  *
- * Each wasm function becomes a static C function taking the instance
- * context first. The operand stack is resolved at translation time: the
- * value at depth k of type t lives in the C variable <t><k> (i3, l0, v2,
- * ...), so gcc sees plain SSA-friendly locals and allocates registers.
+ * Each wasm function becomes a C function taking the instance context
+ * first (static; hidden, so that other units can call it, when split).
+ * The operand stack is resolved at translation time: the value at depth
+ * k of type t lives in the C variable <t><k> (i3, l0, v2, ...), so gcc
+ * sees plain SSA-friendly locals and allocates registers.
  * Blocks become labels and gotos; a branch copies its values down into
  * the target's slots first. Code after an unconditional branch is dead
  * and is skipped until the enclosing `else` or `end`.
