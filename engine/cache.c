@@ -180,6 +180,7 @@ static int entry_path(const zv_val_module *m, const zv_eng_opts *opts, const cha
                       char *path, size_t n, zv_eng_err *err)
 {
     char ident[4400], key_text[4600];
+    const char *isa = zv_eng_cc_isa();
     uint8_t key[32];
     int rc;
     if ((rc = zv_eng_cc_identity(cc_name(opts), ident, sizeof ident))) {
@@ -189,7 +190,7 @@ static int entry_path(const zv_val_module *m, const zv_eng_opts *opts, const cha
     snprintf(key_text, sizeof key_text,
              "abi=%d translator=%d cc=%s O=%d interrupts=%d dirty=%d isa=%s", ZV_ABI_VERSION,
              ZV_TRANSLATOR_VERSION, ident, opt_level(opts), !(opts && opts->no_interrupt_checks),
-             zv_eng_module_forks(m), zv_eng_cc_isa() ? zv_eng_cc_isa() : "-");
+             zv_eng_module_forks(m), isa ? isa : "-");
     {
         zv_val_sha256_ctx h;
         zv_val_sha256_init(&h);

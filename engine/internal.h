@@ -56,6 +56,13 @@ typedef struct {
 uint32_t zv_eng_translate_split(const zv_val_module *m, uint64_t unit_code, uint32_t *first);
 int zv_eng_translate_unit(const zv_val_module *m, const zv_eng_translate_opts *opts,
                           const zv_eng_unit *u, FILE *out);
+/* translate.c for translate_module.c: functions [from, to) as C, the
+ * prototype of function fi, and a value type's C type and zv_value field. */
+int zv_eng_translate_funcs(const zv_val_module *m, const zv_eng_translate_opts *opts,
+                           uint32_t from, uint32_t to, FILE *out);
+void zv_eng_emit_signature(FILE *out, const zv_val_module *m, uint32_t fi);
+const char *zv_eng_ctype(uint8_t t);
+const char *zv_eng_value_field(uint8_t t);
 
 /* Backend: C source file -> shared object (backend_cc.c). Each compile
  * gets this much CPU time and address space, and fails past them
