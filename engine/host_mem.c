@@ -17,70 +17,24 @@
  *   (images keep their archive's times); inode numbers count up from the
  *   tree's build. So every run sees the same.
  *
- * Paths resolve from a directory node and never above it: ".." there, an
- * absolute path or an absolute symlink is WE_PERM, as for host
- * directories; symlinks resolve up to 40 deep (then WE_LOOP).
+ * This file keeps the tree (nodes, sorted entries, images, the copy at a
+ * fork point); the calls by path and by descriptor are host_mem_path.c's.
  */
-#include "engine/host_private.h"
+#include "engine/host_mem_private.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_HOPS 40
-#define MAX_DEPTH 4096     /* directories open at once in one walk */
-#define NODE_BYTES 128     /* what a node costs against Memory */
-
-struct zv_mnode {
-    uint8_t type;          /* WASI filetype: 2 channel (character device), 3, 4, 7 */
-    uint8_t ro;            /* part of a mounted image: never changes */
-    int32_t channel;       /* type 2 or a regular channel: its index */
-    uint32_t nlink, opens; /* live nodes go when both are 0 */
-    uint64_t ino, atim, mtim, ctim;
-    struct zv_ment {
-        char *name;
-        struct zv_mnode *node;
-    } *ents;               /* directories: sorted by name; node NULL: removed */
-    uint32_t n_ents, cap_ents, n_dead;
-    uint8_t *data;         /* files: owned, or the image's bytes (ro) */
-    uint64_t size, cap;
-    char *target;          /* symlinks */
-    struct zv_mnode *prev, *next; /* the live nodes, for the reset */
-    struct zv_mnode *clone; /* while cloning: its copy */
-};
-
-typedef struct {
-    char *path;            /* the mount point */
-    zv_mnode *root;        /* the image's root directory (ro) */
-} mount;
-
-struct zv_mfs {
-    const zv_cfg_manifest *man;
-    const zv_io_channel *ch;
-    zv_mnode *root;        /* the live tree, NULL until a path is touched */
-    zv_mnode *live;        /* every live node */
-    zv_mnode *mark;        /* a copy of the live nodes at a fork point, or NULL */
-    zv_mnode *mark_root;
-    uint64_t mark_bytes, mark_ino;
-    uint64_t bytes;        /* what the live tree costs against Memory */
-    uint64_t cap;          /* bytes may not pass it (0: no cap, while building) */
-    uint64_t next_ino;
-    mount *mounts;
-    uint32_t n_mounts;
-    zv_mnode *image_nodes; /* every image node, to free at the end */
-    uint8_t **images;      /* the images' bytes */
-    uint32_t n_images;
-};
-
 /* ---- nodes ---- */
 
 /* Would `more` bytes pass the cap? */
-static int full(const zv_mfs *fs, uint64_t more) { return fs->cap && fs->bytes + more > fs->cap; }
+int zv_mfs_full(const zv_mfs *fs, uint64_t more) { return fs->cap && fs->bytes + more > fs->cap; }
 
-static zv_mnode *node_new(zv_mfs *fs, uint8_t type, uint64_t now)
+zv_mnode *zv_mnode_new(zv_mfs *fs, uint8_t type, uint64_t now)
 {
-    zv_mnode *n = full(fs, NODE_BYTES) ? NULL : calloc(1, sizeof *n);
+    zv_mnode *n = zv_mfs_full(fs, NODE_BYTES) ? NULL : calloc(1, sizeof *n);
     if (!n)
         return NULL;
     n->type = type;
@@ -95,7 +49,7 @@ static zv_mnode *node_new(zv_mfs *fs, uint8_t type, uint64_t now)
     return n;
 }
 
-static void node_free(zv_mfs *fs, zv_mnode *n)
+void zv_mnode_free(zv_mfs *fs, zv_mnode *n)
 {
     for (uint32_t i = 0; i < n->n_ents; i++) {
         fs->bytes -= strlen(n->ents[i].name) + 1;
@@ -115,10 +69,10 @@ static void node_free(zv_mfs *fs, zv_mnode *n)
 }
 
 /* A live node no name and no descriptor holds any more goes. */
-static void maybe_free(zv_mfs *fs, zv_mnode *n)
+void zv_mnode_maybe_free(zv_mfs *fs, zv_mnode *n)
 {
     if (!n->ro && !n->nlink && !n->opens)
-        node_free(fs, n);
+        zv_mnode_free(fs, n);
 }
 
 static int ent_cmp(const char *a, size_t an, const char *b)
@@ -131,7 +85,7 @@ static int ent_cmp(const char *a, size_t an, const char *b)
 /* Index of `name` in dir, or where it would go (*found 0): a removed
  * entry keeps its slot, so a listing's cookies (slot numbers) stay valid
  * while entries go. */
-static uint32_t find(const zv_mnode *dir, const char *name, size_t len, int *found)
+uint32_t zv_mnode_find(const zv_mnode *dir, const char *name, size_t len, int *found)
 {
     uint32_t lo = 0, hi = dir->n_ents;
     while (lo < hi) {
@@ -150,14 +104,14 @@ static uint32_t find(const zv_mnode *dir, const char *name, size_t len, int *fou
     return lo;
 }
 
-static uint32_t n_live(const zv_mnode *dir)
+uint32_t zv_mnode_n_live(const zv_mnode *dir)
 {
     return dir->n_ents - dir->n_dead;
 }
 
 /* Drop the removed slots once they are half the directory and no open
  * descriptor holds a cookie into it: deletes stay O(1) amortised. */
-static void compact(zv_mfs *fs, zv_mnode *dir)
+void zv_mnode_compact(zv_mfs *fs, zv_mnode *dir)
 {
     uint32_t k = 0;
     if (dir->opens || dir->n_dead * 2 <= dir->n_ents)
@@ -176,15 +130,15 @@ static void compact(zv_mfs *fs, zv_mnode *dir)
 
 /* The bytes a new entry of a len-byte name costs dir: the name, and the
  * entry array's growth when it is full. */
-static uint64_t ent_room(const zv_mnode *dir, size_t len)
+uint64_t zv_mnode_ent_room(const zv_mnode *dir, size_t len)
 {
     return len + 1 + (dir->n_ents == dir->cap_ents ? dir->cap_ents * sizeof *dir->ents : 0);
 }
 
-static uint32_t ent_add(zv_mfs *fs, zv_mnode *dir, const char *name, size_t len, zv_mnode *n)
+uint32_t zv_mnode_ent_add(zv_mfs *fs, zv_mnode *dir, const char *name, size_t len, zv_mnode *n)
 {
     int found;
-    uint32_t at = find(dir, name, len, &found);
+    uint32_t at = zv_mnode_find(dir, name, len, &found);
     char *copy;
     if (found)
         return WE_EXIST;
@@ -195,9 +149,9 @@ static uint32_t ent_add(zv_mfs *fs, zv_mnode *dir, const char *name, size_t len,
             n->nlink++;
         return WE_SUCCESS;
     }
-    compact(fs, dir);
-    at = find(dir, name, len, &found);
-    if (full(fs, ent_room(dir, len)))
+    zv_mnode_compact(fs, dir);
+    at = zv_mnode_find(dir, name, len, &found);
+    if (zv_mfs_full(fs, zv_mnode_ent_room(dir, len)))
         return WE_NOSPC;
     if (dir->n_ents == dir->cap_ents) {
         uint32_t cap = dir->cap_ents ? dir->cap_ents * 2 : 8;
@@ -221,11 +175,11 @@ static uint32_t ent_add(zv_mfs *fs, zv_mnode *dir, const char *name, size_t len,
     return WE_SUCCESS;
 }
 
-static void ent_del(zv_mfs *fs, zv_mnode *dir, uint32_t at)
+void zv_mnode_ent_del(zv_mfs *fs, zv_mnode *dir, uint32_t at)
 {
     dir->ents[at].node = NULL;
     dir->n_dead++;
-    compact(fs, dir);
+    zv_mnode_compact(fs, dir);
 }
 
 /* The directory at a slash-separated path from `dir`, made as needed (the
@@ -238,14 +192,14 @@ static zv_mnode *mkdirs(zv_mfs *fs, zv_mnode *dir, const char *path, uint64_t no
         int found;
         uint32_t at;
         if (len && !(len == 1 && path[0] == '.')) {
-            at = find(dir, path, len, &found);
+            at = zv_mnode_find(dir, path, len, &found);
             if (found) {
                 dir = dir->ents[at].node;
                 if (dir->type != 3)
                     return NULL;
             } else {
-                zv_mnode *d = node_new(fs, 3, now);
-                if (!d || ent_add(fs, dir, path, len, d))
+                zv_mnode *d = zv_mnode_new(fs, 3, now);
+                if (!d || zv_mnode_ent_add(fs, dir, path, len, d))
                     return NULL;
                 dir = d;
             }
@@ -282,13 +236,13 @@ static void add_member(void *arg, zv_tar_member *t)
         mkdirs(fs, dir, base, t->mtime_ns);
     } else if (dir && *base && strcmp(base, ".")) {
         if ((t->type == '0' || t->type == '\0' || t->type == '7') &&
-            (n = node_new(fs, 4, t->mtime_ns))) {
+            (n = zv_mnode_new(fs, 4, t->mtime_ns))) {
             n->data = (uint8_t *)t->data; /* the image's bytes: no copy */
             n->size = t->size;
-        } else if (t->type == '2' && (n = node_new(fs, 7, t->mtime_ns))) {
+        } else if (t->type == '2' && (n = zv_mnode_new(fs, 7, t->mtime_ns))) {
             n->target = strdup(t->link);
         }
-        if (n && ent_add(fs, dir, base, strlen(base), n) == WE_EXIST)
+        if (n && zv_mnode_ent_add(fs, dir, base, strlen(base), n) == WE_EXIST)
             n->nlink = 0; /* a name twice: the first stays; this one is unreachable */
     }
 }
@@ -300,7 +254,7 @@ static zv_mnode *parse_tar(zv_mfs *fs, const uint8_t *img, uint64_t size, char *
 {
     image im = {fs, NULL};
     fs->live = fs->image_nodes; /* image nodes go on their own list */
-    if (!(im.root = node_new(fs, 3, 0)))
+    if (!(im.root = zv_mnode_new(fs, 3, 0)))
         snprintf(why, wn, "out of memory");
     else if (zv_tar_walk(img, size, add_member, &im, why, wn))
         im.root = NULL;
@@ -371,7 +325,7 @@ static void drop_tree(zv_mfs *fs, zv_mnode **list)
     zv_mnode *keep = fs->live;
     fs->live = *list;
     while (fs->live)
-        node_free(fs, fs->live);
+        zv_mnode_free(fs, fs->live);
     *list = NULL;
     fs->live = keep;
 }
@@ -397,7 +351,7 @@ void zv_mfs_reset(zv_mfs *fs)
     if (!fs->root)
         return; /* untouched: nothing to do */
     while (fs->live)
-        node_free(fs, fs->live);
+        zv_mnode_free(fs, fs->live);
     fs->root = NULL;
     fs->bytes = 0;
 }
@@ -408,7 +362,7 @@ static int build(zv_mfs *fs, uint64_t now)
 {
     fs->cap = 0; /* what every record starts with is not the record's to pay */
     fs->next_ino = 0;
-    if (!(fs->root = node_new(fs, 3, now)))
+    if (!(fs->root = zv_mnode_new(fs, 3, now)))
         return -ENOMEM;
     fs->root->nlink = 1;
     for (uint32_t i = 0; i < fs->man->n_channels; i++) {
@@ -416,12 +370,12 @@ static int build(zv_mfs *fs, uint64_t now)
         char dir[4096];
         zv_mnode *d, *n;
         snprintf(dir, sizeof dir, "%.*s", base ? (int)(base - alias) : 0, alias);
-        if (!(d = mkdirs(fs, fs->root, dir, now)) || !(n = node_new(fs, 2, now)))
+        if (!(d = mkdirs(fs, fs->root, dir, now)) || !(n = zv_mnode_new(fs, 2, now)))
             return -ENOMEM;
         n->channel = (int32_t)i;
         n->type = fs->ch[i].kind == ZV_IO_REGULAR ? 4 : 2;
         n->size = (uint64_t)(fs->ch[i].size > 0 ? fs->ch[i].size : 0);
-        if (ent_add(fs, d, base ? base + 1 : alias, strlen(base ? base + 1 : alias), n))
+        if (zv_mnode_ent_add(fs, d, base ? base + 1 : alias, strlen(base ? base + 1 : alias), n))
             n->nlink = 0;
     }
     for (uint32_t i = 0; i < fs->n_mounts; i++) { /* the mount point becomes the image */
@@ -434,16 +388,16 @@ static int build(zv_mfs *fs, uint64_t now)
         if (!base || !base[1]) { /* "/": the image's entries at the root */
             zv_mnode *img = fs->mounts[i].root;
             for (uint32_t k = 0; k < img->n_ents; k++) /* images remove nothing */
-                ent_add(fs, fs->root, img->ents[k].name, strlen(img->ents[k].name),
+                zv_mnode_ent_add(fs, fs->root, img->ents[k].name, strlen(img->ents[k].name),
                         img->ents[k].node);
             continue;
         }
         if (!(d = mkdirs(fs, fs->root, dir, now)))
             return -ENOMEM;
-        at = find(d, base + 1, strlen(base + 1), &found);
+        at = zv_mnode_find(d, base + 1, strlen(base + 1), &found);
         if (found)
-            ent_del(fs, d, at);
-        ent_add(fs, d, base + 1, strlen(base + 1), fs->mounts[i].root);
+            zv_mnode_ent_del(fs, d, at);
+        zv_mnode_ent_add(fs, d, base + 1, strlen(base + 1), fs->mounts[i].root);
     }
     return 0;
 }
@@ -454,7 +408,7 @@ static zv_mnode *root_of(zv_mfs *fs, uint64_t now)
     if (!fs->root && build(fs, now)) {
         zv_mfs_reset(fs);
         while (fs->live) /* a partial build */
-            node_free(fs, fs->live);
+            zv_mnode_free(fs, fs->live);
         return NULL;
     }
     return fs->root;
@@ -474,7 +428,7 @@ static int clone_list(zv_mfs *fs, zv_mnode *list, zv_mnode **out)
     fs->live = NULL;
     fs->cap = 0;
     for (zv_mnode *n = list; n; n = n->next) {
-        zv_mnode *c = node_new(fs, n->type, 0);
+        zv_mnode *c = zv_mnode_new(fs, n->type, 0);
         if (!c || (n->n_ents && !(c->ents = calloc(n->cap_ents, sizeof *c->ents))) ||
             (n->cap && !(c->data = malloc(n->cap))) || (n->target && !(c->target = strdup(n->target)))) {
             rc = -ENOMEM;
@@ -549,7 +503,7 @@ int zv_mfs_restore(zv_mfs *fs, zv_host_fd *fds, uint32_t n)
     fs->live = copy;
     if (rc) {
         while (fs->live)
-            node_free(fs, fs->live);
+            zv_mnode_free(fs, fs->live);
         return -ENOMEM;
     }
     fs->root = fs->mark_root->clone;
@@ -558,578 +512,5 @@ int zv_mfs_restore(zv_mfs *fs, zv_host_fd *fds, uint32_t n)
     for (uint32_t i = 0; i < n; i++)
         if (fds[i].kind == ZV_FD_MEM && fds[i].node && !fds[i].node->ro)
             fds[i].node = fds[i].node->clone;
-    return 0;
-}
-
-/* ---- paths ---- */
-
-typedef struct {
-    zv_mnode *parent;      /* the directory the last component is in */
-    const char *name;      /* the last component (in `buf`), "." for a directory itself */
-    size_t len;
-    zv_mnode *node;        /* what it names, or NULL */
-    int slash;             /* the path ended in '/' */
-    char buf[8192];        /* the path, with symlinks spliced in */
-    zv_mnode **stack;      /* the directories walked through (for "..", and rename) */
-    uint32_t depth;
-} walk;
-
-/* Resolve `path` from `start`. Returns 0 (w filled; node NULL when only
- * the last component is missing) or a WASI errno. */
-static uint32_t resolve(zv_mnode *start, const char *path, int follow_last, walk *w,
-                        zv_mnode **stack)
-{
-    size_t at = 0, n = strlen(path);
-    int hops = 0;
-    if (path[0] == '/')
-        return WE_PERM;
-    if (!n)
-        return WE_NOENT;
-    if (n >= sizeof w->buf)
-        return WE_NAMETOOLONG;
-    memcpy(w->buf, path, n + 1);
-    w->stack = stack;
-    stack[0] = start;
-    w->depth = 0;
-    for (;;) {
-        char *comp;
-        size_t len, next;
-        zv_mnode *cur = stack[w->depth], *x;
-        int found, last;
-        uint32_t i;
-        while (w->buf[at] == '/')
-            at++;
-        comp = w->buf + at;
-        len = strcspn(comp, "/");
-        next = at + len;
-        while (w->buf[next] == '/')
-            next++;
-        last = w->buf[next] == 0;
-        w->slash = last && next > at + len;
-        if (cur->type != 3)
-            return WE_NOTDIR;
-        if (len > 255)
-            return WE_NAMETOOLONG;
-        if (len == 0 || (len == 1 && comp[0] == '.')) { /* the directory itself */
-            if (last) {
-                w->parent = cur, w->name = ".", w->len = 1, w->node = cur;
-                return 0;
-            }
-            at = next;
-            continue;
-        }
-        if (len == 2 && comp[0] == '.' && comp[1] == '.') {
-            if (w->depth == 0)
-                return WE_PERM; /* above where it started */
-            w->depth--;
-            if (last) {
-                w->parent = stack[w->depth], w->name = ".", w->len = 1, w->node = stack[w->depth];
-                return 0;
-            }
-            at = next;
-            continue;
-        }
-        i = find(cur, comp, len, &found);
-        x = found ? cur->ents[i].node : NULL;
-        if (x && x->type == 7 && (!last || follow_last || w->slash)) { /* splice the target in */
-            size_t tl = strlen(x->target), rest = strlen(w->buf + next);
-            if (++hops > MAX_HOPS)
-                return WE_LOOP;
-            if (x->target[0] == '/')
-                return WE_PERM;
-            if (tl + 1 + rest + 1 + (w->slash ? 1 : 0) > sizeof w->buf)
-                return WE_NAMETOOLONG;
-            memmove(w->buf + tl + 1, w->buf + next, rest + 1);
-            memcpy(w->buf, x->target, tl);
-            w->buf[tl] = '/';
-            if (!rest && !w->slash)
-                w->buf[tl] = 0;
-            at = 0;
-            continue;
-        }
-        if (last) {
-            w->parent = cur, w->name = comp, w->len = len, w->node = x;
-            return 0;
-        }
-        if (!x)
-            return WE_NOENT;
-        if (x->type != 3)
-            return WE_NOTDIR;
-        if (w->depth + 1 >= MAX_DEPTH)
-            return WE_NAMETOOLONG;
-        stack[++w->depth] = x;
-        at = next;
-    }
-}
-
-/* A walk needs its stack: on the heap, MAX_DEPTH pointers. */
-#define WALK(w, start, path, follow)                                                               \
-    zv_mnode **stack_ = malloc(MAX_DEPTH * sizeof *stack_);                                        \
-    walk *w = malloc(sizeof *w);                                                                   \
-    uint32_t rc_ = !stack_ || !w ? WE_NOMEM : resolve(start, path, follow, w, stack_)
-#define WALK_DONE(w) (free(stack_), free(w))
-
-/* When a file of `size` bytes may grow to `want`: its capacity, within
- * `room` more bytes of Memory. */
-static uint32_t grow(zv_mfs *fs, zv_mnode *n, uint64_t want, uint64_t room)
-{
-    uint64_t cap = n->cap ? n->cap : 64;
-    uint8_t *d;
-    if (want <= n->cap)
-        return 0;
-    while (cap < want)
-        cap = cap > UINT64_MAX / 2 ? want : cap * 2;
-    if ((cap - n->cap > room || full(fs, cap - n->cap)) &&
-        ((cap = want) - n->cap > room || full(fs, cap - n->cap)))
-        return WE_NOSPC; /* over Memory, with linear memory and tables */
-    if (!(d = realloc(n->data, cap)))
-        return WE_NOMEM;
-    fs->bytes += cap - n->cap;
-    n->data = d;
-    n->cap = cap;
-    return 0;
-}
-
-const uint64_t *zv_mfs_bytes_ref(const zv_mfs *fs) { return &fs->bytes; }
-
-void zv_mfs_limit(zv_mfs *fs, uint64_t room)
-{
-    fs->cap = fs->bytes + room > fs->bytes ? fs->bytes + room : UINT64_MAX;
-}
-
-static void opened(zv_mnode *n, zv_host_fd *out)
-{
-    memset(out, 0, sizeof *out);
-    out->kind = ZV_FD_MEM;
-    out->type = n->type;
-    out->node = n;
-    n->opens++;
-}
-
-uint32_t zv_mfs_open(zv_mfs *fs, zv_host_fd *dir, const char *path, uint32_t lookup,
-                     uint32_t oflags, uint64_t rights, uint16_t fdflags, uint64_t now,
-                     zv_host_fd *out)
-{
-    int want_w = (rights & (1ull << 6)) || (oflags & 8) || (fdflags & 1);
-    zv_mnode *n;
-    WALK(w, dir->node, path, lookup & 1);
-    if (rc_)
-        goto out;
-    n = w->node;
-    if (!n) {
-        if (!(oflags & 1)) {
-            rc_ = WE_NOENT;
-        } else if (oflags & 2) {
-            rc_ = WE_INVAL; /* O_CREAT | O_DIRECTORY, as Linux */
-        } else if (w->slash) {
-            rc_ = WE_ISDIR;
-        } else if (w->parent->ro) {
-            rc_ = WE_ROFS;
-        } else if (!(n = node_new(fs, 4, now))) {
-            rc_ = full(fs, NODE_BYTES) ? WE_NOSPC : WE_NOMEM;
-        } else if ((rc_ = ent_add(fs, w->parent, w->name, w->len, n))) {
-            node_free(fs, n);
-        } else {
-            w->parent->mtim = w->parent->ctim = now;
-            opened(n, out);
-        }
-        goto out;
-    }
-    if ((oflags & 5) == 5) {
-        rc_ = WE_EXIST;
-    } else if (n->type == 7) {
-        rc_ = WE_LOOP; /* a symlink not followed */
-    } else if ((oflags & 2) && n->type != 3) {
-        rc_ = WE_NOTDIR;
-    } else if (n->type == 3 && want_w) {
-        rc_ = WE_ISDIR;
-    } else if (w->slash && n->type != 3) {
-        rc_ = WE_NOTDIR;
-    } else if (n->channel >= 0) { /* a channel: its own kind of descriptor */
-        const zv_io_channel *c = &fs->ch[n->channel];
-        if (((rights & 2) && !c->readable) || ((rights & 64) && !c->writable))
-            rc_ = WE_ACCES;
-        else { /* O_CREAT and O_TRUNC mean nothing to a channel: fopen("w") works */
-            memset(out, 0, sizeof *out);
-            out->kind = ZV_FD_CHANNEL;
-            out->channel = n->channel;
-        }
-    } else if (n->ro && want_w) {
-        rc_ = WE_ROFS;
-    } else {
-        if (oflags & 8) { /* truncate */
-            n->size = 0;
-            n->mtim = n->ctim = now;
-        }
-        opened(n, out);
-        out->flags = fdflags & 1;
-    }
-out:
-    WALK_DONE(w);
-    return rc_;
-}
-
-void zv_mfs_close(zv_mfs *fs, zv_host_fd *d)
-{
-    if (d->kind == ZV_FD_MEM && !d->node->ro) {
-        d->node->opens--;
-        if (d->node->type == 3 && d->node->nlink)
-            compact(fs, d->node);
-        maybe_free(fs, d->node);
-    }
-}
-
-uint32_t zv_mfs_mkdir(zv_mfs *fs, zv_host_fd *dir, const char *path, uint64_t now)
-{
-    zv_mnode *n;
-    WALK(w, dir->node, path, 0);
-    if (!rc_) {
-        if (w->node)
-            rc_ = WE_EXIST;
-        else if (w->parent->ro)
-            rc_ = WE_ROFS;
-        else if (!(n = node_new(fs, 3, now)))
-            rc_ = full(fs, NODE_BYTES) ? WE_NOSPC : WE_NOMEM;
-        else if ((rc_ = ent_add(fs, w->parent, w->name, w->len, n)))
-            node_free(fs, n);
-        else
-            w->parent->mtim = w->parent->ctim = now;
-    }
-    WALK_DONE(w);
-    return rc_;
-}
-
-/* Take the entry off its directory; the node goes with its last link. */
-static void unlink_entry(zv_mfs *fs, walk *w, uint64_t now)
-{
-    int found;
-    uint32_t at = find(w->parent, w->name, w->len, &found);
-    zv_mnode *n = w->node;
-    ent_del(fs, w->parent, at);
-    w->parent->mtim = w->parent->ctim = now;
-    n->nlink--;
-    n->ctim = now;
-    maybe_free(fs, n);
-}
-
-uint32_t zv_mfs_rmdir(zv_mfs *fs, zv_host_fd *dir, const char *path, uint64_t now)
-{
-    WALK(w, dir->node, path, 0);
-    if (!rc_) {
-        zv_mnode *n = w->node;
-        if (!n)
-            rc_ = WE_NOENT;
-        else if (n->type != 3)
-            rc_ = WE_NOTDIR;
-        else if (w->name[0] == '.' && w->len == 1)
-            rc_ = n == dir->node ? WE_INVAL : WE_NOTEMPTY; /* "." or a ".." */
-        else if (n->ro || w->parent->ro)
-            rc_ = n->ro && !w->parent->ro ? WE_BUSY : WE_ROFS; /* a mount point: busy */
-        else if (n_live(n))
-            rc_ = WE_NOTEMPTY;
-        else
-            unlink_entry(fs, w, now);
-    }
-    WALK_DONE(w);
-    return rc_;
-}
-
-uint32_t zv_mfs_unlink(zv_mfs *fs, zv_host_fd *dir, const char *path, uint64_t now)
-{
-    WALK(w, dir->node, path, 0);
-    if (!rc_) {
-        zv_mnode *n = w->node;
-        if (!n)
-            rc_ = WE_NOENT;
-        else if (n->type == 3)
-            rc_ = WE_ISDIR;
-        else if (w->slash)
-            rc_ = WE_NOTDIR;
-        else if (w->parent->ro)
-            rc_ = WE_ROFS;
-        else if (n->channel >= 0)
-            rc_ = WE_PERM; /* the manifest's channels stay */
-        else
-            unlink_entry(fs, w, now);
-    }
-    WALK_DONE(w);
-    return rc_;
-}
-
-uint32_t zv_mfs_rename(zv_mfs *fs, zv_host_fd *d1, const char *p1, zv_host_fd *d2, const char *p2,
-                       uint64_t now)
-{
-    walk *w2 = malloc(sizeof *w2);
-    zv_mnode **s2 = malloc(MAX_DEPTH * sizeof *s2);
-    zv_mnode *src, *dst;
-    WALK(w, d1->node, p1, 0);
-    if (!rc_ && (!w2 || !s2))
-        rc_ = WE_NOMEM;
-    if (!rc_)
-        rc_ = resolve(d2->node, p2, 0, w2, s2);
-    if (rc_)
-        goto out;
-    src = w->node, dst = w2->node;
-    if (!src) {
-        rc_ = WE_NOENT;
-    } else if ((w->len == 1 && w->name[0] == '.') || (w2->len == 1 && w2->name[0] == '.')) {
-        rc_ = WE_BUSY;
-    } else if (w->parent->ro || w2->parent->ro || src->ro) {
-        rc_ = src->ro && !w->parent->ro ? WE_BUSY : WE_ROFS;
-    } else if (src->channel >= 0) {
-        rc_ = WE_PERM;
-    } else if ((w->slash || w2->slash) && src->type != 3) {
-        rc_ = WE_NOTDIR;
-    } else if (dst == src) {
-        rc_ = 0; /* the same file: nothing to do */
-    } else if (dst && src->type == 3 && dst->type != 3) {
-        rc_ = WE_NOTDIR;
-    } else if (dst && src->type != 3 && dst->type == 3) {
-        rc_ = WE_ISDIR;
-    } else if (dst && dst->type == 3 && n_live(dst)) {
-        rc_ = WE_NOTEMPTY;
-    } else if (dst && (dst->ro || dst->channel >= 0)) {
-        rc_ = dst->ro ? WE_BUSY : WE_PERM;
-    } else {
-        zv_mnode *d2 = w2->parent;
-        for (uint32_t i = 0; i <= w2->depth; i++)
-            if (s2[i] == src)
-                rc_ = WE_INVAL; /* into itself */
-        /* room for the new name first: nothing is unlinked if it cannot be
-         * added (a target that exists leaves its slot to reuse) */
-        if (!rc_ && !dst && full(fs, ent_room(d2, w2->len)))
-            rc_ = WE_NOSPC;
-        if (!rc_) {
-            int found;
-            uint32_t at;
-            src->nlink++; /* held while it moves */
-            unlink_entry(fs, w, now);
-            if (dst) {
-                at = find(w2->parent, w2->name, w2->len, &found);
-                w2->node = w2->parent->ents[at].node;
-                unlink_entry(fs, w2, now);
-            }
-            src->nlink--;
-            rc_ = ent_add(fs, w2->parent, w2->name, w2->len, src);
-        }
-    }
-out:
-    free(w2);
-    free(s2);
-    WALK_DONE(w);
-    return rc_;
-}
-
-uint32_t zv_mfs_link(zv_mfs *fs, zv_host_fd *d1, uint32_t lookup, const char *p1, zv_host_fd *d2,
-                     const char *p2, uint64_t now)
-{
-    walk *w2 = malloc(sizeof *w2);
-    zv_mnode **s2 = malloc(MAX_DEPTH * sizeof *s2);
-    WALK(w, d1->node, p1, lookup & 1);
-    if (!rc_ && (!w2 || !s2))
-        rc_ = WE_NOMEM;
-    if (!rc_)
-        rc_ = resolve(d2->node, p2, 0, w2, s2);
-    if (!rc_) {
-        zv_mnode *src = w->node;
-        if (!src)
-            rc_ = WE_NOENT;
-        else if (w2->node)
-            rc_ = WE_EXIST;
-        else if (src->type == 3)
-            rc_ = WE_PERM; /* no links to directories */
-        else if (w->slash || w2->slash)
-            rc_ = WE_NOTDIR;
-        else if (w2->parent->ro || src->ro || src->channel >= 0)
-            rc_ = src->channel >= 0 ? WE_PERM : WE_ROFS;
-        else if (!(rc_ = ent_add(fs, w2->parent, w2->name, w2->len, src)))
-            src->ctim = w2->parent->mtim = w2->parent->ctim = now;
-    }
-    free(w2);
-    free(s2);
-    WALK_DONE(w);
-    return rc_;
-}
-
-uint32_t zv_mfs_symlink(zv_mfs *fs, const char *target, zv_host_fd *dir, const char *path,
-                        uint64_t now)
-{
-    zv_mnode *n;
-    if (target[0] == '/')
-        return WE_PERM; /* it could never be followed */
-    WALK(w, dir->node, path, 0);
-    if (!rc_) {
-        if (w->node)
-            rc_ = WE_EXIST;
-        else if (w->slash)
-            rc_ = WE_NOENT;
-        else if (w->parent->ro)
-            rc_ = WE_ROFS;
-        else if (!(n = node_new(fs, 7, now)) || !(n->target = strdup(target)))
-            rc_ = full(fs, NODE_BYTES) ? WE_NOSPC : WE_NOMEM;
-        else if ((rc_ = ent_add(fs, w->parent, w->name, w->len, n)))
-            node_free(fs, n);
-    }
-    WALK_DONE(w);
-    return rc_;
-}
-
-uint32_t zv_mfs_readlink(zv_host_fd *dir, const char *path, const char **target)
-{
-    WALK(w, dir->node, path, 0);
-    if (!rc_) {
-        if (!w->node)
-            rc_ = WE_NOENT;
-        else if (w->node->type != 7)
-            rc_ = WE_INVAL;
-        else
-            *target = w->node->target; /* lives as long as the tree */
-    }
-    WALK_DONE(w);
-    return rc_;
-}
-
-static void stat_of(const zv_mfs *fs, const zv_mnode *n, zv_host_stat *st)
-{
-    memset(st, 0, sizeof *st);
-    st->dev = 1;
-    st->ino = n->ino;
-    st->type = n->type;
-    st->nlink = n->ro ? 1 : n->nlink;
-    st->size = n->channel >= 0 ? (uint64_t)(fs->ch[n->channel].size > 0 ? fs->ch[n->channel].size : 0)
-             : n->type == 7 ? strlen(n->target) : n->size;
-    st->atim = n->atim;
-    st->mtim = n->mtim;
-    st->ctim = n->ctim;
-}
-
-uint32_t zv_mfs_stat(zv_mfs *fs, zv_host_fd *dir, uint32_t lookup, const char *path,
-                     zv_host_stat *st)
-{
-    WALK(w, dir->node, path, lookup & 1);
-    if (!rc_) {
-        if (!w->node)
-            rc_ = WE_NOENT;
-        else if (w->slash && w->node->type != 3)
-            rc_ = WE_NOTDIR;
-        else
-            stat_of(fs, w->node, st);
-    }
-    WALK_DONE(w);
-    return rc_;
-}
-
-void zv_mfs_fstat(zv_mfs *fs, const zv_host_fd *f, zv_host_stat *st) { stat_of(fs, f->node, st); }
-
-/* WASI fstflags: atim 1, atim_now 2, mtim 4, mtim_now 8. */
-static uint32_t set_times(zv_mnode *n, uint64_t atim, uint64_t mtim, uint32_t fst, uint64_t now)
-{
-    if (((fst & 1) && (fst & 2)) || ((fst & 4) && (fst & 8)) || (fst & ~15u))
-        return WE_INVAL;
-    if (n->ro)
-        return WE_ROFS;
-    if (fst & 3)
-        n->atim = fst & 2 ? now : atim;
-    if (fst & 12)
-        n->mtim = fst & 8 ? now : mtim;
-    n->ctim = now;
-    return 0;
-}
-
-uint32_t zv_mfs_utimes(zv_host_fd *dir, uint32_t lookup, const char *path, uint64_t atim,
-                       uint64_t mtim, uint32_t fst, uint64_t now)
-{
-    WALK(w, dir->node, path, lookup & 1);
-    if (!rc_)
-        rc_ = w->node ? set_times(w->node, atim, mtim, fst, now) : WE_NOENT;
-    WALK_DONE(w);
-    return rc_;
-}
-
-uint32_t zv_mfs_futimes(zv_host_fd *f, uint64_t atim, uint64_t mtim, uint32_t fst, uint64_t now)
-{
-    return set_times(f->node, atim, mtim, fst, now);
-}
-
-uint32_t zv_mfs_truncate(zv_mfs *fs, zv_host_fd *f, uint64_t size, uint64_t room, uint64_t now)
-{
-    zv_mnode *n = f->node;
-    uint32_t rc;
-    if (n->type != 4)
-        return WE_BADF;
-    if (n->ro)
-        return WE_ROFS;
-    if (size > n->size && (rc = grow(fs, n, size, room)))
-        return rc == WE_NOSPC ? WE_FBIG : rc;
-    if (size > n->size)
-        memset(n->data + n->size, 0, size - n->size);
-    n->size = size;
-    n->mtim = n->ctim = now;
-    return 0;
-}
-
-/* Read or write a file node at `at` (writes past the end leave zeros
- * between). Returns bytes or a negative WASI errno. */
-int64_t zv_mfs_io(zv_mfs *fs, zv_host_fd *f, const struct iovec *v, int n_iov, uint64_t at,
-                  int writing, uint64_t room, uint64_t now)
-{
-    zv_mnode *n = f->node;
-    uint64_t total = 0;
-    if (n->type == 3)
-        return -(int64_t)WE_ISDIR;
-    for (int i = 0; i < n_iov; i++)
-        total += v[i].iov_len;
-    if (!writing) {
-        uint64_t left = at < n->size ? n->size - at : 0, done = 0;
-        for (int i = 0; i < n_iov && done < left; i++) {
-            uint64_t k = v[i].iov_len < left - done ? v[i].iov_len : left - done;
-            memcpy(v[i].iov_base, n->data + at + done, k);
-            done += k;
-        }
-        n->atim = now;
-        return (int64_t)done;
-    }
-    if (n->ro)
-        return -(int64_t)WE_ROFS;
-    if (at > INT64_MAX || total > INT64_MAX - at)
-        return -(int64_t)WE_FBIG;
-    if (at + total > n->size) {
-        uint32_t rc = grow(fs, n, at + total, room);
-        if (rc)
-            return -(int64_t)rc;
-        if (at > n->size)
-            memset(n->data + n->size, 0, at - n->size);
-    }
-    for (int i = 0; i < n_iov; i++) {
-        memcpy(n->data + at, v[i].iov_base, v[i].iov_len);
-        at += v[i].iov_len;
-    }
-    if (at > n->size)
-        n->size = at;
-    n->mtim = n->ctim = now;
-    return (int64_t)total;
-}
-
-uint64_t zv_mfs_size(const zv_host_fd *f) { return f->node->size; }
-
-uint32_t zv_mfs_readdir(zv_host_fd *f, uint64_t cookie,
-                        int (*put)(void *arg, const char *name, size_t len, uint64_t next,
-                                   uint64_t ino, uint8_t type),
-                        void *arg)
-{
-    zv_mnode *d = f->node;
-    if (d->type != 3)
-        return WE_NOTDIR;
-    if (cookie == 0 && !put(arg, ".", 1, 1, d->ino, 3))
-        return 0;
-    if (cookie <= 1 && !put(arg, "..", 2, 2, 0, 3))
-        return 0;
-    for (uint64_t i = cookie > 2 ? cookie - 2 : 0; i < d->n_ents; i++) {
-        const zv_mnode *n = d->ents[i].node;
-        if (!n) /* removed during the listing */
-            continue;
-        if (!put(arg, d->ents[i].name, strlen(d->ents[i].name), i + 3, n->ino, n->type))
-            break;
-    }
     return 0;
 }
