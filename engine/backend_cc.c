@@ -163,7 +163,7 @@ static void first_error(const char *log_path, char *out, size_t n)
     out[strcspn(out, "\n")] = 0;
 }
 
-#define MAX_HEAD 24 /* the compiler, -O, -march, CC_FLAGS and the branch alignment */
+#define MAX_HEAD 24 /* the compiler, -O, -march, CC_FLAGS, branch alignment, cost model */
 
 /* One compiler process under its nanny: started, then finished. */
 typedef struct {
@@ -330,6 +330,11 @@ int zv_eng_cc_build(const char *cc, int opt_level, char *const *c_paths, unsigne
      * build to build (perf/README.md "Branch placement") */
     if (isa && !zv_eng_cc_is_tcc(cc) && !strstr(cc, "clang"))
         head[n_head++] = "-Wa,-mbranches-within-32B-boundaries";
+    /* gcc -O2 vectorizes only loops that need no run-time check; a loop's
+     * fast copy (translate_loop.c) needs one for aliasing, as everything
+     * is in one memory. clang's default model allows it already. */
+    if (!zv_eng_cc_is_tcc(cc) && !strstr(cc, "clang"))
+        head[n_head++] = "-fvect-cost-model=cheap";
     for (unsigned k = 0; rc == 0 && n > 1 && k < n; k++)
         if (asprintf(&o_paths[k], "%s.o", c_paths[k]) < 0)
             o_paths[k] = NULL, rc = -ENOMEM;

@@ -143,12 +143,21 @@ static inline uint64_t zv_bits_f64(D d) { uint64_t b; memcpy(&b, &d, 8); return 
 #error "zvm's generated code targets x86-64 and AArch64"
 #endif
 
+/* The _w forms take a 64-bit address that a loop's guard proved exact and
+ * in bounds (translate_loop.c): such a load cannot trap, so it needs no
+ * forcing, and the C compiler may vectorize the loop around it. */
 #define ZV_LOAD(name, T, R, conv, KEEP)                                                            \
     static inline R zv_op_##name(uint8_t *mem, I a, I off)                                         \
     {                                                                                              \
         T v;                                                                                       \
         ZV_MEM_GET(v, ZV_ADDR(mem, a, off));                                                       \
         KEEP(v);                                                                                   \
+        return (R)conv v;                                                                          \
+    }                                                                                              \
+    static inline R zv_op_##name##_w(uint8_t *mem, uint64_t a, I off)                              \
+    {                                                                                              \
+        T v;                                                                                       \
+        ZV_MEM_GET(v, mem + a + off);                                                              \
         return (R)conv v;                                                                          \
     }
 ZV_LOAD(i32_load, uint32_t, I, , ZV_KEEP_INT)
@@ -172,6 +181,11 @@ ZV_LOAD(v128_load, V, V, , ZV_KEEP_VEC)
     {                                                                                              \
         T t = (T)v;                                                                                \
         ZV_MEM_PUT(ZV_ADDR(mem, a, off), t);                                                       \
+    }                                                                                              \
+    static inline void zv_op_##name##_w(uint8_t *mem, uint64_t a, A v, I off)                      \
+    {                                                                                              \
+        T t = (T)v;                                                                                \
+        ZV_MEM_PUT(mem + a + off, t);                                                              \
     }
 ZV_STORE(i32_store, uint32_t, I)
 ZV_STORE(i64_store, uint64_t, L)

@@ -51,6 +51,11 @@ typedef struct {
     uint32_t max_depth[6]; /* per variable class: deepest slot used + 1 */
     uint32_t next_label;
     uint8_t *locals; /* the current function's local types, params first */
+    uint32_t n_locals;
+    const uint8_t *pos, *end; /* the code after the instruction being translated */
+    zv_loop_plan plan;        /* translate_loop.c */
+    uint32_t fast_label;      /* non-zero while writing a loop's fast copy: its label + 1 */
+    uint32_t fast_acc;        /* memory instructions written so far in the copy */
 } tr;
 
 static int type_class(uint8_t t)
@@ -361,10 +366,24 @@ static int emit_simple(tr *t, const zv_val_op *op, int n_pops, uint8_t push_type
         fprintf(t->out, ");\n");
         return 0;
     }
-    /* memory instructions take the base the function read once (rt_ops.h) */
-    fprintf(t->out, "zv_op_%s(%s", ident,
-            imm == ZV_IMM_MEM || imm == ZV_IMM_MEM_LANE ? "mem" : "ctx");
-    for (int i = 0; i < n_pops; i++)
+    /* memory instructions take the base the function read once (rt_ops.h);
+     * in a loop's fast copy, a known address is 64-bit (translate_loop.c) */
+    const zv_loop_addr *wide = NULL;
+    if (t->fast_label && (imm == ZV_IMM_MEM || imm == ZV_IMM_MEM_LANE)) {
+        wide = &t->plan.acc[t->fast_acc++];
+        wide = wide->known ? wide : NULL;
+    }
+    if (wide) {
+        char a[96];
+        zv_eng_loop_addr(a, sizeof a, wide, t->fast_label - 1);
+        fprintf(t->out, "zv_op_%s_w(mem, %s", ident, a);
+    } else {
+        fprintf(t->out, "zv_op_%s(%s", ident,
+                imm == ZV_IMM_MEM || imm == ZV_IMM_MEM_LANE ? "mem" : "ctx");
+        if (n_pops > 0)
+            fprintf(t->out, ", %s", args[0]);
+    }
+    for (int i = 1; i < n_pops; i++)
         fprintf(t->out, ", %s", args[i]);
     if (imm == ZV_IMM_MEM || imm == ZV_IMM_MEM_LANE)
         fprintf(t->out, ", %uu", op->offset);
@@ -392,7 +411,10 @@ static int emit_variable(tr *t, const zv_val_op *op)
     case ZV_OP_local_get:
         if ((rc = push(t, t->locals[op->idx], v)))
             return rc;
-        fprintf(t->out, "  %s = L%u;\n", v, op->idx);
+        if (t->fast_label && op->idx == t->plan.iv) /* the copy counts in 64 bits */
+            fprintf(t->out, "  %s = (uint32_t)X%u;\n", v, t->fast_label - 1);
+        else
+            fprintf(t->out, "  %s = L%u;\n", v, op->idx);
         return 0;
     case ZV_OP_local_set: case ZV_OP_local_tee:
         var(t, t->sp - 1, v);
@@ -540,6 +562,32 @@ static int push_frame(tr *t, uint16_t op, const zv_val_op *o)
     return 0;
 }
 
+static int emit_op(tr *t, const zv_val_op *op);
+
+/* A counted loop's fast copy, before the loop itself (translate_loop.c):
+ * the guard, the body up to the counter's increment with known addresses
+ * in 64 bits, and the copy's own increment and exit. */
+static int emit_fast_copy(tr *t, uint32_t label)
+{
+    const uint8_t *p = t->pos;
+    uint32_t sp = t->sp;
+    int rc = 0;
+    zv_eng_loop_guard(t->out, &t->plan, label);
+    t->fast_label = label + 1;
+    t->fast_acc = 0;
+    while (rc == 0 && p < t->plan.tail) {
+        zv_val_op op;
+        rc = zv_val_op_next(t->m->bytes, &p, t->end, &op, NULL);
+        assert(rc == 0);
+        rc = emit_op(t, &op);
+    }
+    t->fast_label = 0;
+    assert(rc != 0 || t->sp == sp);
+    t->sp = sp;
+    zv_eng_loop_tail(t->out, &t->plan, label);
+    return rc;
+}
+
 static int emit_block(tr *t, const zv_val_op *op)
 {
     char c[16];
@@ -552,6 +600,10 @@ static int emit_block(tr *t, const zv_val_op *op)
         return rc;
     tframe *f = &t->frames[t->nf - 1];
     if (op->op == ZV_OP_loop) {
+        if (f->np == 0 && f->nr == 0 && !t->fast_label &&
+            zv_eng_loop_plan(t->m, t->locals, t->n_locals, t->pos, t->end, &t->plan) &&
+            (rc = emit_fast_copy(t, f->label)))
+            return rc;
         /* no poll here: a spinning loop is stopped by the interrupt signal
          * (trap.c); polls stay at function entries */
         fprintf(t->out, "L%u_top:;\n", f->label);
@@ -755,6 +807,13 @@ static int is_const(uint16_t op)
            op == ZV_OP_f64_const || op == ZV_OP_v128_const;
 }
 
+static int emit_op(tr *t, const zv_val_op *op)
+{
+    uint8_t pops[3], push_type;
+    int n_pops = is_const(op->op) ? -1 : zv_val_op_sig(op->op, pops, &push_type);
+    return n_pops >= 0 ? emit_simple(t, op, n_pops, push_type) : emit_control(t, op);
+}
+
 static int translate_body(tr *t, uint32_t fi)
 {
     const zv_val_module *m = t->m;
@@ -768,6 +827,7 @@ static int translate_body(tr *t, uint32_t fi)
     first.block.value = fn->type_idx;
     t->sp = 0;
     t->nf = 0;
+    t->end = end;
     if ((rc = push_frame(t, 0, &first)))
         return rc;
     t->frames[0].height = 0;
@@ -776,8 +836,6 @@ static int translate_body(tr *t, uint32_t fi)
     if (t->opts->interrupt_checks)
         fprintf(t->out, "  ZV_POLL(ctx);\n");
     for (;;) {
-        uint8_t pops[3], push_type;
-        int n_pops;
         if (t->frames[t->nf - 1].dead) {
             skip_dead(t, &p, end, &op);
         } else {
@@ -793,9 +851,8 @@ static int translate_body(tr *t, uint32_t fi)
             emit_else(t);
             continue;
         }
-        n_pops = is_const(op.op) ? -1 : zv_val_op_sig(op.op, pops, &push_type);
-        rc = n_pops >= 0 ? emit_simple(t, &op, n_pops, push_type) : emit_control(t, &op);
-        if (rc)
+        t->pos = p;
+        if ((rc = emit_op(t, &op)))
             return rc;
     }
 }
@@ -814,6 +871,7 @@ static int translate_func(tr *t, FILE *out, uint32_t fi)
     if (!(t->locals = malloc((size_t)ty->n_params + m->funcs[fi].n_locals + 1)))
         return -ENOMEM;
     memcpy(t->locals, ty->params, ty->n_params);
+    t->n_locals = ty->n_params + m->funcs[fi].n_locals;
     d.types = t->locals;
     if (!(d.out = open_memstream(&decls, &decls_len)))
         return -ENOMEM;

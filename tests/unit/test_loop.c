@@ -1,0 +1,139 @@
+/*
+ * test_loop.c — Criterion suite for engine/translate_loop.c: which loops
+ * get a fast copy with 64-bit addresses, and the addresses it computes.
+ * What the copies answer, in and out of their guards, is checked by
+ * tests/wast/loops.wast (CTest wast_O2, wast_tcc).
+ */
+#include "wat.h"
+
+#include "engine/internal.h"
+
+/* The C of a module of one function, (func (param i32 i32 i32 i32) BODY),
+ * with one memory; the caller frees it. */
+static char *translate(const char *body)
+{
+    char wat[2048], *c = NULL;
+    size_t n, c_len = 0;
+    zv_val_module *m;
+    zv_val_err err = {0};
+    zv_eng_translate_opts opts = {0};
+    snprintf(wat, sizeof wat,
+             "(module (memory 1) (func (export \"f\") (param i32 i32 i32 i32) (local i32)\n%s))",
+             body);
+    uint8_t *b = wat_to_wasm(wat, &n);
+    cr_assert_eq(zv_val_module_new(b, n, &m, &err), 0, "%s", err.msg);
+    FILE *out = open_memstream(&c, &c_len);
+    cr_assert_not_null(out);
+    cr_assert_eq(zv_eng_translate(m, &opts, out), 0);
+    fclose(out);
+    zv_val_module_free(m);
+    free(b);
+    return c;
+}
+
+/* The fast copy's label, "\nF<label>_top:;", or NULL. */
+static const char *copy_of(const char *c)
+{
+    for (const char *p = strstr(c, "\nF"); p; p = strstr(p + 1, "\nF")) {
+        size_t digits = strspn(p + 2, "0123456789");
+        if (digits && !strncmp(p + 2 + digits, "_top:;", 6))
+            return p;
+    }
+    return NULL;
+}
+
+static int copied(const char *c) { return copy_of(c) != NULL; }
+
+/* dst + x := src + x * 2, x += 8 while x != bytes: params dst, src, x, bytes */
+#define TAIL(cmp, bound)                                                                           \
+    "(br_if 0 (" cmp " (local.tee 2 (i32.add (local.get 2) (i32.const 8))) " bound "))"
+#define SCALE_BODY                                                                                 \
+    "(f64.store (i32.add (local.get 0) (local.get 2))"                                             \
+    "  (f64.mul (f64.load (i32.add (local.get 1) (local.get 2))) (f64.const 2)))"
+
+Test(loop, a_counted_loop_is_copied_with_64_bit_addresses)
+{
+    char *c = translate("(loop " SCALE_BODY TAIL("i32.ne", "(local.get 3)") ")");
+    cr_assert(copied(c), "%s", c);
+    cr_assert_not_null(strstr(c, "zv_op_f64_load_w(mem, (uint64_t)0 + L1 + X"), "%s", c);
+    cr_assert_not_null(strstr(c, "zv_op_f64_store_w(mem, (uint64_t)0 + L0 + X"), "%s", c);
+    /* the guard: the counter meets its bound, both ranges in the memory */
+    cr_assert_not_null(strstr(c, "((int64_t)L3 - (int64_t)L2) % 8 == 0"), "%s", c);
+    cr_assert_not_null(strstr(c, "(int64_t)L1 + 1 * ((int64_t)L3 - 1) + INT64_C(8) <= "
+                                 "(int64_t)ctx->memory->size_bytes"), "%s", c);
+    cr_assert_not_null(strstr(c, "!ctx->memory->jailed"), "%s", c);
+    /* the original loop is still there, with its forced loads */
+    cr_assert_not_null(strstr(c, "zv_op_f64_load(mem, "), "%s", c);
+    free(c);
+    c = translate("(loop " SCALE_BODY TAIL("i32.lt_u", "(i32.const 4096)") ")");
+    cr_assert(copied(c), "%s", c);
+    cr_assert_not_null(strstr(c, "INT64_C(4096) + 8 <= INT64_C(4294967296)"), "%s", c);
+    free(c);
+}
+
+Test(loop, scaled_and_offset_addresses)
+{
+    /* p = dst + (i << 3); store at p - 8; load at src + i * 8 + 16 */
+    char *c = translate("(loop"
+                        " (local.set 4 (i32.add (local.get 0) (i32.shl (local.get 2) (i32.const 3))))"
+                        " (i32.store (i32.sub (local.get 4) (i32.const 8))"
+                        "   (i32.load offset=16 (i32.add (local.get 1) (i32.mul (local.get 2) "
+                        "(i32.const 8)))))" TAIL("i32.ne", "(local.get 3)") ")");
+    cr_assert(copied(c), "%s", c);
+    cr_assert_not_null(strstr(c, "zv_op_i32_store_w(mem, (uint64_t)0 + L0 + X"), "%s", c);
+    cr_assert_not_null(strstr(c, " * 8u - 8u, "), "%s", c);
+    cr_assert_not_null(strstr(c, "zv_op_i32_load_w(mem, (uint64_t)0 + L1 + X"), "%s", c);
+    cr_assert_not_null(strstr(c, " * 8u + 0u, 16u)"), "%s", c);
+    /* the lowest address may not be below 0: k = -8 for the store */
+    cr_assert_not_null(strstr(c, "(int64_t)L0 + 8 * (int64_t)L2 + INT64_C(-8) >= 0"), "%s", c);
+    free(c);
+}
+
+Test(loop, an_unknown_address_keeps_its_forced_load)
+{
+    /* the load's address comes from memory: only the store is known */
+    char *c = translate("(loop (i32.store (i32.add (local.get 0) (local.get 2))"
+                        "  (i32.load (i32.load (i32.add (local.get 1) (local.get 2)))))" TAIL(
+                            "i32.ne", "(local.get 3)") ")");
+    cr_assert(copied(c), "%s", c);
+    cr_assert_not_null(strstr(c, "zv_op_i32_load_w(mem, (uint64_t)0 + L1 + X"), "%s", c);
+    /* the outer load's address is a loaded value: as before */
+    const char *copy = copy_of(c);
+    cr_assert_not_null(strstr(copy, "zv_op_i32_load(mem, "), "%s", c);
+    free(c);
+}
+
+Test(loop, other_loops_are_left_alone)
+{
+    static const char *const bodies[] = {
+        /* a call in the body */
+        "(loop (call 0 (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)) " SCALE_BODY
+        TAIL("i32.ne", "(local.get 3)") ")",
+        /* the counter written in the body too */
+        "(loop " SCALE_BODY " (local.set 2 (i32.const 0))" TAIL("i32.ne", "(local.get 3)") ")",
+        /* the bound written in the body */
+        "(loop " SCALE_BODY " (local.set 3 (i32.const 0))" TAIL("i32.ne", "(local.get 3)") ")",
+        /* a signed comparison */
+        "(loop " SCALE_BODY TAIL("i32.lt_s", "(local.get 3)") ")",
+        /* a branch before the tail */
+        "(loop (br_if 0 (local.get 0)) " SCALE_BODY TAIL("i32.ne", "(local.get 3)") ")",
+        /* a nested block */
+        "(loop (block " SCALE_BODY ")" TAIL("i32.ne", "(local.get 3)") ")",
+        /* memory.grow */
+        "(loop (drop (memory.grow (i32.const 0))) " SCALE_BODY TAIL("i32.ne", "(local.get 3)") ")",
+        /* no address is known: dst and src masked */
+        "(loop (f64.store (i32.and (local.get 0) (local.get 2)) (f64.load (i32.and (local.get 1) "
+        "(local.get 2))))" TAIL("i32.ne", "(local.get 3)") ")",
+        /* two invariant bases in one address */
+        "(loop (f64.store (i32.add (i32.add (local.get 0) (local.get 1)) (local.get 2)) "
+        "(f64.const 0))" TAIL("i32.ne", "(local.get 3)") ")",
+        /* a local read before the body writes it: last round's value */
+        "(loop (f64.store (local.get 4) (f64.const 0)) (local.set 4 (i32.add (local.get 0) "
+        "(local.get 2)))" TAIL("i32.ne", "(local.get 3)") ")",
+    };
+    for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
+        char *c = translate(bodies[i]);
+        cr_assert(!copied(c), "case %zu was copied:\n%s", i, c);
+        free(c);
+    }
+}
