@@ -276,8 +276,6 @@ static void tick(void *arg) { progress(arg, 0); }
 static void summary(job *j, uint64_t elapsed, double cpu_s)
 {
     zvm_pool_stats st;
-    unsigned on_baseline;
-    uint64_t baseline_records;
     zv_pf_pool_stats(j->pool, &st);
     fprintf(stderr,
             "zvm batch: %llu records, %llu errors, %llu output bytes in %.3f s on %u workers\n"
@@ -288,12 +286,7 @@ static void summary(job *j, uint64_t elapsed, double cpu_s)
             elapsed ? (double)st.records * 1e9 / (double)elapsed : 0.0,
             st.records ? cpu_s * 1e6 / (double)st.records : 0.0, st.p50_us, st.p99_us,
             st.p999_us, st.max_us);
-    zv_pf_pool_tiers(j->pool, &on_baseline, &baseline_records);
-    if (baseline_records)
-        fprintf(stderr, "  tiers: %llu records on the baseline build (tcc), %s\n",
-                (unsigned long long)baseline_records,
-                on_baseline ? "the optimised one was not ready by the end"
-                            : "then on the optimised one (gcc -O2)");
+    zv_cli_tiers_line(j->pool);
 }
 
 int zv_cli_batch(int argc, char **argv)

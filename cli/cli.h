@@ -7,6 +7,7 @@
 #define ZV_CLI_H
 
 #include "engine/engine.h"
+#include "prefork/prefork.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +29,9 @@ int zv_cli_compile(int argc, char **argv);
  * binary's `compile`), unless ZVM_CC picks a compiler or ZVM_TIER is 0.
  * Nothing here looks at the disk: a warm start pays nothing for it. */
 void zv_cli_tiering(zv_eng_opts *eng);
+/* A pool's summary line on the tiers, when some records ran on the
+ * baseline build. */
+void zv_cli_tiers_line(const zv_pf_pool *p);
 /* exp, log and round without libm (math.c: why). */
 double zv_cli_exp(double x);
 double zv_cli_log(double x);

@@ -66,7 +66,7 @@ typedef struct {
     consume_flags *f;
     zv_io_redis *r;
     zv_io_group g;
-    zvm_pool *pool;
+    zv_pf_pool *pool;
     batch b[MAX_PIPELINE];
     unsigned n_batches;         /* slots in use: reads not yet all committed */
     size_t n_ready;             /* results ready and not committed */
@@ -218,7 +218,7 @@ static int submit(consumer *c, unsigned slot)
             put_error(c, b, i, "poison", "delivered more than --max-deliveries times");
             continue;
         }
-        while ((rc = zvm_pool_submit(c->pool, x->data, x->len, (uint64_t)slot << 32 | i)) ==
+        while ((rc = zv_pf_pool_submit(c->pool, x->data, x->len, (uint64_t)slot << 32 | i)) ==
                -EAGAIN)
             if ((rc = take_results(c, -1)) < 0)
                 return rc;
@@ -393,7 +393,7 @@ static int take_results(consumer *c, int wait_ms)
 {
     zvm_result r;
     int got;
-    while (c->in_pool && (got = zvm_pool_next(c->pool, &r, wait_ms)) == 1) {
+    while (c->in_pool && (got = zv_pf_pool_next(c->pool, &r, wait_ms)) == 1) {
         put_result(c, &r);
         wait_ms = 0;
     }
@@ -440,7 +440,9 @@ int zv_cli_consume(int argc, char **argv)
 {
     consume_flags f;
     consumer c;
-    zvm_module *m = NULL;
+    zv_eng_module *m = NULL;
+    zv_eng_opts opts = {0};
+    zv_eng_err eerr = {0};
     char why[512] = "", name[300], err_stream[1024];
     struct sigaction sa;
     double timeout_ms;
@@ -505,10 +507,13 @@ int zv_cli_consume(int argc, char **argv)
             return 1;
         }
     }
-    if (zvm_module_load(f.module_path, NULL, &m, why, sizeof why) ||
-        zvm_pool_new(m, &f.cfg, &c.pool, why, sizeof why)) {
+    opts.policy = &zv_val_default_policy;
+    zv_cli_tiering(&opts); /* the pool moves to the gcc build between records */
+    if ((rc = zv_eng_module_load_file(f.module_path, &opts, &m, NULL, &eerr)))
+        snprintf(why, sizeof why, "%s", eerr.msg);
+    if (rc || zv_pf_pool_new(m, &f.cfg, &c.pool, why, sizeof why)) {
         fprintf(stderr, "zvm consume: %s: %s\n", f.module_path, why);
-        zvm_module_free(m);
+        zv_eng_module_free(m);
         zv_io_redis_free(c.r);
         return 1;
     }
@@ -528,10 +533,11 @@ int zv_cli_consume(int argc, char **argv)
                         "record\n",
                 (unsigned long long)c.commits, (double)c.commit_ns / 1e3 / (double)c.records,
                 (unsigned long long)c.reads, (double)c.read_ns / 1e3 / (double)c.records);
+    zv_cli_tiers_line(c.pool);
     for (unsigned k = 0; k < MAX_PIPELINE; k++)
         free_batch(&c.b[k]);
-    zvm_pool_free(c.pool);
-    zvm_module_free(m);
+    zv_pf_pool_free(c.pool);
+    zv_eng_module_free(m);
     zv_io_redis_free(c.r);
     return rc ? 1 : 0;
 }

@@ -252,8 +252,13 @@ static int run_daemon(run_flags *f, const zv_cfg_manifest *m)
         fprintf(stderr, "%s: %s\n", f->path, err);
         snprintf(rep.status, sizeof rep.status, "%s", err);
     } else {
-        snprintf(rep.status, sizeof rep.status, "ok; %llu jobs served, %llu of them failed",
-                 (unsigned long long)st.jobs, (unsigned long long)st.failed);
+        int n = snprintf(rep.status, sizeof rep.status, "ok; %llu jobs served, %llu of them failed",
+                         (unsigned long long)st.jobs, (unsigned long long)st.failed);
+        if (st.baseline_jobs)
+            snprintf(rep.status + n, sizeof rep.status - (size_t)n,
+                     "; %llu on the baseline build (tcc), %s", (unsigned long long)st.baseline_jobs,
+                     st.baseline_workers ? "the optimised one was not ready by the end"
+                                         : "then on the optimised one (gcc -O2)");
     }
     zvm_report_write(&rep, f->json, stdout);
     fflush(stdout);
@@ -310,6 +315,18 @@ void zv_cli_tiering(zv_eng_opts *eng)
         self[k] = 0;
         eng->tier_up = self;
     }
+}
+
+void zv_cli_tiers_line(const zv_pf_pool *p)
+{
+    unsigned on_baseline;
+    uint64_t baseline_records;
+    zv_pf_pool_tiers(p, &on_baseline, &baseline_records);
+    if (baseline_records)
+        fprintf(stderr, "  tiers: %llu records on the baseline build (tcc), %s\n",
+                (unsigned long long)baseline_records,
+                on_baseline ? "the optimised one was not ready by the end"
+                            : "then on the optimised one (gcc -O2)");
 }
 
 int zv_cli_run(int argc, char **argv)

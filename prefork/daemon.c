@@ -527,6 +527,8 @@ int zv_pf_daemon_run(const zv_cfg_manifest *man, const zv_pf_daemon_opts *o,
         rc = 1;
     }
 out:
+    if (d.pool)
+        zv_pf_pool_tiers(d.pool, &st->baseline_workers, &st->baseline_jobs);
     zv_pf_pool_free(d.pool); /* first: no worker may still use a job's channels */
     if (d.lfd >= 0) {
         close(d.lfd);

@@ -218,6 +218,10 @@ typedef struct {
     uint64_t jobs, failed;  /* jobs answered; those whose report is not exit code 0 */
     unsigned workers;
     int forked;             /* jobs start from the fork point */
+    /* at the end: the jobs run on the module's baseline build, and the
+     * workers still on it (zv_pf_pool_tiers) */
+    uint64_t baseline_jobs;
+    unsigned baseline_workers;
 } zv_pf_daemon_stats;
 
 typedef struct {

@@ -5,7 +5,8 @@
 # outputs and every error cause, 2 and 3 consumers on one stream, kill -9
 # and a restart, a poison record that kills its consumer every time, Redis
 # killed and restarted mid-run, empty and 16 MiB records, a key of the
-# wrong type, bad settings, SIGTERM.
+# wrong type, bad settings, SIGTERM, a new module moving from its tcc
+# build to gcc's while it consumes.
 #
 # The check everywhere: every input id appears exactly once in OUT and
 # ERR together, and nothing stays pending.
@@ -201,6 +202,32 @@ kill -TERM $worker
 wait $worker
 check "SIGTERM: exit 0" $?
 check "SIGTERM: nothing of its own left pending ($(pending t g))" $([ "$(pending t g)" = 0 ]; echo $?)
+
+# ---- tiers: a new module starts on tcc, the pool moves to gcc between records -------------------
+if command -v tcc > /dev/null; then
+    export ZVM_CACHE=$tmp/cache_tiers
+    push tr 1000 first
+    "$zvm" consume $(args tr g tier) 2> tr.log &
+    worker=$!
+    pids=($worker $redis_pid)
+    for _ in $(seq 600); do # the background gcc build: at most a minute
+        [ "$(rcli XLEN tr.out)" -ge 1000 ] && ! ls cache_tiers/*.pending > /dev/null 2>&1 && break
+        sleep 0.1
+    done
+    sleep 0.3 # the pool polls the cache every 50 ms
+    push tr 1000 second
+    for _ in $(seq 200); do [ "$(rcli XLEN tr.out)" -ge 2000 ] && break; sleep 0.05; done
+    kill -TERM $worker
+    wait $worker
+    check "tiers: exit 0 on SIGTERM" $?
+    exactly_once tr g tr.out tr.errors "tiers"
+    tiers=$(grep "tiers:" tr.log)
+    base=$(echo "$tiers" | awk '{print $2}')
+    check "tiers: the first records ran on tcc, then the pool moved to gcc: $tiers" \
+        $([[ "$tiers" == *"then on the optimised one"* ]] && [ "$base" -gt 0 ] &&
+          [ "$base" -le 1000 ]; echo $?)
+    export ZVM_CACHE=$tmp/cache
+fi
 
 # ---- bad settings -------------------------------------------------------------------------------
 rcli SET notastream x > /dev/null

@@ -5,7 +5,8 @@
 # be bad (framing, manifest, channels that do not fit, sources that do
 # not open) answered with a report while the daemon goes on, jobs that
 # trap or time out, clients that hang up, 1000 connections at once, a
-# second daemon on the same socket, and SIGTERM finishing a running job.
+# second daemon on the same socket, SIGTERM finishing a running job, and
+# a new module's daemon moving from its tcc build to gcc's between jobs.
 #
 # Usage: daemon.sh ZVM GUEST_DIR CLIENT
 zvm=$(realpath "$1") guests=$(realpath "$2") client=$(realpath "$3")
@@ -176,5 +177,33 @@ daemon_manifest t.sock | sed 's/rules.txt/bad_rules.txt/' > t.manifest
 status=$?
 check "a set-up that traps ends the daemon with 4 and the cause: $(cat t.err)" \
     $([ $status = 4 ] && grep -q "set-up (before zvm_fork) ended with: unreachable" t.err && [ ! -e t.sock ]; echo $?)
+
+# ---- tiers: a daemon on a new module serves its first jobs from the tcc build ------------------
+if command -v tcc > /dev/null; then
+    export ZVM_CACHE=$tmp/cache_tiers
+    cp "$guests/hello.wasm" .
+    daemon_manifest h.sock | sed 's/snapshot_rules.wasm/hello.wasm/' | grep -v /dev/rules > h.manifest
+    start h.manifest --workers 1
+    last=$?; check "tiers: the daemon starts on a new module: $(cat daemon.err)" $last
+    job in.txt h1.out | grep -v /dev/rules > h1.manifest
+    "$zvm" job h.sock h1.manifest > rh1.txt
+    for _ in $(seq 600); do # the background gcc build: at most a minute
+        ls cache_tiers/*.pending > /dev/null 2>&1 || break
+        sleep 0.1
+    done
+    sleep 0.3 # the pool polls the cache every 50 ms
+    job in.txt h2.out | grep -v /dev/rules > h2.manifest
+    "$zvm" job h.sock h2.manifest > rh2.txt
+    kill -TERM $daemon_pid
+    wait $daemon_pid
+    status=$?
+    daemon_pid=
+    check "tiers: both jobs answer the same ($(status_of rh1.txt), $(status_of rh2.txt))" \
+        $([ "$(status_of rh1.txt)" = ok ] && [ "$(status_of rh2.txt)" = ok ] &&
+          [ "$(cat h1.out)" = "hello, world" ] && cmp -s h1.out h2.out; echo $?)
+    check "tiers: the first job ran on tcc, the second on gcc: $(status_of daemon.report)" \
+        $([ $status = 0 ] && [[ "$(status_of daemon.report)" == *"2 jobs served, 0 of them failed; 1 on the baseline build (tcc), then on the optimised one (gcc -O2)" ]]; echo $?)
+    export ZVM_CACHE=$tmp/cache
+fi
 
 finish daemon
