@@ -67,23 +67,28 @@ const char *zv_eng_value_field(uint8_t t);
 
 /* Simple counted loops get a guarded copy with 64-bit addresses, which
  * the C compiler can vectorize (translate_loop.c says when and why it is
- * exact). An address is known when it equals base + s * X + k, X being
- * the loop's counter. */
+ * exact). An address is known when it is congruent mod 2^32 to
+ * sum(coef * local at loop entry) + s * j + k, j counting the rounds. */
 #define ZV_LOOP_MAX_ACC 64
+#define ZV_LOOP_TERMS 3
 typedef struct {
-    uint8_t known;
-    int32_t base; /* a local the loop never writes, or -1 */
-    uint32_t s;
-    int64_t k;
+    uint32_t local;
+    int64_t coef;
+} zv_loop_term;
+typedef struct {
+    uint8_t known, nt;
+    zv_loop_term t[ZV_LOOP_TERMS]; /* by local index */
+    int64_t s, k;
     int64_t end; /* k + offset + bytes: one past the access's last byte */
 } zv_loop_addr;
 typedef struct {
-    uint32_t iv, step;   /* the counter X (an i32 local) and its increment */
+    uint32_t iv;         /* the counter X (an i32 local), X += step in the tail */
+    int32_t step;
     int32_t bound_local; /* the bound: a local the loop never writes, or -1 */
     int64_t bound;       /* the constant bound when bound_local < 0 */
-    uint16_t cmp;        /* ZV_OP_i32_ne or ZV_OP_i32_lt_u */
+    char rel;            /* the loop goes on while X != bound ('N'), X < ('L'), X > ('G') */
     uint8_t stores;      /* the body stores to memory */
-    const uint8_t *tail; /* the counter's increment: where the copy's body ends */
+    const uint8_t *exit; /* the back edge (br_if 0): where the copy's body ends */
     uint32_t n_acc;      /* the body's memory instructions, in order */
     zv_loop_addr acc[ZV_LOOP_MAX_ACC];
 } zv_loop_plan;
@@ -91,11 +96,11 @@ typedef struct {
  * 1 if it has the shape and at least one known address. */
 int zv_eng_loop_plan(const zv_val_module *m, const uint8_t *local_types, uint32_t n_locals,
                      const uint8_t *body, const uint8_t *end, zv_loop_plan *pl);
-/* The guard and the copy's first label; the copy's increment, exit and jump
- * to L<label>_end; the 64-bit address of a known access. */
+/* The guard and the copy's first label; the copy's back edge and jump to
+ * L<label>_end; the 64-bit address of known access i. */
 void zv_eng_loop_guard(FILE *out, const zv_loop_plan *pl, uint32_t label);
-void zv_eng_loop_tail(FILE *out, const zv_loop_plan *pl, uint32_t label);
-void zv_eng_loop_addr(char *buf, size_t n, const zv_loop_addr *a, uint32_t label);
+void zv_eng_loop_tail(FILE *out, uint32_t label);
+void zv_eng_loop_addr(char *buf, size_t n, const zv_loop_plan *pl, uint32_t i, uint32_t label);
 
 /* Backend: C source file -> shared object (backend_cc.c). Each compile
  * gets this much CPU time and address space, and fails past them

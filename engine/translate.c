@@ -368,14 +368,11 @@ static int emit_simple(tr *t, const zv_val_op *op, int n_pops, uint8_t push_type
     }
     /* memory instructions take the base the function read once (rt_ops.h);
      * in a loop's fast copy, a known address is 64-bit (translate_loop.c) */
-    const zv_loop_addr *wide = NULL;
-    if (t->fast_label && (imm == ZV_IMM_MEM || imm == ZV_IMM_MEM_LANE)) {
-        wide = &t->plan.acc[t->fast_acc++];
-        wide = wide->known ? wide : NULL;
-    }
-    if (wide) {
+    uint32_t acc = t->fast_acc;
+    if (t->fast_label && (imm == ZV_IMM_MEM || imm == ZV_IMM_MEM_LANE) &&
+        t->plan.acc[t->fast_acc++].known) {
         char a[96];
-        zv_eng_loop_addr(a, sizeof a, wide, t->fast_label - 1);
+        zv_eng_loop_addr(a, sizeof a, &t->plan, acc, t->fast_label - 1);
         fprintf(t->out, "zv_op_%s_w(mem, %s", ident, a);
     } else {
         fprintf(t->out, "zv_op_%s(%s", ident,
@@ -411,10 +408,7 @@ static int emit_variable(tr *t, const zv_val_op *op)
     case ZV_OP_local_get:
         if ((rc = push(t, t->locals[op->idx], v)))
             return rc;
-        if (t->fast_label && op->idx == t->plan.iv) /* the copy counts in 64 bits */
-            fprintf(t->out, "  %s = (uint32_t)X%u;\n", v, t->fast_label - 1);
-        else
-            fprintf(t->out, "  %s = L%u;\n", v, op->idx);
+        fprintf(t->out, "  %s = L%u;\n", v, op->idx);
         return 0;
     case ZV_OP_local_set: case ZV_OP_local_tee:
         var(t, t->sp - 1, v);
@@ -565,8 +559,8 @@ static int push_frame(tr *t, uint16_t op, const zv_val_op *o)
 static int emit_op(tr *t, const zv_val_op *op);
 
 /* A counted loop's fast copy, before the loop itself (translate_loop.c):
- * the guard, the body up to the counter's increment with known addresses
- * in 64 bits, and the copy's own increment and exit. */
+ * the guard, the loop's code up to its back edge with known addresses in
+ * 64 bits, and a back edge that counts the rounds. */
 static int emit_fast_copy(tr *t, uint32_t label)
 {
     const uint8_t *p = t->pos;
@@ -575,16 +569,16 @@ static int emit_fast_copy(tr *t, uint32_t label)
     zv_eng_loop_guard(t->out, &t->plan, label);
     t->fast_label = label + 1;
     t->fast_acc = 0;
-    while (rc == 0 && p < t->plan.tail) {
+    while (rc == 0 && p < t->plan.exit) {
         zv_val_op op;
         rc = zv_val_op_next(t->m->bytes, &p, t->end, &op, NULL);
         assert(rc == 0);
         rc = emit_op(t, &op);
     }
     t->fast_label = 0;
-    assert(rc != 0 || t->sp == sp);
+    assert(rc != 0 || t->sp == sp + 1); /* the back edge's condition, unused */
     t->sp = sp;
-    zv_eng_loop_tail(t->out, &t->plan, label);
+    zv_eng_loop_tail(t->out, label);
     return rc;
 }
 

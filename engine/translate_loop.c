@@ -4,40 +4,42 @@
  *
  * Wasm addresses are 32-bit and wrap, so the translator computes each
  * address in 32 bits. To the C compiler such an address is not an affine
- * function of the loop counter: it might wrap between two iterations, so
- * the accesses cannot be proven contiguous and the loop stays scalar. The
- * same holds for the empty asm that forces every load (rt_ops.h): a loop
+ * function of the loop's round: it might wrap between two rounds, so the
+ * accesses cannot be proven contiguous and the loop stays scalar. The same
+ * holds for the empty asm that forces every load (rt_ops.h): a loop
  * holding one is never vectorized.
  *
- * The translator therefore emits, for an innermost loop of this shape
- * (clang's rotated counted loop):
+ * The translator therefore gives an innermost loop whose body is
+ * straight-line code (no branch, call or memory.grow) and whose back edge
+ * is a counter X stepped by a constant and compared with a constant or a
+ * local the loop never writes (the shapes clang emits):
  *
- *     loop                        ;; no params, no results
- *       ...straight-line code: no branch, call or memory.grow...
- *       local.get X  i32.const S  i32.add  local.tee X
- *       (i32.const C | local.get E)  (i32.ne | i32.lt_u)  br_if 0
- *     end
+ *     local.get X  i32.const S  i32.add  local.tee X  BOUND  CMP  br_if 0
+ *     BOUND  local.get X  i32.const S  i32.add  local.tee X  CMP  br_if 0
+ *     local.get X  i32.const -S  i32.add  local.tee X  br_if 0
  *
- * a guard, then a copy of the body whose memory accesses take 64-bit
- * addresses, then the original loop. The body is interpreted abstractly
- * once (zv_eng_loop_plan): a 32-bit value is "known" when it is congruent
- * mod 2^32 to base + s * X + k, with base a local the loop never writes
- * (or none), s >= 0 and k constants, built from constants, X, invariant
- * locals, i32.add, i32.sub and multiplication or shift by a constant.
- * Every operation involved is a ring operation mod 2^32, so when the
- * integer base + s * X + k lies in [0, 2^32) for every X the loop runs
- * with, the 32-bit value equals it and the 64-bit address is exact.
+ * (CMP i32.ne, i32.lt_u or i32.gt_u) a guard, then a copy of the loop,
+ * then the original. The guard proves that X reaches its bound without
+ * wrapping, so the loop runs exactly N rounds, N computed there; the copy
+ * counts its rounds j in 64 bits and leaves after N, everything else in it
+ * being the original code, except memory accesses whose address is known.
  *
- * The guard (zv_eng_loop_guard), evaluated at loop entry, proves that:
- *   - X starts below the bound and reaches it without wrapping (for i32.ne,
- *     the distance is a multiple of S), so X stays in [X0, E - 1] in the
- *     body;
- *   - every known access lies inside the memory's current size for every X
- *     in that range: then none can trap, which is what the forcing asm was
- *     for, and nothing in the body can shrink the memory;
- *   - no page of the memory is read-only (zvm.jail), when the body stores.
- * If it fails, the original loop runs, with wasm's wrapping and traps.
- * Accesses whose address is not known stay as they were, asm and all.
+ * Known addresses come from an abstract interpretation of the body
+ * (zv_eng_loop_plan): a 32-bit value is known when it is congruent mod
+ * 2^32 to sum(coef * local at loop entry) + s * j + k. Locals the loop
+ * never writes are such terms; so is X (X0 + S * j), and so is a local P
+ * whose one write in the body is P = P + c (P0 + c * j, and + c once
+ * written); then constants, i32.add, i32.sub, and multiplication or shift
+ * by a constant. All of them are ring operations mod 2^32, so when the
+ * integer lies in [0, 2^32) for every j < N the 32-bit value equals it,
+ * and its 64-bit address, base + s * j + k with the base taken at entry,
+ * is exact. The guard checks that each known access lies inside the
+ * memory's current size for j = 0 and j = N - 1 (the ends of a line):
+ * then none can trap, which is what the forcing asm was for, and nothing
+ * in the body can shrink the memory; and that no page is read-only
+ * (zvm.jail) when the body stores. If the guard fails, the original loop
+ * runs, with wasm's wrapping and traps. Accesses whose address is not
+ * known stay as they were, asm and all.
  *
  * Rejected: computing addresses in 64 bits everywhere and redoing a
  * wrapped access in the fault handler (it cannot resume the instruction),
@@ -53,7 +55,9 @@
 #define MAX_OPS 512     /* longer bodies are left alone */
 #define MAX_DEPTH 64    /* operand stack within the body */
 #define MAX_SET 64      /* locals the body writes, tracked */
-#define MAX_COEF 65536u /* bounds s and S, so guard arithmetic fits in int64 */
+#define MAX_STEP 65536  /* |S|, |c|, and constant factors */
+#define MAX_COEF 65536  /* |coef| of a term */
+#define MAX_S (INT64_C(1) << 20) /* |s|: s * N stays far inside int64 */
 #define MAX_K (INT64_C(1) << 40)
 
 typedef struct {
@@ -63,21 +67,100 @@ typedef struct {
     const uint8_t *at; /* where the instruction starts */
 } lop;
 
-static const zv_loop_addr unknown = {0, -1, 0, 0, 0};
+static const zv_loop_addr unknown = {0};
 
-static zv_loop_addr known(int32_t base, uint64_t s, int64_t k)
+static int64_t mag(int64_t v) { return v < 0 ? -v : v; }
+
+/* a with its bounds checked: unknown past them */
+static zv_loop_addr checked(zv_loop_addr a)
+{
+    if (!a.known || mag(a.s) > MAX_S || mag(a.k) > MAX_K)
+        return unknown;
+    for (int i = 0; i < a.nt; i++)
+        if (mag(a.t[i].coef) > MAX_COEF)
+            return unknown;
+    return a;
+}
+
+static zv_loop_addr constant(int64_t k)
 {
     zv_loop_addr a = unknown;
-    if (s > MAX_COEF || k > MAX_K || k < -MAX_K)
-        return a;
     a.known = 1;
-    a.base = base;
-    a.s = (uint32_t)s;
     a.k = k;
     return a;
 }
 
-static int is_const(const zv_loop_addr *a) { return a->known && a->base < 0 && a->s == 0; }
+/* local l at loop entry, plus s per round */
+static zv_loop_addr term(uint32_t l, int64_t s)
+{
+    zv_loop_addr a = constant(0);
+    a.nt = 1;
+    a.t[0].local = l;
+    a.t[0].coef = 1;
+    a.s = s;
+    return a;
+}
+
+static int is_const(const zv_loop_addr *a) { return a->known && a->nt == 0 && a->s == 0; }
+
+static zv_loop_addr scale(zv_loop_addr a, int64_t c)
+{
+    int nt = 0;
+    for (int i = 0; i < a.nt; i++)
+        if (a.t[i].coef * c != 0)
+            a.t[nt].local = a.t[i].local, a.t[nt++].coef = a.t[i].coef * c;
+    a.nt = (uint8_t)nt;
+    a.s *= c;
+    a.k *= c;
+    return checked(a);
+}
+
+/* a + b: terms merged, kept in local order */
+static zv_loop_addr add(const zv_loop_addr *a, const zv_loop_addr *b)
+{
+    zv_loop_addr r = constant(a->k + b->k);
+    int i = 0, j = 0;
+    r.s = a->s + b->s;
+    while (i < a->nt || j < b->nt) {
+        zv_loop_term t;
+        if (j == b->nt || (i < a->nt && a->t[i].local < b->t[j].local))
+            t = a->t[i++];
+        else if (i == a->nt || b->t[j].local < a->t[i].local)
+            t = b->t[j++];
+        else
+            t = a->t[i++], t.coef += b->t[j++].coef;
+        if (t.coef == 0)
+            continue;
+        if (r.nt == ZV_LOOP_TERMS)
+            return unknown;
+        r.t[r.nt++] = t;
+    }
+    return checked(r);
+}
+
+static zv_loop_addr combine(uint16_t op, zv_loop_addr a, zv_loop_addr b)
+{
+    if (!a.known || !b.known)
+        return unknown;
+    switch (op) {
+    case ZV_OP_i32_add:
+        return add(&a, &b);
+    case ZV_OP_i32_sub:
+        b = scale(b, -1);
+        return b.known ? add(&a, &b) : unknown;
+    case ZV_OP_i32_mul:
+        if (is_const(&a) && !is_const(&b)) {
+            zv_loop_addr t = a;
+            a = b;
+            b = t;
+        }
+        return is_const(&b) && mag(b.k) <= MAX_STEP ? scale(a, b.k) : unknown;
+    case ZV_OP_i32_shl:
+        return is_const(&b) && b.k >= 0 && b.k <= 16 ? scale(a, INT64_C(1) << b.k) : unknown;
+    default:
+        return unknown;
+    }
+}
 
 /* Bytes accessed by the loads and stores that have 64-bit-address forms
  * in rt_ops.h (zv_op_<name>_w); 0 for other memory instructions. */
@@ -110,35 +193,6 @@ static int is_store(uint16_t op)
     }
 }
 
-static zv_loop_addr combine(uint16_t op, const zv_loop_addr *a, const zv_loop_addr *b)
-{
-    if (!a->known || !b->known)
-        return unknown;
-    switch (op) {
-    case ZV_OP_i32_add:
-        if (a->base >= 0 && b->base >= 0)
-            return unknown;
-        return known(a->base >= 0 ? a->base : b->base, (uint64_t)a->s + b->s, a->k + b->k);
-    case ZV_OP_i32_sub:
-        return is_const(b) ? known(a->base, a->s, a->k - b->k) : unknown;
-    case ZV_OP_i32_mul:
-        if (is_const(a)) {
-            const zv_loop_addr *t = a;
-            a = b;
-            b = t;
-        }
-        if (!is_const(b) || a->base >= 0 || b->k < 0 || b->k > (int64_t)MAX_COEF)
-            return unknown;
-        return known(-1, (uint64_t)a->s * (uint64_t)b->k, a->k * b->k);
-    case ZV_OP_i32_shl:
-        if (!is_const(b) || a->base >= 0 || b->k < 0 || b->k > 16)
-            return unknown;
-        return known(-1, (uint64_t)a->s << b->k, a->k * (INT64_C(1) << b->k));
-    default:
-        return unknown;
-    }
-}
-
 /* Decodes the loop body at p up to its `end`: 0 if it is not straight-line
  * code of at most MAX_OPS instructions ending in a single br_if 0. */
 static uint32_t decode(const zv_val_module *m, const uint8_t *p, const uint8_t *end, lop *ops)
@@ -156,7 +210,6 @@ static uint32_t decode(const zv_val_module *m, const uint8_t *p, const uint8_t *
         case ZV_OP_end:
             return n + 1;
         case ZV_OP_br_if: /* only as the back edge, just before `end` */
-            break;
         case ZV_OP_local_get: case ZV_OP_local_set: case ZV_OP_local_tee:
         case ZV_OP_global_get: case ZV_OP_global_set: case ZV_OP_drop: case ZV_OP_select:
         case ZV_OP_select_t: case ZV_OP_i32_const: case ZV_OP_i64_const:
@@ -174,49 +227,116 @@ static uint32_t decode(const zv_val_module *m, const uint8_t *p, const uint8_t *
     return 0;
 }
 
-/* The counted-loop tail: the last 8 instructions. */
-static int match_tail(const lop *o, uint32_t n, const uint8_t *local_types, uint32_t n_locals,
-                      zv_loop_plan *pl)
+static int is_i32_local(const lop *o, uint16_t op, const uint8_t *types, uint32_t n_locals)
 {
-    if (n < 8)
+    return o->op == op && o->idx < n_locals && types[o->idx] == ZV_I32;
+}
+
+/* X's step: the `local.get X, i32.const S, i32.add, local.tee X` at o. */
+static int step_of(const lop *o, const uint8_t *types, uint32_t n_locals, int32_t *step)
+{
+    if (!is_i32_local(&o[0], ZV_OP_local_get, types, n_locals) || o[1].op != ZV_OP_i32_const ||
+        o[2].op != ZV_OP_i32_add || o[3].op != ZV_OP_local_tee || o[3].idx != o[0].idx ||
+        o[1].i64 == 0 || mag(o[1].i64) > MAX_STEP)
         return 0;
-    o += n - 8;
-    if (o[0].op != ZV_OP_local_get || o[1].op != ZV_OP_i32_const || o[2].op != ZV_OP_i32_add ||
-        o[3].op != ZV_OP_local_tee || o[3].idx != o[0].idx ||
-        (o[4].op != ZV_OP_i32_const && o[4].op != ZV_OP_local_get) ||
-        (o[5].op != ZV_OP_i32_ne && o[5].op != ZV_OP_i32_lt_u) || o[6].op != ZV_OP_br_if ||
-        o[6].idx != 0 || o[7].op != ZV_OP_end)
-        return 0;
-    if (o[0].idx >= n_locals || local_types[o[0].idx] != ZV_I32 || o[1].i64 < 1 ||
-        o[1].i64 > (int64_t)MAX_COEF)
-        return 0;
-    pl->iv = o[0].idx;
-    pl->step = (uint32_t)o[1].i64;
-    pl->bound_local = o[4].op == ZV_OP_local_get ? (int32_t)o[4].idx : -1;
-    pl->bound = (uint32_t)o[4].i64;
-    if (pl->bound_local == (int32_t)pl->iv)
-        return 0;
-    pl->cmp = o[5].op;
-    pl->tail = o[0].at;
+    *step = (int32_t)o[1].i64;
     return 1;
 }
 
-/* Is local l written by the first n instructions? */
-static int written(const lop *o, uint32_t n, uint32_t l)
+static int bound_of(const lop *o, zv_loop_plan *pl)
 {
-    for (uint32_t i = 0; i < n; i++)
-        if ((o[i].op == ZV_OP_local_set || o[i].op == ZV_OP_local_tee) && o[i].idx == l)
-            return 1;
-    return 0;
+    if (o->op != ZV_OP_i32_const && o->op != ZV_OP_local_get)
+        return 0;
+    pl->bound_local = o->op == ZV_OP_local_get ? (int32_t)o->idx : -1;
+    pl->bound = (uint32_t)o->i64;
+    return 1;
 }
+
+/* The back edge: returns where the counter's part starts (the tail), or 0. */
+static uint32_t match_tail(const lop *o, uint32_t n, const uint8_t *types, uint32_t n_locals,
+                           zv_loop_plan *pl)
+{
+    uint16_t cmp;
+    if (n < 6 || o[n - 1].op != ZV_OP_end || o[n - 2].op != ZV_OP_br_if || o[n - 2].idx != 0)
+        return 0;
+    pl->exit = o[n - 2].at;
+    if (step_of(&o[n - 6], types, n_locals, &pl->step) && pl->step < 0) {
+        pl->iv = o[n - 6].idx; /* X += -S; br_if: on while X != 0 */
+        pl->bound_local = -1;
+        pl->bound = 0;
+        pl->rel = 'N';
+        return n - 6;
+    }
+    if (n < 8)
+        return 0;
+    cmp = o[n - 3].op;
+    if (cmp != ZV_OP_i32_ne && cmp != ZV_OP_i32_lt_u && cmp != ZV_OP_i32_gt_u)
+        return 0;
+    if (step_of(&o[n - 8], types, n_locals, &pl->step) && bound_of(&o[n - 4], pl)) {
+        pl->iv = o[n - 8].idx; /* X += S; X CMP BOUND */
+        pl->rel = cmp == ZV_OP_i32_ne ? 'N' : cmp == ZV_OP_i32_lt_u ? 'L' : 'G';
+    } else if (step_of(&o[n - 7], types, n_locals, &pl->step) && bound_of(&o[n - 8], pl)) {
+        pl->iv = o[n - 7].idx; /* BOUND CMP (X += S) */
+        pl->rel = cmp == ZV_OP_i32_ne ? 'N' : cmp == ZV_OP_i32_lt_u ? 'G' : 'L';
+    } else {
+        return 0;
+    }
+    if ((pl->rel == 'L' && pl->step < 0) || (pl->rel == 'G' && pl->step > 0) ||
+        pl->bound_local == (int32_t)pl->iv)
+        return 0;
+    return n - 8;
+}
+
+/* Writes of local l among the first n instructions. */
+static unsigned writes(const lop *o, uint32_t n, uint32_t l)
+{
+    unsigned w = 0;
+    for (uint32_t i = 0; i < n; i++)
+        w += (o[i].op == ZV_OP_local_set || o[i].op == ZV_OP_local_tee) && o[i].idx == l;
+    return w;
+}
+
+typedef struct {
+    uint32_t local;
+    unsigned writes;
+    int32_t step; /* its write is local.get P, i32.const c, i32.add, local.set|tee P: c */
+} written_local;
 
 typedef struct {
     zv_loop_addr stack[MAX_DEPTH];
     uint32_t sp;
-    uint32_t set_idx[MAX_SET]; /* locals written so far this iteration */
+    uint32_t set_idx[MAX_SET]; /* locals written so far this round */
     zv_loop_addr set_val[MAX_SET];
     uint32_t n_set;
+    written_local w[MAX_SET]; /* every local the body writes */
+    uint32_t n_w;
+    const uint8_t *types;
 } absint;
+
+/* The locals the first n instructions write, with the step of those that
+ * step by a constant: -1 if there are more than MAX_SET. */
+static int find_writes(absint *s, const lop *o, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t k = 0;
+        if (o[i].op != ZV_OP_local_set && o[i].op != ZV_OP_local_tee)
+            continue;
+        while (k < s->n_w && s->w[k].local != o[i].idx)
+            k++;
+        if (k == s->n_w) {
+            if (s->n_w == MAX_SET)
+                return -1;
+            s->w[s->n_w++] = (written_local){o[i].idx, 0, 0};
+        }
+        s->w[k].step = i >= 3 && o[i - 3].op == ZV_OP_local_get && o[i - 3].idx == o[i].idx &&
+                               o[i - 2].op == ZV_OP_i32_const && o[i - 1].op == ZV_OP_i32_add &&
+                               mag(o[i - 2].i64) <= MAX_STEP
+                           ? (int32_t)o[i - 2].i64
+                           : 0;
+        s->w[k].writes++;
+    }
+    return 0;
+}
 
 static int push(absint *s, zv_loop_addr a)
 {
@@ -226,19 +346,19 @@ static int push(absint *s, zv_loop_addr a)
     return 0;
 }
 
-static zv_loop_addr local_value(const absint *s, const lop *o, uint32_t n_body, uint32_t l,
-                                const uint8_t *local_types, const zv_loop_plan *pl)
+static zv_loop_addr local_value(const absint *s, uint32_t l, const zv_loop_plan *pl)
 {
-    if (local_types[l] != ZV_I32)
+    if (s->types[l] != ZV_I32)
         return unknown;
     if (l == pl->iv)
-        return known(-1, 1, 0);
+        return term(l, pl->step);
     for (uint32_t i = s->n_set; i-- > 0;)
         if (s->set_idx[i] == l)
             return s->set_val[i];
-    if (written(o, n_body, l)) /* read before this iteration writes it */
-        return unknown;
-    return known((int32_t)l, 0, 0);
+    for (uint32_t i = 0; i < s->n_w; i++)
+        if (s->w[i].local == l) /* P0 + c * j until this round writes it, or last round's */
+            return s->w[i].writes == 1 && s->w[i].step ? term(l, s->w[i].step) : unknown;
+    return term(l, 0); /* the loop never writes it */
 }
 
 static int set_local(absint *s, uint32_t l, zv_loop_addr a)
@@ -256,20 +376,18 @@ static int set_local(absint *s, uint32_t l, zv_loop_addr a)
 }
 
 /* One instruction of the body on the abstract stack; -1 to give up. */
-static int step(absint *s, const lop *o, uint32_t n_body, uint32_t i, const uint8_t *local_types,
-                zv_loop_plan *pl)
+static int step(absint *s, const lop *op, zv_loop_plan *pl)
 {
-    const lop *op = &o[i];
     uint8_t pops[3], push_type;
     int n;
     switch (op->op) {
     case ZV_OP_i32_const:
-        return push(s, known(-1, 0, (int32_t)op->i64));
+        return push(s, constant((int32_t)op->i64));
     case ZV_OP_i64_const: case ZV_OP_f32_const: case ZV_OP_f64_const: case ZV_OP_v128_const:
     case ZV_OP_global_get:
         return push(s, unknown);
     case ZV_OP_local_get:
-        return push(s, local_value(s, o, n_body, op->idx, local_types, pl));
+        return push(s, local_value(s, op->idx, pl));
     case ZV_OP_local_set: case ZV_OP_local_tee:
         if (s->sp == 0 || set_local(s, op->idx, s->stack[s->sp - 1]))
             return -1;
@@ -305,7 +423,7 @@ static int step(absint *s, const lop *o, uint32_t n_body, uint32_t i, const uint
     if (!push_type)
         return 0;
     if (n == 2 && push_type == ZV_I32)
-        return push(s, combine(op->op, &s->stack[s->sp], &s->stack[s->sp + 1]));
+        return push(s, combine(op->op, s->stack[s->sp], s->stack[s->sp + 1]));
     return push(s, unknown);
 }
 
@@ -316,88 +434,129 @@ int zv_eng_loop_plan(const zv_val_module *m, const uint8_t *local_types, uint32_
     absint s;
     uint32_t n = decode(m, body, end, ops), n_body, n_known = 0;
     memset(pl, 0, sizeof *pl);
-    if (!n || !match_tail(ops, n, local_types, n_locals, pl))
+    if (!n || !(n_body = match_tail(ops, n, local_types, n_locals, pl)))
         return 0;
-    n_body = n - 8;
-    if (written(ops, n_body, pl->iv) ||
-        (pl->bound_local >= 0 && written(ops, n, (uint32_t)pl->bound_local)))
+    /* the counter is written only by its step, the bound never */
+    if (writes(ops, n, pl->iv) != 1 ||
+        (pl->bound_local >= 0 && writes(ops, n, (uint32_t)pl->bound_local)))
         return 0;
-    s.sp = 0;
-    s.n_set = 0;
+    memset(&s, 0, sizeof s);
+    s.types = local_types;
+    if (find_writes(&s, ops, n_body))
+        return 0;
     for (uint32_t i = 0; i < n_body; i++)
-        if (step(&s, ops, n_body, i, local_types, pl))
+        if (step(&s, &ops[i], pl))
             return 0;
     for (uint32_t i = 0; i < pl->n_acc; i++)
         n_known += pl->acc[i].known;
     return n_known > 0;
 }
 
-static void bound_expr(char *buf, size_t n, const zv_loop_plan *pl)
+/* ---- the C ------------------------------------------------------------------------- */
+
+/* sum(coef * local) as int64 C, from the locals' current values */
+static void base_expr(char *buf, size_t n, const zv_loop_addr *a)
 {
-    if (pl->bound_local >= 0)
-        snprintf(buf, n, "(int64_t)L%d", pl->bound_local);
-    else
-        snprintf(buf, n, "INT64_C(%" PRId64 ")", pl->bound);
+    int len = snprintf(buf, n, "INT64_C(0)");
+    for (int i = 0; i < a->nt && len > 0 && (size_t)len < n; i++)
+        len += snprintf(buf + len, n - (size_t)len, " + (int64_t)L%u * %" PRId64, a->t[i].local,
+                        a->t[i].coef);
 }
 
-void zv_eng_loop_guard(FILE *out, const zv_loop_plan *pl, uint32_t label)
+static int same_line(const zv_loop_addr *a, const zv_loop_addr *b)
 {
-    char e[32];
-    bound_expr(e, sizeof e, pl);
-    fprintf(out, "  if ((int64_t)L%u < %s", pl->iv, e);
-    if (pl->cmp == ZV_OP_i32_ne)
-        fprintf(out, " && (%s - (int64_t)L%u) %% %u == 0", e, pl->iv, pl->step);
-    else
-        fprintf(out, " && %s + %u <= INT64_C(4294967296)", e, pl->step);
-    if (pl->stores)
-        fprintf(out, "\n      && !ctx->memory->jailed");
-    /* one bound per base and coefficient: the lowest k, the furthest end */
+    if (!a->known || !b->known || a->nt != b->nt || a->s != b->s)
+        return 0;
+    for (int i = 0; i < a->nt; i++)
+        if (a->t[i].local != b->t[i].local || a->t[i].coef != b->t[i].coef)
+            return 0;
+    return 1;
+}
+
+/* The guard's bounds: per line (terms and s alike), the lowest k at its
+ * lowest round and the furthest end at its highest. */
+static void emit_bounds(FILE *out, const zv_loop_plan *pl, uint32_t label)
+{
     for (uint32_t i = 0; i < pl->n_acc; i++) {
         const zv_loop_addr *a = &pl->acc[i];
         int64_t lo = a->k, hi = a->end;
         int seen = 0;
-        if (!a->known)
-            continue;
-        for (uint32_t j = 0; j < pl->n_acc && !seen; j++)
-            seen = j < i && pl->acc[j].known && pl->acc[j].base == a->base && pl->acc[j].s == a->s;
-        if (seen)
+        char base[160];
+        for (uint32_t j = 0; j < i && !seen; j++)
+            seen = same_line(&pl->acc[j], a);
+        if (!a->known || seen)
             continue;
         for (uint32_t j = i + 1; j < pl->n_acc; j++)
-            if (pl->acc[j].known && pl->acc[j].base == a->base && pl->acc[j].s == a->s) {
+            if (same_line(&pl->acc[j], a)) {
                 lo = pl->acc[j].k < lo ? pl->acc[j].k : lo;
                 hi = pl->acc[j].end > hi ? pl->acc[j].end : hi;
             }
-        char base[24] = "0";
-        if (a->base >= 0)
-            snprintf(base, sizeof base, "(int64_t)L%d", a->base);
-        fprintf(out, "\n      && %s + %u * (int64_t)L%u + INT64_C(%" PRId64 ") >= 0", base, a->s,
-                pl->iv, lo);
-        fprintf(out,
-                "\n      && %s + %u * (%s - 1) + INT64_C(%" PRId64
-                ") <= (int64_t)ctx->memory->size_bytes",
-                base, a->s, e, hi);
+        base_expr(base, sizeof base, a);
+        fprintf(out, "\n      && %s + INT64_C(%" PRId64 ")", base, lo);
+        if (a->s < 0)
+            fprintf(out, " + INT64_C(%" PRId64 ") * (N%u - 1)", a->s, label);
+        fprintf(out, " >= 0\n      && %s + INT64_C(%" PRId64 ")", base, hi);
+        if (a->s > 0)
+            fprintf(out, " + INT64_C(%" PRId64 ") * (N%u - 1)", a->s, label);
+        fprintf(out, " <= (int64_t)ctx->memory->size_bytes");
     }
-    fprintf(out, ") {\n  uint64_t X%u = L%u;\nF%u_top:;\n", label, pl->iv, label);
 }
 
-void zv_eng_loop_tail(FILE *out, const zv_loop_plan *pl, uint32_t label)
+void zv_eng_loop_guard(FILE *out, const zv_loop_plan *pl, uint32_t label)
 {
-    char e[32];
-    bound_expr(e, sizeof e, pl);
-    fprintf(out, "  X%u += %uu;\n  if ((int64_t)X%u < %s) goto F%u_top;\n", label, pl->step, label,
-            e, label);
-    fprintf(out, "  L%u = (uint32_t)X%u;\n  goto L%u_end;\n  }\n", pl->iv, label, label);
-}
-
-void zv_eng_loop_addr(char *buf, size_t n, const zv_loop_addr *a, uint32_t label)
-{
-    int len = snprintf(buf, n, "(uint64_t)0");
-    if (a->base >= 0)
-        len += snprintf(buf + len, n - (size_t)len, " + L%d", a->base);
-    if (a->s)
-        len += snprintf(buf + len, n - (size_t)len, " + X%u * %uu", label, a->s);
-    if (a->k >= 0)
-        snprintf(buf + len, n - (size_t)len, " + %" PRIu64 "u", (uint64_t)a->k);
+    char e[32], x[24];
+    int64_t st = mag(pl->step);
+    if (pl->bound_local >= 0)
+        snprintf(e, sizeof e, "(int64_t)L%d", pl->bound_local);
     else
-        snprintf(buf + len, n - (size_t)len, " - %" PRIu64 "u", (uint64_t)-a->k);
+        snprintf(e, sizeof e, "INT64_C(%" PRId64 ")", pl->bound);
+    snprintf(x, sizeof x, "(int64_t)L%u", pl->iv);
+    /* the rounds, and the conditions under which the loop runs exactly
+     * that many: X never wraps before it leaves */
+    fprintf(out, "  {\n  int64_t N%u;\n", label);
+    if (pl->step > 0) {
+        fprintf(out, "  N%u = (%s - %s + %" PRId64 ") / %" PRId64 ";\n", label, e, x,
+                pl->rel == 'L' ? st - 1 : 0, st);
+        fprintf(out, "  if (%s < %s", x, e);
+        if (pl->rel == 'N')
+            fprintf(out, " && (%s - %s) %% %" PRId64 " == 0", e, x, st);
+        else
+            fprintf(out, " && %s + %" PRId64 " <= INT64_C(4294967296)", e, st);
+    } else {
+        fprintf(out, "  N%u = (%s - %s + %" PRId64 ") / %" PRId64 ";\n", label, x, e,
+                pl->rel == 'G' ? st - 1 : 0, st);
+        fprintf(out, "  if (%s > %s", x, e);
+        if (pl->rel == 'N')
+            fprintf(out, " && (%s - %s) %% %" PRId64 " == 0", x, e, st);
+        else
+            fprintf(out, " && %s >= %" PRId64, e, st - 1);
+    }
+    if (pl->stores)
+        fprintf(out, "\n      && !ctx->memory->jailed");
+    emit_bounds(out, pl, label);
+    fprintf(out, ") {\n");
+    for (uint32_t i = 0; i < pl->n_acc; i++)
+        if (pl->acc[i].known) {
+            char base[160];
+            base_expr(base, sizeof base, &pl->acc[i]);
+            fprintf(out, "  const uint64_t B%u_%u = (uint64_t)(%s);\n", label, i, base);
+        }
+    fprintf(out, "  uint64_t J%u = 0;\nF%u_top:;\n", label, label);
+}
+
+void zv_eng_loop_tail(FILE *out, uint32_t label)
+{
+    fprintf(out, "  if (++J%u < (uint64_t)N%u) goto F%u_top;\n  goto L%u_end;\n  }\n  }\n",
+            label, label, label, label);
+}
+
+void zv_eng_loop_addr(char *buf, size_t n, const zv_loop_plan *pl, uint32_t i, uint32_t label)
+{
+    const zv_loop_addr *a = &pl->acc[i];
+    int len = snprintf(buf, n, "B%u_%u", label, i);
+    if (a->s)
+        len += snprintf(buf + len, n - (size_t)len, " %c J%u * %" PRIu64 "u",
+                        a->s < 0 ? '-' : '+', label, (uint64_t)mag(a->s));
+    snprintf(buf + len, n - (size_t)len, " %c %" PRIu64 "u", a->k < 0 ? '-' : '+',
+             (uint64_t)mag(a->k));
 }

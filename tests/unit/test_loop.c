@@ -55,12 +55,16 @@ Test(loop, a_counted_loop_is_copied_with_64_bit_addresses)
 {
     char *c = translate("(loop " SCALE_BODY TAIL("i32.ne", "(local.get 3)") ")");
     cr_assert(copied(c), "%s", c);
-    cr_assert_not_null(strstr(c, "zv_op_f64_load_w(mem, (uint64_t)0 + L1 + X"), "%s", c);
-    cr_assert_not_null(strstr(c, "zv_op_f64_store_w(mem, (uint64_t)0 + L0 + X"), "%s", c);
-    /* the guard: the counter meets its bound, both ranges in the memory */
+    /* the addresses: base at entry + 8 per round */
+    cr_assert_not_null(strstr(c, "= (uint64_t)(INT64_C(0) + (int64_t)L1 * 1 + (int64_t)L2 * 1);"),
+                       "%s", c);
+    cr_assert_not_null(strstr(c, "zv_op_f64_load_w(mem, B"), "%s", c);
+    cr_assert_not_null(strstr(c, "zv_op_f64_store_w(mem, B"), "%s", c);
+    cr_assert_not_null(strstr(c, " * 8u + 0u, 0u)"), "%s", c);
+    /* the guard: the counter meets its bound, both lines in the memory */
     cr_assert_not_null(strstr(c, "((int64_t)L3 - (int64_t)L2) % 8 == 0"), "%s", c);
-    cr_assert_not_null(strstr(c, "(int64_t)L1 + 1 * ((int64_t)L3 - 1) + INT64_C(8) <= "
-                                 "(int64_t)ctx->memory->size_bytes"), "%s", c);
+    cr_assert_not_null(strstr(c, "(int64_t)L1 * 1 + (int64_t)L2 * 1 + INT64_C(8) + INT64_C(8) * "
+                                 "(N"), "%s", c);
     cr_assert_not_null(strstr(c, "!ctx->memory->jailed"), "%s", c);
     /* the original loop is still there, with its forced loads */
     cr_assert_not_null(strstr(c, "zv_op_f64_load(mem, "), "%s", c);
@@ -71,21 +75,63 @@ Test(loop, a_counted_loop_is_copied_with_64_bit_addresses)
     free(c);
 }
 
+Test(loop, the_shapes_of_the_back_edge)
+{
+    /* counted down to 0 */
+    char *c = translate("(loop " SCALE_BODY
+                        " (br_if 0 (local.tee 2 (i32.add (local.get 2) (i32.const -8)))))");
+    cr_assert(copied(c), "%s", c);
+    cr_assert_not_null(strstr(c, "(int64_t)L2 > INT64_C(0) && ((int64_t)L2 - INT64_C(0)) % 8 == 0"),
+                       "%s", c);
+    cr_assert_not_null(strstr(c, " - J"), "a stride going down: %s", c);
+    free(c);
+    /* the bound first */
+    c = translate("(loop " SCALE_BODY " (br_if 0 (i32.ne (local.get 3) (local.tee 2 (i32.add "
+                  "(local.get 2) (i32.const 8))))))");
+    cr_assert(copied(c), "%s", c);
+    free(c);
+    /* X - 8 > bound: the bound must keep X - 8 from wrapping */
+    c = translate("(loop " SCALE_BODY " (br_if 0 (i32.gt_u (local.tee 2 (i32.add (local.get 2) "
+                  "(i32.const -8))) (local.get 3))))");
+    cr_assert(copied(c), "%s", c);
+    cr_assert_not_null(strstr(c, "(int64_t)L2 > (int64_t)L3 && (int64_t)L3 >= 7"), "%s", c);
+    free(c);
+}
+
+Test(loop, pointers_that_step_each_round)
+{
+    /* *dst = *src; dst += 8; src += 8; n -= 1 */
+    char *c = translate("(loop (f64.store (local.get 0) (f64.load (local.get 1)))"
+                        " (local.set 0 (i32.add (local.get 0) (i32.const 8)))"
+                        " (local.set 1 (i32.add (local.get 1) (i32.const 8)))"
+                        " (br_if 0 (local.tee 2 (i32.add (local.get 2) (i32.const -1)))))");
+    cr_assert(copied(c), "%s", c);
+    cr_assert_not_null(strstr(c, "= (uint64_t)(INT64_C(0) + (int64_t)L0 * 1);"), "%s", c);
+    cr_assert_not_null(strstr(c, "= (uint64_t)(INT64_C(0) + (int64_t)L1 * 1);"), "%s", c);
+    cr_assert_not_null(strstr(c, " * 8u + 0u, 0u)"), "%s", c);
+    free(c);
+    /* a pointer written twice is not one */
+    c = translate("(loop (f64.store (local.get 0) (f64.const 0))"
+                  " (local.set 0 (i32.add (local.get 0) (i32.const 8)))"
+                  " (local.set 0 (i32.add (local.get 0) (i32.const 8)))"
+                  " (br_if 0 (local.tee 2 (i32.add (local.get 2) (i32.const -1)))))");
+    cr_assert(!copied(c), "%s", c);
+    free(c);
+}
+
 Test(loop, scaled_and_offset_addresses)
 {
-    /* p = dst + (i << 3); store at p - 8; load at src + i * 8 + 16 */
+    /* p = dst + (x << 3); store at p - 8; load at src + x * 8 + 16 */
     char *c = translate("(loop"
                         " (local.set 4 (i32.add (local.get 0) (i32.shl (local.get 2) (i32.const 3))))"
                         " (i32.store (i32.sub (local.get 4) (i32.const 8))"
                         "   (i32.load offset=16 (i32.add (local.get 1) (i32.mul (local.get 2) "
                         "(i32.const 8)))))" TAIL("i32.ne", "(local.get 3)") ")");
     cr_assert(copied(c), "%s", c);
-    cr_assert_not_null(strstr(c, "zv_op_i32_store_w(mem, (uint64_t)0 + L0 + X"), "%s", c);
-    cr_assert_not_null(strstr(c, " * 8u - 8u, "), "%s", c);
-    cr_assert_not_null(strstr(c, "zv_op_i32_load_w(mem, (uint64_t)0 + L1 + X"), "%s", c);
-    cr_assert_not_null(strstr(c, " * 8u + 0u, 16u)"), "%s", c);
+    cr_assert_not_null(strstr(c, " * 64u - 8u, "), "the store: %s", c);
+    cr_assert_not_null(strstr(c, " * 64u + 0u, 16u)"), "the load: %s", c);
     /* the lowest address may not be below 0: k = -8 for the store */
-    cr_assert_not_null(strstr(c, "(int64_t)L0 + 8 * (int64_t)L2 + INT64_C(-8) >= 0"), "%s", c);
+    cr_assert_not_null(strstr(c, "(int64_t)L0 * 1 + (int64_t)L2 * 8 + INT64_C(-8) >= 0"), "%s", c);
     free(c);
 }
 
@@ -96,7 +142,7 @@ Test(loop, an_unknown_address_keeps_its_forced_load)
                         "  (i32.load (i32.load (i32.add (local.get 1) (local.get 2)))))" TAIL(
                             "i32.ne", "(local.get 3)") ")");
     cr_assert(copied(c), "%s", c);
-    cr_assert_not_null(strstr(c, "zv_op_i32_load_w(mem, (uint64_t)0 + L1 + X"), "%s", c);
+    cr_assert_not_null(strstr(c, "zv_op_i32_load_w(mem, B"), "%s", c);
     /* the outer load's address is a loaded value: as before */
     const char *copy = copy_of(c);
     cr_assert_not_null(strstr(copy, "zv_op_i32_load(mem, "), "%s", c);
@@ -124,9 +170,14 @@ Test(loop, other_loops_are_left_alone)
         /* no address is known: dst and src masked */
         "(loop (f64.store (i32.and (local.get 0) (local.get 2)) (f64.load (i32.and (local.get 1) "
         "(local.get 2))))" TAIL("i32.ne", "(local.get 3)") ")",
-        /* two invariant bases in one address */
-        "(loop (f64.store (i32.add (i32.add (local.get 0) (local.get 1)) (local.get 2)) "
-        "(f64.const 0))" TAIL("i32.ne", "(local.get 3)") ")",
+        /* four locals in one address */
+        "(loop (f64.store (i32.add (i32.add (local.get 0) (local.get 1)) (i32.add (local.get 3) "
+        "(local.get 2))) (f64.const 0))" TAIL("i32.ne", "(local.get 3)") ")",
+        /* counted up to 0 (it must wrap) */
+        "(loop " SCALE_BODY " (br_if 0 (local.tee 2 (i32.add (local.get 2) (i32.const 8)))))",
+        /* lt_u on a counter going down */
+        "(loop " SCALE_BODY " (br_if 0 (i32.lt_u (local.tee 2 (i32.add (local.get 2) "
+        "(i32.const -8))) (local.get 3))))",
         /* a local read before the body writes it: last round's value */
         "(loop (f64.store (local.get 4) (f64.const 0)) (local.set 4 (i32.add (local.get 0) "
         "(local.get 2)))" TAIL("i32.ne", "(local.get 3)") ")",

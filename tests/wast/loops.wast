@@ -49,6 +49,24 @@
       (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1)))
                         (local.get $n)))))
 
+  ;; copy n / 2 doubles from src to dst + 8, both pointers stepped by 8,
+  ;; the counter n counted down to 0 by twos
+  (func (export "copy_down") (param $dst i32) (param $src i32) (param $n i32)
+    (loop $l
+      (f64.store (i32.add (local.get $dst) (i32.const 8)) (f64.load (local.get $src)))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
+      (local.set $src (i32.add (local.get $src) (i32.const 8)))
+      (br_if $l (local.tee $n (i32.add (local.get $n) (i32.const -2))))))
+
+  ;; sum of the bytes at p + x for x = x0, x0 - 4, ... while x - 4 > e
+  ;; (the bound first), a stride going down
+  (func (export "sum_down") (param $p i32) (param $x i32) (param $e i32) (result i32)
+    (local $s i32)
+    (loop $l
+      (local.set $s (i32.add (local.get $s) (i32.load8_u (i32.add (local.get $p) (local.get $x)))))
+      (br_if $l (i32.lt_u (local.get $e) (local.tee $x (i32.add (local.get $x) (i32.const -4))))))
+    (local.get $s))
+
   ;; i32 sum with a dead load at p + x on every round
   (func (export "sum_dead") (param $p i32) (param $q i32) (param $x i32) (param $bytes i32)
     (result i32)
@@ -109,4 +127,24 @@
              "out of bounds memory access")
 (assert_trap (invoke "sum_dead" (i32.const 0xfffffff0) (i32.const 0x200) (i32.const 0)
                                 (i32.const 64))
+             "out of bounds memory access")
+;; counted down with pointers that step: the copy runs
+(assert_return (invoke "copy_down" (i32.const 0x4000) (i32.const 0x200) (i32.const 16)))
+(assert_return (invoke "get" (i32.const 0x4008)) (f64.const 1))
+(assert_return (invoke "get" (i32.const 0x4040)) (f64.const 8))
+(assert_return (invoke "get" (i32.const 0x4048)) (f64.const 0))
+;; dst + 8 wraps past 2^32 to 0x0..0x38: legal, the original loop runs
+(assert_return (invoke "copy_down" (i32.const 0xfffffff8) (i32.const 0x208) (i32.const 16)))
+(assert_return (invoke "get" (i32.const 0x0)) (f64.const 2))
+(assert_return (invoke "get" (i32.const 0x30)) (f64.const 8))
+;; an odd count never reaches 0 by twos: the counter wraps and the
+;; pointers run off the memory
+(assert_trap (invoke "copy_down" (i32.const 0x5000) (i32.const 0x200) (i32.const 5))
+             "out of bounds memory access")
+(assert_return (invoke "get" (i32.const 0x5008)) (f64.const 1))
+;; a stride going down: x = 63, 59, ..., 7
+(assert_return (invoke "sum_down" (i32.const 0x200) (i32.const 63) (i32.const 3)) (i32.const 511))
+;; with the bound 0, x - 4 wraps below 0 when x is 2: the loop goes on
+;; through p - 2, p - 6, ... (legal, wrapped) until p + x leaves the memory
+(assert_trap (invoke "sum_down" (i32.const 0x200) (i32.const 2) (i32.const 0))
              "out of bounds memory access")
