@@ -513,24 +513,18 @@ void zv_eng_loop_guard(FILE *out, const zv_loop_plan *pl, uint32_t label)
     snprintf(x, sizeof x, "(int64_t)L%u", pl->iv);
     /* the rounds, and the conditions under which the loop runs exactly
      * that many: X never wraps before it leaves */
-    fprintf(out, "  {\n  int64_t N%u;\n", label);
-    if (pl->step > 0) {
-        fprintf(out, "  N%u = (%s - %s + %" PRId64 ") / %" PRId64 ";\n", label, e, x,
-                pl->rel == 'L' ? st - 1 : 0, st);
-        fprintf(out, "  if (%s < %s", x, e);
-        if (pl->rel == 'N')
-            fprintf(out, " && (%s - %s) %% %" PRId64 " == 0", e, x, st);
-        else
-            fprintf(out, " && %s + %" PRId64 " <= INT64_C(4294967296)", e, st);
-    } else {
-        fprintf(out, "  N%u = (%s - %s + %" PRId64 ") / %" PRId64 ";\n", label, x, e,
-                pl->rel == 'G' ? st - 1 : 0, st);
-        fprintf(out, "  if (%s > %s", x, e);
-        if (pl->rel == 'N')
-            fprintf(out, " && (%s - %s) %% %" PRId64 " == 0", x, e, st);
-        else
-            fprintf(out, " && %s >= %" PRId64, e, st - 1);
-    }
+    /* counting up, X goes from below E to E; down, from above; the
+     * distance is a multiple of S for !=, else rounded up */
+    const char *hi = pl->step > 0 ? e : x, *lo = pl->step > 0 ? x : e;
+    fprintf(out, "  {\n  int64_t N%u = (%s - %s + %" PRId64 ") / %" PRId64 ";\n", label, hi, lo,
+            pl->rel == 'N' ? 0 : st - 1, st);
+    fprintf(out, "  if (%s < %s", lo, hi);
+    if (pl->rel == 'N')
+        fprintf(out, " && (%s - %s) %% %" PRId64 " == 0", hi, lo, st);
+    else if (pl->step > 0) /* the last X + S below 2^32 */
+        fprintf(out, " && %s + %" PRId64 " <= INT64_C(4294967296)", e, st);
+    else /* the last X - S at least 0 */
+        fprintf(out, " && %s >= %" PRId64, e, st - 1);
     if (pl->stores)
         fprintf(out, "\n      && !ctx->memory->jailed");
     emit_bounds(out, pl, label);
