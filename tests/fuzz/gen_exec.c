@@ -7,7 +7,10 @@
  * covered without a list here. Control (blocks, loops, if, br_if,
  * br_table, return), calls, call_indirect, locals, globals, memory (with
  * in-bounds, boundary and out-of-bounds addresses), bulk memory, tables
- * and references are emitted by hand.
+ * and references are emitted by hand, and so are counted loops of the
+ * shapes engine/translate_loop.c copies, with addresses that wrap, run off
+ * the memory or go below 0. Every export also returns G_I32, into which
+ * those loops sum what they load.
  *
  * What makes the results comparable across engines:
  * - Termination: one fuel global, reset by every export; each loop
@@ -34,7 +37,7 @@ enum { G_FUEL = 0, G_I32, G_I64, G_F32, G_F64, G_V128, G_CONST, N_GLOBALS };
 
 typedef struct {
     uint8_t np, nr;
-    char p[MAX_PARAMS], r[MAX_RESULTS]; /* type letters */
+    char p[MAX_PARAMS], r[MAX_RESULTS + 1]; /* type letters; exports add G_I32 */
 } sig;
 
 /* One plain instruction of the opcode table. */
@@ -61,6 +64,7 @@ typedef struct {
     sig fsig[64];
     char local[MAX_PARAMS + MAX_EXTRA_LOCALS];
     uint32_t n_locals;
+    uint32_t counted; /* the first of 4 i32 locals only counted loops use */
     char label[MAX_LABELS]; /* 0 void, 'L' loop (void), else the result letter */
     uint32_t n_labels;
     int budget;
@@ -616,6 +620,132 @@ static void loop(gen *g, int depth)
     g->n_labels -= 2;
 }
 
+/* ---- counted loops (engine/translate_loop.c copies them) ------------------ */
+
+static void get(buf *b, uint32_t l) { put(b, 0x20), put_u32(b, l); }
+static void set(buf *b, uint32_t l) { put(b, 0x21), put_u32(b, l); }
+static void i32c(buf *b, int64_t v) { put(b, 0x41), put_s64(b, (int32_t)v); }
+
+/* A base address: in page 0, near its end (out of bounds within a few
+ * rounds), near 2^32 (wrapping into low memory), near 0 (below 0 with a
+ * negative offset), or anything. */
+static void base_address(gen *g, int depth)
+{
+    uint32_t r = rnd(g, 100);
+    if (r < 40) {
+        expr(g, 'i', depth - 1);
+        i32_and(g, 0xffe0);
+    } else if (r < 55) {
+        i32c(g->b, 0x10000 - rnd(g, 600));
+    } else if (r < 70) {
+        i32c(g->b, 0xffffff00u + rnd(g, 256));
+    } else if (r < 85) {
+        i32c(g->b, rnd(g, 64));
+    } else {
+        expr(g, 'i', depth - 1);
+    }
+}
+
+/* An address from the counter X and the pointers P, Q. */
+static void loop_address(gen *g, uint32_t x, uint32_t p, uint32_t q)
+{
+    buf *b = g->b;
+    switch (rnd(g, 6)) {
+    case 0: get(b, p); return;
+    case 1: get(b, p), get(b, x), put(b, 0x6a); return;
+    case 2: get(b, q), get(b, x), i32c(b, rnd(g, 4)), put(b, 0x74), put(b, 0x6a); return;
+    case 3: get(b, p), i32c(b, (int64_t)rnd(g, 33) - 16), put(b, 0x6a); return;
+    case 4: get(b, q), get(b, x), i32c(b, 1 + rnd(g, 8)), put(b, 0x6c), put(b, 0x6b); return;
+    default: get(b, x); return;
+    }
+}
+
+/* One access of the body: a load summed into G_I32 (or dropped), or a
+ * store of the counter. */
+static void loop_access(gen *g, uint32_t x, uint32_t p, uint32_t q)
+{
+    static const uint8_t loads[] = {0x28, 0x29, 0x2b, 0x2d}, stores[] = {0x36, 0x37, 0x39, 0x3a};
+    static const uint8_t align[] = {2, 3, 3, 0};
+    buf *b = g->b;
+    uint32_t k = rnd(g, 4), offset = chance(g, 90) ? rnd(g, 16) : rnd(g, 0x20000);
+    int store = chance(g, 40), dead = !store && chance(g, 15);
+    if (!store && !dead)
+        put(b, 0x23), put_u32(b, G_I32);
+    loop_address(g, x, p, q);
+    if (store) {
+        get(b, x);
+        if (k == 1)
+            put(b, 0xad); /* i64.extend_i32_u */
+        if (k == 2)
+            put(b, 0xb8); /* f64.convert_i32_u */
+        put(b, stores[k]), put_u32(b, align[k]), put_u32(b, offset);
+        return;
+    }
+    put(b, loads[k]), put_u32(b, align[k]), put_u32(b, offset);
+    if (k == 2)
+        put(b, 0xbd); /* i64.reinterpret_f64 */
+    if (k == 1 || k == 2)
+        put(b, 0xa7); /* i32.wrap_i64 */
+    if (dead) {
+        put(b, 0x1a);
+        return;
+    }
+    put(b, 0x6a), put(b, 0x24), put_u32(b, G_I32);
+}
+
+/* A loop of the shapes clang emits for counted loops, always ending
+ * within 33 rounds: a straight-line body of accesses through X, P and Q,
+ * pointers stepped by constants, and a back edge on the counter X:
+ * up to a bound with != or <, down to 0, or down past a bound with >,
+ * the bound a constant or a local, first or second. */
+static void counted_loop(gen *g, int depth)
+{
+    static const int32_t steps[] = {-8, -4, -1, 1, 4, 8, 16};
+    buf *b = g->b;
+    uint32_t x = g->counted, p = x + 1, q = x + 2, e = x + 3;
+    uint32_t step = 1u << rnd(g, 5), n = 1 + rnd(g, 24), shape = rnd(g, 4), x0, bound;
+    int bound_local = chance(g, 60), bound_first = chance(g, 30);
+    switch (shape) {
+    case 0: /* up, != */
+        x0 = rnd(g, 64), bound = x0 + step * n;
+        break;
+    case 1: /* up, <: sometimes from the bound or past it (one round) */
+        x0 = 8 + rnd(g, 56), bound = chance(g, 15) ? x0 - rnd(g, 8) : x0 + 1 + rnd(g, step * n);
+        break;
+    case 2: /* down to 0 */
+        x0 = step * n, bound = 0;
+        break;
+    default: /* down, >: the bound at least S - 1, so X - S never wraps */
+        bound = step - 1 + rnd(g, 40), x0 = bound + 1 + rnd(g, step * n);
+    }
+    i32c(b, x0), set(b, x);
+    i32c(b, bound), set(b, e);
+    base_address(g, depth), set(b, p);
+    base_address(g, depth), set(b, q);
+    put(b, 0x03), put(b, 0x40);
+    for (uint32_t i = 1 + rnd(g, 3); i > 0; i--)
+        loop_access(g, x, p, q);
+    for (uint32_t ptr = p; ptr <= q; ptr++)
+        for (int twice = chance(g, 5); chance(g, 40) && twice >= 0; twice--)
+            get(b, ptr), i32c(b, steps[rnd(g, 7)]), put(b, 0x6a), set(b, ptr);
+    if (shape == 2) {
+        get(b, x), i32c(b, -(int64_t)step), put(b, 0x6a), put(b, 0x22), put_u32(b, x);
+    } else {
+        uint8_t cmp = shape == 0 ? 0x47 : shape == 1 ? 0x49 : 0x4b; /* ne, lt_u, gt_u */
+        if (bound_first)
+            cmp = cmp == 0x49 ? 0x4b : cmp == 0x4b ? 0x49 : cmp;
+        if (bound_first)
+            bound_local ? get(b, e) : i32c(b, bound);
+        get(b, x), i32c(b, shape < 2 ? (int64_t)step : -(int64_t)step), put(b, 0x6a);
+        put(b, 0x22), put_u32(b, x);
+        if (!bound_first)
+            bound_local ? get(b, e) : i32c(b, bound);
+        put(b, cmp);
+    }
+    put(b, 0x0d), put_u32(b, 0);
+    put(b, 0x0b);
+}
+
 static void drop_results(gen *g, uint32_t f)
 {
     for (int i = 0; i < g->fsig[f].nr; i++)
@@ -658,7 +788,7 @@ static void stmt(gen *g, int depth)
     if (g->budget <= 0 || depth <= 0)
         return;
     g->budget--;
-    switch (rnd(g, 22)) {
+    switch (rnd(g, 23)) {
     case 0: case 1: case 2:
         if ((f = pick_local(g, t)) >= 0) {
             expr(g, t, depth);
@@ -736,6 +866,9 @@ static void stmt(gen *g, int depth)
         return;
     case 19:
         table_stmt(g, depth);
+        return;
+    case 21:
+        counted_loop(g, depth);
         return;
     case 20:
         if (chance(g, 10)) { /* if (cond) unreachable */
@@ -823,13 +956,16 @@ static void func_body(gen *g, buf *section)
     g->budget = 40 + (int)rnd(g, 160);
     for (int i = 0; i < s->np; i++)
         g->local[g->n_locals++] = s->p[i];
-    put_u32(&code, n_extra);
+    put_u32(&code, n_extra + 1);
     for (uint32_t i = 0; i < n_extra; i++) {
         char t = LETTERS[rnd(g, 5)];
         g->local[g->n_locals++] = t;
         put_u32(&code, 1);
         put(&code, valtype(t));
     }
+    g->counted = g->n_locals; /* not in g->local: no other statement touches them */
+    put_u32(&code, 4);
+    put(&code, 0x7f);
     /* no fuel: return zeros; else spend one */
     put(&code, 0x23), put_u32(&code, G_FUEL), put(&code, 0x45), put(&code, 0x04), put(&code, 0x40);
     for (int i = 0; i < s->nr; i++) {
@@ -876,6 +1012,7 @@ static void wrapper_body(gen *g, uint32_t f, buf *section)
         if (s->r[i] == 'F')
             put(&code, 0xbd);
     }
+    put(&code, 0x23), put_u32(&code, G_I32);
     put(&code, 0x0b);
     put_u32(section, (uint32_t)code.n);
     put_bytes(section, code.p, code.n);
@@ -910,6 +1047,7 @@ void gen_exec_module(uint64_t seed, buf *out)
         ws->nr = g.fsig[wrapped[w]].nr;
         for (int i = 0; i < ws->nr; i++)
             ws->r[i] = bits_type(g.fsig[wrapped[w]].r[i]);
+        ws->r[ws->nr++] = 'i'; /* G_I32, where counted loops sum what they load */
     }
     put_bytes(out, header, sizeof header);
     /* types: one per function, type i is function i's */
