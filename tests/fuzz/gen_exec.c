@@ -718,10 +718,11 @@ static void counted_loop(gen *g, int depth)
     default: /* down, >: the bound at least S - 1, so X - S never wraps */
         bound = step - 1 + rnd(g, 40), x0 = bound + 1 + rnd(g, step * n);
     }
+    /* the bases first: their expressions may hold counted loops, which
+     * use the same four locals */
+    base_address(g, depth), base_address(g, depth), set(b, q), set(b, p);
     i32c(b, x0), set(b, x);
     i32c(b, bound), set(b, e);
-    base_address(g, depth), set(b, p);
-    base_address(g, depth), set(b, q);
     put(b, 0x03), put(b, 0x40);
     for (uint32_t i = 1 + rnd(g, 3); i > 0; i--)
         loop_access(g, x, p, q);
