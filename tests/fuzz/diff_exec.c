@@ -12,7 +12,8 @@
  *   diff_exec [--seed S] [--count N | --minutes M] [-O0|-O2] [--save DIR]
  *   diff_exec --emit SEED FILE.wasm      (write one module, for debugging)
  *
- * Prints each divergence with its seed and export, a progress line on a
+ * Prints each divergence with its seed and export (and each module
+ * wasm-interp has not finished in 60 s, skipped), a progress line on a
  * terminal, then `N modules, N calls, N traps, N divergences`. Exit 0 when
  * nothing diverged, 1 otherwise, 77 when wasm-interp is missing.
  */
@@ -23,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,8 +65,12 @@ static int wabt_cause(const char *msg)
 
 /* ---- wabt's side ----------------------------------------------------------- */
 
+/* A module wasm-interp has not finished in this long is skipped: a
+ * generator bug must not stall a long session. */
+#define WABT_LIMIT_MS 60000
+
 /* Runs wasm-interp on `wasm`; its stdout goes to `out`. Returns its exit
- * status, or -1 if it could not run. */
+ * status, -1 if it could not run, -2 if it ran past WABT_LIMIT_MS. */
 static int run_wabt(const char *wasm, const char *out)
 {
     char *argv[] = {"wasm-interp", "--run-all-exports", (char *)wasm, NULL};
@@ -78,9 +84,19 @@ static int run_wabt(const char *wasm, const char *out)
     posix_spawn_file_actions_destroy(&fa);
     if (rc)
         return -1;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
+    for (int waited_ms = 0;; waited_ms += 2) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            break;
+        if (r < 0 && errno != EINTR)
             return -1;
+        if (waited_ms >= WABT_LIMIT_MS) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -2;
+        }
+        nanosleep(&(struct timespec){0, 2000000}, NULL);
+    }
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -239,7 +255,8 @@ static void one(uint64_t seed, const zv_eng_opts *opts, const char *tmp, totals 
         exit(2);
     }
     t->modules++;
-    st = run_wabt(wasm, out);
+    if ((st = run_wabt(wasm, out)) == -2)
+        printf("seed %" PRIu64 ": wasm-interp ran past %d s: skipped\n", seed, WABT_LIMIT_MS / 1000);
     if (zv_eng_module_load(b.p, b.n, opts, &z.mod, &cached, &err)) {
         printf("DIVERGE seed %" PRIu64 ": zvm cannot load the module: %s\n", seed, err.msg);
         t->divergences++;
