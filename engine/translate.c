@@ -441,15 +441,12 @@ static void top_vars(tr *t, uint32_t n, char (*names)[16])
 static int emit_table_op(tr *t, const zv_val_op *op)
 {
     char a[3][16], v[16];
-    uint8_t elem = op->op == ZV_OP_table_init || op->op == ZV_OP_elem_drop
-                       ? 0
-                       : t->m->tables[op->idx].elem_type;
     int rc;
     switch (op->op) {
     case ZV_OP_table_get:
         top_vars(t, 1, a);
         t->sp--;
-        if ((rc = push(t, elem, v)))
+        if ((rc = push(t, t->m->tables[op->idx].elem_type, v)))
             return rc;
         fprintf(t->out, "  %s = zv_table_get(ctx, %u, %s);\n", v, op->idx, a[0]);
         return 0;
