@@ -1,0 +1,59 @@
+/*
+ * translate_private.h — private to translate.c (control flow, functions)
+ * and translate_ops.c (values and instructions): the translator's state
+ * and what each file calls in the other.
+ */
+#ifndef ZV_ENG_TRANSLATE_PRIVATE_H
+#define ZV_ENG_TRANSLATE_PRIVATE_H
+
+#include "engine/internal.h"
+
+#include <stdio.h>
+
+typedef struct {
+    uint16_t op;        /* block, loop, if_, else_; 0 for the function */
+    uint32_t label;     /* numeric label id */
+    uint32_t height;    /* stack height below the params */
+    uint32_t np, nr;
+    const uint8_t *params, *results;
+    uint8_t dead;       /* the code now being read in this frame is unreachable */
+    uint8_t branched;   /* some branch targets the end label */
+    uint8_t then_live;  /* if/else: the then-branch fell through */
+} tframe;
+
+typedef struct {
+    FILE *out;  /* the function body being written */
+    const zv_val_module *m;
+    const zv_eng_translate_opts *opts;
+    uint8_t *stack; /* value types of the operand stack */
+    uint32_t sp, cap;
+    tframe *frames;
+    uint32_t nf, cap_frames;
+    uint32_t max_depth[6]; /* per variable class: deepest slot used + 1 */
+    uint32_t next_label;
+    uint8_t *locals; /* the current function's local types, params first */
+    uint32_t n_locals;
+    const uint8_t *pos, *end; /* the code after the instruction being translated */
+    zv_loop_plan plan;        /* translate_loop.c */
+    uint32_t fast_label;      /* non-zero while writing a loop's fast copy: its label + 1 */
+    uint32_t fast_acc;        /* memory instructions written so far in the copy */
+} tr;
+
+/* translate_ops.c: the operand stack */
+void zv_eng_tr_var(tr *t, uint32_t k, char buf[16]); /* slot k's variable, e.g. "i3" */
+int zv_eng_tr_push(tr *t, uint8_t ty, char buf[16]);
+void zv_eng_tr_move_down(tr *t, uint32_t to, uint32_t n);
+int zv_eng_tr_set_types(tr *t, uint32_t at, const uint8_t *types, uint32_t n);
+/* translate_ops.c: instructions other than control */
+int zv_eng_tr_const(tr *t, const zv_val_op *op);
+int zv_eng_tr_simple(tr *t, const zv_val_op *op, int n_pops, uint8_t push_type);
+int zv_eng_tr_variable(tr *t, const zv_val_op *op);
+int zv_eng_tr_table_op(tr *t, const zv_val_op *op);
+int zv_eng_tr_ref_or_select(tr *t, const zv_val_op *op);
+int zv_eng_tr_direct_call(tr *t, uint32_t f);
+int zv_eng_tr_indirect_call(tr *t, const zv_val_op *op);
+/* translate_ops.c: the function's stack temporaries, and a bound on its C frame */
+void zv_eng_tr_declare_temps(const tr *t, FILE *out);
+uint64_t zv_eng_tr_frame_bytes(const tr *t);
+
+#endif
