@@ -21,6 +21,9 @@ typedef struct {
  * returns 2 (the exit status for an unreadable file). */
 int zv_cli_read(const char *path, zv_cli_file *f);
 void zv_cli_release(zv_cli_file *f);
+/* The first n bytes of a regular file (*got fewer if it is shorter), with
+ * zv_cli_read's errors. */
+int zv_cli_peek(const char *path, uint8_t *buf, size_t n, size_t *got);
 
 int zv_cli_run(int argc, char **argv);
 int zv_cli_compile(int argc, char **argv);

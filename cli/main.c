@@ -48,43 +48,66 @@ static void usage(FILE *f)
                "  batch     run one fresh instance per input record on every core\n");
 }
 
-/* Map a whole file read-only. Returns 0, or -errno. */
-static int map_file(const char *path, const uint8_t **data, size_t *size)
+/* A regular file opened for reading: its fd, or -errno (-EINVAL: not a
+ * regular file). */
+static int open_regular(const char *path, struct stat *st)
 {
-    struct stat st;
     int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
     if (fd < 0)
         return -errno;
-    if (fstat(fd, &st) < 0) {
+    if (fstat(fd, st) < 0)
         rc = -errno;
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
+    else if (!S_ISREG(st->st_mode))
         rc = -EINVAL;
-        goto out;
-    }
-    *size = (size_t)st.st_size;
-    *data = (const uint8_t *)"";
-    if (*size) {
-        void *p = mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED)
-            rc = -errno;
-        else
-            *data = p;
-    }
-out:
-    close(fd);
-    return rc;
+    if (rc)
+        close(fd);
+    return rc ? rc : fd;
+}
+
+static int read_failed(const char *path, int rc)
+{
+    fprintf(stderr, "%s: cannot read: %s\n", path,
+            rc == -EINVAL ? "not a regular file" : strerror(-rc));
+    return 2;
 }
 
 int zv_cli_read(const char *path, zv_cli_file *f)
 {
-    int rc = map_file(path, &f->data, &f->size);
-    if (rc) {
-        fprintf(stderr, "%s: cannot read: %s\n", path,
-                rc == -EINVAL ? "not a regular file" : strerror(-rc));
-        return 2;
+    struct stat st;
+    int fd = open_regular(path, &st);
+    if (fd < 0)
+        return read_failed(path, fd);
+    f->size = (size_t)st.st_size;
+    f->data = (const uint8_t *)"";
+    if (f->size) {
+        void *p = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            int rc = -errno;
+            close(fd);
+            return read_failed(path, rc);
+        }
+        f->data = p;
     }
+    close(fd);
+    return 0;
+}
+
+int zv_cli_peek(const char *path, uint8_t *buf, size_t n, size_t *got)
+{
+    struct stat st;
+    ssize_t k;
+    int fd = open_regular(path, &st);
+    if (fd < 0)
+        return read_failed(path, fd);
+    while ((k = read(fd, buf, n)) < 0 && errno == EINTR)
+        ;
+    if (k < 0) {
+        int rc = -errno;
+        close(fd);
+        return read_failed(path, rc);
+    }
+    close(fd);
+    *got = (size_t)k;
     return 0;
 }
 

@@ -305,16 +305,11 @@ static int run_manifest(run_flags *f)
 
 void zv_cli_tiering(zv_eng_opts *eng)
 {
-    static char self[4096];
     const char *cc = getenv("ZVM_CC"), *tier = getenv("ZVM_TIER");
-    ssize_t k;
     if ((cc && *cc) || (tier && !strcmp(tier, "0")))
         return;
     eng->baseline_cc = "tcc";
-    if ((k = readlink("/proc/self/exe", self, sizeof self - 1)) > 0) {
-        self[k] = 0;
-        eng->tier_up = self;
-    }
+    eng->tier_up = "/proc/self/exe"; /* resolved only when a build starts */
 }
 
 void zv_cli_tiers_line(const zv_pf_pool *p)
@@ -332,7 +327,8 @@ void zv_cli_tiers_line(const zv_pf_pool *p)
 int zv_cli_run(int argc, char **argv)
 {
     run_flags f;
-    zv_cli_file file;
+    uint8_t magic[4];
+    size_t got;
     int is_manifest, rc;
     memset(&f, 0, sizeof f);
     zv_cli_tiering(&f.eng);
@@ -340,10 +336,9 @@ int zv_cli_run(int argc, char **argv)
         usage();
         return 2;
     }
-    if (zv_cli_read(f.path, &file))
+    if (zv_cli_peek(f.path, magic, sizeof magic, &got))
         return 2;
-    is_manifest = file.size < 4 || memcmp(file.data, "\0asm", 4);
-    zv_cli_release(&file);
+    is_manifest = got < 4 || memcmp(magic, "\0asm", 4);
     if (is_manifest && (f.n_dirs || f.n_env)) {
         fprintf(stderr, "zvm run: --dir and --env are for PROG.wasm; a manifest has its channels "
                         "and Env\n");

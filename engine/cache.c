@@ -457,12 +457,15 @@ static int open_cache(const zv_val_module *m, const zv_eng_opts *opts, char *dir
         snprintf(err->msg, sizeof err->msg, "no cache folder: set ZVM_CACHE or HOME");
         return rc;
     }
-    if ((rc = mkdir_p(dir))) {
-        snprintf(err->msg, sizeof err->msg, "cannot create the cache folder %s: %s", dir,
-                 strerror(-rc));
-        return rc;
+    if ((rc = secure_dir(dir, err)) == -ENOENT) { /* made on first use only */
+        if ((rc = mkdir_p(dir))) {
+            snprintf(err->msg, sizeof err->msg, "cannot create the cache folder %s: %s", dir,
+                     strerror(-rc));
+            return rc;
+        }
+        rc = secure_dir(dir, err);
     }
-    if ((rc = secure_dir(dir, err)) || (rc = load_key(dir, key, err)))
+    if (rc || (rc = load_key(dir, key, err)))
         return rc;
     return entry_path(m, opts, dir, path, n, err);
 }
@@ -530,7 +533,8 @@ int zv_eng_tier_up(const zv_val_module *m, const zv_eng_opts *opts)
     char dir[4096], path[4200], pending[4300];
     const char *sh_cmd = "(nice -n 10 \"$0\" compile --cache \"$1\" \"$2\"; rm -f \"$2\") "
                          ">/dev/null 2>&1 </dev/null &";
-    char *argv[] = {"/bin/sh", "-c", (char *)sh_cmd, (char *)opts->tier_up, dir, pending, NULL};
+    char self[4096];
+    char *argv[] = {"/bin/sh", "-c", (char *)sh_cmd, self, dir, pending, NULL};
     zv_eng_err err;
     posix_spawnattr_t attr;
     struct stat st;
@@ -538,6 +542,8 @@ int zv_eng_tier_up(const zv_val_module *m, const zv_eng_opts *opts)
     int fd, rc;
     if (cache_dir(opts, dir, sizeof dir) || entry_path(m, opts, dir, path, sizeof path, &err))
         return -EINVAL;
+    if (!realpath(opts->tier_up, self))
+        return -errno;
     snprintf(pending, sizeof pending, "%s.pending", path);
     if (stat(pending, &st) == 0 && time(NULL) - st.st_mtime > 600)
         unlink(pending);

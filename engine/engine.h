@@ -46,7 +46,9 @@ typedef struct {
     /* Tiering: a module with no entry for cc (no SIMD, no zvm.fork) is built with
      * baseline_cc (e.g. "tcc": tens of milliseconds) and runs at once, and
      * `tier_up compile --cache DIR` (the zvm binary) builds the cc entry in
-     * the background for the next load. NULL: off. */
+     * the background for the next load; tier_up is resolved (realpath) in
+     * the loading process, so "/proc/self/exe" names the zvm that loads.
+     * NULL: off. */
     const char *baseline_cc;
     const char *tier_up;
     /* Called when a build has translated the module (compiled = 0) and
