@@ -25,6 +25,17 @@ void zv_cli_release(zv_cli_file *f);
  * zv_cli_read's errors. */
 int zv_cli_peek(const char *path, uint8_t *buf, size_t n, size_t *got);
 
+/* Does this program run pools (batch, consume, daemon mode) itself? Not
+ * the lean zvm (ZV_CLI_LEAN: main.c), which has no jemalloc for their
+ * workers: it calls zv_cli_pool_exec, which execs zvm-pool, beside this
+ * program, with main's arguments, and returns only on failure, with the
+ * exit status (2) after printing why. */
+#ifdef ZV_CLI_LEAN
+#define ZV_CLI_POOLS_HERE 0
+#else
+#define ZV_CLI_POOLS_HERE 1
+#endif
+int zv_cli_pool_exec(void);
 int zv_cli_run(int argc, char **argv);
 int zv_cli_compile(int argc, char **argv);
 /* Tiering for a new module (engine.h): tcc now (when it is installed: the
@@ -35,10 +46,6 @@ void zv_cli_tiering(zv_eng_opts *eng);
 /* A pool's summary line on the tiers, when some records ran on the
  * baseline build. */
 void zv_cli_tiers_line(const zv_pf_pool *p);
-/* exp, log and round without libm (math.c: why). */
-double zv_cli_exp(double x);
-double zv_cli_log(double x);
-double zv_cli_round(double x);
 int zv_cli_batch(int argc, char **argv);
 int zv_cli_job(int argc, char **argv);
 int zv_cli_pipeline(int argc, char **argv); /* zvm job JOB.json */

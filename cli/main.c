@@ -6,6 +6,11 @@
  *     exit 0: all valid; 1: some module malformed or invalid; 2: unreadable.
  *   zvm run ..., zvm compile ...: see run.c; zvm batch: batch.c; zvm job:
  *   job.c; zvm consume: consume.c.
+ *
+ * Built twice (CMakeLists.txt): zvm-pool with jemalloc, each worker in its
+ * own arena, and zvm (ZV_CLI_LEAN) with glibc's malloc and no workers,
+ * which runs the pool commands (batch, consume, daemon mode) by exec'ing
+ * zvm-pool from its own folder with the same arguments.
  */
 #include "cli/cli.h"
 #include "validator/validator.h"
@@ -174,12 +179,35 @@ static int cmd_validate(int argc, char **argv)
     return status;
 }
 
+static char **command_line; /* main's argv: zv_cli_pool_exec runs it again */
+
+int zv_cli_pool_exec(void)
+{
+    char path[4096], *slash;
+    if (!realpath("/proc/self/exe", path) || !(slash = strrchr(path, '/'))) {
+        fprintf(stderr, "zvm: cannot find this program's folder: %s\n", strerror(errno));
+        return 2;
+    }
+    if ((size_t)(slash + 1 - path) + sizeof "zvm-pool" > sizeof path) {
+        fprintf(stderr, "zvm: the path of %s is too long\n", path);
+        return 2;
+    }
+    strcpy(slash + 1, "zvm-pool");
+    execv(path, command_line);
+    fprintf(stderr, "zvm: cannot start %s, which runs the pool commands: %s\n", path,
+            strerror(errno));
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
+    command_line = argv;
     if (argc < 2) {
         usage(stderr);
         return 2;
     }
+    if (!ZV_CLI_POOLS_HERE && (!strcmp(argv[1], "batch") || !strcmp(argv[1], "consume")))
+        return zv_cli_pool_exec();
     if (!strcmp(argv[1], "validate"))
         return cmd_validate(argc - 2, argv + 2);
     if (!strcmp(argv[1], "run"))

@@ -280,8 +280,8 @@ static int run_manifest(run_flags *f)
             fprintf(stderr, "%s: %s\n", f->path, cerr.msg);
         return cerr.exit_code ? cerr.exit_code : ZV_CFG_EXIT_MANIFEST;
     }
-    if (m->job) {
-        code = run_daemon(f, m);
+    if (m->job) { /* daemon mode is a pool */
+        code = ZV_CLI_POOLS_HERE ? run_daemon(f, m) : zv_cli_pool_exec();
         zv_cfg_free(m);
         return code;
     }

@@ -93,7 +93,8 @@ int zv_cpu_bind_memory(const zv_cpu_topology *t, void *addr, size_t len, int num
  * others must stay valid. jemalloc allows a few thousand arenas, so start
  * workers once per process, not per job. In a build where jemalloc is not
  * the process's malloc (e.g. under ASan) the arenas exist but malloc does
- * not use them. */
+ * not use them. The lean `zvm` command has no jemalloc (arena_none.c):
+ * there it fails with -ENOSYS, and no fn runs. */
 int zv_cpu_workers_start(const zv_cpu_topology *t, uint32_t n, int (*fn)(zv_cpu_worker *w),
                          void *arg, zv_cpu_workers **out);
 /* Wait for every worker; returns the first nonzero result of fn (lowest

@@ -8,10 +8,10 @@
  * Worker records are cache-line aligned: each thread writes its own.
  */
 #include "cpuset/cpuset.h"
+#include "cpuset/arena.h"
 
 #include <assert.h>
 #include <errno.h>
-#include <jemalloc/jemalloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,16 +41,6 @@ struct zv_cpu_workers {
     zv_cpu_worker *w;         /* n records, 64-byte aligned */
 };
 
-/* A fresh arena for the calling thread. mallctl returns a positive errno. */
-static int own_arena(unsigned *arena)
-{
-    size_t len = sizeof *arena;
-    int rc = mallctl("arenas.create", arena, &len, NULL, 0);
-    if (rc == 0)
-        rc = mallctl("thread.arena", NULL, NULL, arena, sizeof *arena);
-    return -rc;
-}
-
 static void *worker_main(void *p)
 {
     zv_cpu_worker *w = p;
@@ -58,7 +48,7 @@ static void *worker_main(void *p)
     char name[16];
     int rc = zv_cpu_pin_self(ws->t, &w->place), gate;
     if (rc == 0)
-        rc = own_arena(&w->arena);
+        rc = zv_cpu_own_arena(&w->arena);
     w->rc = rc;
     snprintf(name, sizeof name, "zvm-w%u", w->index);
     (void)pthread_setname_np(pthread_self(), name); /* cosmetic: top -H, gdb */

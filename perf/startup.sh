@@ -5,7 +5,7 @@
 #   native hello            (the same C, gcc -O2, dynamically linked)
 #   node WASI               (node --experimental-wasi-unstable-preview1, when node is installed)
 # and a new module's first run, tiered and not; and, to see where zvm's time goes, `zvm` printing its usage (the process
-# floor: exec, libc, jemalloc) and `zvm validate hello.wasm`. Each round
+# floor: exec, libc) and `zvm validate hello.wasm`. Each round
 # runs every command BATCH times in turn; the figure is the median over
 # ROUNDS rounds of the time per process. Prints the load average.
 #

@@ -61,4 +61,25 @@ G
 last=$?; check "installed zvm-cc builds a guest with zvm/guest.h: $(head -3 cc3.log)" $last
 [ "$("$prefix/bin/zvm" run guest.wasm)" = "3 channels" ]; check "that guest runs" $?
 
+# The pool commands run in zvm-pool (jemalloc, an arena per worker), which
+# zvm execs from its own folder; zvm itself has no jemalloc (CMakeLists.txt).
+if [ -e "$build/zvm-pool" ]; then
+    [ -x "$prefix/bin/zvm-pool" ]; check "installed bin/zvm-pool" $?
+    nm "$prefix/bin/zvm" > zvm.nm; nm "$prefix/bin/zvm-pool" > pool.nm
+    ! grep -q mallctl zvm.nm && grep -q mallctl pool.nm
+    check "jemalloc is in zvm-pool only" $?
+    ln -s "$prefix/bin/zvm" zvm_link # through a link, as from a PATH folder
+    ./zvm_link batch --module "$build/examples/logfilter.wasm" --input "$src/examples/sample.log" \
+        --output batch.out 2>batch.err
+    last=$?
+    grep ERROR "$src/examples/sample.log" | cmp -s - batch.out
+    check "installed zvm batch runs in zvm-pool: status $last, $(head -2 batch.err)" $?
+    mkdir alone && cp "$prefix/bin/zvm" alone/
+    alone/zvm batch --module "$build/examples/logfilter.wasm" --input "$src/examples/sample.log" \
+        --output alone.out 2>alone.err
+    last=$?
+    grep -q "cannot start $tmp/alone/zvm-pool, which runs the pool commands" alone.err
+    check "zvm without zvm-pool: exit 2 and why ($last: $(cat alone.err))" $([ $? = 0 ] && [ $last = 2 ]; echo $?)
+fi
+
 finish install.sh
