@@ -143,6 +143,21 @@ static inline uint64_t zv_bits_f64(D d) { uint64_t b; memcpy(&b, &d, 8); return 
 #error "zvm's generated code targets x86-64 and AArch64"
 #endif
 
+/* Every round of a loop starts with ZV_ROUND: an asm that reads the whole
+ * slot (the 8 GiB an address and an offset can reach), emits nothing and
+ * clobbers nothing. Every store is then observed by the next round or by
+ * the return, so the C compiler cannot delete one as dead in a loop that
+ * it proves never ends: such a loop's out-of-bounds store must trap, not
+ * spin until the timeout. (Loops that end, and code outside loops, need
+ * nothing: their stores are seen when the function returns, traps or
+ * calls.) A fast copy (translate_loop.c) has none, since its guard proved
+ * it ends: an asm in a loop keeps it from being vectorized. */
+#if defined(__TINYC__) /* tcc deletes no stores */
+#define ZV_ROUND(mem) ((void)(mem))
+#else
+#define ZV_ROUND(mem) __asm__ volatile("" ::"m"(*(const uint8_t(*)[UINT64_C(1) << 33])(mem)))
+#endif
+
 /* The _w forms take a 64-bit address that a loop's guard proved exact and
  * in bounds (translate_loop.c): such a load cannot trap, so it needs no
  * forcing, and the C compiler may vectorize the loop around it. */

@@ -106,6 +106,11 @@ static int emit_fast_copy(tr *t, uint32_t label)
         rc = emit_op(t, &op);
     }
     t->fast_label = 0;
+    /* the copy's memory instructions are matched to the plan's accesses
+     * by their order: a mismatch would put a 64-bit address on the wrong
+     * access, so it fails the build */
+    if (rc == 0 && t->fast_acc != t->plan.n_acc)
+        rc = -EINVAL;
     assert(rc != 0 || t->sp == sp + 1); /* the back edge's condition, unused */
     t->sp = sp;
     zv_eng_loop_tail(t->out, label);
@@ -130,7 +135,7 @@ static int emit_block(tr *t, const zv_val_op *op)
             return rc;
         /* no poll here: a spinning loop is stopped by the interrupt signal
          * (trap.c); polls stay at function entries */
-        fprintf(t->out, "L%u_top:;\n", f->label);
+        fprintf(t->out, "L%u_top:;\n  ZV_ROUND(mem);\n", f->label);
     } else if (op->op == ZV_OP_if_) {
         /* the else branch needs the params the then branch may clobber */
         for (uint32_t i = 0; i < f->np; i++) {

@@ -59,6 +59,12 @@
 #define MAX_COEF 65536  /* |coef| of a term */
 #define MAX_S (INT64_C(1) << 20) /* |s|: s * N stays far inside int64 */
 #define MAX_K (INT64_C(1) << 40)
+/* The guard's sums in the generated C: up to ZV_LOOP_TERMS locals (below
+ * 2^32) times a coefficient, s times a round count (below 2^32), k, and an
+ * access's offset and width (end): all far inside int64. */
+_Static_assert(ZV_LOOP_TERMS * ((int64_t)MAX_COEF << 32) + (MAX_S << 32) + MAX_K + (INT64_C(1) << 33) <
+                   INT64_C(1) << 62,
+               "the guard's arithmetic fits in int64");
 
 typedef struct {
     uint16_t op;
@@ -498,6 +504,8 @@ static void emit_bounds(FILE *out, const zv_loop_plan *pl, uint32_t label)
         fprintf(out, " >= 0\n      && %s + INT64_C(%" PRId64 ")", base, hi);
         if (a->s > 0)
             fprintf(out, " + INT64_C(%" PRId64 ") * (N%u - 1)", a->s, label);
+        /* a memory has at most 65536 pages (memory.c), so an access that
+         * ends inside it starts below 2^32: its address did not wrap */
         fprintf(out, " <= (int64_t)ctx->memory->size_bytes");
     }
 }

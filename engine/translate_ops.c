@@ -287,7 +287,7 @@ int zv_eng_tr_simple(tr *t, const zv_val_op *op, int n_pops, uint8_t push_type)
      * in a loop's fast copy, a known address is 64-bit (translate_loop.c) */
     uint32_t acc = t->fast_acc;
     if (t->fast_label && (imm == ZV_IMM_MEM || imm == ZV_IMM_MEM_LANE) &&
-        t->plan.acc[t->fast_acc++].known) {
+        t->fast_acc++ < t->plan.n_acc && t->plan.acc[acc].known) {
         char a[96];
         zv_eng_loop_addr(a, sizeof a, &t->plan, acc, t->fast_label - 1);
         fprintf(t->out, "zv_op_%s_w(mem, %s", ident, a);

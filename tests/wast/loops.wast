@@ -148,3 +148,26 @@
 ;; through p - 2, p - 6, ... (legal, wrapped) until p + x leaves the memory
 (assert_trap (invoke "sum_down" (i32.const 0x200) (i32.const 2) (i32.const 0))
              "out of bounds memory access")
+
+;; A loop that never ends (x stays odd, never 64) and stores out of bounds:
+;; the store must trap in the first round. gcc proved the loop endless and
+;; deleted the store as dead, spinning until the timeout (ZV_ROUND in
+;; rt_ops.h). So with a store before an empty endless loop, and with an
+;; offset that takes the address past 4 GiB.
+(module
+  (memory 1)
+  (func (export "odd_forever") (local $x i32)
+    (local.set $x (i32.const 1))
+    (loop
+      (i32.store (i32.const 70000) (i32.const 0))
+      (br_if 0 (i32.ne (local.tee $x (i32.add (local.get $x) (i32.const 2))) (i32.const 64)))))
+  (func (export "store_then_spin")
+    (i32.store (i32.const 70000) (i32.const 0))
+    (loop (br 0)))
+  (func (export "far_store_forever")
+    (loop
+      (i64.store offset=0xffffffff (i32.const 0x10) (i64.const 1))
+      (br 0))))
+(assert_trap (invoke "odd_forever") "out of bounds memory access")
+(assert_trap (invoke "store_then_spin") "out of bounds memory access")
+(assert_trap (invoke "far_store_forever") "out of bounds memory access")
