@@ -328,8 +328,9 @@ int zv_eng_guarded(zv_ctx *ctx, uintptr_t guard_lo, uintptr_t guard_hi, int (*bo
     tl_interrupt = &ctx->interrupt;
     /* the stack the guest runs on, for its functions' entry check (ZV_ENTER) */
     ctx->stack_limit = tl_guard_hi ? tl_guard_hi + HOST_HEADROOM : 0;
-    if (tl_pending) /* interrupted before this call began */
-        *tl_interrupt = 1;
+    /* the flag is this run's: raised if the run was interrupted before
+     * this call began, lowered if an earlier run's timeout left it up */
+    *tl_interrupt = tl_pending ? 1 : 0;
     if (sigsetjmp(fr.jb, 0) == 0) {
         rc = body(arg);
         tl_frame = fr.prev;

@@ -8,13 +8,17 @@
  * Phase 1 converts every .wast with wast2json and compiles every module at
  * -O0 into a cache, on all cores in parallel; phase 2 replays each file's
  * commands in order on a guest thread (so stack overflow is a trap). Prints
- * each failure as FILE:LINE, then `N passed, N failed, N skipped`.
+ * each failure as FILE:LINE, then `N passed, N failed, N skipped`. Each
+ * instantiation and call has a time limit (the pool's watchdog), so a
+ * guest that spins where it should trap fails its own line as a timeout
+ * instead of hanging the run.
  *
  * Usage: spec_exec [-O0|-O2] [SPEC_DIR] [FILTER]   (FILTER: only files
  * containing it). -O2 (the default) is the level the cache builds for
  * users; -O0 is the quick level.
  */
 #include "engine/engine.h"
+#include "prefork/prefork.h"
 #include "json.h"
 #include "wast.h"
 
@@ -25,6 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* Far above any command of the suite (each takes well under a second). */
+#define CALL_LIMIT_NS (30ull * 1000000000ull)
 
 typedef struct {
     long passed, failed, skipped;
@@ -46,6 +53,7 @@ typedef struct {
     named names[256], registered[256];
     int n_names, n_registered;
     zv_eng_instance *current;
+    zv_pf_watch *watch; /* the time limit of each instantiation and call */
     /* spectest */
     zv_table *table;
     zv_memory *memory;
@@ -275,7 +283,9 @@ static int instantiate(run *r, const char *file, zv_eng_instance **out, zv_eng_e
     *out = NULL;
     if (rc)
         return rc;
+    zv_pf_watch_start(r->watch, CALL_LIMIT_NS);
     rc = zv_eng_instance_new(m, NULL, resolve, r, NULL, out, err);
+    zv_pf_watch_stop(r->watch);
     if (*out && r->n_insts < 4096)
         r->insts[r->n_insts++] = *out; /* kept: its functions may live in other tables */
     return rc;
@@ -312,7 +322,10 @@ static int perform(run *r, const spec_json *action, zv_value *res, uint32_t *n_r
             parse_value(a, &args[i++]);
         *n_res = ft->n_results;
         memset(res, 0, 64 * sizeof *res);
-        return zv_eng_call(inst, ext.func, type_idx, args, res, err);
+        zv_pf_watch_start(r->watch, CALL_LIMIT_NS);
+        int rc = zv_eng_call(inst, ext.func, type_idx, args, res, err);
+        zv_pf_watch_stop(r->watch);
+        return rc;
     }
 }
 
@@ -438,6 +451,7 @@ typedef struct {
     const char *file, *dir;
     zv_eng_opts *opts;
     totals *t;
+    zv_pf_watch *watch;
 } file_job;
 
 static int run_file(void *p)
@@ -451,6 +465,8 @@ static int run_file(void *p)
     r->dir = job->dir;
     r->opts = *job->opts;
     r->t = job->t;
+    r->watch = job->watch;
+    zv_pf_watch_attach(r->watch); /* this guest thread's */
     zv_eng_table_new(ZV_FUNCREF, 10, 20, &r->table);
     r->g_i32.i32 = 666;
     r->g_i64.i64 = 666;
@@ -527,6 +543,7 @@ int main(int argc, char **argv)
     precompile pc = {NULL, 0, 0, PTHREAD_MUTEX_INITIALIZER, &opts};
     long n_cpu = sysconf(_SC_NPROCESSORS_ONLN);
     pthread_t th[16];
+    zv_pf_watchdog *wd;
     int n = spec_list(dir, &names), n_threads;
 
     if (n <= 0) {
@@ -563,13 +580,18 @@ int main(int argc, char **argv)
         pthread_create(&th[i], NULL, precompile_worker, &pc);
     for (int i = 0; i < n_threads; i++)
         pthread_join(th[i], NULL);
+    if (zv_pf_watchdog_new(1, &wd)) {
+        fprintf(stderr, "spec_exec: cannot start the watchdog\n");
+        return 2;
+    }
     for (int i = 0; i < n; i++) {
-        file_job job = {docs[i], names[i], tmp, &opts, &t};
+        file_job job = {docs[i], names[i], tmp, &opts, &t, zv_pf_watchdog_slot(wd, 0)};
         if (!docs[i])
             continue;
         zv_eng_run_guest_thread(run_file, &job, 8u << 20);
         spec_json_free(docs[i]);
     }
+    zv_pf_watchdog_free(wd);
     for (int i = 0; i < pc.n; i++)
         free(pc.paths[i]);
     free(pc.paths);

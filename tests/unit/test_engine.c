@@ -129,7 +129,8 @@ typedef struct {
     pthread_t thread;
     _Atomic uint64_t epoch;
     _Atomic int started;
-    int trap;
+    int trap, next;
+    uint32_t loaded;
 } spinner;
 
 static int spin_run(void *p)
@@ -139,6 +140,9 @@ static int spin_run(void *p)
     atomic_store(&s->epoch, zv_eng_run_begin());
     atomic_store(&s->started, 1);
     s->trap = call("spin", 0, 0, NULL);
+    zv_eng_run_end();
+    zv_eng_run_begin(); /* the next run on the same instance is not interrupted */
+    s->next = call("load", 8, 0, &s->loaded);
     zv_eng_run_end();
     return 0;
 }
@@ -164,6 +168,8 @@ Test(engine, interrupt_stops_a_spinning_guest, .timeout = 20)
     cr_assert_eq(zv_eng_interrupt(s.thread, atomic_load(&s.epoch)), 0);
     pthread_join(th, NULL);
     cr_assert_eq(s.trap, ZV_TRAP_TIMEOUT);
+    cr_assert_eq(s.next, 0, "the next run trapped too: %d", s.next);
+    cr_assert_eq(s.loaded, 0x216d767a);
 }
 
 /* ---- faults that are not the guest's reach the handler installed first ---------- */
