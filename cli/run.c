@@ -204,6 +204,14 @@ static int run_program(run_flags *f)
     return code;
 }
 
+/* How a pool's tiers ended, for its summary: `on_baseline` workers were
+ * still on the baseline build. */
+static const char *tiers_outcome(unsigned on_baseline)
+{
+    return on_baseline ? "the optimised one was not ready by the end"
+                       : "then on the optimised one (gcc -O2)";
+}
+
 static volatile sig_atomic_t stop_serving;
 
 static void on_stop(int sig)
@@ -257,8 +265,7 @@ static int run_daemon(run_flags *f, const zv_cfg_manifest *m)
         if (st.baseline_jobs)
             snprintf(rep.status + n, sizeof rep.status - (size_t)n,
                      "; %llu on the baseline build (tcc), %s", (unsigned long long)st.baseline_jobs,
-                     st.baseline_workers ? "the optimised one was not ready by the end"
-                                         : "then on the optimised one (gcc -O2)");
+                     tiers_outcome(st.baseline_workers));
     }
     zvm_report_write(&rep, f->json, stdout);
     fflush(stdout);
@@ -319,9 +326,7 @@ void zv_cli_tiers_line(const zv_pf_pool *p)
     zv_pf_pool_tiers(p, &on_baseline, &baseline_records);
     if (baseline_records)
         fprintf(stderr, "  tiers: %llu records on the baseline build (tcc), %s\n",
-                (unsigned long long)baseline_records,
-                on_baseline ? "the optimised one was not ready by the end"
-                            : "then on the optimised one (gcc -O2)");
+                (unsigned long long)baseline_records, tiers_outcome(on_baseline));
 }
 
 int zv_cli_run(int argc, char **argv)
