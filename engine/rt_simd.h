@@ -323,18 +323,37 @@ ZV_VLANES2(i32x4_dot_i16x8_s, zv_i16x8, zv_u32x4, 4,
            (uint32_t)((int32_t)a[2 * i] * b[2 * i]) + (uint32_t)((int32_t)a[2 * i + 1] * b[2 * i + 1]))
 
 /* ---- floating point ------------------------------------------------------ */
+/* NaN lanes of arithmetic results become the positive canonical NaN
+ * (rt_ops.h "NaN results"): a compare and a blend on the whole vector,
+ * or zv_f32_canon_v per lane in lane loops (gcc vectorizes either).
+ * pmin/pmax select an operand as it is, so they keep its bits (§4.3.4.x
+ * fpmin: b < a ? b : a). */
+#define ZV_VCANON(FV, IV, NAN)                                                                     \
+    static inline V zv_canon_##FV(FV r)                                                            \
+    {                                                                                              \
+        IV ok = r == r, nan = (IV){0} + (NAN);                                                     \
+        return (V)(((IV)r & ok) | (nan & ~ok));                                                    \
+    }
+ZV_VCANON(zv_f32x4, zv_i32x4, (int32_t)ZV_NAN32)
+ZV_VCANON(zv_f64x2, zv_i64x2, (int64_t)ZV_NAN64)
+#define ZV_FVOP(name, FV, op)                                                                      \
+    static inline V zv_op_##name(C *ctx, V a, V b)                                                 \
+    {                                                                                              \
+        (void)ctx;                                                                                 \
+        return zv_canon_##FV((FV)a op(FV) b);                                                      \
+    }
 #define ZV_FARITH(p, FV, N, s, BT, SIGN, bits, frombits, sfx)                                      \
-    ZV_VOP(p##_add, FV, +)                                                                         \
-    ZV_VOP(p##_sub, FV, -)                                                                         \
-    ZV_VOP(p##_mul, FV, *)                                                                         \
-    ZV_VOP(p##_div, FV, /)                                                                         \
+    ZV_FVOP(p##_add, FV, +)                                                                        \
+    ZV_FVOP(p##_sub, FV, -)                                                                        \
+    ZV_FVOP(p##_mul, FV, *)                                                                        \
+    ZV_FVOP(p##_div, FV, /)                                                                        \
     ZV_VLANES1(p##_abs, FV, FV, N, frombits(bits(a[i]) & ~SIGN))                                   \
     ZV_VLANES1(p##_neg, FV, FV, N, frombits(bits(a[i]) ^ SIGN))                                    \
-    ZV_VLANES1(p##_sqrt, FV, FV, N, sqrt##sfx(a[i]))                                               \
-    ZV_VLANES1(p##_ceil, FV, FV, N, zv_##s##_quiet(ceil##sfx(a[i])))                                               \
-    ZV_VLANES1(p##_floor, FV, FV, N, zv_##s##_quiet(floor##sfx(a[i])))                                             \
-    ZV_VLANES1(p##_trunc, FV, FV, N, zv_##s##_quiet(trunc##sfx(a[i])))                                             \
-    ZV_VLANES1(p##_nearest, FV, FV, N, zv_##s##_quiet(nearbyint##sfx(a[i])))                                       \
+    ZV_VLANES1(p##_sqrt, FV, FV, N, zv_##s##_canon_v(sqrt##sfx(a[i])))                             \
+    ZV_VLANES1(p##_ceil, FV, FV, N, zv_##s##_canon_v(ceil##sfx(a[i])))                             \
+    ZV_VLANES1(p##_floor, FV, FV, N, zv_##s##_canon_v(floor##sfx(a[i])))                           \
+    ZV_VLANES1(p##_trunc, FV, FV, N, zv_##s##_canon_v(trunc##sfx(a[i])))                           \
+    ZV_VLANES1(p##_nearest, FV, FV, N, zv_##s##_canon_v(nearbyint##sfx(a[i])))                     \
     ZV_VLANES2(p##_min, FV, FV, N, zv_##s##_min(a[i], b[i]))                                       \
     ZV_VLANES2(p##_max, FV, FV, N, zv_##s##_max(a[i], b[i]))                                       \
     ZV_VLANES2(p##_pmin, FV, FV, N, b[i] < a[i] ? b[i] : a[i])                                     \
@@ -365,14 +384,14 @@ static inline V zv_op_i32x4_trunc_sat_f64x2_u_zero(C *ctx, V v)
 static inline V zv_op_f32x4_demote_f64x2_zero(C *ctx, V v)
 {
     zv_f64x2 a = (zv_f64x2)v;
-    zv_f32x4 r = {zv_f32_quiet((float)a[0]), zv_f32_quiet((float)a[1]), 0, 0};
+    zv_f32x4 r = {zv_f32_canon_v((float)a[0]), zv_f32_canon_v((float)a[1]), 0, 0};
     (void)ctx;
     return (V)r;
 }
 static inline V zv_op_f64x2_promote_low_f32x4(C *ctx, V v)
 {
     zv_f32x4 a = (zv_f32x4)v;
-    zv_f64x2 r = {zv_f64_quiet(a[0]), zv_f64_quiet(a[1])};
+    zv_f64x2 r = {zv_f64_canon_v(a[0]), zv_f64_canon_v(a[1])};
     (void)ctx;
     return (V)r;
 }

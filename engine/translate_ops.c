@@ -253,6 +253,22 @@ static unsigned store_bytes(uint16_t op)
     }
 }
 
+/* Float arithmetic with a _v form in rt_ops.h: the select that gcc
+ * vectorizes, for loops' fast copies (rt_ops.h "NaN results"). */
+static int has_select_form(uint16_t op)
+{
+    switch (op) {
+    case ZV_OP_f32_add: case ZV_OP_f32_sub: case ZV_OP_f32_mul: case ZV_OP_f32_div:
+    case ZV_OP_f32_min: case ZV_OP_f32_max: case ZV_OP_f32_sqrt: case ZV_OP_f32_ceil:
+    case ZV_OP_f32_floor: case ZV_OP_f32_trunc: case ZV_OP_f32_nearest:
+    case ZV_OP_f64_add: case ZV_OP_f64_sub: case ZV_OP_f64_mul: case ZV_OP_f64_div:
+    case ZV_OP_f64_min: case ZV_OP_f64_max: case ZV_OP_f64_sqrt: case ZV_OP_f64_ceil:
+    case ZV_OP_f64_floor: case ZV_OP_f64_trunc: case ZV_OP_f64_nearest:
+    case ZV_OP_f32_demote_f64: case ZV_OP_f64_promote_f32: return 1;
+    default: return 0;
+    }
+}
+
 /* A plain instruction: dst = zv_op_<name>(ctx, operands..., immediates...). */
 int zv_eng_tr_simple(tr *t, const zv_val_op *op, int n_pops, uint8_t push_type)
 {
@@ -266,6 +282,8 @@ int zv_eng_tr_simple(tr *t, const zv_val_op *op, int n_pops, uint8_t push_type)
     for (char *p = ident; *p; p++)
         if (*p == '.')
             *p = '_';
+    if (t->fast_label && has_select_form(op->op))
+        strcat(ident, "_v");
     for (int i = 0; i < n_pops; i++)
         zv_eng_tr_var(t, base + (uint32_t)i, args[i]);
     t->sp = base;

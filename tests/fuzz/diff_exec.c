@@ -10,12 +10,23 @@
  * compared up to and including its first trap.
  *
  *   diff_exec [--seed S] [--count N | --minutes M] [-O0|-O2] [--save DIR]
+ *             [--tiers CC_A,CC_B]
  *   diff_exec --emit SEED FILE.wasm      (write one module, for debugging)
+ *
+ * With --tiers A,B zvm is compared with itself instead: the module is
+ * built by C compiler A and by C compiler B (tcc, gcc, clang: the tiers
+ * and ZVM_CC), and every export's results must have the same bits, NaN
+ * payloads included (engine/rt_ops.h "NaN results"), and so must memory
+ * and the mutable globals after each call (a hash of both). wasm-interp
+ * cannot be the reference there: its NaN payloads are its own. The
+ * modules are generated with GEN_RAW_NANS (gen_exec.h), and without SIMD
+ * when one side is tcc, so that tcc builds them.
  *
  * Prints each divergence with its seed and export (and each module
  * wasm-interp has not finished in 60 s, skipped), a progress line on a
  * terminal, then `N modules, N calls, N traps, N divergences`. Exit 0 when
- * nothing diverged, 1 otherwise, 77 when wasm-interp is missing.
+ * nothing diverged, 1 otherwise, 77 when wasm-interp (or a compiler of
+ * --tiers) is missing.
  */
 #include "engine/engine.h"
 #include "gen_exec.h"
@@ -106,8 +117,37 @@ typedef struct {
     zv_eng_module *mod;
     char (*lines)[512]; /* per export: "name() => ..." as wasm-interp prints it */
     uint32_t n;
+    int state;          /* --tiers: each line ends with " state:HASH" after a call */
     char err[512];
 } zvm_run;
+
+/* FNV-1a over memory and the exported globals' bits: what a call left. */
+static uint64_t state_hash(zv_eng_instance *inst, const zv_val_module *info)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    const uint8_t *mem;
+    uint64_t size = 0;
+    if (zv_eng_instance_memory(inst, &mem, &size))
+        size = 0;
+    for (uint64_t i = 0; i < size; i++)
+        h = (h ^ mem[i]) * 0x100000001b3ull;
+    for (uint32_t i = 0; i < info->n_exports; i++) {
+        const zv_val_export *e = &info->exports[i];
+        zv_eng_extern ext;
+        uint32_t type_idx;
+        uint8_t bits[sizeof(zv_value)] = {0};
+        if (e->kind != ZV_EXT_GLOBAL ||
+            zv_eng_instance_export(inst, e->name, e->name_len, &ext, &type_idx))
+            continue;
+        memcpy(bits, ext.global, ext.global_type == ZV_V128 ? 16 : ext.global_type == ZV_I32 ||
+                                                                     ext.global_type == ZV_F32
+                                                                 ? 4
+                                                                 : 8);
+        for (size_t k = 0; k < sizeof bits; k++)
+            h = (h ^ bits[k]) * 0x100000001b3ull;
+    }
+    return h;
+}
 
 static int no_imports(void *arg, const zv_val_import *im, zv_eng_extern *out)
 {
@@ -146,8 +186,12 @@ static int zvm_guest(void *p)
         zv_eng_extern ext;
         uint32_t type_idx;
         zv_value res[4];
-        char *line = z->lines[z->n++];
-        int len = snprintf(line, 512, "%.*s() =>", (int)e->name_len, e->name);
+        char *line;
+        int len;
+        if (e->kind != ZV_EXT_FUNC)
+            continue;
+        line = z->lines[z->n++];
+        len = snprintf(line, 512, "%.*s() =>", (int)e->name_len, e->name);
         zv_eng_instance_export(inst, e->name, e->name_len, &ext, &type_idx);
         ft = &info->types[type_idx];
         memset(&err, 0, sizeof err);
@@ -160,12 +204,26 @@ static int zvm_guest(void *p)
             format_result(v, sizeof v, ft->results[r], &res[r]);
             len += snprintf(line + len, 512 - (size_t)len, "%s %s", r ? "," : "", v);
         }
+        if (z->state)
+            snprintf(line + len, 512 - (size_t)len, " state:%016" PRIx64,
+                     state_hash(inst, info));
     }
     zv_eng_instance_free(inst);
     return 0;
 }
 
 /* ---- comparison --------------------------------------------------------------- */
+
+static void keep(uint64_t seed, const char *save, const char *wasm)
+{
+    char cmd[8300];
+    if (!save)
+        return;
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp '%s' '%s/seed-%" PRIu64 ".wasm'", save, wasm,
+             save, seed);
+    if (system(cmd) != 0)
+        fprintf(stderr, "diff_exec: cannot save the module in %s\n", save);
+}
 
 /* Compares wabt's output with zvm's lines up to the first trap. */
 static void compare(uint64_t seed, const char *wabt_out, zvm_run *z, totals *t, const char *save,
@@ -204,13 +262,7 @@ static void compare(uint64_t seed, const char *wabt_out, zvm_run *z, totals *t, 
     }
     if (diverged) {
         t->divergences++;
-        if (save) {
-            char cmd[8300];
-            snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp '%s' '%s/seed-%" PRIu64 ".wasm'", save,
-                     wasm, save, seed);
-            if (system(cmd) != 0)
-                fprintf(stderr, "diff_exec: cannot save the module in %s\n", save);
-        }
+        keep(seed, save, wasm);
     }
 }
 
@@ -238,6 +290,73 @@ static int write_file(const char *path, const buf *b)
     return ok ? 0 : -1;
 }
 
+/* Loads b with opts and runs every export into z (the caller frees
+ * z->lines and z->mod). Returns 0, or -1 with z->err. */
+static int run_zvm(const buf *b, const zv_eng_opts *opts, zvm_run *z)
+{
+    zv_eng_err err = {0};
+    int cached;
+    if (zv_eng_module_load(b->p, b->n, opts, &z->mod, &cached, &err)) {
+        snprintf(z->err, sizeof z->err, "zvm cannot load the module: %s", err.msg);
+        return -1;
+    }
+    z->lines = calloc(zv_eng_module_info(z->mod)->n_exports + 1, sizeof *z->lines);
+    return zv_eng_run_guest_thread(zvm_guest, z, 8u << 20) ? -1 : 0;
+}
+
+/* --tiers: one module built by cc[0] and by cc[1]; every line must be
+ * the same up to and including the first trap (after it, which stores
+ * landed is not defined: rt_abi.h), where the state is not compared. */
+static void one_tiers(uint64_t seed, const zv_eng_opts *base, const char *const cc[2],
+                      const char *tmp, totals *t, const char *save)
+{
+    char wasm[4200];
+    buf b = {0};
+    zvm_run z[2] = {{.state = 1}, {.state = 1}};
+    int diverged = 0;
+    gen_exec_module_ex(seed, GEN_RAW_NANS | (!strcmp(cc[0], "tcc") || !strcmp(cc[1], "tcc")
+                                                 ? GEN_NO_SIMD
+                                                 : 0),
+                       &b);
+    snprintf(wasm, sizeof wasm, "%s/m.wasm", tmp);
+    if (write_file(wasm, &b)) {
+        fprintf(stderr, "diff_exec: cannot write %s\n", wasm);
+        exit(2);
+    }
+    t->modules++;
+    for (int k = 0; k < 2 && !diverged; k++) {
+        zv_eng_opts opts = *base;
+        opts.cc = cc[k];
+        if (run_zvm(&b, &opts, &z[k])) {
+            printf("DIVERGE seed %" PRIu64 ": %s: %s\n", seed, cc[k], z[k].err);
+            diverged = 1;
+        }
+    }
+    for (uint32_t i = 0; !diverged && i < z[0].n; i++) {
+        const char *a = z[0].lines[i], *bl = z[1].lines[i];
+        const char *trap = strstr(a, "=> error: ");
+        t->calls++;
+        t->traps += trap != NULL;
+        if (i >= z[1].n || strcmp(a, bl)) {
+            diverged = 1;
+            printf("DIVERGE seed %" PRIu64 ": %s [%s] %s [%s]\n", seed, cc[0], a, cc[1],
+                   i < z[1].n ? bl : "");
+        }
+        if (trap)
+            break;
+    }
+    if (diverged) {
+        t->divergences++;
+        keep(seed, save, wasm);
+    }
+    for (int k = 0; k < 2; k++) {
+        free(z[k].lines);
+        zv_eng_module_free(z[k].mod);
+    }
+    free(b.p);
+    empty_dir(base->cache_dir);
+}
+
 /* One module: generate, run on both sides, compare. */
 static void one(uint64_t seed, const zv_eng_opts *opts, const char *tmp, totals *t,
                 const char *save)
@@ -245,8 +364,7 @@ static void one(uint64_t seed, const zv_eng_opts *opts, const char *tmp, totals 
     char wasm[4200], out[4200];
     buf b = {0};
     zvm_run z = {0};
-    zv_eng_err err = {0};
-    int cached, st;
+    int st;
     gen_exec_module(seed, &b);
     snprintf(wasm, sizeof wasm, "%s/m.wasm", tmp);
     snprintf(out, sizeof out, "%s/wabt.txt", tmp);
@@ -257,13 +375,7 @@ static void one(uint64_t seed, const zv_eng_opts *opts, const char *tmp, totals 
     t->modules++;
     if ((st = run_wabt(wasm, out)) == -2)
         printf("seed %" PRIu64 ": wasm-interp ran past %d s: skipped\n", seed, WABT_LIMIT_MS / 1000);
-    if (zv_eng_module_load(b.p, b.n, opts, &z.mod, &cached, &err)) {
-        printf("DIVERGE seed %" PRIu64 ": zvm cannot load the module: %s\n", seed, err.msg);
-        t->divergences++;
-        goto out;
-    }
-    z.lines = calloc(zv_eng_module_info(z.mod)->n_exports + 1, sizeof *z.lines);
-    if (zv_eng_run_guest_thread(zvm_guest, &z, 8u << 20)) {
+    if (run_zvm(&b, opts, &z)) {
         printf("DIVERGE seed %" PRIu64 ": %s\n", seed, z.err);
         t->divergences++;
     } else if (st != 0 && st != 1) {
@@ -271,7 +383,6 @@ static void one(uint64_t seed, const zv_eng_opts *opts, const char *tmp, totals 
     } else {
         compare(seed, out, &z, t, save, wasm);
     }
-out:
     free(z.lines);
     zv_eng_module_free(z.mod);
     free(b.p);
@@ -283,7 +394,8 @@ int main(int argc, char **argv)
     uint64_t seed = 1;
     long count = 0;
     double minutes = 0;
-    const char *save = NULL;
+    const char *save = NULL, *tiers[2] = {NULL, NULL};
+    static char tiers_arg[256];
     char tmp[] = "/tmp/zvm-diff-exec.XXXXXX", cache[64];
     zv_eng_opts opts = {0};
     totals t = {0};
@@ -298,7 +410,13 @@ int main(int argc, char **argv)
             minutes = atof(argv[++i]);
         else if (!strcmp(argv[i], "--save") && i + 1 < argc)
             save = argv[++i];
-        else if (!strcmp(argv[i], "-O0"))
+        else if (!strcmp(argv[i], "--tiers") && i + 1 < argc &&
+                 strlen(argv[i + 1]) < sizeof tiers_arg && strchr(argv[i + 1], ',')) {
+            snprintf(tiers_arg, sizeof tiers_arg, "%s", argv[++i]);
+            tiers[0] = tiers_arg;
+            tiers[1] = strchr(tiers_arg, ',') + 1;
+            tiers_arg[tiers[1] - tiers_arg - 1] = 0;
+        } else if (!strcmp(argv[i], "-O0"))
             opts.fast_compile = 1;
         else if (!strcmp(argv[i], "-O2"))
             opts.fast_compile = 0;
@@ -308,11 +426,19 @@ int main(int argc, char **argv)
             return write_file(argv[i + 2], &b) ? 2 : 0;
         } else {
             fprintf(stderr, "usage: diff_exec [--seed S] [--count N | --minutes M] [-O0|-O2] "
-                            "[--save DIR] | --emit SEED FILE\n");
+                            "[--save DIR] [--tiers CC_A,CC_B] | --emit SEED FILE\n");
             return 2;
         }
     }
-    if (system("wasm-interp --version >/dev/null 2>&1") != 0) {
+    for (int k = 0; k < 2 && tiers[0]; k++) {
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "command -v '%s' >/dev/null 2>&1", tiers[k]);
+        if (strchr(tiers[k], '\'') || system(cmd) != 0) {
+            fprintf(stderr, "diff_exec: the C compiler %s is not installed: skipped\n", tiers[k]);
+            return 77;
+        }
+    }
+    if (!tiers[0] && system("wasm-interp --version >/dev/null 2>&1") != 0) {
         fprintf(stderr, "diff_exec: wasm-interp (Debian's wabt) is not installed: skipped\n");
         return 77;
     }
@@ -331,7 +457,10 @@ int main(int argc, char **argv)
         el = (double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9;
         if ((count && k >= count) || (minutes && el >= minutes * 60))
             break;
-        one(seed + (uint64_t)k, &opts, tmp, &t, save);
+        if (tiers[0])
+            one_tiers(seed + (uint64_t)k, &opts, tiers, tmp, &t, save);
+        else
+            one(seed + (uint64_t)k, &opts, tmp, &t, save);
         if (tty)
             fprintf(stderr, "\rdiff_exec: %ld modules, %ld calls, %ld divergences, %.0f s ",
                     t.modules, t.calls, t.divergences, el);
@@ -344,8 +473,9 @@ int main(int argc, char **argv)
     empty_dir(tmp);
     rmdir(tmp);
     printf("%ld modules, %ld calls, %ld traps, %ld divergences, %ld skipped (seeds %" PRIu64
-           "..%" PRIu64 ", -O%d)\n",
+           "..%" PRIu64 ", -O%d%s%s%s%s)\n",
            t.modules, t.calls, t.traps, t.divergences, t.skipped, seed,
-           seed + (uint64_t)t.modules - 1, opts.fast_compile ? 0 : 2);
+           seed + (uint64_t)t.modules - 1, opts.fast_compile ? 0 : 2, tiers[0] ? ", " : "",
+           tiers[0] ? tiers[0] : "", tiers[0] ? " against " : "", tiers[0] ? tiers[1] : "");
     return t.divergences ? 1 : 0;
 }

@@ -135,20 +135,38 @@ static uint64_t interesting64(gen *g)
     return chance(g, 60) ? v[rnd(g, sizeof v / sizeof *v)] : rng_next(&g->rng);
 }
 
+uint32_t gen_nan32(gen *g)
+{
+    uint32_t payload = (uint32_t)rng_next(&g->rng) & 0x7fffffu;
+    return (chance(g, 50) ? 0xff800000u : 0x7f800000u) | (payload ? payload : 1);
+}
+
+uint64_t gen_nan64(gen *g)
+{
+    uint64_t payload = rng_next(&g->rng) & 0xfffffffffffffull;
+    return (chance(g, 50) ? 0xfff0000000000000ull : 0x7ff0000000000000ull) |
+           (payload ? payload : 1);
+}
+
+/* Under GEN_RAW_NANS a quarter of the constants are NaNs of any bits
+ * (floats, and integers that reinterprets turn into floats). */
+static uint32_t const32(gen *g) { return g->raw && chance(g, 25) ? gen_nan32(g) : interesting32(g); }
+static uint64_t const64(gen *g) { return g->raw && chance(g, 25) ? gen_nan64(g) : interesting64(g); }
+
 void gen_const(gen *g, char t)
 {
     buf *b = g->b;
     switch (t) {
-    case 'i': put(b, 0x41); put_s64(b, (int32_t)interesting32(g)); return;
-    case 'I': put(b, 0x42); put_s64(b, (int64_t)interesting64(g)); return;
+    case 'i': put(b, 0x41); put_s64(b, (int32_t)const32(g)); return;
+    case 'I': put(b, 0x42); put_s64(b, (int64_t)const64(g)); return;
     case 'f': {
-        uint32_t x = interesting32(g);
+        uint32_t x = const32(g);
         put(b, 0x43);
         put_bytes(b, &x, 4);
         return;
     }
     case 'F': {
-        uint64_t x = interesting64(g);
+        uint64_t x = const64(g);
         put(b, 0x44);
         put_bytes(b, &x, 8);
         return;
@@ -156,12 +174,17 @@ void gen_const(gen *g, char t)
     default: {
         put_sub(b, 0xfd, 0x0c);
         if (chance(g, 50)) { /* one interesting lane value, splatted by hand */
-            uint32_t x = interesting32(g);
+            uint32_t x = const32(g);
             for (int i = 0; i < 4; i++)
                 put_bytes(b, &x, 4);
+        } else if (g->raw && chance(g, 30)) { /* four lanes of their own */
+            for (int i = 0; i < 4; i++) {
+                uint32_t x = const32(g);
+                put_bytes(b, &x, 4);
+            }
         } else {
             for (int i = 0; i < 2; i++) {
-                uint64_t x = interesting64(g);
+                uint64_t x = const64(g);
                 put_bytes(b, &x, 8);
             }
         }
@@ -305,7 +328,7 @@ static void emit_plain(gen *g, const opdesc *o, int depth, int canon)
     default:
         break;
     }
-    if (canon && (h = canon_helper(o)) >= 0) {
+    if (canon && !g->raw && (h = canon_helper(o)) >= 0) {
         put(g->b, 0x10);
         put_u32(g->b, (uint32_t)h);
     }
@@ -319,6 +342,11 @@ static int traps_often(const opdesc *o)
            (strstr(o->name, ".trunc_f") && !strstr(o->name, "_sat_"));
 }
 
+static int uses_v128(const opdesc *o)
+{
+    return o->push == 'V' || memchr(o->pops, 'V', o->n_pops);
+}
+
 static const opdesc *pick_op(gen *g, char push)
 {
     int k = letter_index(push);
@@ -327,7 +355,7 @@ static const opdesc *pick_op(gen *g, char push)
         return NULL;
     do
         o = &ops[by_push[k][rnd(g, n_by_push[k])]];
-    while (traps_often(o) && chance(g, 75));
+    while ((traps_often(o) && chance(g, 75)) || (g->no_simd && uses_v128(o)));
     return o;
 }
 
@@ -344,11 +372,15 @@ static int nanbits(gen *g, char t, int depth)
     if (!o || (t == 'V' && canon_helper(o) < 0))
         return -1;
     emit_plain(g, o, depth, 0);
-    if (t == 'i') {
+    if (t == 'i')
         put(g->b, 0xbc); /* i32.reinterpret_f32 */
+    if (t == 'I')
+        put(g->b, 0xbd); /* i64.reinterpret_f64 */
+    if (g->raw) /* zvm against itself: every bit is compared */
+        return 0;
+    if (t == 'i') {
         gen_i32_and(g, 0x7fc00000);
     } else if (t == 'I') {
-        put(g->b, 0xbd); /* i64.reinterpret_f64 */
         put(g->b, 0x42);
         put_s64(g->b, 0x7ff8000000000000ll);
         put(g->b, 0x83);
@@ -608,7 +640,7 @@ static void stmt(gen *g, int depth)
 {
     buf *b = g->b;
     const opdesc *o;
-    char t = LETTERS[rnd(g, 5)];
+    char t = rnd_type(g);
     int f;
     if (g->budget <= 0 || depth <= 0)
         return;

@@ -35,9 +35,9 @@ static void random_sig(gen *g, sig *s)
     s->np = (uint8_t)rnd(g, MAX_PARAMS + 1);
     s->nr = (uint8_t)(chance(g, 15) ? 2 : chance(g, 75) ? 1 : 0);
     for (int i = 0; i < s->np; i++)
-        s->p[i] = LETTERS[rnd(g, 5)];
+        s->p[i] = rnd_type(g);
     for (int i = 0; i < s->nr; i++)
-        s->r[i] = LETTERS[rnd(g, 5)];
+        s->r[i] = rnd_type(g);
 }
 
 static void put_sig(buf *s, const sig *t)
@@ -51,8 +51,9 @@ static void put_sig(buf *s, const sig *t)
         put(s, gen_valtype(t->r[i]));
 }
 
-/* The canonicalising helpers: x if x == x, else the canonical NaN. */
-static void helper_body(buf *body, int h)
+/* The canonicalising helpers: x if x == x, else the canonical NaN.
+ * Without SIMD, the v128 ones are scalar copies (nothing calls them). */
+static void helper_body(const gen *g, buf *body, int h)
 {
     static const uint8_t canon32[] = {0x20, 0x00, 0x43, 0x00, 0x00, 0xc0, 0x7f, 0x20,
                                       0x00, 0x20, 0x00, 0x5b, 0x1b, 0x0b};
@@ -60,6 +61,8 @@ static void helper_body(buf *body, int h)
                                       0x20, 0x00, 0x20, 0x00, 0x61, 0x1b, 0x0b};
     buf code = {0};
     put(&code, 0); /* no locals */
+    if (g->no_simd && h >= H_CANONV4)
+        h -= H_CANONV4;
     if (h == H_CANON32) {
         put_bytes(&code, canon32, sizeof canon32);
     } else if (h == H_CANON64) {
@@ -97,7 +100,7 @@ static void func_body(gen *g, buf *section)
         g->local[g->n_locals++] = s->p[i];
     put_u32(&code, n_extra + 1);
     for (uint32_t i = 0; i < n_extra; i++) {
-        char t = LETTERS[rnd(g, 5)];
+        char t = rnd_type(g);
         g->local[g->n_locals++] = t;
         put_u32(&code, 1);
         put(&code, gen_valtype(t));
@@ -160,22 +163,26 @@ static void wrapper_body(gen *g, uint32_t f, buf *section)
 
 static char bits_type(char t) { return t == 'f' ? 'i' : t == 'F' ? 'I' : t; }
 
-void gen_exec_module(uint64_t seed, buf *out)
+void gen_exec_module(uint64_t seed, buf *out) { gen_exec_module_ex(seed, 0, out); }
+
+void gen_exec_module_ex(uint64_t seed, unsigned flags, buf *out)
 {
-    static const char helper_sigs[N_HELPERS] = {'f', 'F', 'V', 'V'};
+    static const char helper_sigs[2][N_HELPERS] = {{'f', 'F', 'V', 'V'}, {'f', 'F', 'f', 'F'}};
     static const uint8_t header[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
     gen g;
     buf s = {0};
     uint32_t n_gen, n_wrap, wrapped[64];
     gen_load_ops();
     memset(&g, 0, sizeof g);
+    g.raw = !!(flags & GEN_RAW_NANS);
+    g.no_simd = !!(flags & GEN_NO_SIMD);
     g.rng = seed * 0x9e3779b97f4a7c15ull + 1;
     n_gen = 3 + rnd(&g, 8);
     n_wrap = n_gen + rnd(&g, n_gen + 1);
     g.n_defined = N_HELPERS + n_gen;
     for (int h = 0; h < N_HELPERS; h++) {
         g.fsig[h].np = g.fsig[h].nr = 1;
-        g.fsig[h].p[0] = g.fsig[h].r[0] = helper_sigs[h];
+        g.fsig[h].p[0] = g.fsig[h].r[0] = helper_sigs[g.no_simd][h];
     }
     for (uint32_t f = N_HELPERS; f < g.n_defined; f++)
         random_sig(&g, &g.fsig[f]);
@@ -210,7 +217,7 @@ void gen_exec_module(uint64_t seed, buf *out)
     /* globals: fuel, one mutable of each type, an immutable i32 */
     put_u32(&s, N_GLOBALS);
     for (int i = 0; i < N_GLOBALS; i++) {
-        char t = i == G_FUEL || i == G_CONST ? 'i' : LETTERS[i - 1];
+        char t = i == G_FUEL || i == G_CONST ? 'i' : i == G_V128 && g.no_simd ? 'I' : LETTERS[i - 1];
         g.b = &s;
         put(&s, gen_valtype(t));
         put(&s, i != G_CONST);
@@ -218,13 +225,20 @@ void gen_exec_module(uint64_t seed, buf *out)
         put(&s, 0x0b);
     }
     put_section(out, 6, &s);
-    put_u32(&s, n_wrap);
+    put_u32(&s, n_wrap + (g.raw ? G_CONST - G_I32 : 0));
     for (uint32_t w = 0; w < n_wrap; w++) {
         char name[16];
         snprintf(name, sizeof name, "w%u", w);
         put_name(&s, name);
         put(&s, 0x00);
         put_u32(&s, g.n_defined + w);
+    }
+    for (uint32_t i = G_I32; g.raw && i < G_CONST; i++) { /* their bits are compared */
+        char name[16];
+        snprintf(name, sizeof name, "g%u", i);
+        put_name(&s, name);
+        put(&s, 0x03);
+        put_u32(&s, i);
     }
     put_section(out, 7, &s);
     put_u32(&s, 1); /* elements: table 0 from slot 0 */
@@ -239,7 +253,7 @@ void gen_exec_module(uint64_t seed, buf *out)
     for (uint32_t f = 0; f < g.n_defined; f++) {
         g.fi = f;
         if (f < N_HELPERS)
-            helper_body(&s, (int)f);
+            helper_body(&g, &s, (int)f);
         else
             func_body(&g, &s);
     }

@@ -15,4 +15,15 @@
  * no parameters ("w0", "w1", ...) returning only i32, i64 and v128. */
 void gen_exec_module(uint64_t seed, buf *out);
 
+/* The same with flags, for comparing zvm with itself (diff_exec --tiers),
+ * where every bit must agree:
+ * GEN_RAW_NANS: float results are not canonicalised (NaN payloads flow into
+ *   results, memory and globals), constants are often NaNs of any payload
+ *   and sign, counted loops also do float arithmetic, and the mutable
+ *   globals are exported ("g1".."g5") so that their bits are compared too.
+ * GEN_NO_SIMD: no v128 anywhere, so that tcc builds the module (cache.c
+ *   sends SIMD modules to gcc). Flags 0 give gen_exec_module's modules. */
+enum { GEN_RAW_NANS = 1, GEN_NO_SIMD = 2 };
+void gen_exec_module_ex(uint64_t seed, unsigned flags, buf *out);
+
 #endif

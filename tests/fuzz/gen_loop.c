@@ -45,6 +45,30 @@ static void loop_address(gen *g, uint32_t x, uint32_t p, uint32_t q)
     }
 }
 
+/* Under GEN_RAW_NANS: a store of float arithmetic on a load and a load or
+ * a constant (often a NaN), f32 or f64, which the fast copy runs in its
+ * _v forms (engine/rt_ops.h "NaN results"). */
+static void loop_float(gen *g, uint32_t x, uint32_t p, uint32_t q)
+{
+    static const uint8_t f32_ops[] = {0x92, 0x93, 0x94, 0x95, 0x96, 0x97},
+                         f64_ops[] = {0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5};
+    buf *b = g->b;
+    int f64 = chance(g, 50);
+    loop_address(g, x, p, q);
+    loop_address(g, x, p, q);
+    put(b, f64 ? 0x2b : 0x2a), put_u32(b, f64 ? 3 : 2), put_u32(b, rnd(g, 16));
+    if (chance(g, 50)) {
+        loop_address(g, x, p, q);
+        put(b, f64 ? 0x2b : 0x2a), put_u32(b, f64 ? 3 : 2), put_u32(b, rnd(g, 16));
+    } else {
+        gen_const(g, f64 ? 'F' : 'f');
+    }
+    put(b, (f64 ? f64_ops : f32_ops)[rnd(g, 6)]);
+    if (chance(g, 20))
+        put(b, f64 ? 0x9f : 0x91); /* sqrt */
+    put(b, f64 ? 0x39 : 0x38), put_u32(b, f64 ? 3 : 2), put_u32(b, rnd(g, 16));
+}
+
 /* One access of the body: a load summed into G_I32 (or dropped), or a
  * store of the counter. */
 static void loop_access(gen *g, uint32_t x, uint32_t p, uint32_t q)
@@ -109,8 +133,12 @@ void gen_counted_loop(gen *g, int depth)
     i32c(b, x0), set(b, x);
     i32c(b, bound), set(b, e);
     put(b, 0x03), put(b, 0x40);
-    for (uint32_t i = 1 + rnd(g, 3); i > 0; i--)
-        loop_access(g, x, p, q);
+    for (uint32_t i = 1 + rnd(g, 3); i > 0; i--) {
+        if (g->raw && chance(g, 40))
+            loop_float(g, x, p, q);
+        else
+            loop_access(g, x, p, q);
+    }
     for (uint32_t ptr = p; ptr <= q; ptr++)
         for (int twice = chance(g, 5); chance(g, 40) && twice >= 0; twice--)
             get(b, ptr), i32c(b, steps[rnd(g, 7)]), put(b, 0x6a), set(b, ptr);

@@ -30,15 +30,20 @@ typedef struct {
     char label[MAX_LABELS]; /* 0 void, 'L' loop (void), else the result letter */
     uint32_t n_labels;
     int budget;
+    int raw, no_simd; /* GEN_RAW_NANS, GEN_NO_SIMD */
 } gen;
 
 static inline uint32_t rnd(gen *g, uint32_t n) { return (uint32_t)((rng_next(&g->rng) >> 11) % n); }
 static inline int chance(gen *g, uint32_t percent) { return rnd(g, 100) < percent; }
+/* A value type's letter: v128 only when the module may use SIMD. */
+static inline char rnd_type(gen *g) { return LETTERS[rnd(g, g->no_simd ? 4 : 5)]; }
 
 /* gen_code.c */
 void gen_load_ops(void); /* the opcode table, once */
 uint8_t gen_valtype(char t);
 void gen_const(gen *g, char t);
+uint32_t gen_nan32(gen *g); /* a NaN's bits: any sign, payload and quiet bit */
+uint64_t gen_nan64(gen *g);
 void gen_expr(gen *g, char t, int depth); /* a value of type t */
 void gen_stmts(gen *g, int n, int depth);
 void gen_i32_and(gen *g, uint32_t mask); /* the i32 on the stack, masked */
