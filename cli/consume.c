@@ -13,18 +13,20 @@
  * The loop, on one thread (the pool's workers run the records):
  * - read: first this consumer's own pending entries (XREADGROUP from 0: a
  *   restart under the same name resumes at once), then entries idle for
- *   --claim-idle in dead consumers' lists (XAUTOCLAIM, at start and every
- *   half --claim-idle), then new ones (XREADGROUP >), up to --pipeline
- *   reads of --count entries in the pool at once;
+ *   --claim-idle in dead consumers' lists (a claim script, at start and
+ *   every half --claim-idle), then new ones (XREADGROUP >), up to
+ *   --pipeline reads of --count entries in the pool at once;
  * - each entry is a record (its `data` field) submitted to the pool, or
- *   at once an error: `malformed` (no data), `poison` (delivered more than
- *   --max-deliveries times);
+ *   at once an error: `deleted` (deleted from the stream while pending),
+ *   `malformed` (no data), `poison` (delivered more than --max-deliveries
+ *   times);
  * - results come back as they finish; every pass commits all that are
  *   ready with one script call per 64 MiB: output to OUT, errors to ERR,
- *   the input acked.
+ *   the input acked once its result is written. A write Redis refuses
+ *   (OUT or ERR retyped, ids exhausted) is fatal: exit 1, the rest pending.
  * A lost connection is retried with backoff (0.1 s doubling to 5 s);
  * nothing is lost: uncommitted results are committed again (the script
- * writes only what it acks) and entries read but not seen come back
+ * keeps only what it acks) and entries read but not seen come back
  * through the pending list. SIGTERM/SIGINT stop reading, finish and
  * commit what is in flight, and exit 0.
  */
@@ -210,6 +212,10 @@ static int submit(consumer *c, unsigned slot)
         int rc;
         if (x->deliveries > 1)
             c->redelivered++;
+        if (x->deleted) {
+            put_error(c, b, i, "deleted", "the entry was deleted from the stream while pending");
+            continue;
+        }
         if (!x->has_data) {
             put_error(c, b, i, "malformed", "the entry has no data field");
             continue;
@@ -308,13 +314,38 @@ static void free_batch(batch *b)
     memset(b, 0, sizeof *b);
 }
 
+/* The first m ready results, in the order commit_ready lists them, are
+ * committed: count them and free the reads that are all committed. */
+static void mark_committed(consumer *c, size_t m)
+{
+    for (unsigned k = 0; k < MAX_PIPELINE; k++) {
+        batch *b = &c->b[k];
+        for (size_t i = 0; b->e && i < b->n && m; i++)
+            if (b->state[i] == READY) {
+                b->state[i] = COMMITTED;
+                b->committed++;
+                c->errors += b->res[i].kind == 'e';
+                c->records++;
+                c->n_ready--;
+                m--;
+            }
+        if (b->e && b->committed == b->n) {
+            free_batch(b);
+            c->n_batches--;
+        }
+    }
+}
+
 /* Commit every ready result, one script call per COMMIT_BYTES, whatever
  * its read (a slow record holds back no other: results come as they
- * finish), and free the reads that are all committed. */
+ * finish), and free the reads that are all committed. A write Redis
+ * refuses is fatal: what was committed before it counts, the rest stays
+ * pending in Redis. */
 static int commit_ready(consumer *c)
 {
     zv_io_result *list;
-    size_t n = 0;
+    size_t n = 0, from = 0, done = 0;
+    int rc = 0;
     if (!c->n_ready)
         return 0;
     if (!(list = malloc(c->n_ready * sizeof *list)))
@@ -323,42 +354,25 @@ static int commit_ready(consumer *c)
         for (size_t i = 0; c->b[k].e && i < c->b[k].n; i++)
             if (c->b[k].state[i] == READY)
                 list[n++] = c->b[k].res[i];
-    for (size_t from = 0; from < n;) {
+    while (from < n && !rc) {
         size_t to = from, bytes = 0;
         long long written = 0;
         char why[512] = "";
-        int rc;
+        uint64_t t0 = now_ns();
         while (to < n && (to == from || bytes + list[to].len < COMMIT_BYTES))
             bytes += list[to++].len;
-        uint64_t t0 = now_ns();
-        while ((rc = zv_io_redis_commit(c->r, &c->g, list + from, to - from, &written, why,
-                                        sizeof why)) < 0)
-            if ((rc = retry(c, rc, why)) != 1) {
-                free(list);
-                return rc;
-            }
+        while ((rc = zv_io_redis_commit(c->r, &c->g, list + from, to - from, &written, &done,
+                                        why, sizeof why)) < 0 &&
+               (rc = retry(c, rc, why)) == 1)
+            ;
         c->commit_ns += now_ns() - t0;
         c->commits++;
         c->written += (uint64_t)written;
-        from = to;
+        from += done;
     }
     free(list);
-    for (unsigned k = 0; k < MAX_PIPELINE; k++) {
-        batch *b = &c->b[k];
-        for (size_t i = 0; b->e && i < b->n; i++)
-            if (b->state[i] == READY) {
-                b->state[i] = COMMITTED;
-                b->committed++;
-                c->errors += b->res[i].kind == 'e';
-                c->records++;
-            }
-        if (b->e && b->committed == b->n) {
-            free_batch(b);
-            c->n_batches--;
-        }
-    }
-    c->n_ready = 0;
-    return 0;
+    mark_committed(c, from);
+    return rc < 0 ? rc : 0;
 }
 
 static void put_result(consumer *c, const zvm_result *r)

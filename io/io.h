@@ -151,6 +151,7 @@ typedef struct {
     const uint8_t *data; /* the `data` field (valid while its zv_io_entries lives) */
     size_t len;
     int has_data;        /* 0: no `data` field, or the entry was deleted */
+    int deleted;         /* 1: deleted from the stream since it was read (still pending) */
     long long deliveries; /* 1 for new entries; see zv_io_redis_deliveries */
 } zv_io_entry;
 typedef struct zv_io_entries zv_io_entries;
@@ -163,18 +164,27 @@ void zv_io_entries_free(zv_io_entries *e);
  * from the start. Returns how many (0: none), *out set when > 0. */
 int zv_io_redis_read(zv_io_redis *r, const zv_io_group *g, int pending, unsigned count,
                      int block_ms, zv_io_entries **out, char *why, size_t n);
-/* XAUTOCLAIM entries idle for min_idle_ms from any consumer, from
- * `cursor` ("0-0" to start; updated). Returns how many. */
+/* Claim entries idle for min_idle_ms from any consumer, from `cursor`
+ * ("0-0" to start; updated, "0-0" again when a round is over), like
+ * XAUTOCLAIM but in a script that leaves entries deleted since they were
+ * read pending to their consumer and returns them as `deleted` entries
+ * (Redis 7's XAUTOCLAIM drops them, and a crash would lose them): the ack
+ * step records and acks them. Returns how many. */
 int zv_io_redis_claim(zv_io_redis *r, const zv_io_group *g, int64_t min_idle_ms, unsigned count,
                       char cursor[64], zv_io_entries **out, char *why, size_t n);
 /* Fill the delivery counts of entries this consumer holds (XPENDING). */
 int zv_io_redis_deliveries(zv_io_redis *r, const zv_io_group *g, zv_io_entries *e, char *why,
                            size_t n);
 
-/* The ack step, atomic per call: each result's input is XACKed and its
- * output (kind 'o': data) or error (kind 'e': cause, detail, data) is
- * XADDed only if the XACK removed a pending entry; kind 's' only acks.
- * *written: the entries written. */
+/* The ack step, one script call: each result's output (kind 'o': data)
+ * or error (kind 'e': cause, detail, data) is XADDed, then its input
+ * XACKed; an XACK that removed no pending entry (committed before)
+ * deletes the entry just written again; kind 's' only acks. Each result
+ * is atomic and in order: a write Redis refuses (e.g. OUT retyped, its
+ * ids exhausted) returns -EINVAL, `why` naming the stream and Redis'
+ * error, with that result and every later one not acked and the earlier
+ * ones committed. *written: the entries written, *done: the results
+ * committed (also on -EINVAL; n_res on success). */
 typedef struct {
     const char *id;
     char kind;
@@ -183,7 +193,7 @@ typedef struct {
     size_t len;
 } zv_io_result;
 int zv_io_redis_commit(zv_io_redis *r, const zv_io_group *g, const zv_io_result *res, size_t n_res,
-                       long long *written, char *why, size_t n);
+                       long long *written, size_t *done, char *why, size_t n);
 
 /* Back to its state at open, for the next instance of a pool: positions,
  * counters, refusals and the running etag start over (the source stays). */

@@ -3,10 +3,12 @@
 # redis-server (Debian's), started here on a free port in the scratch
 # folder with appendonly and appendfsync always, and stopped at the end:
 # outputs and every error cause, 2 and 3 consumers on one stream, kill -9
-# and a restart, a poison record that kills its consumer every time, Redis
+# and a restart, entries deleted while pending (claimed, or read back by a
+# restart), a poison record that kills its consumer every time, Redis
 # killed and restarted mid-run, empty and 16 MiB records, a key of the
-# wrong type, bad settings, SIGTERM, a new module moving from its tcc
-# build to gcc's while it consumes.
+# wrong type, writes Redis refuses (ids exhausted, OUT retyped mid-run),
+# bad settings, SIGTERM, a new module moving from its tcc build to gcc's
+# while it consumes.
 #
 # The check everywhere: every input id appears exactly once in OUT and
 # ERR together, and nothing stays pending.
@@ -156,6 +158,39 @@ exactly_once h g h.out h.errors "claimed from a dead consumer"
 check "the heir claimed the dead consumer's $held pending entries: $(tail -2 h2.log | head -1)" \
     $([ "$held" -gt 0 ] && grep -q "[1-9][0-9]* redelivered" h2.log; echo $?)
 
+# ---- entries deleted (XDEL) while pending: they go to ERR as `deleted` --------------------------
+# Read under a consumer name with redis-cli, so they are pending to it, then deleted: another
+# consumer claims them (Redis 7's XAUTOCLAIM dropped them from the pending list and only named
+# them, so they vanished), or a restart under the same name reads them back (they came as
+# `malformed`). Either way each input id must be once in OUT or ERR, the deleted ones in ERR
+# with cause `deleted`, and nothing pending.
+causes_of() { # the "src cause" of every entry of ERR
+    rcli XRANGE "$1" - + | awk 'prev == "src" { src = $0 } prev == "cause" { print src, $0 } { prev = $0 }' | sort
+}
+deleted_while_pending() { # deleted_while_pending IN HOLDER NAME WHAT [OPTIONS...]
+    local in=$1 holder=$2 name=$3 what=$4
+    shift 4
+    push "$in" 20
+    rcli XGROUP CREATE "$in" g 0 > /dev/null
+    rcli XREADGROUP GROUP g "$holder" COUNT 20 STREAMS "$in" '>' > /dev/null
+    ids "$in" > "$in-in.txt"
+    gone=$(sed -n '2p;5p;6p;20p' "$in-in.txt")
+    rcli XDEL "$in" $gone > /dev/null
+    sleep 1.2 # past --claim-idle
+    consume "$in" g "$name" --drain "$@" 2> "$in.log"
+    check "$what: exit 0 ($(tail -1 "$in.log"))" $?
+    srcs "$in.out" "$in.errors" > "$in-got.txt"
+    cmp -s "$in-in.txt" "$in-got.txt"
+    last=$?; check "$what: every input id once in OUT and ERR ($(wc -l < "$in-in.txt") in, $(wc -l < "$in-got.txt") out)" $last
+    printf '%s deleted\n' $gone | sort > "$in-want.txt"
+    causes_of "$in.errors" > "$in-causes.txt"
+    cmp -s "$in-want.txt" "$in-causes.txt"
+    last=$?; check "$what: the 4 deleted ids are in ERR as \`deleted\`: $(tr '\n' ' ' < "$in-causes.txt")" $last
+    check "$what: nothing pending ($(pending "$in" g))" $([ "$(pending "$in" g)" = 0 ]; echo $?)
+}
+deleted_while_pending d dead heir "deleted while pending to a dead consumer, claimed" --claim-idle 1001
+deleted_while_pending d2 again again "deleted while pending, a restart under the same name"
+
 # ---- a poison record that kills its consumer every time ----------------------------------------
 rcli XADD p '*' data "line before" > /dev/null
 rcli XADD p '*' data "LOOP poison" > /dev/null
@@ -228,6 +263,51 @@ if command -v tcc > /dev/null; then
           [ "$base" -le 1000 ]; echo $?)
     export ZVM_CACHE=$tmp/cache
 fi
+
+# ---- a write Redis refuses leaves its input pending ---------------------------------------------
+# OUT's ids exhausted (its last id the largest there is), ERR's likewise, OUT turned into a
+# string mid-run: the ack script acked the input, then its XADD failed, and the input was
+# recorded nowhere (one more lost at every restart). Now zvm consume stops with exit 1 and a
+# message naming the stream and Redis' error, the input stays pending, and once the key is
+# repaired a restart writes every input exactly once.
+max_id=18446744073709551615-18446744073709551615
+pending_ids() { rcli XPENDING "$1" "$2" - + 1000000 | grep -E '^[0-9]+-[0-9]+$'; }
+refused() { # refused IN STATUS STREAM ERROR WHAT [ID]: the run that ended with STATUS (log
+            # IN.log) was refused; ID (default: any input) is still pending
+    check "$5: exit 1 naming $3 and Redis' error: $(grep -m1 "$3" "$1.log")" \
+        $([ "$2" = 1 ] && grep -q "$3.*$4" "$1.log"; echo $?)
+    check "$5: the input ${6:-of the refused write} is still pending ($(pending "$1" g) are)" \
+        $(pending_ids "$1" g | grep -x -- "${6:-.*}" > /dev/null; echo $?)
+}
+exhausted() { # exhausted IN STREAM WHAT ID: STREAM's last id is the largest: a run is refused
+               # with ID pending; STREAM deleted, a rerun writes every input once
+    rcli XADD "$2" "$max_id" data x > /dev/null
+    consume "$1" g c1 --drain 2> "$1.log"
+    refused "$1" $? "$2" "exhausted the last possible ID" "$3" "$4"
+    rcli DEL "$2" > /dev/null
+    consume "$1" g c1 --drain 2> "$1-2.log"
+    exactly_once "$1" g "$1.out" "$1.errors" "$3, then repaired"
+}
+push x 100
+exhausted x x.out "OUT's ids exhausted" "$(rcli XRANGE x - + COUNT 1 | head -1)"
+push y 50
+trap_id=$(rcli XADD y '*' data "TRAP in y")
+push y 50 after
+exhausted y y.errors "ERR's ids exhausted" "$trap_id"
+
+push z 60000
+running z retyped 5000
+kill -STOP $worker # mid-run: OUT becomes a string (its outputs kept aside), then more input
+rcli EVAL "redis.call('RENAME', KEYS[1], KEYS[2]) redis.call('SET', KEYS[1], 'x')" 2 z.out z.kept > /dev/null
+kill -CONT $worker
+rcli XADD z '*' data "after the change" > /dev/null # a commit to come, whenever it stopped
+for _ in $(seq 200); do kill -0 $worker 2>/dev/null || break; sleep 0.05; done
+kill -TERM $worker 2>/dev/null # still running: the check below fails
+wait $worker
+refused z $? z.out "WRONGTYPE" "OUT turned into a string mid-run"
+rcli EVAL "redis.call('DEL', KEYS[1]) redis.call('RENAME', KEYS[2], KEYS[1])" 2 z.out z.kept > /dev/null
+consume z g retyped --drain 2> z2.log
+exactly_once z g z.out z.errors "OUT turned into a string mid-run, then repaired"
 
 # ---- bad settings -------------------------------------------------------------------------------
 rcli SET notastream x > /dev/null
