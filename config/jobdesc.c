@@ -98,12 +98,27 @@ static int manifest_safe(const char *s)
            !(n && (zv_cfg_blank((unsigned char)s[0]) || zv_cfg_blank((unsigned char)s[n - 1])));
 }
 
-/* A path as the manifest will hold it: no ',', '=', newline or
- * surrounding blanks (the manifest format cannot spell them), no more than
- * one '*', and a relative one must not climb out of the job's folder. */
-static int check_path(ctx *c, const zv_json *at, const char *what, const char *p)
+/* Does a relative path climb out of the job's folder through ".."? */
+static int climbs(const char *p)
 {
     int depth = 0;
+    if (p[0] == '/') return 0;
+    for (const char *s = p; *s;) {
+        size_t n = strcspn(s, "/");
+        if (n == 2 && !memcmp(s, "..", 2) && --depth < 0) return 1;
+        if (n && !(n == 1 && s[0] == '.') && !(n == 2 && !memcmp(s, "..", 2))) depth++;
+        s += n + (s[n] == '/');
+    }
+    return 0;
+}
+
+/* A path as the manifest will hold it: no ',', '=', newline or
+ * surrounding blanks (the manifest format cannot spell them), no more than
+ * one '*', and a relative one must not climb out of the job's folder
+ * (checked here on the pattern, before a folder is listed, and again in
+ * build() on every path a '*' was replaced in). */
+static int check_path(ctx *c, const zv_json *at, const char *what, const char *p)
+{
     const char *star = strchr(p, '*');
     if (strlen(p) > MAX_PATH) return bad(c, at, "%s: a path longer than %d bytes", what, MAX_PATH);
     if (!*p || !manifest_safe(p))
@@ -113,14 +128,8 @@ static int check_path(ctx *c, const zv_json *at, const char *what, const char *p
                    what, p);
     if (star && strchr(star + 1, '*'))
         return bad(c, at, "%s: more than one '*' in \"%.80s\"", what, p);
-    if (p[0] == '/') return 0;
-    for (const char *s = p; *s;) {
-        size_t n = strcspn(s, "/");
-        if (n == 2 && !memcmp(s, "..", 2) && --depth < 0)
-            return bad(c, at, "%s: the path \"%.80s\" climbs out of the job's folder", what, p);
-        if (n && !(n == 1 && s[0] == '.') && !(n == 2 && !memcmp(s, "..", 2))) depth++;
-        s += n + (s[n] == '/');
-    }
+    if (climbs(p))
+        return bad(c, at, "%s: the path \"%.80s\" climbs out of the job's folder", what, p);
     return 0;
 }
 
@@ -171,18 +180,30 @@ static char **expand(ctx *c, const zv_json *at, const char *what, const char *pa
         return NULL;
     }
     while ((e = readdir(d))) {
-        size_t len = strlen(e->d_name);
+        size_t len = strlen(e->d_name), text_len;
         char path[8192], *text;
+        int dots;
         struct stat st;
         if (len < pre + suf || memcmp(e->d_name, comp, pre) ||
             memcmp(e->d_name + len - suf, star + 1, suf) || (e->d_name[0] == '.' && !pre) ||
             !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) /* "..*" must not climb */
             continue;
-        if (!manifest_safe(e->d_name)) {
-            bad(c, at,
-                "%s: \"%.60s\" matches \"%.60s\", but a name with ',', '=', a line "
-                "break or surrounding blanks cannot be a channel's path",
-                what, e->d_name, pattern);
+        /* the text replaces '*' in writable paths too: "." or ".." there
+         * would name a folder, or climb out of the job's folder ("*" then
+         * "/count.txt"); a name from readdir never holds a '/' */
+        text_len = len - pre - suf;
+        dots = (text_len == 1 || text_len == 2) && !memcmp(e->d_name + pre, "..", text_len);
+        if (dots || !manifest_safe(e->d_name)) {
+            if (dots)
+                bad(c, at,
+                    "%s: \"%.60s\" matches \"%.60s\" with \"%.*s\", which cannot name an "
+                    "instance's files",
+                    what, e->d_name, pattern, (int)text_len, e->d_name + pre);
+            else
+                bad(c, at,
+                    "%s: \"%.60s\" matches \"%.60s\", but a name with ',', '=', a line "
+                    "break or surrounding blanks cannot be a channel's path",
+                    what, e->d_name, pattern);
             closedir(d); /* e goes with it: the message is made first */
             free(full);
             free_list(out);
@@ -195,7 +216,7 @@ static char **expand(ctx *c, const zv_json *at, const char *what, const char *pa
             if (!bigger) break;
             out = bigger;
         }
-        if (!(text = zv_cfg_strndup(e->d_name + pre, len - pre - suf))) break;
+        if (!(text = zv_cfg_strndup(e->d_name + pre, text_len))) break;
         out[n++] = text;
         out[n] = NULL;
     }
@@ -525,6 +546,11 @@ static int build(ctx *c, const zv_cfg_job_opts *o, zv_cfg_jobdesc *j)
             }
             for (int k = 0; k < N_DEVS; k++) {
                 device_path(c, o, n, k, in->name, i, path, sizeof path);
+                if (n->dev_path[k] && climbs(path)) /* '*' replaced: checked again */
+                    return bad(c, n->v,
+                               "$[%u] (%s): instance %s: the device %s's path \"%.80s\" "
+                               "climbs out of the job's folder",
+                               n->index, n->name, in->name, dev_names[k], path);
                 snprintf(alias, sizeof alias, "/dev/%s", dev_names[k]);
                 if (k < 3 || n->dev_present[k])
                     channel(&t, path, alias, dev_type[k], dev_writable[k]);

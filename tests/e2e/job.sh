@@ -3,7 +3,8 @@
 # ZeroCloud servlet format) on tests/guests/jobnode.c: instance names and
 # connections as /dev/in and /dev/out, argv and env, wildcards in and out,
 # count with '*', devices without a path, every malformed description
-# (exit 14, the JSON path named, nothing started), a deadlock (named, never
+# (exit 14, the JSON path named, nothing started; a '*' that matches '..'
+# never writes outside the job's folder), a deadlock (named, never
 # a hang), a trapping node (the job stops, the report names it), a 200-node
 # fan-in, and determinism over 20 runs on 1 and 2 workers.
 #
@@ -116,6 +117,16 @@ printf '[%s]\n' "$(node a cat ', "devices": [{"name": "stdin", "path": "..*/secr
 zjob sub/esc.json
 [ "$status" = 14 ] && grep -q 'no file matches' <<< "$err"
 check "'..*' never matches '..' (got $status: $err)" $?
+# a '*' that matched ".." in a readable path, put into a writable one, would
+# write one level above the job's folder: refused, nothing written outside
+mkdir -p climb/in && echo x > climb/in/log_a.txt && echo y > climb/in/log_...txt
+cp jobnode.wasm climb/
+printf '[%s]\n' "$(node c cat ', "devices": [{"name": "stdin", "path": "in/log_*.txt"}, {"name": "stdout", "path": "*/count.txt"}]')" > climb/job.json
+before=$(ls -A)
+zjob climb/job.json
+[ "$status" = 14 ] && [ "$(ls -A)" = "$before" ] && [ ! -e climb/a ] &&
+    grep -q 'climb/job.json:1: \$\[0\] (c).devices (stdin): "log_...txt" matches "in/log_\*.txt" with ".."' <<< "$err"
+last=$?; check "a '*' that matches '..' is refused, naming the file, the node and the path, nothing written (got $status: $err; $(ls -A | tr '\n' ' '))" $last
 json_keys=$(for k in $(seq 5000); do printf '"k%d": 1,' $k; done)
 bad "an object of 5000 members" 'more than 4096 members' "[{${json_keys%,}}]"
 

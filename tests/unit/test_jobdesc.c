@@ -244,6 +244,39 @@ Test(jobdesc, wildcards_in_bytewise_order)
     zv_cfg_jobdesc_free(j);
 }
 
+/* A matched text goes into writable paths: with "..", "." (or a '/') the
+ * path "*" "/count.txt" would climb out of the job's folder or name a
+ * folder. Refused, naming the node, the file and the text. */
+Test(jobdesc, a_matched_text_never_climbs)
+{
+    static const struct {
+        const char *file, *text;
+    } cases[] = {{"in/log_...txt", ".."}, {"in/log_..txt", "."}};
+    char sub[128];
+    snprintf(sub, sizeof sub, "%s/in", dir);
+    mkdir(sub, 0755);
+    put_file("in/log_a.txt", "");
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        zv_cfg_jobdesc *j = NULL;
+        zv_cfg_err err;
+        char want[128];
+        put_file(cases[i].file, "");
+        cr_assert_eq(load("[{\"name\": \"w\", \"exec\": {\"path\": \"w.wasm\"},\n"
+                          " \"devices\": [{\"name\": \"stdin\", \"path\": \"in/log_*.txt\"},"
+                          "{\"name\": \"stdout\", \"path\": \"*/count.txt\"}]}]",
+                          &j, &err),
+                     -EINVAL, "case %zu: accepted", i);
+        cr_assert_null(j);
+        snprintf(want, sizeof want, "\"%s\" matches \"in/log_*.txt\" with \"%s\"",
+                 cases[i].file + 3, cases[i].text);
+        cr_assert(strstr(err.msg, "$[0] (w).devices (stdin)") && strstr(err.msg, want),
+                  "case %zu: got \"%s\"", i, err.msg);
+        cr_assert_eq(err.line, 1);
+        snprintf(sub, sizeof sub, "%s/%s", dir, cases[i].file);
+        unlink(sub);
+    }
+}
+
 Test(jobdesc, errors_name_the_json_path)
 {
     static const struct {
