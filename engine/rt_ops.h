@@ -442,14 +442,19 @@ ZV_UN(i64_extend_i32_u, L, I, a)
  * profile (Wasm 3.0). Bitwise instructions (neg, abs, copysign, reinterpret,
  * loads, stores, select, locals, globals, pmin/pmax) keep the exact bits.
  *
- * Two forms of the check. zv_f32_canon: a compare and a branch the CPU
- * predicts, off the value's dependency chain; the empty asm on the NaN side
- * keeps gcc from turning it into a select, which it does through an integer
- * register (movd, cmovp, movd: 3-5 cycles on the chain of every float
- * operation, perf/README.md "NaN results"). zv_f32_canon_v: a select,
- * which gcc vectorizes as a compare and a blend; a loop's fast copy
- * (translate_loop.c) uses it through the ops' _v forms, since an asm would
- * keep the loop scalar. SIMD results use the blend (rt_simd.h). */
+ * The translator checks a result where its bits can be seen, not after
+ * each instruction (translate_ops.c "NaN results"): the scalar arithmetic
+ * ops below (add, sub, mul, div, sqrt, ceil, floor, trunc, nearest,
+ * demote, promote) give a raw NaN, and the generated code passes the value
+ * through zv_f32_canon before a store, a reinterpret, a call... min and max
+ * give the canonical NaN themselves. Two forms of the check:
+ * zv_f32_canon, a compare and a branch the CPU predicts, off the value's
+ * dependency chain (the empty asm on the NaN side keeps gcc from making it
+ * a select, which it does through an integer register: movd, cmovp, movd
+ * on the chain); zv_f32_canon_v, a select, which gcc vectorizes as a
+ * compare and a blend, for loops' fast copies (translate_loop.c), where an
+ * asm would keep the loop scalar. SIMD results are checked at once, with
+ * the blend (rt_simd.h). */
 #define ZV_NAN32 0x7fc00000u
 #define ZV_NAN64 UINT64_C(0x7ff8000000000000)
 static inline F zv_f32_canon(F r)
@@ -500,34 +505,6 @@ static inline D zv_f64_canon_v(D r) { return r != r ? zv_f64_bits(ZV_NAN64) : r;
 ZV_FMINMAX(f32, F, uint32_t, zv_bits_f32, ZV_NAN32)
 ZV_FMINMAX(f64, D, uint64_t, zv_bits_f64, ZV_NAN64)
 
-/* An arithmetic instruction in both forms: zv_op_NAME (the branch) and
- * zv_op_NAME_v (the select, for loops' fast copies). min and max are
- * canonical already. */
-#define ZV_FUN(name, R, T, p, expr)                                                                \
-    static inline R zv_op_##name(C *ctx, T a)                                                      \
-    {                                                                                              \
-        (void)ctx;                                                                                 \
-        return zv_##p##_canon(expr);                                                               \
-    }                                                                                              \
-    static inline R zv_op_##name##_v(C *ctx, T a)                                                  \
-    {                                                                                              \
-        (void)ctx;                                                                                 \
-        return zv_##p##_canon_v(expr);                                                             \
-    }
-#define ZV_FBIN(name, T, p, canon, expr)                                                           \
-    static inline T zv_op_##name(C *ctx, T a, T b)                                                 \
-    {                                                                                              \
-        (void)ctx;                                                                                 \
-        return canon(expr);                                                                        \
-    }                                                                                              \
-    static inline T zv_op_##name##_v(C *ctx, T a, T b)                                             \
-    {                                                                                              \
-        (void)ctx;                                                                                 \
-        return canon##_v(expr);                                                                    \
-    }
-#define zv_same(x) (x)
-#define zv_same_v(x) (x)
-
 #define ZV_FLOAT_OPS(p, T, BT, bits, frombits, SIGN, sfx)                                          \
     ZV_CMP(p##_eq, T, a == b)                                                                      \
     ZV_CMP(p##_ne, T, a != b)                                                                      \
@@ -537,17 +514,17 @@ ZV_FMINMAX(f64, D, uint64_t, zv_bits_f64, ZV_NAN64)
     ZV_CMP(p##_ge, T, a >= b)                                                                      \
     ZV_UN(p##_abs, T, T, frombits(bits(a) & ~SIGN))                                                \
     ZV_UN(p##_neg, T, T, frombits(bits(a) ^ SIGN))                                                 \
-    ZV_FUN(p##_ceil, T, T, p, ceil##sfx(a))                                                        \
-    ZV_FUN(p##_floor, T, T, p, floor##sfx(a))                                                      \
-    ZV_FUN(p##_trunc, T, T, p, trunc##sfx(a))                                                      \
-    ZV_FUN(p##_nearest, T, T, p, nearbyint##sfx(a))                                                \
-    ZV_FUN(p##_sqrt, T, T, p, sqrt##sfx(a))                                                        \
-    ZV_FBIN(p##_add, T, p, zv_##p##_canon, a + b)                                                  \
-    ZV_FBIN(p##_sub, T, p, zv_##p##_canon, a - b)                                                  \
-    ZV_FBIN(p##_mul, T, p, zv_##p##_canon, a * b)                                                  \
-    ZV_FBIN(p##_div, T, p, zv_##p##_canon, a / b)                                                  \
-    ZV_FBIN(p##_min, T, p, zv_same, zv_##p##_min(a, b))                                            \
-    ZV_FBIN(p##_max, T, p, zv_same, zv_##p##_max(a, b))                                            \
+    ZV_UN(p##_ceil, T, T, ceil##sfx(a))                                                            \
+    ZV_UN(p##_floor, T, T, floor##sfx(a))                                                          \
+    ZV_UN(p##_trunc, T, T, trunc##sfx(a))                                                          \
+    ZV_UN(p##_nearest, T, T, nearbyint##sfx(a))                                                    \
+    ZV_UN(p##_sqrt, T, T, sqrt##sfx(a))                                                            \
+    ZV_BIN(p##_add, T, a + b)                                                                      \
+    ZV_BIN(p##_sub, T, a - b)                                                                      \
+    ZV_BIN(p##_mul, T, a * b)                                                                      \
+    ZV_BIN(p##_div, T, a / b)                                                                      \
+    ZV_BIN(p##_min, T, zv_##p##_min(a, b))                                                         \
+    ZV_BIN(p##_max, T, zv_##p##_max(a, b))                                                         \
     ZV_BIN(p##_copysign, T, frombits((bits(a) & ~SIGN) | (bits(b) & SIGN)))
 
 ZV_FLOAT_OPS(f32, F, uint32_t, zv_bits_f32, zv_f32_bits, 0x80000000u, f)
@@ -602,12 +579,12 @@ ZV_UN(f32_convert_i32_s, F, I, (float)(int32_t)a)
 ZV_UN(f32_convert_i32_u, F, I, (float)a)
 ZV_UN(f32_convert_i64_s, F, L, (float)(int64_t)a)
 ZV_UN(f32_convert_i64_u, F, L, (float)a)
-ZV_FUN(f32_demote_f64, F, D, f32, (float)a)
+ZV_UN(f32_demote_f64, F, D, (float)a)
 ZV_UN(f64_convert_i32_s, D, I, (double)(int32_t)a)
 ZV_UN(f64_convert_i32_u, D, I, (double)a)
 ZV_UN(f64_convert_i64_s, D, L, (double)(int64_t)a)
 ZV_UN(f64_convert_i64_u, D, L, (double)a)
-ZV_FUN(f64_promote_f32, D, F, f64, (double)a)
+ZV_UN(f64_promote_f32, D, F, (double)a)
 ZV_UN(i32_reinterpret_f32, I, F, zv_bits_f32(a))
 ZV_UN(i64_reinterpret_f64, L, D, zv_bits_f64(a))
 ZV_UN(f32_reinterpret_i32, F, I, zv_f32_bits(a))

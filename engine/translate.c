@@ -340,7 +340,45 @@ static int emit_op(tr *t, const zv_val_op *op)
 {
     uint8_t pops[3], push_type;
     int n_pops = is_const(op->op) ? -1 : zv_val_op_sig(op->op, pops, &push_type);
-    return n_pops >= 0 ? zv_eng_tr_simple(t, op, n_pops, push_type) : emit_control(t, op);
+    if (n_pops >= 0)
+        return zv_eng_tr_simple(t, op, n_pops, push_type);
+    /* every other instruction may use any slot's bits (calls, branches,
+     * select): raw slots become canonical first (translate_ops.c "NaN
+     * results"), except for pushes and variables, which see to theirs */
+    switch (op->op) {
+    case ZV_OP_local_get: case ZV_OP_local_set: case ZV_OP_local_tee:
+    case ZV_OP_global_get: case ZV_OP_global_set: case ZV_OP_ref_null: case ZV_OP_ref_func:
+    case ZV_OP_nop:
+        break;
+    default:
+        if (!is_const(op->op))
+            zv_eng_tr_canon_all(t);
+    }
+    return emit_control(t, op);
+}
+
+/* The locals that only ever hold a float an arithmetic instruction made
+ * (translate_ops.c "NaN results"): not a parameter, and every local.set
+ * and local.tee of it follows such an instruction in the code. Their
+ * initial value, 0, is no NaN. */
+static int raw_locals(tr *t, uint32_t fi)
+{
+    const zv_val_module *m = t->m;
+    const uint8_t *p = m->bytes + m->funcs[fi].code_offset, *end = m->bytes + m->funcs[fi].code_end;
+    uint32_t n_params = m->types[m->funcs[fi].type_idx].n_params;
+    uint16_t prev = ZV_OP_nop;
+    zv_val_op op;
+    free(t->raw_local);
+    if (!(t->raw_local = malloc(t->n_locals + 1)))
+        return -ENOMEM;
+    for (uint32_t i = 0; i < t->n_locals; i++)
+        t->raw_local[i] = i >= n_params && (t->locals[i] == ZV_F32 || t->locals[i] == ZV_F64);
+    while (p < end && zv_val_op_next(m->bytes, &p, end, &op, NULL) == 0) {
+        if ((op.op == ZV_OP_local_set || op.op == ZV_OP_local_tee) && !zv_eng_tr_raw_op(prev))
+            t->raw_local[op.idx] = 0;
+        prev = op.op;
+    }
+    return 0;
 }
 
 static int translate_body(tr *t, uint32_t fi)
@@ -371,6 +409,8 @@ static int translate_body(tr *t, uint32_t fi)
             rc = zv_val_op_next(m->bytes, &p, end, &op, NULL);
             assert(rc == 0);
         }
+        if (op.op == ZV_OP_end || op.op == ZV_OP_else_)
+            zv_eng_tr_canon_all(t); /* the block's results */
         if (op.op == ZV_OP_end) {
             if (emit_end(t))
                 return 0;
@@ -406,6 +446,10 @@ static int translate_func(tr *t, FILE *out, uint32_t fi)
         return -ENOMEM;
     zv_val_func_locals(m, fi, declare_local, &d);
     fclose(d.out);
+    if ((rc = raw_locals(t, fi))) {
+        free(decls);
+        return rc;
+    }
     if (!(t->out = open_memstream(&body, &body_len))) {
         free(decls);
         return -ENOMEM;
@@ -444,8 +488,10 @@ int zv_eng_translate_funcs(const zv_val_module *m, const zv_eng_translate_opts *
     for (uint32_t i = from; i < to && rc == 0; i++)
         rc = translate_func(&t, out, i);
     free(t.stack);
+    free(t.raw);
     free(t.frames);
     free(t.locals);
+    free(t.raw_local);
     return rc;
 }
 

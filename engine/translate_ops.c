@@ -45,6 +45,9 @@ static int need(tr *t, uint32_t n)
         if (!(p = realloc(t->stack, cap)))
             return -ENOMEM;
         t->stack = p;
+        if (!(p = realloc(t->raw, cap)))
+            return -ENOMEM;
+        t->raw = p;
         t->cap = cap;
     }
     return 0;
@@ -67,6 +70,7 @@ int zv_eng_tr_push(tr *t, uint8_t ty, char buf[16])
     int rc = need(t, 1);
     if (rc)
         return rc;
+    t->raw[t->sp] = 0;
     t->stack[t->sp++] = ty;
     if (buf)
         zv_eng_tr_var(t, t->sp - 1, buf);
@@ -95,8 +99,10 @@ int zv_eng_tr_set_types(tr *t, uint32_t at, const uint8_t *types, uint32_t n)
     t->sp = at;
     if ((rc = need(t, n)))
         return rc;
-    if (n) /* an empty type list may be NULL */
+    if (n) { /* an empty type list may be NULL */
         memcpy(t->stack + at, types, n);
+        memset(t->raw + at, 0, n);
+    }
     t->sp = at + n;
     return 0;
 }
@@ -253,20 +259,79 @@ static unsigned store_bytes(uint16_t op)
     }
 }
 
-/* Float arithmetic with a _v form in rt_ops.h: the select that gcc
- * vectorizes, for loops' fast copies (rt_ops.h "NaN results"). */
-static int has_select_form(uint16_t op)
+/* ---- NaN results ------------------------------------------------------------
+ * Every arithmetic float result that is a NaN must be the canonical one
+ * (rt_ops.h "NaN results"), but checking after every instruction cost
+ * nbody 1.9x and matmul 1.6x (perf/README.md "NaN results"). Only a bitwise
+ * use can see a NaN's bits, so the check moves there: an arithmetic
+ * instruction (zv_eng_tr_raw_op) leaves a raw result, its slot marked
+ * raw, and the slot is canonicalised when anything but another arithmetic
+ * instruction, a comparison or a truncation (whose results do not depend
+ * on a NaN's bits) uses it: a store, a reinterpret, neg, abs, copysign, a
+ * call, a branch, a block's end, select, global.set, local.set. A local
+ * whose every local.set/tee follows an arithmetic instruction (a pre-pass,
+ * translate.c raw_locals) may hold a raw float: setting it costs nothing and
+ * local.get gives a raw slot. A raw value's NaN-ness and any non-NaN value
+ * are exact IEEE results on every compiler (-frounding-math, no
+ * contraction); only a NaN's bits vary, and no one sees them before the
+ * check. SIMD results are canonical at once (rt_simd.h). */
+
+/* Scalar float arithmetic whose NaN result is raw (rt_ops.h). */
+int zv_eng_tr_raw_op(uint16_t op)
 {
     switch (op) {
     case ZV_OP_f32_add: case ZV_OP_f32_sub: case ZV_OP_f32_mul: case ZV_OP_f32_div:
-    case ZV_OP_f32_min: case ZV_OP_f32_max: case ZV_OP_f32_sqrt: case ZV_OP_f32_ceil:
-    case ZV_OP_f32_floor: case ZV_OP_f32_trunc: case ZV_OP_f32_nearest:
+    case ZV_OP_f32_sqrt: case ZV_OP_f32_ceil: case ZV_OP_f32_floor: case ZV_OP_f32_trunc:
+    case ZV_OP_f32_nearest:
     case ZV_OP_f64_add: case ZV_OP_f64_sub: case ZV_OP_f64_mul: case ZV_OP_f64_div:
-    case ZV_OP_f64_min: case ZV_OP_f64_max: case ZV_OP_f64_sqrt: case ZV_OP_f64_ceil:
-    case ZV_OP_f64_floor: case ZV_OP_f64_trunc: case ZV_OP_f64_nearest:
+    case ZV_OP_f64_sqrt: case ZV_OP_f64_ceil: case ZV_OP_f64_floor: case ZV_OP_f64_trunc:
+    case ZV_OP_f64_nearest:
     case ZV_OP_f32_demote_f64: case ZV_OP_f64_promote_f32: return 1;
     default: return 0;
     }
+}
+
+/* Instructions whose result does not depend on the bits of a NaN operand:
+ * arithmetic (a NaN in, a NaN out), min/max (canonical), comparisons, and
+ * truncations to integers (a trap or 0). */
+static int nan_blind(uint16_t op)
+{
+    if (zv_eng_tr_raw_op(op))
+        return 1;
+    switch (op) {
+    case ZV_OP_f32_min: case ZV_OP_f32_max: case ZV_OP_f64_min: case ZV_OP_f64_max:
+    case ZV_OP_f32_eq: case ZV_OP_f32_ne: case ZV_OP_f32_lt: case ZV_OP_f32_gt:
+    case ZV_OP_f32_le: case ZV_OP_f32_ge:
+    case ZV_OP_f64_eq: case ZV_OP_f64_ne: case ZV_OP_f64_lt: case ZV_OP_f64_gt:
+    case ZV_OP_f64_le: case ZV_OP_f64_ge:
+    case ZV_OP_i32_trunc_f32_s: case ZV_OP_i32_trunc_f32_u: case ZV_OP_i32_trunc_f64_s:
+    case ZV_OP_i32_trunc_f64_u: case ZV_OP_i64_trunc_f32_s: case ZV_OP_i64_trunc_f32_u:
+    case ZV_OP_i64_trunc_f64_s: case ZV_OP_i64_trunc_f64_u:
+    case ZV_OP_i32_trunc_sat_f32_s: case ZV_OP_i32_trunc_sat_f32_u:
+    case ZV_OP_i32_trunc_sat_f64_s: case ZV_OP_i32_trunc_sat_f64_u:
+    case ZV_OP_i64_trunc_sat_f32_s: case ZV_OP_i64_trunc_sat_f32_u:
+    case ZV_OP_i64_trunc_sat_f64_s: case ZV_OP_i64_trunc_sat_f64_u: return 1;
+    default: return 0;
+    }
+}
+
+/* Canonicalise slot k if it is raw: a branch in straight code, a select in
+ * a loop's fast copy, which gcc vectorizes (rt_ops.h). */
+void zv_eng_tr_canon(tr *t, uint32_t k)
+{
+    char v[16];
+    if (!t->raw[k])
+        return;
+    zv_eng_tr_var(t, k, v);
+    fprintf(t->out, "  %s = zv_%s_canon%s(%s);\n", v, t->stack[k] == ZV_F32 ? "f32" : "f64",
+            t->fast_label ? "_v" : "", v);
+    t->raw[k] = 0;
+}
+
+void zv_eng_tr_canon_all(tr *t)
+{
+    for (uint32_t k = 0; k < t->sp; k++)
+        zv_eng_tr_canon(t, k);
 }
 
 /* A plain instruction: dst = zv_op_<name>(ctx, operands..., immediates...). */
@@ -282,14 +347,15 @@ int zv_eng_tr_simple(tr *t, const zv_val_op *op, int n_pops, uint8_t push_type)
     for (char *p = ident; *p; p++)
         if (*p == '.')
             *p = '_';
-    if (t->fast_label && has_select_form(op->op))
-        strcat(ident, "_v");
+    for (int i = 0; i < n_pops && !nan_blind(op->op); i++)
+        zv_eng_tr_canon(t, base + (uint32_t)i);
     for (int i = 0; i < n_pops; i++)
         zv_eng_tr_var(t, base + (uint32_t)i, args[i]);
     t->sp = base;
     if (push_type) {
         if ((rc = zv_eng_tr_push(t, push_type, v)))
             return rc;
+        t->raw[t->sp - 1] = (uint8_t)zv_eng_tr_raw_op(op->op);
         fprintf(t->out, "  %s = ", v);
     } else {
         fprintf(t->out, "  ");
@@ -343,9 +409,12 @@ int zv_eng_tr_variable(tr *t, const zv_val_op *op)
     case ZV_OP_local_get:
         if ((rc = zv_eng_tr_push(t, t->locals[op->idx], v)))
             return rc;
+        t->raw[t->sp - 1] = t->raw_local[op->idx];
         fprintf(t->out, "  %s = L%u;\n", v, op->idx);
         return 0;
     case ZV_OP_local_set: case ZV_OP_local_tee:
+        if (!t->raw_local[op->idx])
+            zv_eng_tr_canon(t, t->sp - 1);
         zv_eng_tr_var(t, t->sp - 1, v);
         fprintf(t->out, "  L%u = %s;\n", op->idx, v);
         if (op->op == ZV_OP_local_set)
@@ -358,6 +427,7 @@ int zv_eng_tr_variable(tr *t, const zv_val_op *op)
         fprintf(t->out, "  %s = %s;\n", v, g);
         return 0;
     default: /* global.set */
+        zv_eng_tr_canon(t, t->sp - 1);
         global_ref(t, op->idx, g, sizeof g);
         zv_eng_tr_var(t, t->sp - 1, v);
         fprintf(t->out, "  %s = %s;\n", g, v);

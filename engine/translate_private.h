@@ -26,6 +26,9 @@ typedef struct {
     const zv_val_module *m;
     const zv_eng_translate_opts *opts;
     uint8_t *stack; /* value types of the operand stack */
+    uint8_t *raw;   /* per slot: a float an arithmetic instruction made, whose NaN is not
+                     * yet canonical (translate_ops.c "NaN results") */
+    uint8_t *raw_local; /* per local: only ever set to such a float, so it may hold one */
     uint32_t sp, cap;
     tframe *frames;
     uint32_t nf, cap_frames;
@@ -44,6 +47,10 @@ void zv_eng_tr_var(tr *t, uint32_t k, char buf[16]); /* slot k's variable, e.g. 
 int zv_eng_tr_push(tr *t, uint8_t ty, char buf[16]);
 void zv_eng_tr_move_down(tr *t, uint32_t to, uint32_t n);
 int zv_eng_tr_set_types(tr *t, uint32_t at, const uint8_t *types, uint32_t n);
+/* translate_ops.c: NaN results */
+int zv_eng_tr_raw_op(uint16_t op);
+void zv_eng_tr_canon(tr *t, uint32_t k);
+void zv_eng_tr_canon_all(tr *t);
 /* translate_ops.c: instructions other than control */
 int zv_eng_tr_const(tr *t, const zv_val_op *op);
 int zv_eng_tr_simple(tr *t, const zv_val_op *op, int n_pops, uint8_t push_type);
