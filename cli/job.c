@@ -5,7 +5,9 @@
  * It sends the job manifest with ZeroVM's framing (8 zero-padded decimal
  * digits, its length, then the text), prints the report the daemon sends
  * back, and exits 0 when a report came, 1 when the daemon hung up without
- * one, 2 when the manifest or the socket cannot be used.
+ * one, 2 when the manifest or the socket cannot be used. The daemon may
+ * answer before it has read the whole job (a manifest over its limit):
+ * when sending fails, the report may still be there to read.
  */
 #include "cli/cli.h"
 
@@ -43,7 +45,7 @@ int zv_cli_job(int argc, char **argv)
     zv_cli_file f;
     char header[16], buf[65536];
     size_t total = 0;
-    int fd, rc;
+    int fd, rc, sent_errno;
     if (argc != 2 || !strncmp(argv[0], "--", 2) || is_json(argv[argc - 1]))
         return zv_cli_pipeline(argc, argv); /* a job description */
     if (strlen(argv[0]) >= sizeof sa.sun_path) {
@@ -66,13 +68,8 @@ int zv_cli_job(int argc, char **argv)
         return 2;
     }
     rc = send_all(fd, header, 8) || send_all(fd, f.data, f.size);
+    sent_errno = errno;
     zv_cli_release(&f);
-    if (rc) {
-        fprintf(stderr, "%s: the daemon hung up while the job was sent: %s\n", argv[0],
-                strerror(errno));
-        close(fd);
-        return 1;
-    }
     for (;;) {
         ssize_t n = recv(fd, buf, sizeof buf, 0);
         if (n < 0 && errno == EINTR)
@@ -83,6 +80,11 @@ int zv_cli_job(int argc, char **argv)
         total += (size_t)n;
     }
     close(fd);
+    if (!total && rc) {
+        fprintf(stderr, "%s: the daemon hung up while the job was sent: %s\n", argv[0],
+                strerror(sent_errno));
+        return 1;
+    }
     if (!total) {
         fprintf(stderr, "%s: the daemon closed the connection without a report\n", argv[0]);
         return 1;

@@ -16,11 +16,19 @@
  * jobs: pool.c, zv_pf_pool_new_for) and writes reports back. The workers
  * only run guests, under their syscall filter. A job's way through:
  * HEADER -> MANIFEST -> QUEUED (checked, waiting for room in the pool)
- * -> RUNNING -> WRITING -> closed. A malformed or unfitting job, or one
- * whose sources cannot be opened, gets a report with ZeroVM's exit code
- * in its user-code line and the cause as its status; the daemon goes on.
- * A client that hangs up mid-job loses its report and nothing else; one
- * that does not send its manifest within READ_TIMEOUT_S is dropped.
+ * -> RUNNING -> WRITING -> DRAINING -> closed. A malformed or unfitting
+ * job, or one whose sources cannot be opened, gets a report with ZeroVM's
+ * exit code in its user-code line and the cause as its status; the daemon
+ * goes on. A client that hangs up mid-job loses its report and nothing
+ * else; one that does not send its manifest within READ_TIMEOUT_S is
+ * dropped.
+ *
+ * After its report a connection is shut for writing and what the client
+ * still sends is read and dropped (up to MAX_DRAIN_BYTES, for
+ * DRAIN_TIMEOUT_S), then it is closed: a socket closed with unread bytes
+ * resets the connection, and a client still sending a frame the daemon
+ * refused early (a bad header, a manifest over the limit) would get an
+ * error instead of its report.
  *
  * Per job the daemon allocates (the parsed manifest, its channels, the
  * report) and makes the syscalls that opening sources and answering on
@@ -42,20 +50,22 @@
 #include <unistd.h>
 
 #define READ_TIMEOUT_S 10
+#define DRAIN_TIMEOUT_S 2            /* after the report, what the client still sends */
+#define MAX_DRAIN_BYTES (1u << 20)   /* ... up to this much: a refused frame and more */
 #define MAX_JOB_BYTES (512u * 1024) /* a manifest's size limit (config/) */
 #define TAG_LISTEN UINT64_MAX
 #define TAG_POOL (UINT64_MAX - 1)
 
-enum { C_FREE, C_HEADER, C_MANIFEST, C_QUEUED, C_RUNNING, C_WRITING };
+enum { C_FREE, C_HEADER, C_MANIFEST, C_QUEUED, C_RUNNING, C_WRITING, C_DRAINING };
 
 typedef struct conn {
     int fd;
     int state;              /* C_* */
     uint32_t gen;           /* bumped at each reuse of the slot: results match it */
     char header[8];
-    size_t got, want;       /* bytes of the header, then of the manifest */
+    size_t got, want;       /* bytes of the header, then of the manifest; drained */
     char *text;             /* the job manifest */
-    uint64_t deadline_ns;   /* the manifest must be in by then */
+    uint64_t deadline_ns;   /* the manifest must be in, or the drain over, by then */
     zv_cfg_manifest *job;
     zv_pf_job pj;           /* pj.ch: its channels, while queued or running */
     char *report;
@@ -116,8 +126,39 @@ static void conn_close(daemon_t *d, conn *c)
         listen_on(d, 1);
 }
 
-/* Send what is left of the report; close when it is all out or the
- * client is gone. */
+/* After the report: read and drop what the client still sends until it
+ * closes its end, MAX_DRAIN_BYTES have come or the drain's deadline
+ * (expire) passes; then close. */
+static void conn_drain(daemon_t *d, conn *c)
+{
+    char sink[16384];
+    for (;;) {
+        ssize_t n = recv(c->fd, sink, sizeof sink, MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        if (n <= 0 || (c->got += (size_t)n) > MAX_DRAIN_BYTES)
+            break;
+    }
+    conn_close(d, c);
+}
+
+static void conn_drain_start(daemon_t *d, conn *c)
+{
+    struct epoll_event ev = {EPOLLIN, {.u64 = tag_of(d, c)}};
+    shutdown(c->fd, SHUT_WR); /* the client reads the report to its end */
+    c->state = C_DRAINING;
+    c->got = 0;
+    c->deadline_ns = now_ns() + DRAIN_TIMEOUT_S * 1000000000ull;
+    if (epoll_ctl(d->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+        conn_close(d, c);
+    else
+        conn_drain(d, c);
+}
+
+/* Send what is left of the report; drain when it is all out, close when
+ * the client is gone. */
 static void conn_write(daemon_t *d, conn *c)
 {
     while (c->sent < c->report_len) {
@@ -130,11 +171,13 @@ static void conn_write(daemon_t *d, conn *c)
             if (epoll_ctl(d->ep, EPOLL_CTL_MOD, c->fd, &ev) == 0)
                 return;
         }
-        if (n <= 0)
-            break; /* the client hung up: its report is lost, nothing else */
+        if (n <= 0) {
+            conn_close(d, c); /* the client hung up: its report is lost, nothing else */
+            return;
+        }
         c->sent += (size_t)n;
     }
-    conn_close(d, c);
+    conn_drain_start(d, c);
 }
 
 /* The report as the daemon writes it, then on its way. */
@@ -350,14 +393,15 @@ static void pump(daemon_t *d)
     } while (moved && d->queue_head);
 }
 
-/* Drop clients that have not sent their manifest in time; when stopping,
- * drop every one that has not. */
+/* Drop clients that have not sent their manifest in time, and end drains
+ * past their deadline; when stopping, every one of both. */
 static void expire(daemon_t *d, int stopping)
 {
     uint64_t now = now_ns();
     for (uint32_t i = 0; i < d->n_conns; i++) {
         conn *c = &d->conns[i];
-        if ((c->state == C_HEADER || c->state == C_MANIFEST) && (stopping || now > c->deadline_ns))
+        if ((c->state == C_HEADER || c->state == C_MANIFEST || c->state == C_DRAINING) &&
+            (stopping || now > c->deadline_ns))
             conn_close(d, c);
     }
 }
@@ -457,6 +501,8 @@ static int serve(daemon_t *d)
                 conn_read(d, c);
             else if (c->state == C_WRITING)
                 conn_write(d, c);
+            else if (c->state == C_DRAINING)
+                conn_drain(d, c);
         }
         pump(d);
         if (now_ns() > next_expiry) {

@@ -3,10 +3,11 @@
 # with Job = PATH) with the rule-filter guest: jobs from the fork point
 # over the socket (owner-only), etags, JSON reports, every way a job can
 # be bad (framing, manifest, channels that do not fit, sources that do
-# not open) answered with a report while the daemon goes on, jobs that
-# trap or time out, clients that hang up, 1000 connections at once, a
-# second daemon on the same socket, SIGTERM finishing a running job, and
-# a new module's daemon moving from its tcc build to gcc's between jobs.
+# not open) answered with a report while the daemon goes on, even to a
+# client still sending bytes the daemon will not read, jobs that trap or
+# time out, clients that hang up, 1000 connections at once, a second
+# daemon on the same socket, SIGTERM finishing a running job, and a new
+# module's daemon moving from its tcc build to gcc's between jobs.
 #
 # Usage: daemon.sh ZVM GUEST_DIR CLIENT
 zvm=$(realpath "$1") guests=$(realpath "$2") client=$(realpath "$3")
@@ -107,6 +108,23 @@ check "a source that does not open: $(status_of r_bad4.txt)" \
     $(grep -q 'missing.txt' r_bad4.txt && [ "$(code_of r_bad4.txt)" != 0 ]; echo $?)
 "$zvm" job d.sock j1.manifest > r_after.txt && [ "$(status_of r_after.txt)" = ok ]
 check "the daemon still serves after bad jobs" $?
+
+# the daemon answers those before it has read what follows: the client,
+# still sending, must get the report, not a reset connection
+{ printf 'abcdefgh'; head -c 300000 /dev/zero | tr '\0' x; } > raw_more.bin
+"$client" raw d.sock raw_more.bin > r_raw_more.txt
+last=$?
+check "a bad header followed by 300 KB gets its report (client status $last): $(status_of r_raw_more.txt)" \
+    $([ $last = 0 ] && grep -q 'not 8 decimal digits' r_raw_more.txt &&
+      [ "$(code_of r_raw_more.txt)" = 14 ]; echo $?)
+for size in 600000 3000000; do # over the 512 KiB limit; over the 1 MiB the daemon drains
+    { job in.txt out.txt; head -c $size /dev/zero | tr '\0' '#'; } > big.manifest
+    "$zvm" job d.sock big.manifest > r_big.txt 2> e_big.txt
+    last=$?
+    check "zvm job of a manifest of $size bytes and more gets its report (status $last: $(cat e_big.txt)): $(status_of r_big.txt)" \
+        $([ $last = 0 ] && grep -q "job manifest of $(stat -c %s big.manifest) bytes: 1 to 524288" r_big.txt &&
+          [ "$(code_of r_big.txt)" = 14 ]; echo $?)
+done
 
 # ---- jobs that trap, time out, or whose client hangs up -----------------------------------
 printf 'TRAP error\n' > trap_in.txt
