@@ -5,6 +5,9 @@
  *   raw SOCKET FILE          send FILE's bytes as they are (header and all),
  *                            print the answer
  *   hangup SOCKET JOB        send a job and hang up before its report
+ *   idle SOCKET N SECONDS    N connections that send nothing (slowloris):
+ *                            prints "N open" once all are connected, then
+ *                            after SECONDS how many the daemon has closed
  *   many SOCKET JOB N        N connections open at once, each sends JOB;
  *                            then every report is read: prints how many
  *                            came back and how many said "ok"
@@ -17,6 +20,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +165,40 @@ static int many(const char *sock, long n)
     return back == n && ok == n ? 0 : 1;
 }
 
+/* Has the daemon closed fd (end of file, or an error)? */
+static int closed_by_peer(int fd)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    char c;
+    return poll(&p, 1, 0) == 1 && recv(fd, &c, 1, MSG_DONTWAIT) <= 0;
+}
+
+static int idle(const char *sock, long n, long seconds)
+{
+    int *fds = calloc((size_t)n, sizeof *fds);
+    long closed = 0;
+    struct rlimit rl;
+    uint64_t t0 = now_ns();
+    if (!fds)
+        die("calloc");
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    for (long i = 0; i < n; i++)
+        fds[i] = dial(sock);
+    printf("%ld open\n", n);
+    fflush(stdout);
+    while (now_ns() - t0 < (uint64_t)seconds * 1000000000ull)
+        usleep(10000);
+    for (long i = 0; i < n; i++) {
+        closed += closed_by_peer(fds[i]);
+        close(fds[i]);
+    }
+    printf("%ld idle connections, %ld closed by the daemon within %ld s\n", n, closed, seconds);
+    free(fds);
+    return 0;
+}
+
 static int bench(const char *sock, long n)
 {
     static char buf[65536];
@@ -232,6 +270,8 @@ int main(int argc, char **argv)
         close(fd);
         return 0;
     }
+    if (argc >= 5 && !strcmp(argv[1], "idle"))
+        return idle(argv[2], atol(argv[3]), atol(argv[4]));
     if (argc >= 5 && !strcmp(argv[1], "many")) {
         load_job(argv[3]);
         return many(argv[2], atol(argv[4]));
@@ -243,6 +283,6 @@ int main(int argc, char **argv)
     if (argc >= 4 && !strcmp(argv[1], "exec"))
         return exec_runs(atol(argv[2]), argv + 3);
     fprintf(stderr, "usage: zvm-daemon-client raw|hangup SOCKET FILE | many|bench SOCKET JOB N"
-                    " | exec N CMD...\n");
+                    " | idle SOCKET N SECONDS | exec N CMD...\n");
     return 2;
 }

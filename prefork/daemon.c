@@ -20,8 +20,19 @@
  * job, or one whose sources cannot be opened, gets a report with ZeroVM's
  * exit code in its user-code line and the cause as its status; the daemon
  * goes on. A client that hangs up mid-job loses its report and nothing
- * else; one that does not send its manifest within READ_TIMEOUT_S is
- * dropped.
+ * else.
+ *
+ * Idle clients cannot starve the others (slowloris). The connection table
+ * is a quarter of the descriptor limit (the rest is for the jobs'
+ * channels). A client has FRAME_TIMEOUT_S from connecting to send its
+ * whole frame, and is dropped then; when the table is full, or the
+ * process is out of descriptors, a new connection takes the slot of the
+ * oldest one that is not a job yet (still sending its frame, or draining
+ * after its report), as a real server's accept loop does; only when every
+ * slot holds a job does the daemon stop accepting until one ends. Both
+ * kinds wait on a list in the order they entered their phase, so their
+ * deadlines are in order too: expiring and evicting look only at the
+ * oldest, never at the whole table (65536 slots).
  *
  * After its report a connection is shut for writing and what the client
  * still sends is read and dropped (up to MAX_DRAIN_BYTES, for
@@ -49,7 +60,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define READ_TIMEOUT_S 10
+#define FRAME_TIMEOUT_S 3            /* from connecting to the whole frame read */
 #define DRAIN_TIMEOUT_S 2            /* after the report, what the client still sends */
 #define MAX_DRAIN_BYTES (1u << 20)   /* ... up to this much: a refused frame and more */
 #define MAX_JOB_BYTES (512u * 1024) /* a manifest's size limit (config/) */
@@ -58,20 +69,31 @@
 
 enum { C_FREE, C_HEADER, C_MANIFEST, C_QUEUED, C_RUNNING, C_WRITING, C_DRAINING };
 
-typedef struct conn {
+typedef struct conn conn;
+
+/* Connections in the order they entered their phase: checked jobs
+ * waiting for room in the pool, and (so by deadline) those sending their
+ * frame and those draining after their report. */
+typedef struct {
+    conn *oldest, *newest;
+} conn_list;
+
+struct conn {
     int fd;
     int state;              /* C_* */
     uint32_t gen;           /* bumped at each reuse of the slot: results match it */
     char header[8];
     size_t got, want;       /* bytes of the header, then of the manifest; drained */
     char *text;             /* the job manifest */
-    uint64_t deadline_ns;   /* the manifest must be in, or the drain over, by then */
+    uint64_t deadline_ns;   /* the frame must be in, or the drain over, by then */
     zv_cfg_manifest *job;
     zv_pf_job pj;           /* pj.ch: its channels, while queued or running */
     char *report;
     size_t report_len, sent;
-    struct conn *next;      /* the queue of checked jobs, or the free list */
-} conn;
+    conn_list *list;        /* the list it waits on (NULL: none) */
+    conn *older, *newer;    /* its neighbours there */
+    conn *next;             /* the free list */
+};
 
 typedef struct {
     const zv_cfg_manifest *man;
@@ -82,7 +104,9 @@ typedef struct {
     conn *conns;
     uint32_t n_conns;
     conn *free_conns;
-    conn *queue_head, *queue_tail;
+    conn_list queue;        /* C_QUEUED, in the order they came */
+    conn_list framing;      /* C_HEADER and C_MANIFEST, oldest first */
+    conn_list draining;     /* C_DRAINING, oldest first */
     uint64_t in_pool;       /* jobs submitted and not yet back */
     uint32_t open_conns;
     char path[4096];        /* the socket: Job, against the manifest's folder */
@@ -110,14 +134,46 @@ static void listen_on(daemon_t *d, int on)
     d->listening = on;
 }
 
+static void list_add(conn_list *l, conn *c)
+{
+    c->list = l;
+    c->older = l->newest;
+    c->newer = NULL;
+    if (l->newest)
+        l->newest->newer = c;
+    else
+        l->oldest = c;
+    l->newest = c;
+}
+
+static void list_del(conn *c)
+{
+    conn_list *l = c->list;
+    if (!l)
+        return;
+    if (c->older)
+        c->older->newer = c->newer;
+    else
+        l->oldest = c->newer;
+    if (c->newer)
+        c->newer->older = c->older;
+    else
+        l->newest = c->older;
+    c->list = NULL;
+    c->older = c->newer = NULL;
+}
+
 static void conn_close(daemon_t *d, conn *c)
 {
+    uint32_t gen = c->gen;
+    list_del(c);
     close(c->fd); /* leaves the epoll set with it */
     free(c->text);
     free(c->report);
     zv_cfg_free(c->job);
     zv_eng_channels_free(c->pj.ch);
     memset(c, 0, offsetof(conn, next));
+    c->gen = gen; /* an event of this batch for the closed fd must not match the slot's next use */
     c->fd = -1;
     c->next = d->free_conns;
     d->free_conns = c;
@@ -151,6 +207,7 @@ static void conn_drain_start(daemon_t *d, conn *c)
     c->state = C_DRAINING;
     c->got = 0;
     c->deadline_ns = now_ns() + DRAIN_TIMEOUT_S * 1000000000ull;
+    list_add(&d->draining, c);
     if (epoll_ctl(d->ep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
         conn_close(d, c);
     else
@@ -194,6 +251,7 @@ static void conn_answer(daemon_t *d, conn *c, zvm_report *rep)
     if (rep->exit_code)
         d->st->failed++;
     d->st->jobs++;
+    list_del(c); /* off the queue or the frame's deadline while its report goes out */
     c->state = C_WRITING;
     c->sent = 0;
     {
@@ -221,6 +279,7 @@ static void conn_refuse(daemon_t *d, conn *c, int code, const char *fmt, const c
 static void conn_check(daemon_t *d, conn *c)
 {
     zv_cfg_err err;
+    list_del(c); /* the frame is in: no longer subject to its deadline */
     if (zv_cfg_parse_job(c->text, c->want, d->man->dir, &c->job, &err) ||
         zv_cfg_job_fits(d->man, c->job, &err)) {
         conn_refuse(d, c, err.exit_code ? err.exit_code : ZV_CFG_EXIT_MANIFEST, "job manifest: %s",
@@ -228,12 +287,7 @@ static void conn_check(daemon_t *d, conn *c)
         return;
     }
     c->state = C_QUEUED;
-    c->next = NULL;
-    if (d->queue_tail)
-        d->queue_tail->next = c;
-    else
-        d->queue_head = c;
-    d->queue_tail = c;
+    list_add(&d->queue, c);
 }
 
 /* Readable: the 8-digit length, then the manifest. */
@@ -287,27 +341,45 @@ static void conn_read(daemon_t *d, conn *c)
     }
 }
 
+/* Room for a new connection: close the oldest draining one, else the
+ * oldest still sending its frame (it had the most time). 0 when every
+ * connection holds a job. */
+static int evict_one(daemon_t *d)
+{
+    conn *c = d->draining.oldest ? d->draining.oldest : d->framing.oldest;
+    if (!c)
+        return 0;
+    conn_close(d, c);
+    return 1;
+}
+
 static void accept_all(daemon_t *d)
 {
     for (;;) {
-        int fd = accept4(d->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd;
         conn *c;
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-                listen_on(d, 0); /* back when a connection closes */
-            return;            /* EAGAIN, or a client already gone */
-        }
-        if (!(c = d->free_conns)) {
-            close(fd);
-            listen_on(d, 0);
+        if (!d->free_conns && !d->framing.oldest && !d->draining.oldest) {
+            listen_on(d, 0); /* every slot holds a job: back when one ends */
             return;
         }
+        if ((fd = accept4(d->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                if (evict_one(d))
+                    continue; /* a descriptor back: try again */
+                listen_on(d, 0); /* back when a connection closes */
+            }
+            return; /* EAGAIN, or a client already gone */
+        }
+        if (!d->free_conns)
+            evict_one(d); /* succeeds: checked above */
+        c = d->free_conns;
         d->free_conns = c->next;
         c->fd = fd;
         c->gen++;
         c->state = C_HEADER;
         c->got = 0;
-        c->deadline_ns = now_ns() + READ_TIMEOUT_S * 1000000000ull;
+        c->deadline_ns = now_ns() + FRAME_TIMEOUT_S * 1000000000ull;
+        list_add(&d->framing, c);
         d->open_conns++;
         {
             struct epoll_event ev = {EPOLLIN, {.u64 = tag_of(d, c)}};
@@ -322,15 +394,12 @@ static void accept_all(daemon_t *d)
 static void submit_queued(daemon_t *d)
 {
     conn *c;
-    while ((c = d->queue_head)) {
+    while ((c = d->queue.oldest)) {
         zv_pf_job *pj = &c->pj;
         int rc;
         if (!pj->ch) {
             zv_eng_err err = {0};
             if ((rc = zv_eng_channels_open(c->job, &pj->ch, &err))) {
-                d->queue_head = c->next;
-                if (!d->queue_head)
-                    d->queue_tail = NULL;
                 conn_refuse(d, c, rc == -ENOTSUP ? ZV_CFG_EXIT_SOURCE
                                   : rc == -EINVAL ? ZV_CFG_EXIT_ZERO_LIMITS : (-rc) & 0xff,
                             "%s", err.msg, 0);
@@ -340,9 +409,7 @@ static void submit_queued(daemon_t *d)
         }
         if ((rc = zv_pf_pool_submit(d->pool, &pj, sizeof pj, tag_of(d, c))) == -EAGAIN)
             return; /* full: again when results come back */
-        d->queue_head = c->next;
-        if (!d->queue_head)
-            d->queue_tail = NULL;
+        list_del(c);
         if (rc) {
             conn_refuse(d, c, 1, "cannot queue the job: %s", strerror(-rc), 0);
             continue;
@@ -390,20 +457,19 @@ static void pump(daemon_t *d)
             job_done(d, &r);
             moved = 1;
         }
-    } while (moved && d->queue_head);
+    } while (moved && d->queue.oldest);
 }
 
-/* Drop clients that have not sent their manifest in time, and end drains
- * past their deadline; when stopping, every one of both. */
+/* Drop clients that have not sent their frame in time, and end drains
+ * past their deadline; when stopping, every one of both. The lists are in
+ * deadline order: only the expired are looked at. */
 static void expire(daemon_t *d, int stopping)
 {
     uint64_t now = now_ns();
-    for (uint32_t i = 0; i < d->n_conns; i++) {
-        conn *c = &d->conns[i];
-        if ((c->state == C_HEADER || c->state == C_MANIFEST || c->state == C_DRAINING) &&
-            (stopping || now > c->deadline_ns))
-            conn_close(d, c);
-    }
+    conn_list *lists[] = {&d->framing, &d->draining};
+    for (int i = 0; i < 2; i++)
+        while (lists[i]->oldest && (stopping || now > lists[i]->oldest->deadline_ns))
+            conn_close(d, lists[i]->oldest);
 }
 
 /* The listening socket at PATH, owner-only unless mode widens it. A
@@ -469,12 +535,11 @@ static int serve(daemon_t *d)
 {
     struct epoll_event evs[256];
     struct epoll_event pev = {EPOLLIN, {.u64 = TAG_POOL}};
-    uint64_t next_expiry = 0;
     int stopping = 0;
     if (epoll_ctl(d->ep, EPOLL_CTL_ADD, zv_pf_pool_fd(d->pool), &pev) < 0)
         return -errno;
     listen_on(d, 1);
-    while (!stopping || d->in_pool || d->queue_head || d->open_conns) {
+    while (!stopping || d->in_pool || d->queue.oldest || d->open_conns) {
         int n;
         if (!stopping && *d->o->stop) {
             stopping = 1; /* no new jobs; those running finish */
@@ -482,7 +547,6 @@ static int serve(daemon_t *d)
             close(d->lfd);
             d->lfd = -1;
             unlink(d->path);
-            expire(d, 1);
         }
         n = epoll_wait(d->ep, evs, 256, 250);
         for (int i = 0; i < n; i++) {
@@ -505,10 +569,9 @@ static int serve(daemon_t *d)
                 conn_drain(d, c);
         }
         pump(d);
-        if (now_ns() > next_expiry) {
-            expire(d, 0);
-            next_expiry = now_ns() + 1000000000ull;
-        }
+        /* the wait above is at most 250 ms: deadlines hold within that;
+         * when stopping, nobody waits on a frame or a drain */
+        expire(d, stopping);
     }
     return 0;
 }

@@ -5,7 +5,8 @@
 # be bad (framing, manifest, channels that do not fit, sources that do
 # not open) answered with a report while the daemon goes on, even to a
 # client still sending bytes the daemon will not read, jobs that trap or
-# time out, clients that hang up, 1000 connections at once, a second
+# time out, clients that hang up, 1000 connections at once, idle
+# connections that must not starve new clients (slowloris), a second
 # daemon on the same socket, SIGTERM finishing a running job, and a new
 # module's daemon moving from its tcc build to gcc's between jobs.
 #
@@ -42,9 +43,10 @@ Channel = rules.txt, /dev/rules, 0, 0, 10, 65536, 0, 0
 MANIFEST
 }
 start() { # start MANIFEST [OPTIONS...]: the daemon in the background, up
-    local m=$1
+    local m=$1    # (with $NOFILE set: under that descriptor limit)
     shift
-    "$zvm" run "$@" "$m" > daemon.report 2> daemon.err &
+    ( [ -z "${NOFILE:-}" ] || ulimit -n "$NOFILE"; exec "$zvm" run "$@" "$m" ) \
+        > daemon.report 2> daemon.err &
     daemon_pid=$!
     for _ in $(seq 100); do
         grep -q "serving jobs" daemon.err 2>/dev/null && return 0
@@ -179,6 +181,29 @@ check "the job's report is JSON: $(cat r_json.txt)" \
     $(grep -q '"daemon": 1, "user_code": 0' r_json.txt && grep -q '"status": "ok"' r_json.txt; echo $?)
 cmp -s want1.txt out1.txt
 check "without snapshots the output is the same" $?
+kill -TERM $daemon_pid
+wait $daemon_pid
+daemon_pid=
+
+# ---- idle connections do not starve new clients (slowloris) ---------------------------------
+# The table holds a quarter of the descriptor limit: 256 under 1024. 306 idle
+# connections fill it; a new client takes the oldest idle one's slot, and an
+# idle connection is dropped 3 s after it connected (the frame's deadline).
+daemon_manifest s.sock > s.manifest
+NOFILE=1024 start s.manifest --workers 1
+last=$?; check "a daemon under a limit of 1024 descriptors starts: $(cat daemon.err)" $last
+"$client" idle s.sock 306 7 > idle.txt & # held longer than the new job may take
+idle_pid=$!
+for _ in $(seq 100); do grep -qs open idle.txt && break; sleep 0.1; done
+t0=$(date +%s%N)
+timeout 5 "$zvm" job s.sock j1.manifest > r_starved.txt
+last=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "306 idle connections (256 slots): a new job is answered in $ms ms: $(status_of r_starved.txt)" \
+    $([ $last = 0 ] && [ $ms -lt 5000 ] && [ "$(status_of r_starved.txt)" = ok ]; echo $?)
+wait $idle_pid
+check "every idle connection was dropped within 7 s: $(tail -1 idle.txt)" \
+    $(grep -q "^306 idle connections, 306 closed" idle.txt; echo $?)
 kill -TERM $daemon_pid
 wait $daemon_pid
 daemon_pid=
