@@ -16,10 +16,12 @@
 
 typedef struct zv_eng_session zv_eng_session;
 
-/* Open the manifest's channels (paths resolve against its folder). The
- * manifest is borrowed and must outlive the session. Returns 0; -ENOTSUP
- * (unsupported source kind, ZeroVM exit 93), -EINVAL (all-zero limits,
- * exit 22), -errno (cannot open); err->msg says which. */
+/* Open the manifest's channels (paths resolve against its folder) and
+ * parse the images it mounts, within its Timeout. The manifest is
+ * borrowed and must outlive the session. Returns 0; -ENOTSUP (unsupported
+ * source kind, ZeroVM exit 93), -EINVAL (all-zero limits or a bad image,
+ * exit 22), -ETIMEDOUT (an image took longer than Timeout), -errno (cannot
+ * open); err->msg says which. */
 int zv_eng_session_new(const zv_cfg_manifest *m, zv_eng_session **out, zv_eng_err *err);
 int zv_eng_session_resolve(void *session, const zv_val_import *im, zv_eng_extern *out);
 
@@ -28,12 +30,21 @@ int zv_eng_session_resolve(void *session, const zv_val_import *im, zv_eng_extern
 typedef int (*zv_eng_fork_hook)(void *arg, zv_ctx *caller);
 void zv_eng_session_on_fork(zv_eng_session *s, zv_eng_fork_hook hook, void *arg);
 
-/* The session's own state at a fork point (descriptors, virtual clock,
- * random stream), taken once and put back for each record after
- * zv_eng_session_reset. Take returns 0 or -ENOMEM; free accepts NULL. */
+/* A run's state (descriptors, the channels' positions and counters, the
+ * in-memory files, virtual clock, random stream, sealed pages) has one
+ * owner, the session, and one way back for every path (pool records,
+ * snapshots, daemon jobs): zv_eng_session_reset puts it back to its start
+ * (channels as opened, no files but the mounted images, the manifest's
+ * clock and seed), zv_eng_session_restore to a fork point taken with
+ * zv_eng_session_mark_take. The standard channels (0-2) are the caller's
+ * to bind first; channels of a set other than the mark's (a daemon job's)
+ * start as opened. Neither allocates but to copy the fork point's files.
+ * Take returns 0, -ENOMEM, or -ENOTSUP (a host directory is open); free
+ * accepts NULL. */
 typedef struct zv_eng_session_mark zv_eng_session_mark;
 int zv_eng_session_mark_take(const zv_eng_session *s, zv_eng_session_mark **out);
-void zv_eng_session_mark_restore(zv_eng_session *s, const zv_eng_session_mark *m);
+void zv_eng_session_restore(zv_eng_session *s, const zv_eng_session_mark *m);
+void zv_eng_session_reset(zv_eng_session *s);
 void zv_eng_session_mark_free(zv_eng_session_mark *m);
 
 /* Every host call a guest may import: its namespace, name and signature
@@ -58,23 +69,23 @@ void zv_eng_totals_free(zv_eng_totals *t);
 void zv_eng_session_free(zv_eng_session *s); /* accepts NULL */
 
 /* A job's channels (daemon mode): the job manifest's channels, opened on
- * the calling thread with its rights, for one run of a session in place
- * of the session's own. The job must fit the session's manifest
- * (zv_cfg_job_fits); `job` is borrowed. Open returns 0 or -errno as
- * zv_eng_session_new. zv_eng_session_use switches a session to c's
- * channels, or back to its own with NULL (no syscall, no allocation).
- * Finish closes them with totals and etags as zv_eng_session_finish. */
+ * the calling thread with its rights, and the images the daemon's Mount
+ * lines name in them (parsed within the job's Timeout), for one run of a
+ * session in place of the session's own. The job must fit the daemon's
+ * manifest (zv_cfg_job_fits); both are borrowed. Open returns 0 or -errno
+ * as zv_eng_session_new. zv_eng_session_use switches a session to c's
+ * channels and images, or back to its own with NULL. Finish closes them
+ * with totals and etags as zv_eng_session_finish. */
 typedef struct zv_eng_channels zv_eng_channels;
-int zv_eng_channels_open(const zv_cfg_manifest *job, zv_eng_channels **out, zv_eng_err *err);
+int zv_eng_channels_open(const zv_cfg_manifest *daemon, const zv_cfg_manifest *job,
+                         zv_eng_channels **out, zv_eng_err *err);
 void zv_eng_session_use(zv_eng_session *s, zv_eng_channels *c);
 int zv_eng_channels_finish(zv_eng_channels *c, zv_eng_totals *t);
 void zv_eng_channels_free(zv_eng_channels *c); /* accepts NULL */
 
 /* Reuse for the pool (no allocation, no syscall): rebind channel `index`
- * to a memory buffer (see zv_io_channel_memory), and start the
- * descriptors, clock and random stream over for the next instance. */
+ * to a memory buffer (see zv_io_channel_memory). */
 void zv_eng_session_bind(zv_eng_session *s, uint32_t index, void *buf, int64_t len, int64_t cap);
-void zv_eng_session_reset(zv_eng_session *s);
 /* Bytes written to memory channel `index`; calls refused over a limit or
  * cut short by one (either makes a pool record ZVM_LIMIT). */
 int64_t zv_eng_session_written(const zv_eng_session *s, uint32_t index);

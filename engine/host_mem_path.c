@@ -404,6 +404,19 @@ uint32_t zv_mfs_link(zv_mfs *fs, zv_host_fd *d1, uint32_t lookup, const char *p1
     return rc_;
 }
 
+/* Give the new node n its target and w's name (n goes if either fails). */
+static uint32_t add_symlink(zv_mfs *fs, walk *w, zv_mnode *n, const char *target)
+{
+    uint32_t rc = WE_NOMEM;
+    if ((n->target = strdup(target))) {
+        fs->bytes += NAME_BYTES(strlen(target)); /* zv_mnode_free takes it back */
+        rc = zv_mnode_ent_add(fs, w->parent, w->name, w->len, n);
+    }
+    if (rc)
+        zv_mnode_free(fs, n);
+    return rc;
+}
+
 uint32_t zv_mfs_symlink(zv_mfs *fs, const char *target, zv_host_fd *dir, const char *path,
                         uint64_t now)
 {
@@ -418,10 +431,12 @@ uint32_t zv_mfs_symlink(zv_mfs *fs, const char *target, zv_host_fd *dir, const c
             rc_ = WE_NOENT;
         else if (w->parent->ro)
             rc_ = WE_ROFS;
-        else if (!(n = zv_mnode_new(fs, 7, now)) || !(n->target = strdup(target)))
-            rc_ = zv_mfs_full(fs, NODE_BYTES) ? WE_NOSPC : WE_NOMEM;
-        else if ((rc_ = zv_mnode_ent_add(fs, w->parent, w->name, w->len, n)))
-            zv_mnode_free(fs, n);
+        else if (zv_mfs_full(fs, NODE_BYTES + NAME_BYTES(strlen(target))))
+            rc_ = WE_NOSPC; /* the target is held too */
+        else if (!(n = zv_mnode_new(fs, 7, now)))
+            rc_ = WE_NOMEM;
+        else
+            rc_ = add_symlink(fs, w, n, target);
     }
     WALK_DONE(w);
     return rc_;
@@ -447,7 +462,7 @@ static void stat_of(const zv_mfs *fs, const zv_mnode *n, zv_host_stat *st)
     memset(st, 0, sizeof *st);
     st->dev = 1;
     st->ino = n->ino;
-    st->type = n->type;
+    st->type = zv_mnode_type(fs, n);
     st->nlink = n->ro ? 1 : n->nlink;
     st->size = n->channel >= 0 ? (uint64_t)(fs->ch[n->channel].size > 0 ? fs->ch[n->channel].size : 0)
              : n->type == 7 ? strlen(n->target) : n->size;
@@ -565,7 +580,7 @@ int64_t zv_mfs_io(zv_mfs *fs, zv_host_fd *f, const struct iovec *v, int n_iov, u
 
 uint64_t zv_mfs_size(const zv_host_fd *f) { return f->node->size; }
 
-uint32_t zv_mfs_readdir(zv_host_fd *f, uint64_t cookie,
+uint32_t zv_mfs_readdir(const zv_mfs *fs, zv_host_fd *f, uint64_t cookie,
                         int (*put)(void *arg, const char *name, size_t len, uint64_t next,
                                    uint64_t ino, uint8_t type),
                         void *arg)
@@ -581,7 +596,8 @@ uint32_t zv_mfs_readdir(zv_host_fd *f, uint64_t cookie,
         const zv_mnode *n = d->ents[i].node;
         if (!n) /* removed during the listing */
             continue;
-        if (!put(arg, d->ents[i].name, strlen(d->ents[i].name), i + 3, n->ino, n->type))
+        if (!put(arg, d->ents[i].name, strlen(d->ents[i].name), i + 3, n->ino,
+                 zv_mnode_type(fs, n)))
             break;
     }
     return 0;

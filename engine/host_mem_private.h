@@ -10,7 +10,6 @@
 
 #define MAX_HOPS 40
 #define MAX_DEPTH 4096     /* directories open at once in one walk */
-#define NODE_BYTES 128     /* what a node costs against Memory */
 
 struct zv_mnode {
     uint8_t type;          /* WASI filetype: 2 channel (character device), 3, 4, 7 */
@@ -30,28 +29,50 @@ struct zv_mnode {
     struct zv_mnode *clone; /* while cloning: its copy */
 };
 
+/* What the host holds for what a guest makes, as Memory counts it: the
+ * allocator's chunk (glibc's: the request and 8 bytes of header, in
+ * 16-byte steps, 32 at least; jemalloc's classes are no larger), so that
+ * a million one-byte names cost what they take. */
+#define ZV_MFS_CHUNK(bytes) ((bytes) + 8 < 32 ? 32 : ((uint64_t)(bytes) + 8 + 15) / 16 * 16)
+#define NODE_BYTES ZV_MFS_CHUNK(sizeof(struct zv_mnode))
+#define NAME_BYTES(len) ZV_MFS_CHUNK((uint64_t)(len) + 1) /* a name or a symlink's target */
+
 typedef struct {
-    char *path;            /* the mount point */
+    const char *path;      /* the mount point */
     zv_mnode *root;        /* the image's root directory (ro) */
 } mount;
 
 struct zv_mfs {
-    const zv_cfg_manifest *man;
+    const zv_cfg_manifest *man; /* the channel set in use (zv_mfs_use) */
     const zv_io_channel *ch;
+    const zv_mimages *images;
     zv_mnode *root;        /* the live tree, NULL until a path is touched */
     zv_mnode *live;        /* every live node */
     zv_mnode *mark;        /* a copy of the live nodes at a fork point, or NULL */
     zv_mnode *mark_root;
+    const zv_mimages *mark_images; /* the images mounted in the mark */
     uint64_t mark_bytes, mark_ino;
     uint64_t bytes;        /* what the live tree costs against Memory */
     uint64_t cap;          /* bytes may not pass it (0: no cap, while building) */
     uint64_t next_ino;
+};
+
+/* Parsed images (host_mem.c): their nodes are allocated through `arena`,
+ * a file system of their own that only holds them. */
+struct zv_mimages {
+    zv_mfs arena;
     mount *mounts;
     uint32_t n_mounts;
-    zv_mnode *image_nodes; /* every image node, to free at the end */
-    uint8_t **images;      /* the images' bytes */
-    uint32_t n_images;
+    uint8_t **bytes;       /* the images' bytes, which file nodes point into */
+    uint32_t n_bytes;
 };
+
+/* A node's file type: a channel's follows the channel set in use (a
+ * daemon job's file where the daemon has a device). */
+static inline uint8_t zv_mnode_type(const zv_mfs *fs, const zv_mnode *n)
+{
+    return n->channel < 0 ? n->type : fs->ch[n->channel].kind == ZV_IO_REGULAR ? 4 : 2;
+}
 
 /* host_mem.c: nodes and directory entries, shared with the path calls. */
 int zv_mfs_full(const zv_mfs *fs, uint64_t more); /* would `more` bytes pass the cap? */

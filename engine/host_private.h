@@ -97,35 +97,41 @@ typedef struct {
 uint64_t zv_host_rights(uint8_t type);
 #define ZV_RIGHTS_ALL ((1ull << 30) - 1)
 
+/* What a manifest gives a run, made once per manifest (a session's own,
+ * and each daemon job's): its channels as opened, the channel list
+ * zvm.manifest copies, and the images its Mount lines name, parsed. A
+ * session runs on one set at a time (zv_eng_session_use). */
+typedef struct zv_mimages zv_mimages;
+struct zv_eng_channels {
+    const zv_cfg_manifest *man;
+    zv_io_channel *ch;
+    uint32_t n_ch;       /* opened */
+    uint8_t *blob;       /* the channel list for zvm.manifest */
+    uint32_t blob_len;
+    zv_mimages *images;  /* NULL: no Mount (or a wasi_only session) */
+};
+
 struct zv_eng_session {
     const zv_cfg_manifest *man;
     zv_io_ring *ring;
-    zv_io_channel *ch;
-    uint32_t n_ch;
-    zv_host_fd *fds;
-    uint32_t n_fds;    /* grows up to ZV_HOST_MAX_FDS */
-    uint32_t fd_high;  /* descriptors at and above are closed (a reset clears below) */
+    zv_eng_channels own; /* the manifest's */
+    zv_eng_channels *cur; /* in use: &own, or a job's */
     zv_host_fd *dirs;  /* the preopened host directories (--dir), each handed out dup'ed */
     uint32_t n_dirs;
     zv_mfs *mfs;       /* the in-memory file system (not with wasi_only) */
-    uint64_t clock_ns;  /* virtual clock: the last reading */
-    uint64_t rng;       /* random stream state */
-    uint8_t *blob;      /* the channel list for zvm.manifest */
-    uint32_t blob_len;
-    uint32_t n_protects; /* zvm.jail/unjail calls of this run (ZV_HOST_MAX_PROTECTS) */
-    uint64_t jailed[65536 / 64]; /* 64 KiB pages sealed by zvm.jail, one bit each */
-    zv_io_channel *own_ch; /* while a job's channels are in use (zv_eng_session_use) */
-    uint8_t *own_blob;
-    uint32_t own_blob_len;
     zv_eng_fork_hook fork_hook; /* zvm.fork's answer (NULL: 0) */
     void *fork_arg;
-};
-
-/* The session's own state at a fork point. */
-struct zv_eng_session_mark {
+    /* The run's state: what a run changes, put back by the one restore
+     * (host_session.c) to its start or to a fork point. The channels'
+     * positions and counters (in cur->ch) and the file tree (mfs) are
+     * part of it too. */
     zv_host_fd *fds;
-    uint32_t n_fds;
-    uint64_t clock_ns, rng;
+    uint32_t n_fds;    /* grows up to ZV_HOST_MAX_FDS */
+    uint32_t fd_high;  /* descriptors at and above are closed (a reset clears below) */
+    uint64_t clock_ns;  /* virtual clock: the last reading */
+    uint64_t rng;       /* random stream state */
+    uint32_t n_protects; /* zvm.jail/unjail calls of this run (ZV_HOST_MAX_PROTECTS) */
+    uint64_t jailed[65536 / 64]; /* 64 KiB pages sealed by zvm.jail, one bit each */
 };
 
 #define ZV_HOST_ROOT_FD 3 /* the preopened in-memory "/" (sessions that are not wasi_only) */
@@ -183,15 +189,26 @@ typedef struct {
     uint64_t size, mtime_ns;
 } zv_tar_member;
 /* Hand each member of the tar image to each(); 0 at the end block, or
- * -EINVAL with why ("not a tar archive at offset N", "truncated ..."). */
-int zv_tar_walk(const uint8_t *img, uint64_t size, void (*each)(void *arg, zv_tar_member *m),
-                void *arg, char *why, size_t wn);
+ * -EINVAL with why ("not a tar archive at offset N", "truncated ..."), or
+ * -ETIMEDOUT past deadline_ns (CLOCK_MONOTONIC; 0: none). */
+int zv_tar_walk(const uint8_t *img, uint64_t size, uint64_t deadline_ns,
+                void (*each)(void *arg, zv_tar_member *m), void *arg, char *why, size_t wn);
 
 /* The in-memory file system (host_mem.c). The calls mirror zv_hdir_*;
  * `now` is the virtual clock (timestamps), `room` what files may still
  * take of the instance's Memory. */
-int zv_mfs_new(const zv_cfg_manifest *m, const zv_io_channel *ch, zv_mfs **out, char *why,
-               size_t n);
+/* The images m's Mount lines name, read from the channels ch (opened for
+ * the manifest `chm`, which a daemon job's are) and parsed, within
+ * deadline_ns (CLOCK_MONOTONIC, 0: none). Returns 0 (*out NULL when there
+ * is no Mount), -EINVAL (why names the Mount, the source and the cause),
+ * -ETIMEDOUT, -EIO or -ENOMEM. Free accepts NULL. */
+int zv_mimages_new(const zv_cfg_manifest *m, const zv_cfg_manifest *chm, const zv_io_channel *ch,
+                   uint64_t deadline_ns, zv_mimages **out, char *why, size_t n);
+void zv_mimages_free(zv_mimages *im);
+/* A file system, and the channel set it shows (its channels at their
+ * aliases, its images at their mount points): switched between runs. */
+int zv_mfs_new(zv_mfs **out);
+void zv_mfs_use(zv_mfs *fs, const zv_eng_channels *set);
 void zv_mfs_free(zv_mfs *fs);
 void zv_mfs_reset(zv_mfs *fs);          /* a record's end: the tree goes (if it was built) */
 zv_mnode *zv_mfs_root(zv_mfs *fs, uint64_t now); /* built on first use; NULL: no memory */
@@ -225,7 +242,7 @@ uint32_t zv_mfs_truncate(zv_mfs *fs, zv_host_fd *f, uint64_t size, uint64_t room
 int64_t zv_mfs_io(zv_mfs *fs, zv_host_fd *f, const struct iovec *v, int n_iov, uint64_t at,
                   int writing, uint64_t room, uint64_t now);
 uint64_t zv_mfs_size(const zv_host_fd *f);
-uint32_t zv_mfs_readdir(zv_host_fd *f, uint64_t cookie,
+uint32_t zv_mfs_readdir(const zv_mfs *fs, zv_host_fd *f, uint64_t cookie,
                         int (*put)(void *arg, const char *name, size_t len, uint64_t next,
                                    uint64_t ino, uint8_t type),
                         void *arg);

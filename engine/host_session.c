@@ -4,6 +4,14 @@
  * 3 the preopened /dev, others by path_open), seed the virtual clock and
  * the random stream, build the channel list zvm.manifest copies, and at
  * the end close everything and total the accounting and etags.
+ *
+ * A run's state has one owner and one way back (DESIGN: "What a record
+ * starts from"): put_back() makes the descriptors, the channels' positions
+ * and counters, the file tree, the clock, the random stream and the
+ * sealed pages what they were at the start (zv_eng_session_reset) or at a
+ * fork point (zv_eng_session_restore), for the pool's records, snapshots
+ * and daemon jobs alike. What the manifest gives (channels, the channel
+ * list, images) is a channel set, rebuilt for each daemon job.
  */
 #include "engine/host_private.h"
 #include "include/zvm/guest.h" /* the zvm.manifest layout */
@@ -13,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The channel list zvm.manifest copies: m's channels as opened in ch. */
@@ -59,6 +68,51 @@ static int open_channels(const zv_cfg_manifest *m, zv_io_channel *ch, uint32_t *
     return 0;
 }
 
+static uint64_t deadline_of(const zv_cfg_manifest *m)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return m->timeout_s ? (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec +
+                              (uint64_t)m->timeout_s * 1000000000ull
+                        : 0;
+}
+
+/* A channel set: chm's channels, the images m's Mount lines name in them
+ * (read and parsed within chm's Timeout: set-up is bounded like a run). */
+static int set_open(const zv_cfg_manifest *m, const zv_cfg_manifest *chm, zv_eng_channels *c,
+                    zv_eng_err *err)
+{
+    int rc = -ENOMEM;
+    c->man = chm;
+    if (!(c->ch = calloc(chm->n_channels + 1, sizeof *c->ch)))
+        goto fail;
+    if ((rc = open_channels(chm, c->ch, &c->n_ch, err)) ||
+        (!m->wasi_only && (rc = zv_mimages_new(m, chm, c->ch, deadline_of(chm), &c->images,
+                                               err->msg, sizeof err->msg))) ||
+        (rc = build_blob(chm, c->ch, &c->blob, &c->blob_len)))
+        goto fail;
+    return 0;
+fail:
+    if (rc == -ENOMEM)
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+    return rc;
+}
+
+static void set_close(zv_eng_channels *c)
+{
+    for (uint32_t i = 0; i < c->n_ch; i++) {
+        uint8_t digest[32];
+        zv_io_channel_close(&c->ch[i], digest);
+    }
+    c->n_ch = 0;
+    free(c->ch);
+    free(c->blob);
+    zv_mimages_free(c->images);
+    c->ch = NULL;
+    c->blob = NULL;
+    c->images = NULL;
+}
+
 int zv_eng_session_new(const zv_cfg_manifest *m, zv_eng_session **out, zv_eng_err *err)
 {
     zv_eng_session *s = calloc(1, sizeof *s);
@@ -67,11 +121,11 @@ int zv_eng_session_new(const zv_cfg_manifest *m, zv_eng_session **out, zv_eng_er
     if (!s)
         return -ENOMEM;
     s->man = m;
+    s->cur = &s->own;
     s->n_fds = 4 + m->n_dirs + 16;
-    s->ch = calloc(m->n_channels + 1, sizeof *s->ch);
     s->fds = calloc(s->n_fds, sizeof *s->fds);
     s->dirs = calloc(m->n_dirs + 1, sizeof *s->dirs);
-    if (!s->ch || !s->fds || !s->dirs)
+    if (!s->fds || !s->dirs)
         goto fail;
     for (uint32_t i = 0; i < m->n_dirs; i++) { /* HOST[::GUEST], wasmtime's syntax */
         const char *sep = strstr(m->dirs[i], "::");
@@ -84,17 +138,14 @@ int zv_eng_session_new(const zv_cfg_manifest *m, zv_eng_session **out, zv_eng_er
         s->n_dirs = i + 1;
     }
     s->fd_high = 3 + (m->wasi_only ? 0 : 1) + m->n_dirs;
-    if ((rc = open_channels(m, s->ch, &s->n_ch, err)))
-        goto fail;
-    if (!m->wasi_only && (rc = zv_mfs_new(m, s->ch, &s->mfs, err->msg, sizeof err->msg)))
+    if ((rc = set_open(m, m, &s->own, err)) || (!m->wasi_only && (rc = zv_mfs_new(&s->mfs))))
         goto fail;
     if ((rc = zv_io_ring_new(8, &s->ring))) {
         snprintf(err->msg, sizeof err->msg, "io_uring is not available: %s", strerror(-rc));
         goto fail;
     }
+    zv_eng_session_use(s, NULL);
     zv_eng_session_reset(s);
-    if ((rc = build_blob(m, s->ch, &s->blob, &s->blob_len)))
-        goto fail;
     *out = s;
     return 0;
 fail:
@@ -106,7 +157,7 @@ fail:
 
 void zv_eng_session_bind(zv_eng_session *s, uint32_t index, void *buf, int64_t len, int64_t cap)
 {
-    zv_io_channel_memory(&s->ch[index], buf, len, cap);
+    zv_io_channel_memory(&s->cur->ch[index], buf, len, cap);
 }
 
 /* Give back what a descriptor holds on the host. */
@@ -117,17 +168,26 @@ static void fd_release(zv_host_fd *d)
     memset(d, 0, sizeof *d);
 }
 
-void zv_eng_session_reset(zv_eng_session *s)
+/* The session's own state at a fork point: the descriptors (their file
+ * nodes are the file system's copy, zv_mfs_mark), the channels past the
+ * standard three as they were on the set in use, the clock and the
+ * random stream. */
+struct zv_eng_session_mark {
+    zv_host_fd *fds;
+    uint32_t n_fds;
+    const zv_eng_channels *set;
+    zv_io_channel *ch;
+    uint32_t n_ch;
+    uint64_t clock_ns, rng;
+};
+
+/* The descriptors a run starts with: the standard channels, then /dev or
+ * the preopened directories (each a fresh host descriptor). */
+static void start_fds(zv_eng_session *s)
 {
-    /* every channel starts over (0-2 were just rebound by the caller) */
-    for (uint32_t i = 3; i < s->n_ch; i++)
-        zv_io_channel_rewind(&s->ch[i]);
-    /* the descriptors the last run used: the standard channels, then /dev
-     * or the preopened directories (each a fresh host descriptor) */
     uint32_t first_dir = s->man->wasi_only ? 3 : 4;
-    for (uint32_t i = 0; i < s->fd_high; i++) {
+    for (uint32_t i = 0; i < first_dir + s->n_dirs; i++) {
         zv_host_fd *d = &s->fds[i];
-        fd_release(d);
         if (i < 3) {
             d->kind = ZV_FD_CHANNEL;
             d->channel = (int32_t)i;
@@ -135,21 +195,48 @@ void zv_eng_session_reset(zv_eng_session *s)
             d->kind = ZV_FD_MEM; /* the in-memory root, built when first used */
             d->type = 3;
             d->preopen = "/";
-        } else if (i - first_dir < s->n_dirs) {
+        } else {
             *d = s->dirs[i - first_dir];
             if ((d->host = fcntl(s->dirs[i - first_dir].host, F_DUPFD_CLOEXEC, 0)) < 0)
                 memset(d, 0, sizeof *d); /* out of descriptors: not preopened */
         }
     }
     s->fd_high = first_dir + s->n_dirs;
-    if (s->mfs)
+}
+
+/* Everything a run changed back to the mark m, or to the start (m NULL).
+ * The standard channels are the caller's (bound before). */
+static void put_back(zv_eng_session *s, const zv_eng_session_mark *m)
+{
+    for (uint32_t i = 3; i < s->cur->n_ch; i++) /* a job's channels are its own: as opened */
+        if (m && m->set == s->cur)
+            zv_io_channel_put_back(&s->cur->ch[i], &m->ch[i]);
+        else
+            zv_io_channel_rewind(&s->cur->ch[i]);
+    for (uint32_t i = 0; i < s->fd_high; i++)
+        fd_release(&s->fds[i]);
+    if (m) {
+        memcpy(s->fds, m->fds, m->n_fds * sizeof *m->fds);
+        s->fd_high = m->n_fds;
+    } else {
+        start_fds(s);
+    }
+    if (s->mfs && !m)
         zv_mfs_reset(s->mfs); /* a record's files go with it (nothing if it made none) */
-    s->clock_ns = s->man->time_s * 1000000000ull;
-    s->rng = s->man->seed;
-    if (s->n_protects) /* the instance's reset unseals its memory */
+    else if (s->mfs && zv_mfs_restore(s->mfs, s->fds, s->fd_high)) /* no memory: no files */
+        for (uint32_t i = 0; i < s->fd_high; i++)
+            if (s->fds[i].kind == ZV_FD_MEM && s->fds[i].node)
+                memset(&s->fds[i], 0, sizeof s->fds[i]);
+    s->clock_ns = m ? m->clock_ns : s->man->time_s * 1000000000ull;
+    s->rng = m ? m->rng : s->man->seed;
+    if (s->n_protects) /* the instance's reset unseals its memory (a fork point has none) */
         memset(s->jailed, 0, sizeof s->jailed);
     s->n_protects = 0;
 }
+
+void zv_eng_session_reset(zv_eng_session *s) { put_back(s, NULL); }
+
+void zv_eng_session_restore(zv_eng_session *s, const zv_eng_session_mark *m) { put_back(s, m); }
 
 void zv_eng_session_on_fork(zv_eng_session *s, zv_eng_fork_hook hook, void *arg)
 {
@@ -179,59 +266,55 @@ int zv_host_fd_new(zv_eng_session *s)
 int zv_eng_session_mark_take(const zv_eng_session *s, zv_eng_session_mark **out)
 {
     zv_eng_session_mark *m = calloc(1, sizeof *m);
+    *out = NULL;
+    if (!m)
+        return -ENOMEM;
     for (uint32_t i = 0; i < s->fd_high; i++)
         if (s->fds[i].kind == ZV_FD_HOST) { /* not in pools: zvm run has no fork */
             free(m);
             return -ENOTSUP;
         }
-    if (!m || !(m->fds = malloc(s->n_fds * sizeof *m->fds))) {
-        free(m);
-        return -ENOMEM;
-    }
-    m->n_fds = s->fd_high;
-    memcpy(m->fds, s->fds, s->fd_high * sizeof *m->fds);
-    if (s->mfs && zv_mfs_mark(s->mfs, m->fds, m->n_fds)) { /* the files at the fork, copied */
-        free(m->fds);
-        free(m);
-        return -ENOMEM;
-    }
+    m->set = s->cur;
     m->clock_ns = s->clock_ns;
     m->rng = s->rng;
+    if (!(m->fds = malloc(s->n_fds * sizeof *m->fds)) ||
+        !(m->ch = calloc(s->cur->n_ch + 1, sizeof *m->ch)))
+        goto nomem;
+    m->n_fds = s->fd_high;
+    memcpy(m->fds, s->fds, s->fd_high * sizeof *m->fds);
+    for (uint32_t i = 0; i < s->cur->n_ch; i++, m->n_ch = i)
+        if (zv_io_channel_keep(&s->cur->ch[i], &m->ch[i]))
+            goto nomem;
+    if (s->mfs && zv_mfs_mark(s->mfs, m->fds, m->n_fds)) /* the files at the fork, copied */
+        goto nomem;
     *out = m;
     return 0;
-}
-
-void zv_eng_session_mark_restore(zv_eng_session *s, const zv_eng_session_mark *m)
-{
-    for (uint32_t i = m->n_fds; i < s->fd_high; i++) /* opened since the mark */
-        memset(&s->fds[i], 0, sizeof s->fds[i]);
-    memcpy(s->fds, m->fds, m->n_fds * sizeof *m->fds);
-    s->fd_high = m->n_fds;
-    if (s->mfs && zv_mfs_restore(s->mfs, s->fds, s->fd_high)) /* no memory: no files */
-        for (uint32_t i = 0; i < s->fd_high; i++)
-            if (s->fds[i].kind == ZV_FD_MEM && s->fds[i].node)
-                memset(&s->fds[i], 0, sizeof s->fds[i]);
-    s->clock_ns = m->clock_ns;
-    s->rng = m->rng;
+nomem:
+    zv_eng_session_mark_free(m);
+    return -ENOMEM;
 }
 
 void zv_eng_session_mark_free(zv_eng_session_mark *m)
 {
-    if (m)
-        free(m->fds);
+    if (!m)
+        return;
+    for (uint32_t i = 0; i < m->n_ch; i++)
+        zv_io_channel_drop(&m->ch[i]);
+    free(m->ch);
+    free(m->fds);
     free(m);
 }
 
 int64_t zv_eng_session_written(const zv_eng_session *s, uint32_t index)
 {
-    return s->ch[index].mem_len;
+    return s->cur->ch[index].mem_len;
 }
 
 int64_t zv_eng_session_refused(const zv_eng_session *s)
 {
     int64_t n = 0;
-    for (uint32_t i = 0; i < s->n_ch; i++)
-        n += s->ch[i].refused + s->ch[i].clamped;
+    for (uint32_t i = 0; i < s->cur->n_ch; i++)
+        n += s->cur->ch[i].refused + s->cur->ch[i].clamped;
     return n;
 }
 
@@ -299,51 +382,36 @@ int zv_eng_session_finish(zv_eng_session *s, zv_eng_totals *t)
 {
     int rc;
     zv_eng_session_use(s, NULL);
-    rc = finish_channels(s->man, s->ch, s->n_ch, t);
-    s->n_ch = 0;
+    rc = finish_channels(s->man, s->own.ch, s->own.n_ch, t);
+    s->own.n_ch = 0;
     return rc;
 }
 
 /* ---- a job's channels (daemon mode) ---- */
 
-struct zv_eng_channels {
-    const zv_cfg_manifest *man;
-    zv_io_channel *ch;
-    uint32_t n_ch;   /* opened */
-    uint8_t *blob;   /* its channel list for zvm.manifest */
-    uint32_t blob_len;
-};
-
-int zv_eng_channels_open(const zv_cfg_manifest *job, zv_eng_channels **out, zv_eng_err *err)
+int zv_eng_channels_open(const zv_cfg_manifest *daemon, const zv_cfg_manifest *job,
+                         zv_eng_channels **out, zv_eng_err *err)
 {
     zv_eng_channels *c = calloc(1, sizeof *c);
-    int rc = -ENOMEM;
+    int rc;
     *out = NULL;
-    if (!c || !(c->ch = calloc(job->n_channels + 1, sizeof *c->ch)))
-        goto fail;
-    c->man = job;
-    if ((rc = open_channels(job, c->ch, &c->n_ch, err)) ||
-        (rc = build_blob(job, c->ch, &c->blob, &c->blob_len)))
-        goto fail;
+    if (!c) {
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+        return -ENOMEM;
+    }
+    if ((rc = set_open(daemon, job, c, err))) {
+        zv_eng_channels_free(c);
+        return rc;
+    }
     *out = c;
     return 0;
-fail:
-    if (rc == -ENOMEM)
-        snprintf(err->msg, sizeof err->msg, "out of memory");
-    zv_eng_channels_free(c);
-    return rc;
 }
 
 void zv_eng_session_use(zv_eng_session *s, zv_eng_channels *c)
 {
-    if (!s->own_ch) { /* keep the session's own */
-        s->own_ch = s->ch;
-        s->own_blob = s->blob;
-        s->own_blob_len = s->blob_len;
-    }
-    s->ch = c ? c->ch : s->own_ch;
-    s->blob = c ? c->blob : s->own_blob;
-    s->blob_len = c ? c->blob_len : s->own_blob_len;
+    s->cur = c ? c : &s->own;
+    if (s->mfs)
+        zv_mfs_use(s->mfs, s->cur);
 }
 
 int zv_eng_channels_finish(zv_eng_channels *c, zv_eng_totals *t)
@@ -357,12 +425,7 @@ void zv_eng_channels_free(zv_eng_channels *c)
 {
     if (!c)
         return;
-    for (uint32_t i = 0; i < c->n_ch; i++) {
-        uint8_t digest[32];
-        zv_io_channel_close(&c->ch[i], digest);
-    }
-    free(c->ch);
-    free(c->blob);
+    set_close(c);
     free(c);
 }
 
@@ -378,19 +441,14 @@ void zv_eng_session_free(zv_eng_session *s)
     if (!s)
         return;
     zv_eng_session_use(s, NULL);
-    for (uint32_t i = 0; i < s->n_ch; i++) {
-        uint8_t digest[32];
-        zv_io_channel_close(&s->ch[i], digest);
-    }
     for (uint32_t i = 0; s->fds && i < s->fd_high; i++)
         fd_release(&s->fds[i]);
     for (uint32_t i = 0; i < s->n_dirs; i++)
         close(s->dirs[i].host);
     free(s->dirs);
-    zv_mfs_free(s->mfs);
+    zv_mfs_free(s->mfs); /* before the images its tree points into */
+    set_close(&s->own);
     zv_io_ring_free(s->ring);
-    free(s->ch);
     free(s->fds);
-    free(s->blob);
     free(s);
 }

@@ -4,12 +4,18 @@
  * pax extended headers and GNU long names for the next member, and the
  * zero block that ends an archive. Nothing here allocates: members are
  * handed to the caller one by one, their data in place.
+ *
+ * The image is untrusted, and parsed before the guest runs: every step
+ * moves forward by at least one 512-byte block, so a walk is linear in the
+ * image's size whatever its headers say, and it also stops at a deadline
+ * (the session's Timeout) checked every 256 members.
  */
 #include "engine/host_private.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static uint64_t octal(const char *p, size_t n)
 {
@@ -25,9 +31,9 @@ static void pax_get(const uint8_t *p, uint64_t n, const char *key, char *out, si
     size_t klen = strlen(key);
     for (uint64_t at = 0; at < n;) {
         uint64_t len = 0, i = at;
-        while (i < n && p[i] >= '0' && p[i] <= '9')
+        while (i < n && p[i] >= '0' && p[i] <= '9' && len <= n - at) /* no wrap past n */
             len = len * 10 + (p[i++] - '0');
-        if (!len || at + len > n || i >= n || p[i] != ' ')
+        if (!len || len > n - at || i >= n || p[i] != ' ')
             return;
         i++;
         if (i + klen + 1 <= at + len && !memcmp(p + i, key, klen) && p[i + klen] == '=') {
@@ -50,12 +56,24 @@ static int sum_ok(const uint8_t *h)
     return sum == octal((const char *)h + 148, 8);
 }
 
-int zv_tar_walk(const uint8_t *img, uint64_t size, void (*each)(void *arg, zv_tar_member *m),
-                void *arg, char *why, size_t wn)
+static uint64_t monotonic_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+int zv_tar_walk(const uint8_t *img, uint64_t size, uint64_t deadline_ns,
+                void (*each)(void *arg, zv_tar_member *m), void *arg, char *why, size_t wn)
 {
     char name[4096], link[4096], long_name[4096] = "", long_link[4096] = "";
-    uint64_t at = 0;
+    uint64_t at = 0, n_blocks = 0;
     for (; at + 512 <= size;) {
+        if (deadline_ns && ++n_blocks % 256 == 0 && monotonic_ns() > deadline_ns) {
+            snprintf(why, wn, "reading the image took longer than the Timeout (at offset %llu)",
+                     (unsigned long long)at);
+            return -ETIMEDOUT;
+        }
         const char *h = (const char *)img + at;
         uint64_t len = octal(h + 124, 12);
         char type = h[156];

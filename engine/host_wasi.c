@@ -97,7 +97,7 @@ static zv_host_fd *fd_get(zv_eng_session *s, uint32_t fd)
 static zv_io_channel *fd_channel(zv_eng_session *s, uint32_t fd, zv_host_fd **d)
 {
     *d = fd_get(s, fd);
-    return *d && (*d)->kind == ZV_FD_CHANNEL ? &s->ch[(*d)->channel] : NULL;
+    return *d && (*d)->kind == ZV_FD_CHANNEL ? &s->cur->ch[(*d)->channel] : NULL;
 }
 
 /* ---- the in-memory file system's share of the instance ---- */
@@ -329,7 +329,7 @@ static uint32_t wasi_fd_tell(zv_ctx *ctx, uint32_t fd, uint32_t out)
 static uint8_t filetype(zv_eng_session *s, const zv_host_fd *d)
 {
     if (d->kind == ZV_FD_CHANNEL)
-        return s->ch[d->channel].kind == ZV_IO_REGULAR ? 4 : 2;
+        return s->cur->ch[d->channel].kind == ZV_IO_REGULAR ? 4 : 2;
     return d->type;
 }
 
@@ -416,7 +416,7 @@ static void put_stat(zv_ctx *ctx, uint32_t out, const zv_host_stat *st)
 static void channel_stat(zv_eng_session *s, const zv_io_channel *c, zv_host_stat *st)
 {
     memset(st, 0, sizeof *st);
-    st->ino = (uint64_t)(c - s->ch) + 1;
+    st->ino = (uint64_t)(c - s->cur->ch) + 1;
     st->type = c->kind == ZV_IO_REGULAR ? 4 : 2;
     st->nlink = 1;
     st->size = (uint64_t)(c->size > 0 ? c->size : 0);
@@ -779,7 +779,7 @@ static uint32_t wasi_fd_readdir(zv_ctx *ctx, uint32_t fd, uint32_t buf, uint32_t
     } else {
         zv_host_fd m;
         if (!(rc = mem_dir(ctx, d, &m)))
-            rc = zv_mfs_readdir(&m, cookie, put_dirent, &k);
+            rc = zv_mfs_readdir(s->mfs, &m, cookie, put_dirent, &k);
     }
     if (!rc)
         put32(ctx, used, k.used);

@@ -34,14 +34,14 @@ static uint32_t zvm_rw(zv_ctx *ctx, uint32_t desc, uint32_t buf, uint32_t size, 
 {
     zv_eng_session *s = zv_host_session(ctx);
     int64_t n;
-    if (desc >= s->n_ch)
+    if (desc >= s->cur->n_ch)
         return guest_errno(-EINVAL);
     if ((int32_t)size < 0)
         return guest_errno(-EFAULT);
     if (writing ? !zv_host_mem_r(ctx, buf, size) : !zv_host_mem_w(ctx, buf, size))
         return guest_errno(-EINVAL);
-    n = writing ? zv_io_channel_write(zv_host_ring(ctx), &s->ch[desc], ctx->mem + buf, size, (int64_t)offset)
-                : zv_io_channel_read(zv_host_ring(ctx), &s->ch[desc], ctx->mem + buf, size, (int64_t)offset);
+    n = writing ? zv_io_channel_write(zv_host_ring(ctx), &s->cur->ch[desc], ctx->mem + buf, size, (int64_t)offset)
+                : zv_io_channel_read(zv_host_ring(ctx), &s->cur->ch[desc], ctx->mem + buf, size, (int64_t)offset);
     if (n == -EINTR) /* the deadline passed while it waited: the request is cancelled */
         zv_eng_trap(ZV_TRAP_TIMEOUT, 0);
     return n >= 0 ? (uint32_t)n : guest_errno(n); /* -EBADF: not that direction: EINVAL */
@@ -104,12 +104,12 @@ static void zvm_exit(zv_ctx *ctx, uint32_t code)
 static uint32_t zvm_manifest(zv_ctx *ctx, uint32_t buf, uint32_t size)
 {
     zv_eng_session *s = zv_host_session(ctx);
-    if (size >= s->blob_len) {
-        if (!zv_host_mem_w(ctx, buf, s->blob_len))
+    if (size >= s->cur->blob_len) {
+        if (!zv_host_mem_w(ctx, buf, s->cur->blob_len))
             return guest_errno(-EINVAL);
-        memcpy(ctx->mem + buf, s->blob, s->blob_len);
+        memcpy(ctx->mem + buf, s->cur->blob, s->cur->blob_len);
     }
-    return s->blob_len;
+    return s->cur->blob_len;
 }
 
 static const zv_host_call calls[] = {

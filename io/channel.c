@@ -222,6 +222,34 @@ void zv_io_channel_rewind(zv_io_channel *ch)
         zv_val_sha256_init(ch->sha);
 }
 
+int zv_io_channel_keep(const zv_io_channel *ch, zv_io_channel *copy)
+{
+    *copy = *ch;
+    copy->fd = -1;
+    if (ch->sha && !(copy->sha = malloc(sizeof(zv_val_sha256_ctx))))
+        return -ENOMEM;
+    if (ch->sha)
+        memcpy(copy->sha, ch->sha, sizeof(zv_val_sha256_ctx));
+    return 0;
+}
+
+void zv_io_channel_put_back(zv_io_channel *ch, const zv_io_channel *copy)
+{
+    int fd = ch->fd;
+    void *sha = ch->sha;
+    *ch = *copy; /* whole, so that a field added later is put back too */
+    ch->fd = fd;
+    ch->sha = sha;
+    if (sha)
+        memcpy(sha, copy->sha, sizeof(zv_val_sha256_ctx));
+}
+
+void zv_io_channel_drop(zv_io_channel *copy)
+{
+    free(copy->sha);
+    copy->sha = NULL;
+}
+
 /* Memory channels: the same positions and limits, memcpy for the I/O. A
  * write past the end zero-fills the gap, as a file would read it: the
  * buffer is reused from record to record, and a gap must never show what

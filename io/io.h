@@ -199,6 +199,16 @@ int zv_io_redis_commit(zv_io_redis *r, const zv_io_group *g, const zv_io_result 
  * counters, refusals and the running etag start over (the source stays). */
 void zv_io_channel_rewind(zv_io_channel *ch);
 
+/* A fork point's copy of a channel's state: positions, counters,
+ * refusals, size and running etag (the source is not the copy's).
+ * zv_io_channel_keep fills `copy` (0 or -ENOMEM); put_back makes `ch`'s
+ * state the copy's again, every field but its descriptor and etag
+ * buffer, whose bytes are copied (no allocation, no syscall); drop frees
+ * the copy's etag buffer. */
+int zv_io_channel_keep(const zv_io_channel *ch, zv_io_channel *copy);
+void zv_io_channel_put_back(zv_io_channel *ch, const zv_io_channel *copy);
+void zv_io_channel_drop(zv_io_channel *copy);
+
 /* Close; with etag on, out gets the SHA-256 of every byte through the
  * channel (reads and writes, in order). Returns 1 if out was filled. */
 int zv_io_channel_close(zv_io_channel *ch, uint8_t out[32]);

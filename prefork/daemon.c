@@ -399,7 +399,7 @@ static void submit_queued(daemon_t *d)
         int rc;
         if (!pj->ch) {
             zv_eng_err err = {0};
-            if ((rc = zv_eng_channels_open(c->job, &pj->ch, &err))) {
+            if ((rc = zv_eng_channels_open(d->man, c->job, &pj->ch, &err))) {
                 conn_refuse(d, c, rc == -ENOTSUP ? ZV_CFG_EXIT_SOURCE
                                   : rc == -EINVAL ? ZV_CFG_EXIT_ZERO_LIMITS : (-rc) & 0xff,
                             "%s", err.msg, 0);

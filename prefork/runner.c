@@ -89,38 +89,24 @@ static int imports_fork(const zv_val_module *info)
     return 0;
 }
 
-/* Bind the standard channels to `in` and the runner's buffers, and start
- * the session's descriptors, clock and random stream over. */
+/* The session's own channels, the standard ones bound to `in` and the
+ * runner's buffers. */
 static void bind_std(zv_pf_runner *r, const void *in, size_t len)
 {
+    zv_eng_session_use(r->session, NULL);
     zv_eng_session_bind(r->session, 0, (void *)in, (int64_t)len, 0);
     zv_eng_session_bind(r->session, 1, r->out, 0, r->out_cap);
     zv_eng_session_bind(r->session, 2, r->err, 0, r->err_cap);
-    zv_eng_session_reset(r->session);
 }
 
-/* Bind only the channels (the descriptors, clock and random stream go on:
- * the fork point of a run from the start): the record's, or the job's. */
+/* The record's channels, or the job's (the rest of the run's state is
+ * the caller's: zv_eng_session_reset or _restore). */
 static void bind_record(zv_pf_runner *r)
 {
-    if (r->job) {
+    if (r->job)
         zv_eng_session_use(r->session, r->job);
-        return;
-    }
-    zv_eng_session_bind(r->session, 0, (void *)r->in, (int64_t)r->in_len, 0);
-    zv_eng_session_bind(r->session, 1, r->out, 0, r->out_cap);
-    zv_eng_session_bind(r->session, 2, r->err, 0, r->err_cap);
-}
-
-/* The record's or job's channels, and everything else started over. */
-static void bind_all(zv_pf_runner *r)
-{
-    if (!r->job) {
+    else
         bind_std(r, r->in, r->in_len);
-        return;
-    }
-    zv_eng_session_use(r->session, r->job);
-    zv_eng_session_reset(r->session);
 }
 
 /* zvm.fork for the guests of this runner. */
@@ -139,11 +125,17 @@ static int on_fork(void *arg, zv_ctx *caller)
 }
 
 /* The preparing run: _start up to its fork point, once; then the
- * snapshot. Without a fork point (or fibers) records run from the start. */
-static int prepare(zv_pf_runner *r, zv_eng_err *err)
+ * snapshot, unless snapshots are off. Without a fork point (or fibers)
+ * records run from the start. A guest that imports zvm.fork and ends
+ * without calling it does not fork: its records are bound from the start
+ * (else they would never see their input). The set-up sees the same
+ * channels and bytes in every record, so this run says what every
+ * record's would do: --snapshot off asks too, to give the same bytes. */
+static int prepare(zv_pf_runner *r, int snapshots, zv_eng_err *err)
 {
     int rc;
     bind_std(r, "", 0);
+    zv_eng_session_reset(r->session);
     if (r->watch)
         zv_pf_watch_start(r->watch, r->limit_ns);
     r->preparing = 1;
@@ -154,13 +146,17 @@ static int prepare(zv_pf_runner *r, zv_eng_err *err)
     if (rc == -ENOTSUP)
         return 0; /* no fibers on this ISA: from the start */
     r->fresh = 0;
+    if (rc == -EFAULT && err->trap == ZV_TRAP_EXIT)
+        rc = 0; /* it ended (exit) without forking */
     if (rc == -EFAULT) {
         snprintf(err->msg, sizeof err->msg, "the guest's set-up (before zvm_fork) ended with: %s",
                  zv_eng_trap_name(err->trap));
         return rc;
     }
-    if (rc != 1)
-        return rc; /* it finished without forking: from the start */
+    if (rc == 0)
+        r->forks = 0; /* it finished without forking: from the start, bound */
+    if (rc != 1 || !snapshots)
+        return rc == 1 ? 0 : rc; /* (a paused guest without a snapshot is reset for each record) */
     if ((rc = zv_eng_snapshot_take(r->inst, r->reset_how, &r->snap)) ||
         (rc = zv_eng_session_mark_take(r->session, &r->mark))) {
         snprintf(err->msg, sizeof err->msg, "cannot snapshot the fork point: %s", strerror(-rc));
@@ -206,6 +202,7 @@ int zv_pf_runner_new(zv_eng_module *m, const zv_cfg_manifest *man, const zv_pf_r
     if (r->forks)
         zv_eng_session_on_fork(r->session, on_fork, r);
     bind_std(r, "", 0);
+    zv_eng_session_reset(r->session);
     if (r->watch)
         zv_pf_watch_start(r->watch, r->limit_ns);
     rc = zv_eng_instance_new(m, &limits, zv_eng_session_resolve, r->session, r->session, &r->inst,
@@ -217,7 +214,7 @@ int zv_pf_runner_new(zv_eng_module *m, const zv_cfg_manifest *man, const zv_pf_r
     if (rc || (rc = find_start(r, err)))
         goto fail;
     r->fresh = 1;
-    if (r->forks && o->snapshots && (rc = prepare(r, err)))
+    if (r->forks && (rc = prepare(r, o->snapshots, err)))
         goto fail;
     *out = r;
     return 0;
@@ -245,8 +242,8 @@ static int from_fork(zv_pf_runner *r, zv_eng_err *err)
     int rc;
     if ((rc = zv_eng_snapshot_restore(r->inst, r->snap)))
         return rc;
-    bind_all(r);
-    zv_eng_session_mark_restore(r->session, r->mark);
+    bind_record(r);
+    zv_eng_session_restore(r->session, r->mark);
     r->in_record = 1;
     return zv_eng_fiber_resume(r->inst, err);
 }
@@ -257,18 +254,21 @@ static int from_start(zv_pf_runner *r, zv_eng_err *err)
 {
     int rc;
     if (!r->fresh) {
-        if (r->has_start)
+        if (r->has_start) { /* the start function runs at the reset, on an empty stdin */
             bind_std(r, "", 0);
+            zv_eng_session_reset(r->session);
+        }
         if ((rc = zv_eng_instance_reset(r->inst, r->reset_how, err)))
             return rc;
     }
     r->fresh = 0;
-    if (r->forks) {
+    if (r->forks) { /* the set-up first: the record is bound at its fork point */
         bind_std(r, "", 0);
         r->in_record = 0;
     } else {
-        bind_all(r);
+        bind_record(r);
     }
+    zv_eng_session_reset(r->session);
     return zv_eng_call(r->inst, r->start, r->start_type, NULL, NULL, err);
 }
 

@@ -12,6 +12,7 @@ pkgs=(
   clang lld wasi-libc libclang-rt-14-dev-wasm32  # guests: clang --target=wasm32-wasi
   libclang-rt-14-dev                             # the fuzzer runtime (libFuzzer)
   libhiredis-dev redis-server redis-tools        # zvm consume; its tests start redis-server
+  time python3                                   # tests: peak RSS (/usr/bin/time), tar images
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -42,24 +42,11 @@ Channel = /dev/null, /dev/stderr, 0, 0, 0, 0, 1000, 4096
 Channel = rules.txt, /dev/rules, 0, 0, 10, 65536, 0, 0
 MANIFEST
 }
-start() { # start MANIFEST [OPTIONS...]: the daemon in the background, up
-    local m=$1    # (with $NOFILE set: under that descriptor limit)
-    shift
-    ( [ -z "${NOFILE:-}" ] || ulimit -n "$NOFILE"; exec "$zvm" run "$@" "$m" ) \
-        > daemon.report 2> daemon.err &
-    daemon_pid=$!
-    for _ in $(seq 100); do
-        grep -q "serving jobs" daemon.err 2>/dev/null && return 0
-        kill -0 $daemon_pid 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
 status_of() { sed -n 6p "$1"; } # the status line of a text report
 code_of() { sed -n 3p "$1"; }   # the user code line
 
 daemon_manifest d.sock > d.manifest
-start d.manifest --workers 2
+start_daemon d.manifest --workers 2
 last=$?; check "the daemon starts and says where it serves: $(cat daemon.err)" $last
 check "the socket is owner-only: $(stat -c %a d.sock)" $([ "$(stat -c %a d.sock)" = 600 ]; echo $?)
 
@@ -173,7 +160,7 @@ check "the daemon's own report counts the jobs: $(status_of daemon.report)" \
 check "the socket is gone" $([ ! -e d.sock ]; echo $?)
 
 daemon_manifest j.sock > dj.manifest
-start dj.manifest --report=json --socket-mode 0660 --snapshot off
+start_daemon dj.manifest --report=json --socket-mode 0660 --snapshot off
 last=$?; check "a daemon with JSON reports, a group-writable socket and no snapshots starts: $(cat daemon.err)" $last
 check "the socket mode is 660: $(stat -c %a j.sock)" $([ "$(stat -c %a j.sock)" = 660 ]; echo $?)
 "$zvm" job j.sock j1.manifest > r_json.txt
@@ -190,7 +177,7 @@ daemon_pid=
 # connections fill it; a new client takes the oldest idle one's slot, and an
 # idle connection is dropped 3 s after it connected (the frame's deadline).
 daemon_manifest s.sock > s.manifest
-NOFILE=1024 start s.manifest --workers 1
+NOFILE=1024 start_daemon s.manifest --workers 1
 last=$?; check "a daemon under a limit of 1024 descriptors starts: $(cat daemon.err)" $last
 "$client" idle s.sock 306 7 > idle.txt & # held longer than the new job may take
 idle_pid=$!
@@ -226,7 +213,7 @@ if command -v tcc > /dev/null; then
     export ZVM_CACHE=$tmp/cache_tiers
     cp "$guests/hello.wasm" .
     daemon_manifest h.sock | sed 's/snapshot_rules.wasm/hello.wasm/' | grep -v /dev/rules > h.manifest
-    start h.manifest --workers 1
+    start_daemon h.manifest --workers 1
     last=$?; check "tiers: the daemon starts on a new module: $(cat daemon.err)" $last
     job in.txt h1.out | grep -v /dev/rules > h1.manifest
     "$zvm" job h.sock h1.manifest > rh1.txt

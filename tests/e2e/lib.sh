@@ -16,3 +16,22 @@ finish() {
     echo "$1: $n_checks checks, $n_failed failed"
     [ "$n_failed" = 0 ]
 }
+
+# start_daemon MANIFEST [OPTIONS...]: `zvm run` of a daemon manifest in the
+# background (daemon_pid; its report in daemon.report, its stderr in
+# daemon.err), once it serves; with $NOFILE set, under that descriptor
+# limit. daemon.err goes first: the last daemon's says "serving jobs" too.
+start_daemon() {
+    local m=$1
+    shift
+    rm -f daemon.err
+    ( [ -z "${NOFILE:-}" ] || ulimit -n "$NOFILE"; exec "$zvm" run "$@" "$m" ) \
+        > daemon.report 2> daemon.err &
+    daemon_pid=$!
+    for _ in $(seq 100); do
+        grep -q "serving jobs" daemon.err 2>/dev/null && return 0
+        kill -0 $daemon_pid 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}

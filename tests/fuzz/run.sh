@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # run.sh — fuzz with libFuzzer on one core: the validator (fuzz_validator,
 # the default) or the host calls (fuzz_host: a guest that turns each input
-# into WASI and zvm calls with arbitrary arguments).
+# into WASI and zvm calls with arbitrary arguments) or the tar reader
+# (fuzz_tar: each input a session's mounted image).
 #
-#   tests/fuzz/run.sh [SECONDS] [fuzz_validator|fuzz_host]   (default 60)
+#   tests/fuzz/run.sh [SECONDS] [fuzz_validator|fuzz_host|fuzz_tar]   (default 60)
 #
 # The validator's seeds are the spec suite's binary modules, converted with
 # wast2json into a temporary folder at run time (never committed); the
-# host fuzzer starts from nothing. The fuzzer runs as one
+# host and tar fuzzers start from nothing. The fuzzer runs as one
 # job (-jobs=1: the machine is shared), then the exec count is printed.
 # Environment:
 #   ZVM_FUZZ_BUILD   the ZVM_FUZZ build folder (default <repo>/build-fuzz;
