@@ -41,6 +41,7 @@ int zv_cli_compile(int argc, char **argv);
 /* Tiering for a new module (engine.h): tcc now (when it is installed: the
  * engine falls back to gcc without it), gcc -O2 in the background (this
  * binary's `compile`), unless ZVM_CC picks a compiler or ZVM_TIER is 0.
+ * A background build that failed before is said once, on stderr.
  * Nothing here looks at the disk: a warm start pays nothing for it. */
 void zv_cli_tiering(zv_eng_opts *eng);
 /* A pool's summary line on the tiers, when some records ran on the

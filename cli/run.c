@@ -310,6 +310,12 @@ static int run_manifest(run_flags *f)
     return code;
 }
 
+static void tier_failed(void *arg, const char *msg)
+{
+    (void)arg;
+    fprintf(stderr, "%s\n", msg);
+}
+
 void zv_cli_tiering(zv_eng_opts *eng)
 {
     const char *cc = getenv("ZVM_CC"), *tier = getenv("ZVM_TIER");
@@ -317,6 +323,7 @@ void zv_cli_tiering(zv_eng_opts *eng)
         return;
     eng->baseline_cc = "tcc";
     eng->tier_up = "/proc/self/exe"; /* resolved only when a build starts */
+    eng->tier_failed = tier_failed;  /* said once, by the first run to find it */
 }
 
 void zv_cli_tiers_line(const zv_pf_pool *p)

@@ -118,6 +118,12 @@ unsigned long long zv_eng_env_number(const char *name, unsigned long long dflt)
     return v && *v && !*end && n ? n : dflt;
 }
 
+void zv_eng_cc_limits(unsigned long long *cpu_s, unsigned long long *mem_mb)
+{
+    *cpu_s = zv_eng_env_number("ZVM_CC_CPU_SECONDS", ZV_ENG_CC_CPU_SECONDS);
+    *mem_mb = zv_eng_env_number("ZVM_CC_MEMORY_MB", ZV_ENG_CC_MEMORY_MB);
+}
+
 /* In the forked child: never returns (getenv was read before the fork). */
 static void nanny(pid_t zvm, char *const argv[], int log_fd, rlim_t cpu_s, rlim_t mem_bytes)
 {
@@ -206,8 +212,8 @@ static int cc_wait(pid_t pid)
     return status;
 }
 
-/* The job's end as the nanny reported it in `status`: 0, or -EIO with the
- * cause in err->msg. */
+/* The job's end as the nanny reported it in `status`: 0, or with the cause
+ * in err->msg -E2BIG (past the limits) or -EIO (anything else). */
 static int cc_finish(cc_job *j, int status, const char *cc, rlim_t cpu_s, rlim_t mem_bytes,
                      zv_eng_err *err)
 {
@@ -219,11 +225,13 @@ static int cc_finish(cc_job *j, int status, const char *cc, rlim_t cpu_s, rlim_t
         return 0;
     /* past a limit, cc1 is killed (SIGXCPU, or ENOMEM) and gcc reports it */
     if (code == 123 || strstr(first, "memory exhausted") || strstr(first, "out of memory") ||
-        strstr(first, "terminated program"))
+        strstr(first, "terminated program")) {
         snprintf(err->msg, sizeof err->msg, "too large to compile: the C compiler went over its "
                  "limits (%llu s of CPU, %llu MiB of memory) on %s", (unsigned long long)cpu_s,
                  (unsigned long long)(mem_bytes >> 20), j->input);
-    else if (code == 126)
+        return -E2BIG;
+    }
+    if (code == 126)
         snprintf(err->msg, sizeof err->msg, "cannot run the C compiler '%s'", cc);
     else
         snprintf(err->msg, sizeof err->msg, "the C compiler failed on %s: %s", j->input, first);
@@ -313,12 +321,15 @@ int zv_eng_cc_build(const char *cc, int opt_level, char *const *c_paths, unsigne
 {
     char opt[8], march[32] = "", *head[MAX_HEAD];
     const char *isa = zv_eng_cc_isa();
-    rlim_t cpu_s = (rlim_t)zv_eng_env_number("ZVM_CC_CPU_SECONDS", ZV_ENG_CC_CPU_SECONDS);
-    rlim_t mem_bytes = (rlim_t)zv_eng_env_number("ZVM_CC_MEMORY_MB", ZV_ENG_CC_MEMORY_MB) << 20;
+    unsigned long long cpu_limit, mem_mb;
     char **argv = calloc(n + MAX_HEAD + 8, sizeof *argv), **o_paths = calloc(n, sizeof *o_paths);
     int rc = argv && o_paths ? 0 : -ENOMEM;
     unsigned n_head, a;
+    rlim_t cpu_s, mem_bytes;
 
+    zv_eng_cc_limits(&cpu_limit, &mem_mb);
+    cpu_s = (rlim_t)cpu_limit;
+    mem_bytes = (rlim_t)mem_mb << 20;
     snprintf(opt, sizeof opt, "-O%d", opt_level);
     /* gcc and clang make code for the host's ISA level (it is in the cache
      * key); tcc has one code generator */

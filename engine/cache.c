@@ -24,6 +24,22 @@
  *   file, even one in a folder that passes the checks (root's, say), fails
  *   without the key; a truncated or corrupted entry fails too and is
  *   rebuilt, never loaded.
+ *
+ * Failed builds. A module the compiler cannot build within its limits
+ * fails the same way every time, after up to ZV_ENG_CC_CPU_SECONDS of
+ * CPU: tiering would start that build again in the background on every
+ * run. So the failure is recorded beside where the entry would be, under
+ * the same key: ENTRY.failed.new, with the limits it had and the message.
+ * The first load that finds it renames it ENTRY.failed (one rename wins
+ * among concurrent loads) and tells its caller once; later loads stay on
+ * the baseline build silently, and a build of that entry (zvm compile)
+ * reports the failure without running the compiler. Larger limits than
+ * those recorded try again; a build that succeeds removes the record.
+ * Other failures are not recorded: a compiler that rejects our C is a bug
+ * to see every time, and one that could not start, or whose assembler
+ * found the disk full, may well succeed next time. The record only ever
+ * stops a build, and its message is printed: it is read only from a file
+ * of ours, and only printable ASCII of it.
  */
 #include "engine/internal.h"
 
@@ -271,6 +287,101 @@ out:
     return rc;
 }
 
+/* ---- failed builds ---- */
+
+#define FAILED_SEEN ".failed"
+#define FAILED_NEW ".failed.new"
+
+/* The failure recorded in `name` if it holds at today's limits: 1 and its
+ * code and message (printable ASCII), else 0. */
+static int failure_read(const char *name, int *rc, char *msg, size_t n)
+{
+    char buf[1024], *text;
+    unsigned long long cpu_s, mem_mb, now_cpu, now_mem;
+    struct stat st;
+    ssize_t got;
+    int fd = open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), code;
+    if (fd < 0)
+        return 0;
+    got = ours(fd, &st) ? read(fd, buf, sizeof buf - 1) : -1;
+    close(fd);
+    if (got <= 0)
+        return 0;
+    buf[got] = 0;
+    zv_eng_cc_limits(&now_cpu, &now_mem);
+    if (sscanf(buf, "cpu=%llu mem=%llu rc=%d", &cpu_s, &mem_mb, &code) != 3 ||
+        code != -E2BIG || cpu_s < now_cpu || mem_mb < now_mem ||
+        !(text = strchr(buf, '\n')))
+        return 0;
+    text++;
+    text[strcspn(text, "\n")] = 0;
+    for (char *p = text; *p; p++)
+        if (*p < 0x20 || *p > 0x7e)
+            *p = '?';
+    *rc = code;
+    snprintf(msg, n, "%s", text);
+    return 1;
+}
+
+/* Is a failure to build the entry at `path` recorded (and does it still
+ * hold)? 1 with its code and err->msg saying so, else 0. With `claim`,
+ * *first says whether this call found it unreported (and made it
+ * reported). */
+static int failure_find(const char *path, int claim, int *first, int *rc, zv_eng_err *err)
+{
+    char fresh[4400], seen[4400], text[sizeof err->msg];
+    const char *at = seen;
+    snprintf(fresh, sizeof fresh, "%s" FAILED_NEW, path);
+    snprintf(seen, sizeof seen, "%s" FAILED_SEEN, path);
+    *first = 0;
+    if (failure_read(fresh, rc, text, sizeof text)) {
+        if (claim)
+            *first = rename(fresh, seen) == 0;
+        else
+            at = fresh;
+    } else if (!failure_read(seen, rc, text, sizeof text)) {
+        return 0;
+    }
+    snprintf(err->msg, sizeof err->msg, "%s (recorded in %s; not tried again unless "
+             "ZVM_CC_CPU_SECONDS or ZVM_CC_MEMORY_MB is larger or that file is removed)",
+             text, at);
+    return 1;
+}
+
+/* Record the compiler's verdict on the entry at `path` (best effort: a
+ * record lost is a build tried again). */
+static void failure_record(const char *path, int rc, const char *msg)
+{
+    char tmp[4400], name[4400];
+    unsigned long long cpu_s, mem_mb;
+    int fd = -1, ok;
+    FILE *f;
+    zv_eng_cc_limits(&cpu_s, &mem_mb);
+    /* a temporary name sweep_stale knows, should zvm die before the rename */
+    snprintf(tmp, sizeof tmp, "%s.%d.XXXXXX", path, (int)getpid());
+    if ((fd = mkstemp(tmp)) < 0)
+        return;
+    if (!(f = fdopen(fd, "w"))) {
+        close(fd);
+        unlink(tmp);
+        return;
+    }
+    fprintf(f, "cpu=%llu mem=%llu rc=%d\n%s\n", cpu_s, mem_mb, rc, msg);
+    snprintf(name, sizeof name, "%s" FAILED_NEW, path);
+    ok = fclose(f) == 0 && rename(tmp, name) == 0;
+    if (!ok)
+        unlink(tmp);
+}
+
+static void failure_clear(const char *path)
+{
+    char name[4400];
+    snprintf(name, sizeof name, "%s" FAILED_NEW, path);
+    unlink(name);
+    snprintf(name, sizeof name, "%s" FAILED_SEEN, path);
+    unlink(name);
+}
+
 /* Temporary files of builds whose zvm was killed: "<entry>.so.<pid>.XXXXXX"
  * with suffixes. Removed when that pid is gone. */
 static void sweep_stale(const char *dir)
@@ -428,13 +539,19 @@ static int build_entry(const zv_val_module *m, const zv_eng_opts *opts, const ch
         opts->progress(opts->progress_arg, &pr.b);
     if (rc == -ENOMEM)
         snprintf(err->msg, sizeof err->msg, "translation failed: %s", strerror(ENOMEM));
-    if (rc == 0 && (rc = zv_eng_cc_build(compiler_for(m, opts), opt_level(opts), c_paths, n,
-                                         so_path, opts && opts->progress ? unit_done : NULL,
-                                         &pr, err)) == 0) {
+    if (rc == 0) {
+        rc = zv_eng_cc_build(compiler_for(m, opts), opt_level(opts), c_paths, n, so_path,
+                             opts && opts->progress ? unit_done : NULL, &pr, err);
+        if (rc == -E2BIG) /* past the limits: the same next time */
+            failure_record(path, rc, err->msg);
+    }
+    if (rc == 0) {
         if ((rc = append_trailer(so_path, key)) == 0 && rename(so_path, path) < 0)
             rc = -errno;
         if (rc)
             snprintf(err->msg, sizeof err->msg, "cannot store %s: %s", path, strerror(-rc));
+        else
+            failure_clear(path); /* one made at smaller limits */
     }
     for (uint32_t k = 0; c_paths && k < n; k++) {
         if (c_paths[k] && !getenv("ZVM_KEEP_C"))
@@ -493,7 +610,7 @@ int zv_eng_cache_get(const zv_val_module *m, const zv_eng_opts *opts, char *path
 {
     char dir[4096];
     uint8_t key[KEY_BYTES];
-    int rc, fd;
+    int rc, fd, first;
     if ((rc = open_cache(m, opts, dir, sizeof dir, key, path, n, err)))
         goto out;
     *cached = 1;
@@ -503,6 +620,8 @@ int zv_eng_cache_get(const zv_val_module *m, const zv_eng_opts *opts, char *path
     if (fd >= 0)
         close(fd);
     *cached = 0;
+    if (failure_find(path, 0, &first, &rc, err))
+        goto out;
     sweep_stale(dir);
     if ((rc = build_entry(m, opts, path, key, err)))
         goto out;
@@ -527,8 +646,9 @@ out:
 /* Tier-up: the module's bytes go to ENTRY.pending (made once: a second
  * load while it builds starts nothing; one older than 10 minutes is a
  * build that died), and a detached `tier_up compile --cache DIR` builds
- * the entry at low priority, then removes the file. */
-int zv_eng_tier_up(const zv_val_module *m, const zv_eng_opts *opts)
+ * the entry at low priority, then removes the file. Not when that build
+ * failed before (failure_find). */
+int zv_eng_tier_up(const zv_val_module *m, const zv_eng_opts *opts, zv_eng_err *failed)
 {
     char dir[4096], path[4200], pending[4300];
     const char *sh_cmd = "(nice -n 10 \"$0\" compile --cache \"$1\" \"$2\"; rm -f \"$2\") "
@@ -539,9 +659,14 @@ int zv_eng_tier_up(const zv_val_module *m, const zv_eng_opts *opts)
     posix_spawnattr_t attr;
     struct stat st;
     pid_t pid;
-    int fd, rc;
+    int fd, rc, first;
     if (cache_dir(opts, dir, sizeof dir) || entry_path(m, opts, dir, path, sizeof path, &err))
         return -EINVAL;
+    if (failure_find(path, 1, &first, &rc, failed)) {
+        if (!first)
+            failed->msg[0] = 0; /* told before */
+        return 1;
+    }
     if (!realpath(opts->tier_up, self))
         return -errno;
     snprintf(pending, sizeof pending, "%s.pending", path);

@@ -51,6 +51,14 @@ typedef struct {
      * NULL: off. */
     const char *baseline_cc;
     const char *tier_up;
+    /* Called in the loading thread when that background build failed
+     * before (too large for the compiler's limits) and is not tried again
+     * (the cache records it): only by the first load that finds the
+     * failure, later ones run from the baseline build silently. msg
+     * starts with the module's file when it was loaded from one. NULL:
+     * nobody is told. */
+    void (*tier_failed)(void *arg, const char *msg);
+    void *tier_failed_arg;
     /* Called when a build has translated the module (compiled = 0) and
      * as each unit compiles, in the caller's thread. NULL: none. */
     void (*progress)(void *arg, const zv_eng_build *b);

@@ -107,10 +107,15 @@ void zv_eng_loop_addr(char *buf, size_t n, const zv_loop_plan *pl, uint32_t i, u
  * ($ZVM_CC_CPU_SECONDS and $ZVM_CC_MEMORY_MB change them). */
 #define ZV_ENG_CC_CPU_SECONDS 300
 #define ZV_ENG_CC_MEMORY_MB 4096
+/* The limits a compile gets now (the environment's, else the defaults). */
+void zv_eng_cc_limits(unsigned long long *cpu_s, unsigned long long *mem_mb);
 /* Units c_paths[0..n) to one shared object: one unit is compiled and
  * linked at once; several are compiled side by side (as many as the CPUs
  * and the memory at every compile's limit allow), then linked. on_unit
- * (may be NULL) is called as each unit is done. */
+ * (may be NULL) is called as each unit is done. 0, or with err->msg:
+ * -E2BIG when a compile went past the limits ("too large to compile":
+ * the cache records it), -EIO when the compiler failed otherwise, another
+ * -errno when it could not be started. */
 int zv_eng_cc_build(const char *cc, int opt_level, char *const *c_paths, unsigned n,
                     const char *so_path, void (*on_unit)(void *arg), void *arg,
                     zv_eng_err *err);
@@ -128,8 +133,11 @@ int zv_eng_cc_identity(const char *cc, char *out, size_t n);
 /* Does m use v128 (types, globals, locals, SIMD instructions)? */
 int zv_eng_uses_simd(const zv_val_module *m);
 /* Start building m's entry for opts->cc in the background (opts->tier_up):
- * 0 when started or already under way, else -errno. */
-int zv_eng_tier_up(const zv_val_module *m, const zv_eng_opts *opts);
+ * 0 when started or already under way; 1 when it failed before and is
+ * not tried again (cache.c "Failed builds"), with the failure in err->msg
+ * for the first load to find it and err->msg empty for the later ones;
+ * else -errno. */
+int zv_eng_tier_up(const zv_val_module *m, const zv_eng_opts *opts, zv_eng_err *err);
 /* Only look: 1 and *fd_out when m's entry is there and its mark verifies,
  * 0 when not (nothing is built), or -errno with err. */
 int zv_eng_cache_find(const zv_val_module *m, const zv_eng_opts *opts, char *path, size_t n,

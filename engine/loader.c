@@ -116,10 +116,25 @@ static int remember_opts(zv_eng_module *m, const zv_eng_opts *opts)
     return 0;
 }
 
+/* Start the optimised build in the background, or tell the caller once
+ * that it failed before (`file`: the module's, or NULL). */
+static void tier_up(const zv_val_module *info, const zv_eng_opts *opts, const char *file)
+{
+    zv_eng_err failed = {0};
+    char msg[sizeof failed.msg + 200];
+    /* best effort: without it, the next load builds */
+    if (zv_eng_tier_up(info, opts, &failed) != 1 || !failed.msg[0] || !opts->tier_failed)
+        return;
+    snprintf(msg, sizeof msg, "%s%sits optimised build failed, so it runs from its baseline "
+             "build (%s): %s", file ? file : "", file ? ": " : "", opts->baseline_cc, failed.msg);
+    opts->tier_failed(opts->tier_failed_arg, msg);
+}
+
 /* zv_eng_module_load on bytes the module takes over (malloc'd; freed on
- * failure too): a file is read once, into the buffer the module keeps. */
+ * failure too): a file is read once, into the buffer the module keeps.
+ * `file` (may be NULL) names it in what the caller is told. */
 static int load_adopt(uint8_t *bytes, size_t size, const zv_eng_opts *opts, zv_eng_module **out,
-                      int *cached, zv_eng_err *err)
+                      int *cached, zv_eng_err *err, const char *file)
 {
     zv_eng_module *m = calloc(1, sizeof *m);
     char path[4200];
@@ -153,7 +168,7 @@ static int load_adopt(uint8_t *bytes, size_t size, const zv_eng_opts *opts, zv_e
             !zv_eng_uses_simd(m->info) && !zv_eng_module_forks(m->info)) {
             rc = zv_eng_cache_get(m->info, &base, path, sizeof path, &was_cached, &fd, err);
             if (rc == 0 && opts->tier_up)
-                zv_eng_tier_up(m->info, opts); /* best effort: without it, the next load builds */
+                tier_up(m->info, opts, file);
             if (rc == 0 && (rc = remember_opts(m, opts)))
                 close(fd);
         }
@@ -183,7 +198,7 @@ int zv_eng_module_load(const uint8_t *bytes, size_t size, const zv_eng_opts *opt
     if (!copy)
         return -ENOMEM;
     memcpy(copy, bytes, size);
-    return load_adopt(copy, size, opts, out, cached, err);
+    return load_adopt(copy, size, opts, out, cached, err, NULL);
 }
 
 int zv_eng_module_load_file(const char *path, const zv_eng_opts *opts, zv_eng_module **out,
@@ -215,7 +230,7 @@ int zv_eng_module_load_file(const char *path, const zv_eng_opts *opts, zv_eng_mo
         got += k;
     }
     close(fd);
-    if ((rc = load_adopt(bytes, (size_t)got, opts, out, cached, err))) {
+    if ((rc = load_adopt(bytes, (size_t)got, opts, out, cached, err, path))) {
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err->msg);
         snprintf(err->msg, sizeof err->msg, "%s: %s", path, msg);

@@ -3,7 +3,9 @@
 # module runs at once from a tcc build, and the gcc -O2 entry is built in
 # the background for the next run; ZVM_TIER=0, or no tcc on PATH, builds
 # with gcc at once. In `zvm batch` the pool moves to the gcc build while it
-# runs (pool.c "Tiers"), with the same answers.
+# runs (pool.c "Tiers"), with the same answers. A gcc build that fails
+# (over its limits) is recorded in the cache: it is said once and never
+# started again in the background (cache.c "Failed builds").
 # Skipped (77) without tcc.
 #
 # Usage: tier.sh ZVM GUEST_DIR EXAMPLES_DIR SOURCE_DIR
@@ -45,6 +47,42 @@ ls cache/*.pending > /dev/null 2>&1
 last=$?
 check "no tcc: gcc builds the entry at once ($out; $(ls cache | tr '\n' ' '))" \
     $([ "$out" = "hello, world" ] && [ $last != 0 ] && [ "$(ls cache/*.so | wc -l)" = 1 ]; echo $?)
+
+# a gcc that goes over its CPU limit (a stand-in on PATH that counts its
+# runs and dies of SIGXCPU): the first run starts it in the background,
+# which records the failure; the next run says so once, the ones after are
+# silent, and none starts gcc again; zvm compile reports the record
+mkdir fakecc
+printf '#!/bin/sh\necho "$*" >> %s/gcc_runs\nkill -XCPU $$\n' "$tmp" > fakecc/gcc
+chmod +x fakecc/gcc
+rm -rf cache
+runs() { cat gcc_runs 2> /dev/null | wc -l; }
+out=$(PATH=$tmp/fakecc:$PATH "$zvm" run hello.wasm 2>&1)
+for _ in $(seq 600); do # the background build: at most a minute
+    ls cache/*.pending > /dev/null 2>&1 || break
+    sleep 0.1
+done
+check "a failing gcc: the first run answers from tcc and starts gcc once ($(runs) runs; $out)" \
+    $([ "$out" = "hello, world" ] && [ "$(runs)" = 1 ] && ls cache/*.so.failed.new > /dev/null; echo $?)
+PATH=$tmp/fakecc:$PATH "$zvm" run hello.wasm > out2.txt 2> err2.txt
+last=$?
+sleep 0.5 # a background build would have started by now
+check "the next run says once that the build failed and starts none ($(runs) runs): $(cat err2.txt)" \
+    $([ $last = 0 ] && [ "$(cat out2.txt)" = "hello, world" ] && [ "$(runs)" = 1 ] &&
+      grep -q "^hello.wasm: its optimised build failed, so it runs from its baseline build (tcc): too large to compile: .*(recorded in .*\.so\.failed; " err2.txt &&
+      [ "$(wc -l < err2.txt)" = 1 ]; echo $?)
+out=$(PATH=$tmp/fakecc:$PATH "$zvm" run hello.wasm 2>&1)
+sleep 0.5
+check "the run after is silent and starts none ($(runs) runs): $out" \
+    $([ "$out" = "hello, world" ] && [ "$(runs)" = 1 ] && ! ls cache/*.pending > /dev/null 2>&1; echo $?)
+out=$(PATH=$tmp/fakecc:$PATH "$zvm" compile hello.wasm 2>&1)
+last=$?
+check "zvm compile reports the recorded failure without running gcc ($(runs) runs; status $last): $out" \
+    $([ $last = 1 ] && [ "$(runs)" = 1 ] &&
+      [[ "$out" == "hello.wasm: too large to compile: the C compiler went over its limits"*"(recorded in "*".so.failed; not tried again unless ZVM_CC_CPU_SECONDS or ZVM_CC_MEMORY_MB is larger"* ]]; echo $?)
+out=$(PATH=$tmp/fakecc:$PATH ZVM_CC_CPU_SECONDS=301 "$zvm" compile hello.wasm 2>&1)
+check "larger limits try again ($(runs) runs): $out" \
+    $([ "$(runs)" = 2 ] && [[ "$out" == *"(301 s of CPU"* ]]; echo $?)
 
 # a guest with a fork point: gcc at once (its paused set-up could not
 # move to another build), nothing in the background
