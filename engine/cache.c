@@ -43,6 +43,7 @@
  */
 #include "engine/internal.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +62,7 @@
 #define TRAILER_MAGIC "ZVMCACH2"
 #define TRAILER_BYTES 40
 #define KEY_BYTES 32
+#define ENTRY_HEX 64 /* an entry's name: its key's 32 bytes in hex (entry_path) */
 
 static int cache_dir(const zv_eng_opts *opts, char *out, size_t n)
 {
@@ -383,19 +385,23 @@ static void failure_clear(const char *path)
 }
 
 /* Temporary files of builds whose zvm was killed: "<entry>.so.<pid>.XXXXXX"
- * with suffixes. Removed when that pid is gone. */
+ * with suffixes. Removed when that pid is gone.
+ * Nothing else is: not the C that ZVM_KEEP_C keeps (keep_unit), not a
+ * file someone else put there. */
 static void sweep_stale(const char *dir)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
     while (d && (e = readdir(d))) {
-        const char *p = strstr(e->d_name, ".so.");
+        const char *p = e->d_name + ENTRY_HEX;
         char path[4400], *end;
         long pid;
-        if (!p)
+        if (strlen(e->d_name) < ENTRY_HEX + 4 ||
+            strspn(e->d_name, "0123456789abcdef") != ENTRY_HEX || memcmp(p, ".so.", 4))
             continue;
         pid = strtol(p + 4, &end, 10);
-        if (end == p + 4 || *end != '.' || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+        if (end == p + 4 || *end != '.' || strlen(end + 1) < 6 || pid <= 0 ||
+            kill((pid_t)pid, 0) == 0 || errno != ESRCH)
             continue;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         unlink(path);
@@ -493,6 +499,19 @@ static void unit_done(void *arg)
     p->opts->progress(p->opts->progress_arg, &p->b);
 }
 
+/* ZVM_KEEP_C: unit k's C, made under a temporary name, as
+ * "<entry's name without .so>.<k>.c" next to the entry, which
+ * sweep_stale never takes (a failed build keeps its C too). */
+static void keep_unit(const char *path, uint32_t k, const char *c_path)
+{
+    char kept[4400];
+    size_t n = strlen(path);
+    assert(n > 3 && !strcmp(path + n - 3, ".so"));
+    snprintf(kept, sizeof kept, "%.*s.%u.c", (int)(n - 3), path, k);
+    if (rename(c_path, kept) < 0)
+        unlink(c_path);
+}
+
 /* Translate and compile into temporary names, then rename into place. */
 static int build_entry(const zv_val_module *m, const zv_eng_opts *opts, const char *path,
                        const uint8_t key[KEY_BYTES], zv_eng_err *err)
@@ -554,7 +573,9 @@ static int build_entry(const zv_val_module *m, const zv_eng_opts *opts, const ch
             failure_clear(path); /* one made at smaller limits */
     }
     for (uint32_t k = 0; c_paths && k < n; k++) {
-        if (c_paths[k] && !getenv("ZVM_KEEP_C"))
+        if (c_paths[k] && getenv("ZVM_KEEP_C"))
+            keep_unit(path, k, c_paths[k]);
+        else if (c_paths[k])
             unlink(c_paths[k]);
         free(c_paths[k]);
     }

@@ -4,7 +4,8 @@
 # natively, the bundled log filter), hostile guests that must each end with
 # their named trap and exit 128+code while the host survives, --invoke with
 # typed arguments and results, and the code cache: four concurrent
-# compiles leave one valid entry, a truncated entry is rebuilt.
+# compiles leave one valid entry, a truncated entry is rebuilt, the C that
+# ZVM_KEEP_C keeps is not swept by the next compile.
 #
 # Usage: run.sh ZVM GUEST_DIR EXAMPLES_DIR SOURCE_DIR
 zvm=$(realpath "$1") guests=$(realpath "$2") examples=$(realpath "$3") src=$(realpath "$4")
@@ -124,5 +125,20 @@ zrun compile "$guests/floats.wasm"
 [[ "$out" == *": compiled "* ]]; check "corrupted entry is rebuilt" $?
 zrun run --cache "$tmp/cache3" "$guests/hello.wasm"
 [ "$status" = 0 ] && ls "$tmp/cache3"/*.so >/dev/null; check "--cache DIR" $?
+# ZVM_KEEP_C: the C stays next to the entry, named after it, and the next
+# compile into the cache, which sweeps what dead builds left (and only
+# that), keeps it
+export ZVM_CACHE="$tmp/cache4"
+ZVM_KEEP_C=1 zrun compile "$guests/hello.wasm"
+entry=${out##*compiled }
+kept=$(ls "$ZVM_CACHE" | grep '\.c$')
+[ "$status" = 0 ] && [ "$kept" = "$(basename "${entry%.so}").0.c" ]; check "ZVM_KEEP_C keeps ENTRY.0.c" $?
+dead=$(sh -c 'echo $$')
+stale=$(basename "$entry").$dead.AbCdEf.0.c
+touch "$ZVM_CACHE/$stale" "$ZVM_CACHE/notes.so.$dead.AbCdEf"
+zrun compile "$guests/floats.wasm"
+[ "$status" = 0 ] && [ "$(ls "$ZVM_CACHE" | grep '\.c$')" = "$kept" ] && [ ! -e "$ZVM_CACHE/$stale" ] &&
+    [ -e "$ZVM_CACHE/notes.so.$dead.AbCdEf" ]
+last=$?; check "the kept C outlives the next compile, a dead build's file does not, another's name stays ($(ls "$ZVM_CACHE" | tr '\n' ' '))" $last
 
 finish run.sh
