@@ -175,3 +175,10 @@ int zvm_report_write(const zvm_report *r, int json, FILE *out)
     }
     return ferror(out) ? -EIO : 0;
 }
+
+/* ZVM_VERSION_STRING: the project's VERSION (CMakeLists.txt), which also
+ * gives the soname and zvm.pc's Version. */
+const char *zvm_version(void)
+{
+    return ZVM_VERSION_STRING;
+}

@@ -6,9 +6,15 @@
 # tag {logs}, so the same commands work on Redis Cluster.
 #
 #   bash examples/queue_filter/run.sh [BUILD_DIR]     (after the build; needs redis-server)
+#   bash PREFIX/share/zvm/examples/queue_filter/run.sh   (installed: PREFIX/bin/zvm)
 set -euo pipefail
-src=$(cd "$(dirname "$0")/../.." && pwd)
-build=$(realpath "${1:-$src/build}")
+examples=$(cd "$(dirname "$0")/.." && pwd)
+if [ $# = 0 ] && [ "${examples%/share/zvm/examples}" != "$examples" ]; then # installed
+    zvm=${examples%/share/zvm/examples}/bin/zvm module=$examples/logfilter.wasm
+else
+    build=$(realpath "${1:-$examples/../build}")
+    zvm=$build/zvm module=$build/examples/logfilter.wasm
+fi
 tmp=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -19,13 +25,13 @@ pid=$!
 for _ in $(seq 100); do redis-cli -p $port ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
 rcli() { redis-cli -p $port "$@"; }
 
-echo "== pushing $(wc -l < "$src/examples/sample.log") lines of examples/sample.log into {logs}:in"
+echo "== pushing $(wc -l < "$examples/sample.log") lines of examples/sample.log into {logs}:in"
 awk -v k='{logs}:in' '{ printf "*5\r\n$4\r\nXADD\r\n$%d\r\n%s\r\n$1\r\n*\r\n$4\r\ndata\r\n$%d\r\n%s\n\r\n",
-                        length(k), k, length($0) + 1, $0 }' "$src/examples/sample.log" | rcli --pipe > /dev/null
+                        length(k), k, length($0) + 1, $0 }' "$examples/sample.log" | rcli --pipe > /dev/null
 
 echo "== zvm consume --stream {logs}:in --group filters --output-stream {logs}:out --skip-empty --drain"
-"$build/zvm" consume --redis 127.0.0.1:$port --stream '{logs}:in' --group filters \
-    --consumer "example-1" --module "$build/examples/logfilter.wasm" \
+"$zvm" consume --redis 127.0.0.1:$port --stream '{logs}:in' --group filters \
+    --consumer "example-1" --module "$module" \
     --output-stream '{logs}:out' --errors-stream '{logs}:errors' --skip-empty --drain
 
 echo "== $(rcli XLEN '{logs}:out') lines kept in {logs}:out, $(rcli XLEN '{logs}:errors') errors;" \

@@ -48,6 +48,11 @@ extern "C" {
 
 #define ZVM_API_VERSION 1
 
+/* The library's version, "MAJOR.MINOR.PATCH": zvm.pc's Version, the
+ * soname's (libzvm.so.MAJOR; libzvm.so.0.MINOR before 1.0) and `zvm
+ * --version`'s. A static string: never freed. */
+const char *zvm_version(void);
+
 /* The default bound on a record's input and on its output. */
 #define ZVM_DEFAULT_RECORD_BYTES (16u << 20)
 
