@@ -2,7 +2,14 @@
 # diff_wabt.sh — differential check of the validator against wabt's
 # wasm-validate: both must accept or both must reject every module.
 #
-#   diff_wabt.sh [-z ZVM] [-m WASM_MUTATE] [-s SPEC_DIR] [-n N] [-S SEED] [-d DIR]...
+#   diff_wabt.sh [-z ZVM] [-m WASM_MUTATE] [-s SPEC_DIR] [-b DEFAULT_SPEC_DIR] [-n N]
+#                [-S SEED] [-d DIR]...
+#
+# The suite's folder: -s, else $ZVM_SPEC_DIR, else -b (CTest passes the
+# build's), else ../shared/wasm-testsuite beside the clone. Without the
+# suite there, the check is skipped (exit 77) with a line saying where to
+# put it, or fails (exit 2) under ZVM_REQUIRE_SPEC=1, as in the spec runners
+# (tests/spec/wast.h).
 #
 # The corpus is every binary module of the spec suite (wast2json into a
 # temporary folder, never committed), N mutants (default 2000) of the spec
@@ -65,33 +72,46 @@
 # and counted apart ("no wabt verdict"), they do not fail the check.
 #
 # Exit: 0 agreement up to the known classes, 1 an unknown disagreement,
-# 2 setup error, 77 wasm-validate or wast2json missing (CTest: skipped).
+# 2 setup error, 77 the suite, wasm-validate or wast2json missing (CTest:
+# skipped; 2 under ZVM_REQUIRE_SPEC=1).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 zvm=$repo/build/zvm
 mutate=$repo/build/tests/wasm_mutate
-spec=${ZVM_SPEC_DIR:-$repo/../shared/wasm-testsuite}
+spec= default_spec=$repo/../shared/wasm-testsuite
 n_mutants=2000
 seed=1
 extra=()
-while getopts "z:m:s:n:S:d:" opt; do
+while getopts "z:m:s:b:n:S:d:" opt; do
     case $opt in
     z) zvm=$OPTARG ;;
     m) mutate=$OPTARG ;;
     s) spec=$OPTARG ;;
+    b) default_spec=$OPTARG ;;
     n) n_mutants=$OPTARG ;;
     S) seed=$OPTARG ;;
     d) extra+=("$OPTARG") ;;
-    *) sed -n '4p' "$0" >&2; exit 2 ;;
+    *) sed -n '4,5p' "$0" >&2; exit 2 ;;
     esac
 done
 
-for tool in wasm-validate wast2json; do
-    if ! command -v "$tool" >/dev/null; then
-        echo "diff_wabt: $tool not found: skipped" >&2
-        exit 77
+# cannot_run WHY...: skipped (77), or failed (2) where CI requires the suite.
+cannot_run() {
+    if [ "${ZVM_REQUIRE_SPEC:-}" = 1 ]; then
+        echo "diff_wabt: $*; failed (ZVM_REQUIRE_SPEC=1)" >&2
+        exit 2
     fi
+    echo "diff_wabt: $*; skipped" >&2
+    exit 77
+}
+if [ -z "$spec" ]; then
+    spec=${ZVM_SPEC_DIR:-$default_spec}
+    compgen -G "$spec/*.wast" >/dev/null || cannot_run "spec suite not found at $spec:" \
+        "clone github.com/WebAssembly/testsuite there (commit 3a04b2c, core 2.0) or set ZVM_SPEC_DIR"
+fi
+for tool in wasm-validate wast2json; do
+    command -v "$tool" >/dev/null || cannot_run "$tool not found"
 done
 for tool in "$zvm" "$mutate"; do
     [ -x "$tool" ] || { echo "diff_wabt: $tool is not built" >&2; exit 2; }

@@ -535,7 +535,7 @@ int main(int argc, char **argv)
     int fast = argc > 1 && !strcmp(argv[1], "-O0");
     if (argc > 1 && (fast || !strcmp(argv[1], "-O2")))
         argc--, argv++;
-    const char *dir = spec_dir(argc, argv), *filter = argc > 2 ? argv[2] : NULL;
+    const char *dir = spec_dir("spec_exec", argc, argv), *filter = argc > 2 ? argv[2] : NULL;
     char tmp[64], cache[128], **names;
     spec_json **docs;
     totals t = {0, 0, 0};

@@ -78,7 +78,7 @@ static void check_command(const char *wast, const char *dir, const spec_json *cm
 
 int main(int argc, char **argv)
 {
-    const char *dir = spec_dir(argc, argv);
+    const char *dir = spec_dir("spec_validate", argc, argv);
     char tmp[64], **names;
     totals t = {0, 0, 0};
     int n = spec_list(dir, &names);

@@ -13,12 +13,21 @@
 
 extern char **environ;
 
-const char *spec_dir(int argc, char **argv)
+const char *spec_dir(const char *prog, int argc, char **argv)
 {
-    const char *env = getenv("ZVM_SPEC_DIR");
+    const char *env = getenv("ZVM_SPEC_DIR"), *req = getenv("ZVM_REQUIRE_SPEC");
+    const char *dir = env && *env ? env : ZVM_DEFAULT_SPEC_DIR;
+    int required = req && !strcmp(req, "1"), n;
+    char **names;
     if (argc > 1)
         return argv[1];
-    return env && *env ? env : ZVM_DEFAULT_SPEC_DIR;
+    if ((n = spec_list(dir, &names)) >= 0)
+        spec_free_names(names, n);
+    if (n > 0)
+        return dir;
+    fprintf(stderr, "%s: spec suite not found at %s: " SPEC_WHERE "; %s\n", prog, dir,
+            required ? "failed (ZVM_REQUIRE_SPEC=1)" : "skipped");
+    exit(required ? 2 : SPEC_SKIPPED);
 }
 
 static int wast_filter(const struct dirent *d)

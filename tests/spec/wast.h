@@ -8,8 +8,19 @@
 
 #include <stddef.h>
 
-/* The suite folder: argv override, else $ZVM_SPEC_DIR, else the build's. */
-const char *spec_dir(int argc, char **argv);
+/* What a test that cannot run exits with: CTest's SKIP_RETURN_CODE. */
+#define SPEC_SKIPPED 77
+/* Where the suite comes from (../shared/wasm-testsuite/ORIGIN.md; tests/fuzz/diff_wabt.sh
+ * says the same). */
+#define SPEC_WHERE                                                                                 \
+    "clone github.com/WebAssembly/testsuite there (commit 3a04b2c, core 2.0) or set ZVM_SPEC_DIR"
+
+/* The suite folder: argv override, else $ZVM_SPEC_DIR, else the build's.
+ * When it is not given in argv and holds no .wast file (a fresh clone),
+ * the test cannot run: prints one line saying where to put the suite and
+ * exits SPEC_SKIPPED, or 2 (failed) when ZVM_REQUIRE_SPEC=1, as CI sets.
+ * `prog` names the test in that line. */
+const char *spec_dir(const char *prog, int argc, char **argv);
 /* Sorted .wast file names in dir; returns the count (< 0 on error). Free
  * with spec_free_names. */
 int spec_list(const char *dir, char ***names);
