@@ -114,6 +114,7 @@ typedef struct {
     zv_memory *memory;
     zv_value *global;
     uint8_t global_type, global_mutable;
+    zv_tag *tag; /* an exception tag (another instance's) */
 } zv_eng_extern;
 
 /* Resolves one import; returns 0 and fills *out, or -ENOENT. */

@@ -17,7 +17,9 @@
  * on the stack being left and loads them from the one entered (written in
  * assembly: C cannot name the stack pointer). Traps are unchanged: the
  * trap frame is on the host's stack (zv_eng_guarded), and siglongjmp from
- * the fiber lands there, abandoning the fiber. Other ISAs: no fibers yet,
+ * the fiber lands there, abandoning the fiber. The guest's exception
+ * handlers (trap.c "Exceptions") live in its frames, on the fiber: the
+ * fiber keeps their chain across pauses, and a snapshot copies it. Other ISAs: no fibers yet,
  * so zvm_fork() returns 0 there and each record runs from _start.
  */
 #include "engine/internal.h"
@@ -64,6 +66,7 @@ struct zv_eng_fiber {
     void *host_fake, *fiber_fake; /* ASan's bookkeeping of each side, unused otherwise */
     const void *host_bottom;
     size_t host_size;
+    zv_eh_state eh;    /* the guest's tries and caught exceptions, across pauses */
 };
 
 #if defined(__x86_64__)
@@ -131,6 +134,7 @@ void zv_eng_fiber_free(zv_eng_fiber *f)
     if (!f)
         return;
     munmap(f->map, FIBER_GUARD + FIBER_STACK);
+    zv_eng_eh_free(&f->eh);
     free(f);
 }
 
@@ -141,6 +145,7 @@ static int enter(void *p)
 #ifdef HAVE_FIBERS
     zv_eng_fiber *f = p;
     f->state = RUNNING;
+    zv_eng_eh_bind(&f->eh); /* its tries, entered before a pause too */
     ASAN_START(&f->host_fake, f->map + FIBER_GUARD, FIBER_STACK);
     zv_fiber_switch(&f->host_sp, f->sp);
     ASAN_FINISH(f->host_fake, NULL, NULL);
@@ -175,6 +180,8 @@ int zv_eng_fiber_call(zv_eng_instance *inst, zv_func *fn, uint32_t type_idx, zv_
     f = inst->fiber;
     f->ctx = fn->ctx;
     f->fn = fn->fn;
+    f->eh.head = NULL; /* a new run: a trapped one's tries are gone */
+    f->eh.len = 0;
     f->tramp = inst->mod->desc->trampolines[type_idx];
     /* the first switch pops six registers (r12 = the fiber) and returns
      * into zv_fiber_start, with the stack 16-aligned for its call */
@@ -244,6 +251,8 @@ __attribute__((no_sanitize_address)) void zv_eng_fiber_copy(void *dst, const voi
 #else
 void zv_eng_fiber_copy(void *dst, const void *src, size_t n) { memcpy(dst, src, n); }
 #endif
+
+zv_eh_state *zv_eng_fiber_eh(zv_eng_fiber *f) { return &f->eh; }
 
 void zv_eng_fiber_restore(zv_eng_fiber *f, const uint8_t *bytes, size_t len, void *sp)
 {

@@ -71,7 +71,9 @@ __attribute__((noreturn)) static void host_trap(zv_ctx *ctx, int cause)
     zv_eng_trap(cause, 0);
 }
 
-const zv_host zv_eng_host = {host_trap, host_memory_grow, host_table_grow};
+const zv_host zv_eng_host = {host_trap,         host_memory_grow,  host_table_grow,
+                              zv_eng_eh_enter,   zv_eng_eh_throw,   zv_eng_eh_rethrow,
+                              zv_eng_eh_delegate};
 
 static int link_error(zv_eng_err *err, const zv_val_import *im, const char *why)
 {
@@ -151,6 +153,11 @@ static int link_import(zv_eng_instance *inst, const zv_val_import *im, const zv_
         ctx->memory = ext->memory;
         ctx->mem = ext->memory->base;
         return 0;
+    case ZV_EXT_TAG:
+        if (!ext->tag || ext->tag->type_id != inst->mod->type_ids[info->tags[im->index].type_idx])
+            return link_error(err, im, "incompatible import type (tag)");
+        ctx->tags[im->index] = ext->tag;
+        return 0;
     default: {
         const zv_val_globaltype *want = &info->globals[im->index].type;
         if (ext->global_type != want->type || ext->global_mutable != want->mutable_)
@@ -176,8 +183,11 @@ static int alloc_arrays(zv_eng_instance *inst)
     ctx->data_sizes = calloc(info->n_datas + 1, sizeof *ctx->data_sizes);
     ctx->elem_sizes = calloc(info->n_elems + 1, sizeof *ctx->elem_sizes);
     ctx->elem_items = calloc(info->n_elems + 1, sizeof *ctx->elem_items);
+    ctx->tags = calloc(info->n_tags + 1, sizeof *ctx->tags);
+    inst->own_tags = calloc(info->n_tags - info->n_imported_tags + 1, sizeof *inst->own_tags);
     if (!ctx->funcs || !inst->own_funcs || !ctx->global_ptrs || !inst->globals || !ctx->tables ||
-        !inst->own_tables || !ctx->data_sizes || !ctx->elem_sizes || !ctx->elem_items)
+        !inst->own_tables || !ctx->data_sizes || !ctx->elem_sizes || !ctx->elem_items ||
+        !ctx->tags || !inst->own_tags)
         return -ENOMEM;
     ctx->globals = inst->globals;
     return 0;
@@ -227,6 +237,11 @@ static int define(zv_eng_instance *inst)
         f->type_id = inst->mod->type_ids[info->funcs[i].type_idx];
         f->ctx = ctx;
         ctx->funcs[i] = f;
+    }
+    for (uint32_t i = info->n_imported_tags; i < info->n_tags; i++) {
+        zv_tag *t = &inst->own_tags[i - info->n_imported_tags];
+        t->type_id = inst->mod->type_ids[info->tags[i].type_idx];
+        ctx->tags[i] = t; /* a fresh tag per instance: its address is its identity */
     }
     for (uint32_t i = info->n_imported_tables; i < info->n_tables; i++) {
         zv_table *t = &inst->own_tables[i - info->n_imported_tables];
@@ -440,6 +455,8 @@ void zv_eng_instance_free(zv_eng_instance *inst)
     free(inst->ctx.data_sizes);
     free(inst->ctx.elem_sizes);
     free((void *)inst->ctx.elem_items);
+    free(inst->ctx.tags);
+    free(inst->own_tags);
     free(inst);
 }
 
@@ -528,6 +545,7 @@ int zv_eng_instance_export(zv_eng_instance *inst, const char *name, size_t len,
             break;
         case ZV_EXT_TABLE: out->table = inst->ctx.tables[e->index]; break;
         case ZV_EXT_MEMORY: out->memory = inst->ctx.memory; break;
+        case ZV_EXT_TAG: out->tag = inst->ctx.tags[e->index]; break;
         default:
             out->global = inst->ctx.global_ptrs[e->index];
             out->global_type = info->globals[e->index].type.type;

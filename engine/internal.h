@@ -17,7 +17,7 @@
 extern const char zv_eng_prelude[];
 
 /* The translator's version: bump it when the generated code changes. */
-#define ZV_TRANSLATOR_VERSION 9
+#define ZV_TRANSLATOR_VERSION 10
 
 /* Bytes of one memory slot: 4 GiB addressable + 4 GiB guard (memory.c). */
 #define ZV_ENG_SLOT_BYTES (8ull << 30)
@@ -175,12 +175,30 @@ int zv_eng_guarded(zv_ctx *ctx, uintptr_t guard_lo, uintptr_t guard_hi, int (*bo
 /* The host call table every instance's context points to. */
 extern const zv_host zv_eng_host;
 
+/* Exceptions (trap.c "Exceptions"): a chain of tries and the records of
+ * the exceptions its catch blocks hold (zv_eh_state, rt_abi.h). A plain
+ * run has its own; a guest on a fiber keeps one in the fiber, across
+ * pauses and snapshots. */
+/* The running trap frame uses s from now on (inside zv_eng_guarded only). */
+void zv_eng_eh_bind(zv_eh_state *s);
+/* dst = src's chain and records (-ENOMEM); free a state's buffer. */
+int zv_eng_eh_copy(zv_eh_state *dst, const zv_eh_state *src);
+void zv_eng_eh_free(zv_eh_state *s);
+/* The zv_host calls (rt_abi.h). */
+void zv_eng_eh_enter(zv_ctx *ctx, zv_eh *h, uint32_t libc_jb);
+__attribute__((noreturn)) void zv_eng_eh_throw(zv_ctx *ctx, const zv_tag *tag,
+                                               const zv_value *vals, uint32_t n);
+__attribute__((noreturn)) void zv_eng_eh_rethrow(zv_ctx *ctx, const zv_eh *h);
+__attribute__((noreturn)) void zv_eng_eh_delegate(zv_ctx *ctx, const zv_eh *h, zv_eh *to);
+
 /* Fibers (fiber.c): an instance's own stack, on which its guest may pause. */
 typedef struct zv_eng_fiber zv_eng_fiber;
 void zv_eng_fiber_free(zv_eng_fiber *f);
 int zv_eng_fiber_paused(const zv_eng_instance *inst);
 void zv_eng_fiber_stack(const zv_eng_fiber *f, const uint8_t **lo, size_t *len, void **sp);
 void zv_eng_fiber_restore(zv_eng_fiber *f, const uint8_t *bytes, size_t len, void *sp);
+/* The fiber's exceptions: its chain of tries and their records. */
+zv_eh_state *zv_eng_fiber_eh(zv_eng_fiber *f);
 /* Copy a paused stack (len a multiple of 8). */
 void zv_eng_fiber_copy(void *dst, const void *src, size_t n);
 
@@ -203,6 +221,7 @@ struct zv_eng_instance {
     zv_table *own_tables;  /* the defined tables */
     zv_func *own_funcs;    /* every function's reference object */
     zv_value *globals;     /* the defined globals' cells */
+    zv_tag *own_tags;      /* the defined tags */
     uint32_t max_pages;    /* memory limit of this instance */
     uint64_t budget_bytes; /* own memory + own tables' slots, 0: none (zv_eng_limits) */
     uint64_t table_bytes;  /* own tables' slots now, 8 bytes each */

@@ -8,7 +8,9 @@
  * interruption flag); the generated code reaches everything else (globals,
  * tables, functions, host calls) through the context, never through a
  * symbol, so the shared object has no undefined symbols besides
- * memcpy/memmove/memset and libm.
+ * memcpy/memmove/memset and libm (and _setjmp, built by tcc: a try's
+ * handler must be set in its own function's frame, so it cannot be a call
+ * through the context; gcc and clang use their __builtin_setjmp).
  *
  * GCC vector extensions give the v128 type (gcc and clang support them).
  *
@@ -32,7 +34,9 @@
 
 #include "engine/rt_value.h" /* the prelude pastes rt_value.h first */
 
-#define ZV_ABI_VERSION 4
+#include <setjmp.h>
+
+#define ZV_ABI_VERSION 5
 
 /* A function reference: the code, its canonical type, and the instance it
  * belongs to (which may differ from the caller's). */
@@ -56,11 +60,58 @@ struct zv_memory {
     uint32_t jailed; /* engine-only: some page was made read-only by zvm.jail */
 };
 
+/* An exception tag: its identity is its address (an imported tag is the
+ * exporter's object), its type the values an exception carries. */
+struct zv_tag {
+    uint32_t type_id;
+};
+
+/* Exceptions (the exception handling proposal, as clang emits it for
+ * setjmp/longjmp; trap.c "Exceptions" has the design). Each try the
+ * generated code enters gets a handler in its function's frame, linked
+ * by the engine into the run's chain; a throw longjmps to the innermost
+ * one, which has its exception as a record that stays until the
+ * construct is left (rethrow reads it). */
+typedef struct zv_exn {
+    const zv_tag *tag;
+    uint32_t n_vals;
+    uint32_t size_bytes; /* the whole record, a multiple of 16 */
+    zv_value vals[];     /* the tag type's parameters */
+} zv_exn;
+
+typedef struct zv_eh zv_eh;
+
+/* A run's chain of handlers and the records its catch blocks hold (the
+ * engine's, per run or per fiber; generated code enters nested tries and
+ * leaves every try itself, rt_ops.h ZV_TRY_IN and ZV_LEAVE). */
+typedef struct zv_eh_state {
+    zv_eh *head;      /* the innermost try being run, NULL: none */
+    uint8_t *buf;     /* the records, in nesting order */
+    uint64_t len, cap;
+} zv_eh_state;
+
+struct zv_eh {
+    jmp_buf jb;          /* where a throw lands: __builtin_setjmp's 5 words, or _setjmp's */
+    uint32_t libc_jb;    /* 1 if jb is _setjmp's (tcc), 0 if __builtin_setjmp's */
+    zv_eh_state *st;     /* the run's state it was entered in */
+    zv_eh *prev;         /* the handler that was innermost at entry */
+    uint64_t depth;      /* bytes of the records held when it was entered */
+    const zv_exn *exn;   /* engine: at a landing, the exception caught */
+};
+
 /* Calls from generated code into the engine. */
 typedef struct zv_host {
     void (*trap)(zv_ctx *ctx, int cause) __attribute__((noreturn));
     uint32_t (*memory_grow)(zv_ctx *ctx, uint32_t delta_pages);
     uint32_t (*table_grow)(zv_ctx *ctx, zv_table *t, void *init, uint32_t delta);
+    /* a function's outermost try: enter its handler in the run's chain */
+    void (*eh_enter)(zv_ctx *ctx, zv_eh *h, uint32_t libc_jb);
+    /* throw; rethrow what h caught; delegate it to the handler `to`
+     * (NULL: out of this run's tries, an uncaught exception) */
+    void (*eh_throw)(zv_ctx *ctx, const zv_tag *tag, const zv_value *vals, uint32_t n)
+        __attribute__((noreturn));
+    void (*eh_rethrow)(zv_ctx *ctx, const zv_eh *h) __attribute__((noreturn));
+    void (*eh_delegate)(zv_ctx *ctx, const zv_eh *h, zv_eh *to) __attribute__((noreturn));
 } zv_host;
 
 struct zv_ctx {
@@ -75,6 +126,7 @@ struct zv_ctx {
     zv_value **global_ptrs;      /* every global's cell (imported ones elsewhere) */
     zv_table **tables;
     zv_func **funcs;             /* every function by index */
+    zv_tag **tags;               /* every tag by index (imported ones the exporter's) */
     const uint32_t *type_ids;    /* canonical id of each module type */
     const zv_host *host;
     uint32_t *data_sizes;        /* per data segment: length, 0 once dropped */

@@ -92,6 +92,59 @@ static inline uintptr_t zv_sp(void)
         if (ZV_UNLIKELY(zv_sp() < (ctx)->stack_limit + (frame)))                                   \
             ZV_TRAP(ctx, ZV_TRAP_EXHAUSTION);                                                      \
     } while (0)
+/* A try (translate.c "Exceptions"): its handler is entered in the run's
+ * chain, then set here, in the function's own frame: gcc's and clang's
+ * __builtin_setjmp (a few stores, no call: 8 ns a setjmp and longjmp
+ * against 19 for the C library's, which saves and checks more than a
+ * throw needs), or the host C's _setjmp for tcc, which has no builtin. A
+ * throw comes back from it with 1 (trap.c deliver), and the function
+ * goes to the try's dispatch. Both save the registers the function's
+ * frame needs: the compilers treat a builtin setjmp as a setjmp too.
+ * The outermost try of a function call asks the engine for the run's
+ * chain; a try inside another takes it from that one's handler, and
+ * leaving a try needs no call: a longjmp-heavy loop crosses two or three
+ * tries per round (issue 28's 3x budget). */
+#if defined(__TINYC__)
+#define ZV_LIBC_JB 1
+#define ZV_SETJMP(h) _setjmp((h).jb)
+#else
+#define ZV_LIBC_JB 0
+#define ZV_SETJMP(h) __builtin_setjmp((void **)(h).jb)
+#endif
+#define ZV_TRY(ctx, h, label)                                                                      \
+    do {                                                                                           \
+        (ctx)->host->eh_enter((ctx), &(h), ZV_LIBC_JB);                                            \
+        if (ZV_SETJMP(h))                                                                          \
+            goto label;                                                                            \
+    } while (0)
+#define ZV_TRY_IN(h, outer, label)                                                                 \
+    do {                                                                                           \
+        (h).libc_jb = ZV_LIBC_JB;                                                                  \
+        (h).st = (outer).st;                                                                       \
+        (h).prev = (h).st->head;                                                                   \
+        (h).depth = (h).st->len;                                                                   \
+        (h).st->head = &(h);                                                                       \
+        if (ZV_SETJMP(h))                                                                          \
+            goto label;                                                                            \
+    } while (0)
+/* A local that some try's body writes (translate.c "Exceptions"): C
+ * keeps the value of such a local across a longjmp only if it lives in
+ * memory when the throw leaves (a call: a throw is one) and is read from
+ * memory after the landing. Its address goes where the compiler cannot
+ * follow it, so it does both, at calls only (volatile would cost a load
+ * or store at every access). tcc keeps every local in memory. */
+#if defined(__TINYC__)
+#define ZV_ESCAPE(v) ((void)&(v))
+#else
+#define ZV_ESCAPE(v) __asm__ volatile("" ::"r"(&(v)) : "memory")
+#endif
+/* Leave a try's construct, and the ones inside it: the chain and the
+ * records back to what they were when it was entered. */
+#define ZV_LEAVE(h) ((h).st->head = (h).prev, (h).st->len = (h).depth)
+/* The exception a handler caught: the engine wrote it after the _setjmp,
+ * so it is read through a volatile access (C keeps no other promise for
+ * a local changed between _setjmp and longjmp). */
+#define ZV_CAUGHT(h) (((volatile zv_eh *)&(h))->exn)
 /* Loads and stores take the memory base, not the context: the translator
  * reads ctx->mem once per function into a local (the base never moves), so
  * gcc need not reload it after every store through linear memory. */

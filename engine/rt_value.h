@@ -34,6 +34,7 @@ typedef struct zv_ctx zv_ctx;         /* an instance as generated code sees it *
 typedef struct zv_func zv_func;       /* a function reference */
 typedef struct zv_table zv_table;     /* a table */
 typedef struct zv_memory zv_memory;   /* a linear memory in its slot */
+typedef struct zv_tag zv_tag;         /* an exception tag (exception handling) */
 
 /* Trap causes; the names live in the engine (zv_eng_trap_name). The
  * numbers are part of `zvm run`'s exit status (128 + cause): append only. */
@@ -53,6 +54,7 @@ enum {
     ZV_TRAP_JAILED = 12, /* a write to memory the guest sealed with zvm.jail */
     ZV_TRAP_EXIT = 13,   /* not a fault: the guest asked to end (proc_exit, zvm.exit) */
     ZV_TRAP_HOST = 14,   /* a host call failed in a way the guest cannot handle */
+    ZV_TRAP_EXCEPTION = 15, /* an exception (a C longjmp) no try of this run caught */
     ZV_TRAP_COUNT
 };
 

@@ -1,7 +1,8 @@
 /*
  * snapshot.c — an instance paused at its fork point (zvm_fork), kept so
  * that every record can start from there: linear memory, globals, tables,
- * the segments' dropped states, and the guest's own stack (fiber.c).
+ * the segments' dropped states, and the guest's own stack (fiber.c) with
+ * the tries it is inside (trap.c "Exceptions").
  *
  * Memory is what costs. Three ways back to the snapshot's bytes, each
  * measured by dirty size in perf/README.md:
@@ -38,6 +39,7 @@ struct zv_eng_snapshot {
     uint8_t *stack;            /* the fiber's used stack and its pointer */
     size_t stack_len;
     void *stack_sp;
+    zv_eh_state eh;        /* its tries (in that stack) and their records */
 };
 
 void zv_eng_snapshot_free(zv_eng_snapshot *s)
@@ -55,6 +57,7 @@ void zv_eng_snapshot_free(zv_eng_snapshot *s)
     free(s->data_sizes);
     free(s->elem_sizes);
     free(s->stack);
+    zv_eng_eh_free(&s->eh);
     free(s);
 }
 
@@ -132,6 +135,8 @@ int zv_eng_snapshot_take(zv_eng_instance *inst, int how, zv_eng_snapshot **out)
     if (!(s->stack = malloc(s->stack_len)))
         goto fail;
     zv_eng_fiber_copy(s->stack, lo, s->stack_len);
+    if (zv_eng_eh_copy(&s->eh, zv_eng_fiber_eh(inst->fiber)))
+        goto fail;
     *out = s;
     return 0;
 fail:
@@ -206,5 +211,5 @@ int zv_eng_snapshot_restore(zv_eng_instance *inst, const zv_eng_snapshot *s)
     memcpy(inst->ctx.elem_sizes, s->elem_sizes, info->n_elems * sizeof *s->elem_sizes);
     inst->table_bytes = s->table_bytes;
     zv_eng_fiber_restore(inst->fiber, s->stack, s->stack_len, s->stack_sp);
-    return 0;
+    return zv_eng_eh_copy(zv_eng_fiber_eh(inst->fiber), &s->eh);
 }

@@ -15,6 +15,25 @@
  *
  * The module is trusted: zv_val_module_new accepted it, so decoding
  * cannot fail and types are only asserted.
+ *
+ * Exceptions (the proposal's try, catch, catch_all, throw, rethrow and
+ * delegate, which clang emits for setjmp/longjmp; the engine's side is
+ * trap.c "Exceptions"). A try construct gets a handler H<k> in the
+ * function's frame (k: the try constructs around it), entered at the try
+ * and set with a setjmp (rt_ops.h ZV_TRY, ZV_TRY_IN); a throw longjmps
+ * back there, and the code goes to the construct's dispatch, written at
+ * its end once all its clauses are known, which compares the caught tag
+ * with each catch's and goes to that clause, to catch_all, or rethrows.
+ * Every way out of a construct leaves its handler (ZV_LEAVE): the end of
+ * its body or of a clause, and a branch or return out of it (which leaves
+ * the outermost construct it crosses, and with it every one inside).
+ * delegate's dispatch hands the exception to the handler of the first try
+ * body at or outside its label, or out of the function. C keeps a local
+ * across a longjmp only if it was not written since the setjmp or lives
+ * in memory where the throw's call left it, so the locals written inside
+ * some try's body (a pre-pass, locals_of) have their address escape
+ * (ZV_ESCAPE); the stack slots below a try are never written inside it,
+ * and the ones above get their values again in a catch.
  */
 #include "engine/translate_private.h"
 
@@ -49,9 +68,22 @@ static void emit_return(tr *t, uint32_t nr)
     }
 }
 
+/* Leaving the frames from index `from` up (a branch or return out of
+ * them): the outermost try construct among them is left, and with it the
+ * ones inside (the constructs below `from` are n_try of frame from - 1,
+ * so that one is H<that count>). */
+static void leave_from(tr *t, uint32_t from)
+{
+    uint32_t outside = from ? t->frames[from - 1].n_try : 0;
+    if (t->frames[t->nf - 1].n_try > outside)
+        fprintf(t->out, "  ZV_LEAVE(H%u);\n", outside);
+}
+
 /* Branch to frame f (depth counted from the top): values, then goto. */
 static void emit_branch(tr *t, tframe *f)
 {
+    uint32_t fi = (uint32_t)(f - t->frames);
+    leave_from(t, f->op == ZV_OP_loop ? fi + 1 : fi);
     if (f == &t->frames[0]) {
         emit_return(t, f->nr);
     } else if (f->op == ZV_OP_loop) {
@@ -66,23 +98,41 @@ static void emit_branch(tr *t, tframe *f)
 
 /* ---- control ---------------------------------------------------------------- */
 
+/* Room for one more element in *arr (n in use, *cap allocated). */
+static int room(void **arr, uint32_t n, uint32_t *cap, size_t elem)
+{
+    uint32_t c = *cap ? *cap * 2 : 16;
+    void *p;
+    if (n < *cap)
+        return 0;
+    if (!(p = realloc(*arr, c * elem)))
+        return -ENOMEM;
+    *arr = p;
+    *cap = c;
+    return 0;
+}
+
 static int push_frame(tr *t, uint16_t op, const zv_val_op *o)
 {
     tframe *f;
-    if (t->nf == t->cap_frames) {
-        uint32_t cap = t->cap_frames ? t->cap_frames * 2 : 16;
-        tframe *p = realloc(t->frames, cap * sizeof *p);
-        if (!p)
-            return -ENOMEM;
-        t->frames = p;
-        t->cap_frames = cap;
-    }
+    int rc;
+    if ((rc = room((void **)&t->frames, t->nf, &t->cap_frames, sizeof *t->frames)))
+        return rc;
     f = &t->frames[t->nf++];
     memset(f, 0, sizeof *f);
     f->op = op;
     f->label = t->next_label++;
     zv_eng_block_sig(t->m, o, &f->params, &f->np, &f->results, &f->nr);
     f->height = t->sp - f->np;
+    f->n_try = t->nf > 1 ? f[-1].n_try : 0;
+    f->body_try = t->nf > 1 ? f[-1].body_try : -1;
+    if (op == ZV_OP_try_) {
+        f->eh = f->n_try++;
+        f->body_try = (int32_t)(t->nf - 1);
+        f->clauses = t->n_clauses;
+        if (f->n_try > t->max_eh)
+            t->max_eh = f->n_try;
+    }
     return 0;
 }
 
@@ -136,6 +186,10 @@ static int emit_block(tr *t, const zv_val_op *op)
         /* no poll here: a spinning loop is stopped by the interrupt signal
          * (trap.c); polls stay at function entries */
         fprintf(t->out, "L%u_top:;\n  ZV_ROUND(mem);\n", f->label);
+    } else if (op->op == ZV_OP_try_ && f->eh == 0) {
+        fprintf(t->out, "  ZV_TRY(ctx, H0, L%u_disp);\n", f->label);
+    } else if (op->op == ZV_OP_try_) { /* inside another: that one's chain */
+        fprintf(t->out, "  ZV_TRY_IN(H%u, H%u, L%u_disp);\n", f->eh, f->eh - 1, f->label);
     } else if (op->op == ZV_OP_if_) {
         /* the else branch needs the params the then branch may clobber */
         for (uint32_t i = 0; i < f->np; i++) {
@@ -170,6 +224,81 @@ static void emit_else(tr *t)
     restore_if_params(t, f);
 }
 
+/* ---- exceptions ---------------------------------------------------------------- */
+
+/* The end of a try body or of a catch clause: if it runs to its end, the
+ * construct is left and its end reached. */
+static void end_clause(tr *t, tframe *f)
+{
+    if (f->dead)
+        return;
+    fprintf(t->out, "  ZV_LEAVE(H%u);\n  goto L%u_end;\n", f->eh, f->label);
+    f->branched = 1;
+}
+
+/* A try construct's dispatch, where a throw into its body lands: the
+ * catch clauses in order, then catch_all, else the exception goes on
+ * outward. For try-delegate, it goes to the handler of the delegate's
+ * label or of the first try body outside it, if that frame (`target`,
+ * the frame just outside the label) has one, else out of the function:
+ * to the handler that was innermost when its outermost try was entered. */
+static void emit_dispatch(tr *t, tframe *f, const tframe *target)
+{
+    int has_all = 0;
+    fprintf(t->out, "L%u_disp:;\n", f->label);
+    for (uint32_t i = f->clauses; i < t->n_clauses; i++) {
+        if (t->clauses[i] < 0) {
+            fprintf(t->out, "  goto L%u_c%u;\n", f->label, i - f->clauses);
+            has_all = 1;
+        } else {
+            fprintf(t->out, "  if (ZV_CAUGHT(H%u)->tag == ctx->tags[%u]) goto L%u_c%u;\n", f->eh,
+                    (uint32_t)t->clauses[i], f->label, i - f->clauses);
+        }
+    }
+    if (target && target->body_try >= 0)
+        fprintf(t->out, "  ctx->host->eh_delegate(ctx, &H%u, &H%u);\n", f->eh,
+                t->frames[target->body_try].eh);
+    else if (target)
+        fprintf(t->out, "  ctx->host->eh_delegate(ctx, &H%u, H0.prev);\n", f->eh);
+    else if (!has_all)
+        fprintf(t->out, "  ctx->host->eh_rethrow(ctx, &H%u);\n", f->eh);
+    t->n_clauses = f->clauses;
+}
+
+/* catch or catch_all: the clause before it ends, and this one begins with
+ * the caught exception's values. */
+static int emit_catch(tr *t, const zv_val_op *op)
+{
+    tframe *f = &t->frames[t->nf - 1];
+    uint32_t tag = op->op == ZV_OP_catch_ ? op->idx : UINT32_MAX;
+    int rc;
+    end_clause(t, f);
+    if ((rc = room((void **)&t->clauses, t->n_clauses, &t->cap_clauses, sizeof *t->clauses)))
+        return rc;
+    fprintf(t->out, "L%u_c%u:;\n", f->label, t->n_clauses - f->clauses);
+    t->clauses[t->n_clauses++] = tag == UINT32_MAX ? -1 : (int64_t)tag;
+    f->op = op->op;
+    f->dead = 0;
+    f->body_try = t->nf > 1 ? f[-1].body_try : -1; /* no longer a try body */
+    return zv_eng_tr_catch_values(t, f->height, tag, f->eh);
+}
+
+/* delegate: the try's body ends as at an `end`, and its dispatch sends
+ * what it caught to the label's handler. */
+static void emit_delegate(tr *t, const zv_val_op *op)
+{
+    tframe *f = &t->frames[t->nf - 1];
+    int live;
+    end_clause(t, f);
+    emit_dispatch(t, f, &t->frames[t->nf - 2 - op->idx]);
+    fprintf(t->out, "L%u_end:;\n", f->label);
+    live = f->branched;
+    zv_eng_tr_set_types(t, f->height, f->results, f->nr);
+    t->nf--;
+    if (!live)
+        t->frames[t->nf - 1].dead = 1;
+}
+
 /* `end` of the innermost frame. Returns 1 when the function is complete. */
 static int emit_end(tr *t)
 {
@@ -189,6 +318,10 @@ static int emit_end(tr *t)
     }
     if (f->op == ZV_OP_else_ && f->then_live)
         live = 1;
+    if (f->op == ZV_OP_try_ || f->op == ZV_OP_catch_ || f->op == ZV_OP_catch_all) {
+        end_clause(t, f);
+        emit_dispatch(t, f, 0);
+    }
     if (f->op != ZV_OP_loop && f->branched)
         live = 1;
     fprintf(t->out, "L%u_end:;\n", f->label);
@@ -217,7 +350,8 @@ static void emit_br_table(tr *t, const zv_val_op *op)
     fprintf(t->out, "  }\n");
 }
 
-/* Skip dead code up to the `else` or `end` that closes the current frame. */
+/* Skip dead code up to the `else`, `end`, catch or delegate that closes
+ * the current frame or its clause. */
 static int skip_dead(tr *t, const uint8_t **pos, const uint8_t *end, zv_val_op *op)
 {
     uint32_t depth = 0;
@@ -226,14 +360,14 @@ static int skip_dead(tr *t, const uint8_t **pos, const uint8_t *end, zv_val_op *
         assert(rc == 0);
         (void)rc;
         switch (op->op) {
-        case ZV_OP_block: case ZV_OP_loop: case ZV_OP_if_:
+        case ZV_OP_block: case ZV_OP_loop: case ZV_OP_if_: case ZV_OP_try_:
             depth++;
             break;
-        case ZV_OP_else_:
+        case ZV_OP_else_: case ZV_OP_catch_: case ZV_OP_catch_all:
             if (depth == 0)
                 return 0;
             break;
-        case ZV_OP_end:
+        case ZV_OP_end: case ZV_OP_delegate:
             if (depth == 0)
                 return 0;
             depth--;
@@ -255,10 +389,18 @@ static int emit_control(tr *t, const zv_val_op *op)
         return 0;
     case ZV_OP_nop:
         return 0;
-    case ZV_OP_block: case ZV_OP_loop: case ZV_OP_if_:
+    case ZV_OP_block: case ZV_OP_loop: case ZV_OP_if_: case ZV_OP_try_:
         return emit_block(t, op);
     case ZV_OP_else_:
         emit_else(t);
+        return 0;
+    case ZV_OP_throw_:
+        top->dead = 1;
+        return zv_eng_tr_throw(t, op->idx);
+    case ZV_OP_rethrow:
+        fprintf(t->out, "  ctx->host->eh_rethrow(ctx, &H%u);\n",
+                t->frames[t->nf - 1 - op->idx].eh);
+        top->dead = 1;
         return 0;
     case ZV_OP_br:
         emit_branch(t, &t->frames[t->nf - 1 - op->idx]);
@@ -276,6 +418,7 @@ static int emit_control(tr *t, const zv_val_op *op)
         top->dead = 1;
         return 0;
     case ZV_OP_return_:
+        leave_from(t, 0);
         emit_return(t, t->frames[0].nr);
         top->dead = 1;
         return 0;
@@ -315,19 +458,27 @@ void zv_eng_emit_signature(FILE *out, const zv_val_module *m, uint32_t fi)
     fprintf(out, ")");
 }
 
-struct local_decl {
-    FILE *out;
+struct local_types {
     uint8_t *types;
     uint32_t next;
 };
 
-static void declare_local(uint8_t type, uint32_t count, void *arg)
+static void local_type(uint8_t type, uint32_t count, void *arg)
 {
-    struct local_decl *d = arg;
-    for (uint32_t i = 0; i < count; i++) {
-        d->types[d->next] = type;
-        fprintf(d->out, "  %s L%u = {0};\n", zv_eng_ctype(type), d->next++);
-    }
+    struct local_types *d = arg;
+    for (uint32_t i = 0; i < count; i++)
+        d->types[d->next++] = type;
+}
+
+/* The locals' declarations, then the escape of those a try's body
+ * writes ("Exceptions" above). */
+static void declare_locals(const tr *t, FILE *out, uint32_t n_params)
+{
+    for (uint32_t i = n_params; i < t->n_locals; i++)
+        fprintf(out, "  %s L%u = {0};\n", zv_eng_ctype(t->locals[i]), i);
+    for (uint32_t i = 0; i < t->n_locals; i++)
+        if (t->vol_local[i])
+            fprintf(out, "  ZV_ESCAPE(L%u);\n", i);
 }
 
 static int is_const(uint16_t op)
@@ -357,27 +508,66 @@ static int emit_op(tr *t, const zv_val_op *op)
     return emit_control(t, op);
 }
 
-/* The locals that only ever hold a float an arithmetic instruction made
- * (translate_ops.c "NaN results"): not a parameter, and every local.set
- * and local.tee of it follows such an instruction in the code. Their
- * initial value, 0, is no NaN. */
-static int raw_locals(tr *t, uint32_t fi)
+/* Two facts about the locals, from one pass over the code:
+ * - raw_local: the locals that only ever hold a float an arithmetic
+ *   instruction made (translate_ops.c "NaN results"): not a parameter,
+ *   and every local.set and local.tee of it follows such an instruction.
+ *   Their initial value, 0, is no NaN.
+ * - vol_local: the locals written inside some try's body (between the
+ *   try and its first catch, catch_all, delegate or end, nested code
+ *   included), which must live in memory to keep their value across the
+ *   longjmp of a throw ("Exceptions" above). `body` holds, per open
+ *   block, whether it is a try body. */
+static int locals_of(tr *t, uint32_t fi)
 {
     const zv_val_module *m = t->m;
     const uint8_t *p = m->bytes + m->funcs[fi].code_offset, *end = m->bytes + m->funcs[fi].code_end;
     uint32_t n_params = m->types[m->funcs[fi].type_idx].n_params;
+    uint32_t depth = 0, in_body = 0, cap = 0;
     uint16_t prev = ZV_OP_nop;
+    uint8_t *body = NULL;
     zv_val_op op;
     free(t->raw_local);
-    if (!(t->raw_local = malloc(t->n_locals + 1)))
+    free(t->vol_local);
+    t->vol_local = calloc(t->n_locals + 1, 1);
+    if (!(t->raw_local = malloc(t->n_locals + 1)) || !t->vol_local)
         return -ENOMEM;
     for (uint32_t i = 0; i < t->n_locals; i++)
         t->raw_local[i] = i >= n_params && (t->locals[i] == ZV_F32 || t->locals[i] == ZV_F64);
     while (p < end && zv_val_op_next(m->bytes, &p, end, &op, NULL) == 0) {
-        if ((op.op == ZV_OP_local_set || op.op == ZV_OP_local_tee) && !zv_eng_tr_raw_op(prev))
-            t->raw_local[op.idx] = 0;
+        switch (op.op) {
+        case ZV_OP_block: case ZV_OP_loop: case ZV_OP_if_: case ZV_OP_try_:
+            if (depth == cap) {
+                uint8_t *b = realloc(body, cap = cap ? 2 * cap : 64);
+                if (!b) {
+                    free(body);
+                    return -ENOMEM;
+                }
+                body = b;
+            }
+            body[depth++] = op.op == ZV_OP_try_;
+            in_body += op.op == ZV_OP_try_;
+            break;
+        case ZV_OP_catch_: case ZV_OP_catch_all: case ZV_OP_end: case ZV_OP_delegate:
+            if (depth == 0) /* the function's end */
+                break;
+            in_body -= body[depth - 1];
+            body[depth - 1] = 0;
+            if (op.op == ZV_OP_end || op.op == ZV_OP_delegate)
+                depth--;
+            break;
+        case ZV_OP_local_set: case ZV_OP_local_tee:
+            if (!zv_eng_tr_raw_op(prev))
+                t->raw_local[op.idx] = 0;
+            if (in_body)
+                t->vol_local[op.idx] = 1;
+            break;
+        default:
+            break;
+        }
         prev = op.op;
     }
+    free(body);
     return 0;
 }
 
@@ -409,7 +599,8 @@ static int translate_body(tr *t, uint32_t fi)
             rc = zv_val_op_next(m->bytes, &p, end, &op, NULL);
             assert(rc == 0);
         }
-        if (op.op == ZV_OP_end || op.op == ZV_OP_else_)
+        if (op.op == ZV_OP_end || op.op == ZV_OP_else_ || op.op == ZV_OP_catch_ ||
+            op.op == ZV_OP_catch_all || op.op == ZV_OP_delegate)
             zv_eng_tr_canon_all(t); /* the block's results */
         if (op.op == ZV_OP_end) {
             if (emit_end(t))
@@ -418,6 +609,15 @@ static int translate_body(tr *t, uint32_t fi)
         }
         if (op.op == ZV_OP_else_) {
             emit_else(t);
+            continue;
+        }
+        if (op.op == ZV_OP_catch_ || op.op == ZV_OP_catch_all) {
+            if ((rc = emit_catch(t, &op)))
+                return rc;
+            continue;
+        }
+        if (op.op == ZV_OP_delegate) {
+            emit_delegate(t, &op);
             continue;
         }
         t->pos = p;
@@ -430,37 +630,31 @@ static int translate_func(tr *t, FILE *out, uint32_t fi)
 {
     const zv_val_module *m = t->m;
     const zv_val_functype *ty = &m->types[m->funcs[fi].type_idx];
-    char *body = NULL, *decls = NULL;
-    size_t body_len = 0, decls_len = 0;
-    struct local_decl d = {NULL, NULL, ty->n_params};
+    char *body = NULL;
+    size_t body_len = 0;
+    struct local_types d = {NULL, ty->n_params};
     int rc;
 
     memset(t->max_depth, 0, sizeof t->max_depth);
+    t->max_eh = t->max_throw = 0;
     free(t->locals);
     if (!(t->locals = malloc((size_t)ty->n_params + m->funcs[fi].n_locals + 1)))
         return -ENOMEM;
     memcpy(t->locals, ty->params, ty->n_params);
     t->n_locals = ty->n_params + m->funcs[fi].n_locals;
     d.types = t->locals;
-    if (!(d.out = open_memstream(&decls, &decls_len)))
-        return -ENOMEM;
-    zv_val_func_locals(m, fi, declare_local, &d);
-    fclose(d.out);
-    if ((rc = raw_locals(t, fi))) {
-        free(decls);
+    zv_val_func_locals(m, fi, local_type, &d);
+    if ((rc = locals_of(t, fi)))
         return rc;
-    }
-    if (!(t->out = open_memstream(&body, &body_len))) {
-        free(decls);
+    if (!(t->out = open_memstream(&body, &body_len)))
         return -ENOMEM;
-    }
     rc = translate_body(t, fi);
     fclose(t->out);
     t->out = NULL;
     if (rc == 0) {
         zv_eng_emit_signature(out, m, fi);
         fprintf(out, " {\n");
-        fwrite(decls, 1, decls_len, out);
+        declare_locals(t, out, ty->n_params);
         fprintf(out, "  uint8_t *const mem = ctx->mem;\n  (void)mem;\n");
         if (t->opts->dirty_pages)
             fprintf(out, "  uint8_t *const dirty = ctx->dirty;\n  (void)dirty;\n");
@@ -470,7 +664,6 @@ static int translate_func(tr *t, FILE *out, uint32_t fi)
         fwrite(body, 1, body_len, out);
         fprintf(out, "}\n\n");
     }
-    free(decls);
     free(body);
     return rc;
 }
@@ -492,6 +685,8 @@ int zv_eng_translate_funcs(const zv_val_module *m, const zv_eng_translate_opts *
     free(t.frames);
     free(t.locals);
     free(t.raw_local);
+    free(t.vol_local);
+    free(t.clauses);
     return rc;
 }
 

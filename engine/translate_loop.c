@@ -201,15 +201,16 @@ static int is_store(uint16_t op)
 
 /* The body may hold any instruction with a plain signature but
  * memory.grow (the others: calls, control, tables, memory.init, have
- * none). Sound for the instructions there are now; a new one must be
- * judged here before it can reach a copy, hence the count. */
+ * none; the exception handling ones are control, so a copy never throws
+ * or catches). Sound for the instructions there are now; a new one must
+ * be judged here before it can reach a copy, hence the count. */
 enum {
     N_OPCODES = 0
 #define ZV_OP(code, id, name, imm, sig) +1
 #include "validator/opcodes.def"
 #undef ZV_OP
 };
-_Static_assert(N_OPCODES == 437, "a new instruction: may a counted loop's body hold it (decode)?");
+_Static_assert(N_OPCODES == 443, "a new instruction: may a counted loop's body hold it (decode)?");
 
 /* Decodes the loop body at p up to its `end`: 0 if it is not straight-line
  * code of at most MAX_OPS instructions ending in a single br_if 0. */

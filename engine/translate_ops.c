@@ -536,19 +536,61 @@ int zv_eng_tr_ref_or_select(tr *t, const zv_val_op *op)
     }
 }
 
+/* ---- exceptions' values ------------------------------------------------------ */
+
+/* throw: the tag's values, from the top of the stack, in an array the
+ * engine copies (translate.c "Exceptions"). */
+int zv_eng_tr_throw(tr *t, uint32_t tag)
+{
+    const zv_val_functype *ty = &t->m->types[t->m->tags[tag].type_idx];
+    uint32_t n = ty->n_params, base = t->sp - n;
+    if (n == 0) {
+        fprintf(t->out, "  ctx->host->eh_throw(ctx, ctx->tags[%u], 0, 0);\n", tag);
+        return 0;
+    }
+    if (n > t->max_throw)
+        t->max_throw = n;
+    fprintf(t->out, "  { zv_value a_[%u];", n);
+    for (uint32_t i = 0; i < n; i++) {
+        char v[16];
+        zv_eng_tr_var(t, base + i, v);
+        fprintf(t->out, " a_[%u].%s = %s;", i, zv_eng_value_field(ty->params[i]), v);
+    }
+    fprintf(t->out, " ctx->host->eh_throw(ctx, ctx->tags[%u], a_, %u); }\n", tag, n);
+    t->sp = base;
+    return 0;
+}
+
+/* A catch of `tag` (or catch_all, tag UINT32_MAX): the stack at `at` gets
+ * the values of the exception handler H<eh> caught. */
+int zv_eng_tr_catch_values(tr *t, uint32_t at, uint32_t tag, uint32_t eh)
+{
+    const zv_val_functype *ty =
+        tag == UINT32_MAX ? NULL : &t->m->types[t->m->tags[tag].type_idx];
+    int rc = zv_eng_tr_set_types(t, at, ty ? ty->params : NULL, ty ? ty->n_params : 0);
+    for (uint32_t i = 0; rc == 0 && ty && i < ty->n_params; i++) {
+        char v[16];
+        zv_eng_tr_var(t, at + i, v);
+        fprintf(t->out, "  %s = ZV_CAUGHT(H%u)->vals[%u].%s;\n", v, eh, i,
+                zv_eng_value_field(ty->params[i]));
+    }
+    return rc;
+}
+
 /* ---- the function's frame ---------------------------------------------------- */
 
 uint64_t zv_eng_tr_frame_bytes(const tr *t)
 {
     /* a bound on the C frame: every local and stack slot spilled, twice
-     * over for temporaries, plus saved registers and call arguments */
+     * over for temporaries, plus saved registers and call arguments, the
+     * try handlers and a throw's values */
     static const uint32_t class_bytes[6] = {4, 8, 4, 8, 16, 8};
     uint64_t frame = 0;
     for (uint32_t i = 0; i < t->n_locals; i++)
         frame += class_bytes[type_class(t->locals[i])];
     for (int c = 0; c < 6; c++)
         frame += (uint64_t)t->max_depth[c] * class_bytes[c];
-    return frame;
+    return frame + (uint64_t)t->max_eh * sizeof(zv_eh) + (uint64_t)t->max_throw * 16;
 }
 
 void zv_eng_tr_declare_temps(const tr *t, FILE *out)
@@ -556,4 +598,6 @@ void zv_eng_tr_declare_temps(const tr *t, FILE *out)
     for (int c = 0; c < 6; c++)
         for (uint32_t k = 0; k < t->max_depth[c]; k++)
             fprintf(out, "  %s %c%u;\n", class_ctype[c], class_prefix[c], k);
+    for (uint32_t k = 0; k < t->max_eh; k++)
+        fprintf(out, "  zv_eh H%u;\n", k);
 }

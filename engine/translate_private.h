@@ -11,7 +11,7 @@
 #include <stdio.h>
 
 typedef struct {
-    uint16_t op;        /* block, loop, if_, else_; 0 for the function */
+    uint16_t op;        /* block, loop, if_, else_, try_, catch_, catch_all; 0: the function */
     uint32_t label;     /* numeric label id */
     uint32_t height;    /* stack height below the params */
     uint32_t np, nr;
@@ -19,6 +19,11 @@ typedef struct {
     uint8_t dead;       /* the code now being read in this frame is unreachable */
     uint8_t branched;   /* some branch targets the end label */
     uint8_t then_live;  /* if/else: the then-branch fell through */
+    /* try constructs (translate.c "Exceptions") */
+    uint32_t n_try;     /* try constructs among the frames up to this one, itself included */
+    int32_t body_try;   /* the innermost frame up to this one that is a try body, or -1 */
+    uint32_t eh;        /* a try construct's handler, H<eh>: the constructs outside it */
+    uint32_t clauses;   /* a try construct's first catch clause in tr.clauses */
 } tframe;
 
 typedef struct {
@@ -40,6 +45,12 @@ typedef struct {
     zv_loop_plan plan;        /* translate_loop.c */
     uint32_t fast_label;      /* non-zero while writing a loop's fast copy: its label + 1 */
     uint32_t fast_acc;        /* memory instructions written so far in the copy */
+    /* exceptions (translate.c "Exceptions") */
+    int64_t *clauses;         /* the open try constructs' catch clauses: tag, or -1: catch_all */
+    uint32_t n_clauses, cap_clauses;
+    uint32_t max_eh;          /* handlers H0.. the function needs: the deepest try nesting */
+    uint32_t max_throw;       /* the most values a throw passes (an array in the frame) */
+    uint8_t *vol_local;       /* per local: written inside a try's body, so escaped */
 } tr;
 
 /* translate_ops.c: the operand stack */
@@ -59,6 +70,9 @@ int zv_eng_tr_table_op(tr *t, const zv_val_op *op);
 int zv_eng_tr_ref_or_select(tr *t, const zv_val_op *op);
 int zv_eng_tr_direct_call(tr *t, uint32_t f);
 int zv_eng_tr_indirect_call(tr *t, const zv_val_op *op);
+/* translate_ops.c: exceptions' values */
+int zv_eng_tr_throw(tr *t, uint32_t tag);
+int zv_eng_tr_catch_values(tr *t, uint32_t at, uint32_t tag, uint32_t eh);
 /* translate_ops.c: the function's stack temporaries, and a bound on its C frame */
 void zv_eng_tr_declare_temps(const tr *t, FILE *out);
 uint64_t zv_eng_tr_frame_bytes(const tr *t);

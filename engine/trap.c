@@ -23,6 +23,19 @@
 
 #include <errno.h>
 #include <pthread.h>
+#if defined(__SANITIZE_ADDRESS__)
+#define ZV_TRAP_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ZV_TRAP_ASAN 1
+#endif
+#endif
+#ifdef ZV_TRAP_ASAN
+#include <sanitizer/asan_interface.h>
+#define ASAN_NO_RETURN() __asan_handle_no_return()
+#else
+#define ASAN_NO_RETURN() ((void)0)
+#endif
 #include <setjmp.h>
 #include <stdatomic.h>
 #include <ucontext.h>
@@ -36,6 +49,8 @@ typedef struct zv_eng_trap_frame {
     sigjmp_buf jb;
     struct zv_eng_trap_frame *prev;
     volatile int cause, exit_code;
+    zv_eh_state own; /* a plain run's tries and caught exceptions */
+    zv_eh_state *eh; /* the state in use: own, or a fiber's (zv_eng_eh_bind) */
 } zv_eng_trap_frame;
 
 /* The names are the spec's trap texts (what its assert_trap expects). */
@@ -77,6 +92,7 @@ static const char *const trap_names[ZV_TRAP_COUNT] = {
     [ZV_TRAP_TIMEOUT] = "timeout",
     [ZV_TRAP_EXIT] = "exit",
     [ZV_TRAP_HOST] = "host error",
+    [ZV_TRAP_EXCEPTION] = "uncaught exception",
 };
 
 const char *zv_eng_trap_name(int cause)
@@ -92,6 +108,209 @@ void zv_eng_trap(int cause, int exit_code)
     f->cause = cause;
     f->exit_code = exit_code;
     siglongjmp(f->jb, 1);
+}
+
+/* ---- Exceptions ------------------------------------------------------------
+ * The exception handling proposal's instructions, as clang emits them for
+ * setjmp/longjmp (a try around the code after each setjmp, a catch of the
+ * tag __c_longjmp, a throw in __wasm_longjmp), become the host C's own
+ * setjmp/longjmp (translate.c "Exceptions"): a try costs a
+ * __builtin_setjmp (tcc: _setjmp) and a few stores, plus a call here for
+ * the outermost try of a function call, a throw one call and a longjmp,
+ * and code without tries nothing. A loop of 10M setjmp+longjmp pairs runs
+ * in about 3x its native time (perf/README.md "setjmp/longjmp"), most of
+ * it clang's own lowering (saveSetjmp, testSetjmp, getTempRet0 and their
+ * table on every round). Rejected: a flag tested after every call
+ * (Emscripten's way, and binaryen's Asyncify: 14-23% on every call of
+ * every function, issue 28), and C++ unwinding (the generated code has no
+ * unwind tables, and tcc makes none).
+ *
+ * Each run (a trap frame) has a chain of handlers, innermost first: a
+ * handler lives in its function's frame, is entered at its try and left
+ * when the code leaves the construct, and a throw takes the innermost one
+ * out of the chain and longjmps to it. The chain belongs to the run, not
+ * the instance, so an exception crosses calls between instances as the
+ * spec says, and never a host frame: a run's chain ends at its trap frame,
+ * and a throw with no handler left ends the run as a trap ("uncaught
+ * exception"), as does a trap inside a try (traps are not exceptions).
+ * A guest on a fiber keeps its chain in the fiber (zv_eng_eh_bind), so a
+ * try entered before zvm_fork() catches what a record throws after it:
+ * the handler's jmp_buf is on the fiber's stack, which the snapshot
+ * restores at the same address.
+ *
+ * A caught exception's record (tag, values) must outlive the landing, for
+ * rethrow and delegate, until its construct is left; constructs nest, so
+ * the records form a stack in one buffer per chain: a handler notes the
+ * stack's length when entered, a landing puts the exception there, and
+ * leaving cuts the stack back. At most ZV_ENG_EXN_MAX bytes are held at
+ * once (an exception is 16 bytes and 16 per value: C's longjmp holds 32);
+ * past that a throw traps as call stack exhaustion, as the guest's frames
+ * holding them would. */
+#define ZV_ENG_EXN_MAX (4u << 20)
+
+/* A buffer kept per thread for the next plain run's records, so that a
+ * record's run does not allocate (it goes with the thread). */
+static _Thread_local uint8_t *tl_spare;
+static _Thread_local uint64_t tl_spare_cap;
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+
+static void spare_key_new(void) { pthread_key_create(&spare_key, free); }
+
+static int eh_grow(zv_eh_state *s, uint64_t need)
+{
+    uint64_t cap = s->cap ? s->cap : 1024;
+    uint8_t *b;
+    if (need > ZV_ENG_EXN_MAX)
+        return -ENOMEM;
+    if (!s->buf && tl_spare && tl_spare_cap >= need) {
+        s->buf = tl_spare, s->cap = tl_spare_cap;
+        tl_spare = NULL;
+        pthread_setspecific(spare_key, NULL);
+        return 0;
+    }
+    while (cap < need)
+        cap *= 2;
+    if (!(b = realloc(s->buf, (size_t)cap)))
+        return -ENOMEM;
+    s->buf = b, s->cap = cap;
+    return 0;
+}
+
+/* A plain run's buffer goes back to the thread, or is freed. */
+static void eh_release(zv_eh_state *s)
+{
+    if (!s->buf)
+        return;
+    pthread_once(&spare_once, spare_key_new);
+    if (!tl_spare) {
+        tl_spare = s->buf, tl_spare_cap = s->cap;
+        pthread_setspecific(spare_key, tl_spare);
+    } else {
+        free(s->buf);
+    }
+    *s = (zv_eh_state){0};
+}
+
+void zv_eng_eh_free(zv_eh_state *s)
+{
+    if (s)
+        free(s->buf);
+}
+
+int zv_eng_eh_copy(zv_eh_state *dst, const zv_eh_state *src)
+{
+    int rc;
+    if (src->len > dst->cap && (rc = eh_grow(dst, src->len)))
+        return rc;
+    if (src->len)
+        memcpy(dst->buf, src->buf, (size_t)src->len);
+    dst->len = src->len;
+    dst->head = src->head;
+    return 0;
+}
+
+void zv_eng_eh_bind(zv_eh_state *s)
+{
+    if (!tl_frame)
+        abort(); /* only inside a run */
+    tl_frame->eh = s;
+}
+
+static zv_eh_state *eh_state(void)
+{
+    if (!tl_frame)
+        abort(); /* generated code runs only inside zv_eng_guarded */
+    return tl_frame->eh;
+}
+
+/* A function's outermost try (rt_ops.h ZV_TRY; the ones inside it are
+ * entered by the generated code, ZV_TRY_IN, as is every leave). */
+void zv_eng_eh_enter(zv_ctx *ctx, zv_eh *h, uint32_t libc_jb)
+{
+    zv_eh_state *s = eh_state();
+    (void)ctx;
+    h->libc_jb = libc_jb;
+    h->st = s;
+    h->prev = s->head;
+    h->depth = s->len;
+    s->head = h;
+}
+
+/* Where an exception of `size` bytes goes: the innermost handler's
+ * first record, the buffer grown if need be. A throw with no handler left
+ * ends the run (an uncaught exception), as does an interrupted run: a
+ * loop of throws runs mostly here and in longjmp, where the interrupt
+ * signal only marks the run (on_interrupt). */
+static inline __attribute__((always_inline)) zv_exn *slot(zv_eh_state *s, uint64_t size)
+{
+    zv_eh *h = s->head;
+    if (__builtin_expect(tl_pending || (tl_interrupt && *tl_interrupt), 0))
+        zv_eng_trap(ZV_TRAP_TIMEOUT, 0);
+    if (__builtin_expect(!h, 0))
+        zv_eng_trap(ZV_TRAP_EXCEPTION, 0);
+    if (__builtin_expect(h->depth + size > s->cap, 0) && eh_grow(s, h->depth + size))
+        zv_eng_trap(ZV_TRAP_EXHAUSTION, 0);
+    return (zv_exn *)(s->buf + h->depth);
+}
+
+/* Hand the record at x to the innermost handler: it leaves the chain,
+ * and its _setjmp or __builtin_setjmp returns 1. */
+__attribute__((noreturn)) static void land(zv_eh_state *s, zv_exn *x)
+{
+    zv_eh *h = s->head;
+    s->len = h->depth + x->size_bytes;
+    h->exn = x;
+    s->head = h->prev;
+    if (h->libc_jb)
+        longjmp(h->jb, 1);
+    /* the frames between are ours (the throw call) and the guest's:
+     * AddressSanitizer must forget the first, as its longjmp interceptor
+     * would have it do */
+    ASAN_NO_RETURN();
+    __builtin_longjmp((void **)h->jb, 1);
+}
+
+void zv_eng_eh_throw(zv_ctx *ctx, const zv_tag *tag, const zv_value *vals, uint32_t n)
+{
+    zv_eh_state *s = eh_state();
+    uint64_t size = sizeof(zv_exn) + (uint64_t)n * sizeof(zv_value);
+    zv_exn *x = slot(s, size);
+    (void)ctx;
+    x->tag = tag;
+    x->n_vals = n;
+    x->size_bytes = (uint32_t)size;
+    /* vals may be unaligned (tcc's stack arrays); one value, the common
+     * case (C's longjmp), is copied inline */
+    if (n == 1)
+        memcpy(x->vals, vals, sizeof *vals);
+    else if (n)
+        memcpy(x->vals, vals, (size_t)n * sizeof *vals);
+    land(s, x);
+}
+
+/* The record h's catch holds, to the innermost handler (below it in the
+ * buffer, or above it when a try inside the catch block catches it). */
+__attribute__((noreturn)) static void again(zv_eh_state *s, const zv_eh *h)
+{
+    uint32_t size = ((const zv_exn *)(s->buf + h->depth))->size_bytes;
+    zv_exn *x = slot(s, size); /* may move the buffer: the record is found again */
+    memmove(x, s->buf + h->depth, size);
+    land(s, x);
+}
+
+void zv_eng_eh_rethrow(zv_ctx *ctx, const zv_eh *h)
+{
+    (void)ctx;
+    again(eh_state(), h);
+}
+
+void zv_eng_eh_delegate(zv_ctx *ctx, const zv_eh *h, zv_eh *to)
+{
+    zv_eh_state *s = eh_state();
+    (void)ctx;
+    s->head = to;
+    again(s, h);
 }
 
 /* Pass a signal that is not the guest's to the handler installed before
@@ -324,6 +543,8 @@ int zv_eng_guarded(zv_ctx *ctx, uintptr_t guard_lo, uintptr_t guard_hi, int (*bo
     fr.prev = tl_frame;
     fr.cause = 0;
     fr.exit_code = 0;
+    fr.own = (zv_eh_state){0};
+    fr.eh = &fr.own;
     tl_frame = &fr;
     tl_interrupt = &ctx->interrupt;
     /* the stack the guest runs on, for its functions' entry check (ZV_ENTER) */
@@ -333,11 +554,14 @@ int zv_eng_guarded(zv_ctx *ctx, uintptr_t guard_lo, uintptr_t guard_hi, int (*bo
     *tl_interrupt = tl_pending ? 1 : 0;
     if (sigsetjmp(fr.jb, 0) == 0) {
         rc = body(arg);
+        eh_release(&fr.own);
         tl_frame = fr.prev;
         tl_interrupt = prev_interrupt;
         tl_guard_lo = prev_lo, tl_guard_hi = prev_hi;
         return rc;
     }
+    /* through tl_frame, which is &fr: the run changed fr.own after sigsetjmp */
+    eh_release(&tl_frame->own);
     tl_frame = fr.prev;
     tl_interrupt = prev_interrupt;
     tl_guard_lo = prev_lo, tl_guard_hi = prev_hi;

@@ -10,6 +10,9 @@ pkgs=(
   wabt                                           # wast2json, wasm-validate
   tcc                                            # the fast compiler (ZVM_CC=tcc)
   clang lld wasi-libc libclang-rt-14-dev-wasm32  # guests: clang --target=wasm32-wasi
+  llvm-14                                        # llvm-ar: zvm's guest library (guest/)
+  libc++-14-dev-wasm32 libc++abi-14-dev-wasm32   # C++ guests (zvm-c++)
+  libc++-14-dev libc++abi-14-dev                 # tests: C++ guests' native builds
   libclang-rt-14-dev                             # the fuzzer runtime (libFuzzer)
   libhiredis-dev redis-server redis-tools        # zvm consume; its tests start redis-server
   time python3                                   # tests: peak RSS (/usr/bin/time), tar images

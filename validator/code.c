@@ -19,7 +19,7 @@
 #define ZV_VAL_MAX_LOCALS 50000
 
 typedef struct {
-    uint16_t op;         /* block, loop, if, else, or 0 for the function */
+    uint16_t op;         /* block, loop, if, else, try, catch, catch_all, or 0 for the function */
     uint8_t unreachable; /* the rest of the frame is dead code */
     uint32_t height;     /* operand stack height at entry */
     uint32_t n_params, n_results;
@@ -302,6 +302,72 @@ static int check_br_table(zv_chk *c, const zv_val_op *op)
     return 0;
 }
 
+/* ---- exception handling ---------------------------------------------------
+ * The proposal's legacy instructions, which clang 14 emits for setjmp and
+ * longjmp (-mexception-handling -mllvm -wasm-enable-sjlj), checked as its
+ * spec addendum and its test suite have them:
+ * - try bt: a block; its frame turns into a catch or catch_all frame at
+ *   each catching instruction (like else), and a branch to it leaves the
+ *   whole construct (its label takes the try's results);
+ * - catch x: after the try body or another catch: the results are
+ *   checked as at an end, then the tag's values are the new operands;
+ * - catch_all: the same with no operands, after which no catch may come;
+ * - delegate l: ends a try that has no catching instruction (as an end
+ *   would) and names any enclosing label, the function's included;
+ * - throw x: the tag's values, then the rest is unreachable;
+ * - rethrow l: l must be a catch or catch_all frame (not a try body:
+ *   the exception to rethrow is the one that frame caught). */
+
+static int tag_type(zv_chk *c, uint32_t idx, const zv_val_functype **ft)
+{
+    if (idx >= c->m->n_tags)
+        return FAIL(c, "unknown tag %u", idx);
+    *ft = &c->m->types[c->m->tags[idx].type_idx];
+    return 0;
+}
+
+static int check_exception(zv_chk *c, const zv_val_op *op)
+{
+    const zv_val_functype *ft = NULL;
+    const frame *f;
+    frame g;
+    uint16_t top = c->ctrls[c->n_ctrls - 1].op;
+    int rc;
+    switch (op->op) {
+    case ZV_OP_catch_: case ZV_OP_catch_all:
+        if (top != ZV_OP_try_ && top != ZV_OP_catch_)
+            return FAIL(c, "%s without a matching try%s", zv_val_op_name(op->op),
+                        top == ZV_OP_catch_all ? ": catch_all ends the catching blocks" : "");
+        if (op->op == ZV_OP_catch_ && (rc = tag_type(c, op->idx, &ft)))
+            return rc;
+        if ((rc = pop_ctrl(c, &g)))
+            return rc;
+        if (op->op == ZV_OP_catch_all)
+            return push_ctrl(c, ZV_OP_catch_all, NULL, 0, g.results, g.n_results);
+        return push_ctrl(c, ZV_OP_catch_, ft->params, ft->n_params, g.results, g.n_results);
+    case ZV_OP_delegate:
+        if (top != ZV_OP_try_)
+            return FAIL(c, "delegate without a matching try");
+        if ((rc = pop_ctrl(c, &g)))
+            return rc;
+        if ((rc = label(c, op->idx, &f)))
+            return rc;
+        return push_n(c, g.results, g.n_results);
+    case ZV_OP_throw_:
+        if ((rc = tag_type(c, op->idx, &ft)) || (rc = pop_n(c, ft->params, ft->n_params)))
+            return rc;
+        set_unreachable(c);
+        return 0;
+    default: /* rethrow */
+        if ((rc = label(c, op->idx, &f)))
+            return rc;
+        if (f->op != ZV_OP_catch_ && f->op != ZV_OP_catch_all)
+            return FAIL(c, "invalid rethrow label %u: not a catch block", op->idx);
+        set_unreachable(c);
+        return 0;
+    }
+}
+
 static int check_call(zv_chk *c, const zv_val_functype *ft)
 {
     int rc = pop_n(c, ft->params, ft->n_params);
@@ -550,8 +616,11 @@ static int check_control(zv_chk *c, const zv_val_op *op, const uint8_t *refs)
         return 0;
     case ZV_OP_nop:
         return 0;
-    case ZV_OP_block: case ZV_OP_loop: case ZV_OP_if_:
+    case ZV_OP_block: case ZV_OP_loop: case ZV_OP_if_: case ZV_OP_try_:
         return check_block(c, op);
+    case ZV_OP_catch_: case ZV_OP_catch_all: case ZV_OP_delegate: case ZV_OP_throw_:
+    case ZV_OP_rethrow:
+        return check_exception(c, op);
     case ZV_OP_else_: {
         frame g;
         if (c->ctrls[c->n_ctrls - 1].op != ZV_OP_if_)

@@ -1,6 +1,7 @@
 /*
  * module.c — the module: header, sections in order, and the module-level
- * rules (Wasm core §5.5 binary format, §3.4 module validation).
+ * rules (Wasm core §5.5 binary format, §3.4 module validation), with the
+ * exception handling proposal's tags (their section, imports, exports).
  *
  * Sections are decoded and validated in one pass, in their binary order.
  * That order already puts every declaration before its use (types before
@@ -98,6 +99,29 @@ static int read_global_type(ctx *x, zv_val_globaltype *g)
     if (mut > 1)
         return ZV_MALFORMED(RD, at, "malformed mutability 0x%02x", mut);
     g->mutable_ = mut;
+    return 0;
+}
+
+/* A tag's type (exception handling proposal): the attribute byte, 0 for
+ * an exception (the only kind there is), then a function type with no
+ * results, whose parameters are the values the exception carries. */
+static int read_tag_type(ctx *x, uint32_t *type_idx)
+{
+    const zv_val_module *m = x->m;
+    const uint8_t *at = x->rd.p;
+    uint8_t attribute;
+    int rc;
+    if ((rc = zv_rd_byte(RD, &attribute)))
+        return rc;
+    if (attribute != 0)
+        return ZV_MALFORMED(RD, at, "malformed tag attribute 0x%02x", attribute);
+    at = x->rd.p;
+    if ((rc = zv_rd_u32(RD, type_idx)))
+        return rc;
+    if (*type_idx >= m->n_types)
+        return ZV_INVALID(RD, at, "unknown type %u", *type_idx);
+    if (m->types[*type_idx].n_results)
+        return ZV_INVALID(RD, at, "non-empty tag result type: type %u has results", *type_idx);
     return 0;
 }
 
@@ -284,8 +308,17 @@ static int import_one(ctx *x, zv_val_import *im)
         m->n_imported_globals++;
         return 0;
     }
-    case 0x04:
-        return ZV_MALFORMED(RD, at, "tag import: the exception handling proposal is not supported");
+    case ZV_EXT_TAG: {
+        uint32_t ti;
+        if ((rc = read_tag_type(x, &ti)) ||
+            (rc = grow_array((void **)&m->tags, m->n_tags, m->n_tags + 1ull, sizeof *m->tags)))
+            return rc;
+        im->index = m->n_tags;
+        m->tags[m->n_tags].type_idx = ti;
+        m->tags[m->n_tags++].imported = 1;
+        m->n_imported_tags++;
+        return 0;
+    }
     default:
         return ZV_MALFORMED(RD, at, "malformed import kind 0x%02x", im->kind);
     }
@@ -381,6 +414,23 @@ static int sec_global(ctx *x)
     return 0;
 }
 
+static int sec_tag(ctx *x)
+{
+    zv_val_module *m = x->m;
+    uint32_t n;
+    int rc;
+    if ((rc = zv_rd_count(RD, 2, &n)))
+        return rc;
+    if ((rc = grow_array((void **)&m->tags, m->n_tags, (uint64_t)m->n_tags + n, sizeof *m->tags)))
+        return rc;
+    for (uint32_t i = 0; i < n; i++) {
+        if ((rc = read_tag_type(x, &m->tags[m->n_tags].type_idx)))
+            return rc;
+        m->n_tags++;
+    }
+    return 0;
+}
+
 static uint32_t name_hash(const char *s, uint32_t n)
 {
     uint32_t h = 2166136261u; /* FNV-1a */
@@ -440,11 +490,13 @@ static int sec_export(ctx *x)
         case ZV_EXT_TABLE: limit = m->n_tables; break;
         case ZV_EXT_MEMORY: limit = m->n_memories; break;
         case ZV_EXT_GLOBAL: limit = m->n_globals; break;
+        case ZV_EXT_TAG: limit = m->n_tags; break;
         default: return ZV_MALFORMED(RD, at, "malformed export kind 0x%02x", e->kind);
         }
         if (e->index >= limit)
             return ZV_INVALID(RD, at, "unknown %s %u",
-                              (const char *[]){"function", "table", "memory", "global"}[e->kind],
+                              (const char *[]){"function", "table", "memory", "global",
+                                               "tag"}[e->kind],
                               e->index);
         if (e->kind == ZV_EXT_FUNC)
             x->refs[e->index] = 1;
@@ -671,11 +723,13 @@ static int sec_custom(ctx *x)
 }
 
 /* Binary order of the known sections: the data count (12) sits between
- * the element (9) and code (10) sections (§5.5.2). */
+ * the element (9) and code (10) sections (§5.5.2), and the exception
+ * handling proposal's tag section (13) between the memory (5) and global
+ * (6) sections. */
 static int section_rank(uint8_t id)
 {
-    static const int8_t rank[13] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 10};
-    return id < 13 ? rank[id] : -1;
+    static const int8_t rank[14] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 11, 6};
+    return id < 14 ? rank[id] : -1;
 }
 
 static int section(ctx *x, uint8_t id)
@@ -693,7 +747,8 @@ static int section(ctx *x, uint8_t id)
     case 9: return sec_elem(x);
     case 10: return sec_code(x);
     case 11: return sec_data(x);
-    default: return sec_datacount(x);
+    case 12: return sec_datacount(x);
+    default: return sec_tag(x);
     }
 }
 
@@ -721,9 +776,6 @@ static int read_sections(ctx *x)
         if (size > (size_t)(x->rd.end - x->rd.p))
             return ZV_MALFORMED(RD, x->rd.p, "section size mismatch: length out of bounds");
         rank = section_rank(id);
-        if (id == 13)
-            return ZV_MALFORMED(RD, at, "tag section: the exception handling proposal is not "
-                                        "supported");
         if (rank < 0)
             return ZV_MALFORMED(RD, at, "malformed section id %u", id);
         if (rank > 0 && rank <= last_rank)
@@ -811,6 +863,7 @@ void zv_val_module_free(zv_val_module *m)
     free(m->tables);
     free(m->memories);
     free(m->globals);
+    free(m->tags);
     free(m->exports);
     free(m->elems);
     free(m->datas);

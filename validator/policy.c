@@ -24,6 +24,7 @@ const zv_val_policy zv_val_default_policy = {
     .max_data_segments = 100000,
     .max_elem_segments = 10000000,
     .max_exports = 1000000,
+    .max_tags = 1000000,
     .max_imports = 1000000,
 };
 
@@ -73,7 +74,8 @@ int zv_val_check_policy(const zv_val_module *m, const zv_val_policy *p, zv_val_e
         (rc = over(err, "tables", m->n_tables, p->max_tables)) ||
         (rc = over(err, "data segments", m->n_datas, p->max_data_segments)) ||
         (rc = over(err, "element segments", m->n_elems, p->max_elem_segments)) ||
-        (rc = over(err, "exports", m->n_exports, p->max_exports)))
+        (rc = over(err, "exports", m->n_exports, p->max_exports)) ||
+        (rc = over(err, "tags", m->n_tags, p->max_tags)))
         return rc;
     for (uint32_t i = 0; i < m->n_memories; i++)
         if ((rc = over(err, "initial memory pages", m->memories[i].min, p->max_memory_pages)))

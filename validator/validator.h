@@ -1,6 +1,8 @@
 /*
  * validator.h — the security gate: decode and validate a WebAssembly core 2.0
- * binary module, check it against a policy, and describe it for the engine.
+ * binary module (and the exception handling instructions clang emits for
+ * setjmp/longjmp), check it against a policy, and describe it for the
+ * engine.
  *
  * Nothing else in zvm touches untrusted wasm bytes before zv_val_module_new()
  * says yes. Validation is one pass over the bytes; the only allocations are
@@ -29,7 +31,7 @@ enum {
 };
 
 /* Extern kinds, by encoding (§5.5.5). */
-enum { ZV_EXT_FUNC = 0, ZV_EXT_TABLE = 1, ZV_EXT_MEMORY = 2, ZV_EXT_GLOBAL = 3 };
+enum { ZV_EXT_FUNC = 0, ZV_EXT_TABLE = 1, ZV_EXT_MEMORY = 2, ZV_EXT_GLOBAL = 3, ZV_EXT_TAG = 4 };
 
 /* Opcodes. Single-byte opcodes keep their byte; prefixed ones are
  * (prefix << 8 | subopcode), e.g. 0xfc08 memory.init, 0xfd0c v128.const. */
@@ -152,6 +154,14 @@ typedef struct {
     zv_val_const init; /* defined globals only */
 } zv_val_global;
 
+/* An exception tag (the exception handling proposal, the instructions
+ * clang emits: see code.c): its values are its type's parameters, and
+ * the type has no results. */
+typedef struct {
+    uint32_t type_idx;
+    int imported;
+} zv_val_tag;
+
 typedef struct {
     uint32_t type_idx;
     int imported;
@@ -200,6 +210,8 @@ typedef struct {
     zv_val_limits *memories;
     uint32_t n_globals, n_imported_globals;
     zv_val_global *globals;
+    uint32_t n_tags, n_imported_tags;
+    zv_val_tag *tags;
     uint32_t n_exports;
     zv_val_export *exports;
     int64_t start; /* function index, or -1 */
@@ -235,7 +247,7 @@ typedef struct {
     uint32_t n_imports;
     uint32_t max_memory_pages; /* bound on a memory's initial pages (growth is capped at run time) */
     uint32_t max_table_elems;
-    uint32_t max_funcs, max_globals, max_tables, max_data_segments, max_elem_segments;
+    uint32_t max_funcs, max_globals, max_tables, max_data_segments, max_elem_segments, max_tags;
     uint32_t max_exports, max_imports;
 } zv_val_policy;
 

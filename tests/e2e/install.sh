@@ -4,7 +4,8 @@
 # linking" commands, each checked to be in README.md word for word and run
 # as written there: the examples copied out of share/zvm/examples, a guest
 # built with the installed zvm-cc and run by the installed zvm (batch and
-# job), the embedding example linked through pkg-config shared (run with
+# job), setjmp/longjmp and C++ guests built by the installed zvm-cc and
+# zvm-c++, the embedding example linked through pkg-config shared (run with
 # LD_LIBRARY_PATH, then with an rpath) and fully static, and run. Also:
 # one version in zvm_version(), zvm.pc and the soname; zvm.pc's Cflags
 # name zvm's headers only; the shared library exports only the zvm_* API;
@@ -32,7 +33,9 @@ readme() {
 P=$tmp/prefix
 cmake --install "$build" --prefix "$P" >install.log 2>&1
 last=$?; check "cmake --install: $(tail -3 install.log)" $last
-for f in bin/zvm bin/zvm-cc bin/zvm-bench include/zvm/zvm.h include/zvm/guest.h; do
+for f in bin/zvm bin/zvm-cc bin/zvm-c++ bin/zvm-bench include/zvm/zvm.h include/zvm/guest.h \
+         include/zvm/wasm32-wasi/setjmp.h include/zvm/wasm32-wasi/stdio.h \
+         lib/wasm32-wasi/libzvm-guest.a; do
     [ -e "$P/$f" ]; check "installed $f" $?
 done
 readme 'export PATH="$P/bin:$PATH" PKG_CONFIG_PATH="$P/lib/pkgconfig"'
@@ -162,6 +165,14 @@ G
 zvm-cc -O2 -o guest.wasm guest.c 2>cc3.log
 ok=$?; check "installed zvm-cc builds a guest with zvm/guest.h: $(head -3 cc3.log)" $ok
 [ "$(zvm run guest.wasm)" = "3 channels" ]; check "that guest runs" $?
+# setjmp/longjmp and C++ from the prefix alone (the headers and the support
+# library beside the installed zvm-cc, issue 28)
+zvm-cc -O2 -o sjlj.wasm "$src/tests/guests/sjlj.c" -Wl,-z,stack-size=8388608 2>cc4.log
+ok=$?; check "installed zvm-cc builds setjmp/longjmp: $(head -3 cc4.log)" $ok
+zvm run sjlj.wasm | tail -1 | grep -qx done; check "that guest runs" $?
+zvm-c++ -O2 -o stl.wasm "$src/tests/guests/stl.cpp" 2>cc5.log
+ok=$?; check "installed zvm-c++ builds C++17: $(head -3 cc5.log)" $ok
+zvm run stl.wasm | tail -1 | grep -q "longjmp through C++ frames: 17"; check "that guest runs" $?
 
 # The pool commands run in zvm-pool (jemalloc, an arena per worker), which
 # zvm execs from its own folder; zvm itself has no jemalloc (CMakeLists.txt).

@@ -47,10 +47,52 @@ Test(binary, unknown_section_ids)
     REJECTS(1, "malformed section id 14", HDR, SEC(S_TYPE, 0x00), 0x0e, 0x01, 0x00);
 }
 
-Test(binary, tag_section_names_exception_handling)
+/* The exception handling proposal's tag section: an attribute byte (0,
+ * an exception) and a type index per tag, between memory and global. */
+Test(binary, tag_section)
 {
-    REJECTS(1, "tag section: the exception handling proposal is not supported", HDR, 0x0d, 0x01,
-            0x00);
+    ACCEPTS(HDR, SEC(S_TYPE, 0x01, 0x60, 0x01, 0x7f, 0x00), SEC(S_MEMORY, 0x01, 0x00, 0x01),
+            SEC(S_TAG, 0x02, 0x00, 0x00, 0x00, 0x00), SEC(S_GLOBAL, 0x00));
+    ACCEPTS(HDR, SEC(S_TAG, 0x00));
+    REJECTS(1, "malformed tag attribute 0x01", HDR, SEC(S_TYPE, 0x01, 0x60, 0x00, 0x00),
+            SEC(S_TAG, 0x01, 0x01, 0x00));
+    REJECTS(1, "count 1 exceeds the remaining 1 bytes", HDR, SEC(S_TYPE, 0x01, 0x60, 0x00, 0x00),
+            SEC(S_TAG, 0x01, 0x00));
+    REJECTS(1, "unexpected end", HDR, SEC(S_TYPE, 0x01, 0x60, 0x00, 0x00), SEC(S_TAG, 0x01, 0x00, 0x80));
+    REJECTS(1, "unexpected end", HDR, 0x0d, 0x00);
+    REJECTS(1, "section 13 out of order", HDR, SEC(S_GLOBAL, 0x00), SEC(S_TAG, 0x00));
+    REJECTS(1, "section 5 out of order", HDR, SEC(S_TAG, 0x00), SEC(S_MEMORY, 0x00));
+    REJECTS(1, "section 13 out of order or repeated", HDR, SEC(S_TAG, 0x00), SEC(S_TAG, 0x00));
+    /* the tag's type must exist and have no results (validation, not format) */
+    REJECTS(0, "unknown type 1", HDR, SEC(S_TYPE, 0x01, 0x60, 0x00, 0x00),
+            SEC(S_TAG, 0x01, 0x00, 0x01));
+    REJECTS(0, "non-empty tag result type", HDR, SEC(S_TYPE, 0x01, 0x60, 0x00, 0x01, 0x7f),
+            SEC(S_TAG, 0x01, 0x00, 0x00));
+}
+
+Test(binary, tag_imports_and_exports)
+{
+    zv_val_module *m = NULL;
+    zv_val_err err = {0};
+    static const uint8_t b[] = {HDR, SEC(S_TYPE, 0x01, 0x60, 0x01, 0x7e, 0x00),
+                                SEC(S_IMPORT, 0x01, 0x01, 'm', 0x01, 't', 0x04, 0x00, 0x00),
+                                SEC(S_TAG, 0x01, 0x00, 0x00),
+                                SEC(S_EXPORT, 0x02, 0x01, 'a', 0x04, 0x00, 0x01, 'b', 0x04, 0x01)};
+    cr_assert_eq(zv_val_module_new(b, sizeof b, &m, &err), 0, "%s", err.msg);
+    cr_assert_eq(m->n_tags, 2);
+    cr_assert_eq(m->n_imported_tags, 1);
+    cr_assert(m->tags[0].imported && !m->tags[1].imported);
+    cr_assert_eq(m->imports[0].kind, ZV_EXT_TAG);
+    cr_assert_eq(m->exports[1].kind, ZV_EXT_TAG);
+    cr_assert_eq(m->exports[1].index, 1);
+    zv_val_module_free(m);
+    REJECTS(1, "malformed tag attribute 0x02", HDR, SEC(S_TYPE, 0x01, 0x60, 0x00, 0x00),
+            SEC(S_IMPORT, 0x01, 0x01, 'm', 0x01, 't', 0x04, 0x02, 0x00));
+    REJECTS(0, "unknown type 0", HDR,
+            SEC(S_IMPORT, 0x01, 0x01, 'm', 0x01, 't', 0x04, 0x00, 0x00));
+    REJECTS(0, "non-empty tag result type", HDR, SEC(S_TYPE, 0x01, 0x60, 0x00, 0x01, 0x7f),
+            SEC(S_IMPORT, 0x01, 0x01, 'm', 0x01, 't', 0x04, 0x00, 0x00));
+    REJECTS(0, "unknown tag 0", HDR, SEC(S_EXPORT, 0x01, 0x01, 'x', 0x04, 0x00));
 }
 
 Test(binary, sections_out_of_order_or_repeated)
@@ -270,7 +312,7 @@ Test(binary, malformed_kinds)
 {
     REJECTS(1, "malformed import kind 0x05", HDR,
             SEC(S_IMPORT, 0x01, 0x03, 'z', 'v', 'm', 0x01, 'x', 0x05, 0x00));
-    REJECTS(1, "malformed export kind 0x04", HDR, SEC(S_EXPORT, 0x01, 0x01, 'x', 0x04, 0x00));
+    REJECTS(1, "malformed export kind 0x05", HDR, SEC(S_EXPORT, 0x01, 0x01, 'x', 0x05, 0x00));
     REJECTS(1, "malformed elements segment kind 8", HDR, SEC(S_ELEM, 0x01, 0x08, 0x00));
     REJECTS(1, "malformed element kind 0x01", HDR, SEC(S_TYPE, 0x01, 0x60, 0x00, 0x00),
             SEC(S_FUNC, 0x01, 0x00), SEC(S_ELEM, 0x01, 0x01, 0x01, 0x01, 0x00),
@@ -294,9 +336,6 @@ Test(binary, unsupported_proposals_in_the_module_structure)
             SEC(S_MEMORY, 0x01, 0x05, 0x01, 0x02));
     REJECTS(1, "the memory64 proposal is not supported", HDR,
             SEC(S_MEMORY, 0x01, 0x07, 0x01, 0x02));
-    /* exceptions: a tag import (the tag section is tested above) */
-    REJECTS(1, "tag import: the exception handling proposal is not supported", HDR,
-            SEC(S_IMPORT, 0x01, 0x03, 'z', 'v', 'm', 0x01, 't', 0x04, 0x00, 0x00));
     /* GC: struct, array, sub and rec type forms */
     REJECTS(1, "the garbage collection proposal is not supported", HDR,
             SEC(S_TYPE, 0x01, 0x5f, 0x00, 0x00));

@@ -9,8 +9,8 @@
 #define ZVM_NAME 0x03, 'z', 'v', 'm'
 
 /* Two of everything the policy counts: imports (a function and a global),
- * 3 functions, 2 globals, 1 table of 3 elements, 2 pages, 2 exports, 2
- * element and 2 data segments. */
+ * 3 functions, 2 globals, 1 table of 3 elements, 2 pages, 2 tags, 2
+ * exports, 2 element and 2 data segments. */
 static const uint8_t two_of_each[] = {
     HDR,
     SEC(S_TYPE, 0x01, 0x60, 0x00, 0x00),
@@ -20,6 +20,7 @@ static const uint8_t two_of_each[] = {
     SEC(S_FUNC, 0x02, 0x00, 0x00),
     SEC(S_TABLE, 0x01, 0x70, 0x00, 0x03),
     SEC(S_MEMORY, 0x01, 0x00, 0x02),
+    SEC(S_TAG, 0x02, 0x00, 0x00, 0x00, 0x00),
     SEC(S_GLOBAL, 0x01, 0x7f, 0x00, 0x41, 0x00, 0x0b),
     SEC(S_EXPORT, 0x02, 0x01, 'a', 0x00, 0x01, 0x01, 'b', 0x00, 0x02),
     SEC(S_ELEM, 0x02, 0x01, 0x00, 0x01, 0x01, 0x01, 0x00, 0x00),
@@ -44,6 +45,7 @@ static zv_val_policy roomy(void)
         .max_elem_segments = 100,
         .max_exports = 100,
         .max_imports = 100,
+        .max_tags = 100,
     };
 }
 
@@ -81,6 +83,7 @@ Test(policy, every_limit)
     POLICY_REJECTS(max_data_segments, 1, "policy: 2 data segments exceed the limit of 1");
     POLICY_REJECTS(max_elem_segments, 1, "policy: 2 element segments exceed the limit of 1");
     POLICY_REJECTS(max_exports, 1, "policy: 2 exports exceed the limit of 1");
+    POLICY_REJECTS(max_tags, 1, "policy: 2 tags exceed the limit of 1");
     POLICY_REJECTS(max_memory_pages, 1, "policy: 2 initial memory pages exceed the limit of 1");
     POLICY_REJECTS(max_table_elems, 2, "policy: 3 initial table elements exceed the limit of 2");
 }
@@ -97,7 +100,8 @@ Test(policy, limits_are_inclusive)
                        .max_data_segments = 2,
                        .max_elem_segments = 2,
                        .max_exports = 2,
-                       .max_imports = 2};
+                       .max_imports = 2,
+                       .max_tags = 2};
     zv_val_err err = {0};
     cr_assert_eq(check(two_of_each, sizeof two_of_each, &p, &err), 0, "%s", err.msg);
 }

@@ -42,7 +42,8 @@ enum {
     S_ELEM,
     S_CODE,
     S_DATA,
-    S_DATACOUNT
+    S_DATACOUNT,
+    S_TAG /* exception handling: between memory and global */
 };
 
 /* Validate and free; the error record is filled on failure. */
@@ -174,6 +175,7 @@ static inline void wb_free(wb *b)
  *           2: type 1, never declared
  *   tables  0: funcref   1: externref           (unless ENV_NO_TABLES)
  *   memory  0: one page                         (unless ENV_NO_MEMORY)
+ *   tags    0: []   1: [i32]   2: [i32 i64]
  *   globals 0: immutable i32   1: mutable i32   2: mutable i64
  *   elems   0: passive funcref [1]   1: passive externref [ref.null]
  *   data count 1 (unless ENV_NO_DATACOUNT), data 0: passive "x"
@@ -192,6 +194,7 @@ static inline void env_module(wb *out, unsigned flags, uint8_t type, const uint8
         0x60, 1, 0x7f, 0};      /* 4 */
     static const uint8_t tables[] = {2, 0x70, 0, 1, 0x6f, 0, 1};
     static const uint8_t memory[] = {1, 0, 1};
+    static const uint8_t tags[] = {3, 0, 0, 0, 4, 0, 3};
     static const uint8_t globals[] = {3,
         0x7f, 0, 0x41, 0, 0x0b,
         0x7f, 1, 0x41, 0, 0x0b,
@@ -214,6 +217,7 @@ static inline void env_module(wb *out, unsigned flags, uint8_t type, const uint8
         wb_sec_bytes(out, S_TABLE, tables, sizeof tables);
     if (!(flags & ENV_NO_MEMORY))
         wb_sec_bytes(out, S_MEMORY, memory, sizeof memory);
+    wb_sec_bytes(out, S_TAG, tags, sizeof tags);
     wb_sec_bytes(out, S_GLOBAL, globals, sizeof globals);
     wb_sec_bytes(out, S_ELEM, elems, sizeof elems);
     if (!(flags & ENV_NO_DATACOUNT)) wb_sec_bytes(out, S_DATACOUNT, (const uint8_t[]){1}, 1);
