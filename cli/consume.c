@@ -47,7 +47,7 @@
 
 typedef struct {
     const char *redis, *module_path, *stream, *group, *consumer, *out, *err;
-    zvm_pool_config cfg;
+    zv_cli_pool_flags p;
     long long claim_idle_ms, max_deliveries;
     unsigned count, pipeline;
     int skip_empty, drain;
@@ -57,7 +57,7 @@ typedef struct {
 typedef struct {
     zv_io_entries *e;     /* NULL: a free slot */
     zv_io_result *res;
-    uint8_t **outs;       /* each result's output, copied */
+    uint8_t **outs;       /* each result's output and stderr, copied */
     uint8_t *state;       /* each result: 0 running, READY, COMMITTED */
     size_t n, committed;  /* entries; results committed */
 } batch;
@@ -77,8 +77,9 @@ typedef struct {
     uint64_t next_claim_ns;
     char cursor[64];
     uint64_t records, errors, redelivered, written, start_ns;
+    uint64_t by_cause[ZV_CLI_CAUSES];
     uint64_t commit_ns, commits, read_ns, reads; /* time in the ack step and in reads */
-    int tty;
+    int show_progress;
 } consumer;
 
 static volatile sig_atomic_t stopping;
@@ -96,61 +97,83 @@ static uint64_t now_ns(void)
     return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
-static int usage(void)
-{
-    fprintf(stderr,
-            "usage: zvm consume --redis HOST:PORT --stream IN --group G [--consumer NAME]\n"
-            "                   --module M.wasm --output-stream OUT [--errors-stream ERR]\n"
-            "                   [--workers N] [--manifest TEMPLATE] [--timeout S] [--memory B]\n"
-            "                   [--claim-idle MS] [--max-deliveries N] [--count N] "
-            "[--pipeline N]\n"
-            "                   [--skip-empty] [--snapshot on|off] [--drain]\n");
-    return 2;
-}
+static const zv_cli_opt consume_opts[] = {
+    {"redis", 0, "HOST:PORT", "the Redis server (required)"},
+    {"stream", 0, "IN", "the input stream: one record per entry, in its field data (required)"},
+    {"group", 0, "G", "the consumer group (made from the stream's start if missing) (required)"},
+    {"consumer", 0, "NAME", "this consumer's name in the group (default HOSTNAME-PID; give a "
+                            "stable one)"},
+    {"module", 'm', "M.wasm", "the module each record runs (required)"},
+    {"output-stream", 0, "OUT", "where outputs go: fields src, data (required)"},
+    {"errors-stream", 0, "ERR", "where failed records go: src, cause, detail, data, stderr "
+                                "(default IN.errors)"},
+    {"workers", 0, "N", "worker threads (default: one fewer than the cores, at least 1)"},
+    {"claim-idle", 0, "MS", "claim entries idle this long in other consumers' lists (default "
+                            "30000; above the timeout)"},
+    {"max-deliveries", 0, "N", "deliveries before an entry goes to ERR as poison (default 5)"},
+    {"count", 0, "N", "entries per read (default 256)"},
+    {"pipeline", 0, "N", "reads in the pool at once (default 4, at most 64)"},
+    {"skip-empty", 0, NULL, "ack an empty output without an OUT entry"},
+    {"drain", 0, NULL, "exit 0 once the stream has nothing more for this consumer"},
+    ZV_CLI_RECORD_OPTS,
+    {NULL, 0, NULL, NULL},
+};
+
+const zv_cli_cmd zv_cli_consume_cmd = {
+    "consume",
+    "--redis HOST:PORT --stream IN --group G --module M.wasm --output-stream OUT [OPTIONS]",
+    "Run one fresh instance of the module per entry of a Redis stream, as one consumer of a\n"
+    "group: outputs go to OUT and failed records to ERR, each input acked in the same step,\n"
+    "so every entry appears once in OUT and ERR together.",
+    consume_opts,
+    0,
+    "More: man zvm-consume.",
+    NULL,
+};
 
 static int parse(int argc, char **argv, consume_flags *f)
 {
-    for (int i = 0; i < argc; i++) {
-        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        char *end = NULL;
-        if (!strcmp(o, "--skip-empty") || !strcmp(o, "--drain")) {
-            *(o[2] == 's' ? &f->skip_empty : &f->drain) = 1;
-            continue;
-        }
-        if (!v)
-            return -1;
-        i++;
-        if (!strcmp(o, "--redis")) f->redis = v;
-        else if (!strcmp(o, "--stream")) f->stream = v;
-        else if (!strcmp(o, "--group")) f->group = v;
-        else if (!strcmp(o, "--consumer")) f->consumer = v;
-        else if (!strcmp(o, "--module")) f->module_path = v;
-        else if (!strcmp(o, "--output-stream")) f->out = v;
-        else if (!strcmp(o, "--errors-stream")) f->err = v;
-        else if (!strcmp(o, "--manifest")) f->cfg.manifest = v;
-        else if (!strcmp(o, "--workers")) f->cfg.workers = (unsigned)strtoul(v, &end, 10);
-        else if (!strcmp(o, "--timeout")) f->cfg.timeout_s = strtod(v, &end);
-        else if (!strcmp(o, "--memory")) f->cfg.memory_bytes = strtoull(v, &end, 0);
-        else if (!strcmp(o, "--claim-idle")) f->claim_idle_ms = strtoll(v, &end, 10);
-        else if (!strcmp(o, "--max-deliveries")) f->max_deliveries = strtoll(v, &end, 10);
-        else if (!strcmp(o, "--count")) f->count = (unsigned)strtoul(v, &end, 10);
-        else if (!strcmp(o, "--pipeline")) f->pipeline = (unsigned)strtoul(v, &end, 10);
-        else if (!strcmp(o, "--snapshot")) {
-            if (strcmp(v, "on") && strcmp(v, "off"))
-                return -1;
-            f->cfg.no_snapshot = !strcmp(v, "off");
-        } else
-            return -1;
-        if (end && *end)
+    zv_cli_args a;
+    uint64_t v;
+    int rc;
+    zv_cli_args_init(&a, &zv_cli_consume_cmd, argc, argv);
+    while ((rc = zv_cli_next(&a)) == 1) {
+        const char **str = zv_cli_is(&a, "redis") ? &f->redis
+                           : zv_cli_is(&a, "stream") ? &f->stream
+                           : zv_cli_is(&a, "group") ? &f->group
+                           : zv_cli_is(&a, "consumer") ? &f->consumer
+                           : zv_cli_is(&a, "module") ? &f->module_path
+                           : zv_cli_is(&a, "output-stream") ? &f->out
+                           : zv_cli_is(&a, "errors-stream") ? &f->err : NULL;
+        if (str)
+            *str = a.val;
+        else if ((rc = zv_cli_pool_opt(&a, &f->p)))
+            ;
+        else if (zv_cli_is(&a, "skip-empty"))
+            f->skip_empty = 1;
+        else if (zv_cli_is(&a, "drain"))
+            f->drain = 1;
+        else if (zv_cli_is(&a, "workers"))
+            rc = zv_cli_unsigned(&a, 1, 64, &f->p.cfg.workers);
+        else if (zv_cli_is(&a, "count"))
+            rc = zv_cli_unsigned(&a, 1, 100000, &f->count);
+        else if (zv_cli_is(&a, "pipeline"))
+            rc = zv_cli_unsigned(&a, 1, MAX_PIPELINE, &f->pipeline);
+        else if (zv_cli_is(&a, "claim-idle") && !(rc = zv_cli_uint(&a, 0, INT64_MAX, &v)))
+            f->claim_idle_ms = (long long)v;
+        else if (zv_cli_is(&a, "max-deliveries") && !(rc = zv_cli_uint(&a, 1, INT64_MAX, &v)))
+            f->max_deliveries = (long long)v;
+        if (rc < 0)
             return -1;
     }
+    if (rc)
+        return rc;
+    if (a.n_operands)
+        return zv_cli_fail(&a, "unexpected operand '%s' (see zvm consume --help)", argv[0]);
     if (!f->redis || !f->stream || !f->group || !f->module_path || !f->out)
-        return -1;
-    if (f->cfg.memory_bytes && (f->cfg.memory_bytes < 65536 || f->cfg.memory_bytes % 65536))
-        return -1;
-    if (f->cfg.timeout_s < 0 || f->claim_idle_ms < 0 || f->max_deliveries < 0 ||
-        f->count > 100000 || f->pipeline > MAX_PIPELINE)
-        return -1;
+        return zv_cli_fail(&a, "--redis, --stream, --group, --module and --output-stream are "
+                           "required (see zvm consume --help)");
+    zv_cli_pool_flags_end(&f->p, f->module_path);
     return 0;
 }
 
@@ -162,7 +185,7 @@ static int reconnect(consumer *c, const char *why)
 {
     uint64_t wait_ms = 100;
     char msg[512];
-    fprintf(stderr, "zvm consume: %s; reconnecting\n", why);
+    zv_cli_err("zvm consume: %s; reconnecting\n", why);
     for (;;) {
         nanosleep(&(struct timespec){(time_t)(wait_ms / 1000), (long)(wait_ms % 1000) * 1000000},
                   NULL);
@@ -172,7 +195,7 @@ static int reconnect(consumer *c, const char *why)
             return -EPIPE;
         wait_ms = wait_ms * 2 > 5000 ? 5000 : wait_ms * 2;
     }
-    fprintf(stderr, "zvm consume: reconnected to Redis\n");
+    zv_cli_err("zvm consume: reconnected to Redis\n");
     c->recover = 1; /* a read whose reply was lost is in the pending list */
     return 0;
 }
@@ -187,7 +210,7 @@ static int retry(consumer *c, int rc, const char *why)
         nanosleep(&(struct timespec){0, 100000000}, NULL);
         return 1;
     }
-    fprintf(stderr, "zvm consume: %s\n", why[0] ? why : strerror(-rc));
+    zv_cli_err("zvm consume: %s\n", why[0] ? why : strerror(-rc));
     return rc;
 }
 
@@ -196,7 +219,8 @@ static int retry(consumer *c, int rc, const char *why)
 static void put_error(consumer *c, batch *b, size_t i, const char *cause, const char *detail)
 {
     const zv_io_entry *x = zv_io_entries_at(b->e, i);
-    b->res[i] = (zv_io_result){x->id, 'e', cause, detail, x->data, x->len};
+    b->res[i] = (zv_io_result){.id = x->id, .kind = 'e', .cause = cause, .detail = detail,
+                               .data = x->data, .len = x->len};
     b->state[i] = READY;
     c->n_ready++;
 }
@@ -375,30 +399,42 @@ static int commit_ready(consumer *c)
     return rc < 0 ? rc : 0;
 }
 
+/* A result into its read's slot. Its output, stderr and (for an exit)
+ * its detail are copied into one buffer: the pool's are valid only until
+ * the next result, and commits come later. */
 static void put_result(consumer *c, const zvm_result *r)
 {
-    static const char *const cause[] = {"ok", "trap", "timeout", "limit"};
     batch *b = &c->b[r->tag >> 32];
-    size_t i = (uint32_t)r->tag;
+    size_t i = (uint32_t)r->tag, keep = r->status == ZVM_OK ? r->len : 0;
     const zv_io_entry *x = zv_io_entries_at(b->e, i);
+    zv_io_result *res = &b->res[i];
+    uint8_t *copy = malloc(keep + r->stderr_len + 24);
+    char *detail = copy ? (char *)copy + keep + r->stderr_len : NULL;
     c->in_pool--;
-    if (r->status != ZVM_OK) {
-        put_error(c, b, i, cause[r->status], r->detail ? r->detail : cause[r->status]);
+    c->by_cause[r->status >= 0 && r->status < ZV_CLI_CAUSES - 1 ? r->status : ZV_CLI_CAUSES - 1]++;
+    if (!copy) {
+        put_error(c, b, i, "limit", "no host memory for the output");
         return;
     }
-    if (!r->len && c->f->skip_empty) {
-        b->res[i] = (zv_io_result){x->id, 's', NULL, NULL, NULL, 0};
-    } else {
-        if (r->len && !(b->outs[i] = malloc(r->len))) {
-            put_error(c, b, i, "limit", "no host memory for the output");
-            return;
-        }
-        if (r->len)
-            memcpy(b->outs[i], r->data, r->len);
-        b->res[i] = (zv_io_result){x->id, 'o', NULL, NULL, b->outs[i], r->len};
+    b->outs[i] = copy;
+    memcpy(copy, r->data, keep);
+    memcpy(copy + keep, r->stderr_data, r->stderr_len);
+    snprintf(detail, 24, "%s", r->detail ? r->detail : "");
+    if (r->status != ZVM_OK)
+        put_error(c, b, i, zv_cli_cause(r->status),
+                  r->status == ZVM_EXIT ? detail : r->detail ? r->detail : zv_cli_cause(r->status));
+    else if (!r->len && !r->exit_code && !r->stderr_len && c->f->skip_empty)
+        *res = (zv_io_result){.id = x->id, .kind = 's'};
+    else
+        *res = (zv_io_result){.id = x->id, .kind = 'o', .data = copy, .len = keep};
+    if (r->exit_code)
+        snprintf(res->exit_code, sizeof res->exit_code, "%d", r->exit_code);
+    res->stderr_data = copy + keep;
+    res->stderr_len = r->stderr_len;
+    if (res->kind != 'e') { /* (put_error made it ready) */
+        b->state[i] = READY;
+        c->n_ready++;
     }
-    b->state[i] = READY;
-    c->n_ready++;
 }
 
 /* Take what results are ready (waiting up to wait_ms for the first when
@@ -414,15 +450,59 @@ static int take_results(consumer *c, int wait_ms)
     return commit_ready(c);
 }
 
-static void progress(consumer *c, int final)
+static void gather(consumer *c, double cpu_s, zv_cli_stats *st)
 {
-    double s = (double)(now_ns() - c->start_ns) / 1e9;
-    if (!c->tty && !final)
+    zv_cli_stats_start(c->pool, c->start_ns, cpu_s, st);
+    st->records = c->records; /* committed: the pool's count runs ahead */
+    st->errors = c->errors;
+    memcpy(st->by_cause, c->by_cause, sizeof st->by_cause);
+    st->consume = 1;
+    st->redeliveries = c->redelivered;
+}
+
+static void progress(consumer *c)
+{
+    zv_cli_stats st;
+    if (!c->show_progress)
         return;
-    fprintf(stderr, "%s%llu records, %llu errors, %.0f records/s, %llu redelivered%s",
-            c->tty ? "\r" : "", (unsigned long long)c->records, (unsigned long long)c->errors,
-            s > 0 ? (double)c->records / s : 0.0, (unsigned long long)c->redelivered,
-            final ? "\n" : "   ");
+    gather(c, 0, &st);
+    zv_cli_progress("zvm consume", &st, -1, 0);
+}
+
+/* The summary on stderr or in --stats-file, as text or JSON. */
+static int summary(consumer *c, double cpu_s)
+{
+    zv_cli_stats st;
+    char why[256];
+    long long lag = -1;
+    FILE *f = c->f->p.stats_path ? fopen(c->f->p.stats_path, "w") : stderr;
+    if (c->show_progress)
+        fputc('\n', stderr);
+    gather(c, cpu_s, &st);
+    if (zv_io_redis_lag(c->r, &c->g, &lag, why, sizeof why) == 0)
+        st.lag = lag;
+    if (!f) {
+        zv_cli_err("zvm consume: %s: cannot write the summary: %s\n", c->f->p.stats_path,
+                   strerror(errno));
+        return 1;
+    }
+    if (c->f->p.json) {
+        zv_cli_summary("zvm consume", &st, 1, f);
+    } else {
+        fprintf(f, "zvm consume: %llu records (%llu errors, %llu redelivered), %llu entries "
+                   "written, as consumer %s\n",
+                (unsigned long long)c->records, (unsigned long long)c->errors,
+                (unsigned long long)c->redelivered, (unsigned long long)c->written,
+                c->f->consumer);
+        if (c->records)
+            fprintf(f, "  ack step: %llu calls, %.2f us per record; reads: %llu, %.2f us per "
+                       "record\n",
+                    (unsigned long long)c->commits, (double)c->commit_ns / 1e3 / (double)c->records,
+                    (unsigned long long)c->reads, (double)c->read_ns / 1e3 / (double)c->records);
+        if (f == stderr)
+            zv_cli_tiers_line(c->pool);
+    }
+    return f != stderr && fclose(f) ? 1 : 0;
 }
 
 static int run(consumer *c)
@@ -441,7 +521,7 @@ static int run(consumer *c)
         if ((rc = take_results(c, c->in_pool ? 50 : 0)) < 0)
             return rc;
         if (now_ns() - last_progress > 250000000ull) {
-            progress(c, 0);
+            progress(c);
             last_progress = now_ns();
         }
         if (c->f->drain && dry && !c->n_batches && !c->recover)
@@ -459,34 +539,34 @@ int zv_cli_consume(int argc, char **argv)
     zv_eng_err eerr = {0};
     char why[512] = "", name[300], err_stream[1024];
     struct sigaction sa;
-    double timeout_ms;
-    int rc;
+    double timeout_ms, c0;
+    int rc, status = 1;
     memset(&f, 0, sizeof f);
     memset(&c, 0, sizeof c);
     f.claim_idle_ms = 30000;
     f.max_deliveries = 5;
     f.count = 256;
     f.pipeline = 4;
-    f.cfg.unordered = 1; /* results as they finish: a slow record holds back no other */
-    if (parse(argc, argv, &f))
-        return usage();
-    timeout_ms = (f.cfg.timeout_s > 0 ? f.cfg.timeout_s : 10) * 1000;
+    f.p.progress = -1;
+    f.p.cfg.unordered = 1; /* results as they finish: a slow record holds back no other */
+    if ((rc = parse(argc, argv, &f))) {
+        status = rc == ZV_CLI_HELP ? 0 : 2;
+        goto out;
+    }
+    timeout_ms = (f.p.cfg.timeout_s > 0 ? f.p.cfg.timeout_s : 10) * 1000;
     if (f.claim_idle_ms && (double)f.claim_idle_ms <= timeout_ms) {
-        fprintf(stderr, "zvm consume: --claim-idle %lld ms must exceed the record timeout "
+        zv_cli_err("zvm consume: --claim-idle %lld ms must exceed the record timeout "
                         "(%.0f ms), or records still running would be claimed by others\n",
                 f.claim_idle_ms, timeout_ms);
-        return 2;
+        status = 2;
+        goto out;
     }
-    if (!f.count)
-        f.count = 256;
-    if (!f.cfg.workers) { /* this thread talks to Redis all the time: leave it a core
+    if (!f.p.cfg.workers) { /* this thread talks to Redis all the time: leave it a core
                            * (measured with perf/consume.sh: 300k/s with 1 worker on
                            * 2 cores, 190k/s with 2) */
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        f.cfg.workers = cores > 2 ? (unsigned)(cores - 1) : 1;
+        f.p.cfg.workers = cores > 2 ? (unsigned)(cores - 1) : 1;
     }
-    if (!f.pipeline)
-        f.pipeline = 1;
     if (!f.consumer) { /* HOSTNAME-PID: unique, but a restart gets a new name (README) */
         char host[256] = "host";
         gethostname(host, sizeof host - 1);
@@ -497,15 +577,25 @@ int zv_cli_consume(int argc, char **argv)
         snprintf(err_stream, sizeof err_stream, "%s.errors", f.stream);
         f.err = err_stream;
     }
+    opts.policy = &zv_val_default_policy;
+    if (zv_cli_tiering(&opts, "consume")) { /* the pool moves to the gcc build between records */
+        status = 2;
+        goto out;
+    }
     c.f = &f;
     c.g = (zv_io_group){f.stream, f.out, f.err, f.group, f.consumer};
     c.recover = 1;
     strcpy(c.cursor, "0-0");
-    c.tty = isatty(2);
+    c.show_progress = f.p.progress < 0 ? isatty(2) : f.p.progress;
     signal(SIGPIPE, SIG_IGN); /* a server that goes away is a lost connection, not our end */
+    if ((rc = zv_eng_module_load_file(f.module_path, &opts, &m, NULL, &eerr))) {
+        zv_cli_file_err("consume", f.module_path, eerr.msg);
+        status = zv_cli_load_status(rc);
+        goto out;
+    }
     if ((rc = zv_io_redis_connect(f.redis, &c.r, why, sizeof why))) {
-        fprintf(stderr, "zvm consume: %s\n", why);
-        return 1;
+        zv_cli_err("zvm consume: %s\n", why);
+        goto out;
     }
     {
         const char *keys[] = {f.stream, f.out, f.err};
@@ -516,42 +606,29 @@ int zv_cli_consume(int argc, char **argv)
                 break;
         }
         if (rc || (rc = zv_io_redis_create_group(c.r, f.stream, f.group, why, sizeof why))) {
-            fprintf(stderr, "zvm consume: %s\n", why[0] ? why : strerror(-rc));
-            zv_io_redis_free(c.r);
-            return 1;
+            zv_cli_err("zvm consume: %s\n", why[0] ? why : strerror(-rc));
+            goto out;
         }
     }
-    opts.policy = &zv_val_default_policy;
-    zv_cli_tiering(&opts); /* the pool moves to the gcc build between records */
-    if ((rc = zv_eng_module_load_file(f.module_path, &opts, &m, NULL, &eerr)))
-        snprintf(why, sizeof why, "%s", eerr.msg);
-    if (rc || zv_pf_pool_new(m, &f.cfg, &c.pool, why, sizeof why)) {
-        fprintf(stderr, "zvm consume: %s: %s\n", f.module_path, why);
-        zv_eng_module_free(m);
-        zv_io_redis_free(c.r);
-        return 1;
+    if ((rc = zv_pf_pool_new(m, &f.p.cfg, &c.pool, why, sizeof why))) {
+        zv_cli_file_err("consume", f.module_path, why);
+        status = rc == -EINVAL ? 2 : 1;
+        goto out;
     }
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     c.start_ns = now_ns();
+    c0 = zv_cli_cpu_s();
     rc = run(&c);
-    progress(&c, 1);
-    fprintf(stderr, "zvm consume: %llu records (%llu errors, %llu redelivered), %llu entries "
-                    "written, as consumer %s\n",
-            (unsigned long long)c.records, (unsigned long long)c.errors,
-            (unsigned long long)c.redelivered, (unsigned long long)c.written, f.consumer);
-    if (c.records)
-        fprintf(stderr, "  ack step: %llu calls, %.2f us per record; reads: %llu, %.2f us per "
-                        "record\n",
-                (unsigned long long)c.commits, (double)c.commit_ns / 1e3 / (double)c.records,
-                (unsigned long long)c.reads, (double)c.read_ns / 1e3 / (double)c.records);
-    zv_cli_tiers_line(c.pool);
+    status = summary(&c, zv_cli_cpu_s() - c0) || rc ? 1 : 0;
+out:
     for (unsigned k = 0; k < MAX_PIPELINE; k++)
         free_batch(&c.b[k]);
     zv_pf_pool_free(c.pool);
     zv_eng_module_free(m);
     zv_io_redis_free(c.r);
-    return rc ? 1 : 0;
+    zv_cli_pool_flags_free(&f.p);
+    return status;
 }

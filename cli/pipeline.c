@@ -16,13 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static void usage(void)
-{
-    fprintf(stderr, "usage: zvm job [--report=json] [--workers N] [--memory BYTES] "
-                    "[--timeout S] [--outdir DIR] [--cache DIR] JOB.json\n"
-                    "       zvm job SOCKET JOB-MANIFEST   (a job for a daemon)\n");
-}
-
 static void progress(void *arg, uint32_t done, uint32_t running, uint32_t waiting, uint32_t total)
 {
     (void)arg;
@@ -68,71 +61,37 @@ static void print(const zv_cfg_jobdesc *d, const zv_pf_job_result *r, int json)
     printf("zvm job: %u instances, %u failed: %s\n", r->n, r->failed, r->status);
 }
 
-int zv_cli_pipeline(int argc, char **argv)
+int zv_cli_pipeline(const zv_cli_job_flags *f, const char *path)
 {
-    zv_cfg_job_opts co = {64ull << 20, 60, NULL};
+    zv_cfg_job_opts co = {f->memory_bytes ? f->memory_bytes : 64ull << 20,
+                          f->timeout_s ? f->timeout_s : 60, f->outdir};
     zv_pf_job_opts po;
     zv_cfg_jobdesc *d = NULL;
     zv_cfg_err err;
     zv_pf_job_result res;
-    int json = 0, i, rc;
+    int rc;
     memset(&po, 0, sizeof po);
-    for (i = 0; i < argc && !strncmp(argv[i], "--", 2); i++) {
-        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        char *end = NULL;
-        if (!strcmp(o, "--report=json")) {
-            json = 1;
-            continue;
-        }
-        if (!v) {
-            usage();
-            return 2;
-        }
-        i++;
-        if (!strcmp(o, "--workers")) {
-            unsigned long n = strtoul(v, &end, 10);
-            po.workers = (unsigned)n;
-            if (n < 1 || n > 1024) end = "bad";
-        } else if (!strcmp(o, "--memory")) {
-            co.memory_bytes = strtoull(v, &end, 0);
-        } else if (!strcmp(o, "--timeout")) {
-            unsigned long n = strtoul(v, &end, 10);
-            co.timeout_s = (uint32_t)n;
-            if (n < 1 || n > 86400 * 365) end = "bad";
-        } else if (!strcmp(o, "--outdir")) {
-            co.outdir = v;
-            end = "";
-        } else if (!strcmp(o, "--cache")) {
-            po.eng.cache_dir = v;
-            end = "";
-        }
-        if (!end || *end || !*v) {
-            fprintf(stderr, "zvm job: %s %s: not a valid value\n", o, v);
-            usage();
-            return 2;
-        }
-    }
-    if (i != argc - 1) {
-        usage();
-        return 2;
-    }
-    if ((rc = zv_cfg_jobdesc_load(argv[i], &co, &d, &err))) {
+    po.workers = f->workers;
+    po.eng.cache_dir = f->cache;
+    if ((rc = zv_cfg_jobdesc_load(path, &co, &d, &err))) {
         if (err.line)
-            fprintf(stderr, "%s:%d: %s\n", argv[i], err.line, err.msg);
+            fprintf(stderr, "zvm job: %s:%d: %s\n", path, err.line, err.msg);
         else
-            fprintf(stderr, "%s: %s\n", argv[i], err.msg);
+            zv_cli_file_err("job", path, err.msg);
         return rc == -ENOENT ? 2 : 14;
     }
     signal(SIGPIPE, SIG_IGN); /* a pipe whose reader has ended: EPIPE to the writer */
-    if (isatty(2)) po.progress = progress;
+    if (isatty(2))
+        po.progress = progress;
     rc = zv_pf_job_run(d, &po, &res);
-    if (po.progress) fprintf(stderr, "\r\033[K");
+    if (po.progress)
+        fprintf(stderr, "\r\033[K");
     if (rc) {
-        fprintf(stderr, "%s: %s\n", argv[i], res.status);
+        zv_cli_file_err("job", path, res.status);
         zv_cfg_jobdesc_free(d);
         return rc == -EINVAL ? 14 : 1;
     }
-    print(d, &res, json);
+    print(d, &res, f->json);
     rc = res.exit_code;
     zv_pf_job_result_free(&res);
     zv_cfg_jobdesc_free(d);

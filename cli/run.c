@@ -5,8 +5,8 @@
  * ZeroVM's report and exits with ZeroVM's code. `zvm run PROG.wasm
  * ARGS...` is the same path with a manifest made here from the flags (the
  * standard streams passed through, no limits) and the program's exit
- * status instead of a report, like `wasmtime run`; `--invoke NAME ARG...`
- * calls one export and prints its results. A manifest with `Job = PATH`
+ * status instead of a report, like `wasmtime run`; `--invoke NAME
+ * PROG.wasm ARG...` calls one export and prints its results. A manifest with `Job = PATH`
  * makes `zvm run` a daemon (prefork/daemon.c) that serves jobs on the
  * Unix socket PATH in the foreground until SIGTERM or SIGINT: running
  * jobs finish, then it prints its own report and exits 0.
@@ -29,101 +29,95 @@ typedef struct {
     int n_args;
     double timeout_s;       /* 0: none */
     uint64_t memory_bytes;  /* 0: the module's own limit */
-    int json;               /* --report=json */
+    int json;               /* --report json */
     unsigned workers;       /* daemon mode: --workers N */
     unsigned socket_mode;   /* daemon mode: --socket-mode MODE (octal) */
     int no_snapshot;        /* daemon mode: --snapshot off */
-    char *dirs[64];         /* --dir HOST[::GUEST] (wasmtime's syntax) */
-    uint32_t n_dirs;
-    char *env[257];         /* --env NAME=VALUE, or NAME (its value here); NULL-ended */
-    uint32_t n_env;
+    zv_cli_list dirs;       /* --dir HOST[::GUEST] (wasmtime's syntax) */
+    zv_cli_list env;        /* --env NAME=VALUE, or NAME (its value here) */
     zv_eng_opts eng;
 } run_flags;
 
-static void usage(void)
-{
-    fprintf(stderr, "usage: zvm run [--report=json] [--cache DIR] MANIFEST\n"
-                    "       zvm run [--report=json] [--workers N] [--socket-mode MODE] "
-                    "[--snapshot on|off] MANIFEST-WITH-JOB\n"
-                    "       zvm run [--timeout S] [--memory BYTES] [--cache DIR] "
-                    "[--dir HOST[::GUEST]]... [--env NAME[=VALUE]]... PROG.wasm [ARGS...]\n"
-                    "       zvm run [options] --invoke NAME [ARG...] PROG.wasm\n");
-}
+static const zv_cli_opt run_opts[] = {
+    {"report", 0, "text|json", "MANIFEST: the report's form on stdout (default text)"},
+    {"cache", 0, "DIR", "the code cache (default $ZVM_CACHE, else ~/.cache/zvm)"},
+    {"timeout", 0, "S", "PROG.wasm: seconds before it is stopped (default: none)"},
+    {"memory", 0, "B", "PROG.wasm: the memory limit in bytes, whole 64 KiB pages (default 4 GiB)"},
+    {"dir", 0, "HOST[::GUEST]", "PROG.wasm: preopen the host folder HOST as GUEST (default the "
+                                "same name); repeatable"},
+    {"env", 0, "NAME[=VALUE]", "PROG.wasm: set a variable in its environment (NAME alone: its "
+                               "value here); repeatable"},
+    {"invoke", 0, "NAME", "PROG.wasm: call the export NAME with the arguments after the program "
+                          "and print its results"},
+    {"workers", 0, "N", "daemon mode (Job =): worker threads (default: the cores)"},
+    {"socket-mode", 0, "MODE", "daemon mode: the socket's mode in octal (default 0600)"},
+    {"snapshot", 0, "on|off", "daemon mode: start jobs from the guest's zvm_fork() point "
+                              "(default on)"},
+    {"no-interrupt-checks", 0, NULL, "compile without the checks that let a timeout stop the "
+                                     "guest (for measuring them)"},
+    {NULL, 0, NULL, NULL},
+};
 
+const zv_cli_cmd zv_cli_run_cmd = {
+    "run",
+    "[OPTIONS] MANIFEST\n[OPTIONS] PROG.wasm [ARGS...]\n[OPTIONS] --invoke NAME PROG.wasm [ARGS...]",
+    "Run a ZeroVM session from a manifest and print its report, or a wasm32-wasi program with\n"
+    "the standard streams passed through, or one exported function. A manifest with Job = PATH\n"
+    "serves jobs on that socket (daemon mode). Options end at the manifest or program: what\n"
+    "follows is the program's argv.",
+    run_opts,
+    1,
+    "More: man zvm-run.",
+    NULL,
+};
+
+/* Options, then the manifest or program; the rest is the program's. */
 static int parse_options(int argc, char **argv, run_flags *f)
 {
-    int i = 0;
-    for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
-        const char *o = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        char *end;
-        if (!strcmp(o, "--no-interrupt-checks")) {
+    static const char *const forms[] = {"text", "json", NULL}, *const on_off[] = {"on", "off", NULL};
+    zv_cli_args a;
+    uint64_t v;
+    int rc;
+    zv_cli_args_init(&a, &zv_cli_run_cmd, argc, argv);
+    while ((rc = zv_cli_next(&a)) == 1) {
+        if (zv_cli_is(&a, "report"))
+            rc = zv_cli_choice(&a, forms, &f->json);
+        else if (zv_cli_is(&a, "cache"))
+            f->eng.cache_dir = a.val;
+        else if (zv_cli_is(&a, "timeout"))
+            rc = zv_cli_seconds(&a, &f->timeout_s);
+        else if (zv_cli_is(&a, "memory"))
+            rc = zv_cli_memory(&a, &f->memory_bytes);
+        else if (zv_cli_is(&a, "workers"))
+            rc = zv_cli_unsigned(&a, 1, 64, &f->workers);
+        else if (zv_cli_is(&a, "snapshot"))
+            rc = zv_cli_choice(&a, on_off, &f->no_snapshot);
+        else if (zv_cli_is(&a, "invoke"))
+            f->invoke = a.val;
+        else if (zv_cli_is(&a, "no-interrupt-checks"))
             f->eng.no_interrupt_checks = 1;
-            continue;
+        else if (zv_cli_is(&a, "env"))
+            rc = zv_cli_env_add(&a, &f->env);
+        else if (zv_cli_is(&a, "dir"))
+            rc = !*a.val ? zv_cli_fail(&a, "--dir: an empty folder name")
+                 : zv_cli_list_add(&f->dirs, a.val) ? zv_cli_fail(&a, "out of memory") : 0;
+        else if (zv_cli_is(&a, "socket-mode")) {
+            char *end;
+            v = strtoul(a.val, &end, 8);
+            if (*end || !*a.val || v > 0777 || !(v & 0600))
+                rc = zv_cli_fail(&a, "--socket-mode %s: octal, 0600 at least, 0777 at most", a.val);
+            f->socket_mode = (unsigned)v;
         }
-        if (!strcmp(o, "--report=json")) {
-            f->json = 1;
-            continue;
-        }
-        if (!val)
+        if (rc < 0)
             return -1;
-        i++;
-        if (!strcmp(o, "--timeout")) {
-            f->timeout_s = strtod(val, &end);
-            if (*end || !(f->timeout_s > 0))
-                return -1;
-        } else if (!strcmp(o, "--memory")) {
-            f->memory_bytes = strtoull(val, &end, 0);
-            if (*end || f->memory_bytes < 65536)
-                return -1;
-        } else if (!strcmp(o, "--workers")) {
-            unsigned long n = strtoul(val, &end, 10);
-            if (*end || n < 1 || n > 64)
-                return -1;
-            f->workers = (unsigned)n;
-        } else if (!strcmp(o, "--socket-mode")) {
-            unsigned long n = strtoul(val, &end, 8);
-            if (*end || !*val || n > 0777 || !(n & 0600))
-                return -1;
-            f->socket_mode = (unsigned)n;
-        } else if (!strcmp(o, "--snapshot")) {
-            if (strcmp(val, "on") && strcmp(val, "off"))
-                return -1;
-            f->no_snapshot = !strcmp(val, "off");
-        } else if (!strcmp(o, "--cache")) {
-            f->eng.cache_dir = val;
-        } else if (!strcmp(o, "--dir")) {
-            if (f->n_dirs == 64 || !*val)
-                return -1;
-            f->dirs[f->n_dirs++] = (char *)val;
-        } else if (!strcmp(o, "--env")) {
-            const char *eq = strchr(val, '='), *host = eq ? NULL : getenv(val);
-            char *kv;
-            if (f->n_env == 256 || !*val || eq == val)
-                return -1;
-            if (!eq && !host)
-                continue; /* NAME unset here: not passed, as wasmtime */
-            if (!(kv = eq ? strdup(val) : malloc(strlen(val) + strlen(host) + 2)))
-                return -1;
-            if (!eq)
-                sprintf(kv, "%s=%s", val, host);
-            f->env[f->n_env++] = kv;
-        } else if (!strcmp(o, "--invoke")) {
-            f->invoke = val;
-        } else {
-            return -1;
-        }
     }
-    if (i >= argc)
-        return -1;
-    if (f->invoke) { /* --invoke NAME ARG... PROG.wasm: the program comes last */
-        f->path = argv[argc - 1];
-        f->args = argv + i;
-        f->n_args = argc - 1 - i;
-    } else {
-        f->path = argv[i];
-        f->args = argv + i + 1;
-        f->n_args = argc - i - 1;
-    }
+    if (rc)
+        return rc;
+    if (a.i >= argc)
+        return zv_cli_fail(&a, "a MANIFEST or PROG.wasm is required (see zvm run --help)");
+    f->path = argv[a.i];
+    f->args = argv + a.i + 1;
+    f->n_args = argc - a.i - 1;
     return 0;
 }
 
@@ -148,10 +142,10 @@ static void program_manifest(const run_flags *f, zv_cfg_manifest *m, zv_cfg_chan
     m->n_channels = 3;
     m->args = argv;
     m->n_args = f->invoke ? 1 : (uint32_t)f->n_args + 1;
-    m->env = (char **)f->env; /* NULL-terminated: f->env has room after n_env */
-    m->n_env = f->n_env;
-    m->dirs = f->dirs;
-    m->n_dirs = f->n_dirs;
+    m->env = f->env.v;
+    m->n_env = (uint32_t)f->env.n;
+    m->dirs = f->dirs.v;
+    m->n_dirs = (uint32_t)f->dirs.n;
     m->wasi_only = 1; /* as wasmtime: fd 3 on are the --dir preopens */
     m->time_s = 1370908800; /* 2013-06-11, ZeroVM's manifest version */
     m->dir = ".";
@@ -176,7 +170,7 @@ static int run_program(run_flags *f)
     program_manifest(f, &m, ch, gargv);
     o.timeout_ns = (uint64_t)(f->timeout_s * 1e9); /* fractions allowed: 0 none */
     if (zv_pf_session_run(&m, &o, &rep)) {
-        fprintf(stderr, "%s: out of memory\n", f->path);
+        zv_cli_file_err("run", f->path, "out of memory");
         free(gargv);
         return 2;
     }
@@ -186,7 +180,7 @@ static int run_program(run_flags *f)
         int trap = o.trap;
         if (f->invoke)
             printf("trap: %s\n", zv_eng_trap_name(trap));
-        fprintf(stderr, "%s: trap: %s\n", f->path, zv_eng_trap_name(trap));
+        fprintf(stderr, "zvm run: %s: trap: %s\n", f->path, zv_eng_trap_name(trap));
         code = 128 + trap;
     } else if (code == 0) {
         for (uint32_t i = 0; f->invoke && i < o.n_results; i++) {
@@ -196,20 +190,12 @@ static int run_program(run_flags *f)
         }
         code = rep.user_code & 0xff;
     } else {
-        fprintf(stderr, "%s: %s\n", f->path, rep.status);
+        zv_cli_file_err("run", f->path, rep.status);
         code = o.usage_error ? 2 : code == ZV_CFG_EXIT_INVALID ? 1 : code;
     }
     zvm_report_free(&rep);
     free(gargv);
     return code;
-}
-
-/* How a pool's tiers ended, for its summary: `on_baseline` workers were
- * still on the baseline build. */
-static const char *tiers_outcome(unsigned on_baseline)
-{
-    return on_baseline ? "the optimised one was not ready by the end"
-                       : "then on the optimised one (gcc -O2)";
 }
 
 static volatile sig_atomic_t stop_serving;
@@ -257,7 +243,7 @@ static int run_daemon(run_flags *f, const zv_cfg_manifest *m)
     rep.daemon = 1;
     rep.exit_code = code;
     if (code) {
-        fprintf(stderr, "%s: %s\n", f->path, err);
+        zv_cli_file_err("run", f->path, err);
         snprintf(rep.status, sizeof rep.status, "%s", err);
     } else {
         int n = snprintf(rep.status, sizeof rep.status, "ok; %llu jobs served, %llu of them failed",
@@ -265,7 +251,7 @@ static int run_daemon(run_flags *f, const zv_cfg_manifest *m)
         if (st.baseline_jobs)
             snprintf(rep.status + n, sizeof rep.status - (size_t)n,
                      "; %llu on the baseline build (tcc), %s", (unsigned long long)st.baseline_jobs,
-                     tiers_outcome(st.baseline_workers));
+                     zv_cli_tiers_outcome(st.baseline_workers));
     }
     zvm_report_write(&rep, f->json, stdout);
     fflush(stdout);
@@ -282,9 +268,9 @@ static int run_manifest(run_flags *f)
     int code;
     if (zv_cfg_load(f->path, &m, &cerr)) {
         if (cerr.line)
-            fprintf(stderr, "%s:%d: %s\n", f->path, cerr.line, cerr.msg);
+            fprintf(stderr, "zvm run: %s:%d: %s\n", f->path, cerr.line, cerr.msg);
         else
-            fprintf(stderr, "%s: %s\n", f->path, cerr.msg);
+            zv_cli_file_err("run", f->path, cerr.msg);
         return cerr.exit_code ? cerr.exit_code : ZV_CFG_EXIT_MANIFEST;
     }
     if (m->job) { /* daemon mode is a pool */
@@ -295,13 +281,13 @@ static int run_manifest(run_flags *f)
     memset(&o, 0, sizeof o);
     o.eng = f->eng;
     if (zv_pf_session_run(m, &o, &rep)) {
-        fprintf(stderr, "%s: out of memory\n", f->path);
+        zv_cli_file_err("run", f->path, "out of memory");
         zv_cfg_free(m);
         return 2;
     }
     fflush(stdout);
     if (rep.exit_code && rep.exit_code != 4)
-        fprintf(stderr, "%s: %s\n", f->path, rep.status);
+        zv_cli_file_err("run", f->path, rep.status);
     zvm_report_write(&rep, f->json, stdout);
     fflush(stdout);
     code = rep.exit_code;
@@ -310,131 +296,56 @@ static int run_manifest(run_flags *f)
     return code;
 }
 
-static void tier_failed(void *arg, const char *msg)
+/* What the file is: 1 a module, 0 a manifest; else it says why (-1). A
+ * manifest's first line that is not blank or a comment is Key = Value. */
+static int sniff(const char *path)
 {
-    (void)arg;
-    fprintf(stderr, "%s\n", msg);
-}
-
-void zv_cli_tiering(zv_eng_opts *eng)
-{
-    const char *cc = getenv("ZVM_CC"), *tier = getenv("ZVM_TIER");
-    if ((cc && *cc) || (tier && !strcmp(tier, "0")))
-        return;
-    eng->baseline_cc = "tcc";
-    eng->tier_up = "/proc/self/exe"; /* resolved only when a build starts */
-    eng->tier_failed = tier_failed;  /* said once, by the first run to find it */
-}
-
-void zv_cli_tiers_line(const zv_pf_pool *p)
-{
-    unsigned on_baseline;
-    uint64_t baseline_records;
-    zv_pf_pool_tiers(p, &on_baseline, &baseline_records);
-    if (baseline_records)
-        fprintf(stderr, "  tiers: %llu records on the baseline build (tcc), %s\n",
-                (unsigned long long)baseline_records, tiers_outcome(on_baseline));
+    char head[4096];
+    size_t got, i = 0;
+    if (zv_cli_peek(path, (uint8_t *)head, sizeof head - 1, &got))
+        return -2;
+    if (got >= 4 && !memcmp(head, "\0asm", 4))
+        return 1;
+    head[got] = 0;
+    while (i < got) {
+        size_t end = strcspn(head + i, "\n"), k = i;
+        while (k < i + end && (head[k] == ' ' || head[k] == '\t' || head[k] == '\r'))
+            k++;
+        if (k < i + end && head[k] != '#') {
+            size_t key = strspn(head + k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+            k += key;
+            while (head[k] == ' ' || head[k] == '\t')
+                k++;
+            if (key && head[k] == '=')
+                return 0;
+            break;
+        }
+        i += end + 1;
+    }
+    fprintf(stderr, "zvm run: %s: not a WebAssembly module (no \\0asm header) and not a "
+                    "manifest\n", path);
+    return -1;
 }
 
 int zv_cli_run(int argc, char **argv)
 {
     run_flags f;
-    uint8_t magic[4];
-    size_t got;
-    int is_manifest, rc;
+    int kind, rc;
     memset(&f, 0, sizeof f);
-    zv_cli_tiering(&f.eng);
-    if (parse_options(argc, argv, &f)) {
-        usage();
-        return 2;
-    }
-    if (zv_cli_peek(f.path, magic, sizeof magic, &got))
-        return 2;
-    is_manifest = got < 4 || memcmp(magic, "\0asm", 4);
-    if (is_manifest && (f.n_dirs || f.n_env)) {
-        fprintf(stderr, "zvm run: --dir and --env are for PROG.wasm; a manifest has its channels "
-                        "and Env\n");
+    if ((rc = parse_options(argc, argv, &f))) {
+        rc = rc == ZV_CLI_HELP ? 0 : 2;
+    } else if (zv_cli_tiering(&f.eng, "run")) {
+        rc = 2;
+    } else if ((kind = sniff(f.path)) < 0) {
+        rc = kind == -2 ? 2 : 1;
+    } else if (!kind && (f.dirs.n || f.env.n || f.invoke || f.n_args)) {
+        fprintf(stderr, "zvm run: %s: a manifest takes no --dir, --env, --invoke or arguments "
+                        "(its channels, Args and Env say them)\n", f.path);
         rc = 2;
     } else {
-        rc = is_manifest ? run_manifest(&f) : run_program(&f);
+        rc = kind ? run_program(&f) : run_manifest(&f);
     }
-    for (uint32_t i = 0; i < f.n_env; i++)
-        free(f.env[i]);
+    zv_cli_list_free(&f.env);
+    zv_cli_list_free(&f.dirs);
     return rc;
-}
-
-/* zvm compile's view of a build: a progress line on a terminal, and with
- * --stats the figures at the end. */
-typedef struct {
-    const char *file;
-    int tty, built;
-    zv_eng_build last;
-} compile_ui;
-
-static void compile_progress(void *arg, const zv_eng_build *b)
-{
-    compile_ui *ui = arg;
-    ui->last = *b;
-    ui->built = 1;
-    if (ui->tty)
-        fprintf(stderr, "\r\033[K%s: %u of %u units compiled (%.1f s)", ui->file, b->compiled,
-                b->units, b->translate_s + b->compile_s);
-}
-
-static void compile_stats(const compile_ui *ui)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_CHILDREN, &ru);
-    printf("%s: %u unit%s, %.1f MB of C, translated in %.2f s, compiled in %.2f s, largest "
-           "compiler process %.0f MB\n", ui->file, ui->last.units, ui->last.units == 1 ? "" : "s",
-           (double)ui->last.c_bytes / 1e6, ui->last.translate_s, ui->last.compile_s,
-           (double)ru.ru_maxrss / 1024);
-}
-
-int zv_cli_compile(int argc, char **argv)
-{
-    zv_eng_opts opts = {0};
-    compile_ui ui = {NULL, isatty(2), 0, {0}};
-    int status = 0, n = 0, stats = 0;
-    opts.policy = &zv_val_default_policy;
-    opts.progress = compile_progress;
-    opts.progress_arg = &ui;
-    for (int i = 0; i < argc; i++) {
-        zv_cli_file f;
-        zv_eng_err err = {0};
-        char path[4200];
-        int cached = 0, rc;
-        if (!strcmp(argv[i], "--cache") && i + 1 < argc) {
-            opts.cache_dir = argv[++i];
-            continue;
-        }
-        if (!strcmp(argv[i], "--stats")) {
-            stats = 1;
-            continue;
-        }
-        n++;
-        if ((rc = zv_cli_read(argv[i], &f))) {
-            status = rc > status ? rc : status;
-            continue;
-        }
-        ui.file = argv[i];
-        ui.built = 0;
-        rc = zv_eng_compile(f.data, f.size, &opts, &cached, path, sizeof path, &err);
-        zv_cli_release(&f);
-        if (ui.tty && ui.built)
-            fprintf(stderr, "\r\033[K");
-        if (rc) {
-            fprintf(stderr, "%s: %s\n", argv[i], err.msg);
-            status = status > 1 ? status : 1;
-            continue;
-        }
-        printf("%s: %s %s\n", argv[i], cached ? "cached" : "compiled", path);
-        if (stats && ui.built)
-            compile_stats(&ui);
-    }
-    if (!n) {
-        fprintf(stderr, "usage: zvm compile [--cache DIR] [--stats] FILE.wasm...\n");
-        return 2;
-    }
-    return status;
 }

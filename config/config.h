@@ -118,6 +118,9 @@ int zv_cfg_job_fits(const zv_cfg_manifest *daemon, const zv_cfg_manifest *job, z
 /* Read and parse a manifest file; Program and channel paths resolve
  * against its folder. -ENOENT/-EIO with err->msg when unreadable. */
 int zv_cfg_load(const char *path, zv_cfg_manifest **out, zv_cfg_err *err);
+/* The same for a pool's template (zvm batch --manifest): Program may be
+ * left out (program NULL), as the module is named on its own. */
+int zv_cfg_load_template(const char *path, zv_cfg_manifest **out, zv_cfg_err *err);
 void zv_cfg_free(zv_cfg_manifest *m);
 
 /* Resolve `path` against m->dir into out (absolute paths unchanged). A

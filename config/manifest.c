@@ -140,6 +140,7 @@ struct parse_ctx {
     uint32_t cap_channels, cap_env, cap_mounts;
     int *env_line;     /* line of each Env entry, for the duplicate check */
     int job;           /* a job manifest (zv_cfg_parse_job) */
+    int template;      /* a pool's template (zv_cfg_load_template): Program optional */
 };
 
 /* A manifest error (14) on the current line and key. */
@@ -638,7 +639,7 @@ static int finish(parse_ctx *p)
         return rc;
     for (int i = 0; i < N_KEYS; i++)
         if ((keys[i].flags & REQUIRED) && !p->first[i] &&
-            !(p->job && (keys[i].flags & (JOB | JOB_OPTIONAL))))
+            !(p->job && (keys[i].flags & (JOB | JOB_OPTIONAL))) && !(p->template && i == K_Program))
             return fail(p->err, ZV_CFG_EXIT_MANIFEST, 0, keys[i].name, "missing");
     if (m->n_channels < 3)
         return fail(p->err, ZV_CFG_EXIT_MANIFEST, 0, "Channel",
@@ -666,10 +667,12 @@ static int finish(parse_ctx *p)
 
 /* ---- the API ---- */
 
-static int parse(const char *text, size_t len, const char *dir, int job, zv_cfg_manifest **out,
+enum { PLAIN, JOB_MANIFEST, TEMPLATE };
+
+static int parse(const char *text, size_t len, const char *dir, int mode, zv_cfg_manifest **out,
                  zv_cfg_err *err)
 {
-    parse_ctx p = {.err = err, .job = job};
+    parse_ctx p = {.err = err, .job = mode == JOB_MANIFEST, .template = mode == TEMPLATE};
     zv_cfg_manifest *m;
     int rc = -ENOMEM;
     *out = NULL;
@@ -711,13 +714,13 @@ out:
 int zv_cfg_parse(const char *text, size_t len, const char *dir, zv_cfg_manifest **out,
                  zv_cfg_err *err)
 {
-    return parse(text, len, dir, 0, out, err);
+    return parse(text, len, dir, PLAIN, out, err);
 }
 
 int zv_cfg_parse_job(const char *text, size_t len, const char *dir, zv_cfg_manifest **out,
                      zv_cfg_err *err)
 {
-    return parse(text, len, dir, 1, out, err);
+    return parse(text, len, dir, JOB_MANIFEST, out, err);
 }
 
 static int load_fail(zv_cfg_err *err, const char *path, int e)
@@ -726,7 +729,7 @@ static int load_fail(zv_cfg_err *err, const char *path, int e)
     return e == ENOENT ? -ENOENT : e == ENOMEM ? -ENOMEM : -EIO;
 }
 
-int zv_cfg_load(const char *path, zv_cfg_manifest **out, zv_cfg_err *err)
+static int load(const char *path, int mode, zv_cfg_manifest **out, zv_cfg_err *err)
 {
     /* One byte over the cap, so that zv_cfg_parse sees a too-large file. */
     size_t cap = ZV_CFG_MAX_BYTES + 1, len = 0, dir_len;
@@ -758,12 +761,22 @@ int zv_cfg_load(const char *path, zv_cfg_manifest **out, zv_cfg_err *err)
         rc = load_fail(err, path, ENOMEM);
         goto out;
     }
-    rc = zv_cfg_parse(buf, len, dir, out, err);
+    rc = parse(buf, len, dir, mode, out, err);
 out:
     close(fd);
     free(buf);
     free(dir);
     return rc;
+}
+
+int zv_cfg_load(const char *path, zv_cfg_manifest **out, zv_cfg_err *err)
+{
+    return load(path, PLAIN, out, err);
+}
+
+int zv_cfg_load_template(const char *path, zv_cfg_manifest **out, zv_cfg_err *err)
+{
+    return load(path, TEMPLATE, out, err);
 }
 
 void zv_cfg_free(zv_cfg_manifest *m)

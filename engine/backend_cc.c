@@ -118,6 +118,26 @@ unsigned long long zv_eng_env_number(const char *name, unsigned long long dflt)
     return v && *v && !*end && n ? n : dflt;
 }
 
+int zv_eng_cc_env_check(zv_eng_err *err)
+{
+    static const char *const numbers[] = {"ZVM_CC_CPU_SECONDS", "ZVM_CC_MEMORY_MB",
+                                          "ZVM_CC_UNIT_BYTES", NULL};
+    const char *v = getenv("ZVM_CC_ISA");
+    if (v && *v && strcmp(v, "x86-64") && strcmp(v, "x86-64-v2") && strcmp(v, "x86-64-v3")) {
+        snprintf(err->msg, sizeof err->msg, "ZVM_CC_ISA=%s: one of x86-64, x86-64-v2, x86-64-v3 "
+                 "(see zvm help environment)", v);
+        return -EINVAL;
+    }
+    for (int i = 0; numbers[i]; i++)
+        if ((v = getenv(numbers[i])) && *v &&
+            (strspn(v, "0123456789") != strlen(v) || !zv_eng_env_number(numbers[i], 0))) {
+            snprintf(err->msg, sizeof err->msg, "%s=%s: not a positive number (see zvm help "
+                     "environment)", numbers[i], v);
+            return -EINVAL;
+        }
+    return 0;
+}
+
 void zv_eng_cc_limits(unsigned long long *cpu_s, unsigned long long *mem_mb)
 {
     *cpu_s = zv_eng_env_number("ZVM_CC_CPU_SECONDS", ZV_ENG_CC_CPU_SECONDS);

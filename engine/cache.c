@@ -184,6 +184,8 @@ static int load_key(const char *dir, uint8_t key[KEY_BYTES], zv_eng_err *err)
     return -EIO;
 }
 
+int zv_eng_translator_version(void) { return ZV_TRANSLATOR_VERSION; }
+
 static const char *cc_name(const zv_eng_opts *opts)
 {
     const char *env = getenv("ZVM_CC");
@@ -641,7 +643,7 @@ int zv_eng_cache_get(const zv_val_module *m, const zv_eng_opts *opts, char *path
     if (fd >= 0)
         close(fd);
     *cached = 0;
-    if (failure_find(path, 0, &first, &rc, err))
+    if (failure_find(path, 0, &first, &rc, err) || (rc = zv_eng_cc_env_check(err)))
         goto out;
     sweep_stale(dir);
     if ((rc = build_entry(m, opts, path, key, err)))

@@ -220,6 +220,10 @@ int zv_eng_interrupt(pthread_t thread, uint64_t epoch);
 /* Trap from inside a host function: unwinds to the zv_eng_call frame. */
 __attribute__((noreturn)) void zv_eng_trap(int cause, int exit_code);
 
+/* The translator's ABI version (ZV_TRANSLATOR_VERSION): part of every cache
+ * key, and of `zvm --version`. */
+int zv_eng_translator_version(void);
+
 /* The name of a trap cause, e.g. "integer divide by zero". */
 const char *zv_eng_trap_name(int cause);
 

@@ -86,6 +86,10 @@ void zv_eng_channels_free(zv_eng_channels *c); /* accepts NULL */
 /* Reuse for the pool (no allocation, no syscall): rebind channel `index`
  * to a memory buffer (see zv_io_channel_memory). */
 void zv_eng_session_bind(zv_eng_session *s, uint32_t index, void *buf, int64_t len, int64_t cap);
+/* The same for a sink that keeps its first `cap` bytes and drops the rest
+ * (zv_io_channel_memory_sink): zv_eng_session_dropped counts those. */
+void zv_eng_session_bind_sink(zv_eng_session *s, uint32_t index, void *buf, int64_t cap);
+int64_t zv_eng_session_dropped(const zv_eng_session *s, uint32_t index);
 /* Bytes written to memory channel `index`; calls refused over a limit or
  * cut short by one (either makes a pool record ZVM_LIMIT). */
 int64_t zv_eng_session_written(const zv_eng_session *s, uint32_t index);

@@ -160,6 +160,16 @@ void zv_eng_session_bind(zv_eng_session *s, uint32_t index, void *buf, int64_t l
     zv_io_channel_memory(&s->cur->ch[index], buf, len, cap);
 }
 
+void zv_eng_session_bind_sink(zv_eng_session *s, uint32_t index, void *buf, int64_t cap)
+{
+    zv_io_channel_memory_sink(&s->cur->ch[index], buf, cap);
+}
+
+int64_t zv_eng_session_dropped(const zv_eng_session *s, uint32_t index)
+{
+    return s->cur->ch[index].mem_dropped;
+}
+
 /* Give back what a descriptor holds on the host. */
 static void fd_release(zv_host_fd *d)
 {

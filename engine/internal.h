@@ -126,6 +126,9 @@ const char *zv_eng_cc_isa(void);
 int zv_eng_cc_is_tcc(const char *cc); /* a path or a name */
 /* A positive number from the environment, else dflt. */
 unsigned long long zv_eng_env_number(const char *name, unsigned long long dflt);
+/* The compiler's variables (ZVM_CC_ISA, ZVM_CC_*), checked before a build:
+ * 0, or -EINVAL with err naming the variable and its value. */
+int zv_eng_cc_env_check(zv_eng_err *err);
 /* Identity of the compiler for the cache key: path, size, mtime. */
 int zv_eng_cc_identity(const char *cc, char *out, size_t n);
 

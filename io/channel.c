@@ -206,10 +206,18 @@ void zv_io_channel_memory(zv_io_channel *ch, void *buf, int64_t len, int64_t cap
     ch->mem = buf;
     ch->mem_len = len;
     ch->mem_cap = cap;
+    ch->mem_dropped = 0;
+    ch->mem_sink = 0;
     ch->size = len;
     ch->read_pos = ch->write_pos = 0;
     ch->refused = ch->clamped = 0;
     memset(ch->counters, 0, sizeof ch->counters);
+}
+
+void zv_io_channel_memory_sink(zv_io_channel *ch, void *buf, int64_t cap)
+{
+    zv_io_channel_memory(ch, buf, 0, cap);
+    ch->mem_sink = 1;
 }
 
 void zv_io_channel_rewind(zv_io_channel *ch)
@@ -274,6 +282,10 @@ static int64_t memory_io(zv_io_channel *ch, const struct iovec *v, int n, int64_
     }
     if (writing && at + done > ch->mem_len)
         ch->mem_len = at + done;
+    if (writing && done < want && ch->mem_sink) { /* kept what fits: the rest is dropped */
+        ch->mem_dropped += want - done;
+        return want;
+    }
     if (writing && done < want)
         ch->clamped++;
     return done;

@@ -48,6 +48,10 @@ int zv_io_poll_in(zv_io_ring *r, int fd);
  * completion (its result). For readers that keep one read in flight. */
 int zv_io_submit_read(zv_io_ring *r, int fd, void *buf, size_t n, int64_t offset);
 ssize_t zv_io_wait(zv_io_ring *r);
+/* Is a completion waiting (zv_io_wait would not block)? And the ring's
+ * descriptor, readable while one is (for poll). */
+int zv_io_ready(zv_io_ring *r);
+int zv_io_ring_fd(const zv_io_ring *r);
 ssize_t zv_io_writev(zv_io_ring *r, int fd, const struct iovec *iov, int n_iov, int64_t offset);
 
 enum { ZV_IO_REGULAR = 1, ZV_IO_CHAR = 2, ZV_IO_FIFO = 3, ZV_IO_MEMORY = 4 };
@@ -71,6 +75,8 @@ typedef struct zv_io_channel {
     const char *alias; /* borrowed from the manifest */
     uint8_t *mem;      /* ZV_IO_MEMORY: the buffer (borrowed) */
     int64_t mem_len, mem_cap; /* bytes to read; room to write */
+    int64_t mem_dropped; /* a sink's bytes past mem_cap, taken and not kept */
+    uint8_t mem_sink;    /* writes past mem_cap succeed and are dropped (a record's stderr) */
 } zv_io_channel;
 
 /* Open channel `c` on the host path `path` (already resolved). Regular
@@ -105,6 +111,10 @@ int64_t zv_io_channel_writev(zv_io_ring *r, zv_io_channel *ch, const struct iove
  * them. Counters and positions start over; limits, type and etag flag stay.
  * No host source and no ring: an instance's record I/O is memcpy. */
 void zv_io_channel_memory(zv_io_channel *ch, void *buf, int64_t len, int64_t cap);
+/* The same for a sink (a record's stderr): writes keep their first `cap`
+ * bytes and succeed whole, the rest only counted in mem_dropped (the
+ * channel's limits still apply). */
+void zv_io_channel_memory_sink(zv_io_channel *ch, void *buf, int64_t cap);
 
 /* The pool's input (records.c): records from a file (lines, or len32: a
  * 4-byte little-endian length before each), a directory (one record per
@@ -120,6 +130,16 @@ int zv_io_reader_open(const char *src, int len32, size_t max_record, zv_io_reade
  * -EINVAL: a directory entry that is not a regular file, see
  * zv_io_reader_file). A line keeps its newline. */
 int zv_io_reader_next(zv_io_reader *r, const uint8_t **rec, size_t *len);
+/* A pipe, FIFO, socket or terminal (not a file or a directory): records
+ * come as the writer sends them. zv_io_reader_nonblock makes next return
+ * -EAGAIN instead of waiting for bytes that are not there yet (the reader
+ * keeps its place, even inside a record), and returns the descriptor to
+ * poll for them (its ring's), or -1 for a file or directory, which never
+ * wait. */
+int zv_io_reader_nonblock(zv_io_reader *r);
+/* How far the reader is, as a fraction of its input (0 to 1), or -1 when
+ * the input's size is not known (a stream). */
+double zv_io_reader_done(const zv_io_reader *r);
 /* For a directory: the name of the file read last (for messages), or NULL. */
 const char *zv_io_reader_file(const zv_io_reader *r);
 void zv_io_reader_free(zv_io_reader *r);
@@ -172,12 +192,16 @@ int zv_io_redis_read(zv_io_redis *r, const zv_io_group *g, int pending, unsigned
  * step records and acks them. Returns how many. */
 int zv_io_redis_claim(zv_io_redis *r, const zv_io_group *g, int64_t min_idle_ms, unsigned count,
                       char cursor[64], zv_io_entries **out, char *why, size_t n);
+/* The group's lag: entries not yet delivered plus delivered and not
+ * acked (XINFO GROUPS; -1 when Redis cannot say). */
+int zv_io_redis_lag(zv_io_redis *r, const zv_io_group *g, long long *lag, char *why, size_t n);
 /* Fill the delivery counts of entries this consumer holds (XPENDING). */
 int zv_io_redis_deliveries(zv_io_redis *r, const zv_io_group *g, zv_io_entries *e, char *why,
                            size_t n);
 
 /* The ack step, one script call: each result's output (kind 'o': data)
- * or error (kind 'e': cause, detail, data) is XADDed, then its input
+ * or error (kind 'e': cause, detail, data), with its exit code and stderr
+ * when they say something, is XADDed, then its input
  * XACKed; an XACK that removed no pending entry (committed before)
  * deletes the entry just written again; kind 's' only acks. Each result
  * is atomic and in order: a write Redis refuses (e.g. OUT retyped, its
@@ -191,6 +215,9 @@ typedef struct {
     const char *cause, *detail;
     const void *data;
     size_t len;
+    char exit_code[12];      /* the guest's exit code, "" for 0 (then left out) */
+    const void *stderr_data; /* its stderr (left out when empty) */
+    size_t stderr_len;
 } zv_io_result;
 int zv_io_redis_commit(zv_io_redis *r, const zv_io_group *g, const zv_io_result *res, size_t n_res,
                        long long *written, size_t *done, char *why, size_t n);

@@ -12,6 +12,11 @@
  * longer than a chunk is gathered in a spill buffer instead, up to the
  * record limit; past it the record is skipped to its end and reported by
  * its length alone (rec NULL), so the caller can account for it and go on.
+ *
+ * A stream (pipe, socket) is split as its bytes come: a read returns
+ * what the writer has sent, and in non-blocking mode a record not yet
+ * complete answers -EAGAIN, so the caller can run the records it has
+ * while the writer is quiet (`tail -F app.log | zvm batch`).
  */
 #include "io/io.h"
 
@@ -32,12 +37,16 @@ struct zv_io_reader {
     int len32;
     size_t max_record;
     int64_t offset;  /* next file offset to read (-1: a stream) */
+    int64_t size;    /* a file's size at open (for zv_io_reader_done) */
     uint8_t *buf[2];
     size_t have[2];  /* bytes in each buffer */
     int cur;         /* buffer being split */
     size_t pos;      /* split position in buf[cur] */
     int inflight;    /* a read into buf[!cur] is under way */
     int eof;
+    int nonblock;    /* a stream: -EAGAIN rather than wait for a read */
+    int in_big;      /* inside a record longer than a chunk (big_want: its length) */
+    uint64_t big_want;
     /* a record longer than a chunk */
     uint8_t *spill;
     size_t spill_len, spill_cap, big_len;
@@ -106,6 +115,7 @@ int zv_io_reader_open(const char *src, int len32, size_t max_record, zv_io_reade
         goto fail;
     } else {
         r->offset = S_ISREG(st.st_mode) ? 0 : -1;
+        r->size = S_ISREG(st.st_mode) ? st.st_size : 0;
         fcntl(r->fd, F_SETFL, fcntl(r->fd, F_GETFL) & ~O_NONBLOCK); /* reads wait for data */
     }
     if (!(r->buf[0] = malloc(2 * CHUNK_BYTES)) || !(r->buf[1] = malloc(2 * CHUNK_BYTES))) {
@@ -211,6 +221,8 @@ static int next_chunk(zv_io_reader *r)
     ssize_t got;
     if (r->eof)
         return 0;
+    if (r->nonblock && r->inflight && !zv_io_ready(r->ring))
+        return -EAGAIN;
     got = r->inflight ? wait_read(r) : 0;
     if (got < 0)
         return (int)got;
@@ -258,6 +270,7 @@ static int spilled(zv_io_reader *r, const uint8_t **rec, size_t *len)
     *rec = r->big_len <= r->max_record ? r->spill : NULL;
     *len = r->big_len;
     r->big_len = r->spill_len = 0;
+    r->in_big = 0;
     return 1;
 }
 
@@ -265,6 +278,8 @@ static int spilled(zv_io_reader *r, const uint8_t **rec, size_t *len)
  * chunk. `want` is its length (len32), or 0 for a line (up to a newline). */
 static int big_record(zv_io_reader *r, uint64_t want, const uint8_t **rec, size_t *len)
 {
+    r->in_big = 1; /* an -EAGAIN below comes back here (zv_io_reader_next) */
+    r->big_want = want;
     for (;;) {
         size_t avail = r->have[r->cur] - r->pos;
         int rc;
@@ -288,10 +303,28 @@ static int big_record(zv_io_reader *r, uint64_t want, const uint8_t **rec, size_
     }
 }
 
+double zv_io_reader_done(const zv_io_reader *r)
+{
+    if (r->dir)
+        return r->n_names ? (double)r->next_name / r->n_names : 1;
+    if (r->offset < 0 || r->size <= 0)
+        return -1;
+    /* the bytes split so far: read, less what the buffers still hold */
+    return (double)(r->offset - (int64_t)(r->have[r->cur] - r->pos)) / (double)r->size;
+}
+
+int zv_io_reader_nonblock(zv_io_reader *r)
+{
+    r->nonblock = !r->dir && r->offset < 0;
+    return r->nonblock ? zv_io_ring_fd(r->ring) : -1;
+}
+
 int zv_io_reader_next(zv_io_reader *r, const uint8_t **rec, size_t *len)
 {
     if (r->dir)
         return next_file(r, rec, len);
+    if (r->in_big)
+        return big_record(r, r->big_want, rec, len);
     for (;;) {
         uint8_t *b = r->buf[r->cur] + r->pos;
         size_t avail = r->have[r->cur] - r->pos;

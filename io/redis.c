@@ -48,22 +48,28 @@
 #define REPLY_TIMEOUT_S 30 /* beyond any BLOCK this code asks for */
 
 /* KEYS: IN, OUT, ERR; ARGV: group, then per result: id, kind ('o' output:
- * data; 'e' error: cause, detail, data; 's' ack only). Returns the
- * entries it wrote, or on a refused command {written, results committed,
- * key, command, Redis' error}. */
+ * data, exit code, stderr; 'e' error: cause, detail, data, exit code,
+ * stderr; 's' ack only). An exit code of "" (0) and an empty stderr are
+ * left out of the entry. Returns the entries it wrote, or on a refused
+ * command {written, results committed, key, command, Redis' error}. */
 static const char ACK_SCRIPT[] =
     "local n, done, i = 0, 0, 2\n"
+    "local function add(key, f, code, err)\n"
+    "  if code ~= '' then f[#f + 1] = 'exit_code'; f[#f + 1] = code end\n"
+    "  if err ~= '' then f[#f + 1] = 'stderr'; f[#f + 1] = err end\n"
+    "  return redis.pcall('XADD', key, '*', unpack(f))\n"
+    "end\n"
     "while i <= #ARGV do\n"
     "  local id, kind, key, w = ARGV[i], ARGV[i + 1], nil, nil\n"
     "  if kind == 'o' then\n"
     "    key = KEYS[2]\n"
-    "    w = redis.pcall('XADD', key, '*', 'src', id, 'data', ARGV[i + 2])\n"
-    "    i = i + 3\n"
+    "    w = add(key, {'src', id, 'data', ARGV[i + 2]}, ARGV[i + 3], ARGV[i + 4])\n"
+    "    i = i + 5\n"
     "  elseif kind == 'e' then\n"
     "    key = KEYS[3]\n"
-    "    w = redis.pcall('XADD', key, '*', 'src', id, 'cause', ARGV[i + 2], 'detail', ARGV[i + 3],\n"
-    "                    'data', ARGV[i + 4])\n"
-    "    i = i + 5\n"
+    "    w = add(key, {'src', id, 'cause', ARGV[i + 2], 'detail', ARGV[i + 3], 'data', ARGV[i + 4]},\n"
+    "            ARGV[i + 5], ARGV[i + 6])\n"
+    "    i = i + 7\n"
     "  else\n"
     "    i = i + 2\n"
     "  end\n"
@@ -228,6 +234,36 @@ int zv_io_redis_expect_stream(zv_io_redis *r, const char *key, char *why, size_t
         rc = fail(why, n, "key %s holds a %s, not a stream", key, rep->str);
     freeReplyObject(rep);
     return rc;
+}
+
+int zv_io_redis_lag(zv_io_redis *r, const zv_io_group *g, long long *lag, char *why, size_t n)
+{
+    const char *argv[] = {"XINFO", "GROUPS", g->in};
+    int rc;
+    redisReply *rep = command(r, 3, argv, NULL, &rc, why, n);
+    *lag = -1;
+    if (!rep)
+        return rc;
+    for (size_t k = 0; rep->type == REDIS_REPLY_ARRAY && k < rep->elements; k++) {
+        const redisReply *grp = rep->element[k];
+        long long pending = -1, behind = -1;
+        int ours = 0;
+        for (size_t f = 0; grp->type == REDIS_REPLY_ARRAY && f + 1 < grp->elements; f += 2) {
+            const redisReply *key = grp->element[f], *val = grp->element[f + 1];
+            if (key->type != REDIS_REPLY_STRING)
+                continue;
+            if (!strcmp(key->str, "name") && val->type == REDIS_REPLY_STRING)
+                ours = !strcmp(val->str, g->group);
+            else if (!strcmp(key->str, "pending") && val->type == REDIS_REPLY_INTEGER)
+                pending = val->integer;
+            else if (!strcmp(key->str, "lag") && val->type == REDIS_REPLY_INTEGER)
+                behind = val->integer; /* Redis 7: entries not yet delivered (nil: unknown) */
+        }
+        if (ours) /* not yet read, and read but not acked */
+            *lag = behind >= 0 && pending >= 0 ? behind + pending : pending;
+    }
+    freeReplyObject(rep);
+    return 0;
 }
 
 int zv_io_redis_create_group(zv_io_redis *r, const char *stream, const char *group, char *why,
@@ -463,7 +499,7 @@ int zv_io_redis_commit(zv_io_redis *r, const zv_io_group *g, const zv_io_result 
     *written = 0;
     *done = 0;
     for (size_t i = 0; i < n_res; i++)
-        argc += res[i].kind == 'o' ? 3 : res[i].kind == 'e' ? 5 : 2;
+        argc += res[i].kind == 'o' ? 5 : res[i].kind == 'e' ? 7 : 2;
     argv = calloc(argc, sizeof *argv);
     len = calloc(argc, sizeof *len);
     if (!argv || !len) {
@@ -485,8 +521,11 @@ int zv_io_redis_commit(zv_io_redis *r, const zv_io_group *g, const zv_io_result 
             ARG(x->cause, strlen(x->cause));
             ARG(x->detail, strlen(x->detail));
         }
-        if (x->kind != 's')
+        if (x->kind != 's') {
             ARG(x->data ? (const char *)x->data : "", x->len);
+            ARG(x->exit_code, strlen(x->exit_code));
+            ARG(x->stderr_data ? (const char *)x->stderr_data : "", x->stderr_len);
+        }
     }
 #undef ARG
     rep = eval(r, ACK, (int)at, argv, len, &rc, why, n);

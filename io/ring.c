@@ -146,6 +146,14 @@ static ssize_t wait_plain(zv_io_ring *r)
     return res;
 }
 
+int zv_io_ready(zv_io_ring *r)
+{
+    struct io_uring_cqe *cqe;
+    return io_uring_peek_cqe(&r->ring, &cqe) == 0;
+}
+
+int zv_io_ring_fd(const zv_io_ring *r) { return r->ring.ring_fd; }
+
 static ssize_t complete(zv_io_ring *r)
 {
     int rc = io_uring_submit(&r->ring);

@@ -15,6 +15,7 @@
  * instead (include/zvm/zvm.h: submit and next on this one thread), as an
  * embedder would.
  */
+#include "cli/cli.h"
 #include "prefork/prefork.h"
 
 #include <errno.h>
@@ -29,7 +30,7 @@ typedef struct {
     uint64_t count; /* instances in all; 0 with --duration */
     double duration_s;
     int json, api;
-    zvm_pool_config cfg;
+    zv_cli_pool_flags p;
     char **records;
     size_t *record_len;
     size_t n_records;
@@ -41,14 +42,6 @@ static uint64_t now_ns(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t); /* vDSO: no syscall */
     return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
-
-static int usage(void)
-{
-    fprintf(stderr, "usage: zvm-bench -m|--module M.wasm [-i|--input RECORD_FILE] [-n|--count N]\n"
-                    "                 [-c|--workers N] [--duration S] [--json] [--api] "
-                    "[--reset auto|memset|madvise] [--snapshot on|off]\n");
-    return 2;
 }
 
 static int load_records(bench *b)
@@ -123,43 +116,72 @@ static void report(bench *b, const zvm_pool_stats *st, uint64_t elapsed_ns, doub
            st->p90_us, st->p99_us, st->p999_us, st->max_us);
 }
 
+static const zv_cli_opt bench_opts[] = {
+    {"module", 'm', "M.wasm", "the module each instance runs (required)"},
+    {"input", 'i', "RECORD_FILE", "records, one per line, used round-robin (default: one 100-byte "
+                                  "record)"},
+    {"count", 'n', "N", "instances to run (default 100000)"},
+    {"duration", 0, "S", "run for this long instead of --count"},
+    {"workers", 'c', "N", "worker threads (default: the cores)"},
+    ZV_CLI_GUEST_OPTS,
+    {"json", 0, NULL, "print the report as one JSON object"},
+    {"api", 0, NULL, "drive the pool through the embedding API (zvm.h) on one thread"},
+    {"reset", 0, "auto|memset|madvise", "how memory is cleared between instances (default auto)"},
+    {"snapshot", 0, "on|off", "start instances from the guest's zvm_fork() point (default on)"},
+    {NULL, 0, NULL, NULL},
+};
+
+static const zv_cli_cmd bench_cmd = {
+    "bench",
+    "--module M.wasm [OPTIONS]",
+    "Run a module as fresh instances, one per record, through the same pool as zvm batch, and\n"
+    "report instances per second, CPU per instance and the latency distribution.",
+    bench_opts,
+    0,
+    NULL,
+    "zvm-bench",
+};
+
 static int parse(int argc, char **argv, bench *b)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        char *end = NULL;
-        if (!strcmp(o, "--json") || !strcmp(o, "--api")) {
-            *(o[2] == 'j' ? &b->json : &b->api) = 1;
-            continue;
-        }
-        if (!v)
-            return -1;
-        i++;
-        if (!strcmp(o, "-m") || !strcmp(o, "--module"))
-            b->module_path = v;
-        else if (!strcmp(o, "-i") || !strcmp(o, "--input"))
-            b->input_path = v;
-        else if (!strcmp(o, "-n") || !strcmp(o, "--count"))
-            b->count = strtoull(v, &end, 10);
-        else if (!strcmp(o, "-c") || !strcmp(o, "--workers"))
-            b->cfg.workers = (unsigned)strtoul(v, &end, 10);
-        else if (!strcmp(o, "--duration"))
-            b->duration_s = strtod(v, &end);
-        else if (!strcmp(o, "--snapshot")) {
-            if (strcmp(v, "on") && strcmp(v, "off"))
-                return -1;
-            b->cfg.no_snapshot = !strcmp(v, "off");
-        } else if (!strcmp(o, "--reset")) {
-            b->cfg.reset = !strcmp(v, "auto") ? 0 : !strcmp(v, "memset") ? 1
-                           : !strcmp(v, "madvise") ? 2 : -1;
-            if (b->cfg.reset < 0)
-                return -1;
-        } else
-            return -1;
-        if (end && *end)
+    static const char *const resets[] = {"auto", "memset", "madvise", NULL},
+                             *const on_off[] = {"on", "off", NULL};
+    zv_cli_args a;
+    int rc;
+    zv_cli_args_init(&a, &bench_cmd, argc - 1, argv + 1);
+    while ((rc = zv_cli_next(&a)) == 1) {
+        if (zv_cli_is(&a, "module"))
+            b->module_path = a.val;
+        else if (zv_cli_is(&a, "input"))
+            b->input_path = a.val;
+        else if (zv_cli_is(&a, "json"))
+            b->json = 1;
+        else if (zv_cli_is(&a, "api"))
+            b->api = 1;
+        else if (zv_cli_is(&a, "count"))
+            rc = zv_cli_uint(&a, 1, UINT64_MAX / 2, &b->count);
+        else if (zv_cli_is(&a, "duration"))
+            rc = zv_cli_seconds(&a, &b->duration_s);
+        else if (zv_cli_is(&a, "workers"))
+            rc = zv_cli_unsigned(&a, 1, 64, &b->p.cfg.workers);
+        else if (zv_cli_is(&a, "reset"))
+            rc = zv_cli_choice(&a, resets, &b->p.cfg.reset);
+        else if (zv_cli_is(&a, "snapshot"))
+            rc = zv_cli_choice(&a, on_off, &b->p.cfg.no_snapshot);
+        else if (zv_cli_is(&a, "arg") || zv_cli_is(&a, "env"))
+            rc = zv_cli_pool_opt(&a, &b->p);
+        if (rc < 0)
             return -1;
     }
-    return b->module_path ? 0 : -1;
+    if (rc)
+        return rc;
+    if (a.n_operands)
+        return zv_cli_fail(&a, "unexpected operand '%s' (see zvm-bench --help)",
+                           argv[1]);
+    if (!b->module_path)
+        return zv_cli_fail(&a, "--module is required (see zvm-bench --help)");
+    zv_cli_pool_flags_end(&b->p, b->module_path);
+    return 0;
 }
 
 /* ---- pull mode: the pool feeds itself ------------------------------------------ */
@@ -251,8 +273,10 @@ int main(int argc, char **argv)
     char err[1024];
     int rc, tty = isatty(2);
 
-    if (parse(argc, argv, &b))
-        return usage();
+    if ((rc = parse(argc, argv, &b)))
+        return rc == ZV_CLI_HELP ? 0 : 2;
+    if (zv_cli_env_check("bench"))
+        return 2;
     if (!b.count && !(b.duration_s > 0))
         b.count = 100000;
     if ((rc = load_records(&b))) {
@@ -264,11 +288,11 @@ int main(int argc, char **argv)
                : zv_eng_module_load_file(b.module_path, &opts, &emod, NULL, &eerr);
     if (rc) {
         fprintf(stderr, "zvm-bench: %s\n", b.api ? err : eerr.msg);
-        return 1;
+        return zv_cli_load_status(rc);
     }
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
-    rc = b.api ? zvm_pool_new(mod, &b.cfg, &pool, err, sizeof err)
-               : zv_pf_pool_new(emod, &b.cfg, &pf, err, sizeof err);
+    rc = b.api ? zvm_pool_new(mod, &b.p.cfg, &pool, err, sizeof err)
+               : zv_pf_pool_new(emod, &b.p.cfg, &pf, err, sizeof err);
     if (rc) {
         fprintf(stderr, "zvm-bench: %s: %s\n", b.module_path, err);
         return 1;
@@ -280,7 +304,7 @@ int main(int argc, char **argv)
         zvm_pool_stats_get(pool, &st);
     } else {
         feeder f = {&b, 0, deadline};
-        zv_pf_feed feed = {source, sink, tty && !b.json ? tick : NULL, &f};
+        zv_pf_feed feed = {.next = source, .put = sink, .tick = tty && !b.json ? tick : NULL, .arg = &f};
         rc = zv_pf_pool_run(pf, &feed);
         zv_pf_pool_stats(pf, &st);
     }

@@ -40,6 +40,7 @@
 #include "prefork/pool_private.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <linux/futex.h>
 #include <poll.h>
 #include <signal.h>
@@ -94,12 +95,34 @@ static int room(uint8_t **buf, size_t *cap, size_t len, size_t n)
 
 /* ---- workers ------------------------------------------------------------------ */
 
+static int exit_ok(const zv_pf_pool *p, int code)
+{
+    return code == 0 || (code > 0 && code < 256 && (p->exit_ok[code / 64] >> (code % 64) & 1));
+}
+
+/* A record's stderr goes with its result, whatever its status, after its
+ * stdout in the batch's buffer; what was not kept is said by a marker. */
+static void keep_stderr(const zv_pf_pool *p, batch *b, rec *r, const zv_pf_outcome *oc)
+{
+    char mark[48];
+    int n = oc->err_dropped && p->stderr_bytes ? snprintf(mark, sizeof mark, "[zvm: %llu more bytes]",
+                                       (unsigned long long)oc->err_dropped) : 0;
+    r->err_off = b->out_len;
+    r->err_len = 0;
+    if ((!oc->err_len && !n) || room(&b->out, &b->out_cap, b->out_len, oc->err_len + (size_t)n))
+        return; /* (no host memory: the record's result stands without it) */
+    memcpy(b->out + b->out_len, oc->err, oc->err_len);
+    memcpy(b->out + b->out_len + oc->err_len, mark, (size_t)n);
+    r->err_len = oc->err_len + (size_t)n;
+    b->out_len += r->err_len;
+}
+
 static void run_record(worker *w, batch *b, rec *r)
 {
     zv_pf_outcome oc;
     int rc;
-    r->out_off = b->out_len;
-    r->out_len = 0;
+    r->out_off = r->err_off = b->out_len;
+    r->out_len = r->err_len = 0;
     r->exit_code = 0;
     if (r->too_big) {
         r->status = ZVM_LIMIT;
@@ -121,6 +144,8 @@ static void run_record(worker *w, batch *b, rec *r)
     } else if (oc.refused) {
         r->status = ZVM_LIMIT;
         r->detail = "a channel call was refused or cut short by its limit";
+    } else if (!exit_ok(w->p, oc.exit_code)) {
+        r->status = ZVM_EXIT; /* its detail is made when it is taken */
     } else if (room(&b->out, &b->out_cap, b->out_len, oc.out_len)) {
         r->status = ZVM_LIMIT; /* rare: the host is out of memory, not the guest */
         r->detail = "no host memory for the output";
@@ -131,6 +156,7 @@ static void run_record(worker *w, batch *b, rec *r)
         r->out_len = oc.out_len;
         b->out_len += oc.out_len;
     }
+    keep_stderr(w->p, b, r, &oc);
 }
 
 /* Nothing queued: nap, then sleep on the futex. Returns when work may be
@@ -211,7 +237,7 @@ static int worker_main(zv_cpu_worker *cw)
         sigaddset(&stops, SIGQUIT);
         pthread_sigmask(SIG_BLOCK, &stops, NULL);
     }
-    zv_pf_runner_opts ro = {p->reset_how, p->snapshots, w->watch, p->timeout_ns};
+    zv_pf_runner_opts ro = {p->reset_how, p->snapshots, w->watch, p->timeout_ns, p->stderr_bytes};
     atomic_store_explicit(&w->mod, p->mod, memory_order_relaxed);
     if ((rc = zv_pf_runner_new(p->mod, p->man, &ro, &w->runner, &err))) {
         if (atomic_fetch_add(&p->failed, 1) == 0) {
@@ -243,9 +269,10 @@ static int worker_main(zv_cpu_worker *cw)
         if (!(b = zv_spsc_pop(&w->todo))) {
             if (fed)
                 continue;
-            if (feeding) /* no sleeping: the feed token must keep moving */
-                nap();
-            else
+            if (feeding && !(atomic_load_explicit(&p->feed_state, memory_order_acquire) &
+                             FEED_BLOCKED))
+                nap(); /* no sleeping: the feed token must keep moving */
+            else /* a source waiting for bytes: the calling thread waits for them */
                 idle(w, &naps);
             continue;
         }
@@ -441,8 +468,14 @@ int zv_pf_pool_take(zv_pf_pool *p, zvm_result *res)
             res->status = r->status;
             res->exit_code = r->exit_code;
             res->detail = r->status == ZVM_OK ? NULL : r->detail;
+            if (r->status == ZVM_EXIT) {
+                snprintf(p->exit_detail, sizeof p->exit_detail, "exit %d", r->exit_code);
+                res->detail = p->exit_detail;
+            }
             res->data = b->out + r->out_off;
             res->len = r->out_len;
+            res->stderr_data = b->out + r->err_off;
+            res->stderr_len = r->err_len;
             if (r->status != ZVM_OK)
                 zv_pf_bump(&p->errors);
             zv_pf_bump(&p->returned);
@@ -463,7 +496,7 @@ int zv_pf_pool_take(zv_pf_pool *p, zvm_result *res)
  * worker that found it armed cleared it and wrote: only then is there a
  * count to read first (so the fd is never left readable for nothing, and
  * no syscall is made while results keep coming). */
-static void arm(zv_pf_pool *p)
+void zv_pf_pool_arm(zv_pf_pool *p)
 {
     if (p->armed_by_me && !atomic_load(&p->armed)) {
         uint64_t v;
@@ -488,7 +521,7 @@ int zv_pf_pool_next(zv_pf_pool *p, zvm_result *r, int timeout_ms)
             return -ENODATA;
         if (p->open_n) /* records still in the open batch would never come back */
             flush(p);
-        arm(p);
+        zv_pf_pool_arm(p);
         if (zv_pf_pool_take(p, r))
             return 1;
         if (timeout_ms == 0 || poll(&pfd, 1, timeout_ms) == 0)
@@ -554,7 +587,7 @@ static int make_manifest(zv_pf_pool *p, const zvm_pool_config *c, uint64_t outpu
 {
     zv_cfg_err cerr = {0};
     if (c->manifest) {
-        if (zv_cfg_load(c->manifest, &p->man, &cerr)) {
+        if ((p->jobs ? zv_cfg_load : zv_cfg_load_template)(c->manifest, &p->man, &cerr)) {
             if (cerr.line)
                 snprintf(err, errlen, "%s:%d: %s", c->manifest, cerr.line, cerr.msg);
             else
@@ -598,6 +631,81 @@ static int make_manifest(zv_pf_pool *p, const zvm_pool_config *c, uint64_t outpu
     }
 }
 
+/* "1,3-5": the exit codes (0-255) that are not errors, besides 0. */
+static int parse_exit_codes(zv_pf_pool *p, const char *list, char *err, size_t errlen)
+{
+    for (const char *s = list; s && *s;) {
+        char *end;
+        long lo = strtol(s, &end, 10), hi = lo;
+        if (end != s && *end == '-')
+            hi = strtol(end + 1, &end, 10);
+        if (end == s || !(*end == 0 || (*end == ',' && end[1])) || lo < 0 || hi > 255 || lo > hi) {
+            snprintf(err, errlen, "allowed exit codes '%s': a list of codes 0-255 and ranges, "
+                     "e.g. 1,3-5", list);
+            return -EINVAL;
+        }
+        for (long k = lo; k <= hi; k++)
+            p->exit_ok[k / 64] |= 1ull << (k % 64);
+        s = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
+/* argv[0] is the program; then c->args, or the template's own Args after
+ * its argv[0]. The environment: the template's Env, then c->env. */
+static int set_argv(zv_cfg_manifest *m, const zvm_pool_config *c)
+{
+    size_t n_args = 0, n_env = 0;
+    char **args, **env;
+    while (c->args && c->args[n_args])
+        n_args++;
+    while (c->env && c->env[n_env])
+        n_env++;
+    if (!c->args && m->n_args > 1)
+        n_args = m->n_args - 1;
+    if (!(args = calloc(n_args + 2, sizeof *args)) ||
+        !(env = calloc(m->n_env + n_env + 1, sizeof *env))) {
+        free(args);
+        return -ENOMEM;
+    }
+    args[0] = strdup(c->program ? c->program : "module");
+    for (size_t i = 0; i < n_args; i++)
+        args[i + 1] = strdup(c->args ? c->args[i] : m->args[i + 1]);
+    for (uint32_t i = 0; i < m->n_env; i++)
+        env[i] = m->env[i]; /* moved */
+    for (size_t i = 0; i < n_env; i++)
+        env[m->n_env + i] = strdup(c->env[i]);
+    for (uint32_t i = 0; i < m->n_args; i++)
+        free(m->args[i]);
+    free(m->args);
+    free(m->env);
+    m->args = args;
+    m->n_args = (uint32_t)n_args + 1;
+    m->env = env;
+    m->n_env += (uint32_t)n_env;
+    for (size_t i = 0; i < m->n_args; i++)
+        if (!args[i])
+            return -ENOMEM;
+    for (size_t i = 0; i < m->n_env; i++)
+        if (!env[i])
+            return -ENOMEM;
+    return 0;
+}
+
+/* A template's Program must be the module the pool runs (a Program that
+ * was silently ignored misled its users). */
+static int same_program(const zv_cfg_manifest *m, const char *template, const char *program,
+                        char *err, size_t errlen)
+{
+    char want[4096], a[PATH_MAX], b[PATH_MAX];
+    zv_cfg_resolve(m, m->program, want, sizeof want);
+    if (realpath(want, a) && realpath(program, b) && !strcmp(a, b))
+        return 0;
+    snprintf(err, errlen, "%s: Program = %s, but the module is %s (a template's Program must "
+             "name the module)", template, m->program, program);
+    return -EINVAL;
+}
+
 static int check_config(const zvm_pool_config *c, char *err, size_t errlen)
 {
     const char *why = NULL;
@@ -611,6 +719,8 @@ static int check_config(const zvm_pool_config *c, char *err, size_t errlen)
         why = "input_limit and output_limit: at most 1 GiB";
     else if (c->reset < 0 || c->reset > 2)
         why = "reset: 0 (auto), 1 (memset) or 2 (madvise)";
+    else if (c->stderr_limit > (int64_t)MAX_LIMIT)
+        why = "stderr_limit: at most 1 GiB";
     if (why)
         snprintf(err, errlen, "bad pool configuration: %s", why);
     return why ? -EINVAL : 0;
@@ -621,8 +731,14 @@ static int setup(zv_pf_pool *p, const zvm_pool_config *c, char *err, size_t errl
     uint64_t out_limit = c->output_limit ? c->output_limit : ZVM_DEFAULT_RECORD_BYTES;
     int rc;
     if ((rc = check_config(c, err, errlen)) ||
-        (rc = make_manifest(p, c, out_limit, err, errlen)))
+        (rc = make_manifest(p, c, out_limit, err, errlen)) ||
+        (c->manifest && c->program && p->man->program &&
+         (rc = same_program(p->man, c->manifest, c->program, err, errlen))))
         return rc;
+    if (!p->jobs && (rc = set_argv(p->man, c))) { /* (a daemon's are its manifest's) */
+        snprintf(err, errlen, "out of memory");
+        return rc;
+    }
     p->input_limit = c->input_limit ? c->input_limit : ZVM_DEFAULT_RECORD_BYTES;
     /* a record the guest could not read whole is over the limit too */
     if ((uint64_t)p->man->channels[0].limits[ZV_CFG_GETSIZE] < p->input_limit)
@@ -633,6 +749,9 @@ static int setup(zv_pf_pool *p, const zvm_pool_config *c, char *err, size_t errl
     p->unordered = c->unordered != 0;
     p->reset_how = c->reset;
     p->snapshots = !c->no_snapshot;
+    p->stderr_bytes = c->stderr_limit < 0 ? 0 : c->stderr_limit ? (size_t)c->stderr_limit : 4096;
+    if ((rc = parse_exit_codes(p, c->allow_exit_codes, err, errlen)))
+        return rc;
     if ((rc = zv_cpu_topology_load(&p->topo))) {
         snprintf(err, errlen, "cannot read the CPU topology: %s", strerror(-rc));
         return rc;

@@ -14,13 +14,28 @@
  * numbers that decided it are in perf/README.md). With a core to spare
  * the calling thread runs the steps, sleeping between them a quarter of a
  * batch's run time (20 us to 1 ms).
+ *
+ * A source that waits for its writer (a pipe: `tail -F log | zvm batch`)
+ * says -EAGAIN instead. Then what it gave so far goes to the workers at
+ * once (not when a batch is full), the results out by then go to the sink
+ * and are flushed, and the pool goes quiet: the workers sleep and the
+ * calling thread waits in poll() for the source's bytes or a finished
+ * batch (the pool's eventfd), so an idle pool on a quiet pipe uses no CPU.
  */
 #include "prefork/pool_private.h"
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <sys/syscall.h>
 #include <time.h>
+
+static void set_state(zv_pf_pool *p, uint32_t bit, int on)
+{
+    uint32_t was = on ? atomic_fetch_or(&p->feed_state, bit) : atomic_fetch_and(&p->feed_state, ~bit);
+    if (!!(was & bit) != on) /* the calling thread waits on the word */
+        syscall(SYS_futex, &p->feed_state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
 
 /* One step: feed, send, take. Returns 1 if anything moved. The caller
  * holds the token (or is the only feeder). */
@@ -28,10 +43,15 @@ static int feed_step(zv_pf_pool *p)
 {
     const zv_pf_feed *f = p->feed;
     zvm_result r;
-    int moved = 0, rc;
+    int moved = 0, blocked = 0, rc;
     while (!p->feed_eof) {
         if (!p->pend && (rc = f->next(f->arg, &p->pend, &p->pend_len)) <= 0) {
             p->pend = NULL;
+            if (rc == -EAGAIN) { /* the writer is quiet: run what came */
+                blocked = 1;
+                zv_pf_pool_send(p);
+                break;
+            }
             p->feed_eof = 1;
             p->feed_err = rc;
             break;
@@ -54,17 +74,18 @@ static int feed_step(zv_pf_pool *p)
         p->last_run_ns = p->cur->run_ns;
         moved = 1;
     }
-    if (p->feed_eof && !p->open && atomic_load(&p->returned) == atomic_load(&p->submitted)) {
-        atomic_store_explicit(&p->feed_done, 1, memory_order_release);
-        syscall(SYS_futex, &p->feed_done, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-    }
+    if (blocked && f->flush)
+        f->flush(f->arg);
+    set_state(p, FEED_BLOCKED, blocked);
+    if (p->feed_eof && !p->open && atomic_load(&p->returned) == atomic_load(&p->submitted))
+        set_state(p, FEED_DONE, 1);
     return moved;
 }
 
 int zv_pf_feed_try(zv_pf_pool *p)
 {
     int moved;
-    if (atomic_load_explicit(&p->feed_done, memory_order_acquire) ||
+    if ((atomic_load_explicit(&p->feed_state, memory_order_acquire) & FEED_DONE) ||
         atomic_exchange_explicit(&p->feeding, 1, memory_order_acquire))
         return 0;
     moved = feed_step(p);
@@ -79,33 +100,42 @@ static uint64_t now_ns(void)
     return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
+/* The source has nothing now: wait for its bytes or a finished batch
+ * (armed first, so one that finishes meanwhile still wakes us). */
+static void wait_quiet(zv_pf_pool *p)
+{
+    struct pollfd pfd[2] = {{p->feed->wait_fd(p->feed->arg), POLLIN, 0}, {p->efd, POLLIN, 0}};
+    zv_pf_pool_arm(p);
+    if (!zv_pf_feed_try(p))
+        poll(pfd, 2, 250);
+}
+
 int zv_pf_pool_run(zv_pf_pool *p, const zv_pf_feed *feed)
 {
     uint64_t last_tick = now_ns();
+    int workers_feed;
+    uint32_t s;
     if (!p || !feed || !feed->next || !feed->put)
         return -EINVAL;
     p->feed = feed;
-    if (p->n_workers >= (uint32_t)zv_cpu_count_pus(p->topo)) {
-        /* the workers feed; this thread only ticks (futex: no polling) */
-        atomic_store_explicit(&p->workers_feed, 1, memory_order_release);
-        while (!atomic_load_explicit(&p->feed_done, memory_order_acquire)) {
+    /* with a worker on every core the workers feed; this thread only
+     * ticks, and waits for a quiet source (futex, poll: no polling) */
+    workers_feed = p->n_workers >= (uint32_t)zv_cpu_count_pus(p->topo);
+    atomic_store_explicit(&p->workers_feed, workers_feed, memory_order_release);
+    while (!((s = atomic_load_explicit(&p->feed_state, memory_order_acquire)) & FEED_DONE)) {
+        if ((s & FEED_BLOCKED) && feed->wait_fd) {
+            wait_quiet(p);
+        } else if (workers_feed) {
             struct timespec t = {0, 250000000};
-            syscall(SYS_futex, &p->feed_done, FUTEX_WAIT_PRIVATE, 0, &t, NULL, 0);
-            if (feed->tick)
-                feed->tick(feed->arg);
+            syscall(SYS_futex, &p->feed_state, FUTEX_WAIT_PRIVATE, s, &t, NULL, 0);
+        } else if (!zv_pf_feed_try(p)) {
+            uint64_t ns = p->last_run_ns / 4;
+            nanosleep(&(struct timespec){0, (long)(ns < 20000 ? 20000 : ns > 1000000 ? 1000000 : ns)},
+                      NULL);
         }
-    } else {
-        while (!atomic_load_explicit(&p->feed_done, memory_order_acquire)) {
-            if (!feed_step(p)) {
-                uint64_t ns = p->last_run_ns / 4;
-                nanosleep(&(struct timespec){0, (long)(ns < 20000 ? 20000 : ns > 1000000 ? 1000000
-                                                                                         : ns)},
-                          NULL);
-            }
-            if (feed->tick && now_ns() - last_tick > 250000000ull) {
-                feed->tick(feed->arg);
-                last_tick = now_ns();
-            }
+        if (feed->tick && now_ns() - last_tick > 250000000ull) {
+            feed->tick(feed->arg);
+            last_tick = now_ns();
         }
     }
     atomic_store_explicit(&p->closed, 1, memory_order_release);

@@ -20,6 +20,7 @@ typedef struct {
     uint64_t tag;
     size_t in_off, in_len;
     size_t out_off, out_len;
+    size_t err_off, err_len;   /* its stderr, after its stdout in the batch's out */
     int status, exit_code;
     int too_big;       /* over input_limit: not run, a ZVM_LIMIT result */
     const char *detail;
@@ -59,6 +60,9 @@ struct zv_pf_pool {
     uint64_t timeout_ns, input_limit;
     uint32_t depth, n_workers, n_batches;
     int unordered, reset_how, snapshots;
+    size_t stderr_bytes;     /* kept of each record's stderr */
+    uint64_t exit_ok[4];     /* exit codes 0-255 that are not errors, one bit each */
+    char exit_detail[16];    /* consumer: "exit N" of the result just taken */
     int jobs;                /* records are zv_pf_job pointers (daemon mode) */
     zv_cpu_topology *topo;
     zv_cpu_workers *ws;
@@ -88,7 +92,7 @@ struct zv_pf_pool {
     const zv_pf_feed *feed;
     _Atomic int workers_feed;  /* the workers run the feed between batches */
     _Atomic int feeding;       /* the token: held by whoever runs a feed step */
-    _Atomic uint32_t feed_done; /* 1 once the source ended and every result is out */
+    _Atomic uint32_t feed_state; /* FEED_DONE, FEED_BLOCKED: a futex word (pool_feed.c) */
     const uint8_t *pend;       /* a record read but not yet appended */
     size_t pend_len;
     int feed_eof, feed_err;
@@ -115,7 +119,13 @@ int zv_pf_pool_take(zv_pf_pool *p, zvm_result *r);
 /* Install the worker's syscall filter on the calling thread (seccomp.c):
  * 0, or -errno. */
 int zv_pf_seccomp_worker(void);
-/* Workers in pull mode run a feed step between batches (pool_feed.c). */
+/* Workers in pull mode run a feed step between batches (pool_feed.c);
+ * when the source waits for bytes (FEED_BLOCKED) they sleep instead of
+ * napping for the token. */
+enum { FEED_DONE = 1, FEED_BLOCKED = 2 };
 int zv_pf_feed_try(zv_pf_pool *p);
+/* The consumer's side: make the next finished batch write the eventfd
+ * (p->efd), for a thread about to wait on it. */
+void zv_pf_pool_arm(zv_pf_pool *p);
 
 #endif

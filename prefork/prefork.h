@@ -67,6 +67,9 @@ typedef struct {
     const char *msg;     /* the trap's name, or NULL */
     const uint8_t *out;  /* its stdout: runner-owned, valid until the next run */
     size_t out_len;
+    const uint8_t *err;  /* its stderr's first stderr_bytes (zv_pf_runner_opts), the same */
+    size_t err_len;
+    uint64_t err_dropped; /* stderr bytes past those, not kept */
     uint64_t start_ns;   /* when the run began (CLOCK_MONOTONIC), for latency */
 } zv_pf_outcome;
 
@@ -85,6 +88,7 @@ typedef struct {
     int snapshots;       /* start records from the fork point of a guest that has one */
     zv_pf_watch *watch;
     uint64_t limit_ns;
+    size_t stderr_bytes; /* a record's stderr kept (the rest counted), 0: none */
 } zv_pf_runner_opts;
 int zv_pf_runner_new(zv_eng_module *m, const zv_cfg_manifest *man, const zv_pf_runner_opts *o,
                      zv_pf_runner **out, zv_eng_err *err);
@@ -158,6 +162,13 @@ typedef struct {
     void (*put)(void *arg, const zvm_result *r);
     void (*tick)(void *arg);
     void *arg;
+    /* A source that may have nothing yet (a pipe): `next` returns -EAGAIN,
+     * the records read so far go to the workers at once, `flush` (may be
+     * NULL) runs after the results out by then, and nothing polls: the
+     * calling thread waits on `wait_fd(arg)` (readable when `next` may
+     * have more) and the workers sleep. NULL: `next` never waits. */
+    void (*flush)(void *arg);
+    int (*wait_fd)(void *arg);
 } zv_pf_feed;
 int zv_pf_pool_run(zv_pf_pool *p, const zv_pf_feed *feed);
 

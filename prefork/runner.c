@@ -96,7 +96,7 @@ static void bind_std(zv_pf_runner *r, const void *in, size_t len)
     zv_eng_session_use(r->session, NULL);
     zv_eng_session_bind(r->session, 0, (void *)in, (int64_t)len, 0);
     zv_eng_session_bind(r->session, 1, r->out, 0, r->out_cap);
-    zv_eng_session_bind(r->session, 2, r->err, 0, r->err_cap);
+    zv_eng_session_bind_sink(r->session, 2, r->err, r->err_cap);
 }
 
 /* The record's channels, or the job's (the rest of the run's state is
@@ -180,7 +180,7 @@ int zv_pf_runner_new(zv_eng_module *m, const zv_cfg_manifest *man, const zv_pf_r
     r->watch = o->watch;
     r->limit_ns = o->limit_ns;
     r->out_cap = man->channels[1].limits[ZV_CFG_PUTSIZE];
-    r->err_cap = man->channels[2].limits[ZV_CFG_PUTSIZE];
+    r->err_cap = (int64_t)o->stderr_bytes; /* the rest of stderr is counted, not kept */
     if (r->out_cap > (1 << 30) || r->err_cap > (1 << 30)) {
         snprintf(err->msg, sizeof err->msg, "output limits above 1 GiB per record");
         rc = -EINVAL;
@@ -302,6 +302,9 @@ static int run(zv_pf_runner *r, zv_pf_outcome *oc)
     zv_eng_session_use(r->session, NULL); /* a job's channels are the daemon's to close */
     oc->out = r->out;
     oc->out_len = r->job ? 0 : (size_t)zv_eng_session_written(r->session, 1);
+    oc->err = r->err;
+    oc->err_len = r->job ? 0 : (size_t)zv_eng_session_written(r->session, 2);
+    oc->err_dropped = r->job ? 0 : zv_eng_session_dropped(r->session, 2);
     return oc->trap ? -EFAULT : 0;
 }
 

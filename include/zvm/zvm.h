@@ -87,6 +87,16 @@ typedef struct zvm_pool_config {
                             * 2 madvise (see `zvm batch --reset`) */
     int no_snapshot;       /* 1: every record runs from _start, even for a guest that
                             * calls zvm_fork() (for comparison; the bytes are the same) */
+    const char *program;   /* the module's path: the guest's argv[0] (NULL: "module"), and a
+                            * template's Program must name the same file */
+    const char *const *args; /* NULL-ended: the guest's argv after argv[0] (a template's
+                            * Args when NULL) */
+    const char *const *env;  /* NULL-ended "NAME=VALUE": the guest's environment, after a
+                            * template's Env */
+    int64_t stderr_limit;  /* stderr bytes kept per record (the rest counted and dropped),
+                            * 0: 4096, < 0: none */
+    const char *allow_exit_codes; /* exit codes that are not errors besides 0, e.g. "1,3-5";
+                            * any other non-zero exit is a ZVM_EXIT result */
 } zvm_pool_config;
 
 /* Start the workers and build one instance on each. Returns 0; -EINVAL (a
@@ -104,16 +114,23 @@ int zvm_pool_new(zvm_module *m, const zvm_pool_config *cfg, zvm_pool **out, char
  * -EINVAL (NULL pool, or NULL rec with len > 0); -ENOMEM. */
 int zvm_pool_submit(zvm_pool *p, const void *rec, size_t len, uint64_t tag);
 
-enum { ZVM_OK = 0, ZVM_TRAP = 1, ZVM_TIMEOUT = 2, ZVM_LIMIT = 3 };
+/* ZVM_EXIT: the guest exited with a code that allow_exit_codes does not
+ * allow (detail "exit N"). */
+enum { ZVM_OK = 0, ZVM_TRAP = 1, ZVM_TIMEOUT = 2, ZVM_LIMIT = 3, ZVM_EXIT = 4 };
 
 typedef struct zvm_result {
     uint64_t tag;       /* as submitted */
-    int status;         /* ZVM_OK, ZVM_TRAP, ZVM_TIMEOUT, ZVM_LIMIT */
+    int status;         /* ZVM_OK, ZVM_TRAP, ZVM_TIMEOUT, ZVM_LIMIT, ZVM_EXIT */
     int exit_code;      /* the guest's exit code (proc_exit), 0 when it returned */
-    const char *detail; /* the trap's name or the limit hit; NULL when ZVM_OK */
+    const char *detail; /* the trap's name, the limit hit or "exit N"; NULL when ZVM_OK */
     const void *data;   /* the guest's stdout (nothing unless ZVM_OK) */
     size_t len;
-} zvm_result;           /* data and detail are valid until the next zvm_pool_next */
+    /* its stderr, whatever the status: the first stderr_limit bytes, then,
+     * if more came, a marker "[zvm: N more bytes]" (named so, not `stderr`,
+     * which a C library may define as an expression) */
+    const void *stderr_data;
+    size_t stderr_len;
+} zvm_result;           /* data, stderr_data and detail are valid until the next zvm_pool_next */
 
 /* The next result. Returns 1 (a result in *r), 0 (none ready within
  * timeout_ms; 0 does not wait, -1 waits as long as it takes), -ENODATA

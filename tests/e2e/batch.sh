@@ -13,7 +13,6 @@ check() { n_checks=$((n_checks + 1)); [ "$2" = 0 ] || fail "$1"; }
 # A per-instance manifest: 4 KiB of output per record, 1 s timeout.
 cat > template.manifest <<'EOF'
 Version = 20130611
-Program = records.wasm
 Memory = 67108864, 0
 Timeout = 1
 Channel = /dev/null, /dev/stdin, 0, 0, 1000, 1048576, 0, 0
@@ -34,10 +33,10 @@ awk -v n=$n 'BEGIN {
         else print "record " i " of the stream";
     } }' > in.txt
 awk '{ i = NR - 1;
-       if ($1 == "TRAP") print i "\ttrap\tunreachable";
-       else if ($1 == "LOOP") print i "\ttimeout\ttimeout";
-       else if ($1 == "OOB") print i "\ttrap\tout of bounds memory access";
-       else if ($1 == "BIG") print i "\tlimit\ta channel call was refused or cut short by its limit" }' in.txt > want_err.txt
+       if ($1 == "TRAP") print i "\ttrap\tunreachable\t";
+       else if ($1 == "LOOP") print i "\ttimeout\ttimeout\t";
+       else if ($1 == "OOB") print i "\ttrap\tout of bounds memory access\t";
+       else if ($1 == "BIG") print i "\tlimit\ta channel call was refused or cut short by its limit\t" }' in.txt > want_err.txt
 awk '$1 == "GROW" { print "GROWN 100"; next }
      $1 == "STATE" { print "STATE 1"; next }
      $1 == "TRAP" || $1 == "LOOP" || $1 == "OOB" || $1 == "BIG" { next }
@@ -91,7 +90,7 @@ check "a truncated len32 input fails with a message" $([ $? = 1 ] && grep -q len
 mkdir recs && printf 'one' > recs/a && printf 'two' > recs/b && printf 'TRAP' > recs/c
 "$zvm" batch --module "$guests/records.wasm" --input recs --output dir.out --errors dir.err 2>/dev/null
 check "a directory: one record per file, in name order" \
-    $([ "$(cat dir.out)" = "ONETWO" ] && [ "$(cat dir.err)" = $'2\ttrap\tunreachable' ]; echo $?)
+    $([ "$(cat dir.out)" = "ONETWO" ] && [ "$(cat dir.err)" = $'2\ttrap\tunreachable\t' ]; echo $?)
 out=$(printf 'a\nb\n' | "$zvm" batch --module "$guests/records.wasm" --input - --output - 2>/dev/null)
 check "stdin to stdout" $([ "$out" = $'A\nB' ]; echo $?)
 

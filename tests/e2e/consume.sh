@@ -178,7 +178,7 @@ deleted_while_pending() { # deleted_while_pending IN HOLDER NAME WHAT [OPTIONS..
     rcli XDEL "$in" $gone > /dev/null
     sleep 1.2 # past --claim-idle
     consume "$in" g "$name" --drain "$@" 2> "$in.log"
-    check "$what: exit 0 ($(tail -1 "$in.log"))" $?
+    last=$?; check "$what: exit 0 ($(tail -1 "$in.log"))" $last
     srcs "$in.out" "$in.errors" > "$in-got.txt"
     cmp -s "$in-in.txt" "$in-got.txt"
     last=$?; check "$what: every input id once in OUT and ERR ($(wc -l < "$in-in.txt") in, $(wc -l < "$in-got.txt") out)" $last

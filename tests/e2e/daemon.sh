@@ -111,15 +111,18 @@ for size in 600000 3000000; do # over the 512 KiB limit; over the 1 MiB the daem
     "$zvm" job d.sock big.manifest > r_big.txt 2> e_big.txt
     last=$?
     check "zvm job of a manifest of $size bytes and more gets its report (status $last: $(cat e_big.txt)): $(status_of r_big.txt)" \
-        $([ $last = 0 ] && grep -q "job manifest of $(stat -c %s big.manifest) bytes: 1 to 524288" r_big.txt &&
-          [ "$(code_of r_big.txt)" = 14 ]; echo $?)
+        $([ $last = 1 ] && grep -q "job manifest of $(stat -c %s big.manifest) bytes: 1 to 524288" r_big.txt &&
+          [ "$(code_of r_big.txt)" = 14 ] && grep -q "the job failed: job manifest of" e_big.txt; echo $?)
 done
 
 # ---- jobs that trap, time out, or whose client hangs up -----------------------------------
 printf 'TRAP error\n' > trap_in.txt
 job trap_in.txt trap_out.txt > trap.manifest
-"$zvm" job d.sock trap.manifest > r_trap.txt
-check "a job that traps: $(status_of r_trap.txt)" $([ "$(status_of r_trap.txt)" = unreachable ]; echo $?)
+"$zvm" job d.sock trap.manifest > r_trap.txt 2> e_trap.txt
+last=$?
+check "a job that traps: $(status_of r_trap.txt); zvm job exits 1 ($last) and says why ($(cat e_trap.txt))" \
+    $([ "$(status_of r_trap.txt)" = unreachable ] && [ $last = 1 ] &&
+      [ "$(cat e_trap.txt)" = "zvm job: trap.manifest: the job failed: unreachable" ]; echo $?)
 printf 'LOOP\n' > loop_in.txt
 job loop_in.txt loop_out.txt 1 > loop.manifest
 "$zvm" job d.sock loop.manifest > r_loop.txt

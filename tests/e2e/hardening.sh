@@ -255,7 +255,7 @@ mkdir bigdir && printf 'small' > bigdir/a && truncate -s 4294967299 bigdir/b
 "$zvm" batch --module "$guests/records.wasm" --input bigdir --output big.out --errors big.err \
     2>/dev/null
 check "11: a 4 GiB + 3 byte file is a record over the limit, not a 3-byte record: [$(cat big.err)]" \
-    $([ "$(cat big.out)" = SMALL ] && [ "$(cat big.err)" = "$(printf '1\tlimit\tthe record is larger than the input limit')" ]; echo $?)
+    $([ "$(cat big.out)" = SMALL ] && [ "$(cat big.err)" = "$(printf '1\tlimit\tthe record is larger than the input limit\t')" ]; echo $?)
 head -c 17000000 /dev/zero | tr '\0' 'a' > long.txt
 printf '\nshort\n' >> long.txt
 "$zvm" batch --module "$guests/records.wasm" --input long.txt --output long.out --errors long.err \

@@ -41,7 +41,7 @@ cp "$guests"/*.wasm .
 expect_error() { # expect_error CODE WHAT MANIFEST-TEXT
     printf '%s\n' "$3" > bad.manifest
     zrun bad.manifest
-    [ "$status" = "$1" ] && [[ "$err" == bad.manifest:* || "$1" != 14 ]]; check "manifest error: $2 -> $1" $?
+    [ "$status" = "$1" ] && [[ "$err" == "zvm run: bad.manifest"* || "$1" != 14 ]]; check "manifest error: $2 -> $1" $?
 }
 good=$(manifest /dev/stdout hello.wasm)
 base='Version = 20130611

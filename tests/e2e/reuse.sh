@@ -72,16 +72,16 @@ for mode in chan chan2 stat image write; do
         { echo "Timeout = 10"; channels $mode in.txt j_$k.out j_$k.err big.txt b.tar; } > j_$k.manifest
         if start_daemon d_$k.manifest --workers 1; then
             "$zvm" job d_$k.sock j_$k.manifest > j_$k.report 2> j_$k.log
-            check "$k: the daemon job runs: $(cat j_$k.log)" $?
+            last=$?; check "$k: the daemon job runs: $(cat j_$k.log)" $last
             stop_daemon
         else
             check "$k: the daemon starts: $(cat daemon.err)" 1
         fi
         if [ $k != chan-fork ] && [ $k != chan2-fork ]; then
             cmp -s s_$k.out j_$k.out
-            check "$k: the daemon job prints what the session prints: $(diff s_$k.out j_$k.out | head -6)" $?
+            last=$?; check "$k: the daemon job prints what the session prints: $(diff s_$k.out j_$k.out | head -6)" $last
             diff <(norm s_$k.report) <(norm j_$k.report) > rdiff.txt
-            check "$k: the daemon job's report is the session's: $(cat rdiff.txt)" $?
+            last=$?; check "$k: the daemon job's report is the session's: $(cat rdiff.txt)" $last
         fi
         if [ $mode = write ]; then
             cmp -s out_s_$k.out out_j_$k.out && cmp -s rout_s_$k.out rout_j_$k.out &&
@@ -95,17 +95,17 @@ for mode in chan chan2 stat image write; do
             "$zvm" batch --module reuse.wasm --manifest t_$k.manifest --input in.txt \
                 --output b_${snap}_$k.out --errors b_${snap}_$k.errors --workers 1 \
                 --snapshot $snap 2> b_$snap.log
-            check "$k: batch --snapshot $snap exits 0: $(cat b_$snap.log)" $?
+            last=$?; check "$k: batch --snapshot $snap exits 0: $(cat b_$snap.log)" $last
             if [ -s b_${snap}_$k.errors ]; then # a record refused by a limit is an error in batch
                 grep -q "channel calls refused" s_$k.report && [ ! -s b_${snap}_$k.out ]
-                check "$k: batch --snapshot $snap fails the record where the session's report has refused calls: $(cat b_${snap}_$k.errors)" $?
+                last=$?; check "$k: batch --snapshot $snap fails the record where the session's report has refused calls: $(cat b_${snap}_$k.errors)" $last
             else
                 cmp -s s_$k.out b_${snap}_$k.out
-                check "$k: batch --snapshot $snap prints what the session prints: $(diff s_$k.out b_${snap}_$k.out | head -6)" $?
+                last=$?; check "$k: batch --snapshot $snap prints what the session prints: $(diff s_$k.out b_${snap}_$k.out | head -6)" $last
             fi
         done
         cmp -s b_on_$k.out b_off_$k.out && cmp -s b_on_$k.errors b_off_$k.errors
-        check "$k: batch gives the same bytes and statuses with --snapshot on and off: $(cat b_on_$k.errors b_off_$k.errors)" $?
+        last=$?; check "$k: batch gives the same bytes and statuses with --snapshot on and off: $(cat b_on_$k.errors b_off_$k.errors)" $last
     done
 done
 # what the cases above must have printed, so that agreeing on a wrong answer fails too
@@ -176,7 +176,7 @@ for kind in file dir symlink link data; do
         mib=$((mem >> 20))
         limit=$((mib >= 64 ? (mem >> 10) + 65536 : 3 * (mem >> 10)))
         grep -q "No space left on device" hog.out
-        check "$kind, Memory $mib MiB: stops with ENOSPC: $(cat hog.out)" $?
+        last=$?; check "$kind, Memory $mib MiB: stops with ENOSPC: $(cat hog.out)" $last
         check "$kind, Memory $mib MiB: peak RSS $kib KiB (zvm alone $base KiB) under $limit KiB" \
             $([ "$kib" -lt "$limit" ]; echo $?)
     done

@@ -59,7 +59,7 @@ landed 1 (forked=1)
 landed 2 (forked=1)
 record jump 2: 2 jumps, 2 landings
 EOF
-printf '3\ttrap\tunreachable\n' > want_fork_err.txt
+printf '3\ttrap\tunreachable\t\n' > want_fork_err.txt
 for snap in on off; do
     timeout 120 "$zvm" batch --module "$guests/sjlj_fork.wasm" --input in.txt --output out_$snap.txt \
         --errors err_$snap.txt --snapshot $snap --workers 1 2> summary.txt

@@ -12,6 +12,7 @@ source "$(dirname "$0")/lib.sh"
 check() { n_checks=$((n_checks + 1)); [ "$2" = 0 ] || fail "$1"; }
 
 printf 'error\nwarn\n' > rules.txt
+cp "$guests/snapshot_rules.wasm" . # the templates' Program: the module batch runs
 template() { # template RULES_FILE
     cat <<TEMPLATE
 Version = 20130611
@@ -33,12 +34,12 @@ awk 'BEGIN { for (i = 0; i < 5000; i++) {
         else print "fine " i; } }' > in.txt
 awk '$1 == "TRAP" { next }
      $1 == "GROW" || /error|warn/ { print "forked=1 calls=1 pages=" ($1 == "GROW" ? 18 : 2) " " $0 }' in.txt > want.txt
-awk '$1 == "TRAP" { print NR - 1 "\ttrap\tunreachable" }' in.txt > want_err.txt
+awk '$1 == "TRAP" { print NR - 1 "\ttrap\tunreachable\t" }' in.txt > want_err.txt
 
 batch() { # batch OUT ERR ARGS...: the rule filter over in.txt
     local out=$1 err=$2
     shift 2
-    timeout 300 "$zvm" batch --module "$guests/snapshot_rules.wasm" --manifest rules.manifest \
+    timeout 300 "$zvm" batch --module snapshot_rules.wasm --manifest rules.manifest \
         --input in.txt --output "$out" --errors "$err" "$@" 2> summary.txt
 }
 batch out1.txt err1.txt --workers 1
@@ -69,7 +70,6 @@ head -n 20 s1.txt | cmp -s - s2.txt
 check "--snapshot off gives the same 20 answers" $?
 
 # A plain session is not forked: zvm_fork() returns 0 and the run goes on.
-cp "$guests/snapshot_rules.wasm" .
 template rules.txt | sed 's|/dev/null, /dev/stdin|in.txt, /dev/stdin|; s|/dev/null, /dev/stdout|run.out, /dev/stdout|' > run.manifest
 "$zvm" run run.manifest > report.txt
 check "zvm run of a guest with a fork point exits 0" $?
@@ -79,7 +79,7 @@ last=$?; check "zvm run: the set-up's output is kept and zvm_fork() returns 0: $
 # A set-up that traps: the batch stops with the cause, naming the set-up.
 printf 'TRAP\n' > bad_rules.txt
 template bad_rules.txt > bad.manifest
-"$zvm" batch --module "$guests/snapshot_rules.wasm" --manifest bad.manifest --input in.txt \
+"$zvm" batch --module snapshot_rules.wasm --manifest bad.manifest --input in.txt \
     --output bad.txt 2> bad_err.txt
 status=$?
 check "a trap in the set-up fails the batch" $([ $status != 0 ]; echo $?)

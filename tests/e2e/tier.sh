@@ -79,7 +79,7 @@ out=$(PATH=$tmp/fakecc:$PATH "$zvm" compile hello.wasm 2>&1)
 last=$?
 check "zvm compile reports the recorded failure without running gcc ($(runs) runs; status $last): $out" \
     $([ $last = 1 ] && [ "$(runs)" = 1 ] &&
-      [[ "$out" == "hello.wasm: too large to compile: the C compiler went over its limits"*"(recorded in "*".so.failed; not tried again unless ZVM_CC_CPU_SECONDS or ZVM_CC_MEMORY_MB is larger"* ]]; echo $?)
+      [[ "$out" == "zvm compile: hello.wasm: too large to compile: the C compiler went over its limits"*"(recorded in "*".so.failed; not tried again unless ZVM_CC_CPU_SECONDS or ZVM_CC_MEMORY_MB is larger"* ]]; echo $?)
 out=$(PATH=$tmp/fakecc:$PATH ZVM_CC_CPU_SECONDS=301 "$zvm" compile hello.wasm 2>&1)
 check "larger limits try again ($(runs) runs): $out" \
     $([ "$(runs)" = 2 ] && [[ "$out" == *"(301 s of CPU"* ]]; echo $?)

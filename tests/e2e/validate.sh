@@ -40,6 +40,7 @@ run() {
 expect() {
     local want_status=$1 want_out=$2 want_err=$3
     shift 3
+    [ -z "$want_err" ] || want_err=$(sed 's/^/zvm validate: /' <<< "$want_err") # one format
     run "$@"
     n_checks=$((n_checks + 1))
     [ "$status" = "$want_status" ] || fail "zvm validate $*: exit $status, want $want_status ($err)"
@@ -191,9 +192,11 @@ type.wasm: offset 0x001a: invalid: type mismatch: expected i32, got i64" missing
 # ---- usage errors ----
 
 run --bogus ok.wasm
-[ "$status" = 2 ] && [[ "$err" == *"unknown option --bogus"* ]] || fail "unknown option: $status $err"
+[ "$status" = 2 ] && [ "$err" = "zvm validate: unknown option '--bogus' (see zvm validate --help)" ] ||
+    fail "unknown option: one line, exit 2: $status $err"
 run
-[ "$status" = 2 ] && [[ "$err" == usage:* ]] || fail "no files: $status $err"
+[ "$status" = 2 ] && [ "$err" = "zvm validate: no FILE to check (see zvm validate --help)" ] ||
+    fail "no files: one line, exit 2: $status $err"
 timeout 30 "$zvm" >/dev/null 2>&1
 [ $? = 2 ] || fail "zvm without a command must exit 2"
 
@@ -203,7 +206,7 @@ timeout 30 "$zvm" >/dev/null 2>&1
 # exactly one line: its hash on stdout or a well-formed error on stderr.
 # A status >= 124 is a timeout (124) or a signal (128 + n): then each file
 # is run alone to name the culprit.
-line_re='^[^:]+: offset 0x[0-9a-f]{4,}: (malformed|invalid): .+$'
+line_re='^zvm validate: [^:]+: offset 0x[0-9a-f]{4,}: (malformed|invalid): .+$'
 check_batch() {
     local name=$1 n_lines line f
     shift

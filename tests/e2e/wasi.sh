@@ -31,6 +31,6 @@ check "a --dir that does not exist is refused, named: $(head -1 out3.txt)" \
     $([ $status != 0 ] && grep -q "missing" out3.txt; echo $?)
 printf 'Version = 20130611\nProgram = x.wasm\nMemory = 65536, 0\nTimeout = 1\n' > m.manifest
 "$zvm" run --dir "$tmp/root" m.manifest > out4.txt 2>&1
-check "--dir with a manifest is refused: $(head -1 out4.txt)" $(grep -q "for PROG.wasm" out4.txt; echo $?)
+check "--dir with a manifest is refused: $(head -1 out4.txt)" $(grep -q "a manifest takes no --dir" out4.txt; echo $?)
 
 finish wasi

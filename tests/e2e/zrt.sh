@@ -116,11 +116,11 @@ bad() { # bad WHAT EXPECTED-STDERR-PATTERN MANIFEST-TEXT
     [ $status != 0 ] && grep -q "$2" err.txt
     last=$?; check "$1 is refused (status $status): $(head -1 err.txt)" $last
 }
-bad "a Mount of no channel" "^bad.manifest:6: Mount: no channel has the alias '/dev/nothere'" \
+bad "a Mount of no channel" "^zvm run: bad.manifest:6: Mount: no channel has the alias '/dev/nothere'" \
     "$(manifest session image.tar | sed 's#^Mount = .*#Mount = /dev/nothere, /data#')"
-bad "a Mount with one field" "^bad.manifest:6: Mount: 1 field" \
+bad "a Mount with one field" "^zvm run: bad.manifest:6: Mount: 1 field" \
     "$(manifest session image.tar | sed 's#^Mount = .*#Mount = /dev/image#')"
-bad "a relative Mount path" "^bad.manifest:6: Mount: path 'data' is not absolute" \
+bad "a relative Mount path" "^zvm run: bad.manifest:6: Mount: path 'data' is not absolute" \
     "$(manifest session image.tar | sed 's#^Mount = .*#Mount = /dev/image, data#')"
 bad "an image that is not tar" "Mount = /dev/image: input.txt: not a tar archive at offset 0" \
     "$(manifest session input.txt)"

@@ -8,7 +8,8 @@
  * record from stdin (fd_read) and answers on stdout (fd_write) according
  * to the record's first byte: 'T' traps, 'L' spins, 'B' writes more than
  * the output limit, 'C' answers with a counter kept in memory (always 1 in
- * a fresh instance), 'E' exits with code 7; anything else is echoed.
+ * a fresh instance), 'E' exits with code 7, 'S' writes the record to
+ * stderr and exits with 9; anything else is echoed.
  */
 #include "prefork/pool_private.h"
 #include "prefork/prefork.h"
@@ -31,6 +32,9 @@ static const char *const FILTER = "(module\n"
     "  (func $out (param $len i32)\n"  /* write [1024, 1024+len) to stdout */
     "    (i32.store (i32.const 0) (i32.const 1024)) (i32.store (i32.const 4) (local.get $len))\n"
     "    (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))\n"
+    "  (func $err (param $len i32)\n"  /* the same to stderr */
+    "    (i32.store (i32.const 0) (i32.const 1024)) (i32.store (i32.const 4) (local.get $len))\n"
+    "    (drop (call $write (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8))))\n"
     "  (func (export \"_start\") (local $n i32)\n"
     "    (i32.store (i32.const 0) (i32.const 1024)) (i32.store (i32.const 4) (i32.const 4096))\n"
     "    (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 16)))\n"
@@ -39,6 +43,8 @@ static const char *const FILTER = "(module\n"
     "    (if (i32.eq (i32.load8_u (i32.const 1024)) (i32.const 84)) (then unreachable))\n"
     "    (if (i32.eq (i32.load8_u (i32.const 1024)) (i32.const 76)) (then (loop (br 0))))\n"
     "    (if (i32.eq (i32.load8_u (i32.const 1024)) (i32.const 69)) (then (call $exit (i32.const 7))))\n"
+    "    (if (i32.eq (i32.load8_u (i32.const 1024)) (i32.const 83))\n"
+    "      (then (call $err (local.get $n)) (call $exit (i32.const 9))))\n"
     "    (if (i32.eq (i32.load8_u (i32.const 1024)) (i32.const 66)) (then (call $out (i32.const 60000)) return))\n"
     "    (if (i32.eq (i32.load8_u (i32.const 1024)) (i32.const 67))\n"
     "      (then (i32.store8 (i32.const 1024) (i32.add (i32.const 48) (global.get $count)))\n"
@@ -139,7 +145,8 @@ Test(pool, every_status_and_fresh_state)
     r = next(p);
     cr_assert_eq(r.status, ZVM_LIMIT, "60000 bytes over a 4096-byte output limit");
     r = next(p);
-    cr_assert(r.status == ZVM_OK && r.exit_code == 7 && r.len == 0);
+    cr_assert(r.status == ZVM_EXIT && r.exit_code == 7 && r.len == 0, "a non-zero exit fails");
+    cr_assert_str_eq(r.detail, "exit 7");
     r = next(p);
     cr_assert(r.status == ZVM_OK && *(const char *)r.data == '1');
     r = next(p);
@@ -147,6 +154,50 @@ Test(pool, every_status_and_fresh_state)
     r = next(p);
     cr_assert(r.status == ZVM_OK && r.len == 5 && !memcmp(r.data, "hello", 5));
     zvm_pool_free(p);
+}
+
+Test(pool, stderr_goes_with_the_result_and_exit_codes_fail)
+{
+    zvm_pool_config cfg = {.workers = 1, .stderr_limit = 8};
+    zvm_pool *p = new_pool(&cfg);
+    const char *rec = "S: this went to stderr";
+    zvm_result r;
+    cr_assert_eq(zvm_pool_submit(p, rec, strlen(rec), 0), 0);
+    cr_assert_eq(zvm_pool_submit(p, "hello", 5, 1), 0);
+    r = next(p);
+    cr_assert_eq(r.status, ZVM_EXIT);
+    cr_assert_str_eq(r.detail, "exit 9");
+    cr_assert_eq(r.len, 0, "a failed record's stdout goes nowhere");
+    cr_assert_eq(r.stderr_len, strlen("S: this [zvm: 14 more bytes]"));
+    cr_assert(!memcmp(r.stderr_data, "S: this [zvm: 14 more bytes]", r.stderr_len),
+              "the first 8 bytes, then the marker: %.*s", (int)r.stderr_len,
+              (const char *)r.stderr_data);
+    r = next(p);
+    cr_assert(r.status == ZVM_OK && r.stderr_len == 0, "the next record's stderr is its own");
+    zvm_pool_free(p);
+
+    cfg = (zvm_pool_config){.workers = 1, .allow_exit_codes = "1,8-9", .stderr_limit = -1};
+    p = new_pool(&cfg);
+    cr_assert_eq(zvm_pool_submit(p, rec, strlen(rec), 0), 0);
+    cr_assert_eq(zvm_pool_submit(p, "E", 1, 1), 0);
+    r = next(p);
+    cr_assert(r.status == ZVM_OK && r.exit_code == 9, "9 is allowed");
+    cr_assert_eq(r.stderr_len, 0, "stderr_limit < 0 keeps none");
+    r = next(p);
+    cr_assert(r.status == ZVM_EXIT && r.exit_code == 7, "7 is not");
+    zvm_pool_free(p);
+}
+
+Test(pool, bad_exit_code_lists_are_refused)
+{
+    const char *bad[] = {"x", "1,", "-1", "256", "5-3", "1;2"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        zvm_pool_config cfg = {.workers = 1, .allow_exit_codes = bad[i]};
+        zvm_pool *p = NULL;
+        char err[512] = "";
+        cr_assert_eq(zvm_pool_new(mod, &cfg, &p, err, sizeof err), -EINVAL, "%s", bad[i]);
+        cr_assert(strstr(err, "exit codes"), "%s", err);
+    }
 }
 
 Test(pool, unordered_returns_everything_once)
@@ -372,7 +423,7 @@ Test(runner, start_with_results_is_refused)
     ci.limit_bytes = 4096;
     cr_assert_eq(zv_cfg_for_instance(&ci, &man), 0);
     zv_eng_thread_init();
-    zv_pf_runner_opts ro = {0, 1, NULL, 0};
+    zv_pf_runner_opts ro = {.snapshots = 1};
     cr_assert_eq(zv_pf_runner_new(m, man, &ro, &r, &err), -ENOENT);
     cr_assert(strstr(err.msg, "_start must have type"), "%s", err.msg);
     cr_assert_null(r);
