@@ -315,8 +315,10 @@ int zv_cli_batch(int argc, char **argv)
         status = 2;
         goto out;
     }
-    if (f.only >= 0)
+    if (f.only >= 0) { /* one record, everything about it */
         f.p.cfg.workers = 1;
+        f.p.cfg.keep_output = 1;
+    }
     if ((rc = zv_pf_pool_new(mod, &f.p.cfg, &j.pool, why, sizeof why))) {
         zv_cli_err("zvm batch: %s: %s\n", f.module_path, why);
         status = rc == -EINVAL ? 2 : 1;

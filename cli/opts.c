@@ -165,10 +165,12 @@ int zv_cli_seconds(const zv_cli_args *a, double *out)
 
 int zv_cli_memory(const zv_cli_args *a, uint64_t *out)
 {
-    if (zv_cli_uint(a, 65536, 65536ull * 65536, out))
+    if (zv_cli_uint(a, 0, UINT64_MAX, out))
         return -1;
     if (*out % 65536)
         return zv_cli_fail(a, "--%s %s: not a multiple of 65536", a->opt->name, a->val);
+    if (*out < 65536 || *out > 65536ull * 65536)
+        return zv_cli_fail(a, "--%s %s: out of range (65536 to 4294967296)", a->opt->name, a->val);
     return 0;
 }
 

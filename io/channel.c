@@ -265,11 +265,10 @@ void zv_io_channel_drop(zv_io_channel *copy)
  * clamped. */
 static int64_t memory_io(zv_io_channel *ch, const struct iovec *v, int n, int64_t at, int writing)
 {
-    int64_t done = 0, want = 0;
+    int64_t done = 0, want = iov_total(v, n);
     if (writing && at > ch->mem_len)
         memset(ch->mem + ch->mem_len, 0, (size_t)((at < ch->mem_cap ? at : ch->mem_cap) - ch->mem_len));
     for (int i = 0; i < n; i++) {
-        want += (int64_t)v[i].iov_len;
         int64_t room = (writing ? ch->mem_cap : ch->mem_len) - (at + done);
         int64_t k = (int64_t)v[i].iov_len < room ? (int64_t)v[i].iov_len : room;
         if (room <= 0)
@@ -280,7 +279,7 @@ static int64_t memory_io(zv_io_channel *ch, const struct iovec *v, int n, int64_
             memcpy(v[i].iov_base, ch->mem + at + done, (size_t)k);
         done += k;
     }
-    if (writing && at + done > ch->mem_len)
+    if (writing && done && at + done > ch->mem_len) /* (a sink past its end keeps nothing) */
         ch->mem_len = at + done;
     if (writing && done < want && ch->mem_sink) { /* kept what fits: the rest is dropped */
         ch->mem_dropped += want - done;

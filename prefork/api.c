@@ -17,21 +17,24 @@ struct zvm_pool {
     zv_pf_pool *pf;
 };
 
-int zvm_module_load(const char *wasm_path, const char *cache_dir, zvm_module **out, char *err,
-                    size_t errlen)
+/* A module from a file (path) or from bytes (path NULL). */
+static int load(const char *path, const void *bytes, size_t size, const char *cache_dir,
+                zvm_module **out, char *err, size_t errlen)
 {
     zv_eng_opts opts = {0};
     zv_eng_err e = {0};
     zvm_module *m;
     int rc;
-    if (!wasm_path || !out)
+    if (!out || (!path && !bytes && size))
         return -EINVAL;
     *out = NULL;
     if (!(m = calloc(1, sizeof *m)))
         return -ENOMEM;
     opts.cache_dir = cache_dir;
     opts.policy = &zv_val_default_policy;
-    if ((rc = zv_eng_module_load_file(wasm_path, &opts, &m->eng, NULL, &e))) {
+    rc = path ? zv_eng_module_load_file(path, &opts, &m->eng, NULL, &e)
+              : zv_eng_module_load(bytes ? bytes : (const void *)"", size, &opts, &m->eng, NULL, &e);
+    if (rc) {
         if (err && errlen)
             snprintf(err, errlen, "%s", e.msg);
         free(m);
@@ -39,6 +42,18 @@ int zvm_module_load(const char *wasm_path, const char *cache_dir, zvm_module **o
     }
     *out = m;
     return 0;
+}
+
+int zvm_module_load(const char *wasm_path, const char *cache_dir, zvm_module **out, char *err,
+                    size_t errlen)
+{
+    return wasm_path ? load(wasm_path, NULL, 0, cache_dir, out, err, errlen) : -EINVAL;
+}
+
+int zvm_module_load_bytes(const void *wasm, size_t len, const char *cache_dir, zvm_module **out,
+                          char *err, size_t errlen)
+{
+    return load(NULL, wasm, len, cache_dir, out, err, errlen);
 }
 
 void zvm_module_free(zvm_module *m)

@@ -146,15 +146,18 @@ static void run_record(worker *w, batch *b, rec *r)
         r->detail = "a channel call was refused or cut short by its limit";
     } else if (!exit_ok(w->p, oc.exit_code)) {
         r->status = ZVM_EXIT; /* its detail is made when it is taken */
-    } else if (room(&b->out, &b->out_cap, b->out_len, oc.out_len)) {
-        r->status = ZVM_LIMIT; /* rare: the host is out of memory, not the guest */
-        r->detail = "no host memory for the output";
     } else {
         r->status = ZVM_OK;
-        if (oc.out_len) /* b->out may still be NULL */
+    }
+    if ((r->status == ZVM_OK || w->p->keep_output) && oc.out_len) {
+        if (room(&b->out, &b->out_cap, b->out_len, oc.out_len)) {
+            r->status = ZVM_LIMIT; /* rare: the host is out of memory, not the guest */
+            r->detail = "no host memory for the output";
+        } else {
             memcpy(b->out + b->out_len, oc.out, oc.out_len);
-        r->out_len = oc.out_len;
-        b->out_len += oc.out_len;
+            r->out_len = oc.out_len;
+            b->out_len += oc.out_len;
+        }
     }
     keep_stderr(w->p, b, r, &oc);
 }
@@ -750,6 +753,7 @@ static int setup(zv_pf_pool *p, const zvm_pool_config *c, char *err, size_t errl
     p->reset_how = c->reset;
     p->snapshots = !c->no_snapshot;
     p->stderr_bytes = c->stderr_limit < 0 ? 0 : c->stderr_limit ? (size_t)c->stderr_limit : 4096;
+    p->keep_output = c->keep_output;
     if ((rc = parse_exit_codes(p, c->allow_exit_codes, err, errlen)))
         return rc;
     if ((rc = zv_cpu_topology_load(&p->topo))) {

@@ -61,6 +61,7 @@ struct zv_pf_pool {
     uint32_t depth, n_workers, n_batches;
     int unordered, reset_how, snapshots;
     size_t stderr_bytes;     /* kept of each record's stderr */
+    int keep_output;         /* a failed record's stdout comes back too */
     uint64_t exit_ok[4];     /* exit codes 0-255 that are not errors, one bit each */
     char exit_detail[16];    /* consumer: "exit N" of the result just taken */
     int jobs;                /* records are zv_pf_job pointers (daemon mode) */

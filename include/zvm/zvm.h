@@ -69,6 +69,10 @@ typedef struct zvm_pool zvm_pool;
  * every pool using it. */
 int zvm_module_load(const char *wasm_path, const char *cache_dir, zvm_module **out, char *err,
                     size_t errlen);
+/* The same from `len` bytes in memory (copied: the caller keeps `wasm`),
+ * e.g. a module fetched from a store; messages name no file. */
+int zvm_module_load_bytes(const void *wasm, size_t len, const char *cache_dir, zvm_module **out,
+                          char *err, size_t errlen);
 void zvm_module_free(zvm_module *m);
 
 /* Pools: one fresh instance per record on pinned workers. Zero fields take
@@ -97,6 +101,7 @@ typedef struct zvm_pool_config {
                             * 0: 4096, < 0: none */
     const char *allow_exit_codes; /* exit codes that are not errors besides 0, e.g. "1,3-5";
                             * any other non-zero exit is a ZVM_EXIT result */
+    int keep_output;       /* 1: a failed record's stdout comes back too (to look at one) */
 } zvm_pool_config;
 
 /* Start the workers and build one instance on each. Returns 0; -EINVAL (a
@@ -123,7 +128,7 @@ typedef struct zvm_result {
     int status;         /* ZVM_OK, ZVM_TRAP, ZVM_TIMEOUT, ZVM_LIMIT, ZVM_EXIT */
     int exit_code;      /* the guest's exit code (proc_exit), 0 when it returned */
     const char *detail; /* the trap's name, the limit hit or "exit N"; NULL when ZVM_OK */
-    const void *data;   /* the guest's stdout (nothing unless ZVM_OK) */
+    const void *data;   /* the guest's stdout (nothing unless ZVM_OK or keep_output) */
     size_t len;
     /* its stderr, whatever the status: the first stderr_limit bytes, then,
      * if more came, a marker "[zvm: N more bytes]" (named so, not `stderr`,

@@ -109,6 +109,23 @@ grep -q "^TRAP me$" s1_errors.txt
 check "an error entry keeps its input data for replay" $?
 check "an empty output still gets an entry: $(rcli XLEN s1.out) outputs" $([ "$(rcli XLEN s1.out)" = 2001 ]; echo $?)
 
+# ---- a record that fails says why: its exit code and stderr ---------------------------------
+cp "$guests/reuse.wasm" .
+rcli XADD sx '*' data "0 fine" > /dev/null
+rcli XADD sx '*' data '9 went\twrong' > /dev/null
+rcli XADD sx '*' data "3 allowed" > /dev/null
+consume sx g cx --drain --module reuse.wasm --arg lines --allow-exit-codes 3 2> cx.log
+last=$?; check "consume with failing records exits 0: $(tail -1 cx.log)" $last
+exactly_once sx g sx.out sx.errors "exit codes"
+rcli --raw XRANGE sx.errors - + > sx_err.txt
+check "a non-zero exit goes to ERR with cause exit, detail 'exit 9', its stderr and exit_code: $(tr '\n' ' ' < sx_err.txt)" \
+    $(awk 'prev == "cause" { c = $0 } prev == "detail" { d = $0 } prev == "exit_code" { e = $0 }
+           prev == "stderr" { s = $0 } { prev = $0 }
+           END { exit !(c == "exit" && d == "exit 9" && e == "9" && s == "went\twrong") }' sx_err.txt; echo $?)
+rcli --raw XRANGE sx.out - + > sx_out.txt
+check "an allowed exit code is an output with its exit_code; a 0 carries none: $(tr '\n' ' ' < sx_out.txt)" \
+    $([ "$(grep -c '^exit_code$' sx_out.txt)" = 1 ] && grep -A1 '^exit_code$' sx_out.txt | grep -qx 3; echo $?)
+
 # ---- --skip-empty, 16 MiB records -----------------------------------------------------------
 empty_id=$(rcli XADD s2 '*' data "")
 head -c 16777216 /dev/zero | tr '\0' 'a' > big.txt

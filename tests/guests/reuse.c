@@ -12,7 +12,11 @@
  *          fork the set-up lists it first
  *   write  write to every writable channel: /dev/out (sequential),
  *          /dev/rout (random: pwrite), /dev/null (a device), stderr
- * Every mode then echoes its stdin. And one that is not about reuse:
+ * Every mode then echoes its stdin. And modes that are not about reuse:
+ *   args   print argc, each argument and the environment
+ *   lines  each stdin line "CODE TEXT": TEXT to stderr (\t and \n
+ *          escaped as in C), "out CODE" to stdout, then exit CODE
+ *          ("trap": unreachable)
  *   hog KIND  make file system objects of one kind until the file
  *          system says no: file (empty, long names), dir, symlink (long
  *          targets), link (hard links), data (one file's bytes)
@@ -150,6 +154,27 @@ static void hog(const char *kind)
     printf("%s: %s after %ld\n", kind, rc ? strerror(errno) : "no error", n);
 }
 
+extern char **environ;
+
+static int lines(void)
+{
+    static char line[65536];
+    int code = 0;
+    while (fgets(line, sizeof line, stdin)) {
+        char *text = strchr(line, ' ');
+        if (!strncmp(line, "trap", 4))
+            __builtin_trap();
+        code = atoi(line);
+        for (char *p = text ? text + 1 : line + strlen(line); *p && *p != '\n'; p++)
+            if (p[0] == '\\' && (p[1] == 'n' || p[1] == 't'))
+                fputc(*++p == 'n' ? '\n' : '\t', stderr);
+            else
+                fputc(*p, stderr);
+        printf("out %d\n", code);
+    }
+    return code;
+}
+
 int main(int argc, char **argv)
 {
     int forking = argc > 2 && !strcmp(argv[2], "fork");
@@ -165,6 +190,16 @@ int main(int argc, char **argv)
         write_all(forking);
     else if (!strcmp(mode, "hog") && argc > 2)
         hog(argv[2]);
+    else if (!strcmp(mode, "lines"))
+        return lines();
+    else if (!strcmp(mode, "args")) {
+        printf("argc %d\n", argc);
+        for (int i = 0; i < argc; i++)
+            printf("argv[%d] %s\n", i, argv[i]);
+        for (char **e = environ; *e; e++)
+            printf("env %s\n", *e);
+        return 0;
+    }
     else
         printf("unknown mode '%s'\n", mode);
     while (fgets(line, sizeof line, stdin))

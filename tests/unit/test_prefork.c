@@ -188,6 +188,36 @@ Test(pool, stderr_goes_with_the_result_and_exit_codes_fail)
     zvm_pool_free(p);
 }
 
+Test(pool, a_module_from_bytes_runs_as_from_its_file)
+{
+    FILE *f = fopen(path, "rb");
+    static uint8_t bytes[1 << 16];
+    size_t n = f ? fread(bytes, 1, sizeof bytes, f) : 0;
+    zvm_module *m = NULL;
+    zvm_pool *p = NULL;
+    zvm_pool_config cfg = {.workers = 1};
+    zvm_result r;
+    char err[512] = "";
+    if (f)
+        fclose(f);
+    cr_assert(n > 8);
+    cr_assert_eq(zvm_module_load_bytes(bytes, n, test_cache_dir(), &m, err, sizeof err), 0, "%s",
+                 err);
+    cr_assert_eq(zvm_pool_new(m, &cfg, &p, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(zvm_pool_submit(p, "hello", 5, 1), 0);
+    cr_assert_eq(zvm_pool_next(p, &r, -1), 1);
+    cr_assert(r.status == ZVM_OK && r.len == 5 && !memcmp(r.data, "hello", 5));
+    zvm_pool_free(p);
+    zvm_module_free(m);
+    m = NULL;
+    bytes[0] = 'x';
+    cr_assert_eq(zvm_module_load_bytes(bytes, n, test_cache_dir(), &m, err, sizeof err), -EINVAL);
+    cr_assert(strstr(err, "magic"), "%s", err);
+    cr_assert_null(m);
+    cr_assert_eq(zvm_module_load_bytes(NULL, 4, NULL, &m, err, sizeof err), -EINVAL);
+    cr_assert(strstr(zvm_version(), "."), "a version: %s", zvm_version());
+}
+
 Test(pool, bad_exit_code_lists_are_refused)
 {
     const char *bad[] = {"x", "1,", "-1", "256", "5-3", "1;2"};
