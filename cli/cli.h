@@ -84,7 +84,9 @@ int zv_cli_seconds(const zv_cli_args *a, double *out);
 int zv_cli_memory(const zv_cli_args *a, uint64_t *out); /* whole 64 KiB pages */
 int zv_cli_choice(const zv_cli_args *a, const char *const *choices, int *out);
 void zv_cli_help(const zv_cli_cmd *cmd, FILE *f);
-void zv_cli_man_options(const zv_cli_cmd *cmd, FILE *f);
+/* Part of the command's man page, in roff: "synopsis", "options" (with
+ * the exit status) or "exit". */
+void zv_cli_man(const zv_cli_cmd *cmd, const char *part, FILE *f);
 /* The name in `names` (NULL-ended) within two edits of `word`, or NULL. */
 const char *zv_cli_nearest(const char *word, const char *const *names);
 
@@ -215,6 +217,7 @@ int zv_cli_validate(int argc, char **argv);
 int zv_cli_tiering(zv_eng_opts *eng, const char *cmd);
 int zv_cli_env_check(const char *cmd);
 void zv_cli_help_environment(FILE *f);
+void zv_cli_man_environment(FILE *f); /* the same, as a man page's ENVIRONMENT */
 /* A pool's summary line on the tiers, when some records ran on the
  * baseline build; and how the tiers ended, in words. */
 void zv_cli_tiers_line(const zv_pf_pool *p);

@@ -44,6 +44,13 @@ void zv_cli_help_environment(FILE *f)
         fprintf(f, "  %-20s %s\n  %-20s %s\n\n", v->name, v->values, "", v->help);
 }
 
+void zv_cli_man_environment(FILE *f)
+{
+    fputs(".SH ENVIRONMENT\n", f);
+    for (const env_var *v = vars; v->name; v++)
+        fprintf(f, ".TP\n.B %s\n%s: %s\n", v->name, v->values, v->help);
+}
+
 /* A 0/1 switch: 0 (off), 1 (on) or dflt when unset; -1 for anything else. */
 static int flag(const char *name, int dflt)
 {

@@ -64,7 +64,8 @@ static int unknown(const char *what)
     return 2;
 }
 
-/* zvm help [COMMAND | environment | --man-options COMMAND] */
+/* zvm help [COMMAND | environment | --man PART [COMMAND]]: --man prints a
+ * part of a man page for the build (cmake/man.cmake). */
 static int help(int argc, char **argv)
 {
     const command *c;
@@ -76,8 +77,16 @@ static int help(int argc, char **argv)
         zv_cli_help_environment(stdout);
         return 0;
     }
-    if (!strcmp(argv[0], "--man-options") && argc == 2 && (c = find(argv[1]))) {
-        zv_cli_man_options(c->cmd, stdout);
+    if (!strcmp(argv[0], "--man") && argc == 2 && !strcmp(argv[1], "environment")) {
+        zv_cli_man_environment(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[0], "--man") && argc == 2 && !strcmp(argv[1], "exit")) {
+        zv_cli_man(&zv_cli_run_cmd, "exit", stdout); /* one table for every command */
+        return 0;
+    }
+    if (!strcmp(argv[0], "--man") && argc == 3 && (c = find(argv[2]))) {
+        zv_cli_man(c->cmd, argv[1], stdout);
         return 0;
     }
     if (!(c = find(argv[0])))

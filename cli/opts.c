@@ -244,21 +244,39 @@ static void roff_text(FILE *f, const char *s)
     }
 }
 
-void zv_cli_man_options(const zv_cli_cmd *cmd, FILE *f)
+/* The man page's parts (doc/zvm-CMD.1.in: @SYNOPSIS@, @OPTIONS@, @EXIT@). */
+void zv_cli_man(const zv_cli_cmd *cmd, const char *part, FILE *f)
 {
-    fputs(".SH OPTIONS\n", f);
-    for (const zv_cli_opt *o = cmd->opts; o && o->name; o++) {
-        char label[80];
-        opt_label(o, label, sizeof label);
-        fputs(".TP\n.B ", f);
-        roff_text(f, label);
-        fputs("\n", f);
-        roff_text(f, o->help);
+    if (!strcmp(part, "synopsis")) {
+        for (const char *u = cmd->usage; *u;) {
+            size_t n = strcspn(u, "\n");
+            char line[512];
+            snprintf(line, sizeof line, "%.*s", (int)n, u);
+            if (u != cmd->usage)
+                fputs(".br\n", f);
+            fprintf(f, ".B %s%s\n", cmd->prog ? cmd->prog : "zvm ", cmd->prog ? "" : cmd->name);
+            roff_text(f, line);
+            fputs("\n", f);
+            u += n + (u[n] == '\n');
+        }
+        return;
+    }
+    if (!strcmp(part, "options")) {
+        fputs(".SH OPTIONS\n", f);
+        for (const zv_cli_opt *o = cmd->opts; o && o->name; o++) {
+            char label[80];
+            opt_label(o, label, sizeof label);
+            fputs(".TP\n.B ", f);
+            roff_text(f, label);
+            fputs("\n", f);
+            roff_text(f, o->help);
+            fputs("\n", f);
+        }
+        fputs(".TP\n.B \\-h, \\-\\-help\n", f);
+        roff_text(f, help_opt.help);
         fputs("\n", f);
     }
-    fputs(".TP\n.B \\-h, \\-\\-help\n", f);
-    roff_text(f, help_opt.help);
-    fputs("\n.SH EXIT STATUS\n.nf\n", f);
+    fputs(".SH EXIT STATUS\n.nf\n", f);
     roff_text(f, exit_codes);
     fputs(".fi\n", f);
 }

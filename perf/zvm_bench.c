@@ -273,6 +273,10 @@ int main(int argc, char **argv)
     char err[1024];
     int rc, tty = isatty(2);
 
+    if (argc == 3 && !strcmp(argv[1], "--man")) { /* a man page's part, for the build */
+        zv_cli_man(&bench_cmd, argv[2], stdout);
+        return 0;
+    }
     if ((rc = parse(argc, argv, &b)))
         return rc == ZV_CLI_HELP ? 0 : 2;
     if (zv_cli_env_check("bench"))

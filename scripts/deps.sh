@@ -16,6 +16,7 @@ pkgs=(
   libclang-rt-14-dev                             # the fuzzer runtime (libFuzzer)
   libhiredis-dev redis-server redis-tools        # zvm consume; its tests start redis-server
   time python3                                   # tests: peak RSS (/usr/bin/time), tar images
+  mandoc                                         # tests: lint the man pages
 )
 missing=()
 for p in "${pkgs[@]}"; do

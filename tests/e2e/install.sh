@@ -35,7 +35,8 @@ cmake --install "$build" --prefix "$P" >install.log 2>&1
 last=$?; check "cmake --install: $(tail -3 install.log)" $last
 for f in bin/zvm bin/zvm-cc bin/zvm-c++ bin/zvm-bench include/zvm/zvm.h include/zvm/guest.h \
          include/zvm/wasm32-wasi/setjmp.h include/zvm/wasm32-wasi/stdio.h \
-         lib/wasm32-wasi/libzvm-guest.a; do
+         lib/wasm32-wasi/libzvm-guest.a share/man/man1/zvm.1 share/man/man1/zvm-batch.1 \
+         share/man/man1/zvm-bench.1; do
     [ -e "$P/$f" ]; check "installed $f" $?
 done
 readme 'export PATH="$P/bin:$PATH" PKG_CONFIG_PATH="$P/lib/pkgconfig"'
