@@ -187,7 +187,8 @@ typedef struct {
 typedef struct {
     uint64_t memory_bytes;  /* a node's memory unless it says */
     uint32_t timeout_s;     /* a node's timeout unless it says */
-    const char *outdir;     /* writable devices without a path: NULL is out/ beside the JSON */
+    const char *outdir;     /* writable devices without a path, and stderr when a node lists
+                             * none: NULL is out/ beside the JSON (a relative one is too) */
 } zv_cfg_job_opts;
 
 /* Read, check and expand JOB.json (wildcards are matched against the

@@ -482,18 +482,19 @@ static void channel(text *t, const char *uri, const char *alias, int type, int w
         writable ? BIG_BYTES : 0);
 }
 
-/* The device's host path for instance `i` of node `n`. */
-static void device_path(const ctx *c, const zv_cfg_job_opts *o, const node *n, int k,
-                        const char *inst, uint32_t i, char *out, size_t cap)
+/* The device's host path for instance `i` of node `n`. A device not
+ * listed is /dev/null, but for stderr: what an instance says on it is
+ * kept (INSTANCE.stderr beside the devices without a path), so a job that
+ * fails says why. */
+static void device_path(const zv_cfg_job_opts *o, const node *n, int k, const char *inst,
+                        uint32_t i, char *out, size_t cap)
 {
     const char *p = n->dev_path[k], *star;
-    if (!n->dev_present[k]) {
+    if (!n->dev_present[k] && k != DEV_STDERR) {
         snprintf(out, cap, "/dev/null");
-    } else if (!p) { /* a writable device without a path: the outdir */
-        if (o->outdir)
-            snprintf(out, cap, "%s/%s.%s", o->outdir, inst, dev_names[k]);
-        else
-            snprintf(out, cap, "%s/out/%s.%s", c->dir, inst, dev_names[k]);
+    } else if (!p) { /* a writable device without a path, or stderr unlisted: the outdir
+                      * (relative: to the JSON's folder, as the manifest resolves it) */
+        snprintf(out, cap, "%s/%s.%s", o->outdir ? o->outdir : "out", inst, dev_names[k]);
     } else if ((star = strchr(p, '*'))) {
         const char *fill = dev_writable[k] && !n->matches ? inst : n->matches[i];
         snprintf(out, cap, "%.*s%s%s", (int)(star - p), p, fill, star + 1);
@@ -545,7 +546,7 @@ static int build(ctx *c, const zv_cfg_job_opts *o, zv_cfg_jobdesc *j)
                 put(&t, "\n");
             }
             for (int k = 0; k < N_DEVS; k++) {
-                device_path(c, o, n, k, in->name, i, path, sizeof path);
+                device_path(o, n, k, in->name, i, path, sizeof path);
                 if (n->dev_path[k] && climbs(path)) /* '*' replaced: checked again */
                     return bad(c, n->v,
                                "$[%u] (%s): instance %s: the device %s's path \"%.80s\" "

@@ -131,6 +131,8 @@ struct zv_eng_session {
     uint64_t clock_ns;  /* virtual clock: the last reading */
     uint64_t rng;       /* random stream state */
     uint32_t n_protects; /* zvm.jail/unjail calls of this run (ZV_HOST_MAX_PROTECTS) */
+    uint32_t n_strays;  /* files made (or tried) under /dev that are no channel */
+    char stray[256];    /* the first one's path */
     uint64_t jailed[65536 / 64]; /* 64 KiB pages sealed by zvm.jail, one bit each */
 };
 

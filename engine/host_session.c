@@ -189,6 +189,8 @@ struct zv_eng_session_mark {
     zv_io_channel *ch;
     uint32_t n_ch;
     uint64_t clock_ns, rng;
+    uint32_t n_strays;
+    char stray[256];
 };
 
 /* The descriptors a run starts with: the standard channels, then /dev or
@@ -239,6 +241,8 @@ static void put_back(zv_eng_session *s, const zv_eng_session_mark *m)
                 memset(&s->fds[i], 0, sizeof s->fds[i]);
     s->clock_ns = m ? m->clock_ns : s->man->time_s * 1000000000ull;
     s->rng = m ? m->rng : s->man->seed;
+    s->n_strays = m ? m->n_strays : 0;
+    memcpy(s->stray, m ? m->stray : "", m ? sizeof s->stray : 1);
     if (s->n_protects) /* the instance's reset unseals its memory (a fork point has none) */
         memset(s->jailed, 0, sizeof s->jailed);
     s->n_protects = 0;
@@ -287,6 +291,8 @@ int zv_eng_session_mark_take(const zv_eng_session *s, zv_eng_session_mark **out)
     m->set = s->cur;
     m->clock_ns = s->clock_ns;
     m->rng = s->rng;
+    m->n_strays = s->n_strays;
+    memcpy(m->stray, s->stray, sizeof m->stray);
     if (!(m->fds = malloc(s->n_fds * sizeof *m->fds)) ||
         !(m->ch = calloc(s->cur->n_ch + 1, sizeof *m->ch)))
         goto nomem;
@@ -318,6 +324,19 @@ void zv_eng_session_mark_free(zv_eng_session_mark *m)
 int64_t zv_eng_session_written(const zv_eng_session *s, uint32_t index)
 {
     return s->cur->ch[index].mem_len;
+}
+
+int zv_eng_session_used(const zv_eng_session *s, uint32_t index)
+{
+    const zv_io_channel *c = &s->cur->ch[index];
+    return c->opened || c->counters[ZV_CFG_GETS] || c->counters[ZV_CFG_PUTS] || c->refused;
+}
+
+uint32_t zv_eng_session_strays(const zv_eng_session *s, char *first, size_t cap)
+{
+    if (cap)
+        snprintf(first, cap, "%s", s->stray);
+    return s->n_strays;
 }
 
 int64_t zv_eng_session_refused(const zv_eng_session *s)

@@ -565,6 +565,18 @@ static uint32_t dir_path(zv_ctx *ctx, uint32_t fd, uint32_t ptr, uint32_t len, z
     return f->kind == ZV_FD_MEM ? mem_dir(ctx, f, d) : (*d = *f, 0);
 }
 
+/* An open to create or write under /dev, from the root, that found no
+ * channel (zv_eng_session_strays): counted, the first one's path kept. */
+static void note_stray(zv_eng_session *s, const zv_host_fd *dir, const char *path)
+{
+    while (path[0] == '.' && path[1] == '/')
+        path += 2;
+    if (!dir->preopen || strcmp(dir->preopen, "/") || strncmp(path, "dev/", 4))
+        return;
+    if (!s->n_strays++)
+        snprintf(s->stray, sizeof s->stray, "/%s", path);
+}
+
 /* path_open: beneath a preopened host directory, or in the in-memory
  * tree (where a channel's alias opens the channel). */
 static uint32_t wasi_path_open(zv_ctx *ctx, uint32_t dirfd, uint32_t lookup, uint32_t path,
@@ -590,8 +602,13 @@ static uint32_t wasi_path_open(zv_ctx *ctx, uint32_t dirfd, uint32_t lookup, uin
              ? zv_hdir_open(&d, p, lookup, oflags, rights, (uint16_t)fdflags, &opened)
              : zv_mfs_open(s->mfs, &d, p, lookup, oflags, rights, (uint16_t)fdflags, s->clock_ns,
                            &opened);
+    if (d.kind == ZV_FD_MEM && ((oflags & 1) || (rights & (1ull << 6))) && !(oflags & 2) &&
+        (rc || opened.kind != ZV_FD_CHANNEL)) /* made or written: a device no one declared? */
+        note_stray(s, &d, p);
     if (rc)
         return rc;
+    if (opened.kind == ZV_FD_CHANNEL)
+        s->cur->ch[opened.channel].opened = 1;
     if (opened.kind != ZV_FD_CHANNEL) {
         opened.rights = rights & zv_host_rights(opened.type);
         opened.inheriting = inheriting;

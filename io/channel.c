@@ -211,6 +211,7 @@ void zv_io_channel_memory(zv_io_channel *ch, void *buf, int64_t len, int64_t cap
     ch->size = len;
     ch->read_pos = ch->write_pos = 0;
     ch->refused = ch->clamped = 0;
+    ch->opened = 0;
     memset(ch->counters, 0, sizeof ch->counters);
 }
 
@@ -225,6 +226,7 @@ void zv_io_channel_rewind(zv_io_channel *ch)
     ch->read_pos = 0;
     ch->write_pos = ch->write_start;
     ch->refused = ch->clamped = 0;
+    ch->opened = 0;
     memset(ch->counters, 0, sizeof ch->counters);
     if (ch->sha)
         zv_val_sha256_init(ch->sha);

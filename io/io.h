@@ -77,6 +77,8 @@ typedef struct zv_io_channel {
     int64_t mem_len, mem_cap; /* bytes to read; room to write */
     int64_t mem_dropped; /* a sink's bytes past mem_cap, taken and not kept */
     uint8_t mem_sink;    /* writes past mem_cap succeed and are dropped (a record's stderr) */
+    uint8_t opened;      /* the guest opened it by path in this run (set by the host; a job's
+                          * connection that no one opened is reported) */
 } zv_io_channel;
 
 /* Open channel `c` on the host path `path` (already resolved). Regular

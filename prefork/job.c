@@ -28,16 +28,24 @@
  * each one's descriptor says none is ready; checked twice, 50 ms apart)
  * and none is left to start, the job is deadlocked: the runner follows
  * "waits on" from pipe to pipe, names the cycle, and stops the job. An
- * instance that does not end with ZeroVM's code 0 (a trap, a timeout, a
- * bad device) also stops the job: the watchdog interrupts every running
+ * instance that does not end "ok" also stops the job: a trap, a timeout, a
+ * device that does not open, a guest's exit code other than 0, or a write
+ * under /dev that no connection or device declares (its bytes reach no
+ * one: a typo'd /dev/out/NAME). The watchdog interrupts every running
  * instance, none is started, and the job's status names the instance and
- * its cause.
+ * its cause ("reduce-2: exit 3", "map-1: trap: unreachable").
+ *
+ * Reported, not failed: a connection an instance never opened (nor read
+ * or wrote by number). Nothing written into it was lost, and a router may
+ * have had nothing for that peer; the instance's status and the job's say
+ * which ("ok; never opened: /dev/out/reduce-2").
  */
 #include "prefork/prefork.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,8 +63,9 @@ typedef struct {
     uint32_t index;
     pthread_t thread;
     int state, has_token, blocked, fd, out;
-    int stopped; /* running when the job was stopped */
-    zvm_report rep;
+    int stopped;       /* running when the job was stopped */
+    uint32_t unopened; /* its connections it never opened (a note when it ends well) */
+    zv_pf_job_inst res;
 } inst;
 
 struct job {
@@ -75,7 +84,7 @@ struct job {
     uint64_t progress; /* waits that ended */
     int aborted;
     uint32_t culprit; /* the instance that ended the job, or UINT32_MAX */
-    char why[400];
+    char why[512];
     zv_pf_watchdog *wd;
 };
 
@@ -127,22 +136,92 @@ static void close_end(int *fd)
     *fd = -1;
 }
 
+static int status_ok(const char *s)
+{
+    return !strcmp(s, "ok") || !strncmp(s, "ok;", 3);
+}
+
+/* Append to a status, cut at its end. */
+static void add(char *buf, size_t cap, const char *fmt, ...)
+{
+    size_t len = strlen(buf);
+    va_list ap;
+    va_start(ap, fmt);
+    if (len < cap) vsnprintf(buf + len, cap - len, fmt, ap);
+    va_end(ap);
+}
+
+/* The connections (pipe channels) it never used, as a note: the first
+ * few by alias, then how many more. */
+static void note_unopened(inst *i, const zv_cfg_manifest *m, const uint8_t *used)
+{
+    zv_pf_job_inst *r = &i->res;
+    for (uint32_t c = 0; c < m->n_channels; c++) {
+        if (used[c] || strcmp(m->channels[c].uri, ZV_CFG_PIPE_URI)) continue;
+        if (i->unopened < 4)
+            add(r->status, sizeof r->status, "%s%s", i->unopened ? ", " : "; never opened: ",
+                m->channels[c].alias);
+        i->unopened++;
+    }
+    if (i->unopened > 4) add(r->status, sizeof r->status, " and %u more", i->unopened - 4);
+}
+
+/* Its line of the report (prefork.h: zv_pf_job_inst) from its session's. */
+static void describe(inst *i, const zv_cfg_manifest *m, const zv_pf_session_opts *so,
+                     const zvm_report *rep)
+{
+    zv_pf_job_inst *r = &i->res;
+    r->cpu_seconds = rep->cpu_seconds;
+    r->bytes_in = rep->get_bytes;
+    r->bytes_out = rep->put_bytes;
+    r->exited = rep->exit_code == 0;
+    r->exit_code = rep->user_code;
+    if (so->trap == ZV_TRAP_TIMEOUT)
+        snprintf(r->status, sizeof r->status, "timeout");
+    else if (so->trap)
+        snprintf(r->status, sizeof r->status, "trap: %s", rep->status);
+    else if (!rep->exit_code && rep->user_code)
+        snprintf(r->status, sizeof r->status, "exit %d", rep->user_code);
+    else
+        snprintf(r->status, sizeof r->status, "%s", rep->status);
+    r->failed = !status_ok(r->status);
+    if (so->n_strays) { /* its bytes went nowhere: the job fails */
+        if (!r->failed) r->status[0] = 0;
+        add(r->status, sizeof r->status, "%sundeclared device: %s", r->failed ? "; " : "",
+            so->stray);
+        if (so->n_strays > 1) add(r->status, sizeof r->status, " and %u more", so->n_strays - 1);
+        r->failed = 1;
+    } else if (!r->failed && so->used) {
+        note_unopened(i, m, so->used);
+    }
+}
+
 static void *inst_main(void *p)
 {
     inst *i = p;
     job *j = i->j;
+    const zv_cfg_manifest *m = j->d->inst[i->index].man;
     zv_pf_session_opts so;
+    zvm_report rep;
+    struct timespec t0, t1;
     memset(&so, 0, sizeof so);
     so.eng = j->o->eng;
     so.watch = zv_pf_watchdog_slot(j->wd, i->index);
     so.module = j->mods[i->index];
     so.wait_hook = on_wait;
     so.wait_arg = i;
-    if (zv_pf_session_run(j->d->inst[i->index].man, &so, &i->rep)) {
-        memset(&i->rep, 0, sizeof i->rep);
-        i->rep.exit_code = 1;
-        snprintf(i->rep.status, sizeof i->rep.status, "out of memory");
+    so.used = calloc(m->n_channels ? m->n_channels : 1, 1);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (!so.used || zv_pf_session_run(m, &so, &rep)) {
+        memset(&rep, 0, sizeof rep);
+        rep.exit_code = 1;
+        snprintf(rep.status, sizeof rep.status, "out of memory");
     }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    describe(i, m, &so, &rep);
+    i->res.wall_seconds = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    zvm_report_free(&rep);
+    free(so.used);
     pthread_mutex_lock(&j->mu);
     for (uint32_t k = 0; k < j->d->n_pipes; k++) { /* its side of each pipe is over */
         if (j->d->pipes[k].from == i->index) close_end(&j->ends[k][1]);
@@ -154,9 +233,9 @@ static void *inst_main(void *p)
     j->ended[j->n_ended++] = i->index;
     if (i->has_token) j->tokens++;
     i->has_token = 0;
-    if (i->rep.exit_code && !j->aborted) {
-        char why[400];
-        snprintf(why, sizeof why, "%s: %s", j->d->inst[i->index].name, i->rep.status);
+    if (i->res.failed && !j->aborted) {
+        char why[sizeof j->why];
+        snprintf(why, sizeof why, "%s: %s", j->d->inst[i->index].name, i->res.status);
         stop_job(j, i->index, why);
     }
     pthread_cond_broadcast(&j->cv);
@@ -247,6 +326,7 @@ static int make_parents(const char *path, char *why, size_t wn)
 
 static int setup(job *j, char *why, size_t wn)
 {
+    zvm_report rep;
     struct rlimit rl;
     uint64_t need = 4ull * j->d->n_pipes + 8ull * j->d->n_inst + 64;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -257,6 +337,20 @@ static int setup(job *j, char *why, size_t wn)
         snprintf(why, wn, "the job needs about %llu descriptors, the limit is %llu (ulimit -n)",
                  (unsigned long long)need, (unsigned long long)rl.rlim_cur);
         return -EMFILE;
+    }
+    /* each program loaded once (validated, compiled or taken from the
+     * cache), before anything starts or is made; its instances share it */
+    for (uint32_t k = 0; k < j->d->n_inst; k++) {
+        const zv_cfg_manifest *m = j->d->inst[k].man;
+        for (uint32_t e = 0; e < k && !j->mods[k]; e++)
+            if (!strcmp(j->d->inst[e].man->program, m->program)) j->mods[k] = j->mods[e];
+        if (j->mods[k]) continue;
+        memset(&rep, 0, sizeof rep);
+        if (zv_pf_load_program(m, &j->o->eng, &j->mods[k], &rep)) {
+            snprintf(why, wn, "%s: %s", j->d->inst[k].name, rep.status); /* names the file */
+            return -EINVAL;
+        }
+        j->owned[k] = 1;
     }
     for (uint32_t p = 0; p < j->d->n_pipes; p++) {
         const zv_cfg_job_pipe *pp = &j->d->pipes[p];
@@ -289,19 +383,6 @@ static int setup(job *j, char *why, size_t wn)
             if ((rc = make_parents(path, why, wn))) return rc;
         }
     }
-    /* each program loaded once (validated, compiled or taken from the
-     * cache), before anything starts; its instances share it */
-    for (uint32_t k = 0; k < j->d->n_inst; k++) {
-        const zv_cfg_manifest *m = j->d->inst[k].man;
-        for (uint32_t e = 0; e < k && !j->mods[k]; e++)
-            if (!strcmp(j->d->inst[e].man->program, m->program)) j->mods[k] = j->mods[e];
-        if (j->mods[k]) continue;
-        if (zv_pf_load_program(m, &j->o->eng, &j->mods[k], &j->in[k].rep)) {
-            snprintf(why, wn, "%s: %s: %s", j->d->inst[k].name, m->program, j->in[k].rep.status);
-            return -EINVAL;
-        }
-        j->owned[k] = 1;
-    }
     return 0;
 }
 
@@ -320,8 +401,8 @@ static void start(job *j, inst *i)
         j->tokens++;
         j->live--;
         j->done++;
-        i->rep.exit_code = 1;
-        snprintf(i->rep.status, sizeof i->rep.status, "cannot start a thread");
+        i->res.failed = 1;
+        snprintf(i->res.status, sizeof i->res.status, "cannot start a thread");
         stop_job(j, i->index, "cannot start a thread for an instance");
     }
     pthread_attr_destroy(&attr);
@@ -346,8 +427,8 @@ static void run(job *j)
         if (j->aborted && next < n) { /* never started */
             for (; next < n; next++, j->done++) {
                 j->in[next].state = DONE;
-                j->in[next].rep.exit_code = 1;
-                snprintf(j->in[next].rep.status, sizeof j->in[next].rep.status,
+                j->in[next].res.failed = 1;
+                snprintf(j->in[next].res.status, sizeof j->in[next].res.status,
                          "not started: the job ended");
             }
             continue;
@@ -380,6 +461,20 @@ static void run(job *j)
         pthread_cond_timedwait(&j->cv, &j->mu, &until);
     }
     pthread_mutex_unlock(&j->mu);
+}
+
+/* A job that ended well: "ok; N instances never opened a connection:
+ * a, b, c, d and 2 more". */
+static void note_job(const job *j, char *status, size_t cap)
+{
+    uint32_t n = 0;
+    for (uint32_t k = 0; k < j->d->n_inst; k++)
+        n += j->in[k].unopened != 0;
+    if (n) add(status, cap, "; %u instance%s never opened a connection: ", n, n > 1 ? "s" : "");
+    for (uint32_t k = 0, shown = 0; n && k < j->d->n_inst && shown < 4; k++)
+        if (j->in[k].unopened)
+            add(status, cap, "%s%s", shown++ ? ", " : "", j->d->inst[k].name);
+    if (n > 4) add(status, cap, " and %u more", n - 4);
 }
 
 int zv_pf_job_run(zv_cfg_jobdesc *d, const zv_pf_job_opts *o, zv_pf_job_result *res)
@@ -416,33 +511,33 @@ int zv_pf_job_run(zv_cfg_jobdesc *d, const zv_pf_job_opts *o, zv_pf_job_result *
     }
     if ((rc = setup(&j, res->status, sizeof res->status))) goto out;
     run(&j);
-    res->reports = calloc(d->n_inst, sizeof *res->reports);
-    if (!res->reports) {
+    if (!(res->inst = calloc(d->n_inst, sizeof *res->inst))) {
         rc = -ENOMEM;
         snprintf(res->status, sizeof res->status, "out of memory");
         goto out;
     }
     res->n = d->n_inst;
+    res->culprit = j.culprit;
     for (uint32_t k = 0; k < d->n_inst; k++) {
         inst *i = &j.in[k];
         if (i->stopped) { /* interrupted, or it ended as the job stopped: not whole either way */
-            snprintf(i->rep.status, sizeof i->rep.status, "stopped: the job ended");
-            i->rep.exit_code = i->rep.exit_code ? i->rep.exit_code : 4;
+            snprintf(i->res.status, sizeof i->res.status, "stopped: the job ended");
+            i->res.failed = 1;
+            i->res.exited = 0;
         }
-        res->failed += i->rep.exit_code != 0 || i->rep.user_code != 0;
-        res->reports[k] = i->rep;
-        memset(&i->rep, 0, sizeof i->rep);
+        res->failed += i->res.failed;
+        res->inst[k] = i->res;
     }
     res->exit_code = j.aborted || res->failed ? 1 : 0;
     snprintf(res->status, sizeof res->status, "%s", j.aborted ? j.why : "ok");
+    if (!j.aborted) /* which instances left connections unopened (their lines say which) */
+        note_job(&j, res->status, sizeof res->status);
 out:
     zv_pf_watchdog_free(j.wd);
     for (uint32_t p = 0; j.ends && p < d->n_pipes; p++) {
         close_end(&j.ends[p][0]);
         close_end(&j.ends[p][1]);
     }
-    for (uint32_t k = 0; j.in && k < d->n_inst; k++)
-        zvm_report_free(&j.in[k].rep);
     for (uint32_t k = 0; j.mods && j.owned && k < d->n_inst; k++)
         if (j.owned[k]) zv_eng_module_free(j.mods[k]);
     free(j.in);
@@ -458,8 +553,6 @@ out:
 
 void zv_pf_job_result_free(zv_pf_job_result *r)
 {
-    for (uint32_t k = 0; r->reports && k < r->n; k++)
-        zvm_report_free(&r->reports[k]);
-    free(r->reports);
+    free(r->inst);
     memset(r, 0, sizeof *r);
 }

@@ -189,6 +189,10 @@ typedef struct {
     zv_eng_module *module;     /* non-NULL: the Program, loaded by the caller (borrowed) */
     zv_io_wait_hook wait_hook; /* set on the guest thread (io.h), with wait_arg */
     void *wait_arg;
+    uint8_t *used;             /* non-NULL: filled, one per manifest channel: did the run use
+                                * it (zv_eng_session_used)? */
+    uint32_t n_strays;         /* filled: devices no one declared (zv_eng_session_strays) */
+    char stray[256];           /* filled: the first one's path */
 } zv_pf_session_opts;
 
 /* Run the manifest's Program under its rules; fill `rep` as zvm run
@@ -208,12 +212,32 @@ typedef struct {
     void *arg;
 } zv_pf_job_opts;
 
+/* One instance's line of a job's report. Its status: "ok" (or "ok; ..."
+ * with a note: calls refused over a limit, connections it never opened),
+ * "exit N" (the guest's non-zero exit), "trap: CAUSE", "timeout",
+ * "undeclared device: PATH" (a write under /dev that no connection or
+ * device declares), "stopped: the job ended", "not started: the job
+ * ended", or why its session could not start (a device that does not
+ * open). Anything but "ok" and "ok; ..." is a failure. */
 typedef struct {
-    zvm_report *reports;       /* one per instance, in the description's order */
+    char status[512];
+    int failed;
+    int exited;                /* the guest ended by itself: exit_code is its code */
+    int exit_code;
+    double cpu_seconds;        /* its guest thread's */
+    double wall_seconds;       /* from its start to its end, waits included */
+    int64_t bytes_in, bytes_out; /* through all its channels */
+} zv_pf_job_inst;
+
+typedef struct {
+    zv_pf_job_inst *inst;      /* one per instance, in the description's order */
     uint32_t n;
-    uint32_t failed;           /* instances whose exit code or guest's code is not 0 */
-    int exit_code;             /* 0: every instance ended with 0; else 1 */
-    char status[512];          /* "ok", "NAME: cause" (what stopped it) or "deadlock: ..." */
+    uint32_t failed;           /* instances that failed (the one that stopped the job, and
+                                * those it stopped or kept from starting) */
+    uint32_t culprit;          /* the instance whose failure stopped the job, or UINT32_MAX */
+    int exit_code;             /* 0: every instance ended with "ok"; else 1 */
+    char status[512];          /* "ok" (or "ok; N instances never opened a connection: ..."),
+                                * "NAME: its status" (what stopped the job), "deadlock: ..." */
 } zv_pf_job_result;
 
 /* Run the job: pipes made, programs compiled, instances started and

@@ -223,6 +223,9 @@ int zv_pf_session_run(const zv_cfg_manifest *man, zv_pf_session_opts *o, zvm_rep
     rep->exit_code = run(&s, &wd);
     zv_pf_watchdog_free(wd);
     if (s.session) {
+        s.o->n_strays = zv_eng_session_strays(s.session, s.o->stray, sizeof s.o->stray);
+        for (uint32_t i = 0; s.o->used && i < man->n_channels; i++)
+            s.o->used[i] = (uint8_t)zv_eng_session_used(s.session, i);
         rc = zv_eng_session_finish(s.session, &totals);
         if (rc == 0)
             rc = zv_pf_report_totals(rep, &totals, s.memory_etag);

@@ -8,12 +8,20 @@
 # a hang), a trapping node (the job stops, the report names it), a 200-node
 # fan-in, and determinism over 20 runs on 1 and 2 workers.
 #
-# Then the two examples: the word count equals `sort | uniq -c` and gives
-# the same bytes over 20 runs on 1 and 2 workers; the grep pipeline counts
-# what `grep -c` counts.
+# What a job says (issue 23): the report is a table labelled per instance
+# (name, exit code, CPU, wall time, bytes in and out, status) and the JSON
+# form has the same fields; every instance's stderr is kept (out/NAME.stderr,
+# or the stderr device's path); a failure names the instance and how
+# (`reduce-2: exit 3`, `boom: trap: unreachable`), never "1 failed: ok"; a
+# write to an undeclared /dev/out/NAME fails the job, naming it; connections
+# never opened are noted.
 #
-# Usage: job.sh ZVM GUEST_DIR EXAMPLES_BUILD_DIR
-zvm=$(realpath "$1") guests=$(realpath "$2") examples=$(realpath "$3")
+# Then the examples: the word count equals `sort | uniq -c` and gives the
+# same bytes over 20 runs on 1 and 2 workers; the grep pipeline counts what
+# `grep -c` counts; README's two-stage example runs exactly as written.
+#
+# Usage: job.sh ZVM GUEST_DIR EXAMPLES_BUILD_DIR SOURCE_DIR
+zvm=$(realpath "$1") guests=$(realpath "$2") examples=$(realpath "$3") src=$(realpath "$4")
 source "$(dirname "$0")/lib.sh"
 check() { n_checks=$((n_checks + 1)); [ "$2" = 0 ] || fail "$1"; }
 
@@ -45,13 +53,30 @@ last=$?; check "src-2 likewise: $(cat out/src-2.stdout)" $last
 last=$?; check "exec.name is argv[0]; mid reads both sources: $(cat out/mid.txt)" $last
 [ "$(cat out/sink.txt)" = "sink ROLE=- in: mid out:" ]
 last=$?; check "sink: $(cat out/sink.txt)" $last
-grep -q "^zvm job: 4 instances, 0 failed: ok$" <<< "$out"
-last=$?; check "the job's line: $(tail -1 <<< "$out")" $last
-[ "$(grep -c '^== ' <<< "$out")" = 4 ]
-check "one report per instance" $?
+# the id role lists /dev/in and /dev/out but opens nothing: noted, not failed
+grep -q "^zvm job: 4 instances, 0 failed: ok; 4 instances never opened a connection: src-1, src-2, mid, sink$" <<< "$out"
+last=$?; check "the job's line notes the connections never opened: $(tail -1 <<< "$out")" $last
+head -1 <<< "$out" | grep -Eq '^name +exit_code +cpu_seconds +wall_seconds +bytes_in +bytes_out +status$'
+last=$?; check "the report's header labels each field: $(head -1 <<< "$out")" $last
+grep -Eq '^src-1 +0 +[0-9]+\.[0-9]{3} +[0-9]+\.[0-9]{3} +0 +43 +ok; never opened: /dev/in/src-2, /dev/out/mid, /dev/out/src-2$' <<< "$out"
+last=$?; check "one labelled line per instance (src-1: exit 0, 43 bytes out, what it never opened): $(sed -n 2p <<< "$out")" $last
+[ "$(wc -l <<< "$out")" = 6 ] && [ "$(awk 'NR > 1 && NR < 6 { print $1 }' <<< "$out" | tr '\n' ' ')" = "src-1 src-2 mid sink " ]
+last=$?; check "a header, the 4 instances in order, the job's line: $(awk '{ print $1 }' <<< "$out" | tr '\n' ' ')" $last
+header=$(head -1 <<< "$out")
 zjob --report=json names.json
-python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["exit_code"] == 0 and len(d["instances"]) == 4 and d["instances"][3]["name"] == "sink"' <<< "$out"
-check "--report=json is one JSON document" $?
+printf '%s\n' "$out" > names.out.json
+python3 - "$header" <<'PY'
+import json, sys
+d = json.load(open("names.out.json"))
+assert d["exit_code"] == 0 and d["failed"] == 0 and len(d["instances"]) == 4, d
+assert d["status"].startswith("ok; 4 instances never opened a connection"), d["status"]
+for i in d["instances"]:
+    assert list(i) == sys.argv[1].split(), (list(i), sys.argv[1])
+    assert i["exit_code"] == 0 and i["bytes_out"] > 0 and i["status"].startswith("ok; never opened")
+    assert isinstance(i["cpu_seconds"], float) and isinstance(i["wall_seconds"], float)
+assert [i["name"] for i in d["instances"]] == ["src-1", "src-2", "mid", "sink"]
+PY
+check "--report=json is one JSON document with the text's fields per instance" $?
 
 # ---- wildcards -----------------------------------------------------------------------
 mkdir -p in
@@ -156,9 +181,74 @@ cat > trap.json <<EOF
 [$(node w wait ', "count": 3, "connect": ["w"]'), $(node boom trap)]
 EOF
 zjob trap.json
-[ "$status" = 1 ] && grep -q "^zvm job: 4 instances, 4 failed: boom: unreachable$" <<< "$out" &&
-    [ "$(grep -c '^stopped: the job ended$' <<< "$out")" = 3 ]
-last=$?; check "a trap names the node and stops the others (exit $status): $(tail -1 <<< "$out")" $last
+[ "$status" = 1 ] && grep -q "^zvm job: 4 instances, 4 failed: boom: trap: unreachable$" <<< "$out" &&
+    [ "$(grep -Ec '^w-[1-3] +- .* stopped: the job ended$' <<< "$out")" = 3 ] &&
+    grep -Eq '^boom +- .* trap: unreachable$' <<< "$out"
+last=$?; check "a trap names the node and how, and stops the others (exit $status): $out" $last
+grep -qx "zvm job: trap.json: boom: trap: unreachable (its stderr: out/boom.stderr)" <<< "$err"
+last=$?; check "... and says so on stderr with where its stderr is: $err" $last
+
+# ---- which instance failed, and how; its stderr is kept ------------------------------
+printf 'one\ntwo\nthree\n' > three.txt
+cat > fail.json <<EOF
+[$(node src fan ', "devices": [{"name": "stdin", "path": "three.txt"}], "connect": ["reduce"]'),
+ $(node reduce "fail 3 reduce-2" ', "count": 3')]
+EOF
+rm -rf out
+zjob fail.json
+[ "$status" = 1 ] && grep -q "^zvm job: 4 instances, [0-9] failed: reduce-2: exit 3$" <<< "$out" &&
+    grep -Eq '^reduce-2 +3 +[0-9.]+ +[0-9.]+ +[0-9]+ +[0-9]+ +exit 3$' <<< "$out"
+last=$?; check "a guest's exit 3 fails the job, named with its code (exit $status): $out" $last
+grep -q "failed: ok" <<< "$out"
+[ $? = 1 ]; check "never 'failed: ok'" $?
+[ "$(cat out/reduce-2.stderr 2>&1)" = "reduce-2: failing with 3" ]
+last=$?; check "its stderr is kept in out/reduce-2.stderr: $(cat out/reduce-2.stderr 2>&1)" $last
+grep -qx "zvm job: fail.json: reduce-2: exit 3 (its stderr: out/reduce-2.stderr)" <<< "$err"
+last=$?; check "zvm job says on stderr which instance failed and where its stderr is: $err" $last
+zjob --report=json fail.json
+printf '%s\n' "$out" > fail.out.json
+python3 - <<'PY'
+import json
+d = json.load(open("fail.out.json"))
+r = {i["name"]: i for i in d["instances"]}
+assert d["exit_code"] == 1 and d["status"] == "reduce-2: exit 3", d
+assert r["reduce-2"]["exit_code"] == 3 and r["reduce-2"]["status"] == "exit 3", r["reduce-2"]
+assert all(i["exit_code"] is None for i in d["instances"]
+           if i["status"].startswith(("stopped", "not started"))), d
+PY
+check "--report=json: the same, exit_code null where the guest did not end by itself" $?
+cat > say.json <<EOF
+[$(node talk say ', "count": 2, "devices": [{"name": "stderr", "path": "logs/*.err"}]'), $(node quiet say)]
+EOF
+zjob say.json
+[ "$status" = 0 ] && [ "$(cat logs/talk-2.err)" = "talk-2: a line on stderr" ] &&
+    [ "$(cat out/quiet.stderr)" = "quiet: a line on stderr" ]
+last=$?; check "stderr goes to the stderr device's path, else out/NAME.stderr (exit $status): $(ls logs out | tr '\n' ' ')" $last
+mkdir -p deep/er && cp jobnode.wasm say.json deep/er/
+zjob deep/er/say.json
+[ "$status" = 0 ] && [ -f deep/er/out/quiet.stderr ] && [ -f deep/er/logs/talk-1.err ] && [ ! -e deep/er/deep ]
+last=$?; check "out/ is beside the JSON when it is in a folder (was deep/er/deep/er/out): $(find deep -name '*.stderr' | tr '\n' ' ')" $last
+zjob --outdir rel deep/er/say.json
+[ "$status" = 0 ] && [ -f rel/quiet.stderr ]
+last=$?; check "a relative --outdir is the current folder's: $(find . -name quiet.stderr | tr '\n' ' ')" $last
+
+# ---- a device no one declared fails the job ------------------------------------------
+cat > typo.json <<EOF
+[$(node src typo ', "devices": [{"name": "stdin", "path": "three.txt"}], "connect": ["dst"]'),
+ $(node dst gather ', "devices": [{"name": "stdout", "path": "out/result.txt"}]')]
+EOF
+zjob typo.json
+[ "$status" = 1 ] && grep -q "^zvm job: 2 instances, [12] failed: src: undeclared device: /dev/out/nope$" <<< "$out" &&
+    grep -Eq '^src +0 .* undeclared device: /dev/out/nope$' <<< "$out"
+last=$?; check "a write to /dev/out/nope, not a connection, fails the job and names it (exit $status): $out" $last
+grep -qx "zvm job: typo.json: src: undeclared device: /dev/out/nope (its stderr: out/src.stderr)" <<< "$err"
+last=$?; check "... on stderr too: $err" $last
+# an instance with no connection has no /dev/out: its open fails (ENOENT),
+# which a guest may ignore; the job still says it
+printf '[%s]\n' "$(node lone typo ', "devices": [{"name": "stdin", "path": "three.txt"}]')" > lone.json
+zjob lone.json
+[ "$status" = 1 ] && grep -q "^zvm job: 1 instances, 1 failed: lone: undeclared device: /dev/out/nope$" <<< "$out"
+last=$?; check "a /dev/out/NAME that cannot even be made is reported (exit $status): $out" $last
 
 # ---- a 200-node fan-in ---------------------------------------------------------------
 cat > fan.json <<EOF
@@ -192,6 +282,9 @@ cp -r "$examples/wordcount" "$examples/grep-pipeline" .
 rm -rf wordcount/out grep-pipeline/out
 zjob wordcount/wordcount.json
 check "the word count runs: $(tail -1 <<< "$out") $err" $status
+[ "$(tail -1 <<< "$out")" = "zvm job: 9 instances, 0 failed: ok" ] && [ -z "$err" ] &&
+    [ "$(ls wordcount/out/*.stderr | wc -l)" = 9 ] && [ -z "$(cat wordcount/out/*.stderr)" ]
+last=$?; check "... every connection opened, an empty stderr file per instance: $(tail -1 <<< "$out") $(ls wordcount/out | tr '\n' ' ')" $last
 (cd wordcount && cat text/*.txt | tr -s ' ' '\n' | grep -v '^$' | LC_ALL=C sort | uniq -c) > wc_ref.txt
 cmp -s wc_ref.txt wordcount/out/counts.txt
 last=$?; check "the word count equals cat | tr -s ' ' '\\n' | sort | uniq -c ($(wc -l < wc_ref.txt) words)" $last

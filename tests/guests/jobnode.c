@@ -15,6 +15,10 @@
  *   pump M  write M MiB to every /dev/out/<name>
  *   number  print the number in argv[0] and send it to every /dev/out/<name>
  *   drain   read every /dev/in/<name> and print the byte count
+ *   fail N [WHO]  say so on stderr, then exit N; with WHO, only the
+ *           instance argv[0] = WHO fails, the others drain
+ *   typo    copy /dev/stdin to /dev/out/nope (a connection no one declared)
+ *   say     a line on stderr, then copy like fan
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -43,6 +47,10 @@ int main(int argc, char **argv)
     const char *role = argc > 1 ? argv[1] : "id";
     int n_in = names("/dev/in", in, 1024), n_out = names("/dev/out", out, 1024);
     char path[128];
+    if (!strcmp(role, "fail") && argc > 3 && strcmp(argv[0], argv[3]))
+        role = "drain";
+    if (!strcmp(role, "say"))
+        fprintf(stderr, "%s: a line on stderr\n", argv[0]), role = "fan";
     if (!strcmp(role, "id")) {
         printf("%s ROLE=%s in:", argv[0], getenv("ROLE") ? getenv("ROLE") : "-");
         for (int i = 0; i < n_in; i++)
@@ -109,6 +117,16 @@ int main(int argc, char **argv)
     } else if (!strcmp(role, "cat")) {
         while (fgets(buf, sizeof buf, stdin))
             printf("%s: %s", argv[0], buf);
+    } else if (!strcmp(role, "fail")) {
+        int code = argc > 2 ? atoi(argv[2]) : 1;
+        fprintf(stderr, "%s: failing with %d\n", argv[0], code);
+        return code;
+    } else if (!strcmp(role, "typo")) {
+        FILE *f = fopen("/dev/out/nope", "w");
+        while (f && fgets(buf, sizeof buf, stdin))
+            fputs(buf, f);
+        if (f)
+            fclose(f);
     } else if (!strcmp(role, "trap")) {
         __builtin_trap();
     } else if (!strcmp(role, "pump")) {

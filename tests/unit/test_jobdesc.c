@@ -203,10 +203,18 @@ Test(jobdesc, names_pipes_and_manifests)
     cr_assert_eq(r->memory_bytes, 131072);
     cr_assert_eq(r->timeout_s, 9);
     cr_assert_eq(m->memory_bytes, (4 << 20) - 4 * ZV_CFG_JOB_PIPE_BYTES, "4 pipes out");
+    /* stderr, listed without a path or not at all, is kept beside the JSON
+     * (out/, resolved against its folder once: it was DIR/DIR/out) */
+    char path[4096], want[4096];
     int e = zv_cfg_find_channel(m, "/dev/stderr");
-    cr_assert(strstr(m->channels[e].uri, "/out/map-2.stderr"), "%s", m->channels[e].uri);
+    cr_assert_str_eq(m->channels[e].uri, "out/map-2.stderr");
+    zv_cfg_resolve(m, m->channels[e].uri, path, sizeof path);
+    snprintf(want, sizeof want, "%s/out/map-2.stderr", dir);
+    cr_assert_str_eq(path, want);
     e = zv_cfg_find_channel(r, "/dev/stderr");
-    cr_assert_str_eq(r->channels[e].uri, "/dev/null");
+    cr_assert_str_eq(r->channels[e].uri, "out/red-1.stderr");
+    cr_assert(r->channels[e].limits[ZV_CFG_PUTS] > 0);
+    cr_assert_str_eq(r->channels[zv_cfg_find_channel(r, "/dev/stdout")].uri, "/dev/null");
     e = zv_cfg_find_channel(m, "/dev/in/map-1");
     cr_assert_str_eq(m->channels[e].uri, ZV_CFG_PIPE_URI);
     cr_assert_eq(m->channels[e].host_fd, 0);
