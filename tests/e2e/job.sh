@@ -298,4 +298,27 @@ zjob grep-pipeline/grep.json
 [ "$status" = 0 ] && [ "$(tail -1 grep-pipeline/out/counts.txt)" = "total $(grep -c ERROR grep-pipeline/sample.log)" ]
 last=$?; check "the grep pipeline counts what grep -c counts: $(tail -1 grep-pipeline/out/counts.txt 2>&1) $err" $last
 
+# ---- README's two-stage example, exactly as written -----------------------------------
+# the block after the marker, run by bash -e with zvm and zvm-cc on PATH;
+# its output ends with the lines README shows for it
+awk '/job.sh runs the next block as it is/ { on = 1; next }
+     on && /^```/ { if (inside) exit; inside = 1; next }
+     inside' "$src/README.md" > readme_example.sh
+shown=$(awk '/job.sh runs the next block as it is/ { on = 1 }
+     on && /^It prints the report/ { after = 1 }
+     after && /^```/ { if (inside) exit; inside = 1; next }
+     after && inside' "$src/README.md")
+mkdir -p readme && cd readme
+PATH="$(dirname "$zvm"):$PATH" timeout 120 bash -e ../readme_example.sh > ../readme.out 2> ../readme.err
+status=$?
+cd ..
+[ -s readme_example.sh ] && grep -q '/dev/out/count' readme_example.sh && grep -q '/dev/in/errors' readme_example.sh
+last=$?; check "README shows a two-stage job that uses /dev/out/NAME and /dev/in/NAME ($(wc -l < readme_example.sh) lines)" $last
+[ "$status" = 0 ] && [ "$(tail -2 readme.out)" = "$(tail -2 <<< "$shown")" ] &&
+    [ "$(head -1 readme.out)" = "$(head -1 <<< "$shown")" ] &&
+    [ "$(awk '{ print $1, $2, $5, $6, $7 }' readme.out)" = "$(awk '{ print $1, $2, $5, $6, $7 }' <<< "$shown")" ]
+last=$?; check "README's two-stage example runs as written and prints what README shows, times aside (exit $status): $(cat readme.out readme.err)" $last
+[ -f readme/two-stage/out/errors.stderr ] && [ -f readme/two-stage/out/count.stderr ]
+check "... its stages' stderr files are where README says" $?
+
 finish job
