@@ -41,8 +41,8 @@ static const zv_cli_opt job_opts[] = {
     {"memory", 0, "B", "JOB.json: an instance's memory when its node says none (default 64 MiB)"},
     {"timeout", 0, "S", "JOB.json: an instance's timeout when its node says none, whole seconds "
                         "(default 60)"},
-    {"outdir", 0, "DIR", "JOB.json: where devices listed without a path are written (default "
-                         "out/ beside the JSON)"},
+    {"outdir", 0, "DIR", "JOB.json: where devices without a path, and stderr unless listed, "
+                         "go as INSTANCE.DEVICE (default out/ beside the JSON)"},
     {"cache", 0, "DIR", "the code cache (default $ZVM_CACHE, else ~/.cache/zvm)"},
     {NULL, 0, NULL, NULL},
 };

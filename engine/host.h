@@ -97,9 +97,10 @@ int64_t zv_eng_session_refused(const zv_eng_session *s);
 /* Did this run use channel `index`: open it by path, or read or write it
  * by number? (zvm job reports a connection no instance used.) */
 int zv_eng_session_used(const zv_eng_session *s, uint32_t index);
-/* /dev is the channels' folder: a file this run made there that is no
- * channel (or tried to make, where its folder is missing) is a device no
+/* /dev is the channels' folder: a file this run made or wrote there that
+ * is no channel (or tried to, where its folder is missing) is a device no
  * manifest declared, e.g. a typo'd /dev/out/NAME; its bytes reach no one.
+ * /dev/null is not counted.
  * Returns how many such opens, the first one's path in `first` ("" for
  * none; cut to cap bytes). Paths opened from the root (as wasi-libc opens
  * every path) are seen; an open relative to a directory descriptor inside

@@ -5,8 +5,9 @@
  *
  * fds 0-2 are the standard channels. Then either the preopened host
  * directories of `zvm run --dir` (fd 3 on, in order; their calls are in
- * host_dir.c), or fd 3, a directory "/dev" where path_open("x") opens the
- * channel whose alias is "/dev/x". Reads and writes go to the channel
+ * host_dir.c), or fd 3, the in-memory root "/" (host_mem.c) where
+ * path_open("dev/x") opens the channel whose alias is "/dev/x". Reads and
+ * writes go to the channel
  * (limits, counters, etags apply, so a guest over a limit sees EDQUOT) or
  * to the host file, both through the session's io_uring ring. Time and
  * randomness are virtual: the clock starts at the manifest's Time and
@@ -566,12 +567,15 @@ static uint32_t dir_path(zv_ctx *ctx, uint32_t fd, uint32_t ptr, uint32_t len, z
 }
 
 /* An open to create or write under /dev, from the root, that found no
- * channel (zv_eng_session_strays): counted, the first one's path kept. */
+ * channel (zv_eng_session_strays): counted, the first one's path kept.
+ * /dev/null is no stray: who writes there means the bytes to vanish (and
+ * in memory they do). */
 static void note_stray(zv_eng_session *s, const zv_host_fd *dir, const char *path)
 {
     while (path[0] == '.' && path[1] == '/')
         path += 2;
-    if (!dir->preopen || strcmp(dir->preopen, "/") || strncmp(path, "dev/", 4))
+    if (!dir->preopen || strcmp(dir->preopen, "/") || strncmp(path, "dev/", 4) ||
+        !strcmp(path, "dev/null"))
         return;
     if (!s->n_strays++)
         snprintf(s->stray, sizeof s->stray, "/%s", path);

@@ -243,6 +243,10 @@ zjob typo.json
 last=$?; check "a write to /dev/out/nope, not a connection, fails the job and names it (exit $status): $out" $last
 grep -qx "zvm job: typo.json: src: undeclared device: /dev/out/nope (its stderr: out/src.stderr)" <<< "$err"
 last=$?; check "... on stderr too: $err" $last
+printf '[%s]\n' "$(node quiet null)" > null.json
+zjob null.json
+[ "$status" = 0 ] && [ "$(tail -1 <<< "$out")" = "zvm job: 1 instances, 0 failed: ok" ]
+last=$?; check "a write to /dev/null is no undeclared device (exit $status): $out" $last
 # an instance with no connection has no /dev/out: its open fails (ENOENT),
 # which a guest may ignore; the job still says it
 printf '[%s]\n' "$(node lone typo ', "devices": [{"name": "stdin", "path": "three.txt"}]')" > lone.json

@@ -19,6 +19,7 @@
  *           instance argv[0] = WHO fails, the others drain
  *   typo    copy /dev/stdin to /dev/out/nope (a connection no one declared)
  *   say     a line on stderr, then copy like fan
+ *   null    write a line to /dev/null, then copy like fan
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -49,6 +50,12 @@ int main(int argc, char **argv)
     char path[128];
     if (!strcmp(role, "fail") && argc > 3 && strcmp(argv[0], argv[3]))
         role = "drain";
+    if (!strcmp(role, "null")) {
+        FILE *f = fopen("/dev/null", "w");
+        if (f)
+            fputs("gone\n", f), fclose(f);
+        role = "fan";
+    }
     if (!strcmp(role, "say"))
         fprintf(stderr, "%s: a line on stderr\n", argv[0]), role = "fan";
     if (!strcmp(role, "id")) {
