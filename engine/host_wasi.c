@@ -7,12 +7,11 @@
  * directories of `zvm run --dir` (fd 3 on, in order; their calls are in
  * host_dir.c), or fd 3, the in-memory root "/" (host_mem.c) where
  * path_open("dev/x") opens the channel whose alias is "/dev/x". Reads and
- * writes go to the channel
- * (limits, counters, etags apply, so a guest over a limit sees EDQUOT) or
- * to the host file, both through the session's io_uring ring. Time and
- * randomness are virtual: the clock starts at the manifest's Time and
- * advances 1 us per reading (and to the deadline in poll_oneoff), and
- * random_get is a stream seeded by Seed. There are no sockets (sock_* on
+ * writes go to the channel (limits, counters, etags apply, so a guest over
+ * a limit sees EDQUOT) or to the host file, both through the session's
+ * io_uring ring. Time and randomness are virtual: the clock starts at the
+ * manifest's Time and advances 1 us per reading (and to the deadline in
+ * poll_oneoff), and random_get is a stream seeded by Seed. There are no sockets (sock_* on
  * any descriptor: ENOTSOCK) and no signals (proc_raise: ENOSYS). Every
  * guest pointer is checked once, on entry; errno values follow wasmtime
  * on Linux.
