@@ -17,7 +17,7 @@
 extern const char zv_eng_prelude[];
 
 /* The translator's version: bump it when the generated code changes. */
-#define ZV_TRANSLATOR_VERSION 10
+#define ZV_TRANSLATOR_VERSION 11
 
 /* Bytes of one memory slot: 4 GiB addressable + 4 GiB guard (memory.c). */
 #define ZV_ENG_SLOT_BYTES (8ull << 30)
@@ -188,7 +188,7 @@ void zv_eng_eh_bind(zv_eh_state *s);
 int zv_eng_eh_copy(zv_eh_state *dst, const zv_eh_state *src);
 void zv_eng_eh_free(zv_eh_state *s);
 /* The zv_host calls (rt_abi.h). */
-void zv_eng_eh_enter(zv_ctx *ctx, zv_eh *h, uint32_t libc_jb);
+void zv_eng_eh_enter(zv_ctx *ctx, zv_eh *h, void (*jump)(zv_eh *h));
 __attribute__((noreturn)) void zv_eng_eh_throw(zv_ctx *ctx, const zv_tag *tag,
                                                const zv_value *vals, uint32_t n);
 __attribute__((noreturn)) void zv_eng_eh_rethrow(zv_ctx *ctx, const zv_eh *h);

@@ -8,9 +8,9 @@
  * interruption flag); the generated code reaches everything else (globals,
  * tables, functions, host calls) through the context, never through a
  * symbol, so the shared object has no undefined symbols besides
- * memcpy/memmove/memset and libm (and _setjmp, built by tcc: a try's
- * handler must be set in its own function's frame, so it cannot be a call
- * through the context; gcc and clang use their __builtin_setjmp).
+ * memcpy/memmove/memset and libm (and _setjmp, built by clang or tcc: a
+ * try's handler must be set in its own function's frame, so it cannot be
+ * a call through the context; gcc uses its __builtin_setjmp).
  *
  * GCC vector extensions give the v128 type (gcc and clang support them).
  *
@@ -92,7 +92,9 @@ typedef struct zv_eh_state {
 
 struct zv_eh {
     jmp_buf jb;          /* where a throw lands: __builtin_setjmp's 5 words, or _setjmp's */
-    uint32_t libc_jb;    /* 1 if jb is _setjmp's (tcc), 0 if __builtin_setjmp's */
+    /* the jump there, built with the module (rt_ops.h zv_eh_jump) when jb
+     * is a __builtin_setjmp's; NULL: jb is _setjmp's, the engine longjmps */
+    void (*jump)(zv_eh *h);
     zv_eh_state *st;     /* the run's state it was entered in */
     zv_eh *prev;         /* the handler that was innermost at entry */
     uint64_t depth;      /* bytes of the records held when it was entered */
@@ -105,7 +107,7 @@ typedef struct zv_host {
     uint32_t (*memory_grow)(zv_ctx *ctx, uint32_t delta_pages);
     uint32_t (*table_grow)(zv_ctx *ctx, zv_table *t, void *init, uint32_t delta);
     /* a function's outermost try: enter its handler in the run's chain */
-    void (*eh_enter)(zv_ctx *ctx, zv_eh *h, uint32_t libc_jb);
+    void (*eh_enter)(zv_ctx *ctx, zv_eh *h, void (*jump)(zv_eh *h));
     /* throw; rethrow what h caught; delegate it to the handler `to`
      * (NULL: out of this run's tries, an uncaught exception) */
     void (*eh_throw)(zv_ctx *ctx, const zv_tag *tag, const zv_value *vals, uint32_t n)

@@ -93,33 +93,43 @@ static inline uintptr_t zv_sp(void)
             ZV_TRAP(ctx, ZV_TRAP_EXHAUSTION);                                                      \
     } while (0)
 /* A try (translate.c "Exceptions"): its handler is entered in the run's
- * chain, then set here, in the function's own frame: gcc's and clang's
+ * chain, then set here, in the function's own frame: gcc's
  * __builtin_setjmp (a few stores, no call: 8 ns a setjmp and longjmp
  * against 19 for the C library's, which saves and checks more than a
- * throw needs), or the host C's _setjmp for tcc, which has no builtin. A
- * throw comes back from it with 1 (trap.c deliver), and the function
- * goes to the try's dispatch. Both save the registers the function's
- * frame needs: the compilers treat a builtin setjmp as a setjmp too.
+ * throw needs; gcc treats the function as one that calls setjmp), or the
+ * host C's _setjmp for clang and tcc. A throw comes back from it with 1
+ * (trap.c land), and the function goes to the try's dispatch.
  * The outermost try of a function call asks the engine for the run's
  * chain; a try inside another takes it from that one's handler, and
  * leaving a try needs no call: a longjmp-heavy loop crosses two or three
  * tries per round (issue 28's 3x budget). */
-#if defined(__TINYC__)
-#define ZV_LIBC_JB 1
+#if defined(__TINYC__) || defined(__clang__)
+/* clang's __builtin_setjmp is not one for its optimizer (a function that
+ * calls it does not expose a second return the way one calling _setjmp
+ * does): its code read stale frame slots after a landing (diff_exec
+ * --tiers gcc,clang, seeds 6, 34 and 41). The C library's _setjmp it
+ * knows, and tcc has nothing else. */
+#define ZV_EH_JUMP 0 /* the engine longjmps */
 #define ZV_SETJMP(h) _setjmp((h).jb)
 #else
-#define ZV_LIBC_JB 0
+/* A throw lands through this, built by the compiler that built the
+ * __builtin_setjmp (the buffer's layout is the compiler's). */
+static __attribute__((noreturn, noinline, unused)) void zv_eh_jump(zv_eh *h)
+{
+    __builtin_longjmp((void **)h->jb, 1);
+}
+#define ZV_EH_JUMP zv_eh_jump
 #define ZV_SETJMP(h) __builtin_setjmp((void **)(h).jb)
 #endif
 #define ZV_TRY(ctx, h, label)                                                                      \
     do {                                                                                           \
-        (ctx)->host->eh_enter((ctx), &(h), ZV_LIBC_JB);                                            \
+        (ctx)->host->eh_enter((ctx), &(h), ZV_EH_JUMP);                                            \
         if (ZV_SETJMP(h))                                                                          \
             goto label;                                                                            \
     } while (0)
 #define ZV_TRY_IN(h, outer, label)                                                                 \
     do {                                                                                           \
-        (h).libc_jb = ZV_LIBC_JB;                                                                  \
+        (h).jump = ZV_EH_JUMP;                                                                     \
         (h).st = (outer).st;                                                                       \
         (h).prev = (h).st->head;                                                                   \
         (h).depth = (h).st->len;                                                                   \

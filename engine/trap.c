@@ -226,11 +226,11 @@ static zv_eh_state *eh_state(void)
 
 /* A function's outermost try (rt_ops.h ZV_TRY; the ones inside it are
  * entered by the generated code, ZV_TRY_IN, as is every leave). */
-void zv_eng_eh_enter(zv_ctx *ctx, zv_eh *h, uint32_t libc_jb)
+void zv_eng_eh_enter(zv_ctx *ctx, zv_eh *h, void (*jump)(zv_eh *h))
 {
     zv_eh_state *s = eh_state();
     (void)ctx;
-    h->libc_jb = libc_jb;
+    h->jump = jump;
     h->st = s;
     h->prev = s->head;
     h->depth = s->len;
@@ -262,13 +262,14 @@ __attribute__((noreturn)) static void land(zv_eh_state *s, zv_exn *x)
     s->len = h->depth + x->size_bytes;
     h->exn = x;
     s->head = h->prev;
-    if (h->libc_jb)
+    if (!h->jump)
         longjmp(h->jb, 1);
     /* the frames between are ours (the throw call) and the guest's:
      * AddressSanitizer must forget the first, as its longjmp interceptor
      * would have it do */
     ASAN_NO_RETURN();
-    __builtin_longjmp((void **)h->jb, 1);
+    h->jump(h);
+    __builtin_unreachable(); /* it jumps */
 }
 
 void zv_eng_eh_throw(zv_ctx *ctx, const zv_tag *tag, const zv_value *vals, uint32_t n)

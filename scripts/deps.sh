@@ -14,6 +14,7 @@ pkgs=(
   libc++-14-dev-wasm32 libc++abi-14-dev-wasm32   # C++ guests (zvm-c++)
   libc++-14-dev libc++abi-14-dev                 # tests: C++ guests' native builds
   libclang-rt-14-dev                             # the fuzzer runtime (libFuzzer)
+  nodejs                                         # tests: V8, diff_exec --node's reference
   libhiredis-dev redis-server redis-tools        # zvm consume; its tests start redis-server
   time python3                                   # tests: peak RSS (/usr/bin/time), tar images
   mandoc                                         # tests: lint the man pages

@@ -22,11 +22,19 @@
  * modules are generated with GEN_RAW_NANS (gen_exec.h), and without SIMD
  * when one side is tcc, so that tcc builds them.
  *
+ * With --node the reference is V8 (tests/fuzz/run_exports.cjs prints what
+ * wasm-interp would) and the modules have the exception handling
+ * instructions (GEN_EXCEPTIONS, gen_exec.h) and no SIMD (JavaScript cannot
+ * take a v128). wasm-interp 1.0.32 cannot be the reference for those: its
+ * interpreter fails an assertion when an exception lands in a function
+ * with locals, which every generated function has. --tiers modules have
+ * them too.
+ *
  * Prints each divergence with its seed and export (and each module
- * wasm-interp has not finished in 60 s, skipped), a progress line on a
+ * the reference has not finished in 60 s, skipped), a progress line on a
  * terminal, then `N modules, N calls, N traps, N divergences`. Exit 0 when
- * nothing diverged, 1 otherwise, 77 when wasm-interp (or a compiler of
- * --tiers) is missing.
+ * nothing diverged, 1 otherwise, 77 when wasm-interp (node, or a compiler
+ * of --tiers) is missing.
  */
 #include "engine/engine.h"
 #include "gen_exec.h"
@@ -50,29 +58,46 @@ typedef struct {
     long modules, calls, traps, divergences, skipped;
 } totals;
 
-/* wabt's trap messages, by prefix, as zvm's causes. */
-static int wabt_cause(const char *msg)
+/* Does the reference's trap message (wabt's, or V8's, which names some
+ * pairs of traps alike) name zvm's cause? */
+static int same_cause(const char *msg, int cause)
 {
     static const struct {
         const char *prefix;
-        int cause;
+        int cause, or_cause;
     } map[] = {
-        {"unreachable executed", ZV_TRAP_UNREACHABLE},
-        {"out of bounds memory access", ZV_TRAP_MEMORY_OOB},
-        {"out of bounds table access", ZV_TRAP_TABLE_OOB},
-        {"integer overflow", ZV_TRAP_INT_OVERFLOW},
-        {"integer divide by zero", ZV_TRAP_DIV_ZERO},
-        {"invalid conversion to integer", ZV_TRAP_INVALID_CONVERSION},
-        {"indirect call signature mismatch", ZV_TRAP_INDIRECT_TYPE},
-        {"uninitialized table element", ZV_TRAP_INDIRECT_NULL},
-        {"undefined table index", ZV_TRAP_INDIRECT_OOB},
-        {"call stack exhausted", ZV_TRAP_EXHAUSTION},
+        {"unreachable executed", ZV_TRAP_UNREACHABLE, -1},
+        {"out of bounds memory access", ZV_TRAP_MEMORY_OOB, -1},
+        {"out of bounds table access", ZV_TRAP_TABLE_OOB, -1},
+        {"integer overflow", ZV_TRAP_INT_OVERFLOW, -1},
+        {"integer divide by zero", ZV_TRAP_DIV_ZERO, -1},
+        {"invalid conversion to integer", ZV_TRAP_INVALID_CONVERSION, -1},
+        {"indirect call signature mismatch", ZV_TRAP_INDIRECT_TYPE, -1},
+        {"uninitialized table element", ZV_TRAP_INDIRECT_NULL, -1},
+        {"undefined table index", ZV_TRAP_INDIRECT_OOB, -1},
+        {"call stack exhausted", ZV_TRAP_EXHAUSTION, -1},
+        {"uncaught exception", ZV_TRAP_EXCEPTION, -1},
+        /* V8 */
+        {"unreachable", ZV_TRAP_UNREACHABLE, -1},
+        {"memory access out of bounds", ZV_TRAP_MEMORY_OOB, -1},
+        {"divide by zero", ZV_TRAP_DIV_ZERO, -1},
+        {"remainder by zero", ZV_TRAP_DIV_ZERO, -1},
+        {"divide result unrepresentable", ZV_TRAP_INT_OVERFLOW, -1},
+        {"float unrepresentable in integer range", ZV_TRAP_INT_OVERFLOW,
+         ZV_TRAP_INVALID_CONVERSION},
+        {"null function or function signature mismatch", ZV_TRAP_INDIRECT_NULL,
+         ZV_TRAP_INDIRECT_TYPE},
+        {"table index is out of bounds", ZV_TRAP_INDIRECT_OOB, ZV_TRAP_TABLE_OOB},
+        {"Maximum call stack size exceeded", ZV_TRAP_EXHAUSTION, -1},
     };
     for (size_t i = 0; i < sizeof map / sizeof *map; i++)
         if (!strncmp(msg, map[i].prefix, strlen(map[i].prefix)))
-            return map[i].cause;
-    return -1;
+            return cause == map[i].cause || cause == map[i].or_cause;
+    return 0;
 }
+
+/* The reference: wasm-interp, or node running run_exports.cjs (--node). */
+static int use_node;
 
 /* ---- wabt's side ----------------------------------------------------------- */
 
@@ -80,18 +105,20 @@ static int wabt_cause(const char *msg)
  * generator bug must not stall a long session. */
 #define WABT_LIMIT_MS 60000
 
-/* Runs wasm-interp on `wasm`; its stdout goes to `out`. Returns its exit
+/* Runs the reference on `wasm`; its stdout goes to `out`. Returns its exit
  * status, -1 if it could not run, -2 if it ran past WABT_LIMIT_MS. */
 static int run_wabt(const char *wasm, const char *out)
 {
-    char *argv[] = {"wasm-interp", "--run-all-exports", (char *)wasm, NULL};
+    char *wabt[] = {"wasm-interp", "--run-all-exports", (char *)wasm, NULL};
+    char *node[] = {"node", ZVM_RUN_EXPORTS_JS, (char *)wasm, NULL};
+    char **argv = use_node ? node : wabt;
     posix_spawn_file_actions_t fa;
     pid_t pid;
     int status, rc;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    rc = posix_spawnp(&pid, "wasm-interp", &fa, NULL, argv, environ);
+    rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     if (rc)
         return -1;
@@ -239,18 +266,22 @@ static void compare(uint64_t seed, const char *wabt_out, zvm_run *z, totals *t, 
         line[strcspn(line, "\n")] = 0;
         t->calls++;
         if (werr || zerr) {
-            int same = werr && zerr && wabt_cause(werr + 10) >= 0 &&
-                       !strcmp(zv_eng_trap_name(wabt_cause(werr + 10)), zerr + 10) &&
+            int cause = -1;
+            for (int c = 0; zerr && c < ZV_TRAP_COUNT; c++)
+                if (!strcmp(zv_eng_trap_name(c), zerr + 10))
+                    cause = c;
+            int same = werr && zerr && same_cause(werr + 10, cause) &&
                        !strncmp(line, mine, (size_t)(werr - line));
             t->traps++;
             if (!same)
-                diverged = 1, printf("DIVERGE seed %" PRIu64 ": wabt [%s] zvm [%s]\n", seed,
-                                     line, mine);
+                diverged = 1, printf("DIVERGE seed %" PRIu64 ": %s [%s] zvm [%s]\n", seed,
+                                     use_node ? "node" : "wabt", line, mine);
             break;
         }
         if (strcmp(line, mine)) {
             diverged = 1;
-            printf("DIVERGE seed %" PRIu64 ": wabt [%s] zvm [%s]\n", seed, line, mine);
+            printf("DIVERGE seed %" PRIu64 ": %s [%s] zvm [%s]\n", seed,
+                   use_node ? "node" : "wabt", line, mine);
             break;
         }
     }
@@ -258,7 +289,7 @@ static void compare(uint64_t seed, const char *wabt_out, zvm_run *z, totals *t, 
         fclose(f);
     if (!diverged && i == 0 && z->n > 0) {
         diverged = 1;
-        printf("DIVERGE seed %" PRIu64 ": wabt printed nothing\n", seed);
+        printf("DIVERGE seed %" PRIu64 ": the reference printed nothing\n", seed);
     }
     if (diverged) {
         t->divergences++;
@@ -314,9 +345,9 @@ static void one_tiers(uint64_t seed, const zv_eng_opts *base, const char *const 
     buf b = {0};
     zvm_run z[2] = {{.state = 1}, {.state = 1}};
     int diverged = 0;
-    gen_exec_module_ex(seed, GEN_RAW_NANS | (!strcmp(cc[0], "tcc") || !strcmp(cc[1], "tcc")
-                                                 ? GEN_NO_SIMD
-                                                 : 0),
+    gen_exec_module_ex(seed, GEN_RAW_NANS | GEN_EXCEPTIONS |
+                                 (!strcmp(cc[0], "tcc") || !strcmp(cc[1], "tcc") ? GEN_NO_SIMD
+                                                                                 : 0),
                        &b);
     snprintf(wasm, sizeof wasm, "%s/m.wasm", tmp);
     if (write_file(wasm, &b)) {
@@ -365,7 +396,7 @@ static void one(uint64_t seed, const zv_eng_opts *opts, const char *tmp, totals 
     buf b = {0};
     zvm_run z = {0};
     int st;
-    gen_exec_module(seed, &b);
+    gen_exec_module_ex(seed, use_node ? GEN_EXCEPTIONS | GEN_NO_SIMD : 0, &b);
     snprintf(wasm, sizeof wasm, "%s/m.wasm", tmp);
     snprintf(out, sizeof out, "%s/wabt.txt", tmp);
     if (write_file(wasm, &b)) {
@@ -374,12 +405,13 @@ static void one(uint64_t seed, const zv_eng_opts *opts, const char *tmp, totals 
     }
     t->modules++;
     if ((st = run_wabt(wasm, out)) == -2)
-        printf("seed %" PRIu64 ": wasm-interp ran past %d s: skipped\n", seed, WABT_LIMIT_MS / 1000);
+        printf("seed %" PRIu64 ": %s ran past %d s: skipped\n", seed,
+               use_node ? "node" : "wasm-interp", WABT_LIMIT_MS / 1000);
     if (run_zvm(&b, opts, &z)) {
         printf("DIVERGE seed %" PRIu64 ": %s\n", seed, z.err);
         t->divergences++;
     } else if (st != 0 && st != 1) {
-        t->skipped++; /* wasm-interp itself failed (it exits 1 after a trap) */
+        t->skipped++; /* the reference itself failed (wasm-interp exits 1 after a trap) */
     } else {
         compare(seed, out, &z, t, save, wasm);
     }
@@ -416,17 +448,20 @@ int main(int argc, char **argv)
             tiers[0] = tiers_arg;
             tiers[1] = strchr(tiers_arg, ',') + 1;
             tiers_arg[tiers[1] - tiers_arg - 1] = 0;
-        } else if (!strcmp(argv[i], "-O0"))
+        } else if (!strcmp(argv[i], "--node"))
+            use_node = 1;
+        else if (!strcmp(argv[i], "-O0"))
             opts.fast_compile = 1;
         else if (!strcmp(argv[i], "-O2"))
             opts.fast_compile = 0;
         else if (!strcmp(argv[i], "--emit") && i + 2 < argc) {
             buf b = {0};
-            gen_exec_module(strtoull(argv[i + 1], NULL, 0), &b);
+            gen_exec_module_ex(strtoull(argv[i + 1], NULL, 0),
+                               use_node ? GEN_EXCEPTIONS | GEN_NO_SIMD : 0, &b);
             return write_file(argv[i + 2], &b) ? 2 : 0;
         } else {
             fprintf(stderr, "usage: diff_exec [--seed S] [--count N | --minutes M] [-O0|-O2] "
-                            "[--save DIR] [--tiers CC_A,CC_B] | --emit SEED FILE\n");
+                            "[--save DIR] [--tiers CC_A,CC_B | --node] | --emit SEED FILE\n");
             return 2;
         }
     }
@@ -438,8 +473,12 @@ int main(int argc, char **argv)
             return 77;
         }
     }
-    if (!tiers[0] && system("wasm-interp --version >/dev/null 2>&1") != 0) {
+    if (!tiers[0] && !use_node && system("wasm-interp --version >/dev/null 2>&1") != 0) {
         fprintf(stderr, "diff_exec: wasm-interp (Debian's wabt) is not installed: skipped\n");
+        return 77;
+    }
+    if (use_node && system("node --version >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "diff_exec: node (Debian's nodejs) is not installed: skipped\n");
         return 77;
     }
     if (!count && !minutes)
@@ -473,9 +512,10 @@ int main(int argc, char **argv)
     empty_dir(tmp);
     rmdir(tmp);
     printf("%ld modules, %ld calls, %ld traps, %ld divergences, %ld skipped (seeds %" PRIu64
-           "..%" PRIu64 ", -O%d%s%s%s%s)\n",
+           "..%" PRIu64 ", -O%d%s%s%s%s%s)\n",
            t.modules, t.calls, t.traps, t.divergences, t.skipped, seed,
            seed + (uint64_t)t.modules - 1, opts.fast_compile ? 0 : 2, tiers[0] ? ", " : "",
-           tiers[0] ? tiers[0] : "", tiers[0] ? " against " : "", tiers[0] ? tiers[1] : "");
+           tiers[0] ? tiers[0] : "", tiers[0] ? " against " : "", tiers[0] ? tiers[1] : "",
+           use_node ? ", against node" : "");
     return t.divergences ? 1 : 0;
 }

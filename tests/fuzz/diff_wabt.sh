@@ -15,10 +15,13 @@
 # temporary folder, never committed), N mutants (default 2000) of the spec
 # modules zvm accepts, made by wasm_mutate with SEED (default 1) so that the
 # corpus is the same on every run, and the files of each -d DIR (e.g. a
-# libFuzzer corpus from run.sh with ZVM_FUZZ_CORPUS). zvm runs as
-# `zvm validate --no-policy` (spec rules only); wabt runs with its defaults,
-# which in 1.0.32 are exactly core 2.0's features: mutable globals,
-# sat-float-to-int, sign-ext, SIMD, multi-value, bulk memory, reference types.
+# libFuzzer corpus from run.sh with ZVM_FUZZ_CORPUS), and the modules of
+# zvm's own tests/wast/*.wast (the exception handling forms, accepted and
+# refused). zvm runs as `zvm validate --no-policy` (spec rules only); wabt
+# runs with its defaults, which in 1.0.32 are exactly core 2.0's features
+# (mutable globals, sat-float-to-int, sign-ext, SIMD, multi-value, bulk
+# memory, reference types), and --enable-exceptions: the legacy exception
+# handling instructions clang emits for setjmp, which zvm accepts too.
 #
 # Known classes of disagreement, recognised below (see classify) and
 # counted but not failed. Any other disagreement fails the check, and the
@@ -68,6 +71,13 @@
 #                 --ignore-custom-section-errors (which also hides errors in
 #                 a custom section's own name: those do not count) and the
 #                 module holds one of those names.
+#   catch-after-all  zvm rejects, wabt accepts: a catch after catch_all
+#                 in the same try. The exception handling proposal's legacy
+#                 form allows catches, then at most one catch_all, last
+#                 (try blocktype instr* (catch x instr*)* (catch_all instr*)?
+#                 end); wabt 1.0.32 gives catch_all's frame the same kind as
+#                 a catch's, so a catch may follow it (a catch_all after
+#                 catch_all it does refuse).
 # A wasm-validate that crashes gives no verdict: such modules are listed
 # and counted apart ("no wabt verdict"), they do not fail the check.
 #
@@ -117,6 +127,9 @@ for tool in "$zvm" "$mutate"; do
     [ -x "$tool" ] || { echo "diff_wabt: $tool is not built" >&2; exit 2; }
 done
 
+# wabt with the features zvm has (above)
+wasm-validate() { command wasm-validate --enable-exceptions "$@"; }
+
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/zvm-diff.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/wast" "$tmp/spec" "$tmp/mutants"
@@ -124,6 +137,10 @@ mkdir -p "$tmp/wast" "$tmp/spec" "$tmp/mutants"
 for wast in "$spec"/*.wast; do
     wast2json "$wast" -o "$tmp/wast/$(basename "$wast" .wast).json" 2>/dev/null ||
         { echo "diff_wabt: wast2json failed on $wast" >&2; exit 2; }
+done
+for wast in "$repo"/tests/wast/*.wast; do
+    wast2json --enable-exceptions "$wast" -o "$tmp/wast/zvm-$(basename "$wast" .wast).json" \
+        2>/dev/null || { echo "diff_wabt: wast2json failed on $wast" >&2; exit 2; }
 done
 find "$tmp/wast" -name '*.wasm' -exec mv -t "$tmp/spec" {} +
 # Many spec modules are byte-identical (assert_invalid of the same text):
@@ -190,6 +207,8 @@ classify() {
         *": data count and data section have inconsistent lengths")
             [ "$((off))" = "$(stat -c %s "$f")" ] && echo datacount-no-data ;;
         *": malformed data segment kind "[3-7]) echo data-flags ;;
+        *": catch without a matching try: catch_all ends the catching blocks")
+            echo catch-after-all ;;
         *": unexpected end"*) missing_end "$f" && echo missing-end ;;
         esac
         return 0

@@ -1,8 +1,8 @@
 /*
  * gen_code.c — the random functions' code for gen_exec.c: leaves,
  * expressions and statements, every plain instruction taken from the
- * validator's opcode table (validator/opcodes.def). Counted loops are
- * gen_loop.c's.
+ * validator's opcode table (validator/opcodes.def), and the exception
+ * handling instructions. Counted loops are gen_loop.c's.
  */
 #include "gen_private.h"
 
@@ -399,7 +399,13 @@ static int nanbits(gen *g, char t, int depth)
 
 static void block_type(gen *g, char t) { put(g->b, t ? gen_valtype(t) : 0x40); }
 
-static void push_label(gen *g, char t) { g->label[g->n_labels++] = t; }
+void gen_push_label(gen *g, char t, char kind)
+{
+    g->lkind[g->n_labels] = kind;
+    g->label[g->n_labels++] = t;
+}
+
+static void push_label(gen *g, char t) { gen_push_label(g, t, 0); }
 
 /* A function below the current one with exactly the results `want`
  * (NULL: any results); returns its index or -1. */
@@ -452,6 +458,104 @@ static void call(gen *g, uint32_t f, int depth, uint32_t type_idx)
 }
 
 static uint32_t type_of_func(uint32_t f) { return f; } /* type i is function i's */
+
+/* ---- exceptions ------------------------------------------------------------
+ * The exception handling instructions clang emits for setjmp/longjmp
+ * (try, catch, catch_all, throw, rethrow, delegate), with the module's
+ * tags (gen_exec.c), under GEN_EXCEPTIONS. A throw is taken a quarter of
+ * the time, so that most calls still run to their end; one that no try
+ * catches ends the export with an uncaught exception on both sides. */
+
+/* cond is on the stack: nonzero a quarter of the time */
+static void rarely(gen *g) { gen_i32_and(g, 3), put(g->b, 0x45); }
+
+/* The values of tag k, just caught: into locals of their types, or dropped. */
+static void catch_values(gen *g, uint32_t k)
+{
+    for (int i = g->tag[k].np - 1; i >= 0; i--) {
+        int l = pick_local(g, g->tag[k].p[i]);
+        if (l >= 0 && chance(g, 60))
+            put(g->b, 0x21), put_u32(g->b, (uint32_t)l);
+        else
+            put(g->b, 0x1a);
+    }
+}
+
+/* if (rarely) throw k(values) */
+static void throw_stmt(gen *g, int depth)
+{
+    uint32_t k = rnd(g, N_TAGS);
+    gen_expr(g, 'i', depth - 1);
+    rarely(g);
+    put(g->b, 0x04), put(g->b, 0x40);
+    push_label(g, 0);
+    for (int i = 0; i < g->tag[k].np; i++)
+        gen_expr(g, g->tag[k].p[i], depth - 1);
+    put(g->b, 0x08), put_u32(g->b, k);
+    put(g->b, 0x0b);
+    g->n_labels--;
+}
+
+/* if (rarely) rethrow what an enclosing catch block caught */
+static void rethrow_stmt(gen *g, int depth)
+{
+    uint32_t c[MAX_LABELS], n = 0, i;
+    for (i = 0; i < g->n_labels; i++)
+        if (g->lkind[i] == 'c')
+            c[n++] = i;
+    if (!n)
+        return;
+    i = c[rnd(g, n)];
+    gen_expr(g, 'i', depth - 1);
+    rarely(g);
+    put(g->b, 0x04), put(g->b, 0x40);
+    push_label(g, 0);
+    put(g->b, 0x09), put_u32(g->b, g->n_labels - 1 - i);
+    put(g->b, 0x0b);
+    g->n_labels--;
+}
+
+/* try (result t, or void when t is 0): a body, then catches of random
+ * tags, catch_all, or (void only) delegate to any enclosing label, the
+ * function's included. Each clause yields t. */
+static void try_block(gen *g, char t, int depth)
+{
+    buf *b = g->b;
+    uint32_t n_catch = rnd(g, 3);
+    int all = chance(g, 40), delegate = !t && !n_catch && !all && chance(g, 50);
+    if (t && !n_catch && !all)
+        n_catch = 1;
+    put(b, 0x06);
+    block_type(g, t);
+    gen_push_label(g, t, 't');
+    gen_stmts(g, 1 + (int)rnd(g, 4), depth - 1);
+    if (t)
+        gen_expr(g, t, depth - 1);
+    if (delegate) {
+        g->n_labels--;
+        put(b, 0x18), put_u32(b, rnd(g, g->n_labels + 1));
+        return;
+    }
+    g->lkind[g->n_labels - 1] = 'c';
+    for (uint32_t i = 0; i < n_catch; i++) {
+        uint32_t k = rnd(g, N_TAGS);
+        put(b, 0x07), put_u32(b, k);
+        catch_values(g, k);
+        gen_stmts(g, (int)rnd(g, 3), depth - 1);
+        if (chance(g, 30))
+            rethrow_stmt(g, depth);
+        if (t)
+            gen_expr(g, t, depth - 1);
+    }
+    if (all) {
+        put(b, 0x19);
+        gen_stmts(g, (int)rnd(g, 3), depth - 1);
+        if (t)
+            gen_expr(g, t, depth - 1);
+    }
+    put(b, 0x0b);
+    g->n_labels--;
+}
 
 void gen_expr(gen *g, char t, int depth)
 {
@@ -516,6 +620,12 @@ void gen_expr(gen *g, char t, int depth)
             gen_expr(g, t, depth - 1);
             put(g->b, 0x22);
             put_u32(g->b, (uint32_t)f);
+            return;
+        }
+        break;
+    case 16:
+        if (g->eh) {
+            try_block(g, t, depth);
             return;
         }
         break;
@@ -645,7 +755,7 @@ static void stmt(gen *g, int depth)
     if (g->budget <= 0 || depth <= 0)
         return;
     g->budget--;
-    switch (rnd(g, 23)) {
+    switch (rnd(g, g->eh ? 29 : 23)) { /* 23-28: exceptions */
     case 0: case 1: case 2:
         if ((f = pick_local(g, t)) >= 0) {
             gen_expr(g, t, depth);
@@ -726,6 +836,15 @@ static void stmt(gen *g, int depth)
         return;
     case 21:
         gen_counted_loop(g, depth);
+        return;
+    case 23:
+        try_block(g, 0, depth);
+        return;
+    case 24: case 25: case 26:
+        throw_stmt(g, depth);
+        return;
+    case 27: case 28:
+        rethrow_stmt(g, depth);
         return;
     case 20:
         if (chance(g, 10)) { /* if (cond) unreachable */

@@ -11,8 +11,10 @@
  * in-bounds, boundary and out-of-bounds addresses), bulk memory, tables
  * and references are emitted by hand, and so are counted loops of the
  * shapes engine/translate_loop.c copies, with addresses that wrap, run off
- * the memory or go below 0. Every export also returns G_I32, into which
- * those loops sum what they load.
+ * the memory or go below 0, and (GEN_EXCEPTIONS) the exception handling
+ * instructions (try with catch, catch_all or delegate, throw, rethrow)
+ * over four tags. Every export also returns G_I32, into which those loops
+ * sum what they load.
  *
  * What makes the results comparable across engines:
  * - Termination: one fuel global, reset by every export; each loop
@@ -87,6 +89,19 @@ static void helper_body(const gen *g, buf *body, int h)
     free(code.p);
 }
 
+/* A zero of type t. */
+static void put_zero(buf *code, char t)
+{
+    uint8_t zeros[16] = {0};
+    switch (t) {
+    case 'i': put(code, 0x41), put(code, 0); break;
+    case 'I': put(code, 0x42), put(code, 0); break;
+    case 'f': put(code, 0x43), put_bytes(code, zeros, 4); break;
+    case 'F': put(code, 0x44), put_bytes(code, zeros, 8); break;
+    default: put_sub(code, 0xfd, 0x0c), put_bytes(code, zeros, 16);
+    }
+}
+
 static void func_body(gen *g, buf *section)
 {
     const sig *s = &g->fsig[g->fi];
@@ -110,16 +125,8 @@ static void func_body(gen *g, buf *section)
     put(&code, 0x7f);
     /* no fuel: return zeros; else spend one */
     put(&code, 0x23), put_u32(&code, G_FUEL), put(&code, 0x45), put(&code, 0x04), put(&code, 0x40);
-    for (int i = 0; i < s->nr; i++) {
-        uint8_t zeros[16] = {0};
-        switch (s->r[i]) {
-        case 'i': put(&code, 0x41), put(&code, 0); break;
-        case 'I': put(&code, 0x42), put(&code, 0); break;
-        case 'f': put(&code, 0x43), put_bytes(&code, zeros, 4); break;
-        case 'F': put(&code, 0x44), put_bytes(&code, zeros, 8); break;
-        default: put_sub(&code, 0xfd, 0x0c), put_bytes(&code, zeros, 16);
-        }
-    }
+    for (int i = 0; i < s->nr; i++)
+        put_zero(&code, s->r[i]);
     put(&code, 0x0f), put(&code, 0x0b);
     put(&code, 0x23), put_u32(&code, G_FUEL), put(&code, 0x41), put_s64(&code, 1), put(&code, 0x6b);
     put(&code, 0x24), put_u32(&code, G_FUEL);
@@ -144,7 +151,16 @@ static void wrapper_body(gen *g, uint32_t f, buf *section)
     put(&code, 0x41), put_s64(&code, FUEL), put(&code, 0x24), put_u32(&code, G_FUEL);
     for (int i = 0; i < s->np; i++)
         gen_const(g, s->p[i]);
-    put(&code, 0x10), put_u32(&code, f);
+    if (!g->eh || chance(g, 50)) {
+        put(&code, 0x10), put_u32(&code, f);
+    } else { /* an exception f throws becomes zeros: the export goes on to the next */
+        put(&code, 0x06), put_u32(&code, f); /* try (type f): the arguments are its params */
+        put(&code, 0x10), put_u32(&code, f);
+        put(&code, 0x19);
+        for (int i = 0; i < s->nr; i++)
+            put_zero(&code, s->r[i]);
+        put(&code, 0x0b);
+    }
     for (int i = s->nr - 1; i >= 0; i--)
         put(&code, 0x21), put_u32(&code, (uint32_t)i);
     for (int i = 0; i < s->nr; i++) {
@@ -176,6 +192,7 @@ void gen_exec_module_ex(uint64_t seed, unsigned flags, buf *out)
     memset(&g, 0, sizeof g);
     g.raw = !!(flags & GEN_RAW_NANS);
     g.no_simd = !!(flags & GEN_NO_SIMD);
+    g.eh = !!(flags & GEN_EXCEPTIONS);
     g.rng = seed * 0x9e3779b97f4a7c15ull + 1;
     n_gen = 3 + rnd(&g, 8);
     n_wrap = n_gen + rnd(&g, n_gen + 1);
@@ -186,6 +203,12 @@ void gen_exec_module_ex(uint64_t seed, unsigned flags, buf *out)
     }
     for (uint32_t f = N_HELPERS; f < g.n_defined; f++)
         random_sig(&g, &g.fsig[f]);
+    g.tag[1].np = 1, g.tag[1].p[0] = 'i';
+    for (int k = 2; g.eh && k < N_TAGS; k++) {
+        g.tag[k].np = (uint8_t)(1 + rnd(&g, MAX_PARAMS));
+        for (int i = 0; i < g.tag[k].np; i++)
+            g.tag[k].p[i] = rnd_type(&g);
+    }
     for (uint32_t w = 0; w < n_wrap; w++) {
         sig *ws = &g.fsig[g.n_defined + w];
         wrapped[w] = N_HELPERS + (w < n_gen ? w : rnd(&g, n_gen));
@@ -196,10 +219,12 @@ void gen_exec_module_ex(uint64_t seed, unsigned flags, buf *out)
         ws->r[ws->nr++] = 'i'; /* G_I32, where counted loops sum what they load */
     }
     put_bytes(out, header, sizeof header);
-    /* types: one per function, type i is function i's */
-    put_u32(&s, g.n_defined + n_wrap);
+    /* types: one per function, type i is function i's; then the tags' */
+    put_u32(&s, g.n_defined + n_wrap + (g.eh ? N_TAGS : 0));
     for (uint32_t f = 0; f < g.n_defined + n_wrap; f++)
         put_sig(&s, &g.fsig[f]);
+    for (int k = 0; g.eh && k < N_TAGS; k++)
+        put_sig(&s, &g.tag[k]);
     put_section(out, 1, &s);
     put_u32(&s, g.n_defined + n_wrap);
     for (uint32_t f = 0; f < g.n_defined + n_wrap; f++)
@@ -214,6 +239,12 @@ void gen_exec_module_ex(uint64_t seed, unsigned flags, buf *out)
     put_u32(&s, 1);
     put(&s, 1), put_u32(&s, 1), put_u32(&s, 4);
     put_section(out, 5, &s);
+    if (g.eh) {
+        put_u32(&s, N_TAGS); /* tags: an exception each (attribute 0) */
+        for (uint32_t k = 0; k < N_TAGS; k++)
+            put(&s, 0), put_u32(&s, g.n_defined + n_wrap + k);
+        put_section(out, 13, &s);
+    }
     /* globals: fuel, one mutable of each type, an immutable i32 */
     put_u32(&s, N_GLOBALS);
     for (int i = 0; i < N_GLOBALS; i++) {

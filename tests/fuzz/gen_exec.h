@@ -22,8 +22,13 @@ void gen_exec_module(uint64_t seed, buf *out);
  *   and sign, counted loops also do float arithmetic, and the mutable
  *   globals are exported ("g1".."g5") so that their bits are compared too.
  * GEN_NO_SIMD: no v128 anywhere, so that tcc builds the module (cache.c
- *   sends SIMD modules to gcc). Flags 0 give gen_exec_module's modules. */
-enum { GEN_RAW_NANS = 1, GEN_NO_SIMD = 2 };
+ *   sends SIMD modules to gcc).
+ * GEN_EXCEPTIONS: four tags, and try/catch/catch_all/delegate, throw and
+ *   rethrow in the code; half the exports catch what their function
+ *   throws. Not for wasm-interp 1.0.32: its interpreter fails an assertion
+ *   when an exception lands in a function with locals (diff_exec.c).
+ * Flags 0 give gen_exec_module's modules. */
+enum { GEN_RAW_NANS = 1, GEN_NO_SIMD = 2, GEN_EXCEPTIONS = 4 };
 void gen_exec_module_ex(uint64_t seed, unsigned flags, buf *out);
 
 #endif

@@ -1,9 +1,10 @@
 /*
  * test_engine.c — Criterion suites for engine/: loading, calling, traps
  * (each cause, and faults that are not the guest's, which must reach the
- * handler installed before zvm's), interruption by epoch (a late
- * interrupt must not stop a later run), host-made tables and memories,
- * values as text, large modules split into translation units.
+ * handler installed before zvm's), exceptions (caught, uncaught, a loop of
+ * throws interrupted), interruption by epoch (a late interrupt must not
+ * stop a later run), host-made tables and memories, values as text, large
+ * modules split into translation units.
  */
 #include "wat.h"
 
@@ -24,6 +25,15 @@ static const char *const M = "(module\n"
     "  (func (export \"load\") (param i32) (result i32) (i32.load (local.get 0)))\n"
     "  (func (export \"grow\") (param i32) (result i32) (memory.grow (local.get 0)))\n"
     "  (func (export \"spin\") (loop (br 0)))\n"
+    "  (tag $e (param i32))\n"
+    "  (func $throw (param i32) (throw $e (local.get 0)))\n"
+    "  (func (export \"caught\") (param i32 i32) (result i32)\n"
+    "    (try (result i32) (do (call $throw (local.get 0)) (i32.const 0))\n"
+    "      (catch $e (i32.add (local.get 1)))))\n"
+    "  (func (export \"uncaught\") (param i32 i32) (result i32)\n"
+    "    (try (result i32) (do (call $throw (local.get 0)) (i32.const 0)) (catch_all (rethrow 0))))\n"
+    "  (func (export \"throwspin\") (loop (try (do (call $throw (i32.const 1))) (catch $e (drop)))\n"
+    "    (br 0)))\n"
     "  (func $r (export \"recurse\") (call $r))\n"
     "  (func (export \"unreachable\") unreachable))\n";
 
@@ -82,6 +92,20 @@ Test(engine, each_trap_has_its_cause)
     cr_assert_str_eq(zv_eng_trap_name(99), "unknown trap");
 }
 
+/* Exceptions (trap.c "Exceptions"): one that leaves the run is a trap of
+ * its own, and the run after it starts with no tries; under
+ * AddressSanitizer (CI) this also checks the longjmp of a throw. */
+Test(engine, exceptions_caught_and_uncaught)
+{
+    uint32_t r = 0;
+    cr_assert_eq(call("caught", 40, 2, &r), 0);
+    cr_assert_eq(r, 42);
+    cr_assert_eq(call("uncaught", 40, 2, NULL), ZV_TRAP_EXCEPTION);
+    cr_assert_str_eq(zv_eng_trap_name(ZV_TRAP_EXCEPTION), "uncaught exception");
+    cr_assert_eq(call("caught", 1, 2, &r), 0);
+    cr_assert_eq(r, 3);
+}
+
 static int recurse_on_guest_thread(void *arg)
 {
     (void)arg;
@@ -126,9 +150,10 @@ Test(engine, reset_restores_the_initial_state)
 /* ---- interruption ------------------------------------------------------------------ */
 
 typedef struct {
+    const char *name; /* the spinning export: "spin" unless set */
     pthread_t thread;
     _Atomic uint64_t epoch;
-    _Atomic int started;
+    _Atomic int started, stopped;
     int trap, next;
     uint32_t loaded;
 } spinner;
@@ -139,7 +164,8 @@ static int spin_run(void *p)
     s->thread = pthread_self();
     atomic_store(&s->epoch, zv_eng_run_begin());
     atomic_store(&s->started, 1);
-    s->trap = call("spin", 0, 0, NULL);
+    s->trap = call(s->name ? s->name : "spin", 0, 0, NULL);
+    atomic_store(&s->stopped, 1);
     zv_eng_run_end();
     zv_eng_run_begin(); /* the next run on the same instance is not interrupted */
     s->next = call("load", 8, 0, &s->loaded);
@@ -170,6 +196,25 @@ Test(engine, interrupt_stops_a_spinning_guest, .timeout = 20)
     cr_assert_eq(s.trap, ZV_TRAP_TIMEOUT);
     cr_assert_eq(s.next, 0, "the next run trapped too: %d", s.next);
     cr_assert_eq(s.loaded, 0x216d767a);
+}
+
+/* A loop of throws spends most of its time in the engine's throw and its
+ * longjmp, where the signal only marks the run: the next throw stops it. */
+Test(engine, interrupt_stops_a_loop_of_throws, .timeout = 20)
+{
+    spinner s = {.name = "throwspin"};
+    pthread_t th;
+    pthread_create(&th, NULL, spin_thread, &s);
+    while (!atomic_load(&s.started))
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    nanosleep(&(struct timespec){0, 20000000}, NULL);
+    for (int i = 0; i < 1000 && !atomic_load(&s.stopped); i++) { /* as the watchdog */
+        cr_assert_eq(zv_eng_interrupt(s.thread, atomic_load(&s.epoch)), 0);
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
+    pthread_join(th, NULL);
+    cr_assert_eq(s.trap, ZV_TRAP_TIMEOUT);
+    cr_assert_eq(s.next, 0, "the next run trapped too: %d", s.next);
 }
 
 /* ---- faults that are not the guest's reach the handler installed first ---------- */

@@ -34,7 +34,7 @@ static inline uint8_t *wat_to_wasm(const char *wat, size_t *size)
     cr_assert_not_null(f = fopen(path, "w"));
     fputs(wat, f);
     fclose(f);
-    snprintf(cmd, sizeof cmd, "cd %s && wat2wasm m.wat -o m.wasm", dir);
+    snprintf(cmd, sizeof cmd, "cd %s && wat2wasm --enable-exceptions m.wat -o m.wasm", dir);
     cr_assert_eq(system(cmd), 0, "wat2wasm refused the test module");
     snprintf(path, sizeof path, "%s/m.wasm", dir);
     cr_assert_not_null(f = fopen(path, "rb"));
