@@ -111,8 +111,17 @@ struct zv_eng_channels {
     zv_mimages *images;  /* NULL: no Mount (or a wasi_only session) */
 };
 
+/* argv or the environment, packed once per session (NUL-separated, with
+ * each string's offset), so that a record's args_get costs one memcpy. */
+typedef struct {
+    char *buf;
+    uint32_t bytes, n;
+    uint32_t *off;
+} zv_host_strings;
+
 struct zv_eng_session {
     const zv_cfg_manifest *man;
+    zv_host_strings args, env;
     zv_io_ring *ring;
     zv_eng_channels own; /* the manifest's */
     zv_eng_channels *cur; /* in use: &own, or a job's */

@@ -113,6 +113,23 @@ static void set_close(zv_eng_channels *c)
     c->images = NULL;
 }
 
+static int pack(zv_host_strings *p, char *const *v, uint32_t n)
+{
+    uint64_t bytes = 0;
+    for (uint32_t i = 0; i < n; i++)
+        bytes += strlen(v[i]) + 1;
+    if (bytes > UINT32_MAX || !(p->buf = malloc(bytes + 1)) || !(p->off = calloc(n + 1, 4)))
+        return -ENOMEM;
+    p->n = n;
+    for (uint32_t i = 0; i < n; i++) {
+        size_t len = strlen(v[i]) + 1;
+        p->off[i] = p->bytes;
+        memcpy(p->buf + p->bytes, v[i], len);
+        p->bytes += (uint32_t)len;
+    }
+    return 0;
+}
+
 int zv_eng_session_new(const zv_cfg_manifest *m, zv_eng_session **out, zv_eng_err *err)
 {
     zv_eng_session *s = calloc(1, sizeof *s);
@@ -125,7 +142,8 @@ int zv_eng_session_new(const zv_cfg_manifest *m, zv_eng_session **out, zv_eng_er
     s->n_fds = 4 + m->n_dirs + 16;
     s->fds = calloc(s->n_fds, sizeof *s->fds);
     s->dirs = calloc(m->n_dirs + 1, sizeof *s->dirs);
-    if (!s->fds || !s->dirs)
+    if (!s->fds || !s->dirs || pack(&s->args, m->args, m->n_args) ||
+        pack(&s->env, m->env, m->n_env))
         goto fail;
     for (uint32_t i = 0; i < m->n_dirs; i++) { /* HOST[::GUEST], wasmtime's syntax */
         const char *sep = strstr(m->dirs[i], "::");
@@ -144,7 +162,8 @@ int zv_eng_session_new(const zv_cfg_manifest *m, zv_eng_session **out, zv_eng_er
         snprintf(err->msg, sizeof err->msg, "io_uring is not available: %s", strerror(-rc));
         goto fail;
     }
-    zv_eng_session_use(s, NULL);
+    if (s->mfs)
+        zv_mfs_use(s->mfs, s->cur);
     zv_eng_session_reset(s);
     *out = s;
     return 0;
@@ -438,6 +457,8 @@ int zv_eng_channels_open(const zv_cfg_manifest *daemon, const zv_cfg_manifest *j
 
 void zv_eng_session_use(zv_eng_session *s, zv_eng_channels *c)
 {
+    if (s->cur == (c ? c : &s->own))
+        return; /* the pool's records: twice a record, nothing to do */
     s->cur = c ? c : &s->own;
     if (s->mfs)
         zv_mfs_use(s->mfs, s->cur);
@@ -479,5 +500,9 @@ void zv_eng_session_free(zv_eng_session *s)
     set_close(&s->own);
     zv_io_ring_free(s->ring);
     free(s->fds);
+    free(s->args.buf);
+    free(s->args.off);
+    free(s->env.buf);
+    free(s->env.off);
     free(s);
 }

@@ -39,51 +39,42 @@ static uint32_t get32(zv_ctx *ctx, uint32_t at)
 
 /* ---- args and environment -------------------------------------------------------- */
 
-static uint32_t strings_sizes(zv_ctx *ctx, char *const *v, uint32_t n, uint32_t count_ptr,
+static uint32_t strings_sizes(zv_ctx *ctx, const zv_host_strings *p, uint32_t count_ptr,
                               uint32_t size_ptr)
 {
-    uint64_t bytes = 0;
     if (!MEM_W(ctx, count_ptr, 4) || !MEM_W(ctx, size_ptr, 4))
         return WE_FAULT;
-    for (uint32_t i = 0; i < n; i++)
-        bytes += strlen(v[i]) + 1;
-    put32(ctx, count_ptr, n);
-    put32(ctx, size_ptr, (uint32_t)bytes);
+    put32(ctx, count_ptr, p->n);
+    put32(ctx, size_ptr, p->bytes);
     return WE_SUCCESS;
 }
 
-static uint32_t strings_get(zv_ctx *ctx, char *const *v, uint32_t n, uint32_t vec_ptr,
+static uint32_t strings_get(zv_ctx *ctx, const zv_host_strings *p, uint32_t vec_ptr,
                             uint32_t buf_ptr)
 {
-    uint64_t bytes = 0;
-    for (uint32_t i = 0; i < n; i++)
-        bytes += strlen(v[i]) + 1;
-    if (!MEM_W(ctx, vec_ptr, (uint64_t)n * 4) || !MEM_W(ctx, buf_ptr, bytes))
+    if (!MEM_W(ctx, vec_ptr, (uint64_t)p->n * 4) || !MEM_W(ctx, buf_ptr, p->bytes))
         return WE_FAULT;
-    for (uint32_t i = 0; i < n; i++) {
-        size_t len = strlen(v[i]) + 1;
-        put32(ctx, vec_ptr + 4 * i, buf_ptr);
-        memcpy(ctx->mem + buf_ptr, v[i], len);
-        buf_ptr += (uint32_t)len;
-    }
+    for (uint32_t i = 0; i < p->n; i++)
+        put32(ctx, vec_ptr + 4 * i, buf_ptr + p->off[i]);
+    memcpy(ctx->mem + buf_ptr, p->buf, p->bytes);
     return WE_SUCCESS;
 }
 
 static uint32_t wasi_args_sizes_get(zv_ctx *ctx, uint32_t count, uint32_t size)
 {
-    return strings_sizes(ctx, S(ctx)->man->args, S(ctx)->man->n_args, count, size);
+    return strings_sizes(ctx, &S(ctx)->args, count, size);
 }
 static uint32_t wasi_args_get(zv_ctx *ctx, uint32_t vec, uint32_t buf)
 {
-    return strings_get(ctx, S(ctx)->man->args, S(ctx)->man->n_args, vec, buf);
+    return strings_get(ctx, &S(ctx)->args, vec, buf);
 }
 static uint32_t wasi_environ_sizes_get(zv_ctx *ctx, uint32_t count, uint32_t size)
 {
-    return strings_sizes(ctx, S(ctx)->man->env, S(ctx)->man->n_env, count, size);
+    return strings_sizes(ctx, &S(ctx)->env, count, size);
 }
 static uint32_t wasi_environ_get(zv_ctx *ctx, uint32_t vec, uint32_t buf)
 {
-    return strings_get(ctx, S(ctx)->man->env, S(ctx)->man->n_env, vec, buf);
+    return strings_get(ctx, &S(ctx)->env, vec, buf);
 }
 
 /* ---- descriptors ------------------------------------------------------------------ */
