@@ -84,7 +84,7 @@ static void print_text(const zv_cfg_jobdesc *d, const zv_pf_job_result *r)
                in->cpu_seconds, in->wall_seconds, (long long)in->bytes_in,
                (long long)in->bytes_out, in->status);
     }
-    printf("zvm job: %u instances, %u failed: %s\n", r->n, r->failed, r->status);
+    printf("zvm job: %u instance%s, %u failed: %s\n", r->n, r->n == 1 ? "" : "s", r->failed, r->status);
 }
 
 /* On stderr, when the job failed: its status and where the instance that

@@ -245,13 +245,13 @@ grep -qx "zvm job: typo.json: src: undeclared device: /dev/out/nope (its stderr:
 last=$?; check "... on stderr too: $err" $last
 printf '[%s]\n' "$(node quiet null)" > null.json
 zjob null.json
-[ "$status" = 0 ] && [ "$(tail -1 <<< "$out")" = "zvm job: 1 instances, 0 failed: ok" ]
+[ "$status" = 0 ] && [ "$(tail -1 <<< "$out")" = "zvm job: 1 instance, 0 failed: ok" ]
 last=$?; check "a write to /dev/null is no undeclared device (exit $status): $out" $last
 # an instance with no connection has no /dev/out: its open fails (ENOENT),
 # which a guest may ignore; the job still says it
 printf '[%s]\n' "$(node lone typo ', "devices": [{"name": "stdin", "path": "three.txt"}]')" > lone.json
 zjob lone.json
-[ "$status" = 1 ] && grep -q "^zvm job: 1 instances, 1 failed: lone: undeclared device: /dev/out/nope$" <<< "$out"
+[ "$status" = 1 ] && grep -q "^zvm job: 1 instance, 1 failed: lone: undeclared device: /dev/out/nope$" <<< "$out"
 last=$?; check "a /dev/out/NAME that cannot even be made is reported (exit $status): $out" $last
 
 # ---- a 200-node fan-in ---------------------------------------------------------------
