@@ -115,12 +115,12 @@ void zv_eng_trap(int cause, int exit_code)
  * setjmp/longjmp (a try around the code after each setjmp, a catch of the
  * tag __c_longjmp, a throw in __wasm_longjmp), become the host C's own
  * setjmp/longjmp (translate.c "Exceptions"): a try costs a
- * __builtin_setjmp (tcc: _setjmp) and a few stores, plus a call here for
- * the outermost try of a function call, a throw one call and a longjmp,
- * and code without tries nothing. A loop of 10M setjmp+longjmp pairs runs
- * in about 3x its native time (perf/README.md "setjmp/longjmp"), most of
- * it clang's own lowering (saveSetjmp, testSetjmp, getTempRet0 and their
- * table on every round). Rejected: a flag tested after every call
+ * __builtin_setjmp (tcc and clang: _setjmp) and a few stores, plus a call
+ * here for the outermost try of a function call, a throw one call and a
+ * longjmp, and code without tries nothing. A loop of setjmp+longjmp pairs
+ * runs in about 2.5x its native time (perf/README.md "setjmp/longjmp"),
+ * most of it clang's own lowering (saveSetjmp, testSetjmp, getTempRet0 and
+ * their table on every round). Rejected: a flag tested after every call
  * (Emscripten's way, and binaryen's Asyncify: 14-23% on every call of
  * every function, issue 28), and C++ unwinding (the generated code has no
  * unwind tables, and tcc makes none).
