@@ -150,12 +150,13 @@ mapfile -t spec_files < <(find "$tmp/spec" -name '*.wasm' | LC_ALL=C sort |
 [ "${#spec_files[@]}" -gt 0 ] || { echo "diff_wabt: no modules in $spec" >&2; exit 2; }
 
 # zvm's verdicts, in one process per batch: a rejected module is one line
-# "PATH: offset 0xOFF: malformed|invalid: CAUSE" on stderr.
+# "zvm validate: PATH: offset 0xOFF: malformed|invalid: CAUSE" on stderr.
 declare -A zvm_msg
 zvm_verdicts() {
     local line path
     printf '%s\0' "$@" | xargs -0 -r "$zvm" validate --no-policy >/dev/null 2>"$tmp/zvm.err" || true
     while IFS= read -r line; do
+        line=${line#zvm validate: }
         path=${line%%: offset 0x*}
         if [ "$path" = "$line" ]; then
             echo "diff_wabt: zvm failed: $line" >&2
