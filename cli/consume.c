@@ -4,8 +4,9 @@
  * Redis with exactly-once output (io/redis.c has the connector and the
  * atomic ack script).
  *
- *   zvm consume --redis HOST:PORT --stream IN --group G [--consumer NAME]
+ *   zvm consume --redis URL --stream IN --group G [--consumer NAME]
  *               --module M.wasm --output-stream OUT [--errors-stream ERR]
+ *               [--redis-password-file F] [--redis-cacert F --redis-cert F --redis-key F]
  *               [--workers N] [--manifest TEMPLATE] [--timeout S] [--memory B]
  *               [--claim-idle MS] [--max-deliveries N] [--count N] [--pipeline N]
  *               [--skip-empty] [--snapshot on|off] [--drain]
@@ -24,10 +25,15 @@
  *   ready with one script call per 64 MiB: output to OUT, errors to ERR,
  *   the input acked once its result is written. A write Redis refuses
  *   (OUT or ERR retyped, ids exhausted) is fatal: exit 1, the rest pending.
- * A lost connection is retried with backoff (0.1 s doubling to 5 s);
- * nothing is lost: uncommitted results are committed again (the script
- * keeps only what it acks) and entries read but not seen come back
- * through the pending list. SIGTERM/SIGINT stop reading, finish and
+ * The password comes from the URL, --redis-password-file or
+ * ZVM_REDIS_PASSWORD (in that order; the URL's and the file's together
+ * are refused), and is overwritten in argv once read, so `ps` shows
+ * stars. Before the first read every right the ACL user needs is checked
+ * (io.h: zv_io_redis_prepare).
+ * A lost connection is retried with backoff (0.1 s doubling to 5 s; a
+ * password or a right refused is fatal, not retried); nothing is lost:
+ * uncommitted results are committed again (the script keeps only what it
+ * acks) and entries read but not seen come back through the pending list. SIGTERM/SIGINT stop reading, finish and
  * commit what is in flight, and exit 0.
  */
 #include "cli/cli.h"
@@ -47,6 +53,8 @@
 
 typedef struct {
     const char *redis, *module_path, *stream, *group, *consumer, *out, *err;
+    const char *password_file, *cacert, *cert, *key;
+    zv_io_redis_url url;
     zv_cli_pool_flags p;
     long long claim_idle_ms, max_deliveries;
     unsigned count, pipeline;
@@ -98,7 +106,14 @@ static uint64_t now_ns(void)
 }
 
 static const zv_cli_opt consume_opts[] = {
-    {"redis", 0, "HOST:PORT", "the Redis server (required)"},
+    {"redis", 0, "URL", "the Redis server (required): redis://[[USER]:PASSWORD@]HOST[:PORT][/DB], "
+                        "rediss://... (TLS), unix:///PATH[?db=N], or HOST[:PORT]"},
+    {"redis-password-file", 0, "FILE", "the password: the file's first line (instead of one in the "
+                                       "URL; without either, $ZVM_REDIS_PASSWORD)"},
+    {"redis-cacert", 0, "FILE", "rediss://: the CA certificates that sign the server's (default: "
+                                "the system's)"},
+    {"redis-cert", 0, "FILE", "rediss://: a client certificate, for tls-auth-clients"},
+    {"redis-key", 0, "FILE", "rediss://: the client certificate's private key"},
     {"stream", 0, "IN", "the input stream: one record per entry, in its field data (required)"},
     {"group", 0, "G", "the consumer group (made from the stream's start if missing) (required)"},
     {"consumer", 0, "NAME", "this consumer's name in the group (default HOSTNAME-PID; give a "
@@ -121,7 +136,7 @@ static const zv_cli_opt consume_opts[] = {
 
 const zv_cli_cmd zv_cli_consume_cmd = {
     "consume",
-    "--redis HOST:PORT --stream IN --group G --module M.wasm --output-stream OUT [OPTIONS]",
+    "--redis URL --stream IN --group G --module M.wasm --output-stream OUT [OPTIONS]",
     "Run one fresh instance of the module per entry of a Redis stream, as one consumer of a\n"
     "group: outputs go to OUT and failed records to ERR, each input acked in the same step,\n"
     "so every entry appears once in OUT and ERR together.",
@@ -130,6 +145,54 @@ const zv_cli_cmd zv_cli_consume_cmd = {
     "More: man zvm-consume.",
     NULL,
 };
+
+/* --redis-password-file's first line into f->url (exit status 2 if it
+ * cannot be read or is empty). */
+static int password_file(const zv_cli_args *a, consume_flags *f)
+{
+    char *pw = f->url.password;
+    size_t got, cap = sizeof f->url.password;
+    if (zv_cli_peek(f->password_file, (uint8_t *)pw, cap, &got))
+        return -1;
+    if (got == cap)
+        return zv_cli_fail(a, "--redis-password-file %s: longer than %zu bytes", f->password_file,
+                           cap - 1);
+    pw[got] = 0;
+    pw[strcspn(pw, "\r\n")] = 0; /* the first line */
+    if (!pw[0])
+        return zv_cli_fail(a, "--redis-password-file %s: empty", f->password_file);
+    f->url.has_password = 1;
+    return 0;
+}
+
+/* --redis into f->url with its password from wherever it comes; then the
+ * password in argv is overwritten, so `ps` shows stars. */
+static int redis_url(const zv_cli_args *a, consume_flags *f)
+{
+    char why[600];
+    const char *env = getenv("ZVM_REDIS_PASSWORD");
+    size_t len, off;
+    if (zv_io_redis_url_parse(f->redis, &f->url, why, sizeof why))
+        return zv_cli_fail(a, "%s", why);
+    off = zv_io_redis_url_secret(f->redis, &len);
+    memset((char *)f->redis + off, '*', len);
+    if (!f->url.tls && (f->cacert || f->cert || f->key))
+        return zv_cli_fail(a, "--redis-cacert, --redis-cert and --redis-key need a rediss:// URL");
+    if (!!f->cert != !!f->key)
+        return zv_cli_fail(a, "--redis-cert and --redis-key go together");
+    if (f->password_file && f->url.has_password)
+        return zv_cli_fail(a, "--redis-password-file and a password in --redis: give one");
+    if (f->password_file)
+        return password_file(a, f);
+    if (!f->url.has_password && env && *env) {
+        if (strlen(env) >= sizeof f->url.password)
+            return zv_cli_fail(a, "ZVM_REDIS_PASSWORD: longer than %zu bytes",
+                               sizeof f->url.password - 1);
+        strcpy(f->url.password, env);
+        f->url.has_password = 1;
+    }
+    return 0;
+}
 
 static int parse(int argc, char **argv, consume_flags *f)
 {
@@ -144,7 +207,11 @@ static int parse(int argc, char **argv, consume_flags *f)
                            : zv_cli_is(&a, "consumer") ? &f->consumer
                            : zv_cli_is(&a, "module") ? &f->module_path
                            : zv_cli_is(&a, "output-stream") ? &f->out
-                           : zv_cli_is(&a, "errors-stream") ? &f->err : NULL;
+                           : zv_cli_is(&a, "errors-stream") ? &f->err
+                           : zv_cli_is(&a, "redis-password-file") ? &f->password_file
+                           : zv_cli_is(&a, "redis-cacert") ? &f->cacert
+                           : zv_cli_is(&a, "redis-cert") ? &f->cert
+                           : zv_cli_is(&a, "redis-key") ? &f->key : NULL;
         if (str)
             *str = a.val;
         else if ((rc = zv_cli_pool_opt(&a, &f->p)))
@@ -174,10 +241,21 @@ static int parse(int argc, char **argv, consume_flags *f)
         return zv_cli_fail(&a, "--redis, --stream, --group, --module and --output-stream are "
                            "required (see zvm consume --help)");
     zv_cli_pool_flags_end(&f->p, f->module_path);
-    return 0;
+    return redis_url(&a, f);
 }
 
 /* ---- Redis calls, retried across reconnects ------------------------------------------ */
+
+/* A Redis error on stderr, with where to look when it is a setting. */
+static void redis_err(const char *why, int rc)
+{
+    zv_cli_err("zvm consume: %s%s\n", why,
+               rc == -EACCES ? " (the password comes from the --redis URL, "
+                               "--redis-password-file or ZVM_REDIS_PASSWORD)"
+               : rc == -EPERM ? " (zvm consume needs its three keys, e.g. ~{logs}:*, and the rights "
+                                ZV_IO_REDIS_ACL ")"
+                              : "");
+}
 
 /* After a lost connection: reconnect with backoff until it works (or
  * we are stopping and nothing needs committing). 0, or -EPIPE. */
@@ -189,8 +267,13 @@ static int reconnect(consumer *c, const char *why)
     for (;;) {
         nanosleep(&(struct timespec){(time_t)(wait_ms / 1000), (long)(wait_ms % 1000) * 1000000},
                   NULL);
-        if (zv_io_redis_reconnect(c->r, msg, sizeof msg) == 0)
+        int rc = zv_io_redis_reconnect(c->r, msg, sizeof msg);
+        if (rc == 0)
             break;
+        if (rc == -EACCES || rc == -EPERM || rc == -EINVAL) { /* a setting: retrying won't help */
+            redis_err(msg, rc);
+            return rc;
+        }
         if (stopping && !c->n_batches)
             return -EPIPE;
         wait_ms = wait_ms * 2 > 5000 ? 5000 : wait_ms * 2;
@@ -204,13 +287,18 @@ static int reconnect(consumer *c, const char *why)
  * repeat the call); anything else is fatal (printed; the caller stops). */
 static int retry(consumer *c, int rc, const char *why)
 {
-    if (rc == -EPIPE)
-        return reconnect(c, why) == 0 ? 1 : rc;
+    if (rc == -EPIPE) {
+        int again = reconnect(c, why);
+        return again == 0 ? 1 : again;
+    }
     if (rc == -EAGAIN) { /* e.g. LOADING after a restart */
         nanosleep(&(struct timespec){0, 100000000}, NULL);
         return 1;
     }
-    zv_cli_err("zvm consume: %s\n", why[0] ? why : strerror(-rc));
+    if (why[0])
+        redis_err(why, rc);
+    else
+        zv_cli_err("zvm consume: %s\n", strerror(-rc));
     return rc;
 }
 
@@ -469,6 +557,18 @@ static void progress(consumer *c)
     zv_cli_progress("zvm consume", &st, -1, 0);
 }
 
+/* What Redis Cluster (or a restarted server) made the connector do, if anything. */
+static void redirects_line(consumer *c, FILE *f)
+{
+    zv_io_redis_counts k;
+    zv_io_redis_counts_get(c->r, &k);
+    if (k.moved || k.ask || k.tryagain || k.noscript)
+        fprintf(f, "  redirects and retries: %llu MOVED, %llu ASK, %llu TRYAGAIN, %llu NOSCRIPT "
+                   "(scripts loaded again)\n",
+                (unsigned long long)k.moved, (unsigned long long)k.ask,
+                (unsigned long long)k.tryagain, (unsigned long long)k.noscript);
+}
+
 /* The summary on stderr or in --stats-file, as text or JSON. */
 static int summary(consumer *c, double cpu_s)
 {
@@ -499,6 +599,7 @@ static int summary(consumer *c, double cpu_s)
                        "record\n",
                     (unsigned long long)c->commits, (double)c->commit_ns / 1e3 / (double)c->records,
                     (unsigned long long)c->reads, (double)c->read_ns / 1e3 / (double)c->records);
+        redirects_line(c, f);
         if (f == stderr)
             zv_cli_tiers_line(c->pool);
     }
@@ -537,6 +638,7 @@ int zv_cli_consume(int argc, char **argv)
     zv_eng_module *m = NULL;
     zv_eng_opts opts = {0};
     zv_eng_err eerr = {0};
+    zv_io_redis_opts ropts;
     char why[512] = "", name[300], err_stream[1024];
     struct sigaction sa;
     double timeout_ms, c0;
@@ -593,22 +695,19 @@ int zv_cli_consume(int argc, char **argv)
         status = zv_cli_load_status(rc);
         goto out;
     }
-    if ((rc = zv_io_redis_connect(f.redis, &c.r, why, sizeof why))) {
-        zv_cli_err("zvm consume: %s\n", why);
+    ropts = (zv_io_redis_opts){&f.url, f.consumer, f.cacert, f.cert, f.key};
+    if ((rc = zv_io_redis_connect(&ropts, &c.r, why, sizeof why))) {
+        redis_err(why, rc);
         goto out;
     }
-    {
-        const char *keys[] = {f.stream, f.out, f.err};
-        for (int k = 0; k < 3; k++) {
-            while ((rc = zv_io_redis_expect_stream(c.r, keys[k], why, sizeof why)) == -EAGAIN)
-                nanosleep(&(struct timespec){0, 100000000}, NULL); /* still loading */
-            if (rc)
-                break;
-        }
-        if (rc || (rc = zv_io_redis_create_group(c.r, f.stream, f.group, why, sizeof why))) {
-            zv_cli_err("zvm consume: %s\n", why[0] ? why : strerror(-rc));
-            goto out;
-        }
+    while ((rc = zv_io_redis_prepare(c.r, &c.g, why, sizeof why)) == -EAGAIN)
+        nanosleep(&(struct timespec){0, 100000000}, NULL); /* e.g. still loading */
+    if (rc) {
+        if (why[0])
+            redis_err(why, rc);
+        else
+            zv_cli_err("zvm consume: Redis: %s\n", strerror(-rc));
+        goto out;
     }
     if ((rc = zv_pf_pool_new(m, &f.p.cfg, &c.pool, why, sizeof why))) {
         zv_cli_file_err("consume", f.module_path, why);
@@ -629,6 +728,7 @@ out:
     zv_pf_pool_free(c.pool);
     zv_eng_module_free(m);
     zv_io_redis_free(c.r);
+    explicit_bzero(f.url.password, sizeof f.url.password);
     zv_cli_pool_flags_free(&f.p);
     return status;
 }

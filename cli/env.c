@@ -34,6 +34,8 @@ static const env_var vars[] = {
     {"ZVM_KEEP_C", "1", "keep the generated C beside the cache entry (HASH.K.c), for reading"},
     {"ZVM_SECCOMP", "0 or 1", "1 (the default): the pool's workers run under a syscall filter; "
                               "0: without, for measuring its cost"},
+    {"ZVM_REDIS_PASSWORD", "a password", "zvm consume's Redis password when neither the --redis URL "
+                                         "nor --redis-password-file gives one"},
     {NULL, NULL, NULL},
 };
 

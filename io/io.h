@@ -146,27 +146,83 @@ double zv_io_reader_done(const zv_io_reader *r);
 const char *zv_io_reader_file(const zv_io_reader *r);
 void zv_io_reader_free(zv_io_reader *r);
 
-/* ---- Redis Streams (redis.c): the connector of `zvm consume` ----
- * One blocking connection (hiredis). Calls return 0 or a count, or -EPIPE
- * (the connection is gone: reconnect and repeat), -EAGAIN (the server is
- * loading its data or busy: wait and repeat), -EINVAL (Redis refused
- * the command; `why` has its text), -EPROTO (an unexpected reply),
- * -ENOMEM. */
-typedef struct zv_io_redis zv_io_redis;
-int zv_io_redis_connect(const char *host_port, zv_io_redis **out, char *why, size_t n);
-int zv_io_redis_reconnect(zv_io_redis *r, char *why, size_t n); /* one attempt */
-void zv_io_redis_free(zv_io_redis *r);
+/* ---- Redis Streams (redis*.c): the connector of `zvm consume` ----
+ * One blocking connection (hiredis) to the node serving the streams,
+ * following Redis Cluster's redirects. Calls return 0 or a count, or
+ * -EPIPE (the connection is gone: reconnect and repeat), -EAGAIN (the
+ * server is loading its data, busy, or its cluster is moving the slot:
+ * wait and repeat), -EACCES (the server refused the password, or wants
+ * one), -EPERM (the ACL user lacks a right: `why` names the command),
+ * -EINVAL (Redis refused the command; `why` has its text), -EPROTO (an
+ * unexpected reply), -ENOMEM. `why` never holds the password. */
 
-/* A key that exists must be a stream: -EINVAL names what it holds. */
-int zv_io_redis_expect_stream(zv_io_redis *r, const char *key, char *why, size_t n);
-/* XGROUP CREATE ... 0 MKSTREAM; an existing group is fine. */
-int zv_io_redis_create_group(zv_io_redis *r, const char *stream, const char *group, char *why,
-                             size_t n);
+/* Where the server is and who we are to it (redis_url.c), from one of
+ *   redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]   (also without redis://)
+ *   rediss://...                                  (TLS)
+ *   unix://[[USER]:PASSWORD@]/PATH[?db=N]
+ * HOST may be [IPV6]; the port defaults to 6379, DB to 0; USER and
+ * PASSWORD may be %XX-encoded. 0, or -EINVAL with why (the URL quoted
+ * with its password cut out). */
+typedef struct {
+    int tls;            /* rediss:// */
+    char host[256];     /* TCP: a name or an address ("" for a socket) */
+    int port;
+    char path[108];     /* unix:// */
+    char user[256];     /* "" for the default user */
+    char password[1024];
+    int has_password;
+    unsigned db;
+} zv_io_redis_url;
+int zv_io_redis_url_parse(const char *url, zv_io_redis_url *u, char *why, size_t n);
+/* The URL without its password, for messages: redis://USER@HOST:PORT/DB. */
+void zv_io_redis_url_show(const zv_io_redis_url *u, char *out, size_t n);
+/* Where the password is in a URL as given: its offset, and *len bytes (0 if none). */
+size_t zv_io_redis_url_secret(const char *url, size_t *len);
+/* The Redis Cluster slot of a key: CRC16 of its hash tag ({...}) or of it. */
+unsigned zv_io_redis_slot(const char *key);
+
+typedef struct {
+    const zv_io_redis_url *url;                 /* copied */
+    const char *client_name;                    /* CLIENT SETNAME on each connection, or NULL */
+    const char *ca_file, *cert_file, *key_file; /* rediss:// only: the CAs (NULL: the
+                                                 * system's), a client certificate and its key */
+} zv_io_redis_opts;
+typedef struct zv_io_redis zv_io_redis;
+/* Connect, AUTH (USER and PASSWORD, or PASSWORD alone), CLIENT SETNAME,
+ * SELECT: 0 with *out, or -errno with why (*out NULL). */
+int zv_io_redis_connect(const zv_io_redis_opts *o, zv_io_redis **out, char *why, size_t n);
+/* One attempt: the node last used, then the URL's. */
+int zv_io_redis_reconnect(zv_io_redis *r, char *why, size_t n);
+void zv_io_redis_free(zv_io_redis *r); /* accepts NULL; wipes the password */
+
+/* What Redis Cluster made the connector do so far. */
+typedef struct {
+    uint64_t moved;    /* MOVED followed: the slot is served elsewhere */
+    uint64_t ask;      /* ASK followed (ASKING at the importing node) */
+    uint64_t tryagain; /* TRYAGAIN: the keys were split between two nodes */
+    uint64_t noscript; /* NOSCRIPT: a script loaded again where it was missing */
+} zv_io_redis_counts;
+void zv_io_redis_counts_get(const zv_io_redis *r, zv_io_redis_counts *c);
 
 typedef struct {
     const char *in, *out, *err; /* stream keys */
     const char *group, *consumer;
 } zv_io_group;
+
+/* Everything checked before the first read: the three keys in one slot
+ * (when the server is a cluster), each a stream or missing (-EINVAL names
+ * what it holds), the group (XGROUP CREATE ... 0 MKSTREAM unless it
+ * exists), the scripts loaded, and every command the connector sends
+ * allowed to this user on these keys (-EPERM naming the first refused).
+ * -EAGAIN: repeat later (e.g. the server is loading). */
+int zv_io_redis_prepare(zv_io_redis *r, const zv_io_group *g, char *why, size_t n);
+/* The rights an ACL user needs besides its keys (e.g. ~{logs}:*): every
+ * command the connector sends, checked by zv_io_redis_prepare; and
+ * +select with a database other than 0, +asking on Redis Cluster (to
+ * follow ASK during a migration; without it the migration is waited out). */
+#define ZV_IO_REDIS_ACL                                                                            \
+    "+xreadgroup +xack +xadd +xdel +xpending +xrange +xclaim +xinfo|groups +xgroup|create "       \
+    "+type +evalsha +script|load +client|setname"
 
 typedef struct {
     const char *id;

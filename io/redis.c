@@ -1,6 +1,7 @@
 /*
- * redis.c — the Redis Streams connector of `zvm consume` (hiredis, one
- * blocking connection per consumer).
+ * redis.c — the Redis Streams connector of `zvm consume`: the streams'
+ * commands and scripts (redis_conn.c has the connections and Redis
+ * Cluster's redirects, redis_url.c the --redis URL, redis_tls.c TLS).
  *
  * Every call returns 0 or a count, or: -EPIPE when the connection is gone
  * (the caller reconnects with zv_io_redis_reconnect and repeats the call),
@@ -33,19 +34,23 @@
  * deleted ones as entries without fields, still pending to their old
  * consumer: the ack step writes them to ERR and acks them like any other.
  * The same code runs on 6.2 and 7. Scripts are loaded once (SCRIPT LOAD)
- * and called by their SHA; after a Redis restart empties the script
- * cache, NOSCRIPT makes them load again.
+ * and called by their SHA; where a node answers NOSCRIPT (a Redis
+ * restart emptied its script cache, or the slot moved to a node that
+ * never saw them) they are loaded there again.
+ *
+ * Rights are checked before the first read: a third script tries each
+ * command the other two send, in a form that changes nothing (XADD of id
+ * 0-0, which Redis refuses after the ACL check; XACK, XDEL and XCLAIM of
+ * id 0-0, which is never an entry), so an ACL user missing one right is a
+ * setup error that names it rather than a refusal in the middle of a
+ * commit (XDEL, for one, runs only when a record was processed twice).
  */
-#include "io/io.h"
+#include "io/redis_private.h"
 
 #include <errno.h>
-#include <hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
-
-#define REPLY_TIMEOUT_S 30 /* beyond any BLOCK this code asks for */
 
 /* KEYS: IN, OUT, ERR; ARGV: group, then per result: id, kind ('o' output:
  * data, exit code, stderr; 'e' error: cause, detail, data, exit code,
@@ -111,15 +116,34 @@ static const char CLAIM_SCRIPT[] =
     "end\n"
     "return {'(' .. last, res}\n";
 
-enum { ACK, CLAIM, N_SCRIPTS };
-static const char *const SCRIPTS[N_SCRIPTS] = {ACK_SCRIPT, CLAIM_SCRIPT};
+/* KEYS: IN, OUT, ERR; ARGV: group, consumer. Each command of the other
+ * scripts and of zv_io_redis_deliveries, in a form that changes nothing;
+ * returns 0, or {the right missing, the command, its key, Redis' error} for the first
+ * refused. Without ARGV it returns at once: Redis Cluster has checked
+ * that the keys share a slot before running it. */
+static const char CHECK_SCRIPT[] =
+    "if #ARGV == 0 then return 0 end\n"
+    "local function try(right, expected, cmd, key, ...)\n"
+    "  local r = redis.pcall(cmd, key, ...)\n"
+    "  if type(r) == 'table' and r.err and not (expected and string.find(r.err, expected, 1, true)) then\n"
+    "    return {right, cmd, key, r.err}\n"
+    "  end\n"
+    "end\n"
+    "local g, c = ARGV[1], ARGV[2]\n"
+    "return try('+xadd', '0-0', 'XADD', KEYS[2], '0-0', 'f', 'v')\n"
+    "  or try('+xadd', '0-0', 'XADD', KEYS[3], '0-0', 'f', 'v')\n"
+    "  or try('+xack', nil, 'XACK', KEYS[1], g, '0-0')\n"
+    "  or try('+xdel', nil, 'XDEL', KEYS[2], '0-0')\n"
+    "  or try('+xdel', nil, 'XDEL', KEYS[3], '0-0')\n"
+    "  or try('+xpending', nil, 'XPENDING', KEYS[1], g, 'IDLE', '0', '-', '+', '1')\n"
+    "  or try('+xrange', nil, 'XRANGE', KEYS[1], '0-0', '0-0')\n"
+    "  or try('+xclaim', nil, 'XCLAIM', KEYS[1], g, c, '0', '0-0')\n"
+    "  or 0\n";
 
-struct zv_io_redis {
-    redisContext *c;
-    char host[256];
-    int port;
-    char sha[N_SCRIPTS][41]; /* each script's, once loaded */
-};
+const char *const zv_io_redis_script_text[ZV_REDIS_N_SCRIPTS] = {ACK_SCRIPT, CLAIM_SCRIPT,
+                                                                 CHECK_SCRIPT};
+const char *const zv_io_redis_script_name[ZV_REDIS_N_SCRIPTS] = {
+    "the ack script", "the claim script", "the rights check script"};
 
 struct zv_io_entries {
     redisReply *reply;
@@ -129,99 +153,19 @@ struct zv_io_entries {
 
 static int fail(char *why, size_t n, const char *fmt, const char *a, const char *b)
 {
-    if (why)
-        snprintf(why, n, fmt, a, b);
+    snprintf(why, n, fmt, a, b);
     return -EINVAL;
 }
 
-static int connect_now(zv_io_redis *r, char *why, size_t n)
-{
-    struct timeval t = {5, 0}, reply = {REPLY_TIMEOUT_S, 0};
-    if (r->c)
-        redisFree(r->c);
-    memset(r->sha, 0, sizeof r->sha); /* a new server may not have the scripts */
-    r->c = redisConnectWithTimeout(r->host, r->port, t);
-    if (!r->c || r->c->err) {
-        char port[16];
-        snprintf(port, sizeof port, "%d", r->port);
-        if (why)
-            snprintf(why, n, "cannot connect to Redis at %s:%s: %s", r->host, port,
-                     r->c ? r->c->errstr : "out of memory");
-        return -EPIPE;
-    }
-    redisSetTimeout(r->c, reply);
-    return 0;
-}
-
-int zv_io_redis_connect(const char *addr, zv_io_redis **out, char *why, size_t n)
-{
-    zv_io_redis *r;
-    const char *colon = strrchr(addr, ':');
-    char *end;
-    long port;
-    int rc;
-    *out = NULL;
-    if (!colon || colon == addr || (size_t)(colon - addr) >= sizeof r->host)
-        return fail(why, n, "--redis %s: expected HOST:PORT%s", addr, "");
-    port = strtol(colon + 1, &end, 10);
-    if (*end || port < 1 || port > 65535)
-        return fail(why, n, "--redis %s: bad port%s", addr, "");
-    if (!(r = calloc(1, sizeof *r)))
-        return -ENOMEM;
-    memcpy(r->host, addr, (size_t)(colon - addr));
-    r->port = (int)port;
-    if ((rc = connect_now(r, why, n))) {
-        zv_io_redis_free(r);
-        return rc;
-    }
-    *out = r;
-    return 0;
-}
-
-int zv_io_redis_reconnect(zv_io_redis *r, char *why, size_t n) { return connect_now(r, why, n); }
-
-void zv_io_redis_free(zv_io_redis *r)
-{
-    if (!r)
-        return;
-    if (r->c)
-        redisFree(r->c);
-    free(r);
-}
-
-/* One command; its reply or NULL with rc set. */
+/* One command (not a script): its reply, or NULL with rc set. */
 static redisReply *command(zv_io_redis *r, int argc, const char **argv, const size_t *len, int *rc,
                            char *why, size_t n)
 {
-    redisReply *rep;
-    if (!r->c || r->c->err) {
-        *rc = -EPIPE;
-        return NULL;
-    }
-    rep = redisCommandArgv(r->c, argc, argv, len);
-    if (!rep) {
-        if (why)
-            snprintf(why, n, "Redis connection lost: %s", r->c->errstr);
-        *rc = -EPIPE;
-        return NULL;
-    }
-    if (rep->type == REDIS_REPLY_ERROR) {
-        if (why)
-            snprintf(why, n, "Redis: %s", rep->str);
-        /* a server still loading its data, or busy: later, not never */
-        *rc = !strncmp(rep->str, "NOSCRIPT", 8)                                   ? -ENOENT
-              : !strncmp(rep->str, "LOADING", 7) || !strncmp(rep->str, "BUSY ", 5) ||
-                        !strncmp(rep->str, "TRYAGAIN", 8) || !strncmp(rep->str, "MASTERDOWN", 10)
-                  ? -EAGAIN
-                  : -EINVAL;
-        freeReplyObject(rep);
-        return NULL;
-    }
-    *rc = 0;
-    return rep;
+    return zv_io_redis_command(r, -1, argc, argv, len, rc, why, n);
 }
 
-int zv_io_redis_expect_stream(zv_io_redis *r, const char *key, char *why, size_t n)
+/* A key that exists must be a stream: -EINVAL names what it holds. */
+static int expect_stream(zv_io_redis *r, const char *key, char *why, size_t n)
 {
     const char *argv[] = {"TYPE", key};
     int rc;
@@ -234,6 +178,86 @@ int zv_io_redis_expect_stream(zv_io_redis *r, const char *key, char *why, size_t
         rc = fail(why, n, "key %s holds a %s, not a stream", key, rep->str);
     freeReplyObject(rep);
     return rc;
+}
+
+/* XGROUP CREATE ... 0 MKSTREAM; an existing group is fine. */
+static int create_group(zv_io_redis *r, const char *stream, const char *group, char *why, size_t n)
+{
+    /* from the stream's start: entries pushed before the first consumer count */
+    const char *argv[] = {"XGROUP", "CREATE", stream, group, "0", "MKSTREAM"};
+    int rc;
+    redisReply *rep = command(r, 6, argv, NULL, &rc, why, n);
+    if (rep)
+        freeReplyObject(rep);
+    if (rc == -EINVAL && strstr(why, "BUSYGROUP"))
+        return 0; /* it exists */
+    return rc;
+}
+
+/* The check script: with the group and consumer, the rights; without,
+ * only that Redis Cluster finds the keys in one slot. */
+static int check(zv_io_redis *r, const zv_io_group *g, int rights, char *why, size_t n)
+{
+    const char *argv[] = {"EVALSHA", NULL, "3", g->in, g->out, g->err, g->group, g->consumer};
+    int rc;
+    redisReply *rep = zv_io_redis_command(r, ZV_REDIS_CHECK, rights ? 8 : 6, argv, NULL, &rc, why,
+                                          n);
+    if (!rep)
+        return rc;
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 4 &&
+        rep->element[0]->type == REDIS_REPLY_STRING && rep->element[1]->type == REDIS_REPLY_STRING &&
+        rep->element[2]->type == REDIS_REPLY_STRING && rep->element[3]->type == REDIS_REPLY_STRING) {
+        char where[600];
+        zv_io_redis_url_show(&r->u, where, sizeof where);
+        snprintf(why, n, "Redis at %s refused %s on %s in a script (%s): user %s needs %s", where,
+                 rep->element[1]->str, rep->element[2]->str, rep->element[3]->str,
+                 r->u.user[0] ? r->u.user : "default", rep->element[0]->str);
+        rc = -EPERM;
+    } else if (rep->type != REDIS_REPLY_INTEGER) {
+        rc = -EPROTO;
+    }
+    freeReplyObject(rep);
+    return rc;
+}
+
+/* XREADGROUP of this consumer's history after the next to last id there
+ * can be: its right, without delivering an entry or touching a delivery
+ * count. (Not the last id: Redis reads that as '>', new entries.) */
+static int read_nothing(zv_io_redis *r, const zv_io_group *g, char *why, size_t n)
+{
+    const char *argv[] = {"XREADGROUP", "GROUP", g->group,  g->consumer, "COUNT", "1", "STREAMS",
+                          g->in,        "18446744073709551615-18446744073709551614"};
+    int rc;
+    redisReply *rep = command(r, 9, argv, NULL, &rc, why, n);
+    if (rep)
+        freeReplyObject(rep);
+    return rc;
+}
+
+int zv_io_redis_prepare(zv_io_redis *r, const zv_io_group *g, char *why, size_t n)
+{
+    unsigned in = zv_io_redis_slot(g->in), out = zv_io_redis_slot(g->out),
+             err = zv_io_redis_slot(g->err);
+    const char *keys[] = {g->in, g->out, g->err};
+    long long lag;
+    int rc;
+    if ((in != out || in != err) && (rc = check(r, g, 0, why, n))) {
+        if (rc == -EINVAL && strstr(why, "CROSSSLOT"))
+            snprintf(why, n,
+                     "on Redis Cluster the streams must share a slot (the ack step writes all "
+                     "three in one script), but %s is in slot %u, %s in slot %u and %s in slot %u: "
+                     "give them one hash tag, e.g. {logs}:in, {logs}:out, {logs}:errors",
+                     g->in, in, g->out, out, g->err, err);
+        return rc;
+    }
+    for (int k = 0; k < 3; k++)
+        if ((rc = expect_stream(r, keys[k], why, n)))
+            return rc;
+    if ((rc = create_group(r, g->in, g->group, why, n)) || (rc = check(r, g, 1, why, n)) ||
+        (rc = read_nothing(r, g, why, n)))
+        return rc;
+    rc = zv_io_redis_lag(r, g, &lag, why, n);
+    return rc == -EPERM ? rc : 0; /* XINFO GROUPS: the summary's lag */
 }
 
 int zv_io_redis_lag(zv_io_redis *r, const zv_io_group *g, long long *lag, char *why, size_t n)
@@ -264,20 +288,6 @@ int zv_io_redis_lag(zv_io_redis *r, const zv_io_group *g, long long *lag, char *
     }
     freeReplyObject(rep);
     return 0;
-}
-
-int zv_io_redis_create_group(zv_io_redis *r, const char *stream, const char *group, char *why,
-                             size_t n)
-{
-    /* from the stream's start: entries pushed before the first consumer count */
-    const char *argv[] = {"XGROUP", "CREATE", stream, group, "0", "MKSTREAM"};
-    int rc;
-    redisReply *rep = command(r, 6, argv, NULL, &rc, why, n);
-    if (rep)
-        freeReplyObject(rep);
-    if (rc == -EINVAL && why && strstr(why, "BUSYGROUP"))
-        return 0; /* it exists */
-    return rc;
 }
 
 /* The entries of one stream's array: [[id, [field, value, ...] or nil], ...]
@@ -353,52 +363,17 @@ int zv_io_redis_read(zv_io_redis *r, const zv_io_group *g, int pending, unsigned
     return (int)(*out)->n;
 }
 
-static int load_script(zv_io_redis *r, int s, char *why, size_t n)
-{
-    const char *argv[] = {"SCRIPT", "LOAD", SCRIPTS[s]};
-    int rc;
-    redisReply *rep = command(r, 3, argv, NULL, &rc, why, n);
-    if (!rep)
-        return rc;
-    if (rep->type != REDIS_REPLY_STRING || rep->len != 40)
-        rc = -EPROTO;
-    else
-        memcpy(r->sha[s], rep->str, 41);
-    freeReplyObject(rep);
-    return rc;
-}
-
-/* EVALSHA of script `s`: argv[0] and argv[1] (and their lengths, when
- * `len` is given) are filled here. Its reply, or NULL with rc set. */
-static redisReply *eval(zv_io_redis *r, int s, int argc, const char **argv, size_t *len, int *rc,
-                        char *why, size_t n)
-{
-    redisReply *rep = NULL;
-    argv[0] = "EVALSHA";
-    if (len)
-        len[0] = 7, len[1] = 40;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (!r->sha[s][0] && (*rc = load_script(r, s, why, n)))
-            return NULL;
-        argv[1] = r->sha[s];
-        if ((rep = command(r, argc, argv, len, rc, why, n)) || *rc != -ENOENT)
-            break;
-        r->sha[s][0] = 0; /* NOSCRIPT: Redis restarted; load it again */
-    }
-    return rep;
-}
-
 int zv_io_redis_claim(zv_io_redis *r, const zv_io_group *g, int64_t min_idle_ms, unsigned count,
                       char cursor[64], zv_io_entries **out, char *why, size_t n)
 {
     char idle[24], cnt[16];
-    const char *argv[] = {NULL, NULL, "1", g->in, g->group, g->consumer, idle, cursor, cnt};
+    const char *argv[] = {"EVALSHA", NULL, "1", g->in, g->group, g->consumer, idle, cursor, cnt};
     redisReply *rep;
     int rc;
     *out = NULL;
     snprintf(idle, sizeof idle, "%lld", (long long)min_idle_ms);
     snprintf(cnt, sizeof cnt, "%u", count);
-    if (!(rep = eval(r, CLAIM, 9, argv, NULL, &rc, why, n)))
+    if (!(rep = zv_io_redis_command(r, ZV_REDIS_CLAIM, 9, argv, NULL, &rc, why, n)))
         return rc;
     /* [next cursor, [entries]] */
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
@@ -480,8 +455,7 @@ static int refused(const redisReply *rep, const zv_io_result *res, size_t n_res,
         return -EPROTO;
     *written = x[0]->integer;
     *done = (size_t)x[1]->integer;
-    if (why)
-        snprintf(why, n,
+    snprintf(why, n,
                  "Redis refused %s on stream %s: %s; input %s and %zu later results of this "
                  "commit stay pending (not acked)",
                  x[3]->str, x[2]->str, x[4]->str, res[*done].id, n_res - 1 - *done);
@@ -508,6 +482,7 @@ int zv_io_redis_commit(zv_io_redis *r, const zv_io_group *g, const zv_io_result 
         return -ENOMEM;
     }
 #define ARG(s, l) (argv[at] = (s), len[at++] = (l))
+    argv[0] = "EVALSHA", len[0] = 7, len[1] = 40; /* argv[1]: the SHA, filled in later */
     ARG("3", 1);
     ARG(g->in, strlen(g->in));
     ARG(g->out, strlen(g->out));
@@ -528,7 +503,7 @@ int zv_io_redis_commit(zv_io_redis *r, const zv_io_group *g, const zv_io_result 
         }
     }
 #undef ARG
-    rep = eval(r, ACK, (int)at, argv, len, &rc, why, n);
+    rep = zv_io_redis_command(r, ZV_REDIS_ACK, (int)at, argv, len, &rc, why, n);
     free(argv);
     free(len);
     if (!rep)

@@ -5,16 +5,23 @@
 # log filter over N 100-byte records (1 in 10 kept; every record still
 # gets an OUT entry, --skip-empty aside). Then 1 and 2 consumer processes,
 # and --count from 16 to 1024 with the cost of the ack step per record.
+# --auth: the server wants a password (requirepass; the consumers take it
+# from ZVM_REDIS_PASSWORD); --tls: the server speaks TLS only (rediss://,
+# through zvm's relay); --quick: only the 1-consumer rate, one number, for
+# interleaved A/B runs.
 #
-#   perf/consume.sh [--build DIR] [--records N]
+#   perf/consume.sh [--build DIR] [--records N] [--auth] [--tls] [--quick]
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-build=$src/build n=200000
+build=$src/build n=200000 auth=0 tls=0 quick=0
 while [ $# -gt 0 ]; do
     case $1 in
     --build) build=$(realpath "$2"); shift 2 ;;
     --records) n=$2; shift 2 ;;
-    *) echo "usage: $0 [--build DIR] [--records N]" >&2; exit 2 ;;
+    --auth) auth=1; shift ;;
+    --tls) tls=1; shift ;;
+    --quick) quick=1; shift ;;
+    *) echo "usage: $0 [--build DIR] [--records N] [--auth] [--tls] [--quick]" >&2; exit 2 ;;
     esac
 done
 zvm=$build/zvm wasm=$build/examples/logfilter.wasm
@@ -23,11 +30,29 @@ pid=
 trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 export ZVM_CACHE=$tmp/cache
 port=$((20000 + RANDOM % 40000))
-redis-server --port $port --bind 127.0.0.1 --dir "$tmp" --save "" --appendonly no \
+server=(--port "$port") cli=(-p "$port") bench=(-p "$port") url=127.0.0.1:$port redis_opts=()
+if [ $auth = 1 ]; then
+    export ZVM_REDIS_PASSWORD=zvm-perf-password
+    server+=(--requirepass "$ZVM_REDIS_PASSWORD") bench+=(-a "$ZVM_REDIS_PASSWORD")
+    cli+=(-a "$ZVM_REDIS_PASSWORD" --no-auth-warning)
+fi
+if [ $tls = 1 ]; then # a CA and a server certificate for localhost; no client certificate
+    ( cd "$tmp"
+      openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 1 -subj /CN=ca &&
+      openssl req -newkey rsa:2048 -nodes -keyout s.key -out s.csr -subj /CN=localhost &&
+      printf 'subjectAltName=DNS:localhost\n' > san.ext &&
+      openssl x509 -req -in s.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out s.pem -days 1 \
+          -extfile san.ext ) > "$tmp/certs.log" 2>&1
+    server=(--port 0 --tls-port "$port" --tls-cert-file "$tmp/s.pem" --tls-key-file "$tmp/s.key"
+            --tls-auth-clients no "${server[@]:2}")
+    cli+=(--tls --cacert "$tmp/ca.pem") bench+=(--tls --cacert "$tmp/ca.pem") url=rediss://localhost:$port
+    redis_opts=(--redis-cacert "$tmp/ca.pem")
+fi
+redis-server "${server[@]}" --bind 127.0.0.1 --dir "$tmp" --save "" --appendonly no \
     --logfile "$tmp/redis.log" &
 pid=$!
-for _ in $(seq 100); do redis-cli -p $port ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
-rcli() { redis-cli -p $port "$@"; }
+rcli() { redis-cli "${cli[@]}" "$@"; }
+for _ in $(seq 100); do rcli ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
 
 for i in $(seq 1 1000); do # the records of perf/peers.sh
     lvl=INFO; [ $((i % 10)) = 0 ] && lvl=ERROR
@@ -41,18 +66,13 @@ push() { # STREAM: the input records as entries, one pipe
 }
 "$zvm" compile "$wasm" > /dev/null
 
-xadd=$(redis-benchmark -p $port -q -n "$n" -P 64 XADD bench '*' data \
-    "$(head -c 99 "$tmp/records.txt")" | awk '{ for (i = 1; i <= NF; i++) if ($i == "requests") print $(i - 1) }')
-"$zvm" batch --module "$wasm" --input "$tmp/input.txt" --output "$tmp/out.txt" 2> "$tmp/b.txt"
-batch=$(awk '/instances per second/ { print $1 }' "$tmp/b.txt")
-
 consume_rate() { # STREAM CONSUMERS [OPTIONS...] -> records/s over all consumers
     local s=$1 k=$2 t0 t1
     shift 2
     push "$s"
     t0=$(date +%s.%N)
     for c in $(seq "$k"); do
-        "$zvm" consume --redis 127.0.0.1:$port --stream "$s" --group g --consumer "c$c" \
+        "$zvm" consume --redis "$url" "${redis_opts[@]}" --stream "$s" --group g --consumer "c$c" \
             --module "$wasm" --output-stream "$s.out" --drain "$@" 2> "$tmp/$s.$c.log" &
     done
     wait
@@ -61,6 +81,16 @@ consume_rate() { # STREAM CONSUMERS [OPTIONS...] -> records/s over all consumers
     awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }'
     rcli DEL "$s" "$s.out" > /dev/null
 }
+if [ $quick = 1 ]; then
+    echo "$(consume_rate s1 1)" # (in a subshell: its `wait` must not wait for redis-server)
+    exit 0
+fi
+
+xadd=$(redis-benchmark "${bench[@]}" -q -n "$n" -P 64 XADD bench '*' data \
+    "$(head -c 99 "$tmp/records.txt")" | awk '{ for (i = 1; i <= NF; i++) if ($i == "requests") print $(i - 1) }')
+"$zvm" batch --module "$wasm" --input "$tmp/input.txt" --output "$tmp/out.txt" 2> "$tmp/b.txt"
+batch=$(awk '/instances per second/ { print $1 }' "$tmp/b.txt")
+
 one=$(consume_rate s1 1)
 ack1=$(awk '/ack step/ { print $5 }' "$tmp/s1.1.log")
 two=$(consume_rate s2 2 --workers 1)

@@ -30,7 +30,7 @@ awk -v k='{logs}:in' '{ printf "*5\r\n$4\r\nXADD\r\n$%d\r\n%s\r\n$1\r\n*\r\n$4\r
                         length(k), k, length($0) + 1, $0 }' "$examples/sample.log" | rcli --pipe > /dev/null
 
 echo "== zvm consume --stream {logs}:in --group filters --arg ERROR --output-stream {logs}:out --skip-empty --drain"
-"$zvm" consume --redis 127.0.0.1:$port --stream '{logs}:in' --group filters \
+"$zvm" consume --redis redis://127.0.0.1:$port --stream '{logs}:in' --group filters \
     --consumer example-1 --module "$module" --arg ERROR \
     --output-stream '{logs}:out' --errors-stream '{logs}:errors' --skip-empty --drain
 

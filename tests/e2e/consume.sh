@@ -15,53 +15,26 @@
 #
 # Usage: consume.sh ZVM GUEST_DIR
 zvm=$(realpath "$1") guests=$(realpath "$2")
-source "$(dirname "$0")/lib.sh"
-command -v redis-server >/dev/null || { echo "consume.sh: redis-server missing: skipped"; exit 77; }
-check() { n_checks=$((n_checks + 1)); [ "$2" = 0 ] || fail "$1"; }
+here=$(dirname "$(realpath "$0")")
+source "$here/lib.sh"
+source "$here/redis_lib.sh"
 redis_pid=
 pids=()
 trap 'kill -9 ${pids[@]:-} $redis_pid 2>/dev/null; rm -rf "$tmp"' EXIT
 records=$guests/records.wasm
 
-start_redis() { # on $port in ./redis, AOF fsynced at every write
+start_redis() { # [PORT]: on $port in ./redis, AOF fsynced at every write
+    port=${1:-$port}
     mkdir -p redis
     redis-server --port "$port" --bind 127.0.0.1 --dir "$tmp/redis" --appendonly yes \
         --appendfsync always --save "" --daemonize no --logfile "$tmp/redis/log" &
     redis_pid=$!
-    for _ in $(seq 100); do
-        rcli ping 2>/dev/null | grep -q PONG && return 0
-        kill -0 $redis_pid 2>/dev/null || return 1
-        sleep 0.05
-    done
-    return 1
+    wait_up $redis_pid rcli
 }
 rcli() { redis-cli -p "$port" "$@"; }
-for _ in $(seq 20); do # a free port: the server refuses a taken one
-    port=$((20000 + RANDOM % 40000))
-    start_redis && break
-    redis_pid=
-done
+on_free_port start_redis || redis_pid=
 check "redis-server starts on a free port ($port)" $([ -n "$redis_pid" ]; echo $?)
 
-push() { # push STREAM N [PREFIX]: N entries "PREFIX i" through one pipe (RESP)
-    awk -v s="$1" -v n="$2" -v p="${3:-line}" 'BEGIN {
-        for (i = 0; i < n; i++) {
-            v = p " " i
-            printf "*5\r\n$4\r\nXADD\r\n$%d\r\n%s\r\n$1\r\n*\r\n$4\r\ndata\r\n$%d\r\n%s\r\n",
-                   length(s), s, length(v), v } }' | rcli --pipe > /dev/null
-}
-ids() { rcli XRANGE "$1" - + | grep -E '^[0-9]+-[0-9]+$' | sort; } # input ids
-srcs() { # the src field of every entry of OUT and ERR
-    for s in "$@"; do rcli XRANGE "$s" - + | awk 'prev == "src" { print } { prev = $0 }'; done | sort
-}
-pending() { rcli XPENDING "$1" "$2" | head -1; }
-exactly_once() { # exactly_once IN GROUP OUT ERR WHAT [SKIPPED-ID]: SKIPPED-ID has no entry
-    ids "$1" | grep -vx -- "${6:-none}" > want_ids.txt
-    srcs "$3" "$4" > got_ids.txt
-    cmp -s want_ids.txt got_ids.txt
-    last=$?; check "$5: every input id once in OUT and ERR ($(wc -l < want_ids.txt) in, $(wc -l < got_ids.txt) out, $(sort got_ids.txt | uniq -d | wc -l) doubled)" $last
-    check "$5: nothing pending ($(pending "$1" "$2"))" $([ "$(pending "$1" "$2")" = 0 ]; echo $?)
-}
 consume() { # consume IN GROUP NAME [OPTIONS...]: zvm consume to IN.out, in the foreground
     local in=$1 group=$2 name=$3
     shift 3

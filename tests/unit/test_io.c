@@ -200,35 +200,147 @@ Test(io, character_device_is_a_stream)
     zv_io_channel_close(&ch, (uint8_t[32]){0});
 }
 
-/* ---- the Redis connector: addresses (the server itself: tests/e2e/consume.sh) ---- */
+/* ---- the Redis connector: URLs, slots (the server itself: tests/e2e/consume*.sh) ---- */
 
-Test(redis, bad_addresses_are_refused_with_the_cause)
+Test(redis, urls_in_every_form)
 {
     static const struct {
-        const char *addr, *msg;
-        int rc;
+        const char *url, *host, *path, *user, *password;
+        int port, tls, has_password;
+        unsigned db;
     } cases[] = {
-        {"localhost", "expected HOST:PORT", -EINVAL},
-        {":6379", "expected HOST:PORT", -EINVAL},
-        {"localhost:", "bad port", -EINVAL},
-        {"localhost:0", "bad port", -EINVAL},
-        {"localhost:65536", "bad port", -EINVAL},
-        {"localhost:63x9", "bad port", -EINVAL},
-        {"127.0.0.1:1", "cannot connect to Redis at 127.0.0.1:1", -EPIPE},
+        {"localhost", "localhost", "", "", "", 6379, 0, 0, 0},
+        {"127.0.0.1:7000", "127.0.0.1", "", "", "", 7000, 0, 0, 0},
+        {":secret@127.0.0.1:7000", "127.0.0.1", "", "", "secret", 7000, 0, 1, 0},
+        {"redis://h", "h", "", "", "", 6379, 0, 0, 0},
+        {"redis://:secret@h:1234/3", "h", "", "", "secret", 1234, 0, 1, 3},
+        {"redis://worker:p%40ss%3Aw@h", "h", "", "worker", "p@ss:w", 6379, 0, 1, 0},
+        {"redis://worker:pa@ss@h:99", "h", "", "worker", "pa@ss", 99, 0, 1, 0},
+        {"redis://worker@h", "h", "", "worker", "", 6379, 0, 0, 0},
+        {"redis://h?db=5", "h", "", "", "", 6379, 0, 0, 5},
+        {"redis://h/", "h", "", "", "", 6379, 0, 0, 0},
+        {"rediss://u:p@h:6380/1", "h", "", "u", "p", 6380, 1, 1, 1},
+        {"redis://[::1]:7000/2", "::1", "", "", "", 7000, 0, 0, 2},
+        {"[::1]", "::1", "", "", "", 6379, 0, 0, 0},
+        {"unix:///run/redis.sock?db=4", "", "/run/redis.sock", "", "", 0, 0, 0, 4},
+        {"unix://u:p@/run/r.sock", "", "/run/r.sock", "u", "p", 0, 0, 1, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        zv_io_redis *r = (zv_io_redis *)1;
+        zv_io_redis_url u;
         char why[512] = "";
-        cr_assert_eq(zv_io_redis_connect(cases[i].addr, &r, why, sizeof why), cases[i].rc, "%s",
-                     cases[i].addr);
-        cr_assert_null(r);
-        cr_assert(strstr(why, cases[i].msg), "%s: %s", cases[i].addr, why);
+        cr_assert_eq(zv_io_redis_url_parse(cases[i].url, &u, why, sizeof why), 0, "%s: %s",
+                     cases[i].url, why);
+        cr_assert_str_eq(u.host, cases[i].host, "%s", cases[i].url);
+        cr_assert_str_eq(u.path, cases[i].path, "%s", cases[i].url);
+        cr_assert_str_eq(u.user, cases[i].user, "%s", cases[i].url);
+        cr_assert_str_eq(u.password, cases[i].password, "%s", cases[i].url);
+        cr_assert_eq(u.has_password, cases[i].has_password, "%s", cases[i].url);
+        cr_assert_eq(u.port, cases[i].port, "%s", cases[i].url);
+        cr_assert_eq(u.tls, cases[i].tls, "%s", cases[i].url);
+        cr_assert_eq(u.db, cases[i].db, "%s", cases[i].url);
+    }
+}
+
+Test(redis, bad_urls_are_refused_with_the_cause_and_never_the_password)
+{
+    static const struct {
+        const char *url, *msg;
+    } cases[] = {
+        {"", "no host"},
+        {":6379", "no host"},
+        {"http://h", "unknown scheme"},
+        {"localhost:", "bad port"},
+        {"localhost:0", "bad port"},
+        {"localhost:65536", "bad port"},
+        {"localhost:63x9", "bad port"},
+        {"redis://:hunter2@h:99999", "bad port"},
+        {"::1:6379", "in brackets"},
+        {"[::1:6379", "closing ']'"},
+        {"redis://h/x", "bad database"},
+        {"redis://h/1?db=2", "given twice"},
+        {"redis://h?foo=1", "unknown parameter"},
+        {"redis://user:hunter2%zz@h", "malformed"},
+        {"unix:///", "no socket path"},
+        {"unix://relative.sock", "expected unix:///PATH"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        zv_io_redis_url u;
+        char why[512] = "";
+        cr_assert_eq(zv_io_redis_url_parse(cases[i].url, &u, why, sizeof why), -EINVAL, "%s",
+                     cases[i].url);
+        cr_assert(strstr(why, cases[i].msg), "%s: %s", cases[i].url, why);
+        cr_assert_null(strstr(why, "hunter2"), "%s", why);
     }
     {
         char long_host[400], why[512];
-        zv_io_redis *r;
+        zv_io_redis_url u;
         memset(long_host, 'h', sizeof long_host);
         strcpy(long_host + 380, ":6379");
-        cr_assert_eq(zv_io_redis_connect(long_host, &r, why, sizeof why), -EINVAL);
+        cr_assert_eq(zv_io_redis_url_parse(long_host, &u, why, sizeof why), -EINVAL);
+        cr_assert(strstr(why, "longer than 255"), "%s", why);
+    }
+}
+
+Test(redis, urls_are_shown_without_their_password)
+{
+    static const struct {
+        const char *url, *shown;
+        size_t off, len; /* where the password is in url */
+    } cases[] = {
+        {"redis://w:hunter2@h:7/2", "redis://w@h:7/2", 10, 7},
+        {":hunter2@h", "redis://h:6379", 1, 7},
+        {"rediss://[::1]", "rediss://[::1]:6379", 0, 0},
+        {"unix://w:hunter2@/p?db=4", "unix://w@/p?db=4", 9, 7},
+        {"h:1", "redis://h:1", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        zv_io_redis_url u;
+        char why[512] = "", shown[600];
+        size_t len, off = zv_io_redis_url_secret(cases[i].url, &len);
+        cr_assert_eq(zv_io_redis_url_parse(cases[i].url, &u, why, sizeof why), 0, "%s", why);
+        zv_io_redis_url_show(&u, shown, sizeof shown);
+        cr_assert_str_eq(shown, cases[i].shown);
+        cr_assert_eq(len, cases[i].len, "%s", cases[i].url);
+        cr_assert_eq(off, cases[i].off, "%s", cases[i].url);
+    }
+}
+
+Test(redis, cluster_slots_follow_hash_tags)
+{
+    /* the values of CLUSTER KEYSLOT on redis-server 7.0 */
+    static const struct {
+        const char *key;
+        unsigned slot;
+    } cases[] = {
+        {"123456789", 12739}, {"foo", 12182},          {"{logs}:in", 15859},
+        {"{user1000}.following", 3443}, {"foo{}{bar}", 8363}, {"foo{{bar}}zap", 4015},
+        {"foo{bar}{zap}", 5061}, {"{a}:in", 15495}, {"a:out", 2346},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        cr_assert_eq(zv_io_redis_slot(cases[i].key), cases[i].slot, "%s", cases[i].key);
+}
+
+Test(redis, connecting_fails_with_the_cause)
+{
+    static const struct {
+        const char *url, *ca, *msg;
+        int rc;
+    } cases[] = {
+        {"127.0.0.1:1", NULL, "cannot connect to Redis at redis://127.0.0.1:1", -EPIPE},
+        {"redis://worker@127.0.0.1:1", NULL, "user worker needs a password", -EACCES},
+        {"rediss://127.0.0.1:1", "/nonexistent/ca.pem", "CA certificates /nonexistent/ca.pem",
+         -EINVAL},
+        {"rediss://127.0.0.1:1", NULL, "cannot connect to Redis at rediss://127.0.0.1:1", -EPIPE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        zv_io_redis_url u;
+        zv_io_redis *r = (zv_io_redis *)1;
+        char why[512] = "";
+        zv_io_redis_opts o = {&u, "c", cases[i].ca, NULL, NULL};
+        cr_assert_eq(zv_io_redis_url_parse(cases[i].url, &u, why, sizeof why), 0);
+        cr_assert_eq(zv_io_redis_connect(&o, &r, why, sizeof why), cases[i].rc, "%s: %s",
+                     cases[i].url, why);
+        cr_assert_null(r);
+        cr_assert(strstr(why, cases[i].msg), "%s: %s", cases[i].url, why);
     }
 }
