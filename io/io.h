@@ -183,7 +183,8 @@ unsigned zv_io_redis_slot(const char *key);
 
 typedef struct {
     const zv_io_redis_url *url;                 /* copied */
-    const char *client_name;                    /* CLIENT SETNAME on each connection, or NULL */
+    const char *client_name;                    /* CLIENT SETNAME on each connection (spaces
+                                                 * and the like as '_'), or NULL */
     const char *ca_file, *cert_file, *key_file; /* rediss:// only: the CAs (NULL: the
                                                  * system's), a client certificate and its key */
 } zv_io_redis_opts;

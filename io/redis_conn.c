@@ -35,12 +35,11 @@
 /* Where a node is, for messages: the URL's form with its host and port. */
 static void show(const zv_io_redis *r, const zv_io_node *x, char *out, size_t n)
 {
-    zv_io_redis_url u = r->u;
-    if (x->host[0]) {
-        snprintf(u.host, sizeof u.host, "%s", x->host);
-        u.port = x->port;
-        u.path[0] = 0;
-    }
+    zv_io_redis_url u = {.tls = r->u.tls, .port = x->port, .db = r->u.db}; /* no password */
+    memcpy(u.host, x->host, sizeof u.host);
+    memcpy(u.user, r->u.user, sizeof u.user);
+    if (!x->host[0])
+        memcpy(u.path, r->u.path, sizeof u.path);
     zv_io_redis_url_show(&u, out, n);
 }
 
@@ -213,6 +212,9 @@ int zv_io_redis_connect(const zv_io_redis_opts *o, zv_io_redis **out, char *why,
         return -ENOMEM;
     r->u = *o->url;
     snprintf(r->name, sizeof r->name, "%s", o->client_name ? o->client_name : "");
+    for (char *c = r->name; *c; c++) /* Redis takes '!' to '~' only */
+        if (*c < '!' || *c > '~')
+            *c = '_';
     r->client_cert = o->cert_file != NULL;
     if ((r->u.tls &&
          (rc = zv_io_tls_ctx_new(o->ca_file, o->cert_file, o->key_file, &r->tls, why, n))) ||

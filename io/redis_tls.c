@@ -218,9 +218,10 @@ static int dial(const char *host, int port, const struct timespec *deadline, cha
         snprintf(why, n, "%s", gai_strerror(rc));
         return -EHOSTUNREACH;
     }
-    for (a = res; a; a = a->ai_next) {
+    for (a = res; a; a = a->ai_next) { /* each address in turn, as hiredis does */
         struct pollfd p;
         socklen_t len = sizeof err;
+        int64_t ms = ms_left(deadline), ready;
         if ((fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
                          a->ai_protocol)) < 0) {
             err = errno;
@@ -228,11 +229,15 @@ static int dial(const char *host, int port, const struct timespec *deadline, cha
         }
         if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
             break;
-        p = (struct pollfd){fd, POLLOUT, 0};
-        if (errno == EINPROGRESS && poll(&p, 1, (int)(ms_left(deadline) > 0 ? ms_left(deadline) : 0)) == 1 &&
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
-            break;
-        err = errno == EINPROGRESS ? (err ? err : ETIMEDOUT) : errno;
+        if (errno != EINPROGRESS) {
+            err = errno;
+        } else {
+            p = (struct pollfd){fd, POLLOUT, 0};
+            ready = poll(&p, 1, ms > 0 ? (int)ms : 0);
+            if (ready == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
+                break;
+            err = ready == 1 ? err : ready == 0 ? ETIMEDOUT : errno;
+        }
         close(fd);
         fd = -1;
     }

@@ -7,8 +7,10 @@
 # and --count from 16 to 1024 with the cost of the ack step per record.
 # --auth: the server wants a password (requirepass; the consumers take it
 # from ZVM_REDIS_PASSWORD); --tls: the server speaks TLS only (rediss://,
-# through zvm's relay); --quick: only the 1-consumer rate, one number, for
-# interleaved A/B runs.
+# through zvm's relay); --quick: only the 1-consumer rate, for interleaved
+# A/B runs, with the CPU time per record of zvm consume and of redis-server
+# (on a shared machine the rate follows the neighbours' load; CPU time
+# per record much less).
 #
 #   perf/consume.sh [--build DIR] [--records N] [--auth] [--tls] [--quick]
 set -euo pipefail
@@ -66,23 +68,30 @@ push() { # STREAM: the input records as entries, one pipe
 }
 "$zvm" compile "$wasm" > /dev/null
 
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # user + system, in clock ticks
 consume_rate() { # STREAM CONSUMERS [OPTIONS...] -> records/s over all consumers
     local s=$1 k=$2 t0 t1
     shift 2
     push "$s"
+    redis0=$(cpu_ticks $pid)
     t0=$(date +%s.%N)
     for c in $(seq "$k"); do
-        "$zvm" consume --redis "$url" "${redis_opts[@]}" --stream "$s" --group g --consumer "c$c" \
+        /usr/bin/time -f '%U %S' -o "$tmp/$s.$c.cpu" \
+            "$zvm" consume --redis "$url" "${redis_opts[@]}" --stream "$s" --group g --consumer "c$c" \
             --module "$wasm" --output-stream "$s.out" --drain "$@" 2> "$tmp/$s.$c.log" &
     done
     wait
     t1=$(date +%s.%N)
+    redis1=$(cpu_ticks $pid)
     [ "$(rcli XLEN "$s.out")" = "$n" ] || { echo "consume: $(rcli XLEN "$s.out") of $n" >&2; exit 1; }
     awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }'
     rcli DEL "$s" "$s.out" > /dev/null
 }
-if [ $quick = 1 ]; then
-    echo "$(consume_rate s1 1)" # (in a subshell: its `wait` must not wait for redis-server)
+if [ $quick = 1 ]; then # records/s, then CPU us per record: zvm consume, redis-server
+    rate=$(consume_rate s1 1; echo " $redis0 $redis1") # (a subshell: `wait` must not wait for redis-server)
+    echo "$rate" | awk -v n="$n" -v hz="$(getconf CLK_TCK)" -v cpu="$(cat "$tmp/s1.1.cpu")" '{
+        split(cpu, c, " ")
+        printf "%s %.2f %.2f\n", $1, (c[1] + c[2]) * 1e6 / n, ($3 - $2) / hz * 1e6 / n }'
     exit 0
 fi
 

@@ -65,6 +65,10 @@ for how in url raw env file; do
     last=$?; check "the password from the $how: exit 0 ($(tail -2 p1.log | head -1))" $last
     cat p1.log >> p_all.log
 done
+push "$s" 10 named
+consume "$s" "redis://:$enc@127.0.0.1:$port" --consumer "night shift 1" 2> p1.log
+last=$?; check "a consumer name with spaces (CLIENT SETNAME takes none): exit 0" $last
+cat p1.log >> p_all.log
 exactly_once "$s" g "$s.out" "$s.errors" "the password from the URL, the environment and a file"
 printf '%s\n' "$pass" > pw.txt
 consume "$s" "redis://:$enc@127.0.0.1:$port" --redis-password-file pw.txt 2> p2.log
