@@ -199,7 +199,7 @@ void zv_io_redis_free(zv_io_redis *r); /* accepts NULL; wipes the password */
 /* What Redis Cluster made the connector do so far. */
 typedef struct {
     uint64_t moved;    /* MOVED followed: the slot is served elsewhere */
-    uint64_t ask;      /* ASK followed (ASKING at the importing node) */
+    uint64_t ask;      /* ASK followed: commands sent after ASKING to the importing node */
     uint64_t tryagain; /* TRYAGAIN: the keys were split between two nodes */
     uint64_t noscript; /* NOSCRIPT: a script loaded again where it was missing */
 } zv_io_redis_counts;

@@ -344,6 +344,7 @@ redisReply *zv_io_redis_command(zv_io_redis *r, int script, int argc, const char
                 node_close(&r->ask); /* the main connection says where to go again */
             return NULL;
         }
+        r->counts.ask += asking; /* (not when ASKING was refused: rep is NULL then) */
         if (rep->type != REDIS_REPLY_ERROR) {
             *rc = 0;
             return rep;
@@ -357,7 +358,6 @@ redisReply *zv_io_redis_command(zv_io_redis *r, int script, int argc, const char
             x = &r->main, asking = 0;
         } else if (redirect(rep->str, "ASK", x, host, &port) && !r->no_asking) {
             freeReplyObject(rep);
-            r->counts.ask++;
             if ((!r->ask.c || strcmp(r->ask.host, host) || r->ask.port != port) &&
                 (*rc = node_open(r, &r->ask, host, port, why, n)))
                 return NULL;

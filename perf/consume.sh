@@ -55,6 +55,8 @@ redis-server "${server[@]}" --bind 127.0.0.1 --dir "$tmp" --save "" --appendonly
 pid=$!
 rcli() { redis-cli "${cli[@]}" "$@"; }
 for _ in $(seq 100); do rcli ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
+rcli ping 2>/dev/null | grep -q PONG ||
+    { echo "redis-server did not start on port $port: $(tail -1 "$tmp/redis.log")" >&2; exit 1; }
 
 for i in $(seq 1 1000); do # the records of perf/peers.sh
     lvl=INFO; [ $((i % 10)) = 0 ] && lvl=ERROR

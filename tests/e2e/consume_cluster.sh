@@ -9,12 +9,14 @@
 # its keys are split), then OUT and ERR (everything ASK, and NOSCRIPT at
 # the new node, which never saw the scripts), then the slot handed over
 # (MOVED). Every entry must be once in OUT and ERR with nothing pending.
-# Keys in different slots are refused at start, and so is a database
-# other than 0.
+# The consumers are ACL users with README's rights, one with +asking too:
+# the other cannot follow ASK and waits for the migration to end. Keys in
+# different slots are refused at start, and so is a database other than 0.
 #
 # Usage: consume_cluster.sh ZVM GUEST_DIR     (exit 77: no cluster support)
 zvm=$(realpath "$1") guests=$(realpath "$2")
 here=$(dirname "$(realpath "$0")")
+readme=$here/../../README.md
 source "$here/lib.sh"
 source "$here/redis_lib.sh"
 node_pids=() pids=() producer=
@@ -68,9 +70,15 @@ owner_cli() { redis-cli -p "$from" "$@"; }
       [ $((i % 500)) = 7 ] && echo "TRAP $i" || echo "line $i"
   done; } | awk -v s="$in" '{ printf "*5\r\n$4\r\nXADD\r\n$%d\r\n%s\r\n$1\r\n*\r\n$4\r\ndata\r\n$%d\r\n%s\r\n",
                                length(s), s, length($0), $0 }' | owner_cli --pipe > /dev/null
+readme_line=$(grep -m1 '^ACL SETUSER zvm-worker on >PASSWORD ~{logs}:\* ' "$readme")
+read -r -a rights <<< "${readme_line#ACL SETUSER zvm-worker on >PASSWORD ~\{logs\}:\* }"
+for p in "${ports[@]}"; do # users are per node
+    redis-cli -p "$p" ACL SETUSER w1 on '>pw1' '~{t}:*' "${rights[@]}" +asking > /dev/null
+    redis-cli -p "$p" ACL SETUSER w2 on '>pw2' '~{t}:*' "${rights[@]}" > /dev/null
+done
 "$zvm" compile "$guests/records.wasm" > /dev/null # (two first runs at once race on the cache)
 for k in 1 2; do
-    "$zvm" consume --redis "redis://127.0.0.1:$seed" --stream "$in" --group g --consumer "c$k" \
+    "$zvm" consume --redis "redis://w$k:pw$k@127.0.0.1:$seed" --stream "$in" --group g --consumer "c$k" \
         --module "$guests/records.wasm" --output-stream "$out" --errors-stream "$err" --timeout 1 \
         --workers 1 --count 64 2> "c$k.log" &
     pids+=($!)
@@ -108,12 +116,19 @@ for p in "${pids[@]}"; do wait "$p" || status=$?; done
 check "both consumers exit 0 on SIGTERM" $status
 exactly_once "$in" g "$out" "$err" "a slot moved mid-stream ($total entries, two consumers)"
 check "the trapping records are in ERR ($(rcli XLEN "$err"))" $([ "$(rcli XLEN "$err")" = 6 ]; echo $?)
-redirects() { # the sum of one kind over both consumers' summaries
-    cat c1.log c2.log | awk -v k="$1" '/redirects and retries:/ { for (i = 2; i <= NF; i++) if ($i ~ "^" k) s += $(i - 1) } END { print s + 0 }'
+redirects() { # KIND LOG...: the sum of one kind over these consumers' summaries
+    local k=$1
+    shift
+    cat "$@" | awk -v k="$k" '/redirects and retries:/ { for (i = 2; i <= NF; i++) if ($i ~ "^" k) s += $(i - 1) } END { print s + 0 }'
 }
-for kind in MOVED ASK TRYAGAIN NOSCRIPT; do
-    check "the consumers met $kind: $(redirects "$kind") times" $([ "$(redirects "$kind")" -gt 0 ]; echo $?)
+for kind in MOVED TRYAGAIN NOSCRIPT; do
+    check "the consumers met $kind: $(redirects "$kind" c1.log c2.log) times" \
+        $([ "$(redirects "$kind" c1.log c2.log)" -gt 0 ]; echo $?)
 done
+check "the consumer with +asking followed ASK: $(redirects ASK c1.log) times" \
+    $([ "$(redirects ASK c1.log)" -gt 0 ]; echo $?)
+check "the consumer without +asking waited instead: $(redirects ASK c2.log) ASK followed" \
+    $([ "$(redirects ASK c2.log)" = 0 ]; echo $?)
 grep -h "zvm consume:" c1.log c2.log | grep -v "records (" > unexpected.log
 check "nothing else said on stderr: $(head -3 unexpected.log)" $([ ! -s unexpected.log ]; echo $?)
 
