@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(
   build-essential cmake ninja-build pkg-config   # the build
-  libssl-dev                                     # tests: a second SHA-256 to check ours
+  libssl-dev                                     # rediss:// (headers); tests: a second SHA-256
   liburing-dev libjemalloc-dev libhwloc-dev      # io, allocator, topology
   libcriterion-dev                               # unit tests
   wabt                                           # wast2json, wasm-validate
