@@ -132,6 +132,7 @@ said d3.log $? 1 "cannot connect to Redis at unix://$tmp/none.sock" "a socket th
 readme_line=$(grep -m1 '^ACL SETUSER zvm-worker on >PASSWORD ~{logs}:\* ' "$readme")
 read -r -a rights <<< "${readme_line#ACL SETUSER zvm-worker on >PASSWORD ~\{logs\}:\* }"
 check "README lists the rights (${#rights[@]}): ${rights[*]}" $([ ${#rights[@]} -gt 10 ]; echo $?)
+check "zvm-consume(1) lists the same" $(grep -qxF -- "${rights[*]}" "$here/../../doc/zvm-consume.1.in"; echo $?)
 issue=(+@stream +@read +@write +eval +evalsha '+script|load' '+script|exists' +ping +type +info +auth
        +select '+client|setname' '+cluster|slots' '+cluster|info')
 user() { rcli ACL SETUSER "$1" reset on ">pw-$1" '~{logs}:*' "${@:2}" > /dev/null; }
