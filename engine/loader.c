@@ -137,6 +137,7 @@ static int load_adopt(uint8_t *bytes, size_t size, const zv_eng_opts *opts, zv_e
                       int *cached, zv_eng_err *err, const char *file)
 {
     zv_eng_module *m = calloc(1, sizeof *m);
+    const zv_eng_opts *used = opts; /* the options of the entry found or made */
     char path[4200];
     int rc, fd = -1, was_cached = 0;
     *out = NULL;
@@ -157,6 +158,7 @@ static int load_adopt(uint8_t *bytes, size_t size, const zv_eng_opts *opts, zv_e
             goto out;
         zv_eng_opts base = opts ? *opts : (zv_eng_opts){0};
         base.cc = opts ? opts->baseline_cc : NULL;
+        used = opts;
         rc = -ENOENT;
         /* the fast tier now, if tcc is installed (and the background build
          * would make the entry this load looks for: default options); if
@@ -167,6 +169,7 @@ static int load_adopt(uint8_t *bytes, size_t size, const zv_eng_opts *opts, zv_e
         if (base.cc && !base.no_interrupt_checks && !base.fast_compile &&
             !zv_eng_uses_simd(m->info) && !zv_eng_module_forks(m->info)) {
             rc = zv_eng_cache_get(m->info, &base, path, sizeof path, &was_cached, &fd, err);
+            used = rc == 0 ? &base : opts;
             if (rc == 0 && opts->tier_up)
                 tier_up(m->info, opts, file);
             if (rc == 0 && (rc = remember_opts(m, opts)))
@@ -177,8 +180,17 @@ static int load_adopt(uint8_t *bytes, size_t size, const zv_eng_opts *opts, zv_e
         if (rc)
             goto out;
     }
-    rc = bind(m, fd, path, err);
-    close(fd);
+    /* Two processes loading a new module at once each build its entry, and
+     * the second rename replaces the first one's file under its reader:
+     * that reader takes the entry now in place (verified again). */
+    for (int tries = 0; (rc = bind(m, fd, path, err)) == -EAGAIN && tries < 3; tries++) {
+        close(fd);
+        fd = -1;
+        if (zv_eng_cache_find(m->info, used, path, sizeof path, &fd, err) != 1)
+            break;
+    }
+    if (fd >= 0)
+        close(fd);
 out:
     if (rc) {
         zv_eng_module_free(m);
