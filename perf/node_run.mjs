@@ -5,7 +5,7 @@
 //   node --experimental-wasi-unstable-preview1 node_run.mjs PROG.wasm
 import { readFileSync } from 'node:fs';
 import { WASI } from 'node:wasi';
-const wasi = new WASI({ version: 'preview1', args: [process.argv[2]] });
+const wasi = new WASI({ version: 'preview1', args: process.argv.slice(2) });
 const instance = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(process.argv[2])),
                                           wasi.getImportObject());
 wasi.start(instance);

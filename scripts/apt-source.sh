@@ -24,7 +24,19 @@ opts=(-q -o Dir::State="$state" -o Dir::Cache="$state/cache"
 apt-get "${opts[@]}" update > "$state/update.log" 2>&1 ||
     { echo "apt-get update failed: $(grep -E '^(E|W):' "$state/update.log" | head -1)" >&2; exit 1; }
 cd "$dir" || exit 1
-apt-get "${opts[@]}" source --download-only "$pkg" > "$state/source.log" 2>&1 ||
+# The newest version first; a mirror may list a version whose files it
+# lacks (seen: security updates' .dsc answering 404), so each older
+# version the lists name is tried in turn.
+fetched=0
+for ver in "" $(apt-cache "${opts[@]}" showsrc "$pkg" 2> /dev/null | sed -n 's/^Version: //p' |
+                sort -u | sort -r -V); do
+    rm -f "$pkg"_*.dsc
+    if apt-get "${opts[@]}" source --download-only "$pkg${ver:+=$ver}" >> "$state/source.log" 2>&1; then
+        fetched=1
+        break
+    fi
+done
+[ $fetched = 1 ] ||
     { echo "apt-get source $pkg failed: $(grep -E '^(E|W):' "$state/source.log" | head -1)" >&2; exit 1; }
 rm -rf "$pkg"
 dpkg-source -x --skip-patches "$pkg"_*.dsc "$pkg" > "$state/unpack.log" 2>&1 ||
