@@ -35,6 +35,7 @@
  * (ZV_ESCAPE); the stack slots below a try are never written inside it,
  * and the ones above get their values again in a catch.
  */
+#include "engine/libc_bind.h"
 #include "engine/translate_private.h"
 
 #include <assert.h>
@@ -443,19 +444,39 @@ static int emit_control(tr *t, const zv_val_op *op)
 
 /* ---- functions ------------------------------------------------------------------ */
 
-void zv_eng_emit_signature(FILE *out, const zv_val_module *m, uint32_t fi)
+/* STORAGE RESULT wfFI[SUFFIX](zv_ctx *ctx, PARAMS) */
+static void emit_named(FILE *out, const zv_val_module *m, uint32_t fi, const char *storage,
+                       const char *suffix)
 {
     const zv_val_functype *ty = &m->types[m->funcs[fi].type_idx];
     if (ty->n_results == 0)
-        fprintf(out, "ZV_FN void");
+        fprintf(out, "%s void", storage);
     else if (ty->n_results == 1)
-        fprintf(out, "ZV_FN %s", zv_eng_ctype(ty->results[0]));
+        fprintf(out, "%s %s", storage, zv_eng_ctype(ty->results[0]));
     else
-        fprintf(out, "ZV_FN zv_res%u", m->funcs[fi].type_idx);
-    fprintf(out, " wf%u(zv_ctx *ctx", fi);
+        fprintf(out, "%s zv_res%u", storage, m->funcs[fi].type_idx);
+    fprintf(out, " wf%u%s(zv_ctx *ctx", fi, suffix);
     for (uint32_t i = 0; i < ty->n_params; i++)
         fprintf(out, ", %s L%u", zv_eng_ctype(ty->params[i]), i);
     fprintf(out, ")");
+}
+
+void zv_eng_emit_signature(FILE *out, const zv_val_module *m, uint32_t fi)
+{
+    emit_named(out, m, fi, "ZV_FN", "");
+}
+
+/* A wasi-libc routine (libc_bind.h): its own translation is wfFI_wasm,
+ * and wfFI tries the native form (rt_ops.h) first. Their types are
+ * (i32, i32, i32) -> i32 and strlen's (i32) -> i32. */
+static void emit_libc_wrapper(FILE *out, const zv_val_module *m, uint32_t fi,
+                              zv_eng_libc_kind kind)
+{
+    const char *args = kind == ZV_LIBC_STRLEN ? "L0" : "L0, L1, L2";
+    zv_eng_emit_signature(out, m, fi);
+    fprintf(out, " {\n  uint32_t r;\n  if (zv_lib_%s(ctx, %s, &r))\n    return r;\n"
+                 "  return wf%u_wasm(ctx, %s);\n}\n\n",
+            zv_eng_libc_names[kind], args, fi, args);
 }
 
 struct local_types {
@@ -652,7 +673,11 @@ static int translate_func(tr *t, FILE *out, uint32_t fi)
     fclose(t->out);
     t->out = NULL;
     if (rc == 0) {
-        zv_eng_emit_signature(out, m, fi);
+        zv_eng_libc_kind libc = zv_eng_libc_routine(m, fi);
+        if (libc != ZV_LIBC_NONE)
+            emit_named(out, m, fi, "static ZV_COLD", "_wasm");
+        else
+            zv_eng_emit_signature(out, m, fi);
         fprintf(out, " {\n");
         declare_locals(t, out, ty->n_params);
         fprintf(out, "  uint8_t *const mem = ctx->mem;\n  (void)mem;\n");
@@ -663,6 +688,8 @@ static int translate_func(tr *t, FILE *out, uint32_t fi)
                 (unsigned long long)(2 * zv_eng_tr_frame_bytes(t) + 256));
         fwrite(body, 1, body_len, out);
         fprintf(out, "}\n\n");
+        if (libc != ZV_LIBC_NONE)
+            emit_libc_wrapper(out, m, fi, libc);
     }
     free(body);
     return rc;
