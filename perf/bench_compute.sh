@@ -37,11 +37,11 @@ while [ $# -gt 0 ]; do
 done
 build="$(cd "$build" && pwd)"
 zvm="$build/zvm" kdir="$build/perf"
-kernels=(sha256 sort nbody matmul strsearch crc32 mandelbrot)
+kernels=(sha256 sort nbody matmul strsearch crc32 mandelbrot bytetable)
 declare -A tiny_size=([sha256]=2 [sort]=20000 [nbody]=50 [matmul]=1 [strsearch]=1 [crc32]=2
-  [mandelbrot]=40)
+  [mandelbrot]=40 [bytetable]=1)
 declare -A callgrind_size=([sha256]=8 [sort]=1000000 [nbody]=8000 [matmul]=5 [strsearch]=4
-  [crc32]=20 [mandelbrot]=300)
+  [crc32]=20 [mandelbrot]=300 [bytetable]=10)
 
 for f in "$zvm" "$build/examples/logfilter.wasm"; do
   [ -e "$f" ] || { echo "$0: $f is missing: run cmake --build $build" >&2; exit 2; }
