@@ -303,6 +303,7 @@ int zv_cli_batch(int argc, char **argv)
         status = 2;
         goto out;
     }
+    opts.fork_point = f.p.cfg.snapshot == ZVM_SNAPSHOT_FIRST_READ; /* built for it at once */
     if ((rc = zv_eng_module_load_file(f.module_path, &opts, &mod, NULL, &err))) {
         zv_cli_file_err("batch", f.module_path, err.msg);
         status = zv_cli_load_status(rc);

@@ -112,7 +112,9 @@ void zv_cli_list_free(zv_cli_list *l);
     {"arg", 0, "VALUE", "append one word to the guest's argv (after argv[0], the module); "       \
                         "repeatable"},                                                            \
     {"env", 0, "NAME[=VALUE]", "set a variable in the guest's environment (NAME alone: its value " \
-                               "here); repeatable"}
+                               "here); repeatable"},                                              \
+    {"dir", 0, "HOST::GUEST", "every record sees the host folder HOST at GUEST, read-only; "    \
+                              "repeatable"}
 #define ZV_CLI_RECORD_OPTS                                                                         \
     ZV_CLI_GUEST_OPTS,                                                                             \
     {"timeout", 0, "S", "seconds per record (default 10, or the template's Timeout)"},            \
@@ -123,14 +125,16 @@ void zv_cli_list_free(zv_cli_list *l);
                              "(default 4096)"},                                                   \
     {"allow-exit-codes", 0, "LIST", "non-zero exit codes that are not errors, e.g. 1,3-5 "        \
                                     "(default: none)"},                                           \
-    {"snapshot", 0, "on|off", "start records from the guest's zvm_fork() point (default on)"},    \
+    {"snapshot", 0, "on|off|first-read", "where records start: the guest's zvm_fork() call "     \
+                                         "(on, the default), _start (off), or its first read of " \
+                                         "stdin (first-read)"},                                   \
     {"progress", 0, NULL, "show a progress line (default: when stderr is a terminal)"},           \
     {"no-progress", 0, NULL, "never show a progress line"},                                       \
     {"stats", 0, "text|json", "the summary's form (default text)"},                               \
     {"stats-file", 0, "FILE", "write the summary there instead of stderr"}
 typedef struct {
     zvm_pool_config cfg;
-    zv_cli_list args, env;
+    zv_cli_list args, env, dirs;
     int json, progress;        /* progress: -1 auto (a terminal) */
     const char *stats_path;
 } zv_cli_pool_flags;
@@ -147,6 +151,7 @@ typedef struct {
     uint64_t records, errors, bytes_out;
     uint64_t by_cause[ZV_CLI_CAUSES];
     unsigned workers;
+    int forked;                  /* records start from a fork point (a snapshot) */
     double elapsed_s, cpu_s;
     double p50_us, p99_us, p999_us, max_us;
     int consume;                 /* has the two below */

@@ -87,15 +87,26 @@ void zv_cli_list_free(zv_cli_list *l)
     memset(l, 0, sizeof *l);
 }
 
+/* --dir HOST::GUEST for records: both named (read-only whatever it says). */
+static int dir_add(const zv_cli_args *a, zv_cli_list *l)
+{
+    const char *sep = strstr(a->val, "::");
+    if (!sep || sep == a->val || !sep[2])
+        return zv_cli_fail(a, "--dir %s: HOST::GUEST, e.g. scripts::/scripts", a->val);
+    return zv_cli_list_add(l, a->val) ? zv_cli_fail(a, "out of memory") : 0;
+}
+
 int zv_cli_pool_opt(const zv_cli_args *a, zv_cli_pool_flags *p)
 {
-    static const char *const on_off[] = {"on", "off", NULL}, *const forms[] = {"text", "json", NULL};
+    static const char *const snaps[] = {"on", "off", "first-read", NULL}, *const forms[] = {"text", "json", NULL};
     uint64_t v;
     int rc = 0;
     if (zv_cli_is(a, "arg"))
         rc = zv_cli_list_add(&p->args, a->val) ? zv_cli_fail(a, "out of memory") : 0;
     else if (zv_cli_is(a, "env"))
         rc = zv_cli_env_add(a, &p->env);
+    else if (zv_cli_is(a, "dir")) /* (the pool opens it, or says why not) */
+        rc = dir_add(a, &p->dirs);
     else if (zv_cli_is(a, "timeout"))
         rc = zv_cli_seconds(a, &p->cfg.timeout_s);
     else if (zv_cli_is(a, "memory"))
@@ -105,7 +116,7 @@ int zv_cli_pool_opt(const zv_cli_args *a, zv_cli_pool_flags *p)
     else if (zv_cli_is(a, "allow-exit-codes"))
         p->cfg.allow_exit_codes = a->val;
     else if (zv_cli_is(a, "snapshot"))
-        rc = zv_cli_choice(a, on_off, &p->cfg.no_snapshot);
+        rc = zv_cli_choice(a, snaps, &p->cfg.snapshot);
     else if (zv_cli_is(a, "progress") || zv_cli_is(a, "no-progress"))
         p->progress = zv_cli_is(a, "progress");
     else if (zv_cli_is(a, "stats"))
@@ -125,12 +136,14 @@ void zv_cli_pool_flags_end(zv_cli_pool_flags *p, const char *module)
     p->cfg.program = module;
     p->cfg.args = p->args.n ? (const char *const *)p->args.v : NULL;
     p->cfg.env = (const char *const *)p->env.v;
+    p->cfg.dirs = (const char *const *)p->dirs.v;
 }
 
 void zv_cli_pool_flags_free(zv_cli_pool_flags *p)
 {
     zv_cli_list_free(&p->args);
     zv_cli_list_free(&p->env);
+    zv_cli_list_free(&p->dirs);
 }
 
 /* ---- progress and summary ------------------------------------------------------ */
@@ -158,6 +171,7 @@ void zv_cli_stats_start(const zv_pf_pool *p, uint64_t start_ns, double cpu_s, zv
     clock_gettime(CLOCK_MONOTONIC, &t);
     memset(st, 0, sizeof *st);
     st->workers = ps.workers;
+    st->forked = zv_pf_pool_forked(p);
     st->elapsed_s = ((double)t.tv_sec * 1e9 + (double)t.tv_nsec - (double)start_ns) / 1e9;
     st->cpu_s = cpu_s;
     st->p50_us = ps.p50_us, st->p99_us = ps.p99_us, st->p999_us = ps.p999_us;
@@ -199,9 +213,9 @@ void zv_cli_summary(const char *cmd, const zv_cli_stats *st, int json, FILE *f)
         for (int c = 1; c < ZV_CLI_CAUSES; c++)
             fprintf(f, "\"%s\": %llu, ", c == ZV_CLI_CAUSES - 1 ? "other" : zv_cli_cause(c),
                     (unsigned long long)st->by_cause[c]);
-        fprintf(f, "\"ok\": %llu}, \"output_bytes\": %llu, \"workers\": %u, ",
+        fprintf(f, "\"ok\": %llu}, \"output_bytes\": %llu, \"workers\": %u, \"start\": \"%s\", ",
                 (unsigned long long)st->by_cause[0], (unsigned long long)st->bytes_out,
-                st->workers);
+                st->workers, st->forked ? "fork point" : "_start");
         json_num(f, "seconds", st->elapsed_s, 0);
         json_num(f, "records_per_second", rate, 0);
         json_num(f, "cpu_us_per_record", cpu_us, 0);

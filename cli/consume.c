@@ -9,7 +9,7 @@
  *               [--redis-password-file F] [--redis-cacert F --redis-cert F --redis-key F]
  *               [--workers N] [--manifest TEMPLATE] [--timeout S] [--memory B]
  *               [--claim-idle MS] [--max-deliveries N] [--count N] [--pipeline N]
- *               [--skip-empty] [--snapshot on|off] [--drain]
+ *               [--skip-empty] [--snapshot on|off|first-read] [--drain]
  *
  * The loop, on one thread (the pool's workers run the records):
  * - read: first this consumer's own pending entries (XREADGROUP from 0: a
@@ -690,6 +690,7 @@ int zv_cli_consume(int argc, char **argv)
     strcpy(c.cursor, "0-0");
     c.show_progress = f.p.progress < 0 ? isatty(2) : f.p.progress;
     signal(SIGPIPE, SIG_IGN); /* a server that goes away is a lost connection, not our end */
+    opts.fork_point = f.p.cfg.snapshot == ZVM_SNAPSHOT_FIRST_READ;
     if ((rc = zv_eng_module_load_file(f.module_path, &opts, &m, NULL, &eerr))) {
         zv_cli_file_err("consume", f.module_path, eerr.msg);
         status = zv_cli_load_status(rc);

@@ -32,8 +32,8 @@ typedef struct {
     int json;               /* --report json */
     unsigned workers;       /* daemon mode: --workers N */
     unsigned socket_mode;   /* daemon mode: --socket-mode MODE (octal) */
-    int no_snapshot;        /* daemon mode: --snapshot off */
-    zv_cli_list dirs;       /* --dir HOST[::GUEST] (wasmtime's syntax) */
+    int snapshot;           /* daemon mode: --snapshot (ZVM_SNAPSHOT_*) */
+    zv_cli_list dirs;       /* --dir HOST[::GUEST[:ro]] (wasmtime's syntax) */
     zv_cli_list env;        /* --env NAME=VALUE, or NAME (its value here) */
     zv_eng_opts eng;
 } run_flags;
@@ -43,16 +43,17 @@ static const zv_cli_opt run_opts[] = {
     {"cache", 0, "DIR", "the code cache (default $ZVM_CACHE, else ~/.cache/zvm)"},
     {"timeout", 0, "S", "PROG.wasm: seconds before it is stopped (default: none)"},
     {"memory", 0, "B", "PROG.wasm: the memory limit in bytes, whole 64 KiB pages (default 4 GiB)"},
-    {"dir", 0, "HOST[::GUEST]", "PROG.wasm: preopen the host folder HOST as GUEST (default the "
-                                "same name); repeatable"},
+    {"dir", 0, "HOST[::GUEST[:ro]]", "PROG.wasm: preopen the host folder HOST as GUEST (default "
+                                     "the same name; :ro read-only); repeatable"},
     {"env", 0, "NAME[=VALUE]", "PROG.wasm: set a variable in its environment (NAME alone: its "
                                "value here); repeatable"},
     {"invoke", 0, "NAME", "PROG.wasm: call the export NAME with the arguments after the program "
                           "and print its results"},
     {"workers", 0, "N", "daemon mode (Job =): worker threads (default: the cores)"},
     {"socket-mode", 0, "MODE", "daemon mode: the socket's mode in octal (default 0600)"},
-    {"snapshot", 0, "on|off", "daemon mode: start jobs from the guest's zvm_fork() point "
-                              "(default on)"},
+    {"snapshot", 0, "on|off|first-read", "daemon mode: where jobs start: the guest's zvm_fork() "
+                                         "call (on, the default), _start (off), or its first "
+                                         "read of stdin (first-read)"},
     {"no-interrupt-checks", 0, NULL, "compile without the checks that let a timeout stop the "
                                      "guest (for measuring them)"},
     {NULL, 0, NULL, NULL},
@@ -74,7 +75,7 @@ const zv_cli_cmd zv_cli_run_cmd = {
 /* Options, then the manifest or program; the rest is the program's. */
 static int parse_options(int argc, char **argv, run_flags *f)
 {
-    static const char *const forms[] = {"text", "json", NULL}, *const on_off[] = {"on", "off", NULL};
+    static const char *const forms[] = {"text", "json", NULL}, *const snaps[] = {"on", "off", "first-read", NULL};
     zv_cli_args a;
     uint64_t v;
     int rc;
@@ -91,7 +92,7 @@ static int parse_options(int argc, char **argv, run_flags *f)
         else if (zv_cli_is(&a, "workers"))
             rc = zv_cli_unsigned(&a, 1, 64, &f->workers);
         else if (zv_cli_is(&a, "snapshot"))
-            rc = zv_cli_choice(&a, on_off, &f->no_snapshot);
+            rc = zv_cli_choice(&a, snaps, &f->snapshot);
         else if (zv_cli_is(&a, "invoke"))
             f->invoke = a.val;
         else if (zv_cli_is(&a, "no-interrupt-checks"))
@@ -231,9 +232,10 @@ static int run_daemon(run_flags *f, const zv_cfg_manifest *m)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN); /* a job's reader that hangs up is the job's problem */
     o.eng = f->eng;
+    o.eng.fork_point = f->snapshot == ZVM_SNAPSHOT_FIRST_READ;
     o.manifest_path = f->path;
     o.workers = f->workers;
-    o.snapshots = !f->no_snapshot;
+    o.snapshot = f->snapshot;
     o.json = f->json;
     o.socket_mode = f->socket_mode;
     o.stop = (volatile const int *)&stop_serving;

@@ -83,11 +83,13 @@ typedef struct {
     zv_cfg_mount *mounts;   /* Mount lines, in order */
     uint32_t n_mounts;
     char *dir;              /* folder of the manifest file ("." for text) */
-    /* Host directories preopened for the guest, "HOST[::GUEST]" as
-     * wasmtime's --dir: set by `zvm run PROG.wasm` only, never by a
-     * manifest (borrowed; zv_cfg_free leaves them). */
+    /* Host directories preopened for the guest, "HOST[::GUEST[:ro]]" as
+     * wasmtime's --dir (":ro": read-only): set by `zvm run PROG.wasm` and
+     * by pools (zvm_pool_config.dirs), never by a manifest (borrowed;
+     * zv_cfg_free leaves them). */
     char *const *dirs;
     uint32_t n_dirs;
+    int dirs_ro;            /* every one read-only, ":ro" or not (pool records) */
     int wasi_only;          /* a plain WASI run: the preopens are the dirs alone, no /dev */
 } zv_cfg_manifest;
 

@@ -210,7 +210,7 @@ static int entry_path(const zv_val_module *m, const zv_eng_opts *opts, const cha
     snprintf(key_text, sizeof key_text,
              "abi=%d translator=%d cc=%s O=%d interrupts=%d dirty=%d isa=%s", ZV_ABI_VERSION,
              ZV_TRANSLATOR_VERSION, ident, opt_level(opts), !(opts && opts->no_interrupt_checks),
-             zv_eng_module_forks(m), isa ? isa : "-");
+             zv_eng_build_forks(m, opts), isa ? isa : "-");
     {
         zv_val_sha256_ctx h;
         zv_val_sha256_init(&h);
@@ -518,7 +518,8 @@ static void keep_unit(const char *path, uint32_t k, const char *c_path)
 static int build_entry(const zv_val_module *m, const zv_eng_opts *opts, const char *path,
                        const uint8_t key[KEY_BYTES], zv_eng_err *err)
 {
-    zv_eng_translate_opts topts = {!(opts && opts->no_interrupt_checks), zv_eng_module_forks(m)};
+    zv_eng_translate_opts topts = {!(opts && opts->no_interrupt_checks),
+                                   zv_eng_build_forks(m, opts)};
     char base[4200], so_path[4300];
     uint32_t *first = calloc((size_t)m->n_funcs - m->n_imported_funcs + 2, sizeof *first), n = 0;
     char **c_paths = NULL;

@@ -63,6 +63,11 @@ typedef struct {
      * as each unit compiles, in the caller's thread. NULL: none. */
     void (*progress)(void *arg, const zv_eng_build *b);
     void *progress_arg;
+    /* 1: build the module for a fork point whether or not it imports
+     * zvm.fork (a pool with --snapshot first-read): its code marks the
+     * pages it writes (dirty_pages) and it is never the baseline build,
+     * whose paused set-up could not move to the optimised one. */
+    int fork_point;
 } zv_eng_opts;
 
 /* Options of the translator itself (part of the cache key). */
@@ -96,6 +101,13 @@ void zv_eng_module_free(zv_eng_module *m); /* accepts NULL; after every instance
 int zv_eng_module_is_baseline(const zv_eng_module *m);
 int zv_eng_module_optimised(const zv_eng_module *m, zv_eng_module **out, zv_eng_err *err);
 const zv_val_module *zv_eng_module_info(const zv_eng_module *m);
+/* Built for a fork point (it imports zvm.fork, or was loaded with
+ * opts->fork_point)? zv_eng_module_for_fork loads the same bytes so built,
+ * with the options m was loaded with (cache, compiler), compiling if the
+ * cache has no such entry: 0 and *out (the caller frees it), or as
+ * zv_eng_module_load. */
+int zv_eng_module_fork_build(const zv_eng_module *m);
+int zv_eng_module_for_fork(const zv_eng_module *m, zv_eng_module **out, zv_eng_err *err);
 
 /* Compile into the cache without loading (zvm compile). */
 int zv_eng_compile(const uint8_t *bytes, size_t size, const zv_eng_opts *opts, int *cached,

@@ -26,9 +26,22 @@ int zv_eng_session_new(const zv_cfg_manifest *m, zv_eng_session **out, zv_eng_er
 int zv_eng_session_resolve(void *session, const zv_val_import *im, zv_eng_extern *out);
 
 /* zvm.fork returns what the hook returns (no hook: 0, nothing is forked).
- * The pool's runner sets one (prefork/runner.c). */
-typedef int (*zv_eng_fork_hook)(void *arg, zv_ctx *caller);
+ * The pool's runner sets one (prefork/runner.c). first_read: the point is
+ * the guest's first read of stdin (zv_eng_session_fork_on_read), not a
+ * zvm.fork call. */
+typedef int (*zv_eng_fork_hook)(void *arg, zv_ctx *caller, int first_read);
 void zv_eng_session_on_fork(zv_eng_session *s, zv_eng_fork_hook hook, void *arg);
+/* With `on`, the guest's first read of its stdin in a run (fd_read or
+ * fd_pread of a descriptor on channel 0, a poll_oneoff that waits to read
+ * one, zvm.pread of channel 0) calls the hook first, exactly as zvm.fork
+ * there would (--snapshot first-read); a zvm.fork call before it is the
+ * point instead. Each zv_eng_session_reset arms it again; a restore is
+ * past it. Before the point stdin is what the caller bound (the pool: an
+ * empty stream, as before zvm_fork()). A mark taken at such a point keeps
+ * stdout and stderr as they were too (what the set-up wrote stays the
+ * start of every record's output, as in a run from _start), if the
+ * restore is on the same channel set. */
+void zv_eng_session_fork_on_read(zv_eng_session *s, int on);
 
 /* A run's state (descriptors, the channels' positions and counters, the
  * in-memory files, virtual clock, random stream, sealed pages) has one
@@ -39,8 +52,11 @@ void zv_eng_session_on_fork(zv_eng_session *s, zv_eng_fork_hook hook, void *arg)
  * zv_eng_session_mark_take. The standard channels (0-2) are the caller's
  * to bind first; channels of a set other than the mark's (a daemon job's)
  * start as opened. Neither allocates but to copy the fork point's files.
- * Take returns 0, -ENOMEM, or -ENOTSUP (a host directory is open); free
- * accepts NULL. */
+ * Files open under a --dir at the fork point are kept (their host files
+ * dup'ed into the mark, each record reading at its own position: a
+ * pool's dirs are read-only); the preopens are the session's and every
+ * run shares them, so neither takes a syscall. Take returns 0 or -ENOMEM;
+ * free accepts NULL. */
 typedef struct zv_eng_session_mark zv_eng_session_mark;
 int zv_eng_session_mark_take(const zv_eng_session *s, zv_eng_session_mark **out);
 void zv_eng_session_restore(zv_eng_session *s, const zv_eng_session_mark *m);

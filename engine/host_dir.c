@@ -18,6 +18,13 @@
  * component relative to it; a last component of ".." is checked the same
  * way before the call.
  *
+ * A read-only --dir (`zvm run --dir HOST::GUEST:ro`, and every --dir of
+ * a pool's records: records never write the host) is refused here, once
+ * for every call that would change the host: an open for writing,
+ * creating or truncating, and mkdir, rmdir, unlink, rename, link,
+ * symlink, the times, truncate and allocate say EROFS. Its files are
+ * opened O_RDONLY, so a write through one fails in the kernel too.
+ *
  * Determinism covers the contents of a --dir, not its metadata: inode
  * numbers, times and listing order come from the host (listings are sorted
  * by name here, so at least the order is stable).
@@ -125,7 +132,8 @@ static void to_stat(const struct stat *st, zv_host_stat *out)
     out->type = wasi_type(st->st_mode);
 }
 
-int zv_hdir_preopen(const char *host, const char *guest, zv_host_fd *out, char *why, size_t n)
+int zv_hdir_preopen(const char *host, const char *guest, int ro, zv_host_fd *out, char *why,
+                    size_t n)
 {
     int fd = open(host, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
@@ -136,6 +144,7 @@ int zv_hdir_preopen(const char *host, const char *guest, zv_host_fd *out, char *
     out->kind = ZV_FD_HOST;
     out->type = 3;
     out->host = fd;
+    out->ro = ro != 0;
     out->preopen = guest;
     out->rights = zv_host_rights(3);
     out->inheriting = ZV_RIGHTS_ALL;
@@ -162,6 +171,8 @@ uint32_t zv_hdir_open(zv_host_fd *dir, const char *path, uint32_t lookup, uint32
     struct stat st;
     if (path[0] == '/')
         return WE_PERM;
+    if (dir->ro && (want_w || (oflags & O_CREAT_W)))
+        return WE_ROFS;
     if (oflags & O_CREAT_W)
         flags |= O_CREAT;
     if (oflags & O_EXCL_W)
@@ -190,6 +201,7 @@ uint32_t zv_hdir_open(zv_host_fd *dir, const char *path, uint32_t lookup, uint32
         return close_err(fd);
     memset(out, 0, sizeof *out);
     out->kind = ZV_FD_HOST;
+    out->ro = dir->ro;
     out->type = wasi_type(st.st_mode);
     out->flags = fdflags & (FD_APPEND | FD_DSYNC | FD_NONBLOCK | FD_RSYNC | FD_SYNC);
     out->host = fd;
@@ -201,7 +213,7 @@ uint32_t zv_hdir_open(zv_host_fd *dir, const char *path, uint32_t lookup, uint32
     do {                                                                                           \
         int parent_;                                                                               \
         const char *last_;                                                                         \
-        uint32_t rc_ = parent_of(dir, path, &parent_, &last_);                                     \
+        uint32_t rc_ = (dir)->ro ? WE_ROFS : parent_of(dir, path, &parent_, &last_);               \
         if (rc_)                                                                                   \
             return rc_;                                                                            \
         rc_ = (call(parent_, last_)) < 0 ? err(errno) : 0;                                         \
@@ -233,7 +245,7 @@ uint32_t zv_hdir_unlink(zv_host_fd *dir, const char *path) { ON_LAST(dir, path, 
 static uint32_t two(zv_host_fd *d1, const char *p1, zv_host_fd *d2, const char *p2, int *a,
                     const char **l1, int *b, const char **l2)
 {
-    uint32_t rc = parent_of(d1, p1, a, l1);
+    uint32_t rc = d1->ro || d2->ro ? WE_ROFS : parent_of(d1, p1, a, l1);
     if (rc)
         return rc;
     if ((rc = parent_of(d2, p2, b, l2)))
@@ -277,6 +289,8 @@ uint32_t zv_hdir_symlink(const char *target, zv_host_fd *dir, const char *path)
     uint32_t rc;
     if (target[0] == '/')
         return WE_PERM; /* it could never be followed */
+    if (dir->ro)
+        return WE_ROFS;
     if ((rc = parent_of(dir, path, &parent, &last)))
         return rc;
     rc = symlinkat(target, parent, last) < 0 ? err(errno) : 0;
@@ -335,7 +349,7 @@ uint32_t zv_hdir_utimes(zv_host_fd *dir, uint32_t lookup, const char *path, uint
     struct timespec t[2];
     int parent;
     const char *last;
-    uint32_t rc = times_of(atim, mtim, fst, t);
+    uint32_t rc = dir->ro ? WE_ROFS : times_of(atim, mtim, fst, t);
     if (rc || (rc = parent_of(dir, path, &parent, &last)))
         return rc;
     if (lookup & LOOKUP_FOLLOW) { /* the target, found beneath dir */
@@ -366,12 +380,14 @@ uint32_t zv_hdir_fstat(zv_host_fd *f, zv_host_stat *out)
 uint32_t zv_hdir_futimes(zv_host_fd *f, uint64_t atim, uint64_t mtim, uint32_t fst)
 {
     struct timespec t[2];
-    uint32_t rc = times_of(atim, mtim, fst, t);
+    uint32_t rc = f->ro ? WE_ROFS : times_of(atim, mtim, fst, t);
     return rc ? rc : futimens(f->host, t) < 0 ? err(errno) : 0;
 }
 
 uint32_t zv_hdir_truncate(zv_host_fd *f, uint64_t size)
 {
+    if (f->ro)
+        return WE_ROFS;
     if (size > INT64_MAX)
         return WE_INVAL;
     return ftruncate(f->host, (off_t)size) < 0 ? err(errno) : 0;
@@ -402,15 +418,19 @@ uint32_t zv_hdir_allocate(zv_host_fd *f, uint64_t off, uint64_t len)
 
 uint32_t zv_hdir_set_flags(zv_host_fd *f, uint16_t fdflags)
 {
-    int fl = fcntl(f->host, F_GETFL);
+    int fl;
     if (fdflags & (FD_DSYNC | FD_RSYNC | FD_SYNC))
         return WE_NOTSUP; /* Linux cannot change them on an open file */
-    if (fl < 0)
-        return err(errno);
-    fl = (fl & ~(O_APPEND | O_NONBLOCK)) | (fdflags & FD_APPEND ? O_APPEND : 0) |
-         (fdflags & FD_NONBLOCK ? O_NONBLOCK : 0);
-    if (fcntl(f->host, F_SETFL, fl) < 0)
-        return err(errno);
+    if (f->ro && (fdflags & FD_APPEND))
+        return WE_ROFS;
+    if (!f->shared) { /* (a shared host file is every run's: its flags stay here only) */
+        if ((fl = fcntl(f->host, F_GETFL)) < 0)
+            return err(errno);
+        fl = (fl & ~(O_APPEND | O_NONBLOCK)) | (fdflags & FD_APPEND ? O_APPEND : 0) |
+             (fdflags & FD_NONBLOCK ? O_NONBLOCK : 0);
+        if (fcntl(f->host, F_SETFL, fl) < 0)
+            return err(errno);
+    }
     f->flags = (uint16_t)((f->flags & ~(FD_APPEND | FD_NONBLOCK)) |
                           (fdflags & (FD_APPEND | FD_NONBLOCK)));
     return 0;

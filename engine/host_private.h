@@ -11,6 +11,7 @@
 #include "io/io.h"
 
 #include <errno.h>
+#include <unistd.h>
 
 /* The errno numbers guests see (wasi_snapshot_preview1 `errno`, which
  * wasi-libc's <errno.h> also uses), with the Linux errno each stands for:
@@ -87,6 +88,9 @@ typedef struct {
     uint16_t flags;    /* ZV_FD_HOST: WASI fdflags (1 append, 4 nonblock, ...) */
     int32_t channel;   /* ZV_FD_CHANNEL: its index */
     int host;          /* ZV_FD_HOST: the host descriptor */
+    uint8_t ro;        /* ZV_FD_HOST: under a read-only --dir: nothing here changes the host */
+    uint8_t shared;    /* ZV_FD_HOST: `host` is not this descriptor's to close: 1 a preopen
+                        * (the session's), 2 a file open at a fork point (the mark's) */
     zv_mnode *node;    /* ZV_FD_MEM: the node; NULL for the root before it is built */
     uint64_t pos;      /* position for random-access channels and host files */
     uint64_t rights, inheriting; /* WASI rights: what fdstat says; they only shrink */
@@ -125,11 +129,15 @@ struct zv_eng_session {
     zv_io_ring *ring;
     zv_eng_channels own; /* the manifest's */
     zv_eng_channels *cur; /* in use: &own, or a job's */
-    zv_host_fd *dirs;  /* the preopened host directories (--dir), each handed out dup'ed */
+    zv_host_fd *dirs;  /* the preopened host directories (--dir), handed out shared */
+    char **dir_names;  /* their guest names (the preopens point here) */
     uint32_t n_dirs;
     zv_mfs *mfs;       /* the in-memory file system (not with wasi_only) */
     zv_eng_fork_hook fork_hook; /* zvm.fork's answer (NULL: 0) */
     void *fork_arg;
+    uint8_t fork_on_read; /* the first read of stdin is a fork point too (first-read) */
+    uint8_t read_armed;   /* this run has not passed it yet (set by each reset) */
+    uint8_t read_point;   /* this run's fork point was its first read of stdin */
     /* The run's state: what a run changes, put back by the one restore
      * (host_session.c) to its start or to a fork point. The channels'
      * positions and counters (in cur->ch) and the file tree (mfs) are
@@ -259,7 +267,8 @@ uint32_t zv_mfs_readdir(const zv_mfs *fs, zv_host_fd *f, uint64_t cookie,
                         void *arg);
 
 /* Open the preopened directory HOST for the guest name GUEST. */
-int zv_hdir_preopen(const char *host, const char *guest, zv_host_fd *out, char *why, size_t n);
+int zv_hdir_preopen(const char *host, const char *guest, int ro, zv_host_fd *out, char *why,
+                    size_t n);
 
 /* Each zvm.jail/unjail may split the slot's mapping in two, and the kernel
  * allows 65530 mappings per process (vm.max_map_count): an instance gets
@@ -269,6 +278,25 @@ int zv_hdir_preopen(const char *host, const char *guest, zv_host_fd *out, char *
 static inline zv_eng_session *zv_host_session(zv_ctx *ctx)
 {
     return (zv_eng_session *)zv_eng_caller_user(ctx);
+}
+
+/* A host descriptor's end: its host file is closed unless it is shared
+ * (a preopen's or a fork point's, closed by their owner). */
+static inline void zv_host_fd_close_host(const zv_host_fd *d)
+{
+    if (d->kind == ZV_FD_HOST && !d->shared)
+        close(d->host);
+}
+
+/* --snapshot first-read: a host call that reads stdin through descriptor
+ * d (fd_read, fd_pread, poll_oneoff) or channel 0 (zvm.pread) calls this
+ * first, before it looks at any channel: the fork hook runs there, as
+ * zvm.fork would, and each record resumes here with its stdin bound. */
+void zv_host_first_read(zv_ctx *ctx, zv_eng_session *s);
+static inline void zv_host_read_probe(zv_ctx *ctx, zv_eng_session *s, const zv_host_fd *d)
+{
+    if (s->read_armed && d && d->kind == ZV_FD_CHANNEL && d->channel == 0)
+        zv_host_first_read(ctx, s);
 }
 
 /* The session's ring for a host call of ctx's instance: its waits give up

@@ -142,16 +142,22 @@ int zv_eng_session_new(const zv_cfg_manifest *m, zv_eng_session **out, zv_eng_er
     s->n_fds = 4 + m->n_dirs + 16;
     s->fds = calloc(s->n_fds, sizeof *s->fds);
     s->dirs = calloc(m->n_dirs + 1, sizeof *s->dirs);
-    if (!s->fds || !s->dirs || pack(&s->args, m->args, m->n_args) ||
+    s->dir_names = calloc(m->n_dirs + 1, sizeof *s->dir_names);
+    if (!s->fds || !s->dirs || !s->dir_names || pack(&s->args, m->args, m->n_args) ||
         pack(&s->env, m->env, m->n_env))
         goto fail;
-    for (uint32_t i = 0; i < m->n_dirs; i++) { /* HOST[::GUEST], wasmtime's syntax */
+    for (uint32_t i = 0; i < m->n_dirs; i++) { /* HOST[::GUEST[:ro]], wasmtime's syntax */
         const char *sep = strstr(m->dirs[i], "::");
-        char host[4096];
+        char host[4096], *guest;
+        size_t n;
+        int ro = m->dirs_ro;
         snprintf(host, sizeof host, "%.*s", sep ? (int)(sep - m->dirs[i]) : (int)strlen(m->dirs[i]),
                  m->dirs[i]);
-        if ((rc = zv_hdir_preopen(host, sep ? sep + 2 : m->dirs[i], &s->dirs[i], err->msg,
-                                  sizeof err->msg)))
+        if (!(guest = s->dir_names[i] = strdup(sep ? sep + 2 : m->dirs[i])))
+            goto fail;
+        if (sep && (n = strlen(guest)) > 3 && !strcmp(guest + n - 3, ":ro"))
+            guest[n - 3] = 0, ro = 1;
+        if ((rc = zv_hdir_preopen(host, guest, ro, &s->dirs[i], err->msg, sizeof err->msg)))
             goto fail;
         s->n_dirs = i + 1;
     }
@@ -192,8 +198,7 @@ int64_t zv_eng_session_dropped(const zv_eng_session *s, uint32_t index)
 /* Give back what a descriptor holds on the host. */
 static void fd_release(zv_host_fd *d)
 {
-    if (d->kind == ZV_FD_HOST)
-        close(d->host);
+    zv_host_fd_close_host(d);
     memset(d, 0, sizeof *d);
 }
 
@@ -210,6 +215,7 @@ struct zv_eng_session_mark {
     uint64_t clock_ns, rng;
     uint32_t n_strays;
     char stray[256];
+    int std_kept; /* taken at a first read: stdout and stderr come back too */
 };
 
 /* The descriptors a run starts with: the standard channels, then /dev or
@@ -227,9 +233,8 @@ static void start_fds(zv_eng_session *s)
             d->type = 3;
             d->preopen = "/";
         } else {
-            *d = s->dirs[i - first_dir];
-            if ((d->host = fcntl(s->dirs[i - first_dir].host, F_DUPFD_CLOEXEC, 0)) < 0)
-                memset(d, 0, sizeof *d); /* out of descriptors: not preopened */
+            *d = s->dirs[i - first_dir]; /* its host file is the session's: no syscall */
+            d->shared = 1;
         }
     }
     s->fd_high = first_dir + s->n_dirs;
@@ -239,7 +244,8 @@ static void start_fds(zv_eng_session *s)
  * The standard channels are the caller's (bound before). */
 static void put_back(zv_eng_session *s, const zv_eng_session_mark *m)
 {
-    for (uint32_t i = 3; i < s->cur->n_ch; i++) /* a job's channels are its own: as opened */
+    uint32_t first = m && m->set == s->cur && m->std_kept ? 1 : 3;
+    for (uint32_t i = first; i < s->cur->n_ch; i++) /* a job's channels are its own: as opened */
         if (m && m->set == s->cur)
             zv_io_channel_put_back(&s->cur->ch[i], &m->ch[i]);
         else
@@ -262,6 +268,8 @@ static void put_back(zv_eng_session *s, const zv_eng_session_mark *m)
     s->rng = m ? m->rng : s->man->seed;
     s->n_strays = m ? m->n_strays : 0;
     memcpy(s->stray, m ? m->stray : "", m ? sizeof s->stray : 1);
+    s->read_armed = !m && s->fork_on_read; /* a fork point is past the first read */
+    s->read_point = m && m->std_kept;
     if (s->n_protects) /* the instance's reset unseals its memory (a fork point has none) */
         memset(s->jailed, 0, sizeof s->jailed);
     s->n_protects = 0;
@@ -275,6 +283,19 @@ void zv_eng_session_on_fork(zv_eng_session *s, zv_eng_fork_hook hook, void *arg)
 {
     s->fork_hook = hook;
     s->fork_arg = arg;
+}
+
+void zv_eng_session_fork_on_read(zv_eng_session *s, int on)
+{
+    s->fork_on_read = s->read_armed = on != 0;
+}
+
+void zv_host_first_read(zv_ctx *ctx, zv_eng_session *s)
+{
+    s->read_armed = 0;
+    s->read_point = 1;
+    if (s->fork_hook)
+        s->fork_hook(s->fork_arg, ctx, 1); /* a record resumes here, its stdin bound */
 }
 
 int zv_host_fd_new(zv_eng_session *s)
@@ -302,12 +323,8 @@ int zv_eng_session_mark_take(const zv_eng_session *s, zv_eng_session_mark **out)
     *out = NULL;
     if (!m)
         return -ENOMEM;
-    for (uint32_t i = 0; i < s->fd_high; i++)
-        if (s->fds[i].kind == ZV_FD_HOST) { /* not in pools: zvm run has no fork */
-            free(m);
-            return -ENOTSUP;
-        }
     m->set = s->cur;
+    m->std_kept = s->read_point;
     m->clock_ns = s->clock_ns;
     m->rng = s->rng;
     m->n_strays = s->n_strays;
@@ -317,6 +334,14 @@ int zv_eng_session_mark_take(const zv_eng_session *s, zv_eng_session_mark **out)
         goto nomem;
     m->n_fds = s->fd_high;
     memcpy(m->fds, s->fds, s->fd_high * sizeof *m->fds);
+    for (uint32_t i = 0; i < m->n_fds; i++) /* a file open under a --dir: the mark's own */
+        if (m->fds[i].kind == ZV_FD_HOST && !m->fds[i].shared) {
+            if ((m->fds[i].host = fcntl(s->fds[i].host, F_DUPFD_CLOEXEC, 0)) < 0) {
+                m->fds[i].kind = ZV_FD_CLOSED;
+                goto nomem;
+            }
+            m->fds[i].shared = 2; /* records read it at their own positions (pos) */
+        }
     for (uint32_t i = 0; i < s->cur->n_ch; i++, m->n_ch = i)
         if (zv_io_channel_keep(&s->cur->ch[i], &m->ch[i]))
             goto nomem;
@@ -336,6 +361,9 @@ void zv_eng_session_mark_free(zv_eng_session_mark *m)
     for (uint32_t i = 0; i < m->n_ch; i++)
         zv_io_channel_drop(&m->ch[i]);
     free(m->ch);
+    for (uint32_t i = 0; m->fds && i < m->n_fds; i++)
+        if (m->fds[i].kind == ZV_FD_HOST && m->fds[i].shared == 2)
+            close(m->fds[i].host);
     free(m->fds);
     free(m);
 }
@@ -495,6 +523,9 @@ void zv_eng_session_free(zv_eng_session *s)
         fd_release(&s->fds[i]);
     for (uint32_t i = 0; i < s->n_dirs; i++)
         close(s->dirs[i].host);
+    for (uint32_t i = 0; s->dir_names && i < s->man->n_dirs; i++)
+        free(s->dir_names[i]);
+    free(s->dir_names);
     free(s->dirs);
     zv_mfs_free(s->mfs); /* before the images its tree points into */
     set_close(&s->own);

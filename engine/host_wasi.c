@@ -174,8 +174,12 @@ static uint32_t fd_io(zv_ctx *ctx, uint32_t fd, uint32_t iovs, uint32_t n_iovs, 
 {
     zv_eng_session *s = S(ctx);
     zv_host_fd *d;
-    zv_io_channel *c = fd_channel(s, fd, &d);
-    int random = c && (writing ? c->type & 2 : c->type & 1) && !c->stream;
+    zv_io_channel *c;
+    int random;
+    if (!writing) /* (first-read: stdin's first read is the fork point; nothing looked up before) */
+        zv_host_read_probe(ctx, s, fd_get(s, fd));
+    c = fd_channel(s, fd, &d);
+    random = c && (writing ? c->type & 2 : c->type & 1) && !c->stream;
     struct iovec v[ZV_IO_MAX_IOV];
     int64_t n;
     int use_pos = at < 0, nv; /* fd_read/fd_write move a random channel's position */
@@ -242,8 +246,7 @@ static uint32_t wasi_fd_close(zv_ctx *ctx, uint32_t fd)
     zv_host_fd *d = fd_get(S(ctx), fd);
     if (!d)
         return WE_BADF;
-    if (d->kind == ZV_FD_HOST)
-        close(d->host);
+    zv_host_fd_close_host(d);
     if (d->kind == ZV_FD_MEM && d->node)
         zv_mfs_close(S(ctx)->mfs, d);
     memset(d, 0, sizeof *d);
@@ -257,8 +260,7 @@ static uint32_t wasi_fd_renumber(zv_ctx *ctx, uint32_t from, uint32_t to)
     if (!a || !b)
         return WE_BADF;
     if (a != b) {
-        if (b->kind == ZV_FD_HOST)
-            close(b->host);
+        zv_host_fd_close_host(b);
         if (b->kind == ZV_FD_MEM && b->node)
             zv_mfs_close(s->mfs, b);
         *b = *a;
@@ -848,6 +850,12 @@ static uint32_t wasi_poll_oneoff(zv_ctx *ctx, uint32_t in, uint32_t out, uint32_
     if (!MEM_R(ctx, in, (uint64_t)n * 48) || !MEM_W(ctx, out, (uint64_t)n * 32) ||
         !MEM_W(ctx, n_out_ptr, 4))
         return WE_FAULT;
+    for (uint32_t i = 0; i < n && s->read_armed; i++) { /* waiting to read stdin is reading it */
+        uint32_t fd;
+        memcpy(&fd, ctx->mem + in + 48 * i + 16, 4);
+        if (ctx->mem[in + 48 * i + 8] == 1)
+            zv_host_read_probe(ctx, s, fd_get(s, fd));
+    }
     for (uint32_t i = 0; i < n; i++) { /* the earliest clock, or now if a descriptor is there */
         uint32_t sub = in + 48 * i;
         uint64_t t = ctx->mem[sub + 8] == 0 ? due(ctx, sub, now) : now;

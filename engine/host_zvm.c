@@ -34,6 +34,8 @@ static uint32_t zvm_rw(zv_ctx *ctx, uint32_t desc, uint32_t buf, uint32_t size, 
 {
     zv_eng_session *s = zv_host_session(ctx);
     int64_t n;
+    if (desc == 0 && !writing && s->read_armed) /* (first-read: the fork point) */
+        zv_host_first_read(ctx, s);
     if (desc >= s->cur->n_ch)
         return guest_errno(-EINVAL);
     if ((int32_t)size < 0)
@@ -92,7 +94,8 @@ static uint32_t zvm_unjail(zv_ctx *ctx, uint32_t buf, uint32_t size)
 static uint32_t zvm_fork(zv_ctx *ctx)
 {
     zv_eng_session *s = zv_host_session(ctx);
-    return s->fork_hook ? (uint32_t)s->fork_hook(s->fork_arg, ctx) : 0;
+    s->read_armed = s->read_point = 0; /* this is the point: a later first read is not */
+    return s->fork_hook ? (uint32_t)s->fork_hook(s->fork_arg, ctx, 0) : 0;
 }
 
 static void zvm_exit(zv_ctx *ctx, uint32_t code)

@@ -363,7 +363,7 @@ int zv_eng_instance_new(zv_eng_module *m, const zv_eng_limits *limits, zv_eng_re
         if ((rc = link_import(inst, im, &ext, err)))
             goto fail;
     }
-    if (zv_eng_module_forks(info) && info->n_memories && !info->n_imported_memories &&
+    if (m->forks && info->n_memories && !info->n_imported_memories &&
         !(inst->ctx.dirty = inst->dirty = calloc((size_t)inst->max_pages * 16 + 1, 1))) {
         rc = -ENOMEM;
         goto fail;

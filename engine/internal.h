@@ -34,6 +34,11 @@ static inline int zv_eng_module_forks(const zv_val_module *m)
     }
     return 0;
 }
+/* Is it built for a fork point: by its imports, or asked (opts->fork_point)? */
+static inline int zv_eng_build_forks(const zv_val_module *m, const zv_eng_opts *opts)
+{
+    return zv_eng_module_forks(m) || (opts && opts->fork_point);
+}
 
 /* The initial memory image: active data segments with constant offsets,
  * composed in order, if they all fit in the initial memory. */
@@ -214,6 +219,8 @@ struct zv_eng_module {
     uintptr_t text_lo, text_hi; /* its code, registered with trap.c */
     /* loaded from the baseline tier: where its optimised build will be */
     int baseline;
+    int forks;            /* built for a fork point: its code marks dirty pages */
+    int fast_compile, no_interrupt_checks;
     char *cache_dir, *cc; /* the options it was loaded with (NULL: defaults) */
 };
 

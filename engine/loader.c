@@ -105,11 +105,15 @@ static int bind(zv_eng_module *m, int fd, const char *path, zv_eng_err *err)
     return 0;
 }
 
-/* A baseline module keeps what zv_eng_module_optimised needs to find its
- * optimised build. */
+/* Every module keeps the options another build of its bytes needs
+ * (zv_eng_module_optimised, zv_eng_module_for_fork). */
 static int remember_opts(zv_eng_module *m, const zv_eng_opts *opts)
 {
-    m->baseline = 1;
+    m->forks = zv_eng_build_forks(m->info, opts);
+    if (!opts)
+        return 0;
+    m->fast_compile = opts->fast_compile;
+    m->no_interrupt_checks = opts->no_interrupt_checks;
     if ((opts->cache_dir && !(m->cache_dir = strdup(opts->cache_dir))) ||
         (opts->cc && !(m->cc = strdup(opts->cc))))
         return -ENOMEM;
@@ -167,13 +171,12 @@ static int load_adopt(uint8_t *bytes, size_t size, const zv_eng_opts *opts, zv_e
          * the paused set-up, which holds frames of the code it ran on and
          * so could never move to the optimised build */
         if (base.cc && !base.no_interrupt_checks && !base.fast_compile &&
-            !zv_eng_uses_simd(m->info) && !zv_eng_module_forks(m->info)) {
+            !zv_eng_uses_simd(m->info) && !zv_eng_build_forks(m->info, opts)) {
             rc = zv_eng_cache_get(m->info, &base, path, sizeof path, &was_cached, &fd, err);
             used = rc == 0 ? &base : opts;
             if (rc == 0 && opts->tier_up)
                 tier_up(m->info, opts, file);
-            if (rc == 0 && (rc = remember_opts(m, opts)))
-                close(fd);
+            m->baseline = rc == 0;
         }
         if (rc && rc != -ENOMEM)
             rc = zv_eng_cache_get(m->info, opts, path, sizeof path, &was_cached, &fd, err);
@@ -183,7 +186,9 @@ static int load_adopt(uint8_t *bytes, size_t size, const zv_eng_opts *opts, zv_e
     /* Two processes loading a new module at once each build its entry, and
      * the second rename replaces the first one's file under its reader:
      * that reader takes the entry now in place (verified again). */
-    for (int tries = 0; (rc = bind(m, fd, path, err)) == -EAGAIN && tries < 3; tries++) {
+    rc = remember_opts(m, opts);
+    for (int tries = 0; rc == 0 && (rc = bind(m, fd, path, err)) == -EAGAIN && tries < 3;
+         tries++) {
         close(fd);
         fd = -1;
         if (zv_eng_cache_find(m->info, used, path, sizeof path, &fd, err) != 1)
@@ -282,6 +287,8 @@ int zv_eng_module_optimised(const zv_eng_module *m, zv_eng_module **out, zv_eng_
     int fd = -1, rc;
     o.cache_dir = m->cache_dir;
     o.cc = m->cc;
+    o.fast_compile = m->fast_compile;
+    o.no_interrupt_checks = m->no_interrupt_checks;
     *out = NULL;
     if ((rc = zv_eng_cache_find(m->info, &o, path, sizeof path, &fd, err)) < 0)
         return rc;
@@ -294,3 +301,16 @@ int zv_eng_module_optimised(const zv_eng_module *m, zv_eng_module **out, zv_eng_
 }
 
 const zv_val_module *zv_eng_module_info(const zv_eng_module *m) { return m->info; }
+
+int zv_eng_module_fork_build(const zv_eng_module *m) { return m->forks; }
+
+int zv_eng_module_for_fork(const zv_eng_module *m, zv_eng_module **out, zv_eng_err *err)
+{
+    zv_eng_opts o = {0};
+    o.cache_dir = m->cache_dir;
+    o.cc = m->cc;
+    o.fast_compile = m->fast_compile;
+    o.no_interrupt_checks = m->no_interrupt_checks;
+    o.fork_point = 1;
+    return zv_eng_module_load(m->bytes, m->info->size_bytes, &o, out, NULL, err);
+}

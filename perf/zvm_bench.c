@@ -7,7 +7,7 @@
  *
  *   zvm-bench -m|--module M.wasm [-i|--input RECORD_FILE] [-n|--count N]
  *             [-c|--workers N] [--duration S] [--json] [--api]
- *             [--reset auto|memset|madvise] [--snapshot on|off]
+ *             [--reset auto|memset|madvise] [--snapshot on|off|first-read]
  *
  * Records are the lines of RECORD_FILE (default: one 100-byte line), used
  * round-robin. Only the records' bytes live here; everything else is the
@@ -127,7 +127,9 @@ static const zv_cli_opt bench_opts[] = {
     {"json", 0, NULL, "print the report as one JSON object"},
     {"api", 0, NULL, "drive the pool through the embedding API (zvm.h) on one thread"},
     {"reset", 0, "auto|memset|madvise", "how memory is cleared between instances (default auto)"},
-    {"snapshot", 0, "on|off", "start instances from the guest's zvm_fork() point (default on)"},
+    {"snapshot", 0, "on|off|first-read", "where instances start: the guest's zvm_fork() call "
+                                         "(on, the default), _start (off), or its first read of "
+                                         "stdin (first-read)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -145,7 +147,7 @@ static const zv_cli_cmd bench_cmd = {
 static int parse(int argc, char **argv, bench *b)
 {
     static const char *const resets[] = {"auto", "memset", "madvise", NULL},
-                             *const on_off[] = {"on", "off", NULL};
+                             *const snaps[] = {"on", "off", "first-read", NULL};
     zv_cli_args a;
     int rc;
     zv_cli_args_init(&a, &bench_cmd, argc - 1, argv + 1);
@@ -167,8 +169,8 @@ static int parse(int argc, char **argv, bench *b)
         else if (zv_cli_is(&a, "reset"))
             rc = zv_cli_choice(&a, resets, &b->p.cfg.reset);
         else if (zv_cli_is(&a, "snapshot"))
-            rc = zv_cli_choice(&a, on_off, &b->p.cfg.no_snapshot);
-        else if (zv_cli_is(&a, "arg") || zv_cli_is(&a, "env"))
+            rc = zv_cli_choice(&a, snaps, &b->p.cfg.snapshot);
+        else if (zv_cli_is(&a, "arg") || zv_cli_is(&a, "env") || zv_cli_is(&a, "dir"))
             rc = zv_cli_pool_opt(&a, &b->p);
         if (rc < 0)
             return -1;
@@ -288,6 +290,7 @@ int main(int argc, char **argv)
         return 2;
     }
     opts.policy = &zv_val_default_policy;
+    opts.fork_point = b.p.cfg.snapshot == ZVM_SNAPSHOT_FIRST_READ; /* (the API's pool reloads) */
     rc = b.api ? zvm_module_load(b.module_path, NULL, &mod, err, sizeof err)
                : zv_eng_module_load_file(b.module_path, &opts, &emod, NULL, &eerr);
     if (rc) {

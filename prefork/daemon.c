@@ -598,7 +598,7 @@ int zv_pf_daemon_run(const zv_cfg_manifest *man, const zv_pf_daemon_opts *o,
     }
     cfg.workers = o->workers;
     cfg.manifest = o->manifest_path;
-    cfg.no_snapshot = !o->snapshots;
+    cfg.snapshot = o->snapshot;
     cfg.reset = o->reset_how;
     if ((rc = zv_pf_pool_new_for(mod, &cfg, 1, &d.pool, err, errlen))) {
         rc = rc == -EFAULT ? 4 : 1;

@@ -240,7 +240,7 @@ static int worker_main(zv_cpu_worker *cw)
         sigaddset(&stops, SIGQUIT);
         pthread_sigmask(SIG_BLOCK, &stops, NULL);
     }
-    zv_pf_runner_opts ro = {p->reset_how, p->snapshots, w->watch, p->timeout_ns, p->stderr_bytes};
+    zv_pf_runner_opts ro = {p->reset_how, p->snapshot, w->watch, p->timeout_ns, p->stderr_bytes};
     atomic_store_explicit(&w->mod, p->mod, memory_order_relaxed);
     if ((rc = zv_pf_runner_new(p->mod, p->man, &ro, &w->runner, &err))) {
         if (atomic_fetch_add(&p->failed, 1) == 0) {
@@ -695,6 +695,25 @@ static int set_argv(zv_cfg_manifest *m, const zvm_pool_config *c)
     return 0;
 }
 
+/* The records' read-only host folders (cfg->dirs, copied). */
+static int set_dirs(zv_pf_pool *p, const zvm_pool_config *c)
+{
+    uint32_t n = 0;
+    while (c->dirs && c->dirs[n])
+        n++;
+    if (!n)
+        return 0;
+    if (!(p->dirs = calloc(n + 1, sizeof *p->dirs)))
+        return -ENOMEM;
+    for (uint32_t i = 0; i < n; i++)
+        if (!(p->dirs[i] = strdup(c->dirs[i])))
+            return -ENOMEM;
+    p->man->dirs = p->dirs;
+    p->man->n_dirs = n;
+    p->man->dirs_ro = 1;
+    return 0;
+}
+
 /* A template's Program must be the module the pool runs (a Program that
  * was silently ignored misled its users). */
 static int same_program(const zv_cfg_manifest *m, const char *template, const char *program,
@@ -722,6 +741,8 @@ static int check_config(const zvm_pool_config *c, char *err, size_t errlen)
         why = "input_limit and output_limit: at most 1 GiB";
     else if (c->reset < 0 || c->reset > 2)
         why = "reset: 0 (auto), 1 (memset) or 2 (madvise)";
+    else if (c->snapshot < ZVM_SNAPSHOT_FORK || c->snapshot > ZVM_SNAPSHOT_FIRST_READ)
+        why = "snapshot: ZVM_SNAPSHOT_FORK, ZVM_SNAPSHOT_OFF or ZVM_SNAPSHOT_FIRST_READ";
     else if (c->stderr_limit > (int64_t)MAX_LIMIT)
         why = "stderr_limit: at most 1 GiB";
     if (why)
@@ -738,7 +759,8 @@ static int setup(zv_pf_pool *p, const zvm_pool_config *c, char *err, size_t errl
         (c->manifest && c->program && p->man->program &&
          (rc = same_program(p->man, c->manifest, c->program, err, errlen))))
         return rc;
-    if (!p->jobs && (rc = set_argv(p->man, c))) { /* (a daemon's are its manifest's) */
+    if (!p->jobs && ((rc = set_argv(p->man, c)) || (rc = set_dirs(p, c)))) {
+        /* (a daemon's are its manifest's) */
         snprintf(err, errlen, "out of memory");
         return rc;
     }
@@ -751,7 +773,7 @@ static int setup(zv_pf_pool *p, const zvm_pool_config *c, char *err, size_t errl
     p->depth = c->depth ? c->depth : 4096;
     p->unordered = c->unordered != 0;
     p->reset_how = c->reset;
-    p->snapshots = !c->no_snapshot;
+    p->snapshot = c->snapshot;
     p->stderr_bytes = c->stderr_limit < 0 ? 0 : c->stderr_limit ? (size_t)c->stderr_limit : 4096;
     p->keep_output = c->keep_output;
     if ((rc = parse_exit_codes(p, c->allow_exit_codes, err, errlen)))
@@ -812,13 +834,21 @@ int zv_pf_pool_new_for(zv_eng_module *m, const zvm_pool_config *cfg, int jobs, z
     pthread_mutex_init(&p->prod_lock, NULL);
     if ((rc = setup(p, cfg ? cfg : &defaults, err, errlen)))
         goto fail;
+    if (p->snapshot == ZVM_SNAPSHOT_FIRST_READ && !zv_eng_module_fork_build(m)) {
+        zv_eng_err e = {0}; /* its code must mark dirty pages, and never be the baseline's */
+        if ((rc = zv_eng_module_for_fork(m, &p->own_mod, &e))) {
+            snprintf(err, errlen, "cannot build the module for first-read snapshots: %s", e.msg);
+            goto fail;
+        }
+        p->mod = p->own_mod;
+    }
     if ((rc = zv_cpu_workers_start(p->topo, p->n_workers, worker_main, p, &p->ws))) {
         snprintf(err, errlen, "cannot start %u workers: %s", p->n_workers, strerror(-rc));
         goto fail;
     }
     while (atomic_load(&p->ready) + atomic_load(&p->failed) < (int)p->n_workers)
         nap();
-    if (!atomic_load(&p->failed) && zv_eng_module_is_baseline(m))
+    if (!atomic_load(&p->failed) && zv_eng_module_is_baseline(p->mod))
         p->tier_started = pthread_create(&p->tier_thread, NULL, tier_main, p) == 0;
     if (atomic_load(&p->failed)) {
         rc = p->fail_rc;
@@ -854,6 +884,10 @@ void zv_pf_pool_free(zv_pf_pool *p)
     for (uint32_t k = 0; p->w && k < p->n_workers; k++)
         zv_pf_runner_free(p->w[k].runner);
     zv_eng_module_free(atomic_load(&p->optimised)); /* after the instances that ran it */
+    zv_eng_module_free(p->own_mod);
+    for (uint32_t i = 0; p->dirs && p->dirs[i]; i++)
+        free(p->dirs[i]);
+    free(p->dirs);
     for (uint32_t i = 0; p->batches && i < p->n_batches; i++) {
         free(p->batches[i].in);
         free(p->batches[i].out);

@@ -51,15 +51,17 @@ typedef struct {
 
 struct zv_pf_pool {
     zv_eng_module *mod;
+    zv_eng_module *own_mod;  /* the module built for a fork point, when the caller's was not */
     /* tiers: for a baseline module, a thread waits for the optimised build
      * and publishes it; each worker moves to it between batches */
     _Atomic(zv_eng_module *) optimised;
     pthread_t tier_thread;
     int tier_started;
     zv_cfg_manifest *man;
+    char **dirs;             /* zvm_pool_config.dirs, copied (man->dirs) */
     uint64_t timeout_ns, input_limit;
     uint32_t depth, n_workers, n_batches;
-    int unordered, reset_how, snapshots;
+    int unordered, reset_how, snapshot;
     size_t stderr_bytes;     /* kept of each record's stderr */
     int keep_output;         /* a failed record's stdout comes back too */
     uint64_t exit_ok[4];     /* exit codes 0-255 that are not errors, one bit each */

@@ -78,14 +78,15 @@ typedef struct {
  * an openable source for them, e.g. /dev/null). The module and the
  * manifest are borrowed. Must be made on the thread that runs it (after
  * zv_eng_thread_init), under `watch` (may be NULL: no timeout), which then
- * also covers instantiation and the set-up up to a fork point. With
- * `snapshots`, a guest that calls zvm_fork() runs its set-up here, once,
- * and each record starts from the fork point (runner.c). Returns 0;
+ * also covers instantiation and the set-up up to a fork point. Unless
+ * `snapshot` is ZVM_SNAPSHOT_OFF, a guest that calls zvm_fork() (or, with
+ * ZVM_SNAPSHOT_FIRST_READ, first reads its stdin) runs its set-up here,
+ * once, and each record starts from the fork point (runner.c). Returns 0;
  * -ENOENT (no `_start` of type () -> ()), -EINVAL, -EFAULT (instantiation
  * or the set-up trapped: err), -errno. */
 typedef struct {
     int reset_how;       /* ZV_ENG_RESET_* */
-    int snapshots;       /* start records from the fork point of a guest that has one */
+    int snapshot;        /* ZVM_SNAPSHOT_*: where records start */
     zv_pf_watch *watch;
     uint64_t limit_ns;
     size_t stderr_bytes; /* a record's stderr kept (the rest counted), 0: none */
@@ -263,7 +264,7 @@ typedef struct {
     zv_eng_opts eng;
     const char *manifest_path; /* the daemon's manifest (its pool's template) */
     unsigned workers;          /* 0: one per core */
-    int snapshots;             /* jobs from the fork point (else from _start) */
+    int snapshot;              /* ZVM_SNAPSHOT_*: where jobs start */
     int reset_how;             /* ZV_ENG_RESET_* */
     int json;                  /* reports as JSON */
     unsigned socket_mode;      /* 0: 0600 (owner-only) */

@@ -13,6 +13,11 @@
  *   (engine/snapshot.c). Each record then restores the snapshot (memory by
  *   copy or by dropping the pages it touched) and resumes the guest, whose
  *   zvm_fork() returns 1.
+ * With --snapshot first-read (ZVM_SNAPSHOT_FIRST_READ) the guest's first
+ * read of stdin is its fork point too (the session's probe calls on_fork
+ * there, engine/host.h), so an interpreter that loads its script and then
+ * reads lines forks without a patch; the pool loads such a module built
+ * for fork points (dirty pages, never the baseline tier).
  * Before the fork the guest sees an empty stdin and its output is
  * discarded; at the fork the record's channels are bound. Without
  * snapshots (a module that does not fork, --snapshot off) the same holds
@@ -41,7 +46,8 @@ struct zv_pf_runner {
     int reset_how;
     int fresh;           /* the instance has not run since it was made or reset */
     int has_start;       /* the module has a start function (it runs at each reset) */
-    int forks;           /* the module imports zvm.fork */
+    int forks;           /* the guest has a fork point: it imports zvm.fork, or first-read */
+    int first_read;      /* its first read of stdin is one (ZVM_SNAPSHOT_FIRST_READ) */
     int mode;            /* FROM_START or FROM_FORK */
     int in_record;       /* the current run has passed its fork point */
     int preparing;       /* the run up to the fork point, once, for the snapshot */
@@ -109,8 +115,8 @@ static void bind_record(zv_pf_runner *r)
         bind_std(r, r->in, r->in_len);
 }
 
-/* zvm.fork for the guests of this runner. */
-static int on_fork(void *arg, zv_ctx *caller)
+/* zvm.fork, or the first read of stdin, for the guests of this runner. */
+static int on_fork(void *arg, zv_ctx *caller, int first_read)
 {
     zv_pf_runner *r = arg;
     if (r->in_record)
@@ -119,7 +125,13 @@ static int on_fork(void *arg, zv_ctx *caller)
      * frame, with its channels already bound (from_fork) */
     if (r->preparing && zv_eng_fork_pause(caller))
         return 1;
-    bind_record(r); /* from the start: the set-up is done, the record begins */
+    /* from the start: the set-up is done, the record begins; after a
+     * first read, what the set-up wrote stays (as the session's mark
+     * keeps it for records from the snapshot) */
+    if (first_read && !r->job)
+        zv_eng_session_bind(r->session, 0, (void *)r->in, (int64_t)r->in_len, 0);
+    else
+        bind_record(r);
     r->in_record = 1;
     return 1;
 }
@@ -149,7 +161,8 @@ static int prepare(zv_pf_runner *r, int snapshots, zv_eng_err *err)
     if (rc == -EFAULT && err->trap == ZV_TRAP_EXIT)
         rc = 0; /* it ended (exit) without forking */
     if (rc == -EFAULT) {
-        snprintf(err->msg, sizeof err->msg, "the guest's set-up (before zvm_fork) ended with: %s",
+        snprintf(err->msg, sizeof err->msg, "the guest's set-up (before %s) ended with: %s",
+                 r->first_read ? "zvm_fork or its first read of stdin" : "zvm_fork",
                  zv_eng_trap_name(err->trap));
         return rc;
     }
@@ -198,9 +211,11 @@ int zv_pf_runner_new(zv_eng_module *m, const zv_cfg_manifest *man, const zv_pf_r
      * function sees an empty stdin, its output is discarded, and the
      * deadline covers it */
     r->has_start = zv_eng_module_info(m)->start >= 0;
-    r->forks = imports_fork(zv_eng_module_info(m));
+    r->first_read = o->snapshot == ZVM_SNAPSHOT_FIRST_READ;
+    r->forks = imports_fork(zv_eng_module_info(m)) || r->first_read;
     if (r->forks)
         zv_eng_session_on_fork(r->session, on_fork, r);
+    zv_eng_session_fork_on_read(r->session, r->first_read);
     bind_std(r, "", 0);
     zv_eng_session_reset(r->session);
     if (r->watch)
@@ -214,7 +229,7 @@ int zv_pf_runner_new(zv_eng_module *m, const zv_cfg_manifest *man, const zv_pf_r
     if (rc || (rc = find_start(r, err)))
         goto fail;
     r->fresh = 1;
-    if (r->forks && (rc = prepare(r, o->snapshots, err)))
+    if (r->forks && (rc = prepare(r, o->snapshot != ZVM_SNAPSHOT_OFF, err)))
         goto fail;
     *out = r;
     return 0;

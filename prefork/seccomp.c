@@ -16,6 +16,10 @@
  *   restart_syscall            nap that a signal interrupted goes on
  *   openat, newfstatat, fstat, the pull mode's feed on a worker: the next
  *   close, read, lseek         file of a directory of records
+ *   openat2, getdents64,       a record's read-only --dir (engine/host_dir.c):
+ *   readlinkat                 lookups beneath the folder, listings, links
+ *                              (its files open O_RDONLY; writes are refused
+ *                              before any call)
  *   exit, rseq, sigaltstack    the worker's end (its signal stack is
  *                              switched off before it is unmapped)
  *   rt_sigprocmask, tgkill,    abort() after a host bug, so that it dumps
@@ -60,7 +64,8 @@ static const int allowed[] = {
     SYS_write,          SYS_sched_yield, SYS_clock_gettime, SYS_getcpu,   SYS_rt_sigreturn,
     SYS_openat,         SYS_newfstatat, SYS_fstat,     SYS_close,         SYS_read,
     SYS_lseek,          SYS_exit,      SYS_rseq,       SYS_rt_sigprocmask, SYS_tgkill,
-    SYS_getpid,         SYS_gettid,    SYS_restart_syscall, SYS_sigaltstack,
+    SYS_getpid,         SYS_gettid,    SYS_restart_syscall, SYS_sigaltstack, SYS_openat2,
+    SYS_getdents64,     SYS_readlinkat,
 };
 #endif
 

@@ -75,6 +75,8 @@ int zvm_module_load_bytes(const void *wasm, size_t len, const char *cache_dir, z
                           char *err, size_t errlen);
 void zvm_module_free(zvm_module *m);
 
+enum { ZVM_SNAPSHOT_FORK = 0, ZVM_SNAPSHOT_OFF = 1, ZVM_SNAPSHOT_FIRST_READ = 2 };
+
 /* Pools: one fresh instance per record on pinned workers. Zero fields take
  * the defaults; a NULL config is all defaults. */
 typedef struct zvm_pool_config {
@@ -89,8 +91,13 @@ typedef struct zvm_pool_config {
     unsigned depth;        /* records submitted and not yet returned, 0: 4096 */
     int reset;             /* how memory is cleared between records: 0 auto, 1 memset,
                             * 2 madvise (see `zvm batch --reset`) */
-    int no_snapshot;       /* 1: every record runs from _start, even for a guest that
-                            * calls zvm_fork() (for comparison; the bytes are the same) */
+    int snapshot;          /* where records start (zvm batch --snapshot):
+                            * ZVM_SNAPSHOT_FORK (0): from the guest's zvm_fork() call;
+                            * ZVM_SNAPSHOT_OFF: every record runs from _start (its set-up
+                            * again), for comparison: the bytes are the same;
+                            * ZVM_SNAPSHOT_FIRST_READ: from its first read of stdin, as if
+                            * it called zvm_fork() there (or from zvm_fork() if earlier);
+                            * the pool builds the module for it if it was not loaded so */
     const char *program;   /* the module's path: the guest's argv[0] (NULL: "module"), and a
                             * template's Program must name the same file */
     const char *const *args; /* NULL-ended: the guest's argv after argv[0] (a template's
@@ -102,6 +109,9 @@ typedef struct zvm_pool_config {
     const char *allow_exit_codes; /* exit codes that are not errors besides 0, e.g. "1,3-5";
                             * any other non-zero exit is a ZVM_EXIT result */
     int keep_output;       /* 1: a failed record's stdout comes back too (to look at one) */
+    const char *const *dirs; /* NULL-ended "HOST::GUEST": host folders every record sees at
+                            * GUEST, read-only (records never write the host; wasmtime's
+                            * --dir syntax, copied) */
 } zvm_pool_config;
 
 /* Start the workers and build one instance on each. Returns 0; -EINVAL (a

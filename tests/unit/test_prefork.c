@@ -398,7 +398,7 @@ static void forker_records(int no_snapshot, int workers)
     char err[512], wasm[64];
     zvm_module *fm;
     zvm_pool *p = NULL;
-    zvm_pool_config cfg = {.workers = workers, .no_snapshot = no_snapshot};
+    zvm_pool_config cfg = {.workers = workers, .snapshot = no_snapshot ? ZVM_SNAPSHOT_OFF : 0};
     zvm_result r;
     snprintf(wasm, sizeof wasm, "%s/forker-%d.wasm", test_cache_dir(), (int)getpid());
     wat_to_file(FORKER, wasm);
@@ -453,7 +453,7 @@ Test(runner, start_with_results_is_refused)
     ci.limit_bytes = 4096;
     cr_assert_eq(zv_cfg_for_instance(&ci, &man), 0);
     zv_eng_thread_init();
-    zv_pf_runner_opts ro = {.snapshots = 1};
+    zv_pf_runner_opts ro = {.snapshot = ZVM_SNAPSHOT_FORK};
     cr_assert_eq(zv_pf_runner_new(m, man, &ro, &r, &err), -ENOENT);
     cr_assert(strstr(err.msg, "_start must have type"), "%s", err.msg);
     cr_assert_null(r);
