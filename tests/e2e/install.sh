@@ -194,4 +194,12 @@ if [ -e "$build/zvm-pool" ]; then
     check "zvm without zvm-pool: exit 2 and why ($last: $(cat alone.err))" $([ $? = 0 ] && [ $last = 2 ]; echo $?)
 fi
 
+# the ready Lua (target guests), when the build could fetch its source
+if [ -f "$build/guests/lua.wasm" ]; then
+    out=$("$P/bin/zvm" run "$P/share/zvm/guests/lua.wasm" -e 'print(1+1)' 2>&1)
+    last=$?
+    check "zvm run PREFIX/share/zvm/guests/lua.wasm -e 'print(1+1)' prints 2: $last, $out" \
+        $([ $last = 0 ] && [ "$out" = 2 ]; echo $?)
+fi
+
 finish install.sh
