@@ -5,7 +5,8 @@
 # outputs and every error cause, 2 and 3 consumers on one stream, kill -9
 # and a restart, entries deleted while pending (claimed, or read back by a
 # restart), a poison record that kills its consumer every time, Redis
-# killed and restarted mid-run, empty and 16 MiB records, a key of the
+# killed and restarted mid-run, empty and 16 MiB records, --snapshot
+# first-read with a read-only --dir, a key of the
 # wrong type, writes Redis refuses (ids exhausted, OUT retyped mid-run),
 # bad settings, SIGTERM, a new module moving from its tcc build to gcc's
 # while it consumes.
@@ -298,6 +299,21 @@ refused z $? z.out "WRONGTYPE" "OUT turned into a string mid-run"
 rcli EVAL "redis.call('DEL', KEYS[1]) redis.call('RENAME', KEYS[2], KEYS[1])" 2 z.out z.kept > /dev/null
 consume z g retyped --drain 2> z2.log
 exactly_once z g z.out z.errors "OUT turned into a string mid-run, then repaired"
+
+# ---- --snapshot first-read and a read-only --dir (issue 24), as in batch -------------------------
+mkdir data && printf 'rule one\nrule two\n' > data/rules.txt
+push fr 200
+"$zvm" consume --redis "127.0.0.1:$port" --stream fr --group g --consumer c1 \
+    --module "$guests/ro_dir.wasm" --output-stream fr.out --dir "$tmp/data::/data" \
+    --snapshot first-read --drain 2> fr.log
+last=$?; check "consume --dir --snapshot first-read --drain exits 0: $(tail -1 fr.log)" $last
+exactly_once fr g fr.out fr.errors "first-read with a --dir"
+rcli XRANGE fr.out - + > fr.txt
+echo "$(grep -c '^rest 9 bytes: rule two' fr.txt) $(grep -c '^create=EROFS append=EROFS' fr.txt)" > fr.n
+check "each record reads the rules on from the point and cannot change them: $(cat fr.n) of 200" \
+    $([ "$(cat fr.n)" = "200 200" ]; echo $?)
+[ "$(cat data/rules.txt)" = "$(printf 'rule one\nrule two')" ] && [ "$(ls data)" = rules.txt ]
+check "the host folder is unchanged" $?
 
 # ---- bad settings -------------------------------------------------------------------------------
 rcli SET notastream x > /dev/null
