@@ -185,9 +185,12 @@ static int load_adopt(uint8_t *bytes, size_t size, const zv_eng_opts *opts, zv_e
     }
     /* Two processes loading a new module at once each build its entry, and
      * the second rename replaces the first one's file under its reader:
-     * that reader takes the entry now in place (verified again). */
+     * that reader takes the entry now in place (verified again). Each
+     * retry that fails was another build landing, so 16 tries fail only
+     * when 16 builds of this module land during one load (3 were too few
+     * for six first loads at once on a loaded machine: tier.sh). */
     rc = remember_opts(m, opts);
-    for (int tries = 0; rc == 0 && (rc = bind(m, fd, path, err)) == -EAGAIN && tries < 3;
+    for (int tries = 0; rc == 0 && (rc = bind(m, fd, path, err)) == -EAGAIN && tries < 16;
          tries++) {
         close(fd);
         fd = -1;
