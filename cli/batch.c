@@ -108,8 +108,7 @@ static int parse(int argc, char **argv, batch_flags *f)
 
 typedef struct {
     zv_cli_sink out, err;
-    uint64_t errors, bytes_out;
-    uint64_t by_cause[ZV_CLI_CAUSES];
+    zv_pf_counters *counters; /* the pool's: output bytes are counted there */
     int stream;          /* the input is a pipe or socket: outputs go out as they come */
     uint64_t held_ns;    /* when the oldest output not yet written came (0: none) */
 } writer;
@@ -119,6 +118,26 @@ static uint64_t now_ns(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* Without --errors, under --log-format json: a "record_failed" event
+ * with the line's fields (its stderr C-escaped: ASCII, so valid JSON). */
+static void record_failed(const zvm_result *r, const char *line, size_t n)
+{
+    char index[24], *esc = NULL;
+    const char *p = line;
+    for (int tabs = 0; tabs < 3 && (p = memchr(p, '\t', n - (size_t)(p - line))); tabs++)
+        p++;
+    if (p && (esc = strndup(p, n - 1 - (size_t)(p - line))) == NULL)
+        return;
+    snprintf(index, sizeof index, "%llu", (unsigned long long)r->tag);
+    zv_cli_event("warning", "record_failed",
+                 (zv_cli_kv[]){{"index", NULL, index}, {"cause", zv_cli_cause(r->status), NULL},
+                               {"detail", r->detail ? r->detail : "", NULL},
+                               {"stderr", esc ? esc : "", NULL}, {NULL, NULL, NULL}},
+                 "record %s: %s%s%s", index, zv_cli_cause(r->status), r->detail ? ": " : "",
+                 r->detail ? r->detail : "");
+    free(esc);
 }
 
 /* A failed record's line; without --errors it goes to stderr. */
@@ -134,9 +153,10 @@ static void error_line(writer *w, const zvm_result *r)
                          zv_cli_cause(r->status), r->detail);
     n += zv_cli_escape(r->stderr_data, r->stderr_len, line + n, cap - n - 1);
     line[n++] = '\n';
-    w->errors++;
     if (w->err.fd >= 0)
         zv_cli_sink_put(&w->err, line, n);
+    else if (zv_cli_log_json)
+        record_failed(r, line, n);
     else
         zv_cli_err("%.*s", (int)n, line);
     if (line != small)
@@ -168,7 +188,6 @@ static void write_result(writer *w, const zvm_result *r, int len32)
         else if (t - w->held_ns > STREAM_HOLD_NS)
             writer_flush(w);
     }
-    w->by_cause[r->status >= 0 && r->status < ZV_CLI_CAUSES - 1 ? r->status : ZV_CLI_CAUSES - 1]++;
     if (r->status != ZVM_OK) {
         error_line(w, r);
         return;
@@ -179,7 +198,7 @@ static void write_result(writer *w, const zvm_result *r, int len32)
         zv_cli_sink_put(&w->out, hdr, 4);
     }
     zv_cli_sink_put(&w->out, r->data, r->len);
-    w->bytes_out += r->len;
+    zv_pf_bump_by(&w->counters->output_bytes, r->len);
 }
 
 /* ---- the run ------------------------------------------------------------------- */
@@ -204,18 +223,11 @@ static void put_result(void *arg, const zvm_result *r)
     write_result(&j->w, r, j->f->len32);
 }
 
-static void gather(job *j, double cpu_s, zv_cli_stats *st)
-{
-    zv_cli_stats_start(j->pool, j->start_ns, cpu_s, st);
-    st->bytes_out = j->w.bytes_out;
-    memcpy(st->by_cause, j->w.by_cause, sizeof st->by_cause);
-}
-
 static void tick(void *arg)
 {
     job *j = arg;
     zv_cli_stats st;
-    gather(j, 0, &st);
+    zv_cli_stats_read(j->pool, j->start_ns, 0, &st);
     zv_cli_progress("zvm batch", &st, zv_io_reader_done(j->rd), 0);
 }
 
@@ -228,7 +240,7 @@ static int summary(job *j, double cpu_s)
 {
     zv_cli_stats st;
     FILE *f = j->f->p.stats_path ? fopen(j->f->p.stats_path, "w") : stderr;
-    gather(j, cpu_s, &st);
+    zv_cli_stats_read(j->pool, j->start_ns, cpu_s, &st);
     if (!f) {
         zv_cli_err("zvm batch: %s: cannot write the summary: %s\n", j->f->p.stats_path,
                    strerror(errno));
@@ -286,6 +298,7 @@ int zv_cli_batch(int argc, char **argv)
     zv_eng_opts opts = {0};
     zv_eng_err err = {0};
     zv_pf_feed feed;
+    zv_pf_metrics *metrics = NULL;
     double c0;
     char why[1024];
     int rc, status = 0;
@@ -334,6 +347,13 @@ int zv_cli_batch(int argc, char **argv)
         status = 1;
         goto out;
     }
+    j.w.counters = zv_pf_pool_counters(j.pool);
+    if (zv_cli_metrics_start(f.p.metrics, j.pool, &metrics)) {
+        status = 1;
+        goto out;
+    }
+    if (f.p.metrics || f.p.log_given) /* a service's start; a plain run says nothing yet */
+        zv_cli_started(f.module_path, mod, j.pool, metrics, NULL, "");
     j.w.stream = zv_io_reader_nonblock(j.rd) >= 0;
     if ((rc = zv_cli_sink_open(&j.w.out, ring, f.output, j.w.stream, why, sizeof why)) ||
         (rc = zv_cli_sink_open(&j.w.err, ring, f.errors_path, j.w.stream, why, sizeof why))) {
@@ -347,10 +367,10 @@ int zv_cli_batch(int argc, char **argv)
     feed = (zv_pf_feed){source, put_result, j.show_progress ? tick : NULL, &j,
                         j.w.stream ? flush_stream : NULL, j.w.stream ? input_fd : NULL};
     rc = zv_pf_pool_run(j.pool, &feed);
-    if (j.show_progress)
+    if (j.show_progress && !zv_cli_log_json) {
         tick(&j);
-    if (j.show_progress)
         fputc('\n', stderr);
+    }
     if (rc < 0) {
         const char *file = zv_io_reader_file(j.rd);
         zv_cli_err("zvm batch: %s%s%s: input stopped: %s\n", f.input, file ? "/" : "",
@@ -368,6 +388,7 @@ int zv_cli_batch(int argc, char **argv)
     if (summary(&j, zv_cli_cpu_s() - c0))
         status = 1;
 out:
+    zv_pf_metrics_free(metrics);
     zv_pf_pool_free(j.pool);
     if (j.w.out.buf)
         zv_cli_sink_close(&j.w.out, status == 0);

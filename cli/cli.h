@@ -131,12 +131,21 @@ void zv_cli_list_free(zv_cli_list *l);
     {"progress", 0, NULL, "show a progress line (default: when stderr is a terminal)"},           \
     {"no-progress", 0, NULL, "never show a progress line"},                                       \
     {"stats", 0, "text|json", "the summary's form (default text)"},                               \
-    {"stats-file", 0, "FILE", "write the summary there instead of stderr"}
+    {"stats-file", 0, "FILE", "write the summary there instead of stderr"},                       \
+    ZV_CLI_SERVICE_OPTS
+/* What a service is watched through (the record commands and daemon mode). */
+#define ZV_CLI_SERVICE_OPTS                                                                        \
+    {"metrics", 0, "ADDR", "serve Prometheus metrics at http://ADDR/metrics: PORT (loopback), "    \
+                           "HOST:PORT or :PORT (every interface) (default: none)"},               \
+    {"log-format", 0, "text|json", "stderr's lines: text, or one JSON object per event "          \
+                                   "(default text)"}
 typedef struct {
     zvm_pool_config cfg;
     zv_cli_list args, env, dirs;
     int json, progress;        /* progress: -1 auto (a terminal) */
     const char *stats_path;
+    const char *metrics;       /* --metrics ADDR, or NULL */
+    int log_given;             /* --log-format was given */
 } zv_cli_pool_flags;
 /* The option just read, if it is one of these rows: 1 (taken), 0 (not
  * one of them), -1 (a bad value, said). */
@@ -145,30 +154,59 @@ int zv_cli_pool_opt(const zv_cli_args *a, zv_cli_pool_flags *p);
 void zv_cli_pool_flags_end(zv_cli_pool_flags *p, const char *module);
 void zv_cli_pool_flags_free(zv_cli_pool_flags *p);
 
-/* The one set of counters behind the progress line and the summary. */
-#define ZV_CLI_CAUSES 6 /* ok, trap, timeout, limit, exit, other */
+/* What the progress line and the summary show: the pool's counters
+ * (prefork.h, zv_pf_counters, their one owner, which the metrics read
+ * too), read at one moment, with the latency and the times. */
 typedef struct {
     uint64_t records, errors, bytes_out;
-    uint64_t by_cause[ZV_CLI_CAUSES];
+    uint64_t by_cause[ZV_PF_CAUSES];
     unsigned workers;
     int forked;                  /* records start from a fork point (a snapshot) */
     double elapsed_s, cpu_s;
     double p50_us, p99_us, p999_us, max_us;
     int consume;                 /* has the two below */
     uint64_t redeliveries;
-    int64_t lag;                 /* entries not yet read by the group (-1: unknown) */
+    int64_t lag;                 /* entries the group has not read or acked (-1: unknown) */
 } zv_cli_stats;
-/* The counters a pool keeps (records, errors, workers, latency), and the
- * time since start_ns (CLOCK_MONOTONIC); the rest zeroed. */
-void zv_cli_stats_start(const zv_pf_pool *p, uint64_t start_ns, double cpu_s, zv_cli_stats *st);
+/* The pool's counters now, and the time since start_ns (CLOCK_MONOTONIC). */
+void zv_cli_stats_read(zv_pf_pool *p, uint64_t start_ns, double cpu_s, zv_cli_stats *st);
 double zv_cli_cpu_s(void); /* the process's CPU time so far */
-/* The progress line on stderr (a terminal); done_frac in (0, 1) adds the
- * percent and the time left. zv_cli_err prints on stderr without landing
- * inside the line. */
+/* The progress line on stderr (a terminal; never with --log-format
+ * json); done_frac in (0, 1) adds the percent and the time left. zv_cli_err
+ * prints on stderr without landing inside the line (with --log-format
+ * json, as an "error" event). */
 void zv_cli_progress(const char *cmd, const zv_cli_stats *st, double done_frac, int final);
 void zv_cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* The summary: text (three lines) or one JSON object. */
+/* The summary: text (three lines) or one JSON object; on stderr with
+ * --log-format json, a "summary" event holding that object. */
 void zv_cli_summary(const char *cmd, const zv_cli_stats *st, int json, FILE *f);
+
+/* ---- events (log.c) ---- */
+extern int zv_cli_log_json; /* --log-format json */
+/* --log-format's value: 0, or -1 after saying why. */
+int zv_cli_log_format(const zv_cli_args *a);
+/* A field of an event: a string, or raw JSON (a number, an object). */
+typedef struct {
+    const char *key, *str, *raw;
+} zv_cli_kv;
+/* One line on stderr: "zvm CMD: message", or with --log-format json one
+ * object with the time, the level ("info", "warning", "error"), the
+ * command, the event, the message and the fields (kv: ended by a NULL
+ * key; may be NULL). */
+void zv_cli_event(const char *level, const char *event, const zv_cli_kv *kv, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void zv_cli_err_json(const char *text);
+void zv_cli_json_string(FILE *f, const char *s);
+/* A module's SHA-256 in hex (what metrics and logs name it by). */
+void zv_cli_module_id(const zv_eng_module *m, char hex[65]);
+/* The "start" event: the module, its hash, the workers, where the metrics
+ * are, then `extra` (may be NULL); `what` follows "started" in the text. */
+void zv_cli_started(const char *module_path, const zv_eng_module *m, zv_pf_pool *p,
+                    const zv_pf_metrics *mx, const zv_cli_kv *extra, const char *what);
+/* --metrics ADDR checked (0, or -1 after saying why); the server for the
+ * pool (none without addr): 0, or 1 after saying why. */
+int zv_cli_metrics_addr(const zv_cli_args *a, const char **out);
+int zv_cli_metrics_start(const char *addr, zv_pf_pool *p, zv_pf_metrics **out);
 
 /* ---- outputs (sink.c) ----
  * A buffer of outputs written through io_uring when full or flushed. A

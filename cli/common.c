@@ -21,8 +21,7 @@
 
 const char *zv_cli_cause(int status)
 {
-    static const char *const causes[] = {"ok", "trap", "timeout", "limit", "exit"};
-    return status >= 0 && status < 5 ? causes[status] : "error";
+    return status >= 0 && status < ZV_PF_CAUSES ? zv_pf_cause_names[status] : "error";
 }
 
 size_t zv_cli_escape(const void *data, size_t len, char *out, size_t cap)
@@ -123,6 +122,10 @@ int zv_cli_pool_opt(const zv_cli_args *a, zv_cli_pool_flags *p)
         rc = zv_cli_choice(a, forms, &p->json);
     else if (zv_cli_is(a, "stats-file"))
         p->stats_path = a->val;
+    else if (zv_cli_is(a, "metrics"))
+        rc = zv_cli_metrics_addr(a, &p->metrics);
+    else if (zv_cli_is(a, "log-format"))
+        rc = zv_cli_log_format(a), p->log_given = 1;
     else if (zv_cli_is(a, "stderr-limit")) {
         if (!(rc = zv_cli_uint(a, 0, 1 << 30, &v)))
             p->cfg.stderr_limit = v ? (int64_t)v : -1; /* 0 discards: -1 in the config */
@@ -153,6 +156,8 @@ static int line_shown; /* a progress line is on the terminal: errors clear it fi
 void zv_cli_progress(const char *cmd, const zv_cli_stats *st, double done_frac, int final)
 {
     char eta[64] = "";
+    if (zv_cli_log_json)
+        return; /* a line for a person at a terminal */
     if (done_frac > 0.001 && done_frac < 1 && st->elapsed_s > 1)
         snprintf(eta, sizeof eta, ", %.0f%%, %.0f s left", done_frac * 100,
                  st->elapsed_s * (1 - done_frac) / done_frac);
@@ -163,8 +168,9 @@ void zv_cli_progress(const char *cmd, const zv_cli_stats *st, double done_frac, 
     line_shown = !final;
 }
 
-void zv_cli_stats_start(const zv_pf_pool *p, uint64_t start_ns, double cpu_s, zv_cli_stats *st)
+void zv_cli_stats_read(zv_pf_pool *p, uint64_t start_ns, double cpu_s, zv_cli_stats *st)
 {
+    zv_pf_counters *c = zv_pf_pool_counters(p);
     zvm_pool_stats ps;
     struct timespec t;
     zv_pf_pool_stats(p, &ps);
@@ -176,9 +182,15 @@ void zv_cli_stats_start(const zv_pf_pool *p, uint64_t start_ns, double cpu_s, zv
     st->cpu_s = cpu_s;
     st->p50_us = ps.p50_us, st->p99_us = ps.p99_us, st->p999_us = ps.p999_us;
     st->max_us = ps.max_us;
-    st->records = ps.records;
-    st->errors = ps.errors;
-    st->lag = -1;
+    for (int i = 0; i < ZV_PF_CAUSES; i++) {
+        st->by_cause[i] = atomic_load(&c->records[i]);
+        st->records += st->by_cause[i];
+    }
+    st->errors = st->records - st->by_cause[ZV_PF_OK];
+    st->bytes_out = atomic_load(&c->output_bytes);
+    st->consume = atomic_load(&c->consumer);
+    st->redeliveries = atomic_load(&c->redeliveries);
+    st->lag = atomic_load(&c->lag);
 }
 
 double zv_cli_cpu_s(void)
@@ -191,6 +203,14 @@ double zv_cli_cpu_s(void)
 void zv_cli_err(const char *fmt, ...)
 {
     va_list ap;
+    if (zv_cli_log_json) {
+        char text[4096];
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof text, fmt, ap);
+        va_end(ap);
+        zv_cli_err_json(text);
+        return;
+    }
     if (line_shown)
         fputs("\r\033[K", stderr);
     va_start(ap, fmt);
@@ -203,32 +223,53 @@ static void json_num(FILE *f, const char *name, double v, int last)
     fprintf(f, "\"%s\": %.6g%s", name, v, last ? "" : ", ");
 }
 
+static void summary_json(const char *cmd, const zv_cli_stats *st, FILE *f)
+{
+    double rate = st->elapsed_s > 0 ? (double)st->records / st->elapsed_s : 0;
+    double cpu_us = st->records ? st->cpu_s * 1e6 / (double)st->records : 0;
+    fprintf(f, "{\"command\": \"%s\", \"records\": %llu, \"errors\": %llu, \"by_cause\": {", cmd,
+            (unsigned long long)st->records, (unsigned long long)st->errors);
+    for (int c = 0; c < ZV_PF_CAUSES; c++)
+        fprintf(f, "%s\"%s\": %llu", c ? ", " : "", zv_pf_cause_names[c],
+                (unsigned long long)st->by_cause[c]);
+    fprintf(f, "}, \"output_bytes\": %llu, \"workers\": %u, \"start\": \"%s\", ",
+            (unsigned long long)st->bytes_out, st->workers, st->forked ? "fork point" : "_start");
+    json_num(f, "seconds", st->elapsed_s, 0);
+    json_num(f, "records_per_second", rate, 0);
+    json_num(f, "cpu_us_per_record", cpu_us, 0);
+    fprintf(f, "\"latency_us\": {");
+    json_num(f, "p50", st->p50_us, 0);
+    json_num(f, "p99", st->p99_us, 0);
+    json_num(f, "p999", st->p999_us, 0);
+    json_num(f, "max", st->max_us, 1);
+    fprintf(f, "}");
+    if (st->consume)
+        fprintf(f, ", \"redeliveries\": %llu, \"lag\": %lld", (unsigned long long)st->redeliveries,
+                (long long)st->lag);
+    fprintf(f, "}");
+}
+
 void zv_cli_summary(const char *cmd, const zv_cli_stats *st, int json, FILE *f)
 {
     double rate = st->elapsed_s > 0 ? (double)st->records / st->elapsed_s : 0;
     double cpu_us = st->records ? st->cpu_s * 1e6 / (double)st->records : 0;
+    if (zv_cli_log_json && f == stderr) { /* a "summary" event holding the object */
+        char *obj = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&obj, &len);
+        if (m) {
+            summary_json(cmd, st, m);
+            if (fclose(m) == 0)
+                zv_cli_event("info", "summary", (zv_cli_kv[]){{"stats", NULL, obj}, {NULL, NULL, NULL}},
+                             "%llu records, %llu errors in %.3f s", (unsigned long long)st->records,
+                             (unsigned long long)st->errors, st->elapsed_s);
+            free(obj);
+        }
+        return;
+    }
     if (json) {
-        fprintf(f, "{\"command\": \"%s\", \"records\": %llu, \"errors\": %llu, \"by_cause\": {", cmd,
-                (unsigned long long)st->records, (unsigned long long)st->errors);
-        for (int c = 1; c < ZV_CLI_CAUSES; c++)
-            fprintf(f, "\"%s\": %llu, ", c == ZV_CLI_CAUSES - 1 ? "other" : zv_cli_cause(c),
-                    (unsigned long long)st->by_cause[c]);
-        fprintf(f, "\"ok\": %llu}, \"output_bytes\": %llu, \"workers\": %u, \"start\": \"%s\", ",
-                (unsigned long long)st->by_cause[0], (unsigned long long)st->bytes_out,
-                st->workers, st->forked ? "fork point" : "_start");
-        json_num(f, "seconds", st->elapsed_s, 0);
-        json_num(f, "records_per_second", rate, 0);
-        json_num(f, "cpu_us_per_record", cpu_us, 0);
-        fprintf(f, "\"latency_us\": {");
-        json_num(f, "p50", st->p50_us, 0);
-        json_num(f, "p99", st->p99_us, 0);
-        json_num(f, "p999", st->p999_us, 0);
-        json_num(f, "max", st->max_us, 1);
-        fprintf(f, "}");
-        if (st->consume)
-            fprintf(f, ", \"redeliveries\": %llu, \"lag\": %lld",
-                    (unsigned long long)st->redeliveries, (long long)st->lag);
-        fprintf(f, "}\n");
+        summary_json(cmd, st, f);
+        fputc('\n', f);
         return;
     }
     fprintf(f, "%s: %llu records, %llu errors, %llu output bytes in %.3f s on %u workers\n"
@@ -237,6 +278,57 @@ void zv_cli_summary(const char *cmd, const zv_cli_stats *st, int json, FILE *f)
             cmd, (unsigned long long)st->records, (unsigned long long)st->errors,
             (unsigned long long)st->bytes_out, st->elapsed_s, st->workers, rate, cpu_us,
             st->p50_us, st->p99_us, st->p999_us, st->max_us);
+}
+
+void zv_cli_module_id(const zv_eng_module *m, char hex[65])
+{
+    const uint8_t *h = zv_eng_module_info(m)->sha256;
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", h[i]);
+}
+
+void zv_cli_started(const char *module_path, const zv_eng_module *m, zv_pf_pool *p,
+                    const zv_pf_metrics *mx, const zv_cli_kv *extra, const char *what)
+{
+    char sha[65], workers[16], url[400] = "";
+    zv_cli_kv kv[16];
+    size_t n = 0;
+    zv_cli_module_id(m, sha);
+    snprintf(workers, sizeof workers, "%u", zv_pf_pool_workers(p));
+    if (mx)
+        snprintf(url, sizeof url, "http://%s/metrics", zv_pf_metrics_address(mx));
+    kv[n++] = (zv_cli_kv){"module", module_path, NULL};
+    kv[n++] = (zv_cli_kv){"sha256", sha, NULL};
+    kv[n++] = (zv_cli_kv){"workers", NULL, workers};
+    if (mx)
+        kv[n++] = (zv_cli_kv){"metrics", url, NULL};
+    for (; extra && extra->key && n < 15; extra++)
+        kv[n++] = *extra;
+    kv[n] = (zv_cli_kv){NULL, NULL, NULL};
+    zv_cli_event("info", "start", kv, "started%s: %s (sha256 %.12s) on %s workers%s%s", what,
+                 module_path, sha, workers, mx ? "; metrics at " : "", url);
+}
+
+int zv_cli_metrics_addr(const zv_cli_args *a, const char **out)
+{
+    char host[256], port[8], why[400];
+    if (zv_pf_metrics_parse(a->val, host, sizeof host, port, sizeof port, why, sizeof why))
+        return zv_cli_fail(a, "--metrics %s", why);
+    *out = a->val;
+    return 0;
+}
+
+int zv_cli_metrics_start(const char *addr, zv_pf_pool *p, zv_pf_metrics **out)
+{
+    char why[512];
+    *out = NULL;
+    if (!addr)
+        return 0;
+    if (zv_pf_metrics_start(addr, p, out, why, sizeof why)) {
+        zv_cli_err("zvm %s: --metrics %s\n", zv_cli_current, why);
+        return 1;
+    }
+    return 0;
 }
 
 /* ---- files and messages ----------------------------------------------------------- */

@@ -84,8 +84,8 @@ typedef struct {
     int recover;                /* read this consumer's pending entries first */
     uint64_t next_claim_ns;
     char cursor[64];
-    uint64_t records, errors, redelivered, written, start_ns;
-    uint64_t by_cause[ZV_CLI_CAUSES];
+    zv_pf_counters *counters;   /* the pool's: records by cause, redeliveries, lag */
+    uint64_t written, start_ns, next_lag_ns;
     uint64_t commit_ns, commits, read_ns, reads; /* time in the ack step and in reads */
     int show_progress;
 } consumer;
@@ -263,7 +263,7 @@ static int reconnect(consumer *c, const char *why)
 {
     uint64_t wait_ms = 100;
     char msg[512];
-    zv_cli_err("zvm consume: %s; reconnecting\n", why);
+    zv_cli_event("warning", "connection_lost", NULL, "%s; reconnecting", why);
     for (;;) {
         nanosleep(&(struct timespec){(time_t)(wait_ms / 1000), (long)(wait_ms % 1000) * 1000000},
                   NULL);
@@ -278,7 +278,8 @@ static int reconnect(consumer *c, const char *why)
             return -EPIPE;
         wait_ms = wait_ms * 2 > 5000 ? 5000 : wait_ms * 2;
     }
-    zv_cli_err("zvm consume: reconnected to Redis\n");
+    zv_pf_bump(&c->counters->reconnects);
+    zv_cli_event("info", "connection_regained", NULL, "reconnected to Redis");
     c->recover = 1; /* a read whose reply was lost is in the pending list */
     return 0;
 }
@@ -304,6 +305,8 @@ static int retry(consumer *c, int rc, const char *why)
 
 /* ---- reading -------------------------------------------------------------------- */
 
+/* A result that is an error: one the pool gave (counted there), or one
+ * decided here before the record ran (counted here, as `early`). */
 static void put_error(consumer *c, batch *b, size_t i, const char *cause, const char *detail)
 {
     const zv_io_entry *x = zv_io_entries_at(b->e, i);
@@ -311,6 +314,22 @@ static void put_error(consumer *c, batch *b, size_t i, const char *cause, const 
                                .data = x->data, .len = x->len};
     b->state[i] = READY;
     c->n_ready++;
+}
+
+static void put_early(consumer *c, batch *b, size_t i, int cause, const char *detail)
+{
+    zv_pf_bump(&c->counters->records[cause]);
+    put_error(c, b, i, zv_pf_cause_names[cause], detail);
+    if (cause == ZV_PF_POISON) {
+        const zv_io_entry *x = zv_io_entries_at(b->e, i);
+        char n[24];
+        snprintf(n, sizeof n, "%lld", (long long)x->deliveries);
+        zv_cli_event("warning", "poison",
+                     (zv_cli_kv[]){{"id", x->id, NULL}, {"stream", c->f->stream, NULL},
+                                   {"deliveries", NULL, n}, {NULL, NULL, NULL}},
+                     "entry %s of %s is poison: delivered %s times, more than --max-deliveries; "
+                     "it goes to %s", x->id, c->f->stream, n, c->f->err);
+    }
 }
 
 /* Submit a read's entries; a full pool gives its results back first. */
@@ -323,17 +342,17 @@ static int submit(consumer *c, unsigned slot)
         const zv_io_entry *x = zv_io_entries_at(b->e, i);
         int rc;
         if (x->deliveries > 1)
-            c->redelivered++;
+            zv_pf_bump(&c->counters->redeliveries);
         if (x->deleted) {
-            put_error(c, b, i, "deleted", "the entry was deleted from the stream while pending");
+            put_early(c, b, i, ZV_PF_DELETED, "the entry was deleted from the stream while pending");
             continue;
         }
         if (!x->has_data) {
-            put_error(c, b, i, "malformed", "the entry has no data field");
+            put_early(c, b, i, ZV_PF_MALFORMED, "the entry has no data field");
             continue;
         }
         if (x->deliveries > c->f->max_deliveries) {
-            put_error(c, b, i, "poison", "delivered more than --max-deliveries times");
+            put_early(c, b, i, ZV_PF_POISON, "delivered more than --max-deliveries times");
             continue;
         }
         while ((rc = zv_pf_pool_submit(c->pool, x->data, x->len, (uint64_t)slot << 32 | i)) ==
@@ -341,7 +360,7 @@ static int submit(consumer *c, unsigned slot)
             if ((rc = take_results(c, -1)) < 0)
                 return rc;
         if (rc == -E2BIG) {
-            put_error(c, b, i, "limit", "the record is larger than the input limit");
+            put_early(c, b, i, ZV_PF_LIMIT, "the record is larger than the input limit");
             continue;
         }
         if (rc)
@@ -436,8 +455,6 @@ static void mark_committed(consumer *c, size_t m)
             if (b->state[i] == READY) {
                 b->state[i] = COMMITTED;
                 b->committed++;
-                c->errors += b->res[i].kind == 'e';
-                c->records++;
                 c->n_ready--;
                 m--;
             }
@@ -499,7 +516,6 @@ static void put_result(consumer *c, const zvm_result *r)
     uint8_t *copy = malloc(keep + r->stderr_len + 24);
     char *detail = copy ? (char *)copy + keep + r->stderr_len : NULL;
     c->in_pool--;
-    c->by_cause[r->status >= 0 && r->status < ZV_CLI_CAUSES - 1 ? r->status : ZV_CLI_CAUSES - 1]++;
     if (!copy) {
         put_error(c, b, i, "limit", "no host memory for the output");
         return;
@@ -538,22 +554,12 @@ static int take_results(consumer *c, int wait_ms)
     return commit_ready(c);
 }
 
-static void gather(consumer *c, double cpu_s, zv_cli_stats *st)
-{
-    zv_cli_stats_start(c->pool, c->start_ns, cpu_s, st);
-    st->records = c->records; /* committed: the pool's count runs ahead */
-    st->errors = c->errors;
-    memcpy(st->by_cause, c->by_cause, sizeof st->by_cause);
-    st->consume = 1;
-    st->redeliveries = c->redelivered;
-}
-
 static void progress(consumer *c)
 {
     zv_cli_stats st;
     if (!c->show_progress)
         return;
-    gather(c, 0, &st);
+    zv_cli_stats_read(c->pool, c->start_ns, 0, &st);
     zv_cli_progress("zvm consume", &st, -1, 0);
 }
 
@@ -576,29 +582,29 @@ static int summary(consumer *c, double cpu_s)
     char why[256];
     long long lag = -1;
     FILE *f = c->f->p.stats_path ? fopen(c->f->p.stats_path, "w") : stderr;
-    if (c->show_progress)
+    if (c->show_progress && !zv_cli_log_json)
         fputc('\n', stderr);
-    gather(c, cpu_s, &st);
     if (zv_io_redis_lag(c->r, &c->g, &lag, why, sizeof why) == 0)
-        st.lag = lag;
+        atomic_store(&c->counters->lag, lag);
+    zv_cli_stats_read(c->pool, c->start_ns, cpu_s, &st);
     if (!f) {
         zv_cli_err("zvm consume: %s: cannot write the summary: %s\n", c->f->p.stats_path,
                    strerror(errno));
         return 1;
     }
-    if (c->f->p.json) {
+    if (c->f->p.json || (zv_cli_log_json && f == stderr)) {
         zv_cli_summary("zvm consume", &st, 1, f);
     } else {
         fprintf(f, "zvm consume: %llu records (%llu errors, %llu redelivered), %llu entries "
                    "written, as consumer %s\n",
-                (unsigned long long)c->records, (unsigned long long)c->errors,
-                (unsigned long long)c->redelivered, (unsigned long long)c->written,
+                (unsigned long long)st.records, (unsigned long long)st.errors,
+                (unsigned long long)st.redeliveries, (unsigned long long)c->written,
                 c->f->consumer);
-        if (c->records)
+        if (st.records)
             fprintf(f, "  ack step: %llu calls, %.2f us per record; reads: %llu, %.2f us per "
                        "record\n",
-                    (unsigned long long)c->commits, (double)c->commit_ns / 1e3 / (double)c->records,
-                    (unsigned long long)c->reads, (double)c->read_ns / 1e3 / (double)c->records);
+                    (unsigned long long)c->commits, (double)c->commit_ns / 1e3 / (double)st.records,
+                    (unsigned long long)c->reads, (double)c->read_ns / 1e3 / (double)st.records);
         redirects_line(c, f);
         if (f == stderr)
             zv_cli_tiers_line(c->pool);
@@ -606,12 +612,33 @@ static int summary(consumer *c, double cpu_s)
     return f != stderr && fclose(f) ? 1 : 0;
 }
 
+/* The group's lag for the metrics, every LAG_EVERY_NS (one XINFO GROUPS). */
+#define LAG_EVERY_NS 5000000000ull
+static void refresh_lag(consumer *c)
+{
+    char why[256];
+    long long lag;
+    if (now_ns() < c->next_lag_ns)
+        return;
+    c->next_lag_ns = now_ns() + LAG_EVERY_NS;
+    if (zv_io_redis_lag(c->r, &c->g, &lag, why, sizeof why) == 0)
+        atomic_store(&c->counters->lag, lag);
+}
+
 static int run(consumer *c)
 {
     uint64_t last_progress = 0;
-    int rc = 0;
-    while (!stopping || c->n_batches) {
+    int rc = 0, said_stop = 0;
+    for (;;) {
         int got = 0, dry = 0; /* dry: a read found nothing */
+        if (stopping && !said_stop) {
+            said_stop = 1;
+            zv_cli_event("info", "stop", NULL, "stopping on a signal: no more reads; the %llu "
+                         "records in flight finish and are committed",
+                         (unsigned long long)c->in_pool);
+        }
+        if (stopping && !c->n_batches)
+            break;
         /* read ahead while there is room; the pending list only once
          * nothing of ours is in flight (it would list those too) */
         while (!stopping && c->n_batches < c->f->pipeline && !(c->recover && c->n_batches) &&
@@ -625,8 +652,12 @@ static int run(consumer *c)
             progress(c);
             last_progress = now_ns();
         }
-        if (c->f->drain && dry && !c->n_batches && !c->recover)
-            break; /* the stream had nothing more for us */
+        refresh_lag(c);
+        if (c->f->drain && dry && !c->n_batches && !c->recover) {
+            zv_cli_event("info", "stop", NULL, "stopping: the stream has nothing more for this "
+                         "consumer (--drain)");
+            break;
+        }
     }
     return 0;
 }
@@ -639,6 +670,7 @@ int zv_cli_consume(int argc, char **argv)
     zv_eng_opts opts = {0};
     zv_eng_err eerr = {0};
     zv_io_redis_opts ropts;
+    zv_pf_metrics *metrics = NULL;
     char why[512] = "", name[300], err_stream[1024];
     struct sigaction sa;
     double timeout_ms, c0;
@@ -715,6 +747,18 @@ int zv_cli_consume(int argc, char **argv)
         status = rc == -EINVAL ? 2 : 1;
         goto out;
     }
+    c.counters = zv_pf_pool_counters(c.pool);
+    atomic_store(&c.counters->consumer, 1);
+    if (zv_cli_metrics_start(f.p.metrics, c.pool, &metrics))
+        goto out;
+    {
+        char server[600];
+        zv_io_redis_url_show(&f.url, server, sizeof server);
+        zv_cli_started(f.module_path, m, c.pool, metrics,
+                       (zv_cli_kv[]){{"redis", server, NULL}, {"stream", f.stream, NULL},
+                                     {"group", f.group, NULL}, {"consumer", f.consumer, NULL},
+                                     {NULL, NULL, NULL}}, "");
+    }
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop;
     sigaction(SIGTERM, &sa, NULL);
@@ -726,6 +770,7 @@ int zv_cli_consume(int argc, char **argv)
 out:
     for (unsigned k = 0; k < MAX_PIPELINE; k++)
         free_batch(&c.b[k]);
+    zv_pf_metrics_free(metrics);
     zv_pf_pool_free(c.pool);
     zv_eng_module_free(m);
     zv_io_redis_free(c.r);

@@ -35,6 +35,7 @@ typedef struct {
     int snapshot;           /* daemon mode: --snapshot (ZVM_SNAPSHOT_*) */
     zv_cli_list dirs;       /* --dir HOST[::GUEST[:ro]] (wasmtime's syntax) */
     zv_cli_list env;        /* --env NAME=VALUE, or NAME (its value here) */
+    const char *metrics;    /* daemon mode: --metrics ADDR */
     zv_eng_opts eng;
 } run_flags;
 
@@ -56,6 +57,10 @@ static const zv_cli_opt run_opts[] = {
                                          "read of stdin (first-read)"},
     {"no-interrupt-checks", 0, NULL, "compile without the checks that let a timeout stop the "
                                      "guest (for measuring them)"},
+    {"metrics", 0, "ADDR", "daemon mode: serve Prometheus metrics at http://ADDR/metrics: PORT "
+                           "(loopback), HOST:PORT or :PORT (every interface) (default: none)"},
+    {"log-format", 0, "text|json", "daemon mode: stderr's lines as text, or one JSON object per "
+                                   "event (default text)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -97,6 +102,10 @@ static int parse_options(int argc, char **argv, run_flags *f)
             f->invoke = a.val;
         else if (zv_cli_is(&a, "no-interrupt-checks"))
             f->eng.no_interrupt_checks = 1;
+        else if (zv_cli_is(&a, "metrics"))
+            rc = zv_cli_metrics_addr(&a, &f->metrics);
+        else if (zv_cli_is(&a, "log-format"))
+            rc = zv_cli_log_format(&a);
         else if (zv_cli_is(&a, "env"))
             rc = zv_cli_env_add(&a, &f->env);
         else if (zv_cli_is(&a, "dir"))
@@ -209,10 +218,18 @@ static void on_stop(int sig)
 
 static void daemon_ready(void *arg, const char *path, const zv_pf_daemon_stats *st)
 {
+    char workers[16], url[400] = "";
     (void)arg;
-    fprintf(stderr, "zvm: serving jobs on %s with %u workers, each job from %s "
-                    "(SIGTERM: finish running jobs and exit)\n",
-            path, st->workers, st->forked ? "the fork point" : "_start");
+    snprintf(workers, sizeof workers, "%u", st->workers);
+    if (st->metrics[0])
+        snprintf(url, sizeof url, "http://%s/metrics", st->metrics);
+    zv_cli_event("info", "start",
+                 (zv_cli_kv[]){{"socket", path, NULL}, {"sha256", st->sha256, NULL},
+                               {"workers", NULL, workers}, {url[0] ? "metrics" : NULL, url, NULL},
+                               {NULL, NULL, NULL}},
+                 "serving jobs on %s with %u workers, each job from %s (SIGTERM: finish running "
+                 "jobs and exit)%s%s", path, st->workers, st->forked ? "the fork point" : "_start",
+                 url[0] ? "; metrics at " : "", url);
 }
 
 /* `zvm run MANIFEST` with Job: serve until SIGTERM/SIGINT; then the
@@ -240,6 +257,7 @@ static int run_daemon(run_flags *f, const zv_cfg_manifest *m)
     o.socket_mode = f->socket_mode;
     o.stop = (volatile const int *)&stop_serving;
     o.ready = daemon_ready;
+    o.metrics = f->metrics;
     code = zv_pf_daemon_run(m, &o, &st, err, sizeof err);
     memset(&rep, 0, sizeof rep);
     rep.daemon = 1;

@@ -58,12 +58,8 @@ for _ in $(seq 100); do rcli ping 2>/dev/null | grep -q PONG && break; sleep 0.0
 rcli ping 2>/dev/null | grep -q PONG ||
     { echo "redis-server did not start on port $port: $(tail -1 "$tmp/redis.log")" >&2; exit 1; }
 
-for i in $(seq 1 1000); do # the records of perf/peers.sh
-    lvl=INFO; [ $((i % 10)) = 0 ] && lvl=ERROR
-    printf '2023-11-14T22:13:%02dZ %-5s search request %06d served in %03d ms by node-7 of the cluster, all fine\n' \
-        $((i % 60)) $lvl $i $((i % 1000))
-done | cut -c1-99 > "$tmp/records.txt"
-for _ in $(seq 1 $(( (n + 999) / 1000 ))); do cat "$tmp/records.txt"; done | head -n "$n" > "$tmp/input.txt"
+source "$src/perf/lib.sh" # log_records
+log_records "$tmp" "$n"
 push() { # STREAM: the input records as entries, one pipe
     awk -v s="$1" '{ printf "*5\r\n$4\r\nXADD\r\n$%d\r\n%s\r\n$1\r\n*\r\n$4\r\ndata\r\n$%d\r\n%s\n\r\n",
                      length(s), s, length($0) + 1, $0 }' "$tmp/input.txt" | rcli --pipe > /dev/null

@@ -265,6 +265,7 @@ static void conn_answer(daemon_t *d, conn *c, zvm_report *rep)
 static void conn_refuse(daemon_t *d, conn *c, int code, const char *fmt, const char *a, int line)
 {
     zvm_report rep;
+    zv_pf_bump(&zv_pf_pool_counters(d->pool)->records[ZV_PF_MALFORMED]); /* never ran */
     memset(&rep, 0, sizeof rep);
     rep.exit_code = code;
     rep.user_code = code;
@@ -582,6 +583,7 @@ int zv_pf_daemon_run(const zv_cfg_manifest *man, const zv_pf_daemon_opts *o,
     daemon_t d;
     zvm_pool_config cfg = {0};
     zv_eng_module *mod = NULL;
+    zv_pf_metrics *metrics = NULL;
     zvm_report rep;
     int rc;
     memset(&d, 0, sizeof d);
@@ -605,6 +607,14 @@ int zv_pf_daemon_run(const zv_cfg_manifest *man, const zv_pf_daemon_opts *o,
         goto out;
     }
     st->forked = zv_pf_pool_forked(d.pool);
+    for (int i = 0; i < 32; i++)
+        snprintf(st->sha256 + 2 * i, 3, "%02x", zv_eng_module_info(mod)->sha256[i]);
+    if (o->metrics && zv_pf_metrics_start(o->metrics, d.pool, &metrics, err, errlen)) {
+        rc = 1;
+        goto out;
+    }
+    if (metrics)
+        snprintf(st->metrics, sizeof st->metrics, "%s", zv_pf_metrics_address(metrics));
     {
         zvm_pool_stats ps;
         zv_pf_pool_stats(d.pool, &ps);
@@ -636,6 +646,7 @@ int zv_pf_daemon_run(const zv_cfg_manifest *man, const zv_pf_daemon_opts *o,
         rc = 1;
     }
 out:
+    zv_pf_metrics_free(metrics);
     if (d.pool)
         zv_pf_pool_tiers(d.pool, &st->baseline_workers, &st->baseline_jobs);
     zv_pf_pool_free(d.pool); /* first: no worker may still use a job's channels */

@@ -479,8 +479,7 @@ int zv_pf_pool_take(zv_pf_pool *p, zvm_result *res)
             res->len = r->out_len;
             res->stderr_data = b->out + r->err_off;
             res->stderr_len = r->err_len;
-            if (r->status != ZVM_OK)
-                zv_pf_bump(&p->errors);
+            zv_pf_bump(&p->counters.records[r->status]); /* ZVM_* are the first causes */
             zv_pf_bump(&p->returned);
             return 1;
         }
@@ -536,6 +535,18 @@ int zv_pf_pool_fd(zv_pf_pool *p) { return p ? p->efd : -EINVAL; }
 
 int zv_pf_pool_forked(const zv_pf_pool *p) { return zv_pf_runner_forked(p->w[0].runner); }
 
+zv_pf_counters *zv_pf_pool_counters(zv_pf_pool *p) { return &p->counters; }
+
+unsigned zv_pf_pool_workers(const zv_pf_pool *p) { return p->n_workers; }
+
+const char *const zv_pf_cause_names[ZV_PF_CAUSES] = {
+    "ok", "trap", "timeout", "limit", "exit", "poison", "malformed", "deleted",
+};
+_Static_assert((int)ZV_PF_OK == (int)ZVM_OK && (int)ZV_PF_TRAP == (int)ZVM_TRAP &&
+                   (int)ZV_PF_TIMEOUT == (int)ZVM_TIMEOUT && (int)ZV_PF_LIMIT == (int)ZVM_LIMIT &&
+                   (int)ZV_PF_EXIT == (int)ZVM_EXIT,
+               "a result's status is its cause");
+
 void zv_pf_pool_stats(const zv_pf_pool *p, zvm_pool_stats *st)
 {
     zv_latency_sum all; /* 8 KiB */
@@ -546,7 +557,8 @@ void zv_pf_pool_stats(const zv_pf_pool *p, zvm_pool_stats *st)
     for (uint32_t k = 0; k < p->n_workers; k++)
         zv_lat_merge(&all, &p->w[k].lat);
     st->records = atomic_load(&p->returned);
-    st->errors = atomic_load(&p->errors);
+    for (int c = ZVM_TRAP; c <= ZVM_EXIT; c++) /* what the pool ran, not what a command added */
+        st->errors += atomic_load(&p->counters.records[c]);
     st->workers = p->n_workers;
     st->p50_us = (double)zv_lat_quantile(&all, 0.5) / 1e3;
     st->p90_us = (double)zv_lat_quantile(&all, 0.9) / 1e3;
@@ -831,6 +843,7 @@ int zv_pf_pool_new_for(zv_eng_module *m, const zvm_pool_config *cfg, int jobs, z
     p->mod = m;
     p->jobs = jobs;
     p->efd = -1;
+    atomic_store(&p->counters.lag, -1);
     pthread_mutex_init(&p->prod_lock, NULL);
     if ((rc = setup(p, cfg ? cfg : &defaults, err, errlen)))
         goto fail;

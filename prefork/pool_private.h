@@ -79,7 +79,8 @@ struct zv_pf_pool {
     _Atomic int ready, failed;
     int fail_rc;
     char fail_msg[512];
-    _Atomic uint64_t submitted, returned, errors; /* each has one writer */
+    _Atomic uint64_t submitted, returned; /* each has one writer; by cause: counters */
+    zv_pf_counters counters; /* the consuming side's (prefork.h) */
     /* the producer's side: under prod_lock (push), or the feed token (pull) */
     pthread_mutex_t prod_lock;
     batch *open;
@@ -101,15 +102,6 @@ struct zv_pf_pool {
     int feed_eof, feed_err;
     uint64_t feed_index, last_run_ns;
 };
-
-/* One bump of a counter that has a single writer: a plain add, no locked
- * instruction, and readers on other threads see whole values. */
-static inline void zv_pf_bump_by(_Atomic uint64_t *c, uint64_t n)
-{
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
-                          memory_order_release);
-}
-static inline void zv_pf_bump(_Atomic uint64_t *c) { zv_pf_bump_by(c, 1); }
 
 /* The producer's side (exclusive: prod_lock or the feed token). Append a
  * record to the open batch; with `eager`, hand the batch on at once when a

@@ -118,6 +118,47 @@ int zv_pf_runner_retier(zv_pf_runner *r, zv_eng_module *to);
 int zv_pf_runner_reservation(zv_pf_runner *r, void **base, size_t *size);
 void zv_pf_runner_free(zv_pf_runner *r); /* accepts NULL */
 
+/* ---- the service's counters -------------------------------------------------------- */
+
+/* Why a record ended: a pool's results (ZVM_OK .. ZVM_EXIT, the same
+ * numbers), then what a broker's consumer decides before a record runs. */
+enum {
+    ZV_PF_OK, ZV_PF_TRAP, ZV_PF_TIMEOUT, ZV_PF_LIMIT, ZV_PF_EXIT,
+    ZV_PF_POISON, ZV_PF_MALFORMED, ZV_PF_DELETED,
+    ZV_PF_CAUSES
+};
+/* "ok", "trap", ... as metrics, summaries and error records name them. */
+extern const char *const zv_pf_cause_names[ZV_PF_CAUSES];
+
+/* One set per pool: the one owner of what the progress line, the summary
+ * (--stats), the metrics (zv_pf_metrics) and zvm_pool_stats report.
+ * Each counter has one writer at a time: the pool's consuming side (the
+ * thread taking results, or the feed's holder in pull mode) counts the
+ * results by cause; the command adds what only it knows from that same
+ * side (its outputs' bytes, a consumer's redeliveries, lag and
+ * reconnections, records it ended before they ran). zv_pf_bump makes each
+ * change one plain store, and a reader on any thread sees whole values. */
+typedef struct {
+    _Atomic uint64_t records[ZV_PF_CAUSES]; /* records that ended, by cause */
+    _Atomic uint64_t output_bytes;          /* written to the command's output */
+    _Atomic uint64_t redeliveries;          /* broker entries delivered more than once */
+    _Atomic int64_t lag;                    /* entries the group has not read or acked (-1:
+                                             * unknown) */
+    _Atomic uint64_t reconnects;            /* broker connections lost and made again */
+    _Atomic uint64_t reloads, reload_failures; /* module reloads done, and refused */
+    _Atomic int consumer;                   /* a broker's consumer: lag and redeliveries mean
+                                             * something */
+} zv_pf_counters;
+
+/* One bump of a counter with a single writer: a plain add, no locked
+ * instruction, and readers on other threads see whole values. */
+static inline void zv_pf_bump_by(_Atomic uint64_t *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_release);
+}
+static inline void zv_pf_bump(_Atomic uint64_t *c) { zv_pf_bump_by(c, 1); }
+
 /* ---- the pool ---------------------------------------------------------------- */
 
 typedef struct zv_pf_pool zv_pf_pool;
@@ -143,6 +184,28 @@ void zv_pf_pool_tiers(const zv_pf_pool *p, unsigned *baseline_workers,
                       uint64_t *baseline_records);
 /* Do its records start from a fork point? */
 int zv_pf_pool_forked(const zv_pf_pool *p);
+unsigned zv_pf_pool_workers(const zv_pf_pool *p);
+/* Its counters: owned by the pool, valid while it lives. */
+zv_pf_counters *zv_pf_pool_counters(zv_pf_pool *p);
+
+/* ---- metrics (metrics.c) ---------------------------------------------------------- */
+
+/* Prometheus' text format at http://ADDR/metrics, from a thread of its
+ * own: the pool's counters, latency histogram, workers and tiers, read at
+ * each scrape (nothing is added to a record's path). ADDR is PORT
+ * (loopback), HOST:PORT, [IPV6]:PORT or :PORT (every interface); port 0
+ * takes a free one (zv_pf_metrics_address says which). The pool is
+ * borrowed: free the server first. 0, or -errno with err saying why. */
+typedef struct zv_pf_metrics zv_pf_metrics;
+int zv_pf_metrics_start(const char *addr, zv_pf_pool *pool, zv_pf_metrics **out, char *err,
+                        size_t errlen);
+const char *zv_pf_metrics_address(const zv_pf_metrics *m); /* "127.0.0.1:9100" */
+void zv_pf_metrics_free(zv_pf_metrics *m);                 /* accepts NULL */
+/* ADDR's host ("" for every interface) and port, checked: 0 or -EINVAL. */
+int zv_pf_metrics_parse(const char *addr, char *host, size_t host_len, char *port,
+                        size_t port_len, char *err, size_t errlen);
+/* The page itself, into f. 0 or -EIO. */
+int zv_pf_metrics_write(zv_pf_pool *p, FILE *f);
 
 /* ---- pull mode ----------------------------------------------------------------- */
 
@@ -258,6 +321,8 @@ typedef struct {
      * workers still on it (zv_pf_pool_tiers) */
     uint64_t baseline_jobs;
     unsigned baseline_workers;
+    char metrics[300];      /* where the metrics are served (HOST:PORT), or "" */
+    char sha256[65];        /* the module's, in hex */
 } zv_pf_daemon_stats;
 
 typedef struct {
@@ -269,6 +334,7 @@ typedef struct {
     int json;                  /* reports as JSON */
     unsigned socket_mode;      /* 0: 0600 (owner-only) */
     volatile const int *stop;  /* set (by a signal handler): finish running jobs, return */
+    const char *metrics;       /* non-NULL: serve metrics there (zv_pf_metrics_start) */
     /* called once the workers reached their fork point and the socket is up */
     void (*ready)(void *arg, const char *socket_path, const zv_pf_daemon_stats *st);
     void *arg;

@@ -18,6 +18,15 @@ on_free_port() {
     return 1
 }
 
+# start_scratch_redis PORT: a server that keeps nothing on disk, on PORT
+# (redis_pid), once it answers; for on_free_port.
+start_scratch_redis() {
+    redis-server --port "$1" --bind 127.0.0.1 --save "" --appendonly no --daemonize no \
+        --logfile "$tmp/redis.log" &
+    redis_pid=$!
+    wait_up $redis_pid redis-cli -p "$1"
+}
+
 # wait_up PID CLI...: until `CLI... ping` answers PONG; 1 if PID died first.
 wait_up() {
     local pid=$1
