@@ -1,8 +1,9 @@
 /*
  * compile.c — `zvm compile FILE.wasm...`: validate, translate and compile
  * modules into the code cache (engine.h: zv_eng_compile), with a progress
- * line on a terminal. It is also what a new module's background build
- * runs (the tier-up: zv_cli_tiering).
+ * line on a terminal, or with -o into an artifact (engine/artifact.c). It
+ * is also what a new module's background build runs (the tier-up:
+ * zv_cli_tiering).
  */
 #include "cli/cli.h"
 
@@ -40,6 +41,8 @@ static void compile_stats(const compile_ui *ui)
 }
 
 static const zv_cli_opt compile_opts[] = {
+    {"output", 'o', "FILE.zvmc", "write one artifact: the module and its native code, for hosts "
+                                 "without a compiler (one FILE.wasm)"},
     {"cache", 0, "DIR", "the code cache (default $ZVM_CACHE, else ~/.cache/zvm)"},
     {"stats", 0, NULL, "say how long translating and compiling took, and the compiler's memory"},
     {NULL, 0, NULL, NULL},
@@ -47,9 +50,10 @@ static const zv_cli_opt compile_opts[] = {
 
 const zv_cli_cmd zv_cli_compile_cmd = {
     "compile",
-    "[--cache DIR] [--stats] FILE.wasm...",
+    "[--cache DIR] [--stats] FILE.wasm... | -o FILE.zvmc FILE.wasm",
     "Validate, translate and compile modules into the code cache with gcc -O2 (or $ZVM_CC), so\n"
-    "that their first run needs no compiler.",
+    "that their first run needs no compiler; with -o, into an artifact that zvm run, batch and\n"
+    "consume take in place of the .wasm on hosts without a compiler.",
     compile_opts,
     0,
     "More: man zvm-compile.",
@@ -62,6 +66,7 @@ int zv_cli_compile(int argc, char **argv)
     compile_ui ui = {NULL, isatty(2), 0, {0}};
     zv_cli_args a;
     int status = 0, stats = 0, rc;
+    const char *artifact = NULL;
     opts.policy = &zv_val_default_policy;
     opts.progress = compile_progress;
     opts.progress_arg = &ui;
@@ -69,6 +74,8 @@ int zv_cli_compile(int argc, char **argv)
     while ((rc = zv_cli_next(&a)) == 1) {
         if (zv_cli_is(&a, "cache"))
             opts.cache_dir = a.val;
+        else if (zv_cli_is(&a, "output"))
+            artifact = a.val;
         else
             stats = 1;
     }
@@ -76,6 +83,10 @@ int zv_cli_compile(int argc, char **argv)
         return rc == ZV_CLI_HELP ? 0 : 2;
     if (!a.n_operands) {
         zv_cli_fail(&a, "no FILE.wasm to compile (see zvm compile --help)");
+        return 2;
+    }
+    if (artifact && a.n_operands != 1) {
+        zv_cli_fail(&a, "-o %s takes one FILE.wasm, not %d", artifact, a.n_operands);
         return 2;
     }
     if (zv_cli_env_check("compile"))
@@ -92,7 +103,10 @@ int zv_cli_compile(int argc, char **argv)
         }
         ui.file = file;
         ui.built = 0;
-        rc = zv_eng_compile(f.data, f.size, &opts, &cached, path, sizeof path, &err);
+        if (artifact)
+            rc = zv_eng_artifact_write(f.data, f.size, &opts, artifact, &cached, &err);
+        else
+            rc = zv_eng_compile(f.data, f.size, &opts, &cached, path, sizeof path, &err);
         zv_cli_release(&f);
         if (ui.tty && ui.built)
             fprintf(stderr, "\r\033[K");
@@ -101,7 +115,10 @@ int zv_cli_compile(int argc, char **argv)
             status = status > 1 ? status : 1;
             continue;
         }
-        printf("%s: %s %s\n", file, cached ? "cached" : "compiled", path);
+        if (artifact)
+            printf("%s: %s, artifact %s\n", file, cached ? "cached" : "compiled", artifact);
+        else
+            printf("%s: %s %s\n", file, cached ? "cached" : "compiled", path);
         if (stats && ui.built)
             compile_stats(&ui);
     }

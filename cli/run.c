@@ -324,7 +324,7 @@ static int sniff(const char *path)
     size_t got, i = 0;
     if (zv_cli_peek(path, (uint8_t *)head, sizeof head - 1, &got))
         return -2;
-    if (got >= 4 && !memcmp(head, "\0asm", 4))
+    if ((got >= 4 && !memcmp(head, "\0asm", 4)) || zv_eng_artifact_is(head, got))
         return 1;
     head[got] = 0;
     while (i < got) {
@@ -342,8 +342,8 @@ static int sniff(const char *path)
         }
         i += end + 1;
     }
-    fprintf(stderr, "zvm run: %s: not a WebAssembly module (no \\0asm header) and not a "
-                    "manifest\n", path);
+    fprintf(stderr, "zvm run: %s: not a WebAssembly module (no \\0asm header), not an "
+                    "artifact and not a manifest\n", path);
     return -1;
 }
 

@@ -86,7 +86,7 @@ static void limit(int what, rlim_t n)
 
 /* The host's x86-64 micro-architecture level (psABI): every feature of
  * the level must be there. */
-static const char *host_isa(void)
+const char *zv_eng_host_isa(void)
 {
 #if defined(__x86_64__)
     int v2 = CPU_FEATURE_ACTIVE(CMPXCHG16B) && CPU_FEATURE_ACTIVE(LAHF64_SAHF64) &&
@@ -107,7 +107,7 @@ const char *zv_eng_cc_isa(void)
     const char *v = getenv("ZVM_CC_ISA");
     if (v && (!strcmp(v, "x86-64") || !strcmp(v, "x86-64-v2") || !strcmp(v, "x86-64-v3")))
         return v;
-    return host_isa();
+    return zv_eng_host_isa();
 }
 
 unsigned long long zv_eng_env_number(const char *name, unsigned long long dflt)

@@ -60,7 +60,7 @@
 #include <unistd.h>
 
 #define TRAILER_MAGIC "ZVMCACH2"
-#define TRAILER_BYTES 40
+#define TRAILER_BYTES ZV_ENG_CACHE_MARK_BYTES
 #define KEY_BYTES 32
 #define ENTRY_HEX 64 /* an entry's name: its key's 32 bytes in hex (entry_path) */
 
@@ -98,26 +98,24 @@ static int mkdir_p(const char *dir)
     return 0;
 }
 
-/* The folder rule above, on the folder's resolved path. 0, or -EPERM with
- * err->msg naming the folder at fault. */
-static int secure_dir(const char *dir, zv_eng_err *err)
+int zv_eng_secure_dir(const char *dir, const char *what, int last_mine, zv_eng_err *err)
 {
     char real[4096], part[4096];
     uid_t me = geteuid();
     size_t n;
     if (!realpath(dir, real)) {
-        snprintf(err->msg, sizeof err->msg, "cache folder %s: %s", dir, strerror(errno));
+        snprintf(err->msg, sizeof err->msg, "%s %s: %s", what, dir, strerror(errno));
         return -errno;
     }
     n = strlen(real);
     for (size_t i = 0; i <= n; i++) {
         struct stat st;
-        int last = i == n, group_other_w;
-        if (real[i] != '/' && !last)
+        int last = i == n && last_mine, group_other_w;
+        if (real[i] != '/' && i != n)
             continue;
         snprintf(part, sizeof part, "%.*s", i ? (int)i : 1, real);
         if (lstat(part, &st) < 0 || !S_ISDIR(st.st_mode)) {
-            snprintf(err->msg, sizeof err->msg, "cache folder %s: %s is not a folder", dir, part);
+            snprintf(err->msg, sizeof err->msg, "%s %s: %s is not a folder", what, dir, part);
             return -EPERM;
         }
         group_other_w = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
@@ -125,7 +123,7 @@ static int secure_dir(const char *dir, zv_eng_err *err)
                  : (st.st_uid != me && st.st_uid != 0) ||
                        (group_other_w && !(st.st_uid == 0 && (st.st_mode & S_ISVTX)))) {
             snprintf(err->msg, sizeof err->msg,
-                     "cache folder %s: %s is %s: refusing to load native code from it", dir, part,
+                     "%s %s: %s is %s: refusing to load native code from it", what, dir, part,
                      last && st.st_uid != me ? "owned by another user"
                      : group_other_w          ? "writable by other users"
                                               : "owned by another user");
@@ -204,7 +202,8 @@ static int entry_path(const zv_val_module *m, const zv_eng_opts *opts, const cha
     uint8_t key[32];
     int rc;
     if ((rc = zv_eng_cc_identity(cc_name(opts), ident, sizeof ident))) {
-        snprintf(err->msg, sizeof err->msg, "C compiler '%s' not found on PATH", cc_name(opts));
+        snprintf(err->msg, sizeof err->msg, "no C compiler ('%s' not found): build an "
+                 "artifact with zvm compile -o on a build host", cc_name(opts));
         return rc;
     }
     snprintf(key_text, sizeof key_text,
@@ -598,13 +597,14 @@ static int open_cache(const zv_val_module *m, const zv_eng_opts *opts, char *dir
         snprintf(err->msg, sizeof err->msg, "no cache folder: set ZVM_CACHE or HOME");
         return rc;
     }
-    if ((rc = secure_dir(dir, err)) == -ENOENT) { /* made on first use only */
+    /* made on first use only */
+    if ((rc = zv_eng_secure_dir(dir, "cache folder", 1, err)) == -ENOENT) {
         if ((rc = mkdir_p(dir))) {
             snprintf(err->msg, sizeof err->msg, "cannot create the cache folder %s: %s", dir,
                      strerror(-rc));
             return rc;
         }
-        rc = secure_dir(dir, err);
+        rc = zv_eng_secure_dir(dir, "cache folder", 1, err);
     }
     if (rc || (rc = load_key(dir, key, err)))
         return rc;

@@ -109,6 +109,19 @@ const zv_val_module *zv_eng_module_info(const zv_eng_module *m);
 int zv_eng_module_fork_build(const zv_eng_module *m);
 int zv_eng_module_for_fork(const zv_eng_module *m, zv_eng_module **out, zv_eng_err *err);
 
+/* Artifacts (artifact.c): a module with its native code in one file, for
+ * hosts without a compiler. zv_eng_module_load_file loads one wherever it
+ * loads a .wasm: refused (-EINVAL truncated, tampered or of another
+ * version; -ENOEXEC for another ISA; -EPERM when someone other than this
+ * user or root could have written it) before anything is dlopen'ed.
+ * Is this the start of one (8 bytes are enough)? */
+int zv_eng_artifact_is(const void *head, size_t n);
+/* Validate and compile `bytes` (through the cache, as zv_eng_compile) and
+ * write the artifact to out_path (a temporary file renamed into place,
+ * mode 0644 less the umask). 0, or -errno with err->msg. */
+int zv_eng_artifact_write(const uint8_t *bytes, size_t size, const zv_eng_opts *opts,
+                          const char *out_path, int *cached, zv_eng_err *err);
+
 /* Compile into the cache without loading (zvm compile). */
 int zv_eng_compile(const uint8_t *bytes, size_t size, const zv_eng_opts *opts, int *cached,
                    char *path_out, size_t path_size, zv_eng_err *err);

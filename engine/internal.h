@@ -153,6 +153,35 @@ int zv_eng_cache_find(const zv_val_module *m, const zv_eng_opts *opts, char *pat
 int zv_eng_cache_get(const zv_val_module *m, const zv_eng_opts *opts, char *path, size_t n,
                      int *cached, int *fd_out, zv_eng_err *err);
 
+/* The mark a cache entry ends with (cache.c): its code is what comes before. */
+#define ZV_ENG_CACHE_MARK_BYTES 40
+/* The folder rule of cache.c on dir's resolved path: every folder owned by
+ * this user or root and writable by nobody else (unless root's and
+ * sticky); with last_mine, dir itself must be this user's. 0, or -EPERM
+ * (-errno) with err->msg naming `what` and the folder at fault. */
+int zv_eng_secure_dir(const char *dir, const char *what, int last_mine, zv_eng_err *err);
+/* Spec validation, then opts->policy if given (loader.c). */
+int zv_eng_validate(const uint8_t *bytes, size_t size, const zv_eng_opts *opts,
+                    zv_val_module **out, zv_eng_err *err);
+
+/* Artifacts (artifact.c): a module and its native code in one file. */
+typedef struct {
+    const uint8_t *wasm, *so; /* borrowed from the artifact's bytes */
+    size_t wasm_bytes, so_bytes;
+    int interrupt_checks;
+} zv_eng_code;
+/* Is b[0..n) complete, undamaged, of this zvm's versions and for this
+ * host? 0 and *code, or -errno with err->msg saying which check failed. */
+int zv_eng_artifact_check(const uint8_t *b, size_t n, zv_eng_code *code, zv_eng_err *err);
+/* May the artifact open as fd, at path, be loaded (the cache's ownership
+ * rule)? 0, or -EPERM with err->msg. */
+int zv_eng_artifact_trusted(int fd, const char *path, zv_eng_err *err);
+/* The code in a new memfd: its fd (the caller closes it after dlclose),
+ * and its /proc/self/fd name in path; or -errno with err. */
+int zv_eng_code_memfd(const zv_eng_code *code, char *path, size_t n, zv_eng_err *err);
+/* The host's x86-64 level whatever ZVM_CC_ISA says (NULL on other ISAs). */
+const char *zv_eng_host_isa(void);
+
 /* Memories (memory.c): one slot each, 4 GiB + 4 GiB guard, PROT_NONE
  * until grown. */
 uint32_t zv_eng_memory_grow(zv_memory *mem, uint32_t delta_pages);
@@ -222,6 +251,7 @@ struct zv_eng_module {
     int forks;            /* built for a fork point: its code marks dirty pages */
     int fast_compile, no_interrupt_checks;
     char *cache_dir, *cc; /* the options it was loaded with (NULL: defaults) */
+    int code_fd;          /* from an artifact: the memfd dl was loaded from (else -1) */
 };
 
 struct zv_eng_instance {

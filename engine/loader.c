@@ -33,6 +33,12 @@ static int validate(const uint8_t *bytes, size_t size, const zv_eng_opts *opts,
     return rc;
 }
 
+int zv_eng_validate(const uint8_t *bytes, size_t size, const zv_eng_opts *opts,
+                    zv_val_module **out, zv_eng_err *err)
+{
+    return validate(bytes, size, opts, out, err, 0);
+}
+
 int zv_eng_compile(const uint8_t *bytes, size_t size, const zv_eng_opts *opts, int *cached,
                    char *path_out, size_t path_size, zv_eng_err *err)
 {
@@ -150,6 +156,7 @@ static int load_adopt(uint8_t *bytes, size_t size, const zv_eng_opts *opts, zv_e
         return -ENOMEM;
     }
     m->bytes = bytes;
+    m->code_fd = -1;
     /* A verified cache entry for these bytes is code made from them after
      * they passed validation: only decode what instantiation needs. */
     if (validate(m->bytes, size, opts, &m->info, err, 1) == 0 &&
@@ -210,6 +217,43 @@ out:
     return 0;
 }
 
+/* A module from an artifact's bytes (taken over, as load_adopt), whose
+ * file (fd, at path) was open: checked, trusted, validated, then its code
+ * dlopen'ed from a memfd (artifact.c). No compiler and no cache. */
+static int load_artifact(uint8_t *bytes, size_t size, int fd, const char *path,
+                         const zv_eng_opts *opts, zv_eng_module **out, zv_eng_err *err)
+{
+    zv_eng_module *m = calloc(1, sizeof *m);
+    zv_eng_code code;
+    char so_path[64];
+    int rc;
+    *out = NULL;
+    if (!m) {
+        free(bytes);
+        return -ENOMEM;
+    }
+    m->bytes = bytes;
+    m->code_fd = -1;
+    if ((rc = zv_eng_artifact_check(bytes, size, &code, err)) ||
+        (rc = zv_eng_artifact_trusted(fd, path, err)))
+        goto out;
+    if ((rc = zv_eng_code_memfd(&code, so_path, sizeof so_path, err)) < 0)
+        goto out;
+    m->code_fd = rc;
+    /* the module's bytes to the front: the module keeps only them */
+    memmove(m->bytes, code.wasm, code.wasm_bytes);
+    if ((rc = validate(m->bytes, code.wasm_bytes, opts, &m->info, err, 0)))
+        goto out;
+    rc = bind(m, m->code_fd, so_path, err);
+out:
+    if (rc) {
+        zv_eng_module_free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
 int zv_eng_module_load(const uint8_t *bytes, size_t size, const zv_eng_opts *opts,
                        zv_eng_module **out, int *cached, zv_eng_err *err)
 {
@@ -249,8 +293,15 @@ int zv_eng_module_load_file(const char *path, const zv_eng_opts *opts, zv_eng_mo
         }
         got += k;
     }
+    if (zv_eng_artifact_is(bytes, (size_t)got)) {
+        if (cached)
+            *cached = 1;
+        rc = load_artifact(bytes, (size_t)got, fd, path, opts, out, err);
+    } else {
+        rc = load_adopt(bytes, (size_t)got, opts, out, cached, err, path);
+    }
     close(fd);
-    if ((rc = load_adopt(bytes, (size_t)got, opts, out, cached, err, path))) {
+    if (rc) {
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err->msg);
         snprintf(err->msg, sizeof err->msg, "%s: %s", path, msg);
@@ -273,6 +324,8 @@ void zv_eng_module_free(zv_eng_module *m)
         zv_eng_code_unregister(m->text_lo);
     if (m->dl)
         dlclose(m->dl);
+    if (m->code_fd >= 0)
+        close(m->code_fd); /* after dlclose: its name is free again only now */
     zv_val_module_free(m->info);
     free(m->type_ids);
     free(m->bytes);

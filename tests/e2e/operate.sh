@@ -116,7 +116,7 @@ echo "just some notes" > notes.wasm
 "$zvm" run notes.wasm 2> notes.err
 last=$?
 check "neither a module nor a manifest: exit 1 and says so ($last): $(cat notes.err)" \
-    $([ $last = 1 ] && [ "$(cat notes.err)" = 'zvm run: notes.wasm: not a WebAssembly module (no \0asm header) and not a manifest' ]; echo $?)
+    $([ $last = 1 ] && [ "$(cat notes.err)" = 'zvm run: notes.wasm: not a WebAssembly module (no \0asm header), not an artifact and not a manifest' ]; echo $?)
 printf '\0asm\1\0\0\0\1' > trunc.wasm
 "$zvm" run trunc.wasm 2> trunc.err
 check "a bad module is named once: $(cat trunc.err)" \
