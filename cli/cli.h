@@ -203,6 +203,9 @@ void zv_cli_module_id(const zv_eng_module *m, char hex[65]);
  * are, then `extra` (may be NULL); `what` follows "started" in the text. */
 void zv_cli_started(const char *module_path, const zv_eng_module *m, zv_pf_pool *p,
                     const zv_pf_metrics *mx, const zv_cli_kv *extra, const char *what);
+/* Tell the service manager (systemd's $NOTIFY_SOCKET, if set) a state:
+ * "READY=1", "STOPPING=1", with "STATUS=..." lines as it likes. */
+void zv_cli_notify(const char *state);
 /* --metrics ADDR checked (0, or -1 after saying why); the server for the
  * pool (none without addr): 0, or 1 after saying why. */
 int zv_cli_metrics_addr(const zv_cli_args *a, const char **out);

@@ -633,6 +633,7 @@ static int run(consumer *c)
         int got = 0, dry = 0; /* dry: a read found nothing */
         if (stopping && !said_stop) {
             said_stop = 1;
+            zv_cli_notify("STOPPING=1");
             zv_cli_event("info", "stop", NULL, "stopping on a signal: no more reads; the %llu "
                          "records in flight finish and are committed",
                          (unsigned long long)c->in_pool);
@@ -763,6 +764,7 @@ int zv_cli_consume(int argc, char **argv)
     sa.sa_handler = on_stop;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    zv_cli_notify("READY=1\nSTATUS=consuming"); /* the pool is up and Redis answered */
     c.start_ns = now_ns();
     c0 = zv_cli_cpu_s();
     rc = run(&c);

@@ -12,10 +12,19 @@
  * errors (zv_cli_err) become "error" events and the summary a "summary"
  * event, and there is no progress line (it is for a person at a terminal,
  * and it is never drawn when stderr is not one).
+ *
+ * Under systemd (Type=notify) the service manager hears of readiness and
+ * of the stop through $NOTIFY_SOCKET: one datagram per state, written
+ * here directly (sd_notify's protocol) rather than through libsystemd,
+ * which Debian ships only as a shared library while libzvm links
+ * statically.
  */
 #include "cli/cli.h"
 
 #include <stdarg.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -105,4 +114,25 @@ void zv_cli_err_json(const char *text)
     while (len && msg[len - 1] == '\n')
         msg[--len] = 0;
     zv_cli_event("error", "error", NULL, "%s", msg);
+}
+
+void zv_cli_notify(const char *state)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    size_t n = path ? strlen(path) : 0;
+    socklen_t len;
+    int fd;
+    if (!n || n >= sizeof sa.sun_path || (path[0] != '/' && path[0] != '@'))
+        return; /* not under a service manager that asked */
+    memcpy(sa.sun_path, path, n);
+    if (path[0] == '@')
+        sa.sun_path[0] = 0; /* the abstract namespace */
+    len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (path[0] == '/'));
+    if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+        return;
+    /* best effort, as sd_notify: a manager that does not listen changes nothing here */
+    if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa, len) < 0) {
+    }
+    close(fd);
 }

@@ -230,6 +230,7 @@ static void daemon_ready(void *arg, const char *path, const zv_pf_daemon_stats *
                  "serving jobs on %s with %u workers, each job from %s (SIGTERM: finish running "
                  "jobs and exit)%s%s", path, st->workers, st->forked ? "the fork point" : "_start",
                  url[0] ? "; metrics at " : "", url);
+    zv_cli_notify("READY=1\nSTATUS=serving jobs");
 }
 
 /* `zvm run MANIFEST` with Job: serve until SIGTERM/SIGINT; then the
@@ -259,6 +260,7 @@ static int run_daemon(run_flags *f, const zv_cfg_manifest *m)
     o.ready = daemon_ready;
     o.metrics = f->metrics;
     code = zv_pf_daemon_run(m, &o, &st, err, sizeof err);
+    zv_cli_notify("STOPPING=1");
     memset(&rep, 0, sizeof rep);
     rep.daemon = 1;
     rep.exit_code = code;

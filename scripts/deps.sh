@@ -18,6 +18,7 @@ pkgs=(
   libhiredis-dev redis-server redis-tools        # zvm consume; its tests start redis-server
   time python3                                   # tests: peak RSS (/usr/bin/time), tar images
   mandoc                                         # tests: lint the man pages
+  curl systemd                                   # tests: scrape --metrics, systemd-analyze verify
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -17,6 +17,22 @@ finish() {
     [ "$n_failed" = 0 ]
 }
 
+# daemon_manifest PROGRAM: a daemon mode manifest for PROGRAM on stdout,
+# serving on d.sock with /dev/null as its standard channels (callers add
+# channels after it).
+daemon_manifest() {
+    cat <<MANIFEST
+Version = 20130611
+Program = $1
+Memory = 67108864, 0
+Timeout = 5
+Job = d.sock
+Channel = /dev/null, /dev/stdin, 0, 0, 1000, 1048576, 0, 0
+Channel = /dev/null, /dev/stdout, 0, 0, 0, 0, 1000, 4096
+Channel = /dev/null, /dev/stderr, 0, 0, 0, 0, 1000, 4096
+MANIFEST
+}
+
 # start_daemon MANIFEST [OPTIONS...]: `zvm run` of a daemon manifest in the
 # background (daemon_pid; its report in daemon.report, its stderr in
 # daemon.err), once it serves; with $NOFILE set, under that descriptor

@@ -157,17 +157,8 @@ assert e["event"] == "summary" and e["stats"]["records"] == 1 and e["stats"]["by
 cp "$guests/snapshot_rules.wasm" .
 printf 'error\n' > rules.txt
 printf 'an error here\n' > din.txt
-cat > d.manifest <<MANIFEST
-Version = 20130611
-Program = snapshot_rules.wasm
-Memory = 67108864, 0
-Timeout = 5
-Job = d.sock
-Channel = /dev/null, /dev/stdin, 0, 0, 1000, 1048576, 0, 0
-Channel = /dev/null, /dev/stdout, 0, 0, 0, 0, 1000, 4096
-Channel = /dev/null, /dev/stderr, 0, 0, 0, 0, 1000, 4096
-Channel = rules.txt, /dev/rules, 0, 0, 10, 65536, 0, 0
-MANIFEST
+{ daemon_manifest snapshot_rules.wasm
+  echo "Channel = rules.txt, /dev/rules, 0, 0, 10, 65536, 0, 0"; } > d.manifest
 job() {
     cat <<MANIFEST
 Timeout = 1
