@@ -312,6 +312,7 @@ int zv_cli_batch(int argc, char **argv)
         goto out;
     }
     opts.policy = &zv_val_default_policy;
+    opts.trust_key = f.p.has_trust_key ? f.p.trust_key : NULL;
     if (zv_cli_tiering(&opts, "batch")) {
         status = 2;
         goto out;

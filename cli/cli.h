@@ -138,7 +138,12 @@ void zv_cli_list_free(zv_cli_list *l);
     {"metrics", 0, "ADDR", "serve Prometheus metrics at http://ADDR/metrics: PORT (loopback), "    \
                            "HOST:PORT or :PORT (every interface) (default: none)"},               \
     {"log-format", 0, "text|json", "stderr's lines: text, or one JSON object per event "          \
-                                   "(default text)"}
+                                   "(default text)"},                                \
+    ZV_CLI_TRUST_OPT
+/* An artifact's trust (run, batch, consume). */
+#define ZV_CLI_TRUST_OPT                                                                           \
+    {"trust-key", 0, "PUB", "run only artifacts signed by this key (zvm keygen, zvm sign) "       \
+                            "(default: artifacts of this user or root)"}
 typedef struct {
     zvm_pool_config cfg;
     zv_cli_list args, env, dirs;
@@ -146,6 +151,8 @@ typedef struct {
     const char *stats_path;
     const char *metrics;       /* --metrics ADDR, or NULL */
     int log_given;             /* --log-format was given */
+    uint8_t trust_key[32];     /* --trust-key's, when has_trust_key */
+    int has_trust_key;
 } zv_cli_pool_flags;
 /* The option just read, if it is one of these rows: 1 (taken), 0 (not
  * one of them), -1 (a bad value, said). */
@@ -203,6 +210,8 @@ void zv_cli_module_id(const zv_eng_module *m, char hex[65]);
  * are, then `extra` (may be NULL); `what` follows "started" in the text. */
 void zv_cli_started(const char *module_path, const zv_eng_module *m, zv_pf_pool *p,
                     const zv_pf_metrics *mx, const zv_cli_kv *extra, const char *what);
+/* --trust-key PUB: the key read into key (0), or -1 after saying why. */
+int zv_cli_trust_key(const zv_cli_args *a, uint8_t key[32]);
 /* Tell the service manager (systemd's $NOTIFY_SOCKET, if set) a state:
  * "READY=1", "STOPPING=1", with "STATUS=..." lines as it likes. */
 void zv_cli_notify(const char *state);
@@ -248,7 +257,9 @@ void zv_cli_sink_close(zv_cli_sink *s, int commit);
 int zv_cli_pool_exec(void);
 /* The commands, and the tables of their options. */
 extern const zv_cli_cmd zv_cli_run_cmd, zv_cli_compile_cmd, zv_cli_validate_cmd, zv_cli_batch_cmd,
-    zv_cli_consume_cmd, zv_cli_job_cmd;
+    zv_cli_consume_cmd, zv_cli_job_cmd, zv_cli_keygen_cmd, zv_cli_sign_cmd;
+int zv_cli_keygen(int argc, char **argv);
+int zv_cli_sign(int argc, char **argv);
 int zv_cli_run(int argc, char **argv);
 int zv_cli_compile(int argc, char **argv);
 int zv_cli_validate(int argc, char **argv);

@@ -126,6 +126,8 @@ int zv_cli_pool_opt(const zv_cli_args *a, zv_cli_pool_flags *p)
         rc = zv_cli_metrics_addr(a, &p->metrics);
     else if (zv_cli_is(a, "log-format"))
         rc = zv_cli_log_format(a), p->log_given = 1;
+    else if (zv_cli_is(a, "trust-key"))
+        rc = zv_cli_trust_key(a, p->trust_key), p->has_trust_key = 1;
     else if (zv_cli_is(a, "stderr-limit")) {
         if (!(rc = zv_cli_uint(a, 0, 1 << 30, &v)))
             p->cfg.stderr_limit = v ? (int64_t)v : -1; /* 0 discards: -1 in the config */
@@ -307,6 +309,14 @@ void zv_cli_started(const char *module_path, const zv_eng_module *m, zv_pf_pool 
     kv[n] = (zv_cli_kv){NULL, NULL, NULL};
     zv_cli_event("info", "start", kv, "started%s: %s (sha256 %.12s) on %s workers%s%s", what,
                  module_path, sha, workers, mx ? "; metrics at " : "", url);
+}
+
+int zv_cli_trust_key(const zv_cli_args *a, uint8_t key[32])
+{
+    zv_eng_err err = {0};
+    if (zv_eng_trust_key_read(a->val, key, &err))
+        return zv_cli_fail(a, "--trust-key %s", err.msg);
+    return 0;
 }
 
 int zv_cli_metrics_addr(const zv_cli_args *a, const char **out)

@@ -713,6 +713,7 @@ int zv_cli_consume(int argc, char **argv)
         f.err = err_stream;
     }
     opts.policy = &zv_val_default_policy;
+    opts.trust_key = f.p.has_trust_key ? f.p.trust_key : NULL;
     if (zv_cli_tiering(&opts, "consume")) { /* the pool moves to the gcc build between records */
         status = 2;
         goto out;

@@ -24,6 +24,7 @@ static const command commands[] = {
     {&zv_cli_run_cmd, zv_cli_run, 0},       {&zv_cli_batch_cmd, zv_cli_batch, 1},
     {&zv_cli_consume_cmd, zv_cli_consume, 1}, {&zv_cli_job_cmd, zv_cli_job, 0},
     {&zv_cli_compile_cmd, zv_cli_compile, 0}, {&zv_cli_validate_cmd, zv_cli_validate, 0},
+    {&zv_cli_keygen_cmd, zv_cli_keygen, 0},   {&zv_cli_sign_cmd, zv_cli_sign, 0},
 };
 #define N_COMMANDS (sizeof commands / sizeof *commands)
 

@@ -36,6 +36,7 @@ typedef struct {
     zv_cli_list dirs;       /* --dir HOST[::GUEST[:ro]] (wasmtime's syntax) */
     zv_cli_list env;        /* --env NAME=VALUE, or NAME (its value here) */
     const char *metrics;    /* daemon mode: --metrics ADDR */
+    uint8_t trust_key[32];  /* --trust-key's (eng.trust_key points here) */
     zv_eng_opts eng;
 } run_flags;
 
@@ -61,6 +62,7 @@ static const zv_cli_opt run_opts[] = {
                            "(loopback), HOST:PORT or :PORT (every interface) (default: none)"},
     {"log-format", 0, "text|json", "daemon mode: stderr's lines as text, or one JSON object per "
                                    "event (default text)"},
+    ZV_CLI_TRUST_OPT,
     {NULL, 0, NULL, NULL},
 };
 
@@ -106,6 +108,8 @@ static int parse_options(int argc, char **argv, run_flags *f)
             rc = zv_cli_metrics_addr(&a, &f->metrics);
         else if (zv_cli_is(&a, "log-format"))
             rc = zv_cli_log_format(&a);
+        else if (zv_cli_is(&a, "trust-key") && !(rc = zv_cli_trust_key(&a, f->trust_key)))
+            f->eng.trust_key = f->trust_key;
         else if (zv_cli_is(&a, "env"))
             rc = zv_cli_env_add(&a, &f->env);
         else if (zv_cli_is(&a, "dir"))

@@ -6,7 +6,7 @@
 # Usage: check.sh ZVM BENCH MAN_DIR
 zvm=$1 bench=$2 man=$3
 failed=0 checks=0
-for cmd in run batch consume job compile validate bench; do
+for cmd in run batch consume job compile validate keygen sign bench; do
     page=$man/zvm-$cmd.1
     if [ $cmd = bench ]; then help=$("$bench" --help); else help=$("$zvm" $cmd --help); fi
     want=$(sed -n '/^Options:/,/^$/p' <<< "$help" | grep -oE '^  (-[a-zA-Z], )?--[a-z-]+( [^ ]+)?' |

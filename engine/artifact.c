@@ -20,6 +20,7 @@
  *   128  W  the module (.wasm)
  *   ..   S  the shared object, as the code cache holds it without its mark
  *   ..  40  "ZVMCEND1" and SHA-256 of everything before
+ *   .. 104  optional: a signature block (artifact_sign.c, `zvm sign`)
  *
  * What is refused, each with its own message, before anything is
  * dlopen'ed: a file shorter or longer than its header says (truncated), a
@@ -120,6 +121,13 @@ int zv_eng_artifact_check(const uint8_t *b, size_t n, zv_eng_code *code, zv_eng_
         return -EINVAL;
     }
     w = get64(b + 56), s = get64(b + 64);
+    code->sig = NULL;
+    if (w <= n && s <= n && HEADER_BYTES + w + s + END_BYTES + ZV_ENG_SIG_BYTES == n &&
+        !memcmp(b + n - ZV_ENG_SIG_BYTES, ZV_ENG_SIG_MAGIC, 8)) {
+        code->sig = b + n - ZV_ENG_SIG_BYTES; /* signed (zvm sign): checked by the loader */
+        n -= ZV_ENG_SIG_BYTES;
+    }
+    code->signed_bytes = n;
     if (w > n || s > n || HEADER_BYTES + w + s + END_BYTES > n) { /* (no overflow: n is small) */
         snprintf(err->msg, sizeof err->msg, "truncated artifact: %zu bytes, fewer than its "
                  "header says", n);

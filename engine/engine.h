@@ -43,6 +43,9 @@ typedef struct {
     int fast_compile;       /* 1: -O0, quick to build and slow to run (spec tests) */
     int no_interrupt_checks; /* 1: no safe-point polls (timeouts cannot stop loops) */
     const zv_val_policy *policy; /* checked after validation, before compiling; NULL: none */
+    /* An artifact must be signed by this Ed25519 public key (32 bytes,
+     * borrowed), which replaces the ownership rule; NULL: ownership. */
+    const uint8_t *trust_key;
     /* Tiering: a module with no entry for cc (no SIMD, no zvm.fork) is built with
      * baseline_cc (e.g. "tcc": tens of milliseconds) and runs at once, and
      * `tier_up compile --cache DIR` (the zvm binary) builds the cc entry in
@@ -121,6 +124,15 @@ int zv_eng_artifact_is(const void *head, size_t n);
  * mode 0644 less the umask). 0, or -errno with err->msg. */
 int zv_eng_artifact_write(const uint8_t *bytes, size_t size, const zv_eng_opts *opts,
                           const char *out_path, int *cached, zv_eng_err *err);
+
+/* Signatures (artifact_sign.c, Ed25519 through libcrypto). A new key
+ * pair in two new files (the private one mode 0600); sign the artifact at
+ * path in place (a signature there is replaced); read a public key file
+ * for zv_eng_opts.trust_key. Each 0, or -errno with err->msg (-ENOSYS:
+ * no libcrypto). */
+int zv_eng_keygen(const char *private_path, const char *public_path, zv_eng_err *err);
+int zv_eng_artifact_sign(const char *path, const char *private_path, zv_eng_err *err);
+int zv_eng_trust_key_read(const char *public_path, uint8_t key[32], zv_eng_err *err);
 
 /* Compile into the cache without loading (zvm compile). */
 int zv_eng_compile(const uint8_t *bytes, size_t size, const zv_eng_opts *opts, int *cached,

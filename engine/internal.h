@@ -169,7 +169,17 @@ typedef struct {
     const uint8_t *wasm, *so; /* borrowed from the artifact's bytes */
     size_t wasm_bytes, so_bytes;
     int interrupt_checks;
+    const uint8_t *sig;       /* its signature block (artifact_sign.c), or NULL */
+    size_t signed_bytes;      /* what a signature covers: all before the block */
 } zv_eng_code;
+/* A signature block: magic, the signer's Ed25519 public key, the signature. */
+#define ZV_ENG_SIG_MAGIC "ZVMCSIG1"
+#define ZV_ENG_SIG_BYTES (8 + 32 + 64)
+/* Does code (checked, of the artifact b) carry a good signature by key?
+ * 0, or -EPERM (unsigned, another key, bad) / -ENOSYS (no libcrypto) with
+ * err->msg. */
+int zv_eng_artifact_signed_by(const uint8_t *b, const zv_eng_code *code, const uint8_t key[32],
+                              zv_eng_err *err);
 /* Is b[0..n) complete, undamaged, of this zvm's versions and for this
  * host? 0 and *code, or -errno with err->msg saying which check failed. */
 int zv_eng_artifact_check(const uint8_t *b, size_t n, zv_eng_code *code, zv_eng_err *err);

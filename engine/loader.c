@@ -218,7 +218,8 @@ out:
 }
 
 /* A module from an artifact's bytes (taken over, as load_adopt), whose
- * file (fd, at path) was open: checked, trusted, validated, then its code
+ * file (fd, at path) was open: checked, trusted (a trust key's signature,
+ * else ownership), validated, then its code
  * dlopen'ed from a memfd (artifact.c). No compiler and no cache. */
 static int load_artifact(uint8_t *bytes, size_t size, int fd, const char *path,
                          const zv_eng_opts *opts, zv_eng_module **out, zv_eng_err *err)
@@ -234,8 +235,13 @@ static int load_artifact(uint8_t *bytes, size_t size, int fd, const char *path,
     }
     m->bytes = bytes;
     m->code_fd = -1;
-    if ((rc = zv_eng_artifact_check(bytes, size, &code, err)) ||
-        (rc = zv_eng_artifact_trusted(fd, path, err)))
+    if ((rc = zv_eng_artifact_check(bytes, size, &code, err)))
+        goto out;
+    if (opts && opts->trust_key)
+        rc = zv_eng_artifact_signed_by(bytes, &code, opts->trust_key, err);
+    else
+        rc = zv_eng_artifact_trusted(fd, path, err);
+    if (rc)
         goto out;
     if ((rc = zv_eng_code_memfd(&code, so_path, sizeof so_path, err)) < 0)
         goto out;

@@ -6,7 +6,8 @@
 # ZVM_CC=/nonexistent/cc and a code cache that must stay untouched. A
 # .wasm there fails with the "no C compiler" line; a tampered, truncated,
 # wrong-version, wrong-ISA or untrusted artifact is refused with a message
-# that says which.
+# that says which. Signatures: zvm keygen, zvm sign, and --trust-key, which
+# requires a good signature by that key instead of ownership.
 #
 # Usage: artifact.sh ZVM GUEST_DIR
 zvm=$(realpath "$1") guests=$(realpath "$2")
@@ -139,5 +140,51 @@ nocc "$zvm" batch --module truncated.zvmc --input in.txt --output o.txt 2> bt.er
 last=$?
 check "batch refuses the same way: $(cat bt.err)" \
     $([ $last != 0 ] && grep -q "truncated.zvmc: truncated artifact" bt.err && [ ! -e o.txt ]; echo $?)
+
+# ---- signatures: zvm keygen, zvm sign, --trust-key ---------------------------------------------
+"$zvm" keygen -o k > keygen.out
+last=$?
+check "keygen writes a private key only its owner may read, and KEY.pub: $(cat keygen.out)" \
+    $([ $last = 0 ] && [ "$(stat -c %a k)" = 600 ] && grep -q "^zvm-ed25519-public [0-9a-f]\{64\}$" k.pub; echo $?)
+"$zvm" keygen -o k 2> again.err
+last=$?
+check "keygen never overwrites a key: $(cat again.err)" $([ $last = 1 ] && grep -q "k: cannot create: File exists" again.err; echo $?)
+"$zvm" keygen -o other > /dev/null
+cp hello.zvmc signed.zvmc
+cp records.zvmc rsigned.zvmc
+"$zvm" sign --key k signed.zvmc rsigned.zvmc > sign.out
+last=$?
+check "sign signs in place: $(cat sign.out)" \
+    $([ $last = 0 ] && [ "$(stat -c %s signed.zvmc)" = $(($(stat -c %s hello.zvmc) + 104)) ]; echo $?)
+nocc "$zvm" run --trust-key k.pub signed.zvmc > s.out 2> s.err
+last=$?
+check "with --trust-key a signed artifact runs: $(cat s.err)" $([ $last = 0 ] && cmp -s s.out hello.want; echo $?)
+nocc "$zvm" run signed.zvmc > s2.out 2>&1
+last=$?
+check "and without a key too (ownership)" $([ $last = 0 ] && cmp -s s2.out hello.want; echo $?)
+nocc "$zvm" batch --module rsigned.zvmc --trust-key k.pub --input in.txt --output sb.txt --errors sb.tsv 2> sb.err
+last=$?
+check "batch --trust-key: $(head -c 300 sb.err)" $([ $last = 0 ] && cmp -s sb.txt want.txt; echo $?)
+refused_key() { # FILE PATTERN WHAT [KEY]
+    nocc "$zvm" run --trust-key "${4:-k.pub}" "$1" > /dev/null 2> refused.err
+    last=$?
+    check "$3: $(cat refused.err)" $([ $last != 0 ] && grep -q "^zvm run: $1: $2" refused.err; echo $?)
+}
+refused_key hello.zvmc "unsigned artifact: a trust key is set" "with a key, an unsigned artifact is refused"
+refused_key signed.zvmc "artifact signed by another key" "one signed by another key is refused" other.pub
+cp signed.zvmc badsig.zvmc
+python3 -c 'import sys
+b = bytearray(open("badsig.zvmc", "rb").read()); b[-1] ^= 1; open("badsig.zvmc", "wb").write(b)'
+refused_key badsig.zvmc "bad signature: the artifact is not what the trusted key signed" \
+    "a signature that does not verify is refused"
+cp signed.zvmc open/signed.zvmc
+nocc "$zvm" run --trust-key k.pub open/signed.zvmc > so.out 2> so.err
+last=$?
+check "a trust key replaces the ownership rule (a folder anyone can write): $(cat so.err)" \
+    $([ $last = 0 ] && cmp -s so.out hello.want; echo $?)
+"$zvm" run --trust-key k hello.zvmc 2> pk.err
+last=$?
+check "a private key is not a trust key: $(cat pk.err)" \
+    $([ $last = 2 ] && grep -q "not a key file" pk.err; echo $?)
 
 finish artifact.sh
