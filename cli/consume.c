@@ -77,6 +77,9 @@ typedef struct {
     zv_io_redis *r;
     zv_io_group g;
     zv_pf_pool *pool;
+    zv_eng_module *mod;         /* the pool's module (a reload replaces both) */
+    const zv_eng_opts *opts;    /* what it was loaded with */
+    zv_pf_metrics *metrics;     /* or NULL */
     batch b[MAX_PIPELINE];
     unsigned n_batches;         /* slots in use: reads not yet all committed */
     size_t n_ready;             /* results ready and not committed */
@@ -90,12 +93,18 @@ typedef struct {
     int show_progress;
 } consumer;
 
-static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t stopping, reload_asked;
 
 static void on_stop(int sig)
 {
     (void)sig;
     stopping = 1;
+}
+
+static void on_reload(int sig)
+{
+    (void)sig;
+    reload_asked = 1;
 }
 
 static uint64_t now_ns(void)
@@ -625,6 +634,53 @@ static void refresh_lag(consumer *c)
         atomic_store(&c->counters->lag, lag);
 }
 
+/* SIGHUP: load --module again (validated and compiled first) into a new
+ * pool; the records in flight finish on the old one, which is then freed,
+ * and the counters go on from where they were. A module that does not
+ * load, or a pool that does not start, leaves the old one running and
+ * says why. The reading pauses while the in-flight records drain (at most
+ * --pipeline reads of --count entries); nothing is read twice or lost:
+ * entries are acknowledged as always, after their results are written. */
+static int reload(consumer *c)
+{
+    zv_eng_module *m = NULL;
+    zv_pf_pool *p = NULL, *old = c->pool;
+    zv_eng_err err = {0};
+    char why[600], sha[65];
+    int rc;
+    reload_asked = 0;
+    if ((rc = zv_eng_module_load_file(c->f->module_path, c->opts, &m, NULL, &err)) ||
+        (rc = zv_pf_pool_new(m, &c->f->p.cfg, &p, why, sizeof why))) {
+        zv_pf_bump(&c->counters->reload_failures);
+        zv_cli_event("warning", "reload_failed", (zv_cli_kv[]){{"module", c->f->module_path, NULL},
+                                                               {NULL, NULL, NULL}},
+                     "reload refused, the module before runs on: %s", m ? why : err.msg);
+        zv_eng_module_free(m);
+        return 0;
+    }
+    while (c->in_pool)
+        if ((rc = take_results(c, -1)) < 0)
+            break;
+    if (rc < 0) {
+        zv_pf_pool_free(p);
+        zv_eng_module_free(m);
+        return rc;
+    }
+    zv_pf_counters_carry(zv_pf_pool_counters(p), c->counters);
+    c->counters = zv_pf_pool_counters(p);
+    zv_pf_bump(&c->counters->reloads);
+    zv_pf_metrics_set_pool(c->metrics, p);
+    c->pool = p;
+    zv_pf_pool_free(old);
+    zv_eng_module_free(c->mod);
+    c->mod = m;
+    zv_cli_module_id(m, sha);
+    zv_cli_event("info", "reload", (zv_cli_kv[]){{"module", c->f->module_path, NULL},
+                                                 {"sha256", sha, NULL}, {NULL, NULL, NULL}},
+                 "reloaded %s (sha256 %.12s): new records run it", c->f->module_path, sha);
+    return 0;
+}
+
 static int run(consumer *c)
 {
     uint64_t last_progress = 0;
@@ -640,6 +696,8 @@ static int run(consumer *c)
         }
         if (stopping && !c->n_batches)
             break;
+        if (reload_asked && !stopping && (rc = reload(c)) < 0)
+            return rc;
         /* read ahead while there is room; the pending list only once
          * nothing of ours is in flight (it would list those too) */
         while (!stopping && c->n_batches < c->f->pipeline && !(c->recover && c->n_batches) &&
@@ -730,6 +788,8 @@ int zv_cli_consume(int argc, char **argv)
         status = zv_cli_load_status(rc);
         goto out;
     }
+    c.mod = m; /* a reload replaces it: freed as c.mod */
+    c.opts = &opts;
     ropts = (zv_io_redis_opts){&f.url, f.consumer, f.cacert, f.cert, f.key};
     if ((rc = zv_io_redis_connect(&ropts, &c.r, why, sizeof why))) {
         redis_err(why, rc);
@@ -753,6 +813,7 @@ int zv_cli_consume(int argc, char **argv)
     atomic_store(&c.counters->consumer, 1);
     if (zv_cli_metrics_start(f.p.metrics, c.pool, &metrics))
         goto out;
+    c.metrics = metrics;
     {
         char server[600];
         zv_io_redis_url_show(&f.url, server, sizeof server);
@@ -765,6 +826,8 @@ int zv_cli_consume(int argc, char **argv)
     sa.sa_handler = on_stop;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_reload;
+    sigaction(SIGHUP, &sa, NULL);
     zv_cli_notify("READY=1\nSTATUS=consuming"); /* the pool is up and Redis answered */
     c.start_ns = now_ns();
     c0 = zv_cli_cpu_s();
@@ -775,7 +838,7 @@ out:
         free_batch(&c.b[k]);
     zv_pf_metrics_free(metrics);
     zv_pf_pool_free(c.pool);
-    zv_eng_module_free(m);
+    zv_eng_module_free(c.mod);
     zv_io_redis_free(c.r);
     explicit_bzero(f.url.password, sizeof f.url.password);
     zv_cli_pool_flags_free(&f.p);

@@ -41,6 +41,7 @@
 #define REQUEST_MS 2000
 
 struct zv_pf_metrics {
+    pthread_mutex_t lock; /* guards pool: a scrape holds it while it reads */
     zv_pf_pool *pool;   /* borrowed */
     int lfd, efd;       /* the listener; the stop signal */
     pthread_t thread;
@@ -296,7 +297,13 @@ static void serve_one(zv_pf_metrics *m, int fd)
     }
     {
         FILE *f = open_memstream(&body, &len);
-        if (!f || zv_pf_metrics_write(m->pool, f) || fclose(f)) {
+        int rc = -ENOMEM;
+        if (f) {
+            pthread_mutex_lock(&m->lock);
+            rc = zv_pf_metrics_write(m->pool, f);
+            pthread_mutex_unlock(&m->lock);
+        }
+        if (!f || rc || fclose(f)) {
             reply(fd, "500 Internal Server Error", "text/plain", "out of memory\n", 14);
             free(body);
             return;
@@ -335,6 +342,7 @@ int zv_pf_metrics_start(const char *addr, zv_pf_pool *pool, zv_pf_metrics **out,
         return -ENOMEM;
     m->pool = pool;
     m->lfd = m->efd = -1;
+    pthread_mutex_init(&m->lock, NULL);
     if ((rc = listen_at(m, addr, err, errlen)))
         goto fail;
     if ((m->efd = eventfd(0, EFD_CLOEXEC)) < 0) {
@@ -361,6 +369,15 @@ fail:
 
 const char *zv_pf_metrics_address(const zv_pf_metrics *m) { return m ? m->address : ""; }
 
+void zv_pf_metrics_set_pool(zv_pf_metrics *m, zv_pf_pool *pool)
+{
+    if (!m)
+        return;
+    pthread_mutex_lock(&m->lock); /* after this no scrape reads the pool before */
+    m->pool = pool;
+    pthread_mutex_unlock(&m->lock);
+}
+
 void zv_pf_metrics_free(zv_pf_metrics *m)
 {
     uint64_t one_ = 1;
@@ -375,5 +392,6 @@ void zv_pf_metrics_free(zv_pf_metrics *m)
         close(m->lfd);
     if (m->efd >= 0)
         close(m->efd);
+    pthread_mutex_destroy(&m->lock);
     free(m);
 }

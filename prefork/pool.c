@@ -539,6 +539,19 @@ zv_pf_counters *zv_pf_pool_counters(zv_pf_pool *p) { return &p->counters; }
 
 unsigned zv_pf_pool_workers(const zv_pf_pool *p) { return p->n_workers; }
 
+void zv_pf_counters_carry(zv_pf_counters *to, const zv_pf_counters *from)
+{
+    for (int i = 0; i < ZV_PF_CAUSES; i++)
+        zv_pf_bump_by(&to->records[i], atomic_load(&from->records[i]));
+    zv_pf_bump_by(&to->output_bytes, atomic_load(&from->output_bytes));
+    zv_pf_bump_by(&to->redeliveries, atomic_load(&from->redeliveries));
+    zv_pf_bump_by(&to->reconnects, atomic_load(&from->reconnects));
+    zv_pf_bump_by(&to->reloads, atomic_load(&from->reloads));
+    zv_pf_bump_by(&to->reload_failures, atomic_load(&from->reload_failures));
+    atomic_store(&to->lag, atomic_load(&from->lag));
+    atomic_store(&to->consumer, atomic_load(&from->consumer));
+}
+
 const char *const zv_pf_cause_names[ZV_PF_CAUSES] = {
     "ok", "trap", "timeout", "limit", "exit", "poison", "malformed", "deleted",
 };

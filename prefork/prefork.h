@@ -187,6 +187,10 @@ int zv_pf_pool_forked(const zv_pf_pool *p);
 unsigned zv_pf_pool_workers(const zv_pf_pool *p);
 /* Its counters: owned by the pool, valid while it lives. */
 zv_pf_counters *zv_pf_pool_counters(zv_pf_pool *p);
+/* A reload: `to` (a new pool, nothing taken from it yet) goes on from
+ * `from`'s counters, so totals never go back. By the consuming side of
+ * both, with nothing of `from`'s in flight. */
+void zv_pf_counters_carry(zv_pf_counters *to, const zv_pf_counters *from);
 
 /* ---- metrics (metrics.c) ---------------------------------------------------------- */
 
@@ -200,6 +204,9 @@ typedef struct zv_pf_metrics zv_pf_metrics;
 int zv_pf_metrics_start(const char *addr, zv_pf_pool *pool, zv_pf_metrics **out, char *err,
                         size_t errlen);
 const char *zv_pf_metrics_address(const zv_pf_metrics *m); /* "127.0.0.1:9100" */
+/* Serve another pool's numbers from now on (a reload's new pool): when it
+ * returns, no scrape reads the one before, which may then be freed. */
+void zv_pf_metrics_set_pool(zv_pf_metrics *m, zv_pf_pool *pool);
 void zv_pf_metrics_free(zv_pf_metrics *m);                 /* accepts NULL */
 /* ADDR's host ("" for every interface) and port, checked: 0 or -EINVAL. */
 int zv_pf_metrics_parse(const char *addr, char *host, size_t host_len, char *port,
