@@ -212,12 +212,31 @@ static int run_program(run_flags *f)
     return code;
 }
 
-static volatile sig_atomic_t stop_serving;
+static volatile sig_atomic_t stop_serving, reloads_asked;
 
 static void on_stop(int sig)
 {
     (void)sig;
     stop_serving = 1;
+}
+
+static void on_reload(int sig)
+{
+    (void)sig;
+    reloads_asked++;
+}
+
+static void daemon_reloaded(void *arg, const char *sha256, const char *why)
+{
+    const char *program = arg;
+    if (sha256)
+        zv_cli_event("info", "reload", (zv_cli_kv[]){{"module", program, NULL},
+                                                     {"sha256", sha256, NULL}, {NULL, NULL, NULL}},
+                     "reloaded %s (sha256 %.12s): new jobs run it", program, sha256);
+    else
+        zv_cli_event("warning", "reload_failed", (zv_cli_kv[]){{"module", program, NULL},
+                                                               {NULL, NULL, NULL}},
+                     "reload refused, the program before serves on: %s", why);
 }
 
 static void daemon_ready(void *arg, const char *path, const zv_pf_daemon_stats *st)
@@ -252,6 +271,8 @@ static int run_daemon(run_flags *f, const zv_cfg_manifest *m)
     sa.sa_handler = on_stop; /* no SA_RESTART: the daemon's wait wakes up */
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_reload;
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN); /* a job's reader that hangs up is the job's problem */
     o.eng = f->eng;
     o.eng.fork_point = f->snapshot == ZVM_SNAPSHOT_FIRST_READ;
@@ -263,6 +284,9 @@ static int run_daemon(run_flags *f, const zv_cfg_manifest *m)
     o.stop = (volatile const int *)&stop_serving;
     o.ready = daemon_ready;
     o.metrics = f->metrics;
+    o.reload = (volatile const int *)&reloads_asked;
+    o.reloaded = daemon_reloaded;
+    o.arg = (void *)m->program;
     code = zv_pf_daemon_run(m, &o, &st, err, sizeof err);
     zv_cli_notify("STOPPING=1");
     memset(&rep, 0, sizeof rep);

@@ -111,6 +111,11 @@ typedef struct {
     uint32_t open_conns;
     char path[4096];        /* the socket: Job, against the manifest's folder */
     int listening;          /* the listener is in the epoll set */
+    zv_eng_module *mod;     /* the pool's (a reload replaces both) */
+    zvm_pool_config cfg;    /* what the pool was made with */
+    zv_pf_metrics *metrics; /* or NULL */
+    int holding;            /* a reload drains the pool: no job goes in */
+    int reloads_seen;       /* *o->reload when last looked at */
 } daemon_t;
 
 static uint64_t now_ns(void)
@@ -395,7 +400,7 @@ static void accept_all(daemon_t *d)
 static void submit_queued(daemon_t *d)
 {
     conn *c;
-    while ((c = d->queue.oldest)) {
+    while (!d->holding && (c = d->queue.oldest)) {
         zv_pf_job *pj = &c->pj;
         int rc;
         if (!pj->ch) {
@@ -532,6 +537,48 @@ static uint32_t raise_fd_limit(void)
     return rl.rlim_cur > 4u * 65536 ? 65536 : (uint32_t)(rl.rlim_cur / 4);
 }
 
+/* A reload (o->reload moved): the program loaded again and a pool made
+ * for it before anything switches; then the jobs in the pool finish on
+ * the old one (queued jobs wait), and the new pool takes over with the
+ * counters carried on. A program that does not load, or a pool that does
+ * not start, leaves the old one serving. o->reloaded hears either way. */
+static void reload(daemon_t *d)
+{
+    zv_eng_module *mod = NULL;
+    zv_pf_pool *p = NULL, *old = d->pool;
+    struct epoll_event pev = {EPOLLIN, {.u64 = TAG_POOL}};
+    zvm_report rep;
+    zvm_result r;
+    char why[600];
+    memset(&rep, 0, sizeof rep);
+    if (zv_pf_load_program(d->man, &d->o->eng, &mod, &rep) ||
+        zv_pf_pool_new_for(mod, &d->cfg, 1, &p, why, sizeof why)) {
+        zv_pf_bump(&zv_pf_pool_counters(old)->reload_failures);
+        if (d->o->reloaded)
+            d->o->reloaded(d->o->arg, NULL, mod ? why : rep.status);
+        zv_eng_module_free(mod);
+        return;
+    }
+    d->holding = 1;
+    while (d->in_pool && zv_pf_pool_next(old, &r, -1) == 1)
+        job_done(d, &r);
+    d->holding = 0;
+    epoll_ctl(d->ep, EPOLL_CTL_DEL, zv_pf_pool_fd(old), NULL);
+    if (epoll_ctl(d->ep, EPOLL_CTL_ADD, zv_pf_pool_fd(p), &pev) < 0) { /* cannot fail: a new fd */
+    }
+    zv_pf_counters_carry(zv_pf_pool_counters(p), zv_pf_pool_counters(old));
+    zv_pf_bump(&zv_pf_pool_counters(p)->reloads);
+    zv_pf_metrics_set_pool(d->metrics, p);
+    d->pool = p;
+    zv_pf_pool_free(old);
+    zv_eng_module_free(d->mod);
+    d->mod = mod;
+    for (int i = 0; i < 32; i++)
+        snprintf(d->st->sha256 + 2 * i, 3, "%02x", zv_eng_module_info(mod)->sha256[i]);
+    if (d->o->reloaded)
+        d->o->reloaded(d->o->arg, d->st->sha256, NULL);
+}
+
 static int serve(daemon_t *d)
 {
     struct epoll_event evs[256];
@@ -548,6 +595,10 @@ static int serve(daemon_t *d)
             close(d->lfd);
             d->lfd = -1;
             unlink(d->path);
+        }
+        if (!stopping && d->o->reload && *d->o->reload != d->reloads_seen) {
+            d->reloads_seen = *d->o->reload;
+            reload(d);
         }
         n = epoll_wait(d->ep, evs, 256, 250);
         for (int i = 0; i < n; i++) {
@@ -581,9 +632,6 @@ int zv_pf_daemon_run(const zv_cfg_manifest *man, const zv_pf_daemon_opts *o,
                      zv_pf_daemon_stats *st, char *err, size_t errlen)
 {
     daemon_t d;
-    zvm_pool_config cfg = {0};
-    zv_eng_module *mod = NULL;
-    zv_pf_metrics *metrics = NULL;
     zvm_report rep;
     int rc;
     memset(&d, 0, sizeof d);
@@ -594,27 +642,28 @@ int zv_pf_daemon_run(const zv_cfg_manifest *man, const zv_pf_daemon_opts *o,
     d.st = st;
     d.lfd = d.ep = -1;
     zv_cfg_resolve(man, man->job, d.path, sizeof d.path);
-    if ((rc = zv_pf_load_program(man, &o->eng, &mod, &rep))) {
+    if ((rc = zv_pf_load_program(man, &o->eng, &d.mod, &rep))) {
         snprintf(err, errlen, "%s", rep.status);
         return rc;
     }
-    cfg.workers = o->workers;
-    cfg.manifest = o->manifest_path;
-    cfg.snapshot = o->snapshot;
-    cfg.reset = o->reset_how;
-    if ((rc = zv_pf_pool_new_for(mod, &cfg, 1, &d.pool, err, errlen))) {
+    d.cfg.workers = o->workers;
+    d.cfg.manifest = o->manifest_path;
+    d.cfg.snapshot = o->snapshot;
+    d.cfg.reset = o->reset_how;
+    d.reloads_seen = o->reload ? *o->reload : 0;
+    if ((rc = zv_pf_pool_new_for(d.mod, &d.cfg, 1, &d.pool, err, errlen))) {
         rc = rc == -EFAULT ? 4 : 1;
         goto out;
     }
     st->forked = zv_pf_pool_forked(d.pool);
     for (int i = 0; i < 32; i++)
-        snprintf(st->sha256 + 2 * i, 3, "%02x", zv_eng_module_info(mod)->sha256[i]);
-    if (o->metrics && zv_pf_metrics_start(o->metrics, d.pool, &metrics, err, errlen)) {
+        snprintf(st->sha256 + 2 * i, 3, "%02x", zv_eng_module_info(d.mod)->sha256[i]);
+    if (o->metrics && zv_pf_metrics_start(o->metrics, d.pool, &d.metrics, err, errlen)) {
         rc = 1;
         goto out;
     }
-    if (metrics)
-        snprintf(st->metrics, sizeof st->metrics, "%s", zv_pf_metrics_address(metrics));
+    if (d.metrics)
+        snprintf(st->metrics, sizeof st->metrics, "%s", zv_pf_metrics_address(d.metrics));
     {
         zvm_pool_stats ps;
         zv_pf_pool_stats(d.pool, &ps);
@@ -646,7 +695,7 @@ int zv_pf_daemon_run(const zv_cfg_manifest *man, const zv_pf_daemon_opts *o,
         rc = 1;
     }
 out:
-    zv_pf_metrics_free(metrics);
+    zv_pf_metrics_free(d.metrics);
     if (d.pool)
         zv_pf_pool_tiers(d.pool, &st->baseline_workers, &st->baseline_jobs);
     zv_pf_pool_free(d.pool); /* first: no worker may still use a job's channels */
@@ -661,6 +710,6 @@ out:
     if (d.ep >= 0)
         close(d.ep);
     free(d.conns);
-    zv_eng_module_free(mod);
+    zv_eng_module_free(d.mod);
     return rc;
 }

@@ -341,6 +341,12 @@ typedef struct {
     int json;                  /* reports as JSON */
     unsigned socket_mode;      /* 0: 0600 (owner-only) */
     volatile const int *stop;  /* set (by a signal handler): finish running jobs, return */
+    /* changed (by a signal handler): load the program again; jobs running
+     * finish on the old one, and reloaded(arg, sha256 hex, NULL) or
+     * reloaded(arg, NULL, why) says how it went (the old one serves on).
+     * NULL: no reloads. */
+    volatile const int *reload;
+    void (*reloaded)(void *arg, const char *sha256, const char *why);
     const char *metrics;       /* non-NULL: serve metrics there (zv_pf_metrics_start) */
     /* called once the workers reached their fork point and the socket is up */
     void (*ready)(void *arg, const char *socket_path, const zv_pf_daemon_stats *st);

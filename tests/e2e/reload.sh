@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# reload.sh — SIGHUP reloads zvm consume's module without downtime (issue
-# 26, part 3), against a real redis-server and under load: while 30000
+# reload.sh — SIGHUP reloads the module without downtime (issue 26, part
+# 3). Daemon mode: jobs keep coming from 4 clients while the Program file
+# is replaced and the daemon gets SIGHUP; every job is answered once, those
+# before by the old module and those after by the new, and a Program that
+# does not load is refused while the old one serves on. zvm consume,
+# against a real redis-server and under load: while 30000
 # entries stream through, the module file is replaced by another and the
 # consumer gets SIGHUP; records after it run the new module, and every
 # input id is still written exactly once with nothing pending. A module
@@ -12,13 +16,65 @@
 zvm=$(realpath "$1") guests=$(realpath "$2")
 here=$(dirname "$(realpath "$0")")
 source "$here/lib.sh"
-source "$here/redis_lib.sh"
+check() { n_checks=$((n_checks + 1)); [ "$2" = 0 ] || fail "$1"; }
 pids=()
 trap 'kill -9 ${pids[@]:-} 2>/dev/null; rm -rf "$tmp"' EXIT
 command -v curl > /dev/null || { echo "reload.sh: curl missing: skipped"; exit 77; }
 metric() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
 # wait_for FILE PATTERN
 wait_for() { for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+"$zvm" compile "$guests/hello.wasm" > /dev/null # the second module's build is not what is timed
+
+# ---- daemon mode ------------------------------------------------------------------------------
+cp "$guests/records.wasm" prog.wasm
+daemon_manifest prog.wasm > d.manifest
+printf 'a job\n' > din.txt
+jobs=400
+for i in $(seq $jobs); do
+    printf 'Timeout = 5\nChannel = din.txt, /dev/stdin, 0, 0, 1000, 1048576, 0, 0\n' > "j$i.manifest"
+    printf 'Channel = out%d.txt, /dev/stdout, 0, 0, 0, 0, 1000, 4096\n' "$i" >> "j$i.manifest"
+    printf 'Channel = /dev/null, /dev/stderr, 0, 0, 0, 0, 1000, 4096\n' >> "j$i.manifest"
+done
+start_daemon d.manifest --workers 2 --metrics 0 --log-format json
+check "the daemon starts: $(head -c 300 daemon.err)" $?
+pids+=($daemon_pid)
+durl=$(grep -o 'http://[^"]*/metrics' daemon.err | head -1)
+client() { # client K: jobs K, K+4, ... one after another; each one's exit status in status.K
+    for ((i = $1; i <= jobs; i += 4)); do "$zvm" job d.sock "j$i.manifest" > "r$i.txt" 2>&1; echo "$i $?"; done > "status.$1"
+}
+for k in 1 2 3 4; do client $k & cpids+=($!); done
+for _ in $(seq 400); do [ "$(ls out*.txt 2>/dev/null | wc -l)" -gt 60 ] && break; sleep 0.02; done
+cp "$guests/hello.wasm" prog.new && mv prog.new prog.wasm
+kill -HUP $daemon_pid
+wait_for daemon.err '"event": "reload"'
+check "SIGHUP reloads the daemon's program: $(grep '"event": "reload' daemon.err | head -c 300)" $?
+printf 'not wasm' > prog.new && mv prog.new prog.wasm
+kill -HUP $daemon_pid
+wait_for daemon.err '"event": "reload_failed"'
+check "a program that does not load is refused: $(grep reload_failed daemon.err | head -c 300)" $?
+wait "${cpids[@]}"
+curl -s "$durl" > dpage.txt
+kill -TERM $daemon_pid
+wait $daemon_pid
+check "the daemon exits 0 after its reloads" $?
+cat status.* | sort -n > statuses.txt
+check "every job answered once, exit 0: $(awk '$2 != 0' statuses.txt | head -3 | tr '\n' ' ')" \
+    $([ "$(wc -l < statuses.txt)" = $jobs ] && [ "$(awk '$2 == 0' statuses.txt | wc -l)" = $jobs ]; echo $?)
+old=$(grep -lx 'A JOB' out*.txt | wc -l) new=$(grep -lx 'hello, world' out*.txt | wc -l)
+check "each job's output is the old module's or the new one's: $old + $new = $jobs" \
+    $([ "$old" -gt 0 ] && [ "$new" -gt 0 ] && [ $((old + new)) = $jobs ]; echo $?)
+check "daemon metrics: one reload done, one refused, $jobs jobs ok: $(grep -E '^zvm_(module_reloads|records)_total' dpage.txt | grep -v ' 0$' | tr '\n' ' ')" \
+    $([ "$(metric dpage.txt 'zvm_module_reloads_total{result="ok"}')" = 1 ] &&
+      [ "$(metric dpage.txt 'zvm_module_reloads_total{result="failed"}')" = 1 ] &&
+      [ "$(metric dpage.txt 'zvm_records_total{cause="ok"}')" = $jobs ]; echo $?)
+
+# ---- zvm consume ----------------------------------------------------------------------------
+if ! command -v redis-server > /dev/null || ! command -v redis-cli > /dev/null; then
+    echo "reload.sh: redis-server missing: the consume checks are skipped"
+    finish reload.sh
+    exit
+fi
+source "$here/redis_lib.sh"
 
 on_free_port start_scratch_redis
 pids+=($redis_pid)
@@ -26,7 +82,6 @@ rcli() { redis-cli -p "$port" "$@"; }
 n=30000
 push s $n
 cp "$guests/records.wasm" filter.wasm
-"$zvm" compile "$guests/hello.wasm" > /dev/null # the second module's build is not what is timed
 "$zvm" consume --redis "127.0.0.1:$port" --stream s --group g --consumer c1 --module filter.wasm \
     --output-stream s.out --errors-stream s.err --count 32 --metrics 0 --log-format json \
     --stats json --stats-file stats.json 2> consume.log &
