@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -212,8 +213,18 @@ typedef struct {
     uint64_t start_ns;
 } job;
 
+static volatile sig_atomic_t reload_asked;
+
+static void on_reload(int sig)
+{
+    (void)sig;
+    reload_asked = 1;
+}
+
 static int source(void *arg, const uint8_t **rec, size_t *len)
 {
+    if (reload_asked)
+        return -EINTR; /* a reload: the run ends once every result is out */
     return zv_io_reader_next(((job *)arg)->rd, rec, len);
 }
 
@@ -234,6 +245,40 @@ static void tick(void *arg)
 static void flush_stream(void *arg) { writer_flush(&((job *)arg)->w); }
 
 static int input_fd(void *arg) { return zv_io_reader_nonblock(((job *)arg)->rd); }
+
+/* SIGHUP: --module loaded again (validated, compiled) and a pool made for
+ * it; the run on the old one has ended with every result out, so the new
+ * one goes on from the same input, the counters carried on. A module that
+ * does not load, or a pool that does not start, leaves the old one. */
+static void reload(job *j, const zv_eng_opts *opts, zv_eng_module **mod, zv_pf_metrics *metrics)
+{
+    zv_eng_module *m = NULL;
+    zv_pf_pool *p = NULL;
+    zv_eng_err err = {0};
+    char why[600], sha[65];
+    reload_asked = 0;
+    if (zv_eng_module_load_file(j->f->module_path, opts, &m, NULL, &err) ||
+        zv_pf_pool_new(m, &j->f->p.cfg, &p, why, sizeof why)) {
+        zv_pf_bump(&j->w.counters->reload_failures);
+        zv_cli_event("warning", "reload_failed", (zv_cli_kv[]){{"module", j->f->module_path, NULL},
+                                                               {NULL, NULL, NULL}},
+                     "reload refused, the module before runs on: %s", m ? why : err.msg);
+        zv_eng_module_free(m);
+        return;
+    }
+    zv_pf_counters_carry(zv_pf_pool_counters(p), j->w.counters);
+    j->w.counters = zv_pf_pool_counters(p);
+    zv_pf_bump(&j->w.counters->reloads);
+    zv_pf_metrics_set_pool(metrics, p);
+    zv_pf_pool_free(j->pool);
+    zv_eng_module_free(*mod);
+    j->pool = p;
+    *mod = m;
+    zv_cli_module_id(m, sha);
+    zv_cli_event("info", "reload", (zv_cli_kv[]){{"module", j->f->module_path, NULL},
+                                                 {"sha256", sha, NULL}, {NULL, NULL, NULL}},
+                 "reloaded %s (sha256 %.12s): new records run it", j->f->module_path, sha);
+}
 
 /* The summary on stderr or in --stats-file, as text or JSON. */
 static int summary(job *j, double cpu_s)
@@ -366,8 +411,21 @@ int zv_cli_batch(int argc, char **argv)
     j.show_progress = f.p.progress < 0 ? isatty(2) : f.p.progress;
     j.start_ns = now_ns();
     feed = (zv_pf_feed){source, put_result, j.show_progress ? tick : NULL, &j,
-                        j.w.stream ? flush_stream : NULL, j.w.stream ? input_fd : NULL};
+                        j.w.stream ? flush_stream : NULL, j.w.stream ? input_fd : NULL, 0};
+    {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_reload;
+        sa.sa_flags = SA_RESTART; /* the input's reads go on */
+        sigaction(SIGHUP, &sa, NULL);
+    }
     rc = zv_pf_pool_run(j.pool, &feed);
+    while (rc == -EINTR && reload_asked) {
+        writer_flush(&j.w);
+        feed.first_index = zv_pf_pool_fed(j.pool);
+        reload(&j, &opts, &mod, metrics);
+        rc = zv_pf_pool_run(j.pool, &feed);
+    }
     if (j.show_progress && !zv_cli_log_json) {
         tick(&j);
         fputc('\n', stderr);

@@ -221,9 +221,17 @@ static int next_chunk(zv_io_reader *r)
     ssize_t got;
     if (r->eof)
         return 0;
+again:
     if (r->nonblock && r->inflight && !zv_io_ready(r->ring))
         return -EAGAIN;
     got = r->inflight ? wait_read(r) : 0;
+    if (got == -ECANCELED) {
+        /* the thread that asked for it ended (a pool's worker fed it, and a
+         * reload freed that pool): the kernel cancels such reads, which
+         * took nothing; ask again from this one */
+        submit_read(r);
+        goto again;
+    }
     if (got < 0)
         return (int)got;
     if (got == 0)

@@ -82,6 +82,8 @@ static int feed_step(zv_pf_pool *p)
     return moved;
 }
 
+uint64_t zv_pf_pool_fed(const zv_pf_pool *p) { return p->feed_index; }
+
 int zv_pf_feed_try(zv_pf_pool *p)
 {
     int moved;
@@ -118,10 +120,22 @@ int zv_pf_pool_run(zv_pf_pool *p, const zv_pf_feed *feed)
     if (!p || !feed || !feed->next || !feed->put)
         return -EINVAL;
     p->feed = feed;
+    /* a run again after one that ended (nothing in flight): from the top,
+     * once a worker still finishing the last step gave the token back */
+    while (atomic_load_explicit(&p->feeding, memory_order_acquire))
+        nanosleep(&(struct timespec){0, 20000}, NULL);
+    p->feed_index = feed->first_index;
+    p->feed_eof = 0;
+    p->feed_err = 0;
+    atomic_store_explicit(&p->closed, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->feed_state, 0, memory_order_release);
     /* with a worker on every core the workers feed; this thread only
      * ticks, and waits for a quiet source (futex, poll: no polling) */
     workers_feed = p->n_workers >= (uint32_t)zv_cpu_count_pus(p->topo);
     atomic_store_explicit(&p->workers_feed, workers_feed, memory_order_release);
+    /* the first step here: workers asleep since a run before (a reload's)
+     * wake up only when it hands them a batch */
+    zv_pf_feed_try(p);
     while (!((s = atomic_load_explicit(&p->feed_state, memory_order_acquire)) & FEED_DONE)) {
         if ((s & FEED_BLOCKED) && feed->wait_fd) {
             wait_quiet(p);

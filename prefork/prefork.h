@@ -226,8 +226,11 @@ int zv_pf_metrics_write(zv_pf_pool *p, FILE *f);
  * otherwise the calling thread runs them. `tick` (may be NULL) runs on the
  * calling thread about every 250 ms (progress displays). A record over
  * the input limit is not run: its result is ZVM_LIMIT. The callbacks never
- * run concurrently. Don't mix with zv_pf_pool_submit/next; the pool is
- * closed afterwards. Returns the source's error, or 0. */
+ * run concurrently. Don't mix with zv_pf_pool_submit/next. Returns the
+ * source's error, or 0. A source that returns an error ends the run once
+ * every result is out, and the pool may run again (a reload: -EINTR, then
+ * the same pool or another goes on from the same source with
+ * first_index = zv_pf_pool_fed). */
 typedef struct {
     int (*next)(void *arg, const uint8_t **rec, size_t *len);
     void (*put)(void *arg, const zvm_result *r);
@@ -240,8 +243,11 @@ typedef struct {
      * have more) and the workers sleep. NULL: `next` never waits. */
     void (*flush)(void *arg);
     int (*wait_fd)(void *arg);
+    uint64_t first_index; /* the first record's index (its result's tag) */
 } zv_pf_feed;
 int zv_pf_pool_run(zv_pf_pool *p, const zv_pf_feed *feed);
+/* Records a run took from its source so far, first_index included. */
+uint64_t zv_pf_pool_fed(const zv_pf_pool *p);
 
 /* ---- sessions ------------------------------------------------------------------ */
 

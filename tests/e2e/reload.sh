@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # reload.sh — SIGHUP reloads the module without downtime (issue 26, part
-# 3). Daemon mode: jobs keep coming from 4 clients while the Program file
+# 3). zvm batch on a pipe: the module replaced between two parts of the
+# input, then a junk file; outputs, record indexes, summary and metrics go
+# on across both. Daemon mode: jobs keep coming from 4 clients while the Program file
 # is replaced and the daemon gets SIGHUP; every job is answered once, those
 # before by the old module and those after by the new, and a Program that
 # does not load is refused while the old one serves on. zvm consume,
@@ -67,6 +69,47 @@ check "daemon metrics: one reload done, one refused, $jobs jobs ok: $(grep -E '^
     $([ "$(metric dpage.txt 'zvm_module_reloads_total{result="ok"}')" = 1 ] &&
       [ "$(metric dpage.txt 'zvm_module_reloads_total{result="failed"}')" = 1 ] &&
       [ "$(metric dpage.txt 'zvm_records_total{cause="ok"}')" = $jobs ]; echo $?)
+
+# ---- zvm batch on a pipe -------------------------------------------------------------------
+cp "$guests/hello.wasm" b.wasm
+mkfifo in.fifo
+"$zvm" batch --module b.wasm --input in.fifo --output bout.txt --errors berr.tsv --metrics 0 \
+    --log-format json --stats json --stats-file bstats.json 2> batch.log &
+batch=$!
+pids+=($batch)
+exec 3> in.fifo
+for i in $(seq 1000); do echo "a $i"; done >&3
+for _ in $(seq 200); do [ "$(wc -l < bout.txt 2>/dev/null || echo 0)" -ge 1000 ] && break; sleep 0.05; done
+cp "$guests/records.wasm" b.new && mv b.new b.wasm
+kill -HUP $batch
+wait_for batch.log '"event": "reload"'
+check "SIGHUP reloads batch's module: $(grep '"event": "reload' batch.log | head -c 300)" $?
+burl=$(grep -o 'http://[^"]*/metrics' batch.log | head -1)
+for i in $(seq 1000); do echo "b $i"; done >&3
+echo "TRAP x" >&3
+for _ in $(seq 200); do [ "$(wc -l < bout.txt)" -ge 2000 ] && break; sleep 0.05; done
+printf 'not wasm' > b.new && mv b.new b.wasm
+kill -HUP $batch
+wait_for batch.log '"event": "reload_failed"'
+check "a module that does not load is refused, batch goes on: $(grep reload_failed batch.log | head -c 300)" $?
+for i in $(seq 500); do echo "c $i"; done >&3
+curl -s "$burl" > bpage.txt
+exec 3>&-
+wait $batch
+check "batch exits 0 at the input's end after its reloads" $?
+check "records before the reload ran the old module, after it the new: $(sort bout.txt | uniq -c | sort -rn | head -3 | tr '\n' ' ')" \
+    $([ "$(grep -c '^hello, world$' bout.txt)" = 1000 ] && [ "$(grep -c '^B ' bout.txt)" = 1000 ] &&
+      [ "$(grep -c '^C ' bout.txt)" = 500 ] && [ "$(wc -l < bout.txt)" = 2500 ] &&
+      [ "$(head -1000 bout.txt | sort -u)" = "hello, world" ]; echo $?)
+check "record indexes go on across the reload: $(cat berr.tsv)" \
+    $(grep -q "^2000	trap	unreachable" berr.tsv; echo $?)
+python3 -c 'import json
+s = json.load(open("bstats.json"))
+assert s["records"] == 2501 and s["by_cause"]["ok"] == 2500 and s["by_cause"]["trap"] == 1, s' 2> bstats.err
+check "the summary counts every record across the reload: $(cat bstats.err)" $?
+check "batch metrics: reloads ok 1, failed 1: $(grep '^zvm_module_reloads_total' bpage.txt | tr '\n' ' ')" \
+    $([ "$(metric bpage.txt 'zvm_module_reloads_total{result="ok"}')" = 1 ] &&
+      [ "$(metric bpage.txt 'zvm_module_reloads_total{result="failed"}')" = 1 ]; echo $?)
 
 # ---- zvm consume ----------------------------------------------------------------------------
 if ! command -v redis-server > /dev/null || ! command -v redis-cli > /dev/null; then
