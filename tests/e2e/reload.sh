@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # reload.sh — SIGHUP reloads the module without downtime (issue 26, part
-# 3). zvm batch on a pipe: the module replaced between two parts of the
-# input, then a junk file; outputs, record indexes, summary and metrics go
+# 3). zvm batch on a pipe: --module a symlink moved to a new version between
+# two parts of the input, then a junk file; outputs, record indexes, summary and metrics go
 # on across both. Daemon mode: jobs keep coming from 4 clients while the Program file
 # is replaced and the daemon gets SIGHUP; every job is answered once, those
 # before by the old module and those after by the new, and a Program that
@@ -71,7 +71,9 @@ check "daemon metrics: one reload done, one refused, $jobs jobs ok: $(grep -E '^
       [ "$(metric dpage.txt 'zvm_records_total{cause="ok"}')" = $jobs ]; echo $?)
 
 # ---- zvm batch on a pipe -------------------------------------------------------------------
-cp "$guests/hello.wasm" b.wasm
+cp "$guests/hello.wasm" v1.wasm
+cp "$guests/records.wasm" v2.wasm
+ln -s v1.wasm b.wasm # a new version under a new name: the link moves
 mkfifo in.fifo
 "$zvm" batch --module b.wasm --input in.fifo --output bout.txt --errors berr.tsv --metrics 0 \
     --log-format json --stats json --stats-file bstats.json 2> batch.log &
@@ -80,7 +82,7 @@ pids+=($batch)
 exec 3> in.fifo
 for i in $(seq 1000); do echo "a $i"; done >&3
 for _ in $(seq 200); do [ "$(wc -l < bout.txt 2>/dev/null || echo 0)" -ge 1000 ] && break; sleep 0.05; done
-cp "$guests/records.wasm" b.new && mv b.new b.wasm
+ln -sfn v2.wasm b.new && mv -T b.new b.wasm
 kill -HUP $batch
 wait_for batch.log '"event": "reload"'
 check "SIGHUP reloads batch's module: $(grep '"event": "reload' batch.log | head -c 300)" $?
