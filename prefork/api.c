@@ -6,6 +6,8 @@
 #include "prefork/prefork.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,8 +15,15 @@ struct zvm_module {
     zv_eng_module *eng;
 };
 
+/* Submits go to pf. After a reload, `draining` is the pool before it,
+ * closed, until zvm_pool_next has returned all its results and freed it.
+ * The thread that submits writes both (draining first); the one that
+ * fetches reads pf first, so a new pf is never used while the old one
+ * still has results. */
 struct zvm_pool {
-    zv_pf_pool *pf;
+    zv_pf_pool *_Atomic pf;
+    zv_pf_pool *_Atomic draining;
+    zvm_pool_config cfg; /* as given (its strings borrowed), for reloads */
 };
 
 /* A module from a file (path) or from bytes (path NULL). */
@@ -74,43 +83,88 @@ int zvm_pool_new(zvm_module *m, const zvm_pool_config *cfg, zvm_pool **out, char
     *out = NULL;
     if (!(p = calloc(1, sizeof *p)))
         return -ENOMEM;
-    if ((rc = zv_pf_pool_new(m->eng, cfg, &p->pf, err, errlen))) {
+    zv_pf_pool *pf;
+    if ((rc = zv_pf_pool_new(m->eng, cfg, &pf, err, errlen))) {
         free(p);
         return rc;
     }
+    p->pf = pf;
+    if (cfg)
+        p->cfg = *cfg;
     *out = p;
+    return 0;
+}
+
+int zvm_pool_reload(zvm_pool *p, zvm_module *m, char *err, size_t errlen)
+{
+    zv_pf_pool *old, *pf;
+    int rc;
+    if (!p || !m)
+        return -EINVAL;
+    if (atomic_load(&p->draining)) {
+        if (err && errlen)
+            snprintf(err, errlen, "the reload before is still returning its results");
+        return -EBUSY;
+    }
+    if ((rc = zv_pf_pool_new(m->eng, &p->cfg, &pf, err, errlen)))
+        return rc; /* the module before serves on */
+    old = atomic_load(&p->pf);
+    zv_pf_pool_close(old); /* sends what it holds on */
+    atomic_store(&p->draining, old);
+    atomic_store(&p->pf, pf);
     return 0;
 }
 
 int zvm_pool_submit(zvm_pool *p, const void *rec, size_t len, uint64_t tag)
 {
-    return p ? zv_pf_pool_submit(p->pf, rec, len, tag) : -EINVAL;
+    return p ? zv_pf_pool_submit(atomic_load(&p->pf), rec, len, tag) : -EINVAL;
 }
 
 int zvm_pool_next(zvm_pool *p, zvm_result *r, int timeout_ms)
 {
-    return p ? zv_pf_pool_next(p->pf, r, timeout_ms) : -EINVAL;
+    zv_pf_pool *pf, *old;
+    int rc;
+    if (!p)
+        return -EINVAL;
+    pf = atomic_load(&p->pf);
+    if ((old = atomic_load(&p->draining))) {
+        if ((rc = zv_pf_pool_next(old, r, timeout_ms)) != -ENODATA)
+            return rc;
+        /* every result of the pool before is out: its totals go on in pf */
+        zv_pf_counters_carry(zv_pf_pool_counters(pf), zv_pf_pool_counters(old));
+        atomic_store(&p->draining, NULL);
+        zv_pf_pool_free(old);
+    }
+    return zv_pf_pool_next(pf, r, timeout_ms);
 }
 
-int zvm_pool_fd(zvm_pool *p) { return p ? zv_pf_pool_fd(p->pf) : -EINVAL; }
+int zvm_pool_fd(zvm_pool *p)
+{
+    zv_pf_pool *old;
+    if (!p)
+        return -EINVAL;
+    old = atomic_load(&p->draining);
+    return zv_pf_pool_fd(old ? old : atomic_load(&p->pf));
+}
 
 void zvm_pool_close(zvm_pool *p)
 {
     if (p)
-        zv_pf_pool_close(p->pf);
+        zv_pf_pool_close(atomic_load(&p->pf));
 }
 
 void zvm_pool_free(zvm_pool *p)
 {
     if (!p)
         return;
-    zv_pf_pool_free(p->pf);
+    zv_pf_pool_free(atomic_load(&p->draining));
+    zv_pf_pool_free(atomic_load(&p->pf));
     free(p);
 }
 
 void zvm_pool_stats_get(const zvm_pool *p, zvm_pool_stats *st)
 {
-    zv_pf_pool_stats(p ? p->pf : NULL, st);
+    zv_pf_pool_stats(p ? p->pf : NULL, st); /* an _Atomic read: a load */
 }
 
 int zvm_session_run(const char *manifest_path, zvm_report *rep, char *err, size_t errlen)

@@ -569,9 +569,11 @@ void zv_pf_pool_stats(const zv_pf_pool *p, zvm_pool_stats *st)
     memset(&all, 0, sizeof all);
     for (uint32_t k = 0; k < p->n_workers; k++)
         zv_lat_merge(&all, &p->w[k].lat);
-    st->records = atomic_load(&p->returned);
-    for (int c = ZVM_TRAP; c <= ZVM_EXIT; c++) /* what the pool ran, not what a command added */
-        st->errors += atomic_load(&p->counters.records[c]);
+    /* what the pool ran, not what a command added; counted at take, as
+     * `returned`, and carried over a reload (zvm_pool_reload) */
+    for (int c = ZVM_OK; c <= ZVM_EXIT; c++)
+        st->records += atomic_load(&p->counters.records[c]);
+    st->errors = st->records - atomic_load(&p->counters.records[ZVM_OK]);
     st->workers = p->n_workers;
     st->p50_us = (double)zv_lat_quantile(&all, 0.5) / 1e3;
     st->p90_us = (double)zv_lat_quantile(&all, 0.9) / 1e3;

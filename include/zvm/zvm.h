@@ -157,7 +157,8 @@ int zvm_pool_next(zvm_pool *p, zvm_result *r, int timeout_ms);
 
 /* A file descriptor that becomes readable when zvm_pool_next has a result
  * after it returned 0 (for epoll/poll loops): call zvm_pool_next until it
- * returns 0, then wait on the descriptor. Owned by the pool. */
+ * returns 0, then wait on the descriptor. Owned by the pool (a reload
+ * changes it: zvm_pool_reload). */
 int zvm_pool_fd(zvm_pool *p);
 
 /* No more submits (they get -EPIPE); records already submitted still run.
@@ -168,6 +169,19 @@ void zvm_pool_close(zvm_pool *p);
  * any still running) and frees everything; results not fetched are
  * dropped. */
 void zvm_pool_free(zvm_pool *p);
+
+/* A new version of the filter without stopping: a pool for module `m`
+ * (loaded with zvm_module_load) is made with the configuration the pool
+ * was made with (its strings must still be valid), then the records
+ * submitted from now on run on it, while those submitted before finish on
+ * the module before; zvm_pool_next returns all of their results first,
+ * then frees the pool before. Call it from the thread that submits.
+ * Returns 0; -EBUSY while the results of the reload before are still being
+ * returned; or the errors of zvm_pool_new, with `err` saying why: the
+ * module before runs on. Both modules must outlive the pool. The
+ * descriptor of zvm_pool_fd changes: read it again after each
+ * zvm_pool_next that returned 0. */
+int zvm_pool_reload(zvm_pool *p, zvm_module *m, char *err, size_t errlen);
 
 /* Counters since the pool started, for progress displays and summaries. */
 typedef struct zvm_pool_stats {

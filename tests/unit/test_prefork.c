@@ -526,3 +526,64 @@ Test(seccomp, a_worker_may_not_open_a_socket)
               "status %#x: a socket() from a worker must kill the process", status);
 #endif
 }
+
+/* zvm_pool_reload: records submitted before run on the module before,
+ * those after on the new one, results in submit order; a module that
+ * cannot serve is refused and the one before runs on; a second reload
+ * waits for the first one's results. */
+#define SAYS_V2                                                                                    \
+    "(module (import \"wasi_snapshot_preview1\" \"fd_write\"\n"                                 \
+    "    (func $w (param i32 i32 i32 i32) (result i32)))\n"                                      \
+    "  (memory (export \"memory\") 1)\n"                                                        \
+    "  (data (i32.const 8) \"\\10\\00\\00\\00\\02\\00\\00\\00\") (data (i32.const 16) \"v2\")\n" \
+    "  (func (export \"_start\")\n"                                                             \
+    "    (drop (call $w (i32.const 1) (i32.const 8) (i32.const 1) (i32.const 32)))))\n"
+
+static zvm_module *wat_module(const char *wat, const char *name)
+{
+    char p[96], err[512];
+    zvm_module *m = NULL;
+    snprintf(p, sizeof p, "%s/%s-%d.wasm", test_cache_dir(), name, (int)getpid());
+    wat_to_file(wat, p);
+    cr_assert_eq(zvm_module_load(p, test_cache_dir(), &m, err, sizeof err), 0, "%s", err);
+    unlink(p);
+    return m;
+}
+
+Test(pool, a_reload_runs_new_records_on_the_new_module)
+{
+    zvm_pool_config cfg = {.workers = 2};
+    zvm_pool *p = new_pool(&cfg);
+    zvm_module *v2 = wat_module(SAYS_V2, "v2"), *no_start = wat_module("(module (memory 1))", "ns");
+    zvm_pool_stats st;
+    zvm_result r;
+    char err[512] = "", rec[16];
+    uint64_t got = 0;
+    for (int i = 0; i < 300; i++) {
+        if (i == 100) {
+            cr_assert_eq(zvm_pool_reload(p, no_start, err, sizeof err), -ENOENT, "%s", err);
+            cr_assert_eq(zvm_pool_reload(p, v2, err, sizeof err), 0, "%s", err);
+            cr_assert_eq(zvm_pool_reload(p, mod, err, sizeof err), -EBUSY);
+        }
+        snprintf(rec, sizeof rec, "r%03d", i);
+        cr_assert_eq(zvm_pool_submit(p, rec, 4, (uint64_t)i), 0);
+    }
+    zvm_pool_close(p);
+    while (zvm_pool_next(p, &r, -1) == 1) {
+        cr_assert_eq(r.tag, got, "in submit order: %llu", (unsigned long long)r.tag);
+        snprintf(rec, sizeof rec, "r%03llu", (unsigned long long)r.tag);
+        if (r.tag < 100)
+            cr_assert(r.status == ZVM_OK && r.len == 4 && !memcmp(r.data, rec, 4), "%llu: before",
+                      (unsigned long long)r.tag);
+        else
+            cr_assert(r.status == ZVM_OK && r.len == 2 && !memcmp(r.data, "v2", 2), "%llu: after",
+                      (unsigned long long)r.tag);
+        got++;
+    }
+    cr_assert_eq(got, 300);
+    zvm_pool_stats_get(p, &st);
+    cr_assert_eq(st.records, 300, "the totals go on: %llu", (unsigned long long)st.records);
+    zvm_pool_free(p);
+    zvm_module_free(v2);
+    zvm_module_free(no_start);
+}
