@@ -148,6 +148,7 @@ static int load_adopt(uint8_t *bytes, size_t size, const zv_eng_opts *opts, zv_e
 {
     zv_eng_module *m = calloc(1, sizeof *m);
     const zv_eng_opts *used = opts; /* the options of the entry found or made */
+    zv_eng_opts base; /* the baseline tier's (used may point here) */
     char path[4200];
     int rc, fd = -1, was_cached = 0;
     *out = NULL;
@@ -167,7 +168,7 @@ static int load_adopt(uint8_t *bytes, size_t size, const zv_eng_opts *opts, zv_e
         m->info = NULL;
         if ((rc = validate(m->bytes, size, opts, &m->info, err, 0)))
             goto out;
-        zv_eng_opts base = opts ? *opts : (zv_eng_opts){0};
+        base = opts ? *opts : (zv_eng_opts){0};
         base.cc = opts ? opts->baseline_cc : NULL;
         used = opts;
         rc = -ENOENT;
@@ -192,17 +193,20 @@ static int load_adopt(uint8_t *bytes, size_t size, const zv_eng_opts *opts, zv_e
     }
     /* Two processes loading a new module at once each build its entry, and
      * the second rename replaces the first one's file under its reader:
-     * that reader takes the entry now in place (verified again). Each
-     * retry that fails was another build landing, so 16 tries fail only
-     * when 16 builds of this module land during one load (3 were too few
-     * for six first loads at once on a loaded machine: tier.sh). */
+     * that reader takes the entry now in place (verified again), found
+     * with the options of the entry it built. Each retry that fails was
+     * another build landing, so 16 tries fail only when 16 builds of this
+     * module land during one load. (Before, the loop's condition tested
+     * the failed bind's status first, so it never retried: tier.sh.) */
     rc = remember_opts(m, opts);
-    for (int tries = 0; rc == 0 && (rc = bind(m, fd, path, err)) == -EAGAIN && tries < 16;
-         tries++) {
+    for (int tries = 0; rc == 0; tries++) {
+        if ((rc = bind(m, fd, path, err)) != -EAGAIN || tries == 16)
+            break;
         close(fd);
         fd = -1;
         if (zv_eng_cache_find(m->info, used, path, sizeof path, &fd, err) != 1)
-            break;
+            break; /* rc stays -EAGAIN, err says why */
+        rc = 0;
     }
     if (fd >= 0)
         close(fd);
