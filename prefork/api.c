@@ -6,6 +6,7 @@
 #include "prefork/prefork.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +18,9 @@ struct zvm_module {
 
 /* Submits go to pf. After a reload, `draining` is the pool before it,
  * closed, until zvm_pool_next has returned all its results and freed it.
- * The thread that submits writes both (draining first); the one that
- * fetches reads pf first, so a new pf is never used while the old one
- * still has results. */
+ * zvm_pool_reload (on the thread that submits) sets draining, closes that
+ * pool, then sets pf; zvm_pool_next (on the thread that fetches) takes an
+ * end of results as the pool's own end only when it is not draining. */
 struct zvm_pool {
     zv_pf_pool *_Atomic pf;
     zv_pf_pool *_Atomic draining;
@@ -109,8 +110,8 @@ int zvm_pool_reload(zvm_pool *p, zvm_module *m, char *err, size_t errlen)
     if ((rc = zv_pf_pool_new(m->eng, &p->cfg, &pf, err, errlen)))
         return rc; /* the module before serves on */
     old = atomic_load(&p->pf);
-    zv_pf_pool_close(old); /* sends what it holds on */
-    atomic_store(&p->draining, old);
+    atomic_store(&p->draining, old); /* before the close: a fetcher that sees it closed knows why */
+    zv_pf_pool_close(old);           /* sends what it holds on */
     atomic_store(&p->pf, pf);
     return 0;
 }
@@ -122,20 +123,27 @@ int zvm_pool_submit(zvm_pool *p, const void *rec, size_t len, uint64_t tag)
 
 int zvm_pool_next(zvm_pool *p, zvm_result *r, int timeout_ms)
 {
-    zv_pf_pool *pf, *old;
-    int rc;
     if (!p)
         return -EINVAL;
-    pf = atomic_load(&p->pf);
-    if ((old = atomic_load(&p->draining))) {
-        if ((rc = zv_pf_pool_next(old, r, timeout_ms)) != -ENODATA)
-            return rc;
-        /* every result of the pool before is out: its totals go on in pf */
-        zv_pf_counters_carry(zv_pf_pool_counters(pf), zv_pf_pool_counters(old));
-        atomic_store(&p->draining, NULL);
-        zv_pf_pool_free(old);
+    for (;;) {
+        zv_pf_pool *old = atomic_load(&p->draining), *pf;
+        int rc;
+        if (old) {
+            if ((rc = zv_pf_pool_next(old, r, timeout_ms)) != -ENODATA)
+                return rc;
+            while ((pf = atomic_load(&p->pf)) == old) /* zvm_pool_reload between its stores */
+                sched_yield();
+            /* every result of the pool before is out: its totals go on in pf */
+            zv_pf_counters_carry(zv_pf_pool_counters(pf), zv_pf_pool_counters(old));
+            atomic_store(&p->draining, NULL);
+            zv_pf_pool_free(old);
+            continue;
+        }
+        pf = atomic_load(&p->pf);
+        if ((rc = zv_pf_pool_next(pf, r, timeout_ms)) != -ENODATA || atomic_load(&p->draining) != pf)
+            return rc; /* a result, or closed by zvm_pool_close */
+        /* closed by a reload: its results are out, the new pool goes on */
     }
-    return zv_pf_pool_next(pf, r, timeout_ms);
 }
 
 int zvm_pool_fd(zvm_pool *p)

@@ -420,6 +420,15 @@ void zv_pf_pool_close(zv_pf_pool *p)
         return;
     atomic_store_explicit(&p->closed, 1, memory_order_release);
     flush(p);
+    /* a fetcher waiting in zv_pf_pool_next for results that will not come
+     * (all were returned) wakes and sees the end; one that arms after this
+     * sees `closed` itself (the fences pair) */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_exchange(&p->armed, 0)) {
+        uint64_t one = 1;
+        if (write(p->efd, &one, sizeof one) < 0) { /* cannot fail: the counter never fills */
+        }
+    }
 }
 
 /* ---- the consuming side ----------------------------------------------------------- */
@@ -526,6 +535,9 @@ int zv_pf_pool_next(zv_pf_pool *p, zvm_result *r, int timeout_ms)
         zv_pf_pool_arm(p);
         if (zv_pf_pool_take(p, r))
             return 1;
+        if (atomic_load_explicit(&p->closed, memory_order_acquire) &&
+            atomic_load(&p->returned) == atomic_load(&p->submitted))
+            return -ENODATA; /* closed while arming (zv_pf_pool_close) */
         if (timeout_ms == 0 || poll(&pfd, 1, timeout_ms) == 0)
             return 0; /* armed: the fd turns readable with the next result */
     }

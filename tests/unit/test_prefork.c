@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -586,4 +587,48 @@ Test(pool, a_reload_runs_new_records_on_the_new_module)
     zvm_pool_free(p);
     zvm_module_free(v2);
     zvm_module_free(no_start);
+}
+
+/* A thread fetching while another submits and reloads: the fetcher never
+ * sees the end before zvm_pool_close, and gets every result in order. */
+struct fetcher {
+    zvm_pool *p;
+    uint64_t got, v2, out_of_order;
+};
+
+static void *fetch_all(void *arg)
+{
+    struct fetcher *f = arg;
+    zvm_result r;
+    while (zvm_pool_next(f->p, &r, -1) == 1) {
+        f->out_of_order += r.tag != f->got;
+        f->v2 += r.len == 2 && !memcmp(r.data, "v2", 2);
+        f->got++;
+    }
+    return NULL;
+}
+
+Test(pool, a_reload_while_another_thread_fetches)
+{
+    zvm_pool_config cfg = {.workers = 2};
+    struct fetcher f = {new_pool(&cfg), 0, 0, 0};
+    zvm_module *v2 = wat_module(SAYS_V2, "v2t");
+    pthread_t th;
+    char err[512] = "";
+    cr_assert_eq(pthread_create(&th, NULL, fetch_all, &f), 0);
+    for (int i = 0; i < 2000; i++) {
+        int rc;
+        if (i == 1000)
+            cr_assert_eq(zvm_pool_reload(f.p, v2, err, sizeof err), 0, "%s", err);
+        while ((rc = zvm_pool_submit(f.p, "rec", 3, (uint64_t)i)) == -EAGAIN)
+            usleep(100);
+        cr_assert_eq(rc, 0);
+    }
+    zvm_pool_close(f.p);
+    cr_assert_eq(pthread_join(th, NULL), 0);
+    cr_expect_eq(f.got, 2000);
+    cr_expect_eq(f.v2, 1000);
+    cr_expect_eq(f.out_of_order, 0);
+    zvm_pool_free(f.p);
+    zvm_module_free(v2);
 }
