@@ -90,6 +90,11 @@ typedef struct {
     char *const *dirs;
     uint32_t n_dirs;
     int dirs_ro;            /* every one read-only, ":ro" or not (pool records) */
+    /* Tar images mounted read-only, "HOSTFILE::GUESTDIR": the module's
+     * own (engine.h zv_eng_module_mounts), set by `zvm run PROG.wasm`
+     * and pools, never by a manifest (borrowed, as dirs). */
+    char *const *images;
+    uint32_t n_images;
     int wasi_only;          /* a plain WASI run: the preopens are the dirs alone, no /dev */
 } zv_cfg_manifest;
 

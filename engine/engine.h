@@ -104,6 +104,17 @@ void zv_eng_module_free(zv_eng_module *m); /* accepts NULL; after every instance
 int zv_eng_module_is_baseline(const zv_eng_module *m);
 int zv_eng_module_optimised(const zv_eng_module *m, zv_eng_module **out, zv_eng_err *err);
 const zv_val_module *zv_eng_module_info(const zv_eng_module *m);
+/* The tar images the module asks to have mounted read-only, from its
+ * custom section `zvm.mount`: UTF-8 lines `IMAGE GUESTDIR`, IMAGE a file
+ * name (no '/') beside the module's file, GUESTDIR absolute and
+ * normalised; at most 16. Returns 0 and *out NULL-ended
+ * "HOSTFILE::GUESTDIR" strings for zv_cfg_manifest.images (free with
+ * zv_eng_mounts_free; *out NULL when there is no such section), or
+ * -EINVAL with err naming the line and the cause (also for a module with
+ * two such sections, or one with the section loaded from memory), or
+ * -ENOMEM. */
+int zv_eng_module_mounts(const zv_eng_module *m, char ***out, zv_eng_err *err);
+void zv_eng_mounts_free(char **v);
 /* Built for a fork point (it imports zvm.fork, or was loaded with
  * opts->fork_point)? zv_eng_module_for_fork loads the same bytes so built,
  * with the options m was loaded with (cache, compiler), compiling if the

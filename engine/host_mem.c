@@ -27,9 +27,11 @@
  */
 #include "engine/host_mem_private.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- nodes ---- */
@@ -371,14 +373,14 @@ static zv_mnode *parse_tar(zv_mfs *fs, const uint8_t *img, uint64_t size, uint64
     return *rc ? NULL : root;
 }
 
-/* Read a channel's whole image (once, at set-up: plain reads). */
-static int read_image(const zv_io_channel *src, uint8_t **out)
+/* Read an image's `size` bytes from fd (once, at set-up: plain reads). */
+static int read_image(int fd, uint64_t size, uint8_t **out)
 {
     uint64_t got = 0;
-    if (!(*out = malloc((size_t)src->size + 1)))
+    if (!(*out = malloc((size_t)size + 1)))
         return -ENOMEM;
-    while (got < (uint64_t)src->size) {
-        ssize_t k = pread(src->fd, *out + got, (size_t)((uint64_t)src->size - got), (off_t)got);
+    while (got < size) {
+        ssize_t k = pread(fd, *out + got, (size_t)(size - got), (off_t)got);
         if (k <= 0)
             return -EIO;
         got += (uint64_t)k;
@@ -386,37 +388,74 @@ static int read_image(const zv_io_channel *src, uint8_t **out)
     return 0;
 }
 
+/* Mount i's source: the channel its Mount line names (m->mounts), or the
+ * file of a module's image (m->images, "HOSTFILE::GUESTDIR"): its bytes,
+ * size, name for messages and mount point. */
+static int image_source(const zv_cfg_manifest *m, const zv_cfg_manifest *chm,
+                        const zv_io_channel *ch, uint32_t i, uint8_t **bytes, uint64_t *size,
+                        char *name, size_t nn, const char **path, char *why, size_t wn)
+{
+    struct stat st;
+    const char *sep;
+    int fd, rc;
+    if (i < m->n_mounts) {
+        int c = zv_cfg_find_channel(chm, m->mounts[i].alias);
+        const zv_io_channel *src = c < 0 ? NULL : &ch[c];
+        if (!src || src->kind != ZV_IO_REGULAR || !src->readable) {
+            snprintf(why, wn, "Mount = %s: not a readable file channel", m->mounts[i].alias);
+            return -EINVAL;
+        }
+        snprintf(name, nn, "Mount = %s: %s", m->mounts[i].alias, chm->channels[c].uri);
+        *path = m->mounts[i].path;
+        *size = (uint64_t)src->size;
+        return read_image(src->fd, *size, bytes);
+    }
+    sep = strstr(m->images[i - m->n_mounts], "::");
+    snprintf(name, nn, "%.*s", (int)(sep - m->images[i - m->n_mounts]), m->images[i - m->n_mounts]);
+    *path = sep + 2;
+    if ((fd = open(name, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0 ||
+        !S_ISREG(st.st_mode)) {
+        rc = fd < 0 ? -errno : -EINVAL;
+        snprintf(why, wn, "the module's image %s: %s", name,
+                 fd < 0 ? strerror(errno) : "not a regular file");
+        if (fd >= 0)
+            close(fd);
+        return rc;
+    }
+    *size = (uint64_t)st.st_size;
+    rc = read_image(fd, *size, bytes);
+    close(fd);
+    return rc;
+}
+
 int zv_mimages_new(const zv_cfg_manifest *m, const zv_cfg_manifest *chm, const zv_io_channel *ch,
                    uint64_t deadline_ns, zv_mimages **out, char *why, size_t wn)
 {
+    uint32_t total = m->n_mounts + m->n_images;
     zv_mimages *im;
     int rc = -ENOMEM;
     *out = NULL;
-    if (!m->n_mounts)
+    if (!total)
         return 0;
-    if (!(im = calloc(1, sizeof *im)) || !(im->mounts = calloc(m->n_mounts, sizeof *im->mounts)) ||
-        !(im->bytes = calloc(m->n_mounts, sizeof *im->bytes)))
+    if (!(im = calloc(1, sizeof *im)) || !(im->mounts = calloc(total, sizeof *im->mounts)) ||
+        !(im->bytes = calloc(total, sizeof *im->bytes)))
         goto fail;
-    for (uint32_t i = 0; i < m->n_mounts; i++) {
-        int c = zv_cfg_find_channel(chm, m->mounts[i].alias);
-        const zv_io_channel *src = c < 0 ? NULL : &ch[c];
-        char msg[300];
-        if (!src || src->kind != ZV_IO_REGULAR || !src->readable) {
-            snprintf(why, wn, "Mount = %s: not a readable file channel", m->mounts[i].alias);
-            rc = -EINVAL;
-            goto fail;
-        }
-        rc = read_image(src, &im->bytes[im->n_bytes++]);
-        if (rc == 0 && !(im->mounts[i].root = parse_tar(&im->arena, im->bytes[i],
-                                                         (uint64_t)src->size, deadline_ns, &rc,
-                                                         msg, sizeof msg)))
-            snprintf(why, wn, "Mount = %s: %s: %s", m->mounts[i].alias, chm->channels[c].uri, msg);
-        else if (rc)
-            snprintf(why, wn, "Mount = %s: %s: cannot read the image", m->mounts[i].alias,
-                     chm->channels[c].uri);
+    for (uint32_t i = 0; i < total; i++) {
+        char name[4400], msg[300];
+        const char *path = NULL;
+        uint64_t size = 0;
+        why[0] = 0;
+        rc = image_source(m, chm, ch, i, &im->bytes[im->n_bytes], &size, name, sizeof name,
+                          &path, why, wn);
+        im->n_bytes += im->bytes[im->n_bytes] != NULL;
+        if (rc == 0 && !(im->mounts[i].root = parse_tar(&im->arena, im->bytes[i], size,
+                                                         deadline_ns, &rc, msg, sizeof msg)))
+            snprintf(why, wn, "%s: %s", name, msg);
+        else if (rc && !why[0])
+            snprintf(why, wn, "%s: cannot read the image", name);
         if (rc)
             goto fail;
-        im->mounts[i].path = m->mounts[i].path;
+        im->mounts[i].path = path;
         im->n_mounts = i + 1;
     }
     for (zv_mnode *n = im->arena.live; n; n = n->next)
@@ -428,6 +467,14 @@ fail:
         snprintf(why, wn, "out of memory");
     zv_mimages_free(im);
     return rc;
+}
+
+uint32_t zv_mimages_count(const zv_mimages *im) { return im ? im->n_mounts : 0; }
+
+zv_mnode *zv_mimages_root(const zv_mimages *im, uint32_t i, const char **path)
+{
+    *path = im->mounts[i].path;
+    return im->mounts[i].root;
 }
 
 void zv_mimages_free(zv_mimages *im)

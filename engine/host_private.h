@@ -224,6 +224,10 @@ int zv_tar_walk(const uint8_t *img, uint64_t size, uint64_t deadline_ns,
 int zv_mimages_new(const zv_cfg_manifest *m, const zv_cfg_manifest *chm, const zv_io_channel *ch,
                    uint64_t deadline_ns, zv_mimages **out, char *why, size_t n);
 void zv_mimages_free(zv_mimages *im);
+/* How many images (im may be NULL), and image i's root (read-only) and
+ * mount point. */
+uint32_t zv_mimages_count(const zv_mimages *im);
+zv_mnode *zv_mimages_root(const zv_mimages *im, uint32_t i, const char **path);
 /* A file system, and the channel set it shows (its channels at their
  * aliases, its images at their mount points): switched between runs. */
 int zv_mfs_new(zv_mfs **out);

@@ -87,8 +87,8 @@ static int set_open(const zv_cfg_manifest *m, const zv_cfg_manifest *chm, zv_eng
     if (!(c->ch = calloc(chm->n_channels + 1, sizeof *c->ch)))
         goto fail;
     if ((rc = open_channels(chm, c->ch, &c->n_ch, err)) ||
-        (!m->wasi_only && (rc = zv_mimages_new(m, chm, c->ch, deadline_of(chm), &c->images,
-                                               err->msg, sizeof err->msg))) ||
+        (rc = zv_mimages_new(m, chm, c->ch, deadline_of(chm), &c->images, err->msg,
+                             sizeof err->msg)) ||
         (rc = build_blob(chm, c->ch, &c->blob, &c->blob_len)))
         goto fail;
     return 0;
@@ -139,7 +139,7 @@ int zv_eng_session_new(const zv_cfg_manifest *m, zv_eng_session **out, zv_eng_er
         return -ENOMEM;
     s->man = m;
     s->cur = &s->own;
-    s->n_fds = 4 + m->n_dirs + 16;
+    s->n_fds = 4 + m->n_dirs + m->n_images + 16;
     s->fds = calloc(s->n_fds, sizeof *s->fds);
     s->dirs = calloc(m->n_dirs + 1, sizeof *s->dirs);
     s->dir_names = calloc(m->n_dirs + 1, sizeof *s->dir_names);
@@ -161,8 +161,8 @@ int zv_eng_session_new(const zv_cfg_manifest *m, zv_eng_session **out, zv_eng_er
             goto fail;
         s->n_dirs = i + 1;
     }
-    s->fd_high = 3 + (m->wasi_only ? 0 : 1) + m->n_dirs;
-    if ((rc = set_open(m, m, &s->own, err)) || (!m->wasi_only && (rc = zv_mfs_new(&s->mfs))))
+    if ((rc = set_open(m, m, &s->own, err)) ||
+        ((!m->wasi_only || m->n_images) && (rc = zv_mfs_new(&s->mfs))))
         goto fail;
     if ((rc = zv_io_ring_new(8, &s->ring))) {
         snprintf(err->msg, sizeof err->msg, "io_uring is not available: %s", strerror(-rc));
@@ -219,10 +219,19 @@ struct zv_eng_session_mark {
 };
 
 /* The descriptors a run starts with: the standard channels, then /dev or
- * the preopened directories (each a fresh host descriptor). */
+ * the preopened directories (each a fresh host descriptor), then in a
+ * plain WASI run the module's images, each preopened at its mount point
+ * (elsewhere they are in the in-memory tree under /). */
 static void start_fds(zv_eng_session *s)
 {
     uint32_t first_dir = s->man->wasi_only ? 3 : 4;
+    uint32_t n_images = s->man->wasi_only ? zv_mimages_count(s->cur->images) : 0;
+    for (uint32_t i = 0; i < n_images; i++) {
+        zv_host_fd *d = &s->fds[first_dir + s->n_dirs + i];
+        d->kind = ZV_FD_MEM;
+        d->type = 3; /* its node is read-only and the session's: never freed by a run */
+        d->node = zv_mimages_root(s->cur->images, i, &d->preopen);
+    }
     for (uint32_t i = 0; i < first_dir + s->n_dirs; i++) {
         zv_host_fd *d = &s->fds[i];
         if (i < 3) {
@@ -237,7 +246,7 @@ static void start_fds(zv_eng_session *s)
             d->shared = 1;
         }
     }
-    s->fd_high = first_dir + s->n_dirs;
+    s->fd_high = first_dir + s->n_dirs + n_images;
 }
 
 /* Everything a run changed back to the mark m, or to the start (m NULL).

@@ -262,6 +262,7 @@ struct zv_eng_module {
     int fast_compile, no_interrupt_checks;
     char *cache_dir, *cc; /* the options it was loaded with (NULL: defaults) */
     int code_fd;          /* from an artifact: the memfd dl was loaded from (else -1) */
+    char *dir;            /* loaded from a file: its folder, absolute (zvm.mount's images) */
 };
 
 struct zv_eng_instance {

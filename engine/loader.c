@@ -10,6 +10,7 @@
 #include <elf.h>
 #include <link.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,6 +276,17 @@ int zv_eng_module_load(const uint8_t *bytes, size_t size, const zv_eng_opts *opt
     return load_adopt(copy, size, opts, out, cached, err, NULL);
 }
 
+/* The folder of the file a module came from, absolute (the images its
+ * zvm.mount section names are there). */
+static int module_dir(const char *path, zv_eng_module *m)
+{
+    char buf[PATH_MAX];
+    if (!realpath(path, buf))
+        return 0; /* gone since it was read: no folder, so no images */
+    *strrchr(buf, '/') = 0;
+    return (m->dir = strdup(buf[0] ? buf : "/")) ? 0 : -ENOMEM;
+}
+
 int zv_eng_module_load_file(const char *path, const zv_eng_opts *opts, zv_eng_module **out,
                             int *cached, zv_eng_err *err)
 {
@@ -311,6 +323,12 @@ int zv_eng_module_load_file(const char *path, const zv_eng_opts *opts, zv_eng_mo
         rc = load_adopt(bytes, (size_t)got, opts, out, cached, err, path);
     }
     close(fd);
+    if (rc == 0 && module_dir(path, *out)) {
+        zv_eng_module_free(*out);
+        *out = NULL;
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+        rc = -ENOMEM;
+    }
     if (rc) {
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err->msg);
@@ -341,6 +359,7 @@ void zv_eng_module_free(zv_eng_module *m)
     free(m->bytes);
     free(m->cache_dir);
     free(m->cc);
+    free(m->dir);
     free(m);
 }
 

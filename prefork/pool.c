@@ -753,6 +753,22 @@ static int set_dirs(zv_pf_pool *p, const zvm_pool_config *c)
     return 0;
 }
 
+/* The images the module names in its zvm.mount section, mounted in
+ * every record's tree (a daemon's jobs have their manifest's Mount). */
+static int set_images(zv_pf_pool *p, const zv_eng_module *m, char *err, size_t errlen)
+{
+    zv_eng_err e = {0};
+    int rc = zv_eng_module_mounts(m, &p->images, &e);
+    if (rc) {
+        snprintf(err, errlen, "%s", e.msg);
+        return rc;
+    }
+    p->man->images = p->images;
+    while (p->images && p->images[p->man->n_images])
+        p->man->n_images++;
+    return 0;
+}
+
 /* A template's Program must be the module the pool runs (a Program that
  * was silently ignored misled its users). */
 static int same_program(const zv_cfg_manifest *m, const char *template, const char *program,
@@ -872,7 +888,8 @@ int zv_pf_pool_new_for(zv_eng_module *m, const zvm_pool_config *cfg, int jobs, z
     p->efd = -1;
     atomic_store(&p->counters.lag, -1);
     pthread_mutex_init(&p->prod_lock, NULL);
-    if ((rc = setup(p, cfg ? cfg : &defaults, err, errlen)))
+    if ((rc = setup(p, cfg ? cfg : &defaults, err, errlen)) ||
+        (!jobs && (rc = set_images(p, m, err, errlen))))
         goto fail;
     if (p->snapshot == ZVM_SNAPSHOT_FIRST_READ && !zv_eng_module_fork_build(m)) {
         zv_eng_err e = {0}; /* its code must mark dirty pages, and never be the baseline's */
@@ -928,6 +945,7 @@ void zv_pf_pool_free(zv_pf_pool *p)
     for (uint32_t i = 0; p->dirs && p->dirs[i]; i++)
         free(p->dirs[i]);
     free(p->dirs);
+    zv_eng_mounts_free(p->images);
     for (uint32_t i = 0; p->batches && i < p->n_batches; i++) {
         free(p->batches[i].in);
         free(p->batches[i].out);

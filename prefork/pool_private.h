@@ -59,6 +59,7 @@ struct zv_pf_pool {
     int tier_started;
     zv_cfg_manifest *man;
     char **dirs;             /* zvm_pool_config.dirs, copied (man->dirs) */
+    char **images;           /* the module's zvm.mount images (man->images) */
     uint64_t timeout_ns, input_limit;
     uint32_t depth, n_workers, n_batches;
     int unordered, reset_how, snapshot;

@@ -24,6 +24,8 @@ typedef struct {
     zv_pf_watch *watch; /* NULL without a timeout */
     int trap;
     char memory_etag[65];
+    zv_cfg_manifest with_images; /* a plain WASI run's manifest with the module's images */
+    char **images;
 } session_run;
 
 static void status(zvm_report *rep, const char *fmt, const char *a, const char *b)
@@ -173,6 +175,17 @@ static int run(session_run *s, zv_pf_watchdog **wd)
         s->mod = s->o->module;
     else if ((code = zv_pf_load_program(s->man, &s->o->eng, &s->mod, s->rep)))
         return code;
+    if (s->man->wasi_only && (rc = zv_eng_module_mounts(s->mod, &s->images, &err))) {
+        status(s->rep, "%s: %s", s->man->program, err.msg);
+        return rc == -ENOMEM ? 1 : ZV_CFG_EXIT_INVALID;
+    }
+    if (s->images) {
+        s->with_images = *s->man;
+        s->with_images.images = s->images;
+        while (s->images[s->with_images.n_images])
+            s->with_images.n_images++;
+        s->man = &s->with_images;
+    }
     info = zv_eng_module_info(s->mod);
     if (info->n_memories && (uint64_t)info->memories[0].min * 65536 > s->man->memory_bytes) {
         snprintf(s->rep->status, sizeof s->rep->status, "the program needs %llu bytes of "
@@ -232,6 +245,7 @@ int zv_pf_session_run(const zv_cfg_manifest *man, zv_pf_session_opts *o, zvm_rep
         zv_eng_totals_free(&totals);
     }
     zv_eng_session_free(s.session);
+    zv_eng_mounts_free(s.images);
     if (!s.o->module)
         zv_eng_module_free(s.mod);
     if (rc)

@@ -718,6 +718,10 @@ static int sec_custom(ctx *x)
     int rc = zv_rd_name(RD, &name, &len);
     if (rc)
         return rc;
+    if (len == 9 && !memcmp(name, "zvm.mount", 9) && !x->m->n_zvm_mount++) {
+        x->m->zvm_mount = x->rd.p; /* checked when used (zv_eng_module_mounts) */
+        x->m->zvm_mount_len = (uint32_t)(x->rd.end - x->rd.p);
+    }
     x->rd.p = x->rd.end; /* the contents are not ours to check */
     return 0;
 }

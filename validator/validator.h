@@ -220,6 +220,11 @@ typedef struct {
     uint32_t n_datas;
     zv_val_data *datas;
     int has_data_count;
+    /* zvm's custom section `zvm.mount` (the images the module asks to be
+     * mounted, engine.h zv_eng_module_mounts): its payload, unchecked, or
+     * NULL; n_zvm_mount counts such sections (only one is accepted). */
+    const uint8_t *zvm_mount;
+    uint32_t zvm_mount_len, n_zvm_mount;
 } zv_val_module;
 
 /* Decode and validate `bytes`. Returns 0 and sets *out (free with
