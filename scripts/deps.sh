@@ -19,6 +19,7 @@ pkgs=(
   time python3                                   # tests: peak RSS (/usr/bin/time), tar images
   mandoc                                         # tests: lint the man pages
   curl systemd                                   # tests: scrape --metrics, systemd-analyze verify
+  lua5.4                                         # tests: the Lua guest's oracle (Debian's native lua5.4)
 )
 missing=()
 for p in "${pkgs[@]}"; do
