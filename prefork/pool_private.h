@@ -14,6 +14,8 @@
 
 #define BATCH_MAX 256
 #define BATCH_BYTES (1u << 20)
+#define MAX_WORKERS 64
+#define MAX_LIMIT (1ull << 30) /* a record's input or output */
 #define QUEUE_DEPTH 4 /* batches handed to one worker and not yet collected */
 
 typedef struct {
@@ -107,6 +109,10 @@ struct zv_pf_pool {
 /* The producer's side (exclusive: prod_lock or the feed token). Append a
  * record to the open batch; with `eager`, hand the batch on at once when a
  * worker is idle, else only when full. 0, -EAGAIN (no room now), -ENOMEM. */
+/* The configuration made real (pool_setup.c): the manifest, argv, folders
+ * and images, limits, the worker and batch arrays; p->mod and p->jobs set
+ * before. 0, or -errno with err filled. */
+int zv_pf_pool_setup(zv_pf_pool *p, const zvm_pool_config *c, char *err, size_t errlen);
 int zv_pf_pool_append(zv_pf_pool *p, const void *data, size_t len, uint64_t tag, int eager);
 /* Hand the open batch on if it holds records (0 if no queue had room). */
 int zv_pf_pool_send(zv_pf_pool *p);
