@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -388,12 +389,15 @@ static int read_image(int fd, uint64_t size, uint8_t **out)
     return 0;
 }
 
-/* Mount i's source: the channel its Mount line names (m->mounts), or the
- * file of a module's image (m->images, "HOSTFILE::GUESTDIR"): its bytes,
- * size, name for messages and mount point. */
+/* Mount i's source: the channel its Mount line names (m->mounts), read
+ * into memory, or the file of a module's image (m->images,
+ * "HOSTFILE::GUESTDIR"), mapped (*mapped: its length) as a shared
+ * library is, for a start-up that neither zeroes nor copies it: its
+ * bytes, size, name for messages and mount point. */
 static int image_source(const zv_cfg_manifest *m, const zv_cfg_manifest *chm,
                         const zv_io_channel *ch, uint32_t i, uint8_t **bytes, uint64_t *size,
-                        char *name, size_t nn, const char **path, char *why, size_t wn)
+                        uint64_t *mapped, char *name, size_t nn, const char **path, char *why,
+                        size_t wn)
 {
     struct stat st;
     const char *sep;
@@ -423,7 +427,14 @@ static int image_source(const zv_cfg_manifest *m, const zv_cfg_manifest *chm,
         return rc;
     }
     *size = (uint64_t)st.st_size;
-    rc = read_image(fd, *size, bytes);
+    if (*size) {
+        void *at = mmap(NULL, (size_t)*size, PROT_READ, MAP_PRIVATE, fd, 0);
+        rc = at == MAP_FAILED ? -errno : 0;
+        if (rc == 0)
+            *bytes = at, *mapped = *size;
+    } else {
+        rc = read_image(fd, 0, bytes);
+    }
     close(fd);
     return rc;
 }
@@ -438,15 +449,16 @@ int zv_mimages_new(const zv_cfg_manifest *m, const zv_cfg_manifest *chm, const z
     if (!total)
         return 0;
     if (!(im = calloc(1, sizeof *im)) || !(im->mounts = calloc(total, sizeof *im->mounts)) ||
-        !(im->bytes = calloc(total, sizeof *im->bytes)))
+        !(im->bytes = calloc(total, sizeof *im->bytes)) ||
+        !(im->mapped = calloc(total, sizeof *im->mapped)))
         goto fail;
     for (uint32_t i = 0; i < total; i++) {
         char name[4400], msg[300];
         const char *path = NULL;
         uint64_t size = 0;
         why[0] = 0;
-        rc = image_source(m, chm, ch, i, &im->bytes[im->n_bytes], &size, name, sizeof name,
-                          &path, why, wn);
+        rc = image_source(m, chm, ch, i, &im->bytes[im->n_bytes], &size,
+                          &im->mapped[im->n_bytes], name, sizeof name, &path, why, wn);
         im->n_bytes += im->bytes[im->n_bytes] != NULL;
         if (rc == 0 && !(im->mounts[i].root = parse_tar(&im->arena, im->bytes[i], size,
                                                          deadline_ns, &rc, msg, sizeof msg)))
@@ -486,8 +498,12 @@ void zv_mimages_free(zv_mimages *im)
     while (im->arena.live)
         zv_mnode_free(&im->arena, im->arena.live);
     for (uint32_t i = 0; i < im->n_bytes; i++)
-        free(im->bytes[i]);
+        if (im->mapped[i])
+            munmap(im->bytes[i], (size_t)im->mapped[i]);
+        else
+            free(im->bytes[i]);
     free(im->bytes);
+    free(im->mapped);
     free(im->mounts);
     free(im);
 }

@@ -64,6 +64,7 @@ struct zv_mimages {
     mount *mounts;
     uint32_t n_mounts;
     uint8_t **bytes;       /* the images' bytes, which file nodes point into */
+    uint64_t *mapped;      /* each one's mapped length (a module's image), or 0 (malloc) */
     uint32_t n_bytes;
 };
 

@@ -18,8 +18,12 @@
 #           grep.c: a pattern with a capture group over the log
 #   lua     Debian's lua5.4 source package (LUA_USE_C89 both ways, as
 #           tests/e2e/lua.sh): fib.lua, strings.lua, report.lua over the log
-# CPython is not in the suite yet: its wasm32-wasi build is the
-# interpreters issue's (24), and the suite takes it from there.
+#   python  CPython 3.11: the build's own guest (BUILD/guests/python.wasm,
+#           Debian's python3.11 source by zvm-cc -O2, its standard
+#           library in the image beside it) against the same source
+#           package built natively by its configure with the same CFLAGS
+#           (-O2); node reads the source's Lib. fib.py, strings.py,
+#           report.py over the log. Skipped, said, without the guest.
 #
 # Debian's packages come through scripts/apt-source.sh (a private apt
 # state). --work DIR keeps the sources and builds between runs (default:
@@ -132,6 +136,26 @@ mapfile -t lua_files < <(ls deb/lua5.4/src/*.c | grep -v -e /luac.c -e /onelua.c
 # README's "setjmp and longjmp")
 wasm_cc=$build/zvm-cc both lua -DLUA_USE_C89 -- "${lua_files[@]}"
 
+# CPython: the guest is the build's; natively the same source package by
+# its own configure and make, -O2 as the guest (whose configure gets
+# CFLAGS=-O2 from scripts/build-python.sh)
+python=0
+if [ -f "$build/guests/python.wasm" ]; then
+    fetch python3.11
+    if [ ! -x py-native/python ]; then
+        echo "building python natively (configure && make, a few minutes) ..."
+        mkdir -p py-native
+        (cd py-native && CFLAGS=-O2 ../deb/python3.11/configure --disable-test-modules > configure.log &&
+            make -j"$(nproc)" > make.log 2>&1) || { echo "$0: CPython's native build failed (py-native/*.log)" >&2; exit 1; }
+    fi
+    ln -sf py-native/python python
+    ln -sf "$build/guests/python.wasm" python.wasm
+    export NODE_WASI_DIRS=/usr/local/lib/python3.11=$work/deb/python3.11/Lib PYTHONHASHSEED=0
+    python=1
+else
+    echo "python: $build/guests/python.wasm was not built (the guests target): not in this run"
+fi
+
 # binary input for zlib: the native builds, repeated to size
 bin=bin.$lines
 if [ ! -e "$bin" ]; then
@@ -161,6 +185,11 @@ wl "pcre2 grep log" "$log" grep 'level=(ERROR|WARN) path=(/api/v[12]/\w+)/\d+ st
 wl "lua fib($fib)" /dev/null lua -e "arg = {'$fib'}" -e " $(cat "$here/fib.lua")"
 wl "lua strings" /dev/null lua -e "arg = {'$rounds'}" -e " $(cat "$here/strings.lua")"
 wl "lua log report" "$log" lua -e " $(cat "$here/report.lua")"
+if [ $python = 1 ]; then
+    wl "python fib($((fib - 3)))" /dev/null python -c "$(cat "$here/fib.py")" $((fib - 3))
+    wl "python strings+json" /dev/null python -c "$(cat "$here/strings.py")" $((rounds / 5))
+    wl "python log report" "$log" python -c "$(cat "$here/report.py")"
+fi
 
 # run_one KIND WORKLOAD OUT: one run, its wall ms on stdout
 run_one() {
@@ -181,7 +210,9 @@ run_one() {
 kinds=(native zvm)
 [ -n "$node" ] && kinds+=(node)
 echo "warming zvm's cache (translate + gcc -O2, once per module) ..."
-for prog in sqlite minigzip grep lua; do "$zvm" compile "$prog.wasm" > /dev/null; done
+for prog in sqlite minigzip grep lua $([ $python = 1 ] && echo python); do
+    "$zvm" compile "$prog.wasm" > /dev/null
+done
 rm -f t_*.txt
 for r in $(seq "$runs"); do
     for i in "${!workloads[@]}"; do
