@@ -150,6 +150,7 @@ if [ -f "$build/guests/python.wasm" ]; then
     fi
     ln -sf py-native/python python
     ln -sf "$build/guests/python.wasm" python.wasm
+    mkdir -p deb/python3.11/Lib/lib-dynload # (where node's Python looks for it)
     export NODE_WASI_DIRS=/usr/local/lib/python3.11=$work/deb/python3.11/Lib PYTHONHASHSEED=0
     python=1
 else
