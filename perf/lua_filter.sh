@@ -22,40 +22,26 @@ while [ $# -gt 0 ]; do
     esac
 done
 source "$src/perf/lib.sh"
+zvm=$build/zvm
 lua=$build/guests/lua.wasm
 [ -f "$lua" ] || { echo "no $lua: build the target guests (cmake --build build --target guests)" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export ZVM_CACHE=$tmp/cache ZVM_TIER=0
 yes "$(cat "$src/examples/sample.log")" 2>/dev/null | head -n "$n" > "$tmp/in.log" || true
-"$build/zvm" compile "$lua" "$build/examples/logfilter.wasm" > /dev/null
+"$zvm" compile "$lua" "$build/examples/logfilter.wasm" > /dev/null
 
-run() { # NAME WORKERS MODULE [OPTIONS...]: one batch, its rate and CPU per record appended
-    local name=$1 w=$2 m=$3
-    shift 3
-    "$build/zvm" batch --module "$m" --input "$tmp/in.log" --output "$tmp/$name.out" \
-        --workers "$w" --stats json --no-progress "$@" 2> "$tmp/sum.json"
-    sed 's/.*"records_per_second": \([0-9.e+]*\).*"cpu_us_per_record": \([0-9.e+]*\).*/\1 \2/' \
-        "$tmp/sum.json" >> "$tmp/$name.$w"
-}
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$rounds"); do
     for w in 1 2; do
-        run lua "$w" "$lua" --dir "$src/examples/lua::/filters" --arg /filters/filter.lua \
+        batch_rate lua "$w" "$lua" --dir "$src/examples/lua::/filters" --arg /filters/filter.lua \
             --arg ERROR --snapshot first-read
-        run c "$w" "$build/examples/logfilter.wasm" --arg ERROR
+        batch_rate c "$w" "$build/examples/logfilter.wasm" --arg ERROR
     done
 done
 echo "load after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 cmp -s "$tmp/lua.out" "$tmp/c.out" || { echo "Lua and C kept different lines" >&2; exit 1; }
 echo "$n records ($(wc -l < "$tmp/lua.out") kept), $rounds rounds, medians:"
-printf '  %-34s %12s %12s %14s\n' filter "1 worker/s" "2 workers/s" "2 vs 1"
-for f in lua c; do
-    one=$(cut -d' ' -f1 "$tmp/$f.1" | median) two=$(cut -d' ' -f1 "$tmp/$f.2" | median)
-    cpu=$(cut -d' ' -f2 "$tmp/$f.2" | median)
-    printf '  %-34s %12.0f %12.0f %13.2fx   (%.2f us CPU per record on 2)\n' \
-        "$([ $f = lua ] && echo "lua.wasm filter.lua, first-read" || echo "logfilter.wasm (C, peer)")" \
-        "$one" "$two" "$(awk -v a="$two" -v b="$one" 'BEGIN { print a / b }')" "$cpu"
-done
+batch_rate_table "lua.wasm filter.lua, first-read" lua "logfilter.wasm (C, peer)" c
 awk -v l="$(cut -d' ' -f1 "$tmp/lua.2" | median)" -v c="$(cut -d' ' -f1 "$tmp/c.2" | median)" \
     'BEGIN { printf "  Lua on 2 workers: %.2fx the goal (150k/s), %.2fx the C peer\n", l / 150000, l / c }'

@@ -20,6 +20,9 @@
  *   readlinkat                 lookups beneath the folder, listings, links
  *                              (its files open O_RDONLY; writes are refused
  *                              before any call)
+ *   sysinfo                    glibc's qsort (a listing's sort, above)
+ *                              asks sysconf(_SC_PHYS_PAGES) once per
+ *                              process, for its first array over 1 KiB
  *   exit, rseq, sigaltstack    the worker's end (its signal stack is
  *                              switched off before it is unmapped)
  *   rt_sigprocmask, tgkill,    abort() after a host bug, so that it dumps
@@ -65,7 +68,7 @@ static const int allowed[] = {
     SYS_openat,         SYS_newfstatat, SYS_fstat,     SYS_close,         SYS_read,
     SYS_lseek,          SYS_exit,      SYS_rseq,       SYS_rt_sigprocmask, SYS_tgkill,
     SYS_getpid,         SYS_gettid,    SYS_restart_syscall, SYS_sigaltstack, SYS_openat2,
-    SYS_getdents64,     SYS_readlinkat,
+    SYS_getdents64,     SYS_readlinkat, SYS_sysinfo,
 };
 #endif
 

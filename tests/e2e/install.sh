@@ -201,5 +201,12 @@ if [ -f "$build/guests/lua.wasm" ]; then
     check "zvm run PREFIX/share/zvm/guests/lua.wasm -e 'print(1+1)' prints 2: $last, $out" \
         $([ $last = 0 ] && [ "$out" = 2 ]; echo $?)
 fi
+# the ready CPython: the module and, beside it, the image its zvm.mount
+# section names (tests/e2e/python_guest.sh runs them)
+if [ -f "$build/guests/python.wasm" ]; then
+    cmp -s "$P/share/zvm/guests/python.wasm" "$build/guests/python.wasm" &&
+        cmp -s "$P/share/zvm/guests/python3.11.tar" "$build/guests/python3.11.tar"
+    check "python.wasm and python3.11.tar installed side by side in PREFIX/share/zvm/guests" $?
+fi
 
 finish install.sh
