@@ -1,8 +1,10 @@
 /*
  * fast_exit.c — CPython's exit without the teardown, for python.wasm
- * (scripts/build-python.sh links it with -Wl,--wrap=Py_FinalizeEx, so
- * Py_RunMain's and Py_Exit's calls come here; CPython's source is not
- * patched).
+ * (scripts/build-python.sh links it with -Wl,--wrap=Py_FinalizeEx;
+ * CPython's source is not patched). wasm-ld 14, as lld, rewrites every
+ * reference, those inside pylifecycle.c too: Py_RunMain's (a normal end,
+ * an uncaught exception), Py_Exit's (SystemExit) and Py_Finalize's all
+ * come here, and the real Py_FinalizeEx is not even in the module.
  *
  * A zvm record ends with its instance: nothing the interpreter frees at
  * exit outlives it. Py_FinalizeEx costs 1.6-1.9 ms natively after
