@@ -16,7 +16,7 @@ check() { n_checks=$((n_checks + 1)); [ "$2" = 0 ] || fail "$1"; }
 last=$?
 check "zvm compile python.wasm: $(cat compile.log)" $last
 echo 'import sys; print(sys.stdin.readline().upper(), end="")' > up.py
-echo hello | "$zvm" batch --module "$py" "${batch_opts[@]}" --dir "$tmp::/t" --arg /t/up.py \
+echo hello | "$zvm" batch --module "$py" --dir "$tmp::/t" --arg /t/up.py \
     --snapshot first-read --input - --output out.txt 2> batch.log
 check "a first-read batch (the fork point's build): $(cat out.txt) $(cat batch.log)" \
     $([ "$(cat out.txt)" = HELLO ]; echo $?)

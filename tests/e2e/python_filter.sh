@@ -19,7 +19,7 @@ grep ERROR "$src/examples/sample.log" > want.txt
 [ -s want.txt ] || { echo "no ERROR line in the sample"; exit 1; }
 
 for mode in off first-read; do
-    "$zvm" batch --module "$py" "${batch_opts[@]}" --dir "$src/examples/python::/filters" \
+    "$zvm" batch --module "$py" --dir "$src/examples/python::/filters" \
         --arg /filters/filter.py --arg ERROR --snapshot $mode --input "$src/examples/sample.log" \
         --output "f.$mode" --errors "f.$mode.err" --workers 2 --stats json 2> "f.$mode.sum"
     echo "status $?" >> "f.$mode"
@@ -47,7 +47,7 @@ on_free_port start_scratch_redis || redis_pid=
 check "redis-server starts on a free port ($port)" $([ -n "$redis_pid" ]; echo $?)
 while IFS= read -r line; do rcli XADD logs '*' data "$line" > /dev/null; done < "$src/examples/sample.log"
 "$zvm" consume --redis "127.0.0.1:$port" --stream logs --group filters --consumer c1 \
-    --module "$py" "${batch_opts[@]}" --dir "$src/examples/python::/filters" \
+    --module "$py" --dir "$src/examples/python::/filters" \
     --arg /filters/filter.py --arg ERROR --snapshot first-read --workers 2 \
     --output-stream logs.out --errors-stream logs.errors --skip-empty --drain 2> consume.log
 last=$?

@@ -1,10 +1,8 @@
 #!/usr/bin/env bash
 # python_guest.sh — the installed CPython (issue 24): build/guests/python.wasm
 # and its standard library image python3.11.tar, made by the target
-# `guests` (scripts/build-python.sh). With the module's `zvm.mount` section
-# zvm mounts the image by itself; a zvm without that mechanism gets the
-# image's files unpacked as a read-only --dir at the same guest path (the
-# test says which it used). Checks: `-c 'import re, json ...'` prints its
+# `guests` (scripts/build-python.sh), which zvm mounts by itself (the
+# module's `zvm.mount` section): no option is given anywhere. Checks: `-c 'import re, json ...'` prints its
 # line and nothing on stderr; no __pycache__ is written, even into a
 # writable folder; the fast exit (guests/python/fast_exit.c) ends every
 # program with the status, stdout and stderr that the native python3.11
@@ -23,13 +21,13 @@ source "$here/lib.sh"
 source "$here/python_lib.sh"
 check() { n_checks=$((n_checks + 1)); [ "$2" = 0 ] || fail "$1"; }
 
-out=$("$zvm" run "${run_opts[@]}" "$py" -c \
+out=$("$zvm" run "$py" -c \
       'import re, json; print(json.dumps({"a": re.findall("[0-9]+", "a1b22")}))' 2> err.txt)
 last=$?
 [ $last = 0 ] && [ "$out" = '{"a": ["1", "22"]}' ] && [ ! -s err.txt ]
 ok=$?
 check "python.wasm -c 'import re, json...' prints its line alone: status $last, '$out', $(head -5 err.txt)" $ok
-"$zvm" run "${run_opts[@]}" "$py" -c 'import sys, os; print(sys.prefix, sys.dont_write_bytecode,
+"$zvm" run "$py" -c 'import sys, os; print(sys.prefix, sys.dont_write_bytecode,
     os.path.exists(sys.prefix + "/lib/python3.11/json/__pycache__/decoder.cpython-311.pyc"))' \
     > prefix.txt 2>&1
 [ "$(cat prefix.txt)" = "/usr/local True True" ]
@@ -38,7 +36,7 @@ check "prefix /usr/local, bytecode not written, the image's .pyc there: $(cat pr
 
 # a writable folder with a module: imported, and still no __pycache__
 mkdir mods && echo 'X = 42' > mods/mymod.py
-out=$("$zvm" run "${run_opts[@]}" --dir "$tmp/mods::/mods" "$py" -c \
+out=$("$zvm" run --dir "$tmp/mods::/mods" "$py" -c \
       'import sys; sys.path.insert(0, "/mods"); import mymod; print(mymod.X)' 2>&1)
 [ "$out" = 42 ] && [ ! -e mods/__pycache__ ]
 ok=$?
@@ -61,7 +59,7 @@ progs=(
 for prog in "${progs[@]}"; do
     "$native" -I -c "$prog" > want.out 2> want.err
     echo "status $?" >> want.out
-    "$zvm" run "${run_opts[@]}" "$py" -c "$prog" > got.out 2> got.err
+    "$zvm" run "$py" -c "$prog" > got.out 2> got.err
     echo "status $?" >> got.out
     cmp -s got.out want.out && cmp -s got.err want.err
     ok=$?
@@ -72,12 +70,12 @@ class W:
     def write(self, s): pass
     def flush(self): raise OSError("no")
 sys.stdout = W()'
-"$zvm" run "${run_opts[@]}" "$py" -c "$flushfail" > /dev/null 2> got.err
+"$zvm" run "$py" -c "$flushfail" > /dev/null 2> got.err
 last=$?
 [ $last = 120 ] && grep -q '^OSError: no$' got.err
 ok=$?
 check "a stdout whose flush fails: status 120 and the error reported, as Py_FinalizeEx: $last, $(cat got.err)" $ok
-out=$("$zvm" run "${run_opts[@]}" "$py" -c 'class A:
+out=$("$zvm" run "$py" -c 'class A:
     def __del__(self): print("del")
 a = A(); print("end")' 2>&1)
 [ "$out" = end ]
@@ -105,7 +103,7 @@ EOF
 mkdir scripts && cp rec.py scripts/
 printf '%s\n' plain exit3 systemexit4 msg raise osexit atexit plain > records.txt
 for mode in off first-read; do
-    "$zvm" batch --module "$py" "${batch_opts[@]}" --dir "$tmp/scripts::/s" --arg /s/rec.py \
+    "$zvm" batch --module "$py" --dir "$tmp/scripts::/s" --arg /s/rec.py \
         --snapshot $mode --input records.txt --output "b.$mode" --errors "b.$mode.err" \
         --workers 2 --allow-exit-codes 3 --stats json 2> "b.$mode.sum"
     echo "batch status $?" >> "b.$mode"

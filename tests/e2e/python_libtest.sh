@@ -24,7 +24,7 @@ tests="test_bisect test_collections test_copy test_dataclasses test_datetime tes
        test_pprint test_re test_set test_shlex test_statistics test_string test_struct
        test_textwrap test_tuple test_unicode test_userdict test_binascii"
 mkdir libtests zoneinfo && cp -r "$build/guests/src/python3.11/Lib/test" libtests/ || exit 1
-"$zvm" run "${run_opts[@]}" --dir "$tmp/libtests::/tests:ro" --dir "$tmp/zoneinfo::/usr/share/zoneinfo:ro" \
+"$zvm" run --dir "$tmp/libtests::/tests:ro" --dir "$tmp/zoneinfo::/usr/share/zoneinfo:ro" \
     --env PYTHONPATH=/tests "$py" -m unittest $(printf 'test.%s ' $tests) > unittest.out 2>&1
 last=$?
 ran=$(sed -n 's/^Ran \([0-9]*\) tests.*/\1/p' unittest.out)
