@@ -41,7 +41,8 @@ typedef struct {
     const char *cache_dir;  /* NULL: $ZVM_CACHE, else $XDG_CACHE_HOME/zvm, else ~/.cache/zvm */
     const char *cc;         /* NULL: $ZVM_CC, else "gcc" */
     int fast_compile;       /* 1: -O0, quick to build and slow to run (spec tests) */
-    int no_interrupt_checks; /* 1: no safe-point polls (timeouts cannot stop loops) */
+    int no_interrupt_checks; /* kept for measuring: the entry poll is the stack check now
+                              * (rt_ops.h ZV_ENTER), so the code is the same */
     const zv_val_policy *policy; /* checked after validation, before compiling; NULL: none */
     /* An artifact must be signed by this Ed25519 public key (32 bytes,
      * borrowed), which replaces the ownership rule; NULL: ownership. */
@@ -75,7 +76,7 @@ typedef struct {
 
 /* Options of the translator itself (part of the cache key). */
 typedef struct {
-    int interrupt_checks;
+    int interrupt_checks; /* unused: the entry check polls (rt_ops.h ZV_ENTER) */
     int dirty_pages; /* every store marks its 4 KiB page in ctx->dirty (modules that fork) */
 } zv_eng_translate_opts;
 

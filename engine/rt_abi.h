@@ -36,7 +36,7 @@
 
 #include <setjmp.h>
 
-#define ZV_ABI_VERSION 5
+#define ZV_ABI_VERSION 6
 
 /* A function reference: the code, its canonical type, and the instance it
  * belongs to (which may differ from the caller's). */
@@ -121,7 +121,8 @@ struct zv_ctx {
     zv_memory *memory;           /* size and limits, shared when imported */
     volatile uint32_t interrupt; /* hot: non-zero stops the guest at a safe point */
     uint32_t pad_;
-    uintptr_t stack_limit;       /* hot: a function entered below this is exhaustion (trap.c) */
+    uintptr_t stack_limit;       /* hot: a function entered below this is exhaustion, or an
+                                  * interrupt when it is ZV_STACK_LIMIT_INTERRUPTED (trap.c) */
     uint8_t *dirty;              /* hot: 1 per 4 KiB page written since the last restore,
                                   * in modules compiled with dirty_pages (snapshot.c); or NULL */
     zv_value *globals;           /* globals: defined ones inline in the instance */
@@ -137,6 +138,11 @@ struct zv_ctx {
     void **const *elem_items;    /* per element segment: resolved references */
     void *engine;                /* the engine's instance */
 };
+
+/* The stack limit of an interrupted run: above every stack pointer, so a
+ * function's entry check (rt_ops.h ZV_ENTER) is also its interruption poll,
+ * and far enough below the top that adding a frame's size cannot wrap. */
+#define ZV_STACK_LIMIT_INTERRUPTED (UINTPTR_MAX >> 1)
 
 /* Calls an exported function with arguments and results in arrays. */
 typedef void (*zv_trampoline)(zv_ctx *ctx, void *fn, const zv_value *args, zv_value *results);

@@ -70,18 +70,17 @@ static inline int zv_popcnt64(uint64_t x)
 #define ZV_MEM_PUT(p, v) memcpy((p), &(v), sizeof(v))
 #endif
 #define ZV_TRAP(ctx, cause) (ctx)->host->trap((ctx), (cause))
-#define ZV_POLL(ctx)                                                                               \
-    do {                                                                                           \
-        if (ZV_UNLIKELY((ctx)->interrupt))                                                         \
-            ZV_TRAP(ctx, ZV_TRAP_TIMEOUT);                                                         \
-    } while (0)
 /* Function entry: the guest's stack ends ZV_HOST_HEADROOM above the guard
  * of its thread's stack (ctx->stack_limit, set by zv_eng_call). A frame
  * that would reach below it is exhaustion now, while the guest is in its
  * own code, so every host call it makes (WASI, memory.grow, memcpy, libm)
  * has that much room: host code never overflows, and never has to be
  * unwound from (engine/trap.c). `frame` is the translator's bound on the
- * function's own frame. The stack pointer comes from an asm per ISA. */
+ * function's own frame. The stack pointer comes from an asm per ISA.
+ * The same compare is the interruption poll: an interrupt raises the limit
+ * to ZV_STACK_LIMIT_INTERRUPTED (trap.c raise_interrupt), so the slow path
+ * tells the two apart by the flag. A separate poll of the flag cost three
+ * instructions a call (perf/README.md "Real programs (issue 27)"). */
 static inline uintptr_t zv_sp(void)
 {
     uintptr_t sp;
@@ -95,7 +94,7 @@ static inline uintptr_t zv_sp(void)
 #define ZV_ENTER(ctx, frame)                                                                       \
     do {                                                                                           \
         if (ZV_UNLIKELY(zv_sp() < (ctx)->stack_limit + (frame)))                                   \
-            ZV_TRAP(ctx, ZV_TRAP_EXHAUSTION);                                                      \
+            ZV_TRAP(ctx, (ctx)->interrupt ? ZV_TRAP_TIMEOUT : ZV_TRAP_EXHAUSTION);                 \
     } while (0)
 /* A try (translate.c "Exceptions"): its handler is entered in the run's
  * chain, then set here, in the function's own frame: gcc's

@@ -611,8 +611,6 @@ static int translate_body(tr *t, uint32_t fi)
     t->frames[0].height = 0;
     t->frames[0].np = 0; /* params are locals, not stack values */
     t->frames[0].label = fi; /* emit_return and local types find the function */
-    if (t->opts->interrupt_checks)
-        fprintf(t->out, "  ZV_POLL(ctx);\n");
     for (;;) {
         if (t->frames[t->nf - 1].dead) {
             skip_dead(t, &p, end, &op);

@@ -56,7 +56,7 @@ typedef struct zv_eng_trap_frame {
 /* The names are the spec's trap texts (what its assert_trap expects). */
 /* Per-thread, by nature: each thread has its own chain, guard and stack. */
 static _Thread_local zv_eng_trap_frame *tl_frame;
-static _Thread_local volatile uint32_t *tl_interrupt; /* the running instance's flag */
+static _Thread_local zv_ctx *tl_ctx; /* the running instance's: its flag and stack limit */
 static _Thread_local uintptr_t tl_guard_lo, tl_guard_hi;
 static _Thread_local void *tl_altstack;
 static _Thread_local uint64_t tl_epoch;            /* this thread's current run */
@@ -245,7 +245,7 @@ void zv_eng_eh_enter(zv_ctx *ctx, zv_eh *h, void (*jump)(zv_eh *h))
 static inline __attribute__((always_inline)) zv_exn *slot(zv_eh_state *s, uint64_t size)
 {
     zv_eh *h = s->head;
-    if (__builtin_expect(tl_pending || (tl_interrupt && *tl_interrupt), 0))
+    if (__builtin_expect(tl_pending || (tl_ctx && tl_ctx->interrupt), 0))
         zv_eng_trap(ZV_TRAP_TIMEOUT, 0);
     if (__builtin_expect(!h, 0))
         zv_eng_trap(ZV_TRAP_EXCEPTION, 0);
@@ -416,6 +416,16 @@ static int in_generated_code(uintptr_t pc)
     return 0;
 }
 
+/* An interrupt raises the instance's flag and its stack limit past any
+ * stack pointer, so the next function entry's one check (rt_ops.h
+ * ZV_ENTER) fails and its slow path reads the flag: one compare a call
+ * instead of two (zv_eng_guarded sets the limit back for each call). */
+static void raise_interrupt(zv_ctx *ctx)
+{
+    ctx->interrupt = 1;
+    ctx->stack_limit = ZV_STACK_LIMIT_INTERRUPTED;
+}
+
 /* The interrupt signal: loops have no polls, so a watchdog signals the
  * thread. If the signal is for this thread's current run, it marks the run
  * and raises the running instance's flag; then, if the thread is inside
@@ -436,9 +446,9 @@ static void on_interrupt(int sig, siginfo_t *si, void *ucv)
     if ((v & ~EPOCH_MARK) != tl_epoch)
         return; /* meant for a run that has ended */
     tl_pending = 1;
-    if (tl_interrupt)
-        *tl_interrupt = 1;
-    if (tl_frame && tl_interrupt && in_generated_code(pc_of(ucv)))
+    if (tl_ctx)
+        raise_interrupt(tl_ctx);
+    if (tl_frame && tl_ctx && in_generated_code(pc_of(ucv)))
         zv_eng_trap(ZV_TRAP_TIMEOUT, 0);
 }
 
@@ -533,12 +543,12 @@ int zv_eng_guarded(zv_ctx *ctx, uintptr_t guard_lo, uintptr_t guard_hi, int (*bo
 {
     zv_eng_trap_frame fr;
     uintptr_t prev_lo = tl_guard_lo, prev_hi = tl_guard_hi;
-    volatile uint32_t *prev_interrupt;
+    zv_ctx *prev_ctx;
     int rc;
     zv_eng_signals_init();
     if ((rc = ensure_altstack()))
         return rc;
-    prev_interrupt = tl_interrupt;
+    prev_ctx = tl_ctx;
     if (guard_hi) /* another stack: an instance's fiber */
         tl_guard_lo = guard_lo, tl_guard_hi = guard_hi;
     fr.prev = tl_frame;
@@ -547,24 +557,27 @@ int zv_eng_guarded(zv_ctx *ctx, uintptr_t guard_lo, uintptr_t guard_hi, int (*bo
     fr.own = (zv_eh_state){0};
     fr.eh = &fr.own;
     tl_frame = &fr;
-    tl_interrupt = &ctx->interrupt;
+    tl_ctx = ctx;
     /* the stack the guest runs on, for its functions' entry check (ZV_ENTER) */
     ctx->stack_limit = tl_guard_hi ? tl_guard_hi + HOST_HEADROOM : 0;
     /* the flag is this run's: raised if the run was interrupted before
      * this call began, lowered if an earlier run's timeout left it up */
-    *tl_interrupt = tl_pending ? 1 : 0;
+    ctx->interrupt = 0;
+    atomic_signal_fence(memory_order_seq_cst); /* a signal from here on raises them again */
+    if (tl_pending)
+        raise_interrupt(ctx);
     if (sigsetjmp(fr.jb, 0) == 0) {
         rc = body(arg);
         eh_release(&fr.own);
         tl_frame = fr.prev;
-        tl_interrupt = prev_interrupt;
+        tl_ctx = prev_ctx;
         tl_guard_lo = prev_lo, tl_guard_hi = prev_hi;
         return rc;
     }
     /* through tl_frame, which is &fr: the run changed fr.own after sigsetjmp */
     eh_release(&tl_frame->own);
     tl_frame = fr.prev;
-    tl_interrupt = prev_interrupt;
+    tl_ctx = prev_ctx;
     tl_guard_lo = prev_lo, tl_guard_hi = prev_hi;
     err->trap = fr.cause;
     err->exit_code = fr.exit_code;

@@ -3,7 +3,7 @@
  * (each cause, and faults that are not the guest's, which must reach the
  * handler installed before zvm's), exceptions (caught, uncaught, a loop of
  * throws interrupted), interruption by epoch (a late interrupt must not
- * stop a later run), host-made tables and memories, values as text, large
+ * stop a later run; one before a call stops it at entry), host-made tables and memories, values as text, large
  * modules split into translation units.
  */
 #include "wat.h"
@@ -215,6 +215,25 @@ Test(engine, interrupt_stops_a_loop_of_throws, .timeout = 20)
     pthread_join(th, NULL);
     cr_assert_eq(s.trap, ZV_TRAP_TIMEOUT);
     cr_assert_eq(s.next, 0, "the next run trapped too: %d", s.next);
+}
+
+/* An interrupt that came while the guest was out of its code (here: before
+ * the call began) stops it at the next function entry, where the stack
+ * check is also the poll (rt_ops.h ZV_ENTER): a timeout, not exhaustion;
+ * the next run's limit is the stack's again. */
+Test(engine, interrupt_before_a_call_stops_it_at_entry)
+{
+    uint32_t r = 0;
+    uint64_t epoch;
+    cr_assert_eq(call("add", 1, 2, NULL), 0); /* the signal handlers are installed */
+    epoch = zv_eng_run_begin();
+    cr_assert_eq(zv_eng_interrupt(pthread_self(), epoch), 0);
+    cr_assert_eq(call("add", 1, 2, NULL), ZV_TRAP_TIMEOUT);
+    zv_eng_run_end();
+    zv_eng_run_begin();
+    cr_assert_eq(call("add", 40, 2, &r), 0);
+    cr_assert_eq(r, 42);
+    zv_eng_run_end();
 }
 
 /* ---- faults that are not the guest's reach the handler installed first ---------- */
