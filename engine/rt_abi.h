@@ -140,8 +140,7 @@ struct zv_ctx {
 };
 
 /* The stack limit of an interrupted run: above every stack pointer, so a
- * function's entry check (rt_ops.h ZV_ENTER) is also its interruption poll,
- * and far enough below the top that adding a frame's size cannot wrap. */
+ * function's entry check (rt_ops.h ZV_ENTER) is also its interruption poll. */
 #define ZV_STACK_LIMIT_INTERRUPTED (UINTPTR_MAX >> 1)
 
 /* Calls an exported function with arguments and results in arrays. */

@@ -76,24 +76,28 @@ static inline int zv_popcnt64(uint64_t x)
  * own code, so every host call it makes (WASI, memory.grow, memcpy, libm)
  * has that much room: host code never overflows, and never has to be
  * unwound from (engine/trap.c). `frame` is the translator's bound on the
- * function's own frame. The stack pointer comes from an asm per ISA.
+ * function's own frame, a decimal literal of at most 2^30: the asm takes
+ * the frame's lowest address in one instruction (x86-64: lea from the
+ * stack pointer), and the compare reads the limit from memory, so the
+ * check is three instructions where `sp < limit + frame` was five.
  * The same compare is the interruption poll: an interrupt raises the limit
  * to ZV_STACK_LIMIT_INTERRUPTED (trap.c raise_interrupt), so the slow path
  * tells the two apart by the flag. A separate poll of the flag cost three
  * instructions a call (perf/README.md "Real programs (issue 27)"). */
-static inline uintptr_t zv_sp(void)
-{
-    uintptr_t sp;
 #if defined(__x86_64__)
-    __asm__("mov %%rsp, %0" : "=r"(sp));
+#define ZV_FRAME_LOW(low, frame) __asm__("lea -" #frame "(%%rsp), %0" : "=r"(low))
 #else
-    __asm__("mov %0, sp" : "=r"(sp));
+#define ZV_FRAME_LOW(low, frame)                                                                   \
+    do {                                                                                           \
+        __asm__("mov %0, sp" : "=r"(low));                                                         \
+        (low) -= (frame);                                                                          \
+    } while (0)
 #endif
-    return sp;
-}
 #define ZV_ENTER(ctx, frame)                                                                       \
     do {                                                                                           \
-        if (ZV_UNLIKELY(zv_sp() < (ctx)->stack_limit + (frame)))                                   \
+        uintptr_t low_;                                                                            \
+        ZV_FRAME_LOW(low_, frame);                                                                 \
+        if (ZV_UNLIKELY(low_ < (ctx)->stack_limit))                                                \
             ZV_TRAP(ctx, (ctx)->interrupt ? ZV_TRAP_TIMEOUT : ZV_TRAP_EXHAUSTION);                 \
     } while (0)
 /* A try (translate.c "Exceptions"): its handler is entered in the run's

@@ -652,6 +652,7 @@ static int translate_func(tr *t, FILE *out, uint32_t fi)
     char *body = NULL;
     size_t body_len = 0;
     struct local_types d = {NULL, ty->n_params};
+    uint64_t frame;
     int rc;
 
     memset(t->max_depth, 0, sizeof t->max_depth);
@@ -682,8 +683,11 @@ static int translate_func(tr *t, FILE *out, uint32_t fi)
         if (t->opts->dirty_pages)
             fprintf(out, "  uint8_t *const dirty = ctx->dirty;\n  (void)dirty;\n");
         zv_eng_tr_declare_temps(t, out);
-        fprintf(out, "  ZV_ENTER(ctx, %lluu);\n",
-                (unsigned long long)(2 * zv_eng_tr_frame_bytes(t) + 256));
+        /* (a frame past 2^30 bytes is exhaustion on any stack: the bound
+         * stays an asm displacement, rt_ops.h ZV_ENTER) */
+        frame = 2 * zv_eng_tr_frame_bytes(t) + 256;
+        fprintf(out, "  ZV_ENTER(ctx, %llu);\n",
+                (unsigned long long)(frame < (1ull << 30) ? frame : 1ull << 30));
         fwrite(body, 1, body_len, out);
         fprintf(out, "}\n\n");
         if (libc != ZV_LIBC_NONE)
