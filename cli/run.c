@@ -56,8 +56,9 @@ static const zv_cli_opt run_opts[] = {
     {"snapshot", 0, "on|off|first-read", "daemon mode: where jobs start: the guest's zvm_fork() "
                                          "call (on, the default), _start (off), or its first "
                                          "read of stdin (first-read)"},
-    {"no-interrupt-checks", 0, NULL, "compile without the checks that let a timeout stop the "
-                                     "guest (for measuring them)"},
+    {"no-interrupt-checks", 0, NULL, "compile without interruption polls (for measuring them; "
+                                     "the function entry's stack check is the poll now, so "
+                                     "the code is the same)"},
     {"metrics", 0, "ADDR", "daemon mode: serve Prometheus metrics at http://ADDR/metrics: PORT "
                            "(loopback), HOST:PORT or :PORT (every interface) (default: none)"},
     {"log-format", 0, "text|json", "daemon mode: stderr's lines as text, or one JSON object per "
