@@ -5,7 +5,9 @@
  * contraction into FMA), keep recursion real so that a runaway guest hits
  * the stack guard (-fno-optimize-sibling-calls), and make every large frame
  * probe its pages so that it cannot jump over the guard
- * (-fstack-clash-protection). The compiler runs bounded (see the nanny
+ * (-fstack-clash-protection), and calls the C library through the GOT,
+ * bound at load, not through PLT stubs (-fno-plt: one jump less a call of
+ * memcpy, memmove, memset or memchr by the bound wasi-libc routines). The compiler runs bounded (see the nanny
  * below): a module that would take more is "too large to compile". A
  * large module comes as several translation units: they compile side by
  * side, each under the same bounds, and are linked at the end. gcc and
@@ -33,7 +35,7 @@
 #define CC_FLAGS                                                                                   \
     "-std=gnu11", "-fPIC", "-fvisibility=hidden", "-fno-strict-aliasing",                          \
         "-frounding-math", "-fsignaling-nans", "-ffp-contract=off", "-fno-math-errno",             \
-        "-fno-optimize-sibling-calls", "-fstack-clash-protection", "-w",                          \
+        "-fno-optimize-sibling-calls", "-fstack-clash-protection", "-fno-plt", "-w",              \
         "-Werror=implicit-function-declaration"
 
 /* Find `cc` on PATH (or take it as a path). */
