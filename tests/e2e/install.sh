@@ -200,6 +200,13 @@ if [ -f "$build/guests/lua.wasm" ]; then
     last=$?
     check "zvm run PREFIX/share/zvm/guests/lua.wasm -e 'print(1+1)' prints 2: $last, $out" \
         $([ $last = 0 ] && [ "$out" = 2 ]; echo $?)
+    ex=$P/share/zvm/examples
+    "$P/bin/zvm" batch --module "$P/share/zvm/guests/lua.wasm" --dir "$ex/lua::/filters" \
+        --arg /filters/filter.lua --arg ERROR --snapshot first-read --input "$ex/sample.log" \
+        --output lua_errors.log 2> lua_batch.err
+    last=$?
+    grep ERROR "$ex/sample.log" | cmp -s - lua_errors.log
+    check "the installed Lua filter (PREFIX/share/zvm/examples/lua) keeps grep's lines: $last $(head -3 lua_batch.err)" $?
 fi
 # the ready CPython: the module and, beside it, the image its zvm.mount
 # section names (tests/e2e/python_guest.sh runs them)
@@ -207,6 +214,8 @@ if [ -f "$build/guests/python.wasm" ]; then
     cmp -s "$P/share/zvm/guests/python.wasm" "$build/guests/python.wasm" &&
         cmp -s "$P/share/zvm/guests/python3.11.tar" "$build/guests/python3.11.tar"
     check "python.wasm and python3.11.tar installed side by side in PREFIX/share/zvm/guests" $?
+    cmp -s "$P/share/zvm/examples/python/filter.py" "$src/examples/python/filter.py"
+    check "and README's Python filter in PREFIX/share/zvm/examples/python" $?
 fi
 
 finish install.sh
