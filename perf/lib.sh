@@ -44,3 +44,31 @@ batch_rate_table() {
         shift 2
     done
 }
+
+# filter_vs_c NAME SHORT LABEL GOAL MODULE [OPTIONS...]: issue 24's filter
+# benchmark. $rounds interleaved rounds of MODULE with OPTIONS (then
+# --arg ERROR --snapshot first-read) and of the bundled C filter, on 1
+# and 2 workers, over $n lines of the sample log; both must keep the same
+# lines. Prints the load before and after, the medians (batch_rate_table)
+# and MODULE on 2 workers against GOAL records/s and the C peer. Needs
+# $zvm, $build, $src, $tmp, $n and $rounds.
+filter_vs_c() {
+    local name=$1 short=$2 label=$3 goal=$4 m=$5 c=$build/examples/logfilter.wasm r w
+    shift 5
+    yes "$(cat "$src/examples/sample.log")" 2>/dev/null | head -n "$n" > "$tmp/in.log" || true
+    "$zvm" compile "$m" "$c" > /dev/null
+    echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    for r in $(seq "$rounds"); do
+        for w in 1 2; do
+            batch_rate "$name" "$w" "$m" "$@" --arg ERROR --snapshot first-read
+            batch_rate c "$w" "$c" --arg ERROR
+        done
+    done
+    echo "load after:  $(cut -d' ' -f1-3 /proc/loadavg)"
+    cmp -s "$tmp/$name.out" "$tmp/c.out" || { echo "$short and C kept different lines" >&2; return 1; }
+    echo "$n records ($(wc -l < "$tmp/$name.out") kept), $rounds rounds, medians:"
+    batch_rate_table "$label" "$name" "logfilter.wasm (C, peer)" c
+    awk -v s="$short" -v g="$goal" -v x="$(cut -d' ' -f1 "$tmp/$name.2" | median)" \
+        -v c="$(cut -d' ' -f1 "$tmp/c.2" | median)" \
+        'BEGIN { printf "  %s on 2 workers: %.2fx the goal (%dk/s), %.2fx the C peer\n", s, x / g, g / 1000, x / c }'
+}

@@ -28,20 +28,5 @@ lua=$build/guests/lua.wasm
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export ZVM_CACHE=$tmp/cache ZVM_TIER=0
-yes "$(cat "$src/examples/sample.log")" 2>/dev/null | head -n "$n" > "$tmp/in.log" || true
-"$zvm" compile "$lua" "$build/examples/logfilter.wasm" > /dev/null
-
-echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-for r in $(seq "$rounds"); do
-    for w in 1 2; do
-        batch_rate lua "$w" "$lua" --dir "$src/examples/lua::/filters" --arg /filters/filter.lua \
-            --arg ERROR --snapshot first-read
-        batch_rate c "$w" "$build/examples/logfilter.wasm" --arg ERROR
-    done
-done
-echo "load after:  $(cut -d' ' -f1-3 /proc/loadavg)"
-cmp -s "$tmp/lua.out" "$tmp/c.out" || { echo "Lua and C kept different lines" >&2; exit 1; }
-echo "$n records ($(wc -l < "$tmp/lua.out") kept), $rounds rounds, medians:"
-batch_rate_table "lua.wasm filter.lua, first-read" lua "logfilter.wasm (C, peer)" c
-awk -v l="$(cut -d' ' -f1 "$tmp/lua.2" | median)" -v c="$(cut -d' ' -f1 "$tmp/c.2" | median)" \
-    'BEGIN { printf "  Lua on 2 workers: %.2fx the goal (150k/s), %.2fx the C peer\n", l / 150000, l / c }'
+filter_vs_c lua Lua "lua.wasm filter.lua, first-read" 150000 "$lua" \
+    --dir "$src/examples/lua::/filters" --arg /filters/filter.lua

@@ -30,22 +30,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"
 set +e
-source "$src/tests/e2e/python_lib.sh" # py, batch_opts, ZVM_CACHE; exits 77 without the guest
+source "$src/tests/e2e/python_lib.sh" # py, ZVM_CACHE; exits 77 without the guest
 set -e
-yes "$(cat "$src/examples/sample.log")" 2>/dev/null | head -n "$n" > "$tmp/in.log" || true
-"$zvm" compile "$py" "$build/examples/logfilter.wasm" > /dev/null
-
-echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-for r in $(seq "$rounds"); do
-    for w in 1 2; do
-        batch_rate python "$w" "$py" "${batch_opts[@]}" --dir "$src/examples/python::/filters" \
-            --arg /filters/filter.py --arg ERROR --snapshot first-read
-        batch_rate c "$w" "$build/examples/logfilter.wasm" --arg ERROR
-    done
-done
-echo "load after:  $(cut -d' ' -f1-3 /proc/loadavg)"
-cmp -s "$tmp/python.out" "$tmp/c.out" || { echo "Python and C kept different lines" >&2; exit 1; }
-echo "$n records ($(wc -l < "$tmp/python.out") kept), $rounds rounds, medians:"
-batch_rate_table "python.wasm filter.py, first-read" python "logfilter.wasm (C, peer)" c
-awk -v p="$(cut -d' ' -f1 "$tmp/python.2" | median)" -v c="$(cut -d' ' -f1 "$tmp/c.2" | median)" \
-    'BEGIN { printf "  Python on 2 workers: %.2fx the goal (10k/s), %.2fx the C peer\n", p / 10000, p / c }'
+filter_vs_c python Python "python.wasm filter.py, first-read" 10000 "$py" \
+    --dir "$src/examples/python::/filters" --arg /filters/filter.py
