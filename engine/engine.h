@@ -111,9 +111,10 @@ const zv_val_module *zv_eng_module_info(const zv_eng_module *m);
  * normalised; at most 16. Returns 0 and *out NULL-ended
  * "HOSTFILE::GUESTDIR" strings for zv_cfg_manifest.images (free with
  * zv_eng_mounts_free; *out NULL when there is no such section), or
- * -EINVAL with err naming the line and the cause (also for a module with
- * two such sections, or one with the section loaded from memory), or
- * -ENOMEM. */
+ * -ENOEXEC (a broken module, not a bad option) with err naming the line
+ * and the cause (also for a module with two such sections, or one with
+ * the section loaded from memory), or -ENOMEM. A session or pool whose
+ * module's image is missing or malformed fails with -ENOEXEC too. */
 int zv_eng_module_mounts(const zv_eng_module *m, char ***out, zv_eng_err *err);
 void zv_eng_mounts_free(char **v);
 /* Built for a fork point (it imports zvm.fork, or was loaded with

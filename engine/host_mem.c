@@ -465,6 +465,8 @@ int zv_mimages_new(const zv_cfg_manifest *m, const zv_cfg_manifest *chm, const z
             snprintf(why, wn, "%s: %s", name, msg);
         else if (rc && !why[0])
             snprintf(why, wn, "%s: cannot read the image", name);
+        if (rc && rc != -ENOMEM && i >= m->n_mounts)
+            rc = -ENOEXEC; /* the module's own image: the module is what is broken */
         if (rc)
             goto fail;
         im->mounts[i].path = path;

@@ -70,12 +70,12 @@ int zv_eng_module_mounts(const zv_eng_module *m, char ***out, zv_eng_err *err)
     if (info->n_zvm_mount > 1) {
         snprintf(err->msg, sizeof err->msg, "its custom section zvm.mount appears %u times "
                  "(one is allowed)", info->n_zvm_mount);
-        return -EINVAL;
+        return -ENOEXEC;
     }
     if (!m->dir) {
         snprintf(err->msg, sizeof err->msg, "its custom section zvm.mount names images beside "
                  "the module's file, but it was loaded from memory");
-        return -EINVAL;
+        return -ENOEXEC;
     }
     if (!(v = calloc(MAX_MOUNTS + 1, sizeof *v)))
         goto nomem;
@@ -91,7 +91,7 @@ int zv_eng_module_mounts(const zv_eng_module *m, char ***out, zv_eng_err *err)
             snprintf(err->msg, sizeof err->msg, "its custom section zvm.mount, line %u: %s",
                      line, why);
             zv_eng_mounts_free(v);
-            return -EINVAL;
+            return -ENOEXEC;
         }
         size_t need = strlen(m->dir) + len + 4;
         if (!(v[n] = malloc(need)))

@@ -48,6 +48,7 @@ struct zv_pf_runner {
     int has_start;       /* the module has a start function (it runs at each reset) */
     int forks;           /* the guest has a fork point: it imports zvm.fork, or first-read */
     int first_read;      /* its first read of stdin is one (ZVM_SNAPSHOT_FIRST_READ) */
+    int calls_fork;      /* it imports zvm.fork */
     int mode;            /* FROM_START or FROM_FORK */
     int in_record;       /* the current run has passed its fork point */
     int preparing;       /* the run up to the fork point, once, for the snapshot */
@@ -140,7 +141,10 @@ static int on_fork(void *arg, zv_ctx *caller, int first_read)
  * snapshot, unless snapshots are off. Without a fork point (or fibers)
  * records run from the start. A guest that imports zvm.fork and ends
  * without calling it does not fork: its records are bound from the start
- * (else they would never see their input). The set-up sees the same
+ * (else they would never see their input). So does one that ends or
+ * traps before its first read under first-read: each record then traps
+ * as it would under --snapshot off; a set-up before zvm_fork() that traps
+ * stops the pool instead. The set-up sees the same
  * channels and bytes in every record, so this run says what every
  * record's would do: --snapshot off asks too, to give the same bytes. */
 static int prepare(zv_pf_runner *r, int snapshots, zv_eng_err *err)
@@ -158,8 +162,8 @@ static int prepare(zv_pf_runner *r, int snapshots, zv_eng_err *err)
     if (rc == -ENOTSUP)
         return 0; /* no fibers on this ISA: from the start */
     r->fresh = 0;
-    if (rc == -EFAULT && err->trap == ZV_TRAP_EXIT)
-        rc = 0; /* it ended (exit) without forking */
+    if (rc == -EFAULT && (err->trap == ZV_TRAP_EXIT || !r->calls_fork))
+        rc = 0; /* it ended (exit, or a trap before its first read) without forking */
     if (rc == -EFAULT) {
         snprintf(err->msg, sizeof err->msg, "the guest's set-up (before %s) ended with: %s",
                  r->first_read ? "zvm_fork or its first read of stdin" : "zvm_fork",
@@ -212,7 +216,8 @@ int zv_pf_runner_new(zv_eng_module *m, const zv_cfg_manifest *man, const zv_pf_r
      * deadline covers it */
     r->has_start = zv_eng_module_info(m)->start >= 0;
     r->first_read = o->snapshot == ZVM_SNAPSHOT_FIRST_READ;
-    r->forks = imports_fork(zv_eng_module_info(m)) || r->first_read;
+    r->calls_fork = imports_fork(zv_eng_module_info(m));
+    r->forks = r->calls_fork || r->first_read;
     if (r->forks)
         zv_eng_session_on_fork(r->session, on_fork, r);
     zv_eng_session_fork_on_read(r->session, r->first_read);

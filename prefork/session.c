@@ -196,6 +196,7 @@ static int run(session_run *s, zv_pf_watchdog **wd)
     if ((rc = zv_eng_session_new(s->man, &s->session, &err))) {
         snprintf(s->rep->status, sizeof s->rep->status, "%s", err.msg);
         return rc == -ENOTSUP ? ZV_CFG_EXIT_SOURCE
+               : rc == -ENOEXEC ? ZV_CFG_EXIT_INVALID /* the module's own image */
                : rc == -EINVAL ? ZV_CFG_EXIT_ZERO_LIMITS : (-rc) & 0xff;
     }
     if (!s->o->timeout_ns)

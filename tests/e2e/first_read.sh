@@ -48,7 +48,8 @@ for g in records records_bigmem reuse determinism hello stock zrt snapshot snaps
         for mode in off first-read; do
             timeout 300 "$zvm" batch --module "$guests/$g.wasm" --manifest template.manifest \
                 --timeout 2 --input in.txt --output "$g.$w.$mode.out" --errors "$g.$w.$mode.err" \
-                --workers $w --allow-exit-codes 1-255 --stats json 2> "$g.$w.$mode.sum"
+                --workers $w --snapshot "$mode" --allow-exit-codes 1-255 --stats json \
+                2> "$g.$w.$mode.sum"
             echo "status $?" >> "$g.$w.$mode.out"
         done
         cmp -s "$g.$w.off.out" "$g.$w.first-read.out" && cmp -s "$g.$w.off.err" "$g.$w.first-read.err"
@@ -57,7 +58,8 @@ for g in records records_bigmem reuse determinism hello stock zrt snapshot snaps
     done
 done
 grep -q '"start": "fork point"' first_read.2.first-read.sum
-check "first_read.wasm's records start from its first read: $(cat first_read.2.first-read.sum)" $?
+st=$?
+check "first_read.wasm's records start from its first read: $(cat first_read.2.first-read.sum)" $st
 grep -q '"start": "_start"' first_read.2.off.sum
 check "and from _start with --snapshot off" $?
 grep -q 'set-up done, stdin is a tty: 1' first_read.2.first-read.err
@@ -69,11 +71,13 @@ check "every record's copy counts its own lines (lines=1)" $?
 for api in "" --api; do
     "$bench" --module "$guests/first_read.wasm" --count 2000 --workers 1 --snapshot first-read \
         $api > bench$api.txt 2>&1
-    check "zvm-bench $api --snapshot first-read runs 2000 instances: $(tail -3 bench$api.txt)" $?
+    st=$?
+    check "zvm-bench $api --snapshot first-read runs 2000 instances: $(tail -3 bench$api.txt)" $st
 done
 "$zvm" batch --module "$guests/records.wasm" --input in.txt --output /dev/null --snapshot later \
     2> bad.txt
 [ $? = 2 ] && grep -q 'one of on, off, first-read' bad.txt
-check "a bad --snapshot is refused: $(cat bad.txt)" $?
+st=$?
+check "a bad --snapshot is refused: $(cat bad.txt)" $st
 
 finish first_read

@@ -206,7 +206,8 @@ if [ -f "$build/guests/lua.wasm" ]; then
         --output lua_errors.log 2> lua_batch.err
     last=$?
     grep ERROR "$ex/sample.log" | cmp -s - lua_errors.log
-    check "the installed Lua filter (PREFIX/share/zvm/examples/lua) keeps grep's lines: $last $(head -3 lua_batch.err)" $?
+    st=$?
+    check "the installed Lua filter (PREFIX/share/zvm/examples/lua) keeps grep's lines: $last $(head -3 lua_batch.err)" $st
 fi
 # the ready CPython: the module and, beside it, the image its zvm.mount
 # section names (tests/e2e/python_guest.sh runs them)

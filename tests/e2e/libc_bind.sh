@@ -49,7 +49,8 @@ zvm_out() {
 
 node_out > want.txt
 grep -q '^30000 ' want.txt
-check "node runs libc_calls.wasm: $(head -3 node.err)" $?
+st=$?
+check "node runs libc_calls.wasm: $(head -3 node.err)" $st
 for cc in gcc tcc; do
     zvm_out ZVM_CC=$cc -- > got_$cc.txt
     cmp -s got_$cc.txt want.txt

@@ -28,7 +28,8 @@ fi
 out=$("$zvm" run "$lua" -e 'print(1+1)' 2> err.txt)
 last=$?
 [ $last = 0 ] && [ "$out" = 2 ] && [ ! -s err.txt ]
-check "zvm run lua.wasm -e 'print(1+1)' prints 2 alone: status $last, '$out', $(cat err.txt)" $?
+st=$?
+check "zvm run lua.wasm -e 'print(1+1)' prints 2 alone: status $last, '$out', $(cat err.txt)" $st
 
 if command -v lua5.4 > /dev/null; then
     ln -s "$(command -v lua5.4)" lua_native
@@ -62,7 +63,8 @@ EOF2
     check "$name.lua: lua.wasm prints what native Lua prints: $(diff "$name.got" "$name.want" | head -6)" $last
 done
 grep -q '^finalized at exit$' close.got
-check "finalizers run at exit: $(cat close.got)" $?
+st=$?
+check "finalizers run at exit: $(cat close.got)" $st
 
 for prog in 'os.exit(3)' 'os.exit(false)' 'error("boom")' 'io.stderr:write("e\n") os.exit(true)'; do
     ./lua_native -e "$prog" > want.txt 2>&1
@@ -71,7 +73,8 @@ for prog in 'os.exit(3)' 'os.exit(false)' 'error("boom")' 'io.stderr:write("e\n"
     echo "exit $?" >> got.txt
     sed -i 's/^[^:]*lua_native:/lua:/; s/^[^:]*lua.wasm:/lua:/' want.txt got.txt
     cmp -s got.txt want.txt
-    check "lua -e '$prog' ends as natively: $(diff got.txt want.txt | head -4)" $?
+    st=$?
+    check "lua -e '$prog' ends as natively: $(diff got.txt want.txt | head -4)" $st
 done
 
 # the log filter of README, per record
@@ -83,10 +86,13 @@ for mode in off first-read; do
     echo "status $?" >> "f.$mode"
 done
 { grep ERROR "$src/examples/sample.log"; echo "status 0"; } | cmp -s - f.first-read
-check "filter.lua keeps the lines grep keeps: $(head -3 f.first-read) $(head -3 f.first-read.err)" $?
+st=$?
+check "filter.lua keeps the lines grep keeps: $(head -3 f.first-read) $(head -3 f.first-read.err)" $st
 cmp -s f.off f.first-read && cmp -s f.off.err f.first-read.err
-check "first-read gives off's bytes: $(diff f.off f.first-read | head -4)" $?
+st=$?
+check "first-read gives off's bytes: $(diff f.off f.first-read | head -4)" $st
 grep -q '"start": "fork point"' f.first-read.sum
-check "its records start from the fork point: $(cat f.first-read.sum)" $?
+st=$?
+check "its records start from the fork point: $(cat f.first-read.sum)" $st
 
 finish lua_guest

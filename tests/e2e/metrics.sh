@@ -92,7 +92,8 @@ python3 -c 'import json, sys
 s = json.load(open("stats.json"))
 assert s["records"] == 3503 and s["by_cause"]["ok"] == 3500 and s["by_cause"]["trap"] == 2 \
     and s["by_cause"]["timeout"] == 1 and s["errors"] == 3, s' 2> stats_check.txt
-check "the summary counts what the metrics counted, plus the last 500: $(cat stats_check.txt)" $?
+st=$?
+check "the summary counts what the metrics counted, plus the last 500: $(cat stats_check.txt)" $st
 
 # The same counters, from the same owner, at the end of a run that only
 # has a file: the last scrape before EOF equals the summary.
@@ -121,7 +122,8 @@ page = {l.split()[0]: int(l.split()[1]) for l in open("page2.txt") if l.startswi
 for cause, n in s["by_cause"].items():
     assert page["zvm_records_total{cause=\"%s\"}" % cause] == n, (cause, n, page)
 assert sum(page.values()) == s["records"] == 2001' 2> cmp2.txt
-check "zvm_records_total by cause is the run's own summary: $(cat cmp2.txt)" $?
+st=$?
+check "zvm_records_total by cause is the run's own summary: $(cat cmp2.txt)" $st
 
 "$zvm" batch --module "$records" --input part2.txt --output o3.txt --metrics 'localhost:x' 2> bad.log
 last=$?
@@ -169,7 +171,8 @@ Channel = rules.txt, /dev/rules, 0, 0, 10, 65536, 0, 0
 MANIFEST
 }
 start_daemon d.manifest --workers 2 --metrics 0 --log-format json
-check "the daemon starts with metrics: $(cat daemon.err)" $?
+st=$?
+check "the daemon starts with metrics: $(cat daemon.err)" $st
 pids+=($daemon_pid)
 url=$(url_of daemon.err)
 for i in 1 2 3; do job "dout$i.txt" > "j$i.manifest"; "$zvm" job d.sock "j$i.manifest" > /dev/null; done
@@ -223,7 +226,8 @@ if command -v redis-server > /dev/null && command -v redis-cli > /dev/null; then
     python3 -c 'import json
 s = json.load(open("cstats.json"))
 assert s["by_cause"]["ok"] >= 3000 and s["by_cause"]["malformed"] == 1 and "lag" in s, s' 2> c.txt
-    check "consume's summary counts the malformed entry too: $(cat c.txt)" $?
+    st=$?
+    check "consume's summary counts the malformed entry too: $(cat c.txt)" $st
 else
     echo "metrics.sh: redis-server missing: the consume checks are skipped"
 fi

@@ -34,19 +34,24 @@ printf 'a\nb\n' | "$zvm" run mod/filter.wasm > run.txt 2> run.err
 last=$?
 check "zvm run of a module with a zvm.mount section: status $last: $(cat run.err)" $last
 cmp -s run.txt want.txt
-check "it sees the image at /data as a read-only --dir of the same files: $(diff run.txt want.txt | head -6)" $?
+st=$?
+check "it sees the image at /data as a read-only --dir of the same files: $(diff run.txt want.txt | head -6)" $st
 [ "$(grep -c "^$ro\$" run.txt)" = 2 ] && grep -q '^rest 20 bytes: rule two' run.txt
-check "it reads the image and every change is EROFS: $(head -4 run.txt)" $?
+st=$?
+check "it reads the image and every change is EROFS: $(head -4 run.txt)" $st
 (cd / && printf 'a\n' | "$zvm" run "$tmp/mod/filter.wasm" > "$tmp/cwd.txt" 2>&1)
 grep -q '^rest 20 bytes: rule two' cwd.txt
-check "the image is found beside the module from any folder: $(head -3 cwd.txt)" $?
+st=$?
+check "the image is found beside the module from any folder: $(head -3 cwd.txt)" $st
 ln -s mod/filter.wasm link.wasm
 printf 'a\n' | "$zvm" run link.wasm > link.txt 2>&1
 grep -q '^rest 20 bytes: rule two' link.txt
-check "and beside the file a symlink names: $(head -3 link.txt)" $?
+st=$?
+check "and beside the file a symlink names: $(head -3 link.txt)" $st
 printf 'a\n' | "$zvm" run --dir "$tmp/data::/other:ro" mod/filter.wasm > both.txt 2>&1
 grep -q '^rest 20 bytes: rule two' both.txt
-check "a --dir beside it keeps its own place: $(head -3 both.txt)" $?
+st=$?
+check "a --dir beside it keeps its own place: $(head -3 both.txt)" $st
 
 seq 1 40 | sed 's/^/line /' > in.txt
 "$zvm" batch --module "$guests/ro_dir.wasm" --dir "$tmp/data::/data" --input in.txt \
@@ -58,27 +63,32 @@ for w in 1 2; do
         last=$?
         check "batch on $w workers, --snapshot $mode: status $last: $(cat "b.$w.$mode.sum")" $last
         cmp -s "b.$w.$mode" b.want && [ ! -s "b.$w.$mode.err" ]
-        check "batch on $w workers, --snapshot $mode: a --dir's bytes: $(diff "b.$w.$mode" b.want | head -4)" $?
+        st=$?
+        check "batch on $w workers, --snapshot $mode: a --dir's bytes: $(diff "b.$w.$mode" b.want | head -4)" $st
     done
 done
 [ "$(grep -c "^$ro\$" b.2.first-read)" = 40 ]
-check "no record can change the image: $(grep create= b.2.first-read | sort | uniq -c)" $?
+st=$?
+check "no record can change the image: $(grep create= b.2.first-read | sort | uniq -c)" $st
 
 "$bench" --module mod/filter.wasm --count 2000 --workers 1 --snapshot first-read > bench.txt 2>&1
-check "zvm-bench runs 2000 instances of it: $(tail -3 bench.txt)" $?
+st=$?
+check "zvm-bench runs 2000 instances of it: $(tail -3 bench.txt)" $st
 
 # refused(NAME SECTION WHY): zvm run and zvm batch both refuse the module,
 # naming the cause, and the guest never runs
 refused() {
     with_section "mod/$1.wasm" "$2"
     printf 'a\n' | "$zvm" run "mod/$1.wasm" > "$1.out" 2> "$1.err"
-    local st=$?
+    local st=$? ok
     [ $st = 1 ] && grep -q -- "$3" "$1.err" && ! grep -q record "$1.out"
-    check "zvm run refuses $1 (status $st, want 1): $(cat "$1.err" "$1.out" | head -3)" $?
+    ok=$?
+    check "zvm run refuses $1 (status $st, want 1): $(cat "$1.err" "$1.out" | head -3)" $ok
     "$zvm" batch --module "mod/$1.wasm" --input in.txt --output "$1.b" 2> "$1.berr"
     st=$?
     [ $st = 1 ] && grep -q -- "$3" "$1.berr" && [ ! -s "$1.b" ]
-    check "zvm batch refuses $1 (status $st, want 1): $(head -3 "$1.berr")" $?
+    ok=$?
+    check "zvm batch refuses $1 (status $st, want 1): $(head -3 "$1.berr")" $ok
 }
 refused climb '../data/rules.tar /data\n' "line 1: the image must be a file name beside the module"
 refused dotdot '.. /data\n' "line 1: the image must be a file name"
@@ -92,11 +102,13 @@ refused many "$(for i in $(seq 17); do printf 'rules.tar /d%s\\n' "$i"; done)" "
 "$objcopy" --add-section zvm.mount=section.txt mod/filter.wasm mod/twice.wasm
 printf 'a\n' | "$zvm" run mod/twice.wasm > twice.out 2> twice.err
 [ $? = 1 ] && grep -q "zvm.mount appears 2 times" twice.err
-check "two zvm.mount sections are refused: $(cat twice.err)" $?
+st=$?
+check "two zvm.mount sections are refused: $(cat twice.err)" $st
 head -c 700 mod/rules.tar > mod/cut.tar
 with_section mod/cut.wasm 'cut.tar /data\n'
 printf 'a\n' | "$zvm" run mod/cut.wasm > cut.out 2> cut.err
 [ $? = 1 ] && grep -q "cut.tar" cut.err
-check "a truncated image is refused, named: $(cat cut.err)" $?
+st=$?
+check "a truncated image is refused, named: $(cat cut.err)" $st
 
 finish module_mount

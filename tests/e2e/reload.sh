@@ -38,7 +38,8 @@ for i in $(seq $jobs); do
     printf 'Channel = /dev/null, /dev/stderr, 0, 0, 0, 0, 1000, 4096\n' >> "j$i.manifest"
 done
 start_daemon d.manifest --workers 2 --metrics 0 --log-format json
-check "the daemon starts: $(head -c 300 daemon.err)" $?
+st=$?
+check "the daemon starts: $(head -c 300 daemon.err)" $st
 pids+=($daemon_pid)
 durl=$(grep -o 'http://[^"]*/metrics' daemon.err | head -1)
 client() { # client K: jobs K, K+4, ... one after another; each one's exit status in status.K
@@ -49,11 +50,13 @@ for _ in $(seq 400); do [ "$(ls out*.txt 2>/dev/null | wc -l)" -gt 60 ] && break
 cp "$guests/hello.wasm" prog.new && mv prog.new prog.wasm
 kill -HUP $daemon_pid
 wait_for daemon.err '"event": "reload"'
-check "SIGHUP reloads the daemon's program: $(grep '"event": "reload' daemon.err | head -c 300)" $?
+st=$?
+check "SIGHUP reloads the daemon's program: $(grep '"event": "reload' daemon.err | head -c 300)" $st
 printf 'not wasm' > prog.new && mv prog.new prog.wasm
 kill -HUP $daemon_pid
 wait_for daemon.err '"event": "reload_failed"'
-check "a program that does not load is refused: $(grep reload_failed daemon.err | head -c 300)" $?
+st=$?
+check "a program that does not load is refused: $(grep reload_failed daemon.err | head -c 300)" $st
 wait "${cpids[@]}"
 curl -s "$durl" > dpage.txt
 kill -TERM $daemon_pid
@@ -85,7 +88,8 @@ for _ in $(seq 200); do [ "$(wc -l < bout.txt 2>/dev/null || echo 0)" -ge 1000 ]
 ln -sfn v2.wasm b.new && mv -T b.new b.wasm
 kill -HUP $batch
 wait_for batch.log '"event": "reload"'
-check "SIGHUP reloads batch's module: $(grep '"event": "reload' batch.log | head -c 300)" $?
+st=$?
+check "SIGHUP reloads batch's module: $(grep '"event": "reload' batch.log | head -c 300)" $st
 burl=$(grep -o 'http://[^"]*/metrics' batch.log | head -1)
 for i in $(seq 1000); do echo "b $i"; done >&3
 echo "TRAP x" >&3
@@ -93,7 +97,8 @@ for _ in $(seq 200); do [ "$(wc -l < bout.txt)" -ge 2000 ] && break; sleep 0.05;
 printf 'not wasm' > b.new && mv b.new b.wasm
 kill -HUP $batch
 wait_for batch.log '"event": "reload_failed"'
-check "a module that does not load is refused, batch goes on: $(grep reload_failed batch.log | head -c 300)" $?
+st=$?
+check "a module that does not load is refused, batch goes on: $(grep reload_failed batch.log | head -c 300)" $st
 for i in $(seq 500); do echo "c $i"; done >&3
 curl -s "$burl" > bpage.txt
 exec 3>&-
@@ -108,7 +113,8 @@ check "record indexes go on across the reload: $(cat berr.tsv)" \
 python3 -c 'import json
 s = json.load(open("bstats.json"))
 assert s["records"] == 2501 and s["by_cause"]["ok"] == 2500 and s["by_cause"]["trap"] == 1, s' 2> bstats.err
-check "the summary counts every record across the reload: $(cat bstats.err)" $?
+st=$?
+check "the summary counts every record across the reload: $(cat bstats.err)" $st
 check "batch metrics: reloads ok 1, failed 1: $(grep '^zvm_module_reloads_total' bpage.txt | tr '\n' ' ')" \
     $([ "$(metric bpage.txt 'zvm_module_reloads_total{result="ok"}')" = 1 ] &&
       [ "$(metric bpage.txt 'zvm_module_reloads_total{result="failed"}')" = 1 ]; echo $?)
@@ -139,7 +145,8 @@ before=$(rcli XLEN s.out)
 cp "$guests/hello.wasm" filter.new && mv filter.new filter.wasm
 kill -HUP $cons
 wait_for consume.log '"event": "reload"'
-check "SIGHUP reloads the module: $(grep '"event": "reload' consume.log | head -c 300)" $?
+st=$?
+check "SIGHUP reloads the module: $(grep '"event": "reload' consume.log | head -c 300)" $st
 at_reload=$(rcli XLEN s.out)
 echo "reload.sh: $before entries written before the SIGHUP, $at_reload at the reload, of $n"
 check "under load: the reload came while entries were streaming ($before written before, $at_reload at it, of $n)" \
@@ -170,6 +177,7 @@ check "the totals go on across the reload: zvm_records_total ok = $(metric page.
 python3 -c 'import json
 s = json.load(open("stats.json"))
 assert s["records"] == '$n' and s["by_cause"]["ok"] == '$n', s' 2> stats.err
-check "so does the summary: $(cat stats.err)" $?
+st=$?
+check "so does the summary: $(cat stats.err)" $st
 
 finish reload.sh

@@ -26,15 +26,19 @@ printf 'a\nb\n' | "$zvm" run --dir "$tmp/data::/data:ro" "$g" > run_ro.txt 2> ru
 last=$?
 check "zvm run --dir ...:ro runs: $(cat run_ro.err)" $last
 [ "$(grep -c "^$ro\$" run_ro.txt)" = 2 ]
-check "every change under a :ro dir is EROFS: $(grep create= run_ro.txt | head -1)" $?
+st=$?
+check "every change under a :ro dir is EROFS: $(grep create= run_ro.txt | head -1)" $st
 grep -q '^rest 20 bytes: rule two' run_ro.txt && grep -q '^listing: rules.txt$' run_ro.txt
-check "and it reads and lists it: $(head -4 run_ro.txt)" $?
+st=$?
+check "and it reads and lists it: $(head -4 run_ro.txt)" $st
 snap | cmp -s - before.txt
-check "the host folder is unchanged after :ro: $(snap | diff - before.txt | head -3)" $?
+st=$?
+check "the host folder is unchanged after :ro: $(snap | diff - before.txt | head -3)" $st
 
 printf 'a\n' | "$zvm" run --dir "$tmp/data::/data" "$g" write > run_rw.txt 2>&1
 grep -q '^create=ok append=ok trunc=ok mkdir=ok rename=ok symlink=ok unlink=ok$' run_rw.txt
-check "without :ro the same calls work: $(grep create= run_rw.txt)" $?
+st=$?
+check "without :ro the same calls work: $(grep create= run_rw.txt)" $st
 snap | cmp -s - before.txt
 check "(and it put everything back)" $?
 
@@ -50,22 +54,28 @@ for w in 1 2; do
     check "batch --dir on $w workers: first-read gives off's bytes: $(diff "b.$w.off" "b.$w.first-read" | head -4) $(cat "b.$w.first-read.sum")" $last
 done
 [ "$(grep -c "^$ro\$" b.2.first-read)" = 40 ] && [ "$(grep -c '^rest 20 bytes: rule two' b.2.first-read)" = 40 ]
-check "each record reads the rules on from the point and cannot change them: $(head -6 b.2.first-read)" $?
+st=$?
+check "each record reads the rules on from the point and cannot change them: $(head -6 b.2.first-read)" $st
 grep -q '^status 0$' b.2.first-read && [ ! -s b.2.first-read.err ]
-check "no record failed: $(head -3 b.2.first-read.err)" $?
+st=$?
+check "no record failed: $(head -3 b.2.first-read.err)" $st
 snap | cmp -s - before.txt
-check "the host folder is unchanged after batch: $(snap | diff - before.txt | head -3)" $?
+st=$?
+check "the host folder is unchanged after batch: $(snap | diff - before.txt | head -3)" $st
 
 "$bench" --module "$g" --dir "$tmp/data::/data" --count 2000 --workers 1 --snapshot first-read \
     > bench.txt 2>&1
-check "zvm-bench --dir runs 2000 instances: $(tail -3 bench.txt)" $?
+st=$?
+check "zvm-bench --dir runs 2000 instances: $(tail -3 bench.txt)" $st
 
 "$zvm" batch --module "$g" --dir "$tmp/data" --input in.txt --output /dev/null 2> bad1.txt
 [ $? = 2 ] && grep -q -- '--dir .*HOST::GUEST' bad1.txt
-check "batch --dir without ::GUEST is refused: $(cat bad1.txt)" $?
+st=$?
+check "batch --dir without ::GUEST is refused: $(cat bad1.txt)" $st
 "$zvm" batch --module "$g" --dir "$tmp/missing::/data" --input in.txt --output /dev/null 2> bad2.txt
 status=$?
 [ $status != 0 ] && grep -q "missing" bad2.txt
-check "a missing --dir folder is refused, named (status $status): $(cat bad2.txt)" $?
+st=$?
+check "a missing --dir folder is refused, named (status $status): $(cat bad2.txt)" $st
 
 finish ro_dir
