@@ -416,6 +416,8 @@ int zv_eng_instance_reset(zv_eng_instance *inst, int how, zv_eng_err *err)
     if (inst->own_memory &&
         (rc = zv_eng_memory_reset(inst->own_memory, info->memories[0].min, how)))
         return rc;
+    if (inst->own_memory) /* it may have moved to another window (memory.c) */
+        ctx->mem = inst->own_memory->base;
     inst->table_bytes = 0;
     for (uint32_t i = 0; i < info->n_tables; i++) {
         zv_table *t = &inst->own_tables[i];

@@ -17,7 +17,7 @@
 extern const char zv_eng_prelude[];
 
 /* The translator's version: bump it when the generated code changes. */
-#define ZV_TRANSLATOR_VERSION 15
+#define ZV_TRANSLATOR_VERSION 16
 
 /* Bytes of one memory slot: 4 GiB addressable + 4 GiB guard (memory.c). */
 #define ZV_ENG_SLOT_BYTES (8ull << 30)
@@ -193,7 +193,9 @@ int zv_eng_code_memfd(const zv_eng_code *code, char *path, size_t n, zv_eng_err 
 const char *zv_eng_host_isa(void);
 
 /* Memories (memory.c): one slot each, 4 GiB + 4 GiB guard, PROT_NONE
- * until grown. */
+ * until grown; a memory reset with memset after a growth may move it to
+ * another slot of its own (a window), so its base changes between
+ * instances, never during one. */
 uint32_t zv_eng_memory_grow(zv_memory *mem, uint32_t delta_pages);
 /* Clear the kept pages with `how` (ZV_ENG_RESET_*): memset keeps them
  * resident, madvise(MADV_DONTNEED) lets the kernel give zero pages back on
@@ -202,6 +204,13 @@ int zv_eng_memory_reset(zv_memory *mem, uint32_t pages, int how);
 /* Back to `pages` pages, keeping their contents (dropping grown ones,
  * unsealing jailed ones). */
 int zv_eng_memory_shrink(zv_memory *mem, uint32_t pages);
+/* Back to `pages` pages for the next instance, unsealing jailed ones and
+ * keeping the kept bytes where they are: a grown memory moves to another
+ * of its windows (1), else it shrinks in place (0); or -errno. *tag: in,
+ * what the kept bytes hold now (0: nothing to name), kept with the window
+ * left; out, after a move, what the window entered was left holding (0:
+ * unknown, as a new window's zeros). */
+int zv_eng_memory_recycle(zv_memory *mem, uint32_t pages, uint64_t *tag);
 /* The memory whose reservation holds `addr`, or NULL (signal handler,
  * lock-free). */
 const zv_memory *zv_eng_memory_owner(const void *addr);

@@ -53,7 +53,7 @@ struct zv_table {
 };
 
 struct zv_memory {
-    uint8_t *base;       /* never moves: the slot is reserved whole */
+    uint8_t *base;       /* never moves while an instance runs (memory.c) */
     uint64_t size_bytes; /* accessible bytes = pages * 64 KiB */
     uint32_t pages, max_pages; /* max_pages: the declared maximum, or 65536 */
     uint32_t has_max;

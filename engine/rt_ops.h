@@ -164,8 +164,9 @@ static __attribute__((noreturn, noinline, unused)) void zv_eh_jump(zv_eh *h)
  * a local changed between _setjmp and longjmp). */
 #define ZV_CAUGHT(h) (((volatile zv_eh *)&(h))->exn)
 /* Loads and stores take the memory base, not the context: the translator
- * reads ctx->mem once per function into a local (the base never moves), so
- * gcc need not reload it after every store through linear memory. */
+ * reads ctx->mem once per function into a local (the base never moves
+ * while an instance runs), so gcc need not reload it after every store
+ * through linear memory. */
 #define ZV_ADDR(mem, a, off) ((mem) + (uint64_t)(a) + (uint64_t)(off))
 
 typedef int8_t zv_i8x16 __attribute__((vector_size(16)));

@@ -16,10 +16,15 @@
  *   into a memfd mapped privately over the slot; MADV_DONTNEED drops the
  *   record's private copies and each next touch faults the memfd's page
  *   back in.
+ * A record that grew the memory moves it to another window (memory.c)
+ * with the first two: its dirty pages go back first, so the window left
+ * holds the snapshot, and a window that holds it (its tag is the
+ * snapshot's id) needs no copy when the memory comes back to it.
  */
 #include "engine/internal.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -30,6 +35,7 @@ struct zv_eng_snapshot {
     uint8_t *image;            /* its bytes (for the copy ways back) */
     int memfd;                 /* the same bytes, mapped privately under the memory (madvise) */
     int how;                   /* ZV_ENG_RESET_*: AUTO is the dirty pages */
+    uint64_t id;               /* unique in the process: a memory window's tag (memory.c) */
     zv_value *globals;         /* the instance's own globals */
     uint32_t n_globals;
     uint32_t *table_sizes;     /* own tables: size and elements */
@@ -41,6 +47,8 @@ struct zv_eng_snapshot {
     void *stack_sp;
     zv_eh_state eh;        /* its tries (in that stack) and their records */
 };
+
+static _Atomic uint64_t last_snapshot_id; /* ids from 1: 0 tags no snapshot */
 
 void zv_eng_snapshot_free(zv_eng_snapshot *s)
 {
@@ -99,6 +107,7 @@ int zv_eng_snapshot_take(zv_eng_instance *inst, int how, zv_eng_snapshot **out)
     if (!s)
         return -ENOMEM;
     s->memfd = -1;
+    s->id = atomic_fetch_add(&last_snapshot_id, 1) + 1;
     /* AUTO is the dirty pages when the code marks them, else as memory.c */
     s->how = how != ZV_ENG_RESET_AUTO || inst->dirty ? how
              : inst->own_memory && inst->own_memory->size_bytes > ZV_ENG_RESET_MEMSET_MAX
@@ -163,20 +172,29 @@ static void restore_dirty(uint8_t *base, uint8_t *dirty, const uint8_t *image, u
 static int restore_memory(zv_eng_instance *inst, const zv_eng_snapshot *s)
 {
     zv_memory *mem = inst->own_memory;
-    uint64_t keep = (uint64_t)s->pages * 65536;
+    uint64_t keep = (uint64_t)s->pages * 65536, tag = s->id;
     uint32_t grown = mem->pages > s->pages ? mem->pages - s->pages : 0;
     int rc;
-    /* pages grown since and seals go as for a fresh instance (their marks
-     * too); then the snapshot's pages come back one way or another */
-    if ((rc = zv_eng_memory_shrink(mem, s->pages)))
-        return rc;
+    /* grown pages and seals go as for a fresh instance (their marks too);
+     * then the snapshot's pages come back one way or another */
     if (inst->dirty && grown)
         memset(inst->dirty + (keep >> 12), 0, (size_t)grown * 16);
-    if (s->how == ZV_ENG_RESET_MADVISE)
+    if (s->how == ZV_ENG_RESET_MADVISE) {
+        if ((rc = zv_eng_memory_shrink(mem, s->pages)))
+            return rc;
         return keep && madvise(mem->base, keep, MADV_DONTNEED) < 0 ? -errno : 0;
-    if (s->how == ZV_ENG_RESET_AUTO)
+    }
+    /* dirty pages: back before a move, so that the window left holds the
+     * snapshot (unsealed first: the restore writes there) */
+    if (s->how == ZV_ENG_RESET_AUTO) {
+        if ((rc = zv_eng_memory_shrink(mem, mem->pages)))
+            return rc;
         restore_dirty(mem->base, inst->dirty, s->image, keep >> 12);
-    else
+    }
+    if ((rc = zv_eng_memory_recycle(mem, s->pages, &tag)) < 0)
+        return rc;
+    inst->ctx.mem = mem->base;
+    if (s->how != ZV_ENG_RESET_AUTO || (rc == 1 && tag != s->id))
         memcpy(mem->base, s->image, keep);
     return 0;
 }

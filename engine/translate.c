@@ -246,7 +246,7 @@ static void end_clause(tr *t, tframe *f)
 static void emit_dispatch(tr *t, tframe *f, const tframe *target)
 {
     int has_all = 0;
-    fprintf(t->out, "L%u_disp:;\n", f->label);
+    fprintf(t->out, "L%u_disp:;%s\n", f->label, t->opts->dirty_pages ? " mem = ctx->mem;" : "");
     for (uint32_t i = f->clauses; i < t->n_clauses; i++) {
         if (t->clauses[i] < 0) {
             fprintf(t->out, "  goto L%u_c%u;\n", f->label, i - f->clauses);
@@ -679,7 +679,11 @@ static int translate_func(tr *t, FILE *out, uint32_t fi)
             zv_eng_emit_signature(out, m, fi);
         fprintf(out, " {\n");
         declare_locals(t, out, ty->n_params);
-        fprintf(out, "  uint8_t *const mem = ctx->mem;\n  (void)mem;\n");
+        /* a build for a fork point reads the base again after each call and
+         * where a throw lands: a snapshot's record may resume in another of
+         * the memory's windows (memory.c), and these frames were paused */
+        fprintf(out, "  uint8_t *%smem = ctx->mem;\n  (void)mem;\n",
+                t->opts->dirty_pages ? "" : "const ");
         if (t->opts->dirty_pages)
             fprintf(out, "  uint8_t *const dirty = ctx->dirty;\n  (void)dirty;\n");
         zv_eng_tr_declare_temps(t, out);

@@ -138,7 +138,7 @@ static int emit_call(tr *t, uint32_t type_idx, const char *fn, const char *ctx)
         zv_eng_tr_var(t, base, v);
         fprintf(t->out, " %s = r_;", v);
     }
-    fprintf(t->out, " }\n");
+    fprintf(t->out, "%s }\n", t->opts->dirty_pages ? " mem = ctx->mem;" : "");
     return 0;
 }
 
@@ -157,7 +157,7 @@ static int emit_call_multi(tr *t, uint32_t type_idx, const char *fn, const char 
         zv_eng_tr_var(t, base + i, v);
         fprintf(t->out, " %s = r_.r%u;", v, i);
     }
-    fprintf(t->out, " }\n");
+    fprintf(t->out, "%s }\n", t->opts->dirty_pages ? " mem = ctx->mem;" : "");
     return 0;
 }
 

@@ -1,5 +1,21 @@
 # lib.sh — sourced by the perf scripts: what several of them compute alike.
 
+# rate_args RECORDS ROUNDS "$@": a rate benchmark's options, [--build DIR]
+# [--records N] [--rounds R], into $build (default $src/build), $n and
+# $rounds (defaults RECORDS and ROUNDS); usage and exit 2 on anything else.
+rate_args() {
+    build=$src/build n=$1 rounds=$2
+    shift 2
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --build) build=$(realpath "$2"); shift 2 ;;
+        --records) n=$2; shift 2 ;;
+        --rounds) rounds=$2; shift 2 ;;
+        *) echo "usage: $0 [--build DIR] [--records N] [--rounds R]" >&2; exit 2 ;;
+        esac
+    done
+}
+
 # median: of the numbers on stdin, one a line (the mean of the middle two
 # for an even count).
 median() {

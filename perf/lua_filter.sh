@@ -12,16 +12,8 @@
 #   perf/lua_filter.sh [--build DIR] [--records N] [--rounds R]
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-build=$src/build n=200000 rounds=5
-while [ $# -gt 0 ]; do
-    case $1 in
-    --build) build=$(realpath "$2"); shift 2 ;;
-    --records) n=$2; shift 2 ;;
-    --rounds) rounds=$2; shift 2 ;;
-    *) echo "usage: $0 [--build DIR] [--records N] [--rounds R]" >&2; exit 2 ;;
-    esac
-done
 source "$src/perf/lib.sh"
+rate_args 200000 5 "$@"
 zvm=$build/zvm
 lua=$build/guests/lua.wasm
 [ -f "$lua" ] || { echo "no $lua: build the target guests (cmake --build build --target guests)" >&2; exit 1; }

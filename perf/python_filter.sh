@@ -15,16 +15,8 @@
 #   perf/python_filter.sh [--build DIR] [--records N] [--rounds R]
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-build=$src/build n=50000 rounds=3
-while [ $# -gt 0 ]; do
-    case $1 in
-    --build) build=$(realpath "$2"); shift 2 ;;
-    --records) n=$2; shift 2 ;;
-    --rounds) rounds=$2; shift 2 ;;
-    *) echo "usage: $0 [--build DIR] [--records N] [--rounds R]" >&2; exit 2 ;;
-    esac
-done
 source "$src/perf/lib.sh"
+rate_args 50000 3 "$@"
 zvm=$build/zvm
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -7,6 +7,10 @@
  *   io_uring_enter             channel I/O (the rings themselves are
  *                              restricted to reads and writes: io/ring.c)
  *   madvise, mprotect          memory reset, memory.grow, zvm.jail
+ *   process_madvise            memory reset: the grown pages of a memory's
+ *                              pending windows dropped in one call
+ *                              (engine/memory.c; its pidfd of this process
+ *                              is opened with the first memory, before)
  *   mmap, munmap, mremap, brk  table.grow and output growth (the allocator)
  *   futex, nanosleep,          idle waits, wake-ups, the pool's eventfd
  *   clock_nanosleep, write,
@@ -68,7 +72,7 @@ static const int allowed[] = {
     SYS_openat,         SYS_newfstatat, SYS_fstat,     SYS_close,         SYS_read,
     SYS_lseek,          SYS_exit,      SYS_rseq,       SYS_rt_sigprocmask, SYS_tgkill,
     SYS_getpid,         SYS_gettid,    SYS_restart_syscall, SYS_sigaltstack, SYS_openat2,
-    SYS_getdents64,     SYS_readlinkat, SYS_sysinfo,
+    SYS_getdents64,     SYS_readlinkat, SYS_sysinfo,  SYS_process_madvise,
 };
 #endif
 
