@@ -11,6 +11,7 @@
 #include "io/io.h"
 
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
 /* The errno numbers guests see (wasi_snapshot_preview1 `errno`, which
@@ -336,6 +337,45 @@ static inline int zv_host_mem_w(zv_ctx *ctx, uint32_t ptr, uint64_t len)
         memset(ctx->dirty + (ptr >> 12), 1, (size_t)(((ptr + len - 1) >> 12) - (ptr >> 12) + 1));
     return 1;
 }
+
+/* The open descriptor fd, or NULL. */
+static inline zv_host_fd *zv_host_fd_get(zv_eng_session *s, uint32_t fd)
+{
+    return fd < s->fd_high && s->fds[fd].kind != ZV_FD_CLOSED ? &s->fds[fd] : NULL;
+}
+
+static inline void zv_host_put32(zv_ctx *ctx, uint32_t at, uint32_t v)
+{
+    memcpy(ctx->mem + at, &v, 4);
+}
+
+/* WASI's shared pieces (host_wasi.c): a copy of the in-memory directory
+ * descriptor d with its node (the root's is built now; WE_NOMEM without
+ * memory) and the in-memory tree's limit set; a filestat at `out`. */
+uint32_t zv_host_mem_dir(zv_ctx *ctx, zv_host_fd *d, zv_host_fd *out);
+void zv_host_put_stat(zv_ctx *ctx, uint32_t out, const zv_host_stat *st);
+
+/* The path calls (host_wasi_path.c), as wasi_snapshot_preview1 has them. */
+uint32_t zv_host_path_open(zv_ctx *ctx, uint32_t dirfd, uint32_t lookup, uint32_t path,
+                           uint32_t path_len, uint32_t oflags, uint64_t rights, uint64_t inheriting,
+                           uint32_t fdflags, uint32_t fd_out);
+uint32_t zv_host_path_create_directory(zv_ctx *ctx, uint32_t fd, uint32_t path, uint32_t len);
+uint32_t zv_host_path_remove_directory(zv_ctx *ctx, uint32_t fd, uint32_t path, uint32_t len);
+uint32_t zv_host_path_unlink_file(zv_ctx *ctx, uint32_t fd, uint32_t path, uint32_t len);
+uint32_t zv_host_path_filestat_get(zv_ctx *ctx, uint32_t fd, uint32_t lookup, uint32_t path,
+                                   uint32_t len, uint32_t out);
+uint32_t zv_host_path_filestat_set_times(zv_ctx *ctx, uint32_t fd, uint32_t lookup, uint32_t path,
+                                         uint32_t len, uint64_t atim, uint64_t mtim, uint32_t fst);
+uint32_t zv_host_path_readlink(zv_ctx *ctx, uint32_t fd, uint32_t path, uint32_t len, uint32_t buf,
+                               uint32_t buf_len, uint32_t used);
+uint32_t zv_host_path_rename(zv_ctx *ctx, uint32_t fd1, uint32_t p1, uint32_t l1, uint32_t fd2,
+                             uint32_t p2, uint32_t l2);
+uint32_t zv_host_path_link(zv_ctx *ctx, uint32_t fd1, uint32_t lookup, uint32_t p1, uint32_t l1,
+                           uint32_t fd2, uint32_t p2, uint32_t l2);
+uint32_t zv_host_path_symlink(zv_ctx *ctx, uint32_t target, uint32_t target_len, uint32_t fd,
+                              uint32_t path, uint32_t len);
+uint32_t zv_host_fd_readdir(zv_ctx *ctx, uint32_t fd, uint32_t buf, uint32_t len, uint64_t cookie,
+                            uint32_t used);
 
 /* A host call: its import name, code, and "params:results" signature. */
 typedef struct {

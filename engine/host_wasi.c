@@ -1,7 +1,8 @@
 /*
  * host_wasi.c — all of `wasi_snapshot_preview1` over the manifest's
  * channels and the preopened directories, so stock wasm32-wasi programs
- * run inside ZeroVM's rules.
+ * run inside ZeroVM's rules (the path calls and fd_readdir are in
+ * host_wasi_path.c; the call table is here).
  *
  * fds 0-2 are the standard channels. Then either the preopened host
  * directories of `zvm run --dir` (fd 3 on, in order; their calls are in
@@ -28,7 +29,6 @@
 #define MEM_R(ctx, p, n) zv_host_mem_r(ctx, p, n) /* the host reads there */
 #define MEM_W(ctx, p, n) zv_host_mem_w(ctx, p, n) /* the host writes there */
 
-static void put32(zv_ctx *ctx, uint32_t at, uint32_t v) { memcpy(ctx->mem + at, &v, 4); }
 static void put64(zv_ctx *ctx, uint32_t at, uint64_t v) { memcpy(ctx->mem + at, &v, 8); }
 static uint32_t get32(zv_ctx *ctx, uint32_t at)
 {
@@ -44,8 +44,8 @@ static uint32_t strings_sizes(zv_ctx *ctx, const zv_host_strings *p, uint32_t co
 {
     if (!MEM_W(ctx, count_ptr, 4) || !MEM_W(ctx, size_ptr, 4))
         return WE_FAULT;
-    put32(ctx, count_ptr, p->n);
-    put32(ctx, size_ptr, p->bytes);
+    zv_host_put32(ctx, count_ptr, p->n);
+    zv_host_put32(ctx, size_ptr, p->bytes);
     return WE_SUCCESS;
 }
 
@@ -55,7 +55,7 @@ static uint32_t strings_get(zv_ctx *ctx, const zv_host_strings *p, uint32_t vec_
     if (!MEM_W(ctx, vec_ptr, (uint64_t)p->n * 4) || !MEM_W(ctx, buf_ptr, p->bytes))
         return WE_FAULT;
     for (uint32_t i = 0; i < p->n; i++)
-        put32(ctx, vec_ptr + 4 * i, buf_ptr + p->off[i]);
+        zv_host_put32(ctx, vec_ptr + 4 * i, buf_ptr + p->off[i]);
     memcpy(ctx->mem + buf_ptr, p->buf, p->bytes);
     return WE_SUCCESS;
 }
@@ -79,15 +79,10 @@ static uint32_t wasi_environ_get(zv_ctx *ctx, uint32_t vec, uint32_t buf)
 
 /* ---- descriptors ------------------------------------------------------------------ */
 
-/* The open descriptor fd, or NULL. */
-static zv_host_fd *fd_get(zv_eng_session *s, uint32_t fd)
-{
-    return fd < s->fd_high && s->fds[fd].kind != ZV_FD_CLOSED ? &s->fds[fd] : NULL;
-}
 
 static zv_io_channel *fd_channel(zv_eng_session *s, uint32_t fd, zv_host_fd **d)
 {
-    *d = fd_get(s, fd);
+    *d = zv_host_fd_get(s, fd);
     return *d && (*d)->kind == ZV_FD_CHANNEL ? &s->cur->ch[(*d)->channel] : NULL;
 }
 
@@ -103,10 +98,9 @@ static zv_mnode *mem_root(zv_ctx *ctx)
     return zv_mfs_root(s->mfs, s->clock_ns);
 }
 
-/* A memory directory descriptor with its node (the root's is built now). */
 static uint64_t mem_room(zv_ctx *ctx);
 
-static uint32_t mem_dir(zv_ctx *ctx, zv_host_fd *d, zv_host_fd *out)
+uint32_t zv_host_mem_dir(zv_ctx *ctx, zv_host_fd *d, zv_host_fd *out)
 {
     *out = *d;
     if (!out->node && !(out->node = mem_root(ctx)))
@@ -177,7 +171,7 @@ static uint32_t fd_io(zv_ctx *ctx, uint32_t fd, uint32_t iovs, uint32_t n_iovs, 
     zv_io_channel *c;
     int random;
     if (!writing) /* (first-read: stdin's first read is the fork point; nothing looked up before) */
-        zv_host_read_probe(ctx, s, fd_get(s, fd));
+        zv_host_read_probe(ctx, s, zv_host_fd_get(s, fd));
     c = fd_channel(s, fd, &d);
     random = c && (writing ? c->type & 2 : c->type & 1) && !c->stream;
     struct iovec v[ZV_IO_MAX_IOV];
@@ -218,7 +212,7 @@ static uint32_t fd_io(zv_ctx *ctx, uint32_t fd, uint32_t iovs, uint32_t n_iovs, 
         zv_eng_trap(ZV_TRAP_TIMEOUT, 0);
     if (n < 0)
         return zv_host_errno(n);
-    put32(ctx, done_ptr, (uint32_t)n);
+    zv_host_put32(ctx, done_ptr, (uint32_t)n);
     return WE_SUCCESS;
 }
 
@@ -243,7 +237,7 @@ static uint32_t wasi_fd_pread(zv_ctx *ctx, uint32_t fd, uint32_t iovs, uint32_t 
 
 static uint32_t wasi_fd_close(zv_ctx *ctx, uint32_t fd)
 {
-    zv_host_fd *d = fd_get(S(ctx), fd);
+    zv_host_fd *d = zv_host_fd_get(S(ctx), fd);
     if (!d)
         return WE_BADF;
     zv_host_fd_close_host(d);
@@ -256,7 +250,7 @@ static uint32_t wasi_fd_close(zv_ctx *ctx, uint32_t fd)
 static uint32_t wasi_fd_renumber(zv_ctx *ctx, uint32_t from, uint32_t to)
 {
     zv_eng_session *s = S(ctx);
-    zv_host_fd *a = fd_get(s, from), *b = fd_get(s, to);
+    zv_host_fd *a = zv_host_fd_get(s, from), *b = zv_host_fd_get(s, to);
     if (!a || !b)
         return WE_BADF;
     if (a != b) {
@@ -340,7 +334,7 @@ uint64_t zv_host_rights(uint8_t type)
 static uint32_t wasi_fd_fdstat_get(zv_ctx *ctx, uint32_t fd, uint32_t out)
 {
     zv_eng_session *s = S(ctx);
-    zv_host_fd *d = fd_get(s, fd);
+    zv_host_fd *d = zv_host_fd_get(s, fd);
     uint8_t type;
     if (!d)
         return WE_BADF;
@@ -361,7 +355,7 @@ static uint32_t wasi_fd_fdstat_get(zv_ctx *ctx, uint32_t fd, uint32_t out)
 
 static uint32_t wasi_fd_fdstat_set_flags(zv_ctx *ctx, uint32_t fd, uint32_t flags)
 {
-    zv_host_fd *d = fd_get(S(ctx), fd);
+    zv_host_fd *d = zv_host_fd_get(S(ctx), fd);
     if (!d)
         return WE_BADF;
     if (flags > 31)
@@ -377,7 +371,7 @@ static uint32_t wasi_fd_fdstat_set_flags(zv_ctx *ctx, uint32_t fd, uint32_t flag
 static uint32_t wasi_fd_fdstat_set_rights(zv_ctx *ctx, uint32_t fd, uint64_t base, uint64_t inh)
 {
     zv_eng_session *s = S(ctx);
-    zv_host_fd *d = fd_get(s, fd);
+    zv_host_fd *d = zv_host_fd_get(s, fd);
     if (!d)
         return WE_BADF;
     if (!d->rights && !d->inheriting) {
@@ -391,7 +385,7 @@ static uint32_t wasi_fd_fdstat_set_rights(zv_ctx *ctx, uint32_t fd, uint64_t bas
     return WE_SUCCESS;
 }
 
-static void put_stat(zv_ctx *ctx, uint32_t out, const zv_host_stat *st)
+void zv_host_put_stat(zv_ctx *ctx, uint32_t out, const zv_host_stat *st)
 {
     memset(ctx->mem + out, 0, 64);
     put64(ctx, out, st->dev);
@@ -432,17 +426,17 @@ static uint32_t wasi_fd_filestat_get(zv_ctx *ctx, uint32_t fd, uint32_t out)
         channel_stat(s, c, &st);
     } else {
         zv_host_fd m;
-        if (!(rc = mem_dir(ctx, d, &m)))
+        if (!(rc = zv_host_mem_dir(ctx, d, &m)))
             zv_mfs_fstat(s->mfs, &m, &st);
     }
     if (!rc)
-        put_stat(ctx, out, &st);
+        zv_host_put_stat(ctx, out, &st);
     return rc;
 }
 
 static uint32_t wasi_fd_filestat_set_size(zv_ctx *ctx, uint32_t fd, uint64_t size)
 {
-    zv_host_fd *d = fd_get(S(ctx), fd);
+    zv_host_fd *d = zv_host_fd_get(S(ctx), fd);
     if (!d)
         return WE_BADF;
     if (d->kind == ZV_FD_CHANNEL || d->type == 3)
@@ -455,14 +449,14 @@ static uint32_t wasi_fd_filestat_set_size(zv_ctx *ctx, uint32_t fd, uint64_t siz
 static uint32_t wasi_fd_filestat_set_times(zv_ctx *ctx, uint32_t fd, uint64_t atim, uint64_t mtim,
                                            uint32_t fst)
 {
-    zv_host_fd *d = fd_get(S(ctx), fd);
+    zv_host_fd *d = zv_host_fd_get(S(ctx), fd);
     if (!d)
         return WE_BADF;
     if (d->kind == ZV_FD_CHANNEL)
         return fst & ~15u ? WE_INVAL : WE_SUCCESS; /* channels have no times to keep */
     if (d->kind == ZV_FD_MEM) {
         zv_host_fd m;
-        uint32_t rc = mem_dir(ctx, d, &m);
+        uint32_t rc = zv_host_mem_dir(ctx, d, &m);
         return rc ? rc : zv_mfs_futimes(&m, atim, mtim, fst, S(ctx)->clock_ns);
     }
     return zv_hdir_futimes(d, atim, mtim, fst);
@@ -470,7 +464,7 @@ static uint32_t wasi_fd_filestat_set_times(zv_ctx *ctx, uint32_t fd, uint64_t at
 
 static uint32_t wasi_fd_advise(zv_ctx *ctx, uint32_t fd, uint64_t off, uint64_t len, uint32_t adv)
 {
-    zv_host_fd *d = fd_get(S(ctx), fd);
+    zv_host_fd *d = zv_host_fd_get(S(ctx), fd);
     if (!d)
         return WE_BADF;
     if (d->kind != ZV_FD_HOST)
@@ -480,7 +474,7 @@ static uint32_t wasi_fd_advise(zv_ctx *ctx, uint32_t fd, uint64_t off, uint64_t 
 
 static uint32_t wasi_fd_allocate(zv_ctx *ctx, uint32_t fd, uint64_t off, uint64_t len)
 {
-    zv_host_fd *d = fd_get(S(ctx), fd);
+    zv_host_fd *d = zv_host_fd_get(S(ctx), fd);
     if (!d)
         return WE_BADF;
     return d->kind == ZV_FD_HOST ? zv_hdir_allocate(d, off, len) : WE_NOTSUP;
@@ -488,7 +482,7 @@ static uint32_t wasi_fd_allocate(zv_ctx *ctx, uint32_t fd, uint64_t off, uint64_
 
 static uint32_t fd_sync(zv_ctx *ctx, uint32_t fd, int data_only)
 {
-    zv_host_fd *d = fd_get(S(ctx), fd);
+    zv_host_fd *d = zv_host_fd_get(S(ctx), fd);
     if (!d)
         return WE_BADF;
     return d->kind == ZV_FD_HOST ? zv_hdir_sync(d, data_only) : WE_SUCCESS; /* channels keep nothing back */
@@ -498,19 +492,19 @@ static uint32_t wasi_fd_datasync(zv_ctx *ctx, uint32_t fd) { return fd_sync(ctx,
 
 static uint32_t wasi_fd_prestat_get(zv_ctx *ctx, uint32_t fd, uint32_t out)
 {
-    zv_host_fd *d = fd_get(S(ctx), fd);
+    zv_host_fd *d = zv_host_fd_get(S(ctx), fd);
     if (!d || !d->preopen)
         return WE_BADF;
     if (!MEM_W(ctx, out, 8))
         return WE_FAULT;
-    put32(ctx, out, 0); /* preopen type: directory */
-    put32(ctx, out + 4, (uint32_t)strlen(d->preopen));
+    zv_host_put32(ctx, out, 0); /* preopen type: directory */
+    zv_host_put32(ctx, out + 4, (uint32_t)strlen(d->preopen));
     return WE_SUCCESS;
 }
 
 static uint32_t wasi_fd_prestat_dir_name(zv_ctx *ctx, uint32_t fd, uint32_t buf, uint32_t len)
 {
-    zv_host_fd *d = fd_get(S(ctx), fd);
+    zv_host_fd *d = zv_host_fd_get(S(ctx), fd);
     size_t n;
     if (!d || !d->preopen)
         return WE_BADF;
@@ -523,281 +517,6 @@ static uint32_t wasi_fd_prestat_dir_name(zv_ctx *ctx, uint32_t fd, uint32_t buf,
     return WE_SUCCESS;
 }
 
-/* ---- directories and paths ------------------------------------------------------------ */
-
-/* The guest's path as a host string: WE_SUCCESS, WE_FAULT, WE_INVAL (a
- * NUL inside) or WE_NAMETOOLONG. */
-static uint32_t guest_path(zv_ctx *ctx, uint32_t ptr, uint32_t len, char *out, size_t cap)
-{
-    if (!MEM_R(ctx, ptr, len))
-        return WE_FAULT;
-    if (len >= cap)
-        return WE_NAMETOOLONG;
-    if (memchr(ctx->mem + ptr, 0, len))
-        return WE_INVAL;
-    memcpy(out, ctx->mem + ptr, len);
-    out[len] = 0;
-    return WE_SUCCESS;
-}
-
-#define PATH_CAP 4096
-
-/* A directory descriptor and its path, checked. An in-memory directory
- * comes back as a copy with its node (the root's built now). */
-static uint32_t dir_path(zv_ctx *ctx, uint32_t fd, uint32_t ptr, uint32_t len, zv_host_fd *d,
-                         char *path)
-{
-    zv_host_fd *f = fd_get(S(ctx), fd);
-    uint32_t rc;
-    if (!f)
-        return WE_BADF;
-    if (f->type != 3)
-        return WE_NOTDIR;
-    if ((rc = guest_path(ctx, ptr, len, path, PATH_CAP)))
-        return rc;
-    return f->kind == ZV_FD_MEM ? mem_dir(ctx, f, d) : (*d = *f, 0);
-}
-
-/* An open to create or write under /dev, from the root, that found no
- * channel (zv_eng_session_strays): counted, the first one's path kept.
- * /dev/null is no stray: who writes there means the bytes to vanish (and
- * in memory they do). */
-static void note_stray(zv_eng_session *s, const zv_host_fd *dir, const char *path)
-{
-    while (path[0] == '.' && path[1] == '/')
-        path += 2;
-    if (!dir->preopen || strcmp(dir->preopen, "/") || strncmp(path, "dev/", 4) ||
-        !strcmp(path, "dev/null"))
-        return;
-    if (!s->n_strays++)
-        snprintf(s->stray, sizeof s->stray, "/%s", path);
-}
-
-/* path_open: beneath a preopened host directory, or in the in-memory
- * tree (where a channel's alias opens the channel). */
-static uint32_t wasi_path_open(zv_ctx *ctx, uint32_t dirfd, uint32_t lookup, uint32_t path,
-                               uint32_t path_len, uint32_t oflags, uint64_t rights,
-                               uint64_t inheriting, uint32_t fdflags, uint32_t fd_out)
-{
-    zv_eng_session *s = S(ctx);
-    zv_host_fd d, opened;
-    char p[PATH_CAP];
-    uint32_t rc = dir_path(ctx, dirfd, path, path_len, &d, p);
-    int fd;
-    if (rc)
-        return rc;
-    if (!MEM_W(ctx, fd_out, 4))
-        return WE_FAULT;
-    if (oflags > 15 || fdflags > 31)
-        return WE_INVAL;
-    /* the directory's rights: create (1 << 10) and truncate (1 << 19) */
-    if (((oflags & 1) && !(d.rights & (1ull << 10)) && d.rights) ||
-        ((oflags & 8) && !(d.rights & (1ull << 19)) && d.rights))
-        return WE_NOTCAPABLE;
-    rc = d.kind == ZV_FD_HOST
-             ? zv_hdir_open(&d, p, lookup, oflags, rights, (uint16_t)fdflags, &opened)
-             : zv_mfs_open(s->mfs, &d, p, lookup, oflags, rights, (uint16_t)fdflags, s->clock_ns,
-                           &opened);
-    if (d.kind == ZV_FD_MEM && ((oflags & 1) || (rights & (1ull << 6))) && !(oflags & 2) &&
-        (rc || opened.kind != ZV_FD_CHANNEL)) /* made or written: a device no one declared? */
-        note_stray(s, &d, p);
-    if (rc)
-        return rc;
-    if (opened.kind == ZV_FD_CHANNEL)
-        s->cur->ch[opened.channel].opened = 1;
-    if (opened.kind != ZV_FD_CHANNEL) {
-        opened.rights = rights & zv_host_rights(opened.type);
-        opened.inheriting = inheriting;
-    }
-    if ((fd = zv_host_fd_new(s)) < 0) {
-        if (opened.kind == ZV_FD_HOST)
-            close(opened.host);
-        if (opened.kind == ZV_FD_MEM)
-            zv_mfs_close(s->mfs, &opened);
-        return WE_MFILE;
-    }
-    s->fds[fd] = opened;
-    put32(ctx, fd_out, (uint32_t)fd);
-    return WE_SUCCESS;
-}
-
-/* One path call on a directory descriptor: the host's or the memory's. */
-#define PATH_CALL(ctx, fd, ptr, len, host_call, mem_call)                                         \
-    do {                                                                                           \
-        zv_host_fd d_;                                                                             \
-        char p_[PATH_CAP];                                                                         \
-        uint32_t rc_ = dir_path(ctx, fd, ptr, len, &d_, p_);                                       \
-        if (rc_)                                                                                   \
-            return rc_;                                                                            \
-        return d_.kind == ZV_FD_HOST ? host_call : mem_call;                                       \
-    } while (0)
-
-static uint32_t wasi_path_create_directory(zv_ctx *ctx, uint32_t fd, uint32_t path, uint32_t len)
-{
-    PATH_CALL(ctx, fd, path, len, zv_hdir_mkdir(&d_, p_),
-              zv_mfs_mkdir(S(ctx)->mfs, &d_, p_, S(ctx)->clock_ns));
-}
-static uint32_t wasi_path_remove_directory(zv_ctx *ctx, uint32_t fd, uint32_t path, uint32_t len)
-{
-    PATH_CALL(ctx, fd, path, len, zv_hdir_rmdir(&d_, p_),
-              zv_mfs_rmdir(S(ctx)->mfs, &d_, p_, S(ctx)->clock_ns));
-}
-static uint32_t wasi_path_unlink_file(zv_ctx *ctx, uint32_t fd, uint32_t path, uint32_t len)
-{
-    PATH_CALL(ctx, fd, path, len, zv_hdir_unlink(&d_, p_),
-              zv_mfs_unlink(S(ctx)->mfs, &d_, p_, S(ctx)->clock_ns));
-}
-
-static uint32_t wasi_path_filestat_get(zv_ctx *ctx, uint32_t fd, uint32_t lookup, uint32_t path,
-                                       uint32_t len, uint32_t out)
-{
-    zv_host_fd d;
-    zv_host_stat st;
-    char p[PATH_CAP];
-    uint32_t rc = dir_path(ctx, fd, path, len, &d, p);
-    if (rc)
-        return rc;
-    if (!MEM_W(ctx, out, 64))
-        return WE_FAULT;
-    rc = d.kind == ZV_FD_HOST ? zv_hdir_stat(&d, lookup, p, &st)
-                              : zv_mfs_stat(S(ctx)->mfs, &d, lookup, p, &st);
-    if (!rc)
-        put_stat(ctx, out, &st);
-    return rc;
-}
-
-static uint32_t wasi_path_filestat_set_times(zv_ctx *ctx, uint32_t fd, uint32_t lookup,
-                                             uint32_t path, uint32_t len, uint64_t atim,
-                                             uint64_t mtim, uint32_t fst)
-{
-    PATH_CALL(ctx, fd, path, len, zv_hdir_utimes(&d_, lookup, p_, atim, mtim, fst),
-              zv_mfs_utimes(&d_, lookup, p_, atim, mtim, fst, S(ctx)->clock_ns));
-}
-
-static uint32_t wasi_path_readlink(zv_ctx *ctx, uint32_t fd, uint32_t path, uint32_t len,
-                                   uint32_t buf, uint32_t buf_len, uint32_t used)
-{
-    zv_host_fd d;
-    char p[PATH_CAP], target[PATH_CAP];
-    const char *t = target;
-    size_t n = 0;
-    uint32_t rc = dir_path(ctx, fd, path, len, &d, p);
-    if (rc)
-        return rc;
-    if (!MEM_W(ctx, buf, buf_len) || !MEM_W(ctx, used, 4))
-        return WE_FAULT;
-    if (d.kind == ZV_FD_HOST)
-        rc = zv_hdir_readlink(&d, p, target, sizeof target, &n);
-    else if (!(rc = zv_mfs_readlink(&d, p, &t)))
-        n = strlen(t);
-    if (rc)
-        return rc;
-    if (n > buf_len)
-        n = buf_len; /* cut, as readlink(2) */
-    memcpy(ctx->mem + buf, t, n);
-    put32(ctx, used, (uint32_t)n);
-    return WE_SUCCESS;
-}
-
-/* Two directories and two paths, checked; both of one kind. */
-static uint32_t two_paths(zv_ctx *ctx, uint32_t fd1, uint32_t p1, uint32_t l1, uint32_t fd2,
-                          uint32_t p2, uint32_t l2, zv_host_fd *d1, char *a, zv_host_fd *d2,
-                          char *b)
-{
-    uint32_t rc = dir_path(ctx, fd1, p1, l1, d1, a);
-    if (rc || (rc = dir_path(ctx, fd2, p2, l2, d2, b)))
-        return rc;
-    return d1->kind == d2->kind ? WE_SUCCESS : WE_XDEV;
-}
-
-static uint32_t wasi_path_rename(zv_ctx *ctx, uint32_t fd1, uint32_t p1, uint32_t l1, uint32_t fd2,
-                                 uint32_t p2, uint32_t l2)
-{
-    zv_host_fd d1, d2;
-    char a[PATH_CAP], b[PATH_CAP];
-    uint32_t rc = two_paths(ctx, fd1, p1, l1, fd2, p2, l2, &d1, a, &d2, b);
-    if (rc)
-        return rc;
-    return d1.kind == ZV_FD_HOST ? zv_hdir_rename(&d1, a, &d2, b)
-                                 : zv_mfs_rename(S(ctx)->mfs, &d1, a, &d2, b, S(ctx)->clock_ns);
-}
-
-static uint32_t wasi_path_link(zv_ctx *ctx, uint32_t fd1, uint32_t lookup, uint32_t p1,
-                               uint32_t l1, uint32_t fd2, uint32_t p2, uint32_t l2)
-{
-    zv_host_fd d1, d2;
-    char a[PATH_CAP], b[PATH_CAP];
-    uint32_t rc = two_paths(ctx, fd1, p1, l1, fd2, p2, l2, &d1, a, &d2, b);
-    if (rc)
-        return rc;
-    return d1.kind == ZV_FD_HOST
-               ? zv_hdir_link(&d1, lookup, a, &d2, b)
-               : zv_mfs_link(S(ctx)->mfs, &d1, lookup, a, &d2, b, S(ctx)->clock_ns);
-}
-
-static uint32_t wasi_path_symlink(zv_ctx *ctx, uint32_t target, uint32_t target_len, uint32_t fd,
-                                  uint32_t path, uint32_t len)
-{
-    char t[PATH_CAP];
-    uint32_t rc = guest_path(ctx, target, target_len, t, sizeof t);
-    if (rc)
-        return rc;
-    PATH_CALL(ctx, fd, path, len, zv_hdir_symlink(t, &d_, p_),
-              zv_mfs_symlink(S(ctx)->mfs, t, &d_, p_, S(ctx)->clock_ns));
-}
-
-/* fd_readdir: entries packed as WASI dirents (24-byte header, then the
- * name), the last one cut when the buffer is full (the guest then sees
- * used == len and asks again from the cookie it had). */
-typedef struct {
-    zv_ctx *ctx;
-    uint32_t buf, len, used;
-} dirent_sink;
-
-static int put_dirent(void *arg, const char *name, size_t n, uint64_t next, uint64_t ino,
-                      uint8_t type)
-{
-    dirent_sink *k = arg;
-    uint8_t head[24];
-    uint32_t nl = (uint32_t)n, room;
-    memset(head, 0, sizeof head);
-    memcpy(head, &next, 8);
-    memcpy(head + 8, &ino, 8);
-    memcpy(head + 16, &nl, 4);
-    head[20] = type;
-    room = k->len - k->used;
-    memcpy(k->ctx->mem + k->buf + k->used, head, room < 24 ? room : 24);
-    k->used += room < 24 ? room : 24;
-    room = k->len - k->used;
-    memcpy(k->ctx->mem + k->buf + k->used, name, room < nl ? room : nl);
-    k->used += room < nl ? room : nl;
-    return k->used < k->len;
-}
-
-static uint32_t wasi_fd_readdir(zv_ctx *ctx, uint32_t fd, uint32_t buf, uint32_t len,
-                                uint64_t cookie, uint32_t used)
-{
-    zv_eng_session *s = S(ctx);
-    zv_host_fd *d = fd_get(s, fd);
-    dirent_sink k = {ctx, buf, len, 0};
-    uint32_t rc = 0;
-    if (!d)
-        return WE_BADF;
-    if (!MEM_W(ctx, buf, len) || !MEM_W(ctx, used, 4))
-        return WE_FAULT;
-    if (d->type != 3)
-        return WE_NOTDIR;
-    if (d->kind == ZV_FD_HOST) {
-        rc = zv_hdir_readdir(d, cookie, put_dirent, &k);
-    } else {
-        zv_host_fd m;
-        if (!(rc = mem_dir(ctx, d, &m)))
-            rc = zv_mfs_readdir(s->mfs, &m, cookie, put_dirent, &k);
-    }
-    if (!rc)
-        put32(ctx, used, k.used);
-    return rc;
-}
 /* ---- clock, random, scheduling, exit ----------------------------------------------- */
 
 static uint32_t wasi_clock_time_get(zv_ctx *ctx, uint32_t id, uint64_t precision, uint32_t out)
@@ -854,7 +573,7 @@ static uint32_t wasi_poll_oneoff(zv_ctx *ctx, uint32_t in, uint32_t out, uint32_
         uint32_t fd;
         memcpy(&fd, ctx->mem + in + 48 * i + 16, 4);
         if (ctx->mem[in + 48 * i + 8] == 1)
-            zv_host_read_probe(ctx, s, fd_get(s, fd));
+            zv_host_read_probe(ctx, s, zv_host_fd_get(s, fd));
     }
     for (uint32_t i = 0; i < n; i++) { /* the earliest clock, or now if a descriptor is there */
         uint32_t sub = in + 48 * i;
@@ -897,7 +616,7 @@ static uint32_t wasi_poll_oneoff(zv_ctx *ctx, uint32_t in, uint32_t out, uint32_
     }
     if (wake != UINT64_MAX)
         s->clock_ns = wake; /* the virtual clock jumps instead of sleeping */
-    put32(ctx, n_out_ptr, fired);
+    zv_host_put32(ctx, n_out_ptr, fired);
     return WE_SUCCESS;
 }
 
@@ -938,7 +657,7 @@ static void wasi_proc_exit(zv_ctx *ctx, uint32_t code)
 
 static uint32_t not_socket(zv_ctx *ctx, uint32_t fd)
 {
-    return fd_get(S(ctx), fd) ? WE_NOTSOCK : WE_BADF;
+    return zv_host_fd_get(S(ctx), fd) ? WE_NOTSOCK : WE_BADF;
 }
 static uint32_t wasi_sock_accept(zv_ctx *ctx, uint32_t fd, uint32_t flags, uint32_t out)
 {
@@ -993,22 +712,22 @@ static uint32_t wasi_proc_raise(zv_ctx *ctx, uint32_t sig)
     X(fd_prestat_dir_name, wasi_fd_prestat_dir_name, "iii:i")                                      \
     X(fd_pwrite, wasi_fd_pwrite, "iiiIi:i")                                                        \
     X(fd_read, wasi_fd_read, "iiii:i")                                                             \
-    X(fd_readdir, wasi_fd_readdir, "iiiIi:i")                                                      \
+    X(fd_readdir, zv_host_fd_readdir, "iiiIi:i")                                                      \
     X(fd_renumber, wasi_fd_renumber, "ii:i")                                                       \
     X(fd_seek, wasi_fd_seek, "iIii:i")                                                             \
     X(fd_sync, wasi_fd_sync, "i:i")                                                                \
     X(fd_tell, wasi_fd_tell, "ii:i")                                                               \
     X(fd_write, wasi_fd_write, "iiii:i")                                                           \
-    X(path_create_directory, wasi_path_create_directory, "iii:i")                                  \
-    X(path_filestat_get, wasi_path_filestat_get, "iiiii:i")                                        \
-    X(path_filestat_set_times, wasi_path_filestat_set_times, "iiiiIIi:i")                          \
-    X(path_link, wasi_path_link, "iiiiiii:i")                                                      \
-    X(path_open, wasi_path_open, "iiiiiIIii:i")                                                    \
-    X(path_readlink, wasi_path_readlink, "iiiiii:i")                                               \
-    X(path_remove_directory, wasi_path_remove_directory, "iii:i")                                  \
-    X(path_rename, wasi_path_rename, "iiiiii:i")                                                   \
-    X(path_symlink, wasi_path_symlink, "iiiii:i")                                                  \
-    X(path_unlink_file, wasi_path_unlink_file, "iii:i")                                            \
+    X(path_create_directory, zv_host_path_create_directory, "iii:i")                                  \
+    X(path_filestat_get, zv_host_path_filestat_get, "iiiii:i")                                        \
+    X(path_filestat_set_times, zv_host_path_filestat_set_times, "iiiiIIi:i")                          \
+    X(path_link, zv_host_path_link, "iiiiiii:i")                                                      \
+    X(path_open, zv_host_path_open, "iiiiiIIii:i")                                                    \
+    X(path_readlink, zv_host_path_readlink, "iiiiii:i")                                               \
+    X(path_remove_directory, zv_host_path_remove_directory, "iii:i")                                  \
+    X(path_rename, zv_host_path_rename, "iiiiii:i")                                                   \
+    X(path_symlink, zv_host_path_symlink, "iiiii:i")                                                  \
+    X(path_unlink_file, zv_host_path_unlink_file, "iii:i")                                            \
     X(poll_oneoff, wasi_poll_oneoff, "iiii:i")                                                     \
     X(proc_exit, wasi_proc_exit, "i:")                                                             \
     X(proc_raise, wasi_proc_raise, "i:i")                                                          \
