@@ -10,7 +10,7 @@
  * as the code section streams by. Every count is checked against the bytes
  * left before anything is allocated for it.
  */
-#include "internal.h"
+#include "module_private.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,18 +24,6 @@
  * types kept it busy for minutes. */
 #define ZV_VAL_MAX_ARITY 1000u
 
-typedef struct {
-    zv_rd rd;
-    zv_val_module *m;
-    zv_chk *chk;
-    uint8_t *refs;       /* C.refs: functions that ref.func may name */
-    uint32_t n_declared; /* function section count */
-    uint32_t data_count;
-    int seen_code;
-    int bodies_unchecked; /* zv_val_module_decode: instructions not type-checked */
-} ctx;
-
-#define RD (&x->rd)
 
 static int grow_array(void **arr, uint32_t old_n, uint64_t new_n, size_t elem)
 {
@@ -50,7 +38,7 @@ static int grow_array(void **arr, uint32_t old_n, uint64_t new_n, size_t elem)
     return 0;
 }
 
-static int read_limits(ctx *x, zv_val_limits *l, int is_memory)
+static int read_limits(zv_modrd *x, zv_val_limits *l, int is_memory)
 {
     const uint8_t *at = x->rd.p;
     uint8_t flags;
@@ -78,7 +66,7 @@ static int read_limits(ctx *x, zv_val_limits *l, int is_memory)
     return 0;
 }
 
-static int read_table_type(ctx *x, zv_val_table *t)
+static int read_table_type(zv_modrd *x, zv_val_table *t)
 {
     int rc = zv_rd_reftype(RD, &t->elem_type);
     if (rc)
@@ -86,7 +74,7 @@ static int read_table_type(ctx *x, zv_val_table *t)
     return read_limits(x, &t->limits, 0);
 }
 
-static int read_global_type(ctx *x, zv_val_globaltype *g)
+static int read_global_type(zv_modrd *x, zv_val_globaltype *g)
 {
     const uint8_t *at;
     uint8_t mut;
@@ -105,7 +93,7 @@ static int read_global_type(ctx *x, zv_val_globaltype *g)
 /* A tag's type (exception handling proposal): the attribute byte, 0 for
  * an exception (the only kind there is), then a function type with no
  * results, whose parameters are the values the exception carries. */
-static int read_tag_type(ctx *x, uint32_t *type_idx)
+static int read_tag_type(zv_modrd *x, uint32_t *type_idx)
 {
     const zv_val_module *m = x->m;
     const uint8_t *at = x->rd.p;
@@ -125,7 +113,7 @@ static int read_tag_type(ctx *x, uint32_t *type_idx)
     return 0;
 }
 
-static int add_memory(ctx *x, const uint8_t *at, zv_val_limits *out)
+static int add_memory(zv_modrd *x, const uint8_t *at, zv_val_limits *out)
 {
     zv_val_module *m = x->m;
     int rc;
@@ -140,7 +128,7 @@ static int add_memory(ctx *x, const uint8_t *at, zv_val_limits *out)
 
 /* A constant expression of type `want` (§3.3.10): one constant instruction
  * then `end`. global.get may only read imported immutable globals. */
-static int read_const(ctx *x, uint8_t want, zv_val_const *out)
+int zv_val_read_const(zv_modrd *x, uint8_t want, zv_val_const *out)
 {
     zv_val_module *m = x->m;
     const uint8_t *at = x->rd.p;
@@ -203,7 +191,7 @@ static int read_const(ctx *x, uint8_t want, zv_val_const *out)
     return 0;
 }
 
-static int sec_type(ctx *x)
+static int sec_type(zv_modrd *x)
 {
     zv_val_module *m = x->m;
     uint32_t n;
@@ -249,7 +237,7 @@ static int sec_type(ctx *x)
     return 0;
 }
 
-static int import_one(ctx *x, zv_val_import *im)
+static int import_one(zv_modrd *x, zv_val_import *im)
 {
     zv_val_module *m = x->m;
     const uint8_t *at;
@@ -324,7 +312,7 @@ static int import_one(ctx *x, zv_val_import *im)
     }
 }
 
-static int sec_import(ctx *x)
+static int sec_import(zv_modrd *x)
 {
     zv_val_module *m = x->m;
     uint32_t n;
@@ -341,7 +329,7 @@ static int sec_import(ctx *x)
     return 0;
 }
 
-static int sec_function(ctx *x)
+static int sec_function(zv_modrd *x)
 {
     zv_val_module *m = x->m;
     uint32_t n;
@@ -364,7 +352,7 @@ static int sec_function(ctx *x)
     return 0;
 }
 
-static int sec_table(ctx *x)
+static int sec_table(zv_modrd *x)
 {
     zv_val_module *m = x->m;
     uint32_t n;
@@ -380,7 +368,7 @@ static int sec_table(ctx *x)
     return 0;
 }
 
-static int sec_memory(ctx *x)
+static int sec_memory(zv_modrd *x)
 {
     uint32_t n;
     int rc;
@@ -395,7 +383,7 @@ static int sec_memory(ctx *x)
     return 0;
 }
 
-static int sec_global(ctx *x)
+static int sec_global(zv_modrd *x)
 {
     zv_val_module *m = x->m;
     uint32_t n;
@@ -407,14 +395,14 @@ static int sec_global(ctx *x)
         return rc;
     for (uint32_t i = 0; i < n; i++) {
         zv_val_global *g = &m->globals[m->n_globals];
-        if ((rc = read_global_type(x, &g->type)) || (rc = read_const(x, g->type.type, &g->init)))
+        if ((rc = read_global_type(x, &g->type)) || (rc = zv_val_read_const(x, g->type.type, &g->init)))
             return rc;
         m->n_globals++;
     }
     return 0;
 }
 
-static int sec_tag(ctx *x)
+static int sec_tag(zv_modrd *x)
 {
     zv_val_module *m = x->m;
     uint32_t n;
@@ -440,7 +428,7 @@ static uint32_t name_hash(const char *s, uint32_t n)
 }
 
 /* Export names must be unique (§3.4.10): an open-addressing set of indices. */
-static int check_unique_exports(ctx *x, const uint8_t *at)
+static int check_unique_exports(zv_modrd *x, const uint8_t *at)
 {
     zv_val_module *m = x->m;
     uint32_t cap = 16, *set;
@@ -466,7 +454,7 @@ static int check_unique_exports(ctx *x, const uint8_t *at)
     return rc;
 }
 
-static int sec_export(ctx *x)
+static int sec_export(zv_modrd *x)
 {
     zv_val_module *m = x->m;
     const uint8_t *start = x->rd.p;
@@ -505,7 +493,7 @@ static int sec_export(ctx *x)
     return check_unique_exports(x, start);
 }
 
-static int sec_start(ctx *x)
+static int sec_start(zv_modrd *x)
 {
     zv_val_module *m = x->m;
     const uint8_t *at = x->rd.p;
@@ -521,211 +509,6 @@ static int sec_start(ctx *x)
     return 0;
 }
 
-static int elem_items(ctx *x, zv_val_elem *e, int exprs)
-{
-    zv_val_module *m = x->m;
-    int rc;
-    if ((rc = zv_rd_count(RD, 1, &e->n_items)))
-        return rc;
-    if (!(e->items = zv_val_calloc(e->n_items, sizeof *e->items)))
-        return -ENOMEM;
-    for (uint32_t i = 0; i < e->n_items; i++) {
-        const uint8_t *at = x->rd.p;
-        zv_val_const *it = &e->items[i];
-        if (exprs) {
-            if ((rc = read_const(x, e->elem_type, it)))
-                return rc;
-            continue;
-        }
-        if ((rc = zv_rd_u32(RD, &it->idx)))
-            return rc;
-        if (it->idx >= m->n_funcs)
-            return ZV_INVALID(RD, at, "unknown function %u", it->idx);
-        it->kind = ZV_CONST_REF_FUNC, it->type = ZV_FUNCREF;
-        x->refs[it->idx] = 1;
-    }
-    return 0;
-}
-
-/* One element segment; its flags pick one of eight encodings (§5.5.12). */
-static int elem_one(ctx *x, zv_val_elem *e)
-{
-    zv_val_module *m = x->m;
-    const uint8_t *at = x->rd.p;
-    uint32_t flags;
-    int rc;
-    if ((rc = zv_rd_u32(RD, &flags)))
-        return rc;
-    if (flags > 7)
-        return ZV_MALFORMED(RD, at, "malformed elements segment kind %u", flags);
-    e->mode = !(flags & 1) ? ZV_SEG_ACTIVE : (flags & 2) ? ZV_SEG_DECLARATIVE : ZV_SEG_PASSIVE;
-    e->elem_type = ZV_FUNCREF;
-    if (flags == 2 || flags == 6)
-        if ((rc = zv_rd_u32(RD, &e->table)))
-            return rc;
-    if (e->mode == ZV_SEG_ACTIVE) {
-        if (e->table >= m->n_tables)
-            return ZV_INVALID(RD, at, "unknown table %u", e->table);
-        if ((rc = read_const(x, ZV_I32, &e->offset)))
-            return rc;
-    }
-    if (flags & 3) { /* an elemkind or a reftype follows */
-        const uint8_t *kat = x->rd.p;
-        uint8_t k;
-        if (flags & 4) {
-            if ((rc = zv_rd_reftype(RD, &e->elem_type)))
-                return rc;
-        } else {
-            if ((rc = zv_rd_byte(RD, &k)))
-                return rc;
-            if (k != 0)
-                return ZV_MALFORMED(RD, kat, "malformed element kind 0x%02x", k);
-        }
-    }
-    if ((rc = elem_items(x, e, flags & 4)))
-        return rc;
-    if (e->mode == ZV_SEG_ACTIVE && m->tables[e->table].elem_type != e->elem_type)
-        return ZV_INVALID(RD, at, "type mismatch: %s segment for a %s table",
-                          zv_val_type_name(e->elem_type),
-                          zv_val_type_name(m->tables[e->table].elem_type));
-    return 0;
-}
-
-static int sec_elem(ctx *x)
-{
-    zv_val_module *m = x->m;
-    uint32_t n;
-    int rc;
-    if ((rc = zv_rd_count(RD, 2, &n)))
-        return rc;
-    if (!(m->elems = zv_val_calloc(n, sizeof *m->elems)))
-        return -ENOMEM;
-    for (uint32_t i = 0; i < n; i++) {
-        m->n_elems++; /* count first: free() walks the items of every counted segment */
-        if ((rc = elem_one(x, &m->elems[i])))
-            return rc;
-    }
-    return 0;
-}
-
-static int sec_datacount(ctx *x)
-{
-    int rc = zv_rd_u32(RD, &x->data_count);
-    if (rc)
-        return rc;
-    x->m->has_data_count = 1;
-    /* Code refers to segments by index before the data section is read. */
-    x->m->n_datas = x->data_count;
-    return 0;
-}
-
-/* One body: size, locals, instructions (§5.5.13). */
-static int code_one(ctx *x, uint32_t fi)
-{
-    zv_val_module *m = x->m;
-    zv_val_func *fn = &m->funcs[fi];
-    const uint8_t *at = x->rd.p, *body;
-    uint32_t size, n_decls;
-    uint64_t total = 0;
-    zv_rd body_rd;
-    int rc;
-    if ((rc = zv_rd_u32(RD, &size)) || (rc = zv_rd_bytes(RD, size, &body)))
-        return rc;
-    body_rd = (zv_rd){x->rd.base, body, body + size, x->rd.err};
-    fn->locals_offset = (uint32_t)(body - x->rd.base);
-    if ((rc = zv_rd_count(&body_rd, 2, &n_decls)))
-        return rc;
-    for (uint32_t i = 0; i < n_decls; i++) {
-        uint32_t count;
-        uint8_t t;
-        if ((rc = zv_rd_u32(&body_rd, &count)) || (rc = zv_rd_valtype(&body_rd, &t)))
-            return rc;
-        total += count;
-        if (total > UINT32_MAX)
-            return ZV_MALFORMED(&body_rd, at, "too many locals");
-    }
-    fn->n_locals = (uint32_t)total;
-    fn->code_offset = (uint32_t)(body_rd.p - x->rd.base);
-    fn->code_end = (uint32_t)(body + size - x->rd.base);
-    return x->bodies_unchecked ? 0 : zv_chk_func(x->chk, m, fi, x->refs, x->rd.err);
-}
-
-static int sec_code(ctx *x)
-{
-    zv_val_module *m = x->m;
-    const uint8_t *at = x->rd.p;
-    uint32_t n;
-    int rc;
-    if ((rc = zv_rd_count(RD, 2, &n)))
-        return rc;
-    if (n != x->n_declared)
-        return ZV_MALFORMED(RD, at, "function and code section have inconsistent lengths");
-    if (!(x->chk = zv_chk_new()))
-        return -ENOMEM;
-    for (uint32_t i = 0; i < n; i++)
-        if ((rc = code_one(x, m->n_imported_funcs + i)))
-            return rc;
-    x->seen_code = 1;
-    return 0;
-}
-
-static int data_one(ctx *x, zv_val_data *d)
-{
-    const uint8_t *at = x->rd.p;
-    uint32_t flags, mem = 0;
-    int rc;
-    if ((rc = zv_rd_u32(RD, &flags)))
-        return rc;
-    if (flags > 2)
-        return ZV_MALFORMED(RD, at, "malformed data segment kind %u", flags);
-    d->mode = flags == 1 ? ZV_SEG_PASSIVE : ZV_SEG_ACTIVE;
-    if (flags == 2 && (rc = zv_rd_u32(RD, &mem)))
-        return rc;
-    if (d->mode == ZV_SEG_ACTIVE) {
-        if (mem >= x->m->n_memories)
-            return ZV_INVALID(RD, at, "unknown memory %u", mem);
-        if ((rc = read_const(x, ZV_I32, &d->offset)))
-            return rc;
-    }
-    if ((rc = zv_rd_u32(RD, &d->size_bytes)) || (rc = zv_rd_bytes(RD, d->size_bytes, &d->bytes)))
-        return rc;
-    return 0;
-}
-
-static int sec_data(ctx *x)
-{
-    zv_val_module *m = x->m;
-    const uint8_t *at = x->rd.p;
-    uint32_t n;
-    int rc;
-    if ((rc = zv_rd_count(RD, 2, &n)))
-        return rc;
-    if (m->has_data_count && n != x->data_count)
-        return ZV_MALFORMED(RD, at, "data count and data section have inconsistent lengths");
-    if (!(m->datas = zv_val_calloc(n, sizeof *m->datas)))
-        return -ENOMEM;
-    m->n_datas = n;
-    for (uint32_t i = 0; i < n; i++)
-        if ((rc = data_one(x, &m->datas[i])))
-            return rc;
-    return 0;
-}
-
-static int sec_custom(ctx *x)
-{
-    const char *name;
-    uint32_t len;
-    int rc = zv_rd_name(RD, &name, &len);
-    if (rc)
-        return rc;
-    if (len == 9 && !memcmp(name, "zvm.mount", 9) && !x->m->n_zvm_mount++) {
-        x->m->zvm_mount = x->rd.p; /* checked when used (zv_eng_module_mounts) */
-        x->m->zvm_mount_len = (uint32_t)(x->rd.end - x->rd.p);
-    }
-    x->rd.p = x->rd.end; /* the contents are not ours to check */
-    return 0;
-}
-
 /* Binary order of the known sections: the data count (12) sits between
  * the element (9) and code (10) sections (§5.5.2), and the exception
  * handling proposal's tag section (13) between the memory (5) and global
@@ -736,10 +519,10 @@ static int section_rank(uint8_t id)
     return id < 14 ? rank[id] : -1;
 }
 
-static int section(ctx *x, uint8_t id)
+static int section(zv_modrd *x, uint8_t id)
 {
     switch (id) {
-    case 0: return sec_custom(x);
+    case 0: return zv_val_sec_custom(x);
     case 1: return sec_type(x);
     case 2: return sec_import(x);
     case 3: return sec_function(x);
@@ -748,17 +531,17 @@ static int section(ctx *x, uint8_t id)
     case 6: return sec_global(x);
     case 7: return sec_export(x);
     case 8: return sec_start(x);
-    case 9: return sec_elem(x);
-    case 10: return sec_code(x);
-    case 11: return sec_data(x);
-    case 12: return sec_datacount(x);
+    case 9: return zv_val_sec_elem(x);
+    case 10: return zv_val_sec_code(x);
+    case 11: return zv_val_sec_data(x);
+    case 12: return zv_val_sec_datacount(x);
     default: return sec_tag(x);
     }
 }
 
 /* C.refs needs the function count, known once the function section is
  * read; sections after it may mark entries. */
-static int ensure_refs(ctx *x)
+static int ensure_refs(zv_modrd *x)
 {
     if (x->refs)
         return 0;
@@ -766,7 +549,7 @@ static int ensure_refs(ctx *x)
     return x->refs ? 0 : -ENOMEM;
 }
 
-static int read_sections(ctx *x)
+static int read_sections(zv_modrd *x)
 {
     int last_rank = 0, rc;
     while (x->rd.p < x->rd.end) {
@@ -800,7 +583,7 @@ static int read_sections(ctx *x)
     return 0;
 }
 
-static int read_module(ctx *x)
+static int read_module(zv_modrd *x)
 {
     static const uint8_t magic[4] = {0, 'a', 's', 'm'}, version[4] = {1, 0, 0, 0};
     const uint8_t *b;
@@ -822,7 +605,7 @@ static int read_module(ctx *x)
 static int module_new(const uint8_t *bytes, size_t size_bytes, zv_val_module **out,
                       zv_val_err *err, int bodies_unchecked)
 {
-    ctx x = {{bytes, bytes, bytes + size_bytes, err}, NULL, NULL, NULL, 0, 0, 0, bodies_unchecked};
+    zv_modrd x = {{bytes, bytes, bytes + size_bytes, err}, NULL, NULL, NULL, 0, 0, 0, bodies_unchecked};
     int rc;
     *out = NULL;
     if (!(x.m = zv_val_calloc(1, sizeof *x.m)))
