@@ -487,7 +487,7 @@ void zv_eng_instance_release(zv_eng_instance *inst)
     zv_memory *mem = inst->own_memory;
     /* the contents are dropped: the caller resets before the next run */
     if (mem)
-        zv_eng_memory_reset(mem, mem->pages, ZV_ENG_RESET_MADVISE);
+        zv_eng_memory_drop(mem);
 }
 
 int zv_eng_instance_memory(const zv_eng_instance *inst, const uint8_t **bytes, uint64_t *size)

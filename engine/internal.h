@@ -211,6 +211,12 @@ int zv_eng_memory_shrink(zv_memory *mem, uint32_t pages);
  * left; out, after a move, what the window entered was left holding (0:
  * unknown, as a new window's zeros). */
 int zv_eng_memory_recycle(zv_memory *mem, uint32_t pages, uint64_t *tag);
+/* Every page dropped (zero again on first touch), the pending windows'
+ * too; size and base stay: an idle instance's memory given back. */
+int zv_eng_memory_drop(zv_memory *mem);
+/* The memory stays in its window from now on: a file is mapped at its
+ * base (a snapshot's memfd, snapshot.c), which another window lacks. */
+void zv_eng_memory_pin(zv_memory *mem);
 /* The memory whose reservation holds `addr`, or NULL (signal handler,
  * lock-free). */
 const zv_memory *zv_eng_memory_owner(const void *addr);

@@ -55,9 +55,12 @@ typedef struct {
     _Atomic uint32_t n_win;     /* windows reserved (the fault handler reads it) */
     uint32_t cur;               /* m.base == win[cur] */
     uint64_t open[MAX_WINDOWS]; /* bytes of each window that are PROT_READ|WRITE */
-    uint64_t kept[MAX_WINDOWS]; /* a pending window's kept bytes: [kept, open) to take back */
+    uint64_t kept[MAX_WINDOWS]; /* a pending window's kept bytes: [kept, open) to seal */
+    uint64_t drop[MAX_WINDOWS]; /* a pending window's bytes from here to open are dropped */
     uint64_t tag[MAX_WINDOWS];  /* what a window's kept bytes were left holding (0: unknown) */
     uint32_t pending;           /* bit w: window w waits to be taken back */
+    uint32_t zeroed;            /* bit w: window w's kept bytes are zero pages (dropped, or new) */
+    int pinned;                 /* a file is mapped at the base (snapshot.c): it stays */
     uint64_t pending_bytes;     /* their grown bytes */
 } slots_t;
 
@@ -248,14 +251,16 @@ static int take_back(slots_t *s)
     int rc;
     for (w = 0; w < atomic_load(&s->n_win); w++)
         if (s->pending >> w & 1)
-            v[n++] = (struct iovec){s->win[w] + s->kept[w], s->open[w] - s->kept[w]};
+            v[n++] = (struct iovec){s->win[w] + s->drop[w], s->open[w] - s->drop[w]};
     if ((rc = advise_all(v, n, MADV_DONTNEED)))
         return rc;
     for (w = 0; w < atomic_load(&s->n_win); w++)
         if (s->pending >> w & 1) {
-            if (mprotect(s->win[w] + s->kept[w], s->open[w] - s->kept[w], PROT_NONE) < 0)
+            if (s->open[w] > s->kept[w] &&
+                mprotect(s->win[w] + s->kept[w], s->open[w] - s->kept[w], PROT_NONE) < 0)
                 return -errno;
             s->open[w] = s->kept[w];
+            s->zeroed |= (uint32_t)(s->drop[w] == 0) << w;
         }
     s->pending = 0;
     s->pending_bytes = 0;
@@ -276,36 +281,42 @@ static int add_windows(slots_t *s, uint64_t keep)
             break;
         s->win[n] = b;
         s->open[n] = 0;
+        s->zeroed |= 1u << n;
         atomic_store_explicit(&s->n_win, ++n, memory_order_release);
     }
     return n > 1 ? 0 : -ENOMEM;
 }
 
-/* A grown memory leaves its window pending, holding *tag, and goes on in
- * the next one with `keep` bytes accessible, whose tag it puts in *tag.
- * 0; 1 when no other window could be reserved (nothing changed); or
+/* The memory leaves its window pending, holding *tag, its grown pages
+ * to be dropped and sealed (and its kept ones dropped too with
+ * `drop_kept`), and goes on in the next one with `keep` bytes accessible,
+ * whose tag it puts in *tag. 0 (*zero: the kept bytes there are zero
+ * pages); 1 when no other window could be reserved (nothing changed); or
  * -errno. */
-static int move_on(slots_t *s, uint64_t keep, uint64_t *tag)
+static int move_on(slots_t *s, uint64_t keep, uint64_t *tag, int drop_kept, int *zero)
 {
     zv_memory *m = &s->m;
     uint32_t next;
     uint8_t *b;
     int rc;
-    if (atomic_load(&s->n_win) == 1 && add_windows(s, keep))
+    if (s->pinned || (atomic_load(&s->n_win) == 1 && add_windows(s, keep)))
         return 1;
     if ((rc = unjail(m)))
         return rc;
     s->kept[s->cur] = keep;
+    s->drop[s->cur] = drop_kept ? 0 : keep;
     s->open[s->cur] = m->size_bytes;
     s->tag[s->cur] = *tag;
     s->pending |= 1u << s->cur;
-    s->pending_bytes += m->size_bytes - keep;
+    s->pending_bytes += m->size_bytes - s->drop[s->cur];
     next = (s->cur + 1) % atomic_load(&s->n_win);
     if (((s->pending >> next & 1) || s->pending_bytes > PENDING_BUDGET) && (rc = take_back(s)))
         return rc;
     b = s->win[next];
     if (s->open[next] != keep) /* new, or left at another size: not what it held */
         s->tag[next] = 0;
+    *zero = s->open[next] <= keep && (s->zeroed >> next & 1);
+    s->zeroed &= ~(1u << next);
     if (s->open[next] > keep && (rc = seal(b, keep, s->open[next])))
         return rc;
     if (s->open[next] < keep &&
@@ -322,27 +333,43 @@ static int move_on(slots_t *s, uint64_t keep, uint64_t *tag)
 
 int zv_eng_memory_recycle(zv_memory *mem, uint32_t pages, uint64_t *tag)
 {
-    int rc;
-    if (mem->pages > pages && (rc = move_on((slots_t *)mem, pages * PAGE_BYTES, tag)) != 1)
+    int rc, zero;
+    if (mem->pages > pages && (rc = move_on((slots_t *)mem, pages * PAGE_BYTES, tag, 0, &zero)) != 1)
         return rc < 0 ? rc : 1;
     return zv_eng_memory_shrink(mem, pages);
 }
 
 /* Back to `pages` zeroed pages for the next instance; the kept ones are
- * cleared by `how` (see internal.h). With memset, a grown memory moves to
- * another window (the caller reads the base again). */
+ * cleared by `how` (see internal.h). The memory moves to another window
+ * (the caller reads the base again): with memset when it grew, with
+ * madvise always, as dropping the kept pages flushes like dropping grown
+ * ones, and a window taken back has its kept pages dropped already. */
 int zv_eng_memory_reset(zv_memory *mem, uint32_t pages, int how)
 {
     uint64_t keep = pages * PAGE_BYTES, unknown = 0;
-    int rc = how == ZV_ENG_RESET_MADVISE ? zv_eng_memory_shrink(mem, pages)
-                                         : zv_eng_memory_recycle(mem, pages, &unknown);
+    int rc, zero = 0;
+    if (how != ZV_ENG_RESET_MADVISE)
+        rc = zv_eng_memory_recycle(mem, pages, &unknown);
+    else if ((rc = move_on((slots_t *)mem, keep, &unknown, 1, &zero)) == 1)
+        rc = zv_eng_memory_shrink(mem, pages);
     if (rc < 0)
         return rc;
-    if (how == ZV_ENG_RESET_MADVISE) {
-        if (keep && madvise(mem->base, keep, MADV_DONTNEED) < 0)
-            return -errno;
-    } else {
+    if (how != ZV_ENG_RESET_MADVISE)
         memset(mem->base, 0, keep);
-    }
+    else if (!zero && keep && madvise(mem->base, keep, MADV_DONTNEED) < 0)
+        return -errno;
+    return 0;
+}
+
+void zv_eng_memory_pin(zv_memory *mem) { ((slots_t *)mem)->pinned = 1; }
+
+int zv_eng_memory_drop(zv_memory *mem)
+{
+    slots_t *s = (slots_t *)mem;
+    int rc;
+    if (s->pending && (rc = take_back(s)))
+        return rc;
+    if (mem->size_bytes && madvise(mem->base, mem->size_bytes, MADV_DONTNEED) < 0)
+        return -errno;
     return 0;
 }

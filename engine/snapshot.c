@@ -93,6 +93,7 @@ static int take_memory(zv_memory *mem, zv_eng_snapshot *s)
     if (mmap(mem->base, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, s->memfd, 0) ==
         MAP_FAILED)
         return -errno;
+    zv_eng_memory_pin(mem);
     return 0;
 }
 

@@ -148,13 +148,14 @@ Test(engine, reset_restores_the_initial_state)
     cr_assert_eq(r, 0x216d767a, "the data image is back");
 }
 
-/* A reset after growth moves the memory to another window and leaves the
- * grown one pending, taken back in batches (engine/memory.c). Across more
- * resets than there are windows, with growths of varying size, every
- * instance finds its initial page zeroed, grown pages zeroed (nothing of
- * an earlier instance in that window), and a trap just past its size,
- * whatever the window's last instance grew to. */
-Test(engine, resets_after_growth_seal_and_zero_every_window)
+/* A reset moves the memory to another window and leaves the one it left
+ * pending, taken back in batches (engine/memory.c): with memset when it
+ * grew, with madvise always. Across more resets than there are windows,
+ * with growths of varying size, every instance finds its initial page
+ * zeroed, grown pages zeroed (nothing of an earlier instance in that
+ * window), and a trap just past its size, whatever the window's last
+ * instance grew to. */
+static void resets_across_windows(int how)
 {
     zv_eng_err err = {0};
     uint32_t r = 0;
@@ -166,6 +167,8 @@ Test(engine, resets_after_growth_seal_and_zero_every_window)
         cr_assert_eq(call("load", 65536, 0, NULL), ZV_TRAP_MEMORY_OOB, "instance %u: one page", i);
         cr_assert_eq(call("load", 4, 0, &r), 0);
         cr_assert_eq(r, 0, "instance %u: its initial page zeroed", i);
+        cr_assert_eq(call("load", 8, 0, &r), 0);
+        cr_assert_eq(r, 0x216d767a, "instance %u: its data image", i);
         cr_assert_eq(call("grow", grow, 0, &r), 0);
         cr_assert_eq(r, 1, "instance %u: grown from one page", i);
         for (uint32_t p = 1; p <= grow; p++) {
@@ -177,12 +180,23 @@ Test(engine, resets_after_growth_seal_and_zero_every_window)
         cr_assert_eq(call("load", (grow + 1) * 65536, 0, NULL), ZV_TRAP_MEMORY_OOB,
                      "instance %u: past %u pages", i, grow + 1);
         cr_assert_eq(call("store", 4, 0xbeef, NULL), 0);
-        cr_assert_eq(zv_eng_instance_reset(inst, ZV_ENG_RESET_MEMSET, &err), 0, "%s", err.msg);
+        cr_assert_eq(call("store", 8, 0xbeef, NULL), 0);
+        cr_assert_eq(zv_eng_instance_reset(inst, how, &err), 0, "%s", err.msg);
         cr_assert_eq(zv_eng_instance_reservation(inst, &base, &size), 0);
         moves += first && base != first;
         first = first ? first : base;
     }
     cr_assert_gt(moves, 0, "the memory moved to other windows");
+}
+
+Test(engine, resets_after_growth_seal_and_zero_every_window)
+{
+    resets_across_windows(ZV_ENG_RESET_MEMSET);
+}
+
+Test(engine, madvise_resets_drop_and_seal_every_window)
+{
+    resets_across_windows(ZV_ENG_RESET_MADVISE);
 }
 
 /* ---- interruption ------------------------------------------------------------------ */
