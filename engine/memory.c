@@ -12,8 +12,11 @@
  * an interrupt to the other core per record, which cost a guest that grows
  * in every record its second core (issue 24). So a memory reset for a
  * fresh instance (zv_eng_memory_reset with MEMSET) or to a snapshot
- * (copied or by dirty pages) does not take them back at once: the memory moves to
- * another slot of its own, a window, and leaves the grown one pending.
+ * (copied or by dirty pages) does not take them back at once: the memory
+ * moves to another slot of its own, a window, and leaves the grown one
+ * pending. A reset with MADVISE, whose dropping of the kept pages flushes
+ * the same way, moves at every reset, grown or not: the window left has
+ * its kept pages dropped in the batch too, so it comes back as zero pages.
  * When the next window is pending too, or the pending ones hold more than
  * PENDING_BUDGET of grown bytes, all are taken back in one batch: one
  * process_madvise over every grown range (about 3 flushes per batch of 16
