@@ -59,12 +59,12 @@ typedef struct {
     uint32_t cur;               /* m.base == win[cur] */
     uint64_t open[MAX_WINDOWS]; /* bytes of each window that are PROT_READ|WRITE */
     uint64_t kept[MAX_WINDOWS]; /* a pending window's kept bytes: [kept, open) to seal */
-    uint64_t drop[MAX_WINDOWS]; /* a pending window's bytes from here to open are dropped */
     uint64_t tag[MAX_WINDOWS];  /* what a window's kept bytes were left holding (0: unknown) */
     uint32_t pending;           /* bit w: window w waits to be taken back */
+    uint32_t drop_kept;         /* bit w: its kept pages go too (left by a madvise reset) */
     uint32_t zeroed;            /* bit w: window w's kept bytes are zero pages (dropped, or new) */
     int pinned;                 /* a file is mapped at the base (snapshot.c): it stays */
-    uint64_t pending_bytes;     /* their grown bytes */
+    uint64_t pending_bytes;     /* the bytes they will drop */
 } slots_t;
 
 static _Atomic(zv_memory *) slots[MAX_SLOTS]; /* live memories; NULL = free entry */
@@ -255,8 +255,10 @@ static int take_back(slots_t *s)
     uint32_t w, n = 0;
     int rc;
     for (w = 0; w < atomic_load(&s->n_win); w++)
-        if (s->pending >> w & 1)
-            v[n++] = (struct iovec){s->win[w] + s->drop[w], s->open[w] - s->drop[w]};
+        if (s->pending >> w & 1) {
+            uint64_t from = s->drop_kept >> w & 1 ? 0 : s->kept[w];
+            v[n++] = (struct iovec){s->win[w] + from, s->open[w] - from};
+        }
     if ((rc = advise_all(v, n, MADV_DONTNEED)))
         return rc;
     for (w = 0; w < atomic_load(&s->n_win); w++)
@@ -265,9 +267,9 @@ static int take_back(slots_t *s)
                 mprotect(s->win[w] + s->kept[w], s->open[w] - s->kept[w], PROT_NONE) < 0)
                 return -errno;
             s->open[w] = s->kept[w];
-            s->zeroed |= (uint32_t)(s->drop[w] == 0) << w;
         }
-    s->pending = 0;
+    s->zeroed |= s->drop_kept;
+    s->pending = s->drop_kept = 0;
     s->pending_bytes = 0;
     return 0;
 }
@@ -309,11 +311,11 @@ static int move_on(slots_t *s, uint64_t keep, uint64_t *tag, int drop_kept, int 
     if ((rc = unjail(m)))
         return rc;
     s->kept[s->cur] = keep;
-    s->drop[s->cur] = drop_kept ? 0 : keep;
     s->open[s->cur] = m->size_bytes;
     s->tag[s->cur] = *tag;
     s->pending |= 1u << s->cur;
-    s->pending_bytes += m->size_bytes - s->drop[s->cur];
+    s->drop_kept |= (uint32_t)(drop_kept != 0) << s->cur;
+    s->pending_bytes += m->size_bytes - (drop_kept ? 0 : keep);
     next = (s->cur + 1) % atomic_load(&s->n_win);
     if (((s->pending >> next & 1) || s->pending_bytes > PENDING_BUDGET) && (rc = take_back(s)))
         return rc;
