@@ -33,10 +33,25 @@ Channel = /dev/null, /dev/stderr, 0, 0, 0, 0, 1000, 4096
 MANIFEST
 }
 
+# wait_until SECONDS COMMAND...: polls COMMAND every 50 ms until it
+# succeeds (status 0) or SECONDS have passed (status 1). Waits for a start
+# that builds a module with gcc allow a minute: on CI's 2 busy cores one
+# such build took more than the 10 s these waits once allowed.
+wait_until() {
+    local end=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        [ $SECONDS -lt $end ] || return 1
+        sleep 0.05
+    done
+}
+
 # start_daemon MANIFEST [OPTIONS...]: `zvm run` of a daemon manifest in the
 # background (daemon_pid; its report in daemon.report, its stderr in
 # daemon.err), once it serves; with $NOFILE set, under that descriptor
 # limit. daemon.err goes first: the last daemon's says "serving jobs" too.
+# A daemon whose module has a fork point builds it with gcc before it
+# serves.
 start_daemon() {
     local m=$1
     shift
@@ -44,10 +59,6 @@ start_daemon() {
     ( [ -z "${NOFILE:-}" ] || ulimit -n "$NOFILE"; exec "$zvm" run "$@" "$m" ) \
         > daemon.report 2> daemon.err &
     daemon_pid=$!
-    for _ in $(seq 100); do
-        grep -q "serving jobs" daemon.err 2>/dev/null && return 0
-        kill -0 $daemon_pid 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
+    wait_until 60 daemon_serving && grep -q "serving jobs" daemon.err
 }
+daemon_serving() { grep -q "serving jobs" daemon.err 2>/dev/null || ! kill -0 $daemon_pid 2>/dev/null; }

@@ -18,11 +18,8 @@ trap 'kill -9 ${pids[@]:-} 2>/dev/null; rm -rf "$tmp"' EXIT
 
 # url_of LOG: the metrics URL a start event names (waits for it)
 url_of() {
-    for _ in $(seq 200); do
-        grep -o 'http://[^" ]*/metrics' "$1" 2>/dev/null | head -1 | grep . && return 0
-        sleep 0.05
-    done
-    return 1
+    wait_until 60 grep -q 'http://[^" ]*/metrics' "$1" 2>/dev/null &&
+        grep -o 'http://[^" ]*/metrics' "$1" | head -1
 }
 # metric PAGE NAME{LABELS}: its value
 metric() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }

@@ -24,7 +24,7 @@ trap 'kill -9 ${pids[@]:-} 2>/dev/null; rm -rf "$tmp"' EXIT
 command -v curl > /dev/null || { echo "reload.sh: curl missing: skipped"; exit 77; }
 metric() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
 # wait_for FILE PATTERN
-wait_for() { for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+wait_for() { wait_until 60 grep -q "$2" "$1" 2>/dev/null; }
 "$zvm" compile "$guests/hello.wasm" > /dev/null # the second module's build is not what is timed
 
 # ---- daemon mode ------------------------------------------------------------------------------
