@@ -34,6 +34,10 @@ static const env_var vars[] = {
     {"ZVM_KEEP_C", "1", "keep the generated C beside the cache entry (HASH.K.c), for reading"},
     {"ZVM_SECCOMP", "0 or 1", "1 (the default): the pool's workers run under a syscall filter; "
                               "0: without, for measuring its cost"},
+    {"ZVM_SEG", "0 or 1", "1 (the default where the CPU and kernel allow it): compiled code "
+                          "addresses linear memory through the GS segment; 0: through a base "
+                          "register, for measuring, and for artifacts that must load on hosts "
+                          "without FSGSBASE"},
     {"ZVM_REDIS_PASSWORD", "a password", "zvm consume's Redis password when neither the --redis URL "
                                          "nor --redis-password-file gives one"},
     {NULL, NULL, NULL},
@@ -64,7 +68,7 @@ static int flag(const char *name, int dflt)
 
 int zv_cli_env_check(const char *cmd)
 {
-    static const char *const switches[] = {"ZVM_TIER", "ZVM_SECCOMP", NULL};
+    static const char *const switches[] = {"ZVM_TIER", "ZVM_SECCOMP", "ZVM_SEG", NULL};
     for (int i = 0; switches[i]; i++)
         if (flag(switches[i], 1) < 0) {
             fprintf(stderr, "zvm %s: %s=%s: must be 0 or 1 (see zvm help environment)\n", cmd,

@@ -11,7 +11,9 @@
  *   8    4  format version (ARTIFACT_FORMAT)
  *   12   4  ABI version of the generated code (ZV_ABI_VERSION)
  *   16   4  translator version (ZV_TRANSLATOR_VERSION)
- *   20   4  flags: bit 0 the code has interruption checks
+ *   20   4  flags: bit 0 the code has interruption checks; bit 1 it
+ *           addresses memory through GS (engine/seg.c: the loading host
+ *           must let user code write the GS base)
  *   24  16  machine ("x86_64"), NUL-padded
  *   40  16  ISA level compiled for ("x86-64-v2"; "" on other machines)
  *   56   8  module bytes (W)
@@ -158,6 +160,12 @@ int zv_eng_artifact_check(const uint8_t *b, size_t n, zv_eng_code *code, zv_eng_
         snprintf(err->msg, sizeof err->msg, "wrong ISA: built for %s%s%s, this host is %s%s%s "
                  "(build it with ZVM_CC_ISA set to the fleet's lowest level)", machine,
                  isa[0] ? " " : "", isa, MACHINE, host ? " " : "", host ? host : "");
+        return -ENOEXEC;
+    }
+    if ((get32(b + 20) & 2) && !zv_eng_seg_on()) {
+        snprintf(err->msg, sizeof err->msg, "wrong ISA: built to address memory through GS, "
+                 "which this host does not (no FSGSBASE, or ZVM_SEG=0): build it with ZVM_SEG=0 "
+                 "for hosts without FSGSBASE");
         return -ENOEXEC;
     }
     code->wasm = b + HEADER_BYTES;
@@ -307,7 +315,7 @@ int zv_eng_artifact_write(const uint8_t *bytes, size_t size, const zv_eng_opts *
     put32(hdr + 8, ARTIFACT_FORMAT);
     put32(hdr + 12, ZV_ABI_VERSION);
     put32(hdr + 16, ZV_TRANSLATOR_VERSION);
-    put32(hdr + 20, !(opts && opts->no_interrupt_checks));
+    put32(hdr + 20, (uint32_t)!(opts && opts->no_interrupt_checks) | (uint32_t)zv_eng_seg_on() << 1);
     memcpy(hdr + 24, MACHINE, strlen(MACHINE));
     if (isa)
         memcpy(hdr + 40, isa, strlen(isa));

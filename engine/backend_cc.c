@@ -191,7 +191,7 @@ static void first_error(const char *log_path, char *out, size_t n)
     out[strcspn(out, "\n")] = 0;
 }
 
-#define MAX_HEAD 24 /* the compiler, -O, -march, CC_FLAGS, branch alignment, cost model */
+#define MAX_HEAD 24 /* the compiler, -O, -march, CC_FLAGS, branch alignment, cost model, cselim */
 
 /* One compiler process under its nanny: started, then finished. */
 typedef struct {
@@ -368,6 +368,13 @@ int zv_eng_cc_build(const char *cc, int opt_level, char *const *c_paths, unsigne
      * is in one memory. clang's default model allows it already. */
     if (!zv_eng_cc_is_tcc(cc) && !strstr(cc, "clang"))
         head[n_head++] = "-fvect-cost-model=cheap";
+    /* gcc 12's conditional store elimination makes a PHI of two __seg_gs
+     * stores to one address that its forwprop pass then crashes on
+     * (internal compiler error: CPython's module, a store before an `if`
+     * and another inside it). Code that addresses memory through GS
+     * (seg.c) is built without that pass. */
+    if (zv_eng_seg_on() && !zv_eng_cc_is_tcc(cc) && !strstr(cc, "clang"))
+        head[n_head++] = "-fno-tree-cselim";
     for (unsigned k = 0; rc == 0 && n > 1 && k < n; k++)
         if (asprintf(&o_paths[k], "%s.o", c_paths[k]) < 0)
             o_paths[k] = NULL, rc = -ENOMEM;

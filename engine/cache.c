@@ -207,9 +207,9 @@ static int entry_path(const zv_val_module *m, const zv_eng_opts *opts, const cha
         return rc;
     }
     snprintf(key_text, sizeof key_text,
-             "abi=%d translator=%d cc=%s O=%d interrupts=%d dirty=%d isa=%s", ZV_ABI_VERSION,
+             "abi=%d translator=%d cc=%s O=%d interrupts=%d dirty=%d isa=%s seg=%d", ZV_ABI_VERSION,
              ZV_TRANSLATOR_VERSION, ident, opt_level(opts), !(opts && opts->no_interrupt_checks),
-             zv_eng_build_forks(m, opts), isa ? isa : "-");
+             zv_eng_build_forks(m, opts), isa ? isa : "-", zv_eng_seg_on());
     {
         zv_val_sha256_ctx h;
         zv_val_sha256_init(&h);
@@ -518,7 +518,7 @@ static int build_entry(const zv_val_module *m, const zv_eng_opts *opts, const ch
                        const uint8_t key[KEY_BYTES], zv_eng_err *err)
 {
     zv_eng_translate_opts topts = {!(opts && opts->no_interrupt_checks),
-                                   zv_eng_build_forks(m, opts)};
+                                   zv_eng_build_forks(m, opts), 0};
     char base[4200], so_path[4300];
     uint32_t *first = calloc((size_t)m->n_funcs - m->n_imported_funcs + 2, sizeof *first), n = 0;
     char **c_paths = NULL;
@@ -547,25 +547,40 @@ static int build_entry(const zv_val_module *m, const zv_eng_opts *opts, const ch
                                first);
     if (!(c_paths = calloc(n, sizeof *c_paths)))
         rc = -ENOMEM;
-    for (uint32_t k = 0; rc == 0 && k < n; k++) {
-        zv_eng_unit u = {first[k], first[k + 1], n > 1, k == n - 1};
+    for (uint32_t k = 0; rc == 0 && k < n; k++)
         if (asprintf(&c_paths[k], "%s.%u.c", base, k) < 0)
             c_paths[k] = NULL, rc = -ENOMEM;
-        else if ((rc = write_unit(m, &topts, &u, c_paths[k], &pr.b.c_bytes)))
-            snprintf(err->msg, sizeof err->msg, "translation failed: %s", strerror(-rc));
-    }
-    pr.b.units = n;
-    pr.b.translate_s = since(&pr.t0);
-    if (rc == 0 && opts && opts->progress)
-        opts->progress(opts->progress_arg, &pr.b);
-    if (rc == -ENOMEM)
-        snprintf(err->msg, sizeof err->msg, "translation failed: %s", strerror(ENOMEM));
-    if (rc == 0) {
+    while (rc == 0) {
+        pr.b.c_bytes = 0, pr.b.compiled = 0;
+        for (uint32_t k = 0; rc == 0 && k < n; k++) {
+            zv_eng_unit u = {first[k], first[k + 1], n > 1, k == n - 1};
+            unlink(c_paths[k]); /* the first try's */
+            if ((rc = write_unit(m, &topts, &u, c_paths[k], &pr.b.c_bytes)))
+                snprintf(err->msg, sizeof err->msg, "translation failed: %s", strerror(-rc));
+        }
+        pr.b.units = n;
+        pr.b.translate_s = since(&pr.t0);
+        if (rc == 0 && opts && opts->progress)
+            opts->progress(opts->progress_arg, &pr.b);
+        if (rc)
+            break;
         rc = zv_eng_cc_build(compiler_for(m, opts), opt_level(opts), c_paths, n, so_path,
                              opts && opts->progress ? unit_done : NULL, &pr, err);
         if (rc == -E2BIG) /* past the limits: the same next time */
             failure_record(path, rc, err->msg);
+        /* code that reaches memory through GS, which crashed the compiler
+         * or has an access without its segment (gcc 12 bugs: seg.c):
+         * once more with a base register, which runs under the engine's
+         * GS discipline as well (tcc's code never uses GS) */
+        if (!zv_eng_seg_on() || topts.no_seg || zv_eng_cc_is_tcc(compiler_for(m, opts)))
+            break;
+        if (rc ? !strstr(err->msg, "internal compiler error") : zv_eng_seg_code_safe(so_path))
+            break;
+        unlink(so_path);
+        topts.no_seg = 1, rc = 0;
     }
+    if (rc == -ENOMEM)
+        snprintf(err->msg, sizeof err->msg, "translation failed: %s", strerror(ENOMEM));
     if (rc == 0) {
         if ((rc = append_trailer(so_path, key)) == 0 && rename(so_path, path) < 0)
             rc = -errno;

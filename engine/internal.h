@@ -17,7 +17,7 @@
 extern const char zv_eng_prelude[];
 
 /* The translator's version: bump it when the generated code changes. */
-#define ZV_TRANSLATOR_VERSION 16
+#define ZV_TRANSLATOR_VERSION 17
 
 /* Bytes of one memory slot: 4 GiB addressable + 4 GiB guard (memory.c). */
 #define ZV_ENG_SLOT_BYTES (8ull << 30)
@@ -191,6 +191,17 @@ int zv_eng_artifact_trusted(int fd, const char *path, zv_eng_err *err);
 int zv_eng_code_memfd(const zv_eng_code *code, char *path, size_t n, zv_eng_err *err);
 /* The host's x86-64 level whatever ZVM_CC_ISA says (NULL on other ISAs). */
 const char *zv_eng_host_isa(void);
+
+/* seg.c: does generated code address memory through GS (1 or 0; part of
+ * the cache key)? Entering generated code: the GS base becomes `base` and
+ * the previous one is returned, for zv_eng_seg_leave when it leaves. */
+int zv_eng_seg_on(void);
+uintptr_t zv_eng_seg_enter(const void *base);
+void zv_eng_seg_leave(uintptr_t prev);
+/* 1 if the shared object at so_path has no access to a 64-bit absolute
+ * address without a segment (objdump's disassembly); 0 if it has one, or
+ * if it cannot be disassembled. */
+int zv_eng_seg_code_safe(const char *so_path);
 
 /* Memories (memory.c): one slot each, 4 GiB + 4 GiB guard, PROT_NONE
  * until grown; a memory reset with memset after a growth may move it to

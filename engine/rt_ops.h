@@ -14,6 +14,10 @@
 #ifndef ZV_RT_OPS_H
 #define ZV_RT_OPS_H
 
+#if defined(ZV_SEG_HOST) && defined(__SEG_GS) && !defined(__TINYC__) && !defined(ZV_SEG_NO_GS)
+#define ZV_SEG 1 /* linear memory is the GS segment (engine/seg.c) */
+#endif
+
 #include <math.h>
 #include <string.h>
 
@@ -168,6 +172,67 @@ static __attribute__((noreturn, noinline, unused)) void zv_eh_jump(zv_eh *h)
  * while an instance runs), so gcc need not reload it after every store
  * through linear memory. */
 #define ZV_ADDR(mem, a, off) ((mem) + (uint64_t)(a) + (uint64_t)(off))
+/* A guest access: v from or to the address a + off of linear memory. */
+#if defined(ZV_SEG)
+/* The memory base is the thread's GS base (zv_eng_guarded sets it), so an
+ * access needs no base register: gcc's named address space __seg_gs (a
+ * gcc extension, x86-64 only; the engine asks for it only where the CPU
+ * and kernel let user code write the GS base). The typedef lowers the
+ * alignment to 1 byte: wasm accesses need no alignment. */
+/* gcc 12 drops the segment of an access at a constant address of 2 GiB
+ * or more (engine/seg.c), so such a constant passes through an empty asm:
+ * the address is in a register, `%gs:(%reg)`. (A constant that gcc finds
+ * only later is caught by the disassembly of the build.) */
+#define ZV_SEG_EA(ea, a, off)                                                                      \
+    uint64_t ea = (uint64_t)(a) + (uint64_t)(off);                                                 \
+    if (__builtin_constant_p(ea) && ea >= UINT64_C(0x80000000))                                    \
+    __asm__("" : "+r"(ea))
+#define ZV_GUEST_GET(v, mem, a, off)                                                               \
+    do {                                                                                           \
+        typedef __typeof__(v) __attribute__((aligned(1))) zv_unaligned_;                          \
+        ZV_SEG_EA(ea_, a, off);                                                                    \
+        (void)(mem);                                                                               \
+        (v) = *(const __seg_gs zv_unaligned_ *)ea_;                                                \
+    } while (0)
+#define ZV_GUEST_PUT(mem, a, off, v)                                                               \
+    do {                                                                                           \
+        typedef __typeof__(v) __attribute__((aligned(1))) zv_unaligned_;                           \
+        ZV_SEG_EA(ea_, a, off);                                                                    \
+        (void)(mem);                                                                               \
+        *(__seg_gs zv_unaligned_ *)ea_ = (v);                                                      \
+    } while (0)
+#else
+#define ZV_GUEST_GET(v, mem, a, off) ZV_MEM_GET(v, ZV_ADDR(mem, a, off))
+#define ZV_GUEST_PUT(mem, a, off, v) ZV_MEM_PUT(ZV_ADDR(mem, a, off), v)
+#endif
+/* Where the engine keeps the GS base at the running instance's memory
+ * (ZV_SEG_HOST), a call into another instance (an import, call_indirect)
+ * runs on the callee's memory and the caller's comes back after it, and a
+ * throw that lands here may come from another instance's code. Every
+ * build does this, with or without __seg_gs (tcc's code may call gcc's).
+ * The bytes are `wrgsbase %rax` (no assembler of the three needs to know
+ * the mnemonic); the memory clobber keeps guest accesses on their side. */
+#if defined(ZV_SEG_HOST)
+static inline void zv_seg_set(const void *base)
+{
+    __asm__ volatile(".byte 0xf3, 0x48, 0x0f, 0xae, 0xd8" ::"a"(base) : "memory");
+}
+#define ZV_SEG_IN(ctx, c)                                                                          \
+    do {                                                                                           \
+        if (ZV_UNLIKELY((c) != (ctx)))                                                             \
+            zv_seg_set((c)->mem);                                                                  \
+    } while (0)
+#define ZV_SEG_OUT(ctx, c)                                                                         \
+    do {                                                                                           \
+        if (ZV_UNLIKELY((c) != (ctx)))                                                             \
+            zv_seg_set((ctx)->mem);                                                                \
+    } while (0)
+#define ZV_SEG_LAND(ctx) zv_seg_set((ctx)->mem)
+#else
+#define ZV_SEG_IN(ctx, c) ((void)0)
+#define ZV_SEG_OUT(ctx, c) ((void)0)
+#define ZV_SEG_LAND(ctx) ((void)0)
+#endif
 
 typedef int8_t zv_i8x16 __attribute__((vector_size(16)));
 typedef uint8_t zv_u8x16 __attribute__((vector_size(16)));
@@ -226,6 +291,8 @@ static inline uint64_t zv_bits_f64(D d) { uint64_t b; memcpy(&b, &d, 8); return 
  * it ends: an asm in a loop keeps it from being vectorized. */
 #if defined(__TINYC__) /* tcc deletes no stores */
 #define ZV_ROUND(mem) ((void)(mem))
+#elif defined(ZV_SEG)
+#define ZV_ROUND(mem) __asm__ volatile("" ::"m"(*(const __seg_gs uint8_t(*)[UINT64_C(1) << 33])0))
 #else
 #define ZV_ROUND(mem) __asm__ volatile("" ::"m"(*(const uint8_t(*)[UINT64_C(1) << 33])(mem)))
 #endif
@@ -237,7 +304,7 @@ static inline uint64_t zv_bits_f64(D d) { uint64_t b; memcpy(&b, &d, 8); return 
     static inline R zv_op_##name(uint8_t *mem, I a, I off)                                         \
     {                                                                                              \
         T v;                                                                                       \
-        ZV_MEM_GET(v, ZV_ADDR(mem, a, off));                                                       \
+        ZV_GUEST_GET(v, mem, a, off);                                                              \
         KEEP(v);                                                                                   \
         return (R)conv v;                                                                          \
     }                                                                                              \
@@ -267,7 +334,7 @@ ZV_LOAD(v128_load, V, V, , ZV_KEEP_VEC)
     static inline void zv_op_##name(uint8_t *mem, I a, A v, I off)                                 \
     {                                                                                              \
         T t = (T)v;                                                                                \
-        ZV_MEM_PUT(ZV_ADDR(mem, a, off), t);                                                       \
+        ZV_GUEST_PUT(mem, a, off, t);                                                              \
     }                                                                                              \
     static inline void zv_op_##name##_w(uint8_t *mem, uint64_t a, A v, I off)                      \
     {                                                                                              \

@@ -43,8 +43,10 @@ typedef uint64_t zv_u64x2 __attribute__((vector_size(16)));
     static inline V zv_op_##name(uint8_t *mem, I addr, I off)                                            \
     {                                                                                              \
         ST s[N];                                                                                   \
+        uint64_t w;                                                                                \
         RT r;                                                                                      \
-        memcpy(s, ZV_ADDR(mem, addr, off), sizeof s);                                              \
+        ZV_GUEST_GET(w, mem, addr, off);                                                           \
+        memcpy(s, &w, sizeof s);                                                                   \
         for (int i = 0; i < N; i++)                                                                \
             r[i] = s[i];                                                                           \
         ZV_KEEP_VEC(r);                                                                            \
@@ -61,7 +63,7 @@ ZV_LOAD_EXT(v128_load32x2_u, uint32_t, 2, zv_u64x2)
     {                                                                                              \
         ST s;                                                                                      \
         RT r;                                                                                      \
-        memcpy(&s, ZV_ADDR(mem, addr, off), sizeof s);                                             \
+        ZV_GUEST_GET(s, mem, addr, off);                                                          \
         ZV_KEEP_INT(s);                                                                            \
         for (int i = 0; i < N; i++)                                                                \
             r[i] = s;                                                                              \
@@ -77,7 +79,7 @@ ZV_LOAD_SPLAT(v128_load64_splat, uint64_t, 2, zv_u64x2)
     {                                                                                              \
         ST s;                                                                                      \
         RT r = {0};                                                                                \
-        memcpy(&s, ZV_ADDR(mem, addr, off), sizeof s);                                             \
+        ZV_GUEST_GET(s, mem, addr, off);                                                          \
         ZV_KEEP_INT(s);                                                                            \
         r[0] = s;                                                                                  \
         return (V)r;                                                                               \
@@ -90,7 +92,7 @@ ZV_LOAD_ZERO(v128_load64_zero, uint64_t, zv_u64x2)
     {                                                                                              \
         VT r = (VT)v;                                                                              \
         ST s;                                                                                      \
-        memcpy(&s, ZV_ADDR(mem, addr, off), sizeof s);                                             \
+        ZV_GUEST_GET(s, mem, addr, off);                                                          \
         ZV_KEEP_INT(s);                                                                            \
         r[lane] = s;                                                                               \
         return (V)r;                                                                               \
@@ -98,7 +100,7 @@ ZV_LOAD_ZERO(v128_load64_zero, uint64_t, zv_u64x2)
     static inline void zv_op_v128_store##sz##_lane(uint8_t *mem, I addr, V v, I off, I lane)             \
     {                                                                                              \
         ST s = ((VT)v)[lane];                                                                      \
-        memcpy(ZV_ADDR(mem, addr, off), &s, sizeof s);                                             \
+        ZV_GUEST_PUT(mem, addr, off, s);                                                          \
     }
 ZV_LANE_MEM(8, uint8_t, zv_u8x16)
 ZV_LANE_MEM(16, uint16_t, zv_u16x8)

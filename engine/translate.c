@@ -246,7 +246,8 @@ static void end_clause(tr *t, tframe *f)
 static void emit_dispatch(tr *t, tframe *f, const tframe *target)
 {
     int has_all = 0;
-    fprintf(t->out, "L%u_disp:;%s\n", f->label, t->opts->dirty_pages ? " mem = ctx->mem;" : "");
+    fprintf(t->out, "L%u_disp:; ZV_SEG_LAND(ctx);%s\n", f->label,
+            t->opts->dirty_pages ? " mem = ctx->mem;" : "");
     for (uint32_t i = f->clauses; i < t->n_clauses; i++) {
         if (t->clauses[i] < 0) {
             fprintf(t->out, "  goto L%u_c%u;\n", f->label, i - f->clauses);

@@ -142,6 +142,9 @@ int zv_eng_translate_unit(const zv_val_module *m, const zv_eng_translate_opts *o
                           const zv_eng_unit *u, FILE *out)
 {
     int rc;
+    if (zv_eng_seg_on()) /* rt_ops.h: where the compiler has __seg_gs */
+        fputs(opts->no_seg ? "#define ZV_SEG_HOST 1\n#define ZV_SEG_NO_GS 1\n"
+                           : "#define ZV_SEG_HOST 1\n", out);
     fputs(zv_eng_prelude, out);
     fprintf(out, "\n/* module %02x%02x%02x%02x... translated by zvm */\n", m->sha256[0],
             m->sha256[1], m->sha256[2], m->sha256[3]);

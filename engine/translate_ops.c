@@ -119,6 +119,20 @@ static void emit_args(tr *t, const zv_val_functype *ty)
     }
 }
 
+/* The callee's context of a call that may enter another instance (an
+ * import, call_indirect): c_, with the memory segment switched to its
+ * memory around the call when it is another's (rt_ops.h ZV_SEG_IN). */
+static void emit_callee(tr *t, const char *ctx)
+{
+    if (strcmp(ctx, "ctx"))
+        fprintf(t->out, " C *c_ = %s; ZV_SEG_IN(ctx, c_);", ctx);
+}
+static void emit_callee_out(tr *t, const char *ctx)
+{
+    if (strcmp(ctx, "ctx"))
+        fprintf(t->out, " ZV_SEG_OUT(ctx, c_);");
+}
+
 /* A call of type type_idx through `fn` with context `ctx`, at most one result. */
 static int emit_call(tr *t, uint32_t type_idx, const char *fn, const char *ctx)
 {
@@ -127,11 +141,13 @@ static int emit_call(tr *t, uint32_t type_idx, const char *fn, const char *ctx)
     char v[16];
     int rc;
     fprintf(t->out, "  {");
+    emit_callee(t, ctx);
     if (ty->n_results == 1)
         fprintf(t->out, " %s r_ =", zv_eng_ctype(ty->results[0]));
-    fprintf(t->out, " ((zv_ft%u)%s)(%s", type_idx, fn, ctx);
+    fprintf(t->out, " ((zv_ft%u)%s)(%s", type_idx, fn, strcmp(ctx, "ctx") ? "c_" : "ctx");
     emit_args(t, ty);
     fprintf(t->out, ");");
+    emit_callee_out(t, ctx);
     if ((rc = zv_eng_tr_set_types(t, base, ty->results, ty->n_results)))
         return rc;
     if (ty->n_results == 1) {
@@ -147,9 +163,13 @@ static int emit_call_multi(tr *t, uint32_t type_idx, const char *fn, const char 
     const zv_val_functype *ty = &t->m->types[type_idx];
     uint32_t base = t->sp - ty->n_params;
     int rc;
-    fprintf(t->out, "  { zv_res%u r_ = ((zv_ft%u)%s)(%s", type_idx, type_idx, fn, ctx);
+    fprintf(t->out, "  {");
+    emit_callee(t, ctx);
+    fprintf(t->out, " zv_res%u r_ = ((zv_ft%u)%s)(%s", type_idx, type_idx, fn,
+            strcmp(ctx, "ctx") ? "c_" : "ctx");
     emit_args(t, ty);
     fprintf(t->out, ");");
+    emit_callee_out(t, ctx);
     if ((rc = zv_eng_tr_set_types(t, base, ty->results, ty->n_results)))
         return rc;
     for (uint32_t i = 0; i < ty->n_results; i++) {

@@ -544,6 +544,7 @@ int zv_eng_guarded(zv_ctx *ctx, uintptr_t guard_lo, uintptr_t guard_hi, int (*bo
     zv_eng_trap_frame fr;
     uintptr_t prev_lo = tl_guard_lo, prev_hi = tl_guard_hi;
     zv_ctx *prev_ctx;
+    uintptr_t prev_seg;
     int rc;
     zv_eng_signals_init();
     if ((rc = ensure_altstack()))
@@ -566,8 +567,10 @@ int zv_eng_guarded(zv_ctx *ctx, uintptr_t guard_lo, uintptr_t guard_hi, int (*bo
     atomic_signal_fence(memory_order_seq_cst); /* a signal from here on raises them again */
     if (tl_pending)
         raise_interrupt(ctx);
+    prev_seg = zv_eng_seg_enter(ctx->mem);
     if (sigsetjmp(fr.jb, 0) == 0) {
         rc = body(arg);
+        zv_eng_seg_leave(prev_seg);
         eh_release(&fr.own);
         tl_frame = fr.prev;
         tl_ctx = prev_ctx;
@@ -575,6 +578,7 @@ int zv_eng_guarded(zv_ctx *ctx, uintptr_t guard_lo, uintptr_t guard_hi, int (*bo
         return rc;
     }
     /* through tl_frame, which is &fr: the run changed fr.own after sigsetjmp */
+    zv_eng_seg_leave(prev_seg);
     eh_release(&tl_frame->own);
     tl_frame = fr.prev;
     tl_ctx = prev_ctx;

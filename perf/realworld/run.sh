@@ -8,6 +8,7 @@
 # per workload, the geomean, and the load average before and after.
 #
 #   perf/realworld/run.sh [--build DIR] [--runs N] [--quick] [--work DIR]
+#                         [--compare VAR=VALUE]
 #
 # Programs (sources fetched at run time, never committed):
 #   sqlite  SQLite's amalgamation from the npm package better-sqlite3 and
@@ -30,16 +31,20 @@
 # a temporary folder, removed). --quick: smaller inputs, 3 runs. Each
 # cell is the median of N runs (default 5), the runs interleaved (one
 # round runs every workload natively, under zvm and under node).
+# --compare VAR=VALUE adds a column: zvm again with that variable set (an
+# A/B of a code generation switch, e.g. ZVM_SEG=0, in the same rounds).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
-build=$src/build runs=5 quick=0 work=
+build=$src/build runs=5 quick=0 work= compare=
 while [ $# -gt 0 ]; do
     case $1 in
     --build) build=$(realpath "$2"); shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --quick) quick=1; runs=3; shift ;;
     --work) work=$(realpath -m "$2"); shift 2 ;;
-    *) echo "usage: $0 [--build DIR] [--runs N] [--quick] [--work DIR]" >&2; exit 2 ;;
+    --compare) compare=$2; shift 2 ;;
+    *) echo "usage: $0 [--build DIR] [--runs N] [--quick] [--work DIR] [--compare VAR=VALUE]" >&2
+       exit 2 ;;
     esac
 done
 source "$src/perf/lib.sh" # median
@@ -202,6 +207,7 @@ run_one() {
     case $kind in
     native) "./$prog" "${args[@]}" < "$input" > "$out" ;;
     zvm) "$zvm" run "$prog.wasm" "${args[@]}" < "$input" > "$out" ;;
+    alt) env "$compare" "$zvm" run "$prog.wasm" "${args[@]}" < "$input" > "$out" ;;
     node) "$node" --no-warnings --experimental-wasi-unstable-preview1 "$src/perf/node_run.mjs" \
         "$prog.wasm" "${args[@]}" < "$input" > "$out" ;;
     esac
@@ -209,10 +215,12 @@ run_one() {
 }
 
 kinds=(native zvm)
+[ -n "$compare" ] && kinds+=(alt)
 [ -n "$node" ] && kinds+=(node)
 echo "warming zvm's cache (translate + gcc -O2, once per module) ..."
 for prog in sqlite minigzip grep lua $([ $python = 1 ] && echo python); do
     "$zvm" compile "$prog.wasm" > /dev/null
+    [ -z "$compare" ] || env "$compare" "$zvm" compile "$prog.wasm" > /dev/null
 done
 rm -f t_*.txt
 for r in $(seq "$runs"); do
@@ -227,16 +235,24 @@ for r in $(seq "$runs"); do
     done
 done
 
-printf '\n%-24s %10s %10s %10s %10s %10s\n' "workload (median of $runs)" "native ms" "zvm ms" \
+printf '\n%-24s %10s %10s %10s %10s %10s' "workload (median of $runs)" "native ms" "zvm ms" \
     "zvm/nat" "node ms" "node/nat"
+[ -z "$compare" ] || printf ' %10s  (with %s)' "alt/nat" "$compare"
+echo
 for i in "${!workloads[@]}"; do
     nat=$(median < "t_${i}_native.txt")
     z=$(median < "t_${i}_zvm.txt")
     nd=$([ -n "$node" ] && median < "t_${i}_node.txt" || echo 0)
-    awk -v w="${workloads[$i]%%$'\x1f'*}" -v n="$nat" -v z="$z" -v d="$nd" 'BEGIN {
-        printf "%-24s %10.0f %10.0f %9.2fx %10.0f %9.2fx\n", w, n, z, z / n, d, d / n }'
+    a=$([ -n "$compare" ] && median < "t_${i}_alt.txt" || echo 0)
+    awk -v w="${workloads[$i]%%$'\x1f'*}" -v n="$nat" -v z="$z" -v d="$nd" -v a="$a" 'BEGIN {
+        printf "%-24s %10.0f %10.0f %9.2fx %10.0f %9.2fx", w, n, z, z / n, d, d / n
+        if (a > 0) printf " %9.2fx", a / n
+        printf "\n" }'
 done | tee table.txt
-awk '{ zl += log($(NF - 2) + 0); nl += log($NF + 0); k++ }
-    END { printf "%-24s %10s %10s %9.2fx %10s %9.2fx\n", "geomean", "", "", exp(zl / k), "", exp(nl / k) }' \
-    table.txt
+# the geomean of each ratio column (the last one is alt/nat with --compare)
+awk -v alt=$([ -n "$compare" ] && echo 1 || echo 0) '{ o = NF - alt
+       zl += log($(o - 2) + 0); nl += log($o + 0); if (alt) al += log($NF + 0); k++ }
+    END { printf "%-24s %10s %10s %9.2fx %10s %9.2fx", "geomean", "", "", exp(zl / k), "", exp(nl / k)
+          if (al) printf " %9.2fx", exp(al / k)
+          printf "\n" }' table.txt
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

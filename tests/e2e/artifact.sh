@@ -18,8 +18,9 @@ pids=()
 trap 'kill -9 ${pids[@]:-} 2>/dev/null; rm -rf "$tmp"' EXIT
 
 # the deployed host: no compiler, no cache, nothing on PATH but zvm's folder
+# (and ZVM_SEG, when the caller sets it)
 nocc() { env -i PATH="$(dirname "$zvm")" HOME="$tmp/home" ZVM_CACHE="$tmp/nocache" \
-             ZVM_CC=/nonexistent/cc "$@"; }
+             ZVM_CC=/nonexistent/cc ${ZVM_SEG:+ZVM_SEG=$ZVM_SEG} "$@"; }
 mkdir -p home
 
 # ---- the build host ------------------------------------------------------------------------
@@ -117,6 +118,19 @@ refused version.zvmc "wrong version: made by a zvm with code ABI [0-9]* and tran
     "another translator version is the wrong version"
 refused isa.zvmc "wrong ISA: built for x86_64 x86-64-v9, this host is" "a higher ISA level"
 refused machine.zvmc "wrong ISA: built for riscv64" "another machine"
+# code that addresses memory through GS (the header's flag bit 1, where the
+# host allows it) is refused where it may not; code made without runs anywhere
+if [ $(( $(od -An -tu4 -j20 -N4 hello.zvmc) & 2 )) = 2 ]; then
+    ZVM_SEG=0 refused hello.zvmc "wrong ISA: built to address memory through GS, which this host \
+does not" "GS code where the GS base may not be written"
+    ZVM_SEG=0 "$zvm" compile -o noseg.zvmc "$guests/hello.wasm" > /dev/null
+    nocc "$zvm" run noseg.zvmc > noseg.out 2>&1
+    st=$?
+    check "an artifact made with ZVM_SEG=0 runs on a host that allows GS: $(cat noseg.out)" \
+        $([ $st = 0 ] && grep -q . noseg.out; echo $?)
+else
+    echo "artifact.sh: this host cannot write the GS base: the GS flag checks are skipped"
+fi
 cp hello.zvmc gw.zvmc
 chmod g+w gw.zvmc
 refused gw.zvmc "untrusted artifact: writable by other users (mode 664)" "a group-writable artifact"

@@ -138,7 +138,7 @@ check "a bad variable is an error: $(cat tier.err)" \
 ZVM_CC_CPU_SECONDS=lots "$zvm" run reuse.wasm args > /dev/null 2>&1
 check "a compiler variable is not read when nothing is compiled (the module is cached)" $?
 "$zvm" help environment > env.txt
-for v in ZVM_CACHE ZVM_TIER ZVM_CC ZVM_CC_ISA ZVM_CC_CPU_SECONDS ZVM_CC_MEMORY_MB ZVM_CC_UNIT_BYTES ZVM_KEEP_C ZVM_SECCOMP; do
+for v in ZVM_CACHE ZVM_TIER ZVM_CC ZVM_CC_ISA ZVM_CC_CPU_SECONDS ZVM_CC_MEMORY_MB ZVM_CC_UNIT_BYTES ZVM_KEEP_C ZVM_SECCOMP ZVM_SEG; do
     grep -q "^  $v " env.txt || fail "zvm help environment lacks $v"
 done
 n_checks=$((n_checks + 1))
