@@ -550,6 +550,8 @@ static int build_entry(const zv_val_module *m, const zv_eng_opts *opts, const ch
     for (uint32_t k = 0; rc == 0 && k < n; k++)
         if (asprintf(&c_paths[k], "%s.%u.c", base, k) < 0)
             c_paths[k] = NULL, rc = -ENOMEM;
+    if (rc)
+        snprintf(err->msg, sizeof err->msg, "translation failed: %s", strerror(ENOMEM));
     while (rc == 0) {
         pr.b.c_bytes = 0, pr.b.compiled = 0;
         for (uint32_t k = 0; rc == 0 && k < n; k++) {
@@ -579,8 +581,6 @@ static int build_entry(const zv_val_module *m, const zv_eng_opts *opts, const ch
         unlink(so_path);
         topts.no_seg = 1, rc = 0;
     }
-    if (rc == -ENOMEM)
-        snprintf(err->msg, sizeof err->msg, "translation failed: %s", strerror(ENOMEM));
     if (rc == 0) {
         if ((rc = append_trailer(so_path, key)) == 0 && rename(so_path, path) < 0)
             rc = -errno;

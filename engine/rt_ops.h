@@ -178,8 +178,8 @@ static __attribute__((noreturn, noinline, unused)) void zv_eh_jump(zv_eh *h)
  * access needs no base register: gcc's named address space __seg_gs (a
  * gcc extension, x86-64 only; the engine asks for it only where the CPU
  * and kernel let user code write the GS base). The typedef lowers the
- * alignment to 1 byte: wasm accesses need no alignment. */
-/* gcc 12 drops the segment of an access at a constant address of 2 GiB
+ * alignment to 1 byte: wasm accesses need no alignment.
+ * gcc 12 drops the segment of an access at a constant address of 2 GiB
  * or more (engine/seg.c), so such a constant passes through an empty asm:
  * the address is in a register, `%gs:(%reg)`. (A constant that gcc finds
  * only later is caught by the disassembly of the build.) */

@@ -3,7 +3,8 @@
  *
  * On x86-64 the generated code can address linear memory through GS
  * (rt_ops.h ZV_GUEST_GET): each access is `%gs:(address)`, so no register
- * holds the base and 32-bit addresses need no zero-extension. The base is
+ * holds the base (perf/README.md "Linear memory through the GS segment").
+ * The base is
  * the thread's GS base, written by each entry into generated code
  * (zv_eng_guarded) and put back when it leaves, so host code and an
  * instance run inside another's host call each see their own.
