@@ -4,7 +4,8 @@
  * handler installed before zvm's), exceptions (caught, uncaught, a loop of
  * throws interrupted), interruption by epoch (a late interrupt must not
  * stop a later run; one before a call stops it at entry), host-made tables and memories, values as text, large
- * modules split into translation units.
+ * modules split into translation units, and the check that finds an
+ * access without its segment in a GS build (seg.c).
  */
 #include "wat.h"
 
@@ -473,4 +474,36 @@ Test(engine, instance_moves_to_another_build)
     inst = NULL;
     zv_eng_module_free(other);
     zv_eng_module_free(o0);
+}
+
+/* seg.c's check of a GS build: an access at a 64-bit absolute address
+ * without a segment (gcc 12's bug: `movabs` in either direction) is
+ * found; an immediate `movabs` and one with its %gs prefix are not. */
+static int seg_safe_with(const char *insn)
+{
+    char dir[] = "/tmp/zvm-seg.XXXXXX", c[64], so[64], cmd[256];
+    FILE *f;
+    int safe;
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(c, sizeof c, "%s/a.c", dir);
+    snprintf(so, sizeof so, "%s/a.so", dir);
+    cr_assert_not_null(f = fopen(c, "w"));
+    fprintf(f, "void f(void) { __asm__ volatile(\"%s\" ::: \"rax\"); }\n", insn);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "cc -shared -fPIC -o %s %s", so, c);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    safe = zv_eng_seg_code_safe(so);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+    return safe;
+}
+
+Test(seg, bare_absolute_accesses_are_found)
+{
+    cr_assert_eq(seg_safe_with("movabs 0x80000000, %%eax"), 0, "a load without its segment");
+    cr_assert_eq(seg_safe_with("movabs %%al, 0xffffff73"), 0, "a store without its segment");
+    cr_assert_eq(seg_safe_with("movabs $0x80000000, %%rax"), 1, "an immediate is no access");
+    cr_assert_eq(seg_safe_with("movabs %%gs:0x80000000, %%eax"), 1, "a load with its segment");
+    cr_assert_eq(seg_safe_with("nop"), 1, "no movabs at all");
+    cr_assert_eq(zv_eng_seg_code_safe("/nonexistent/a.so"), 0, "what cannot be read is unsafe");
 }
