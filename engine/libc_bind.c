@@ -1,7 +1,7 @@
 /*
  * libc_bind.c — recognising wasi-libc's routines in a module (see
- * libc_bind.h). The native equivalents are in rt_ops.h ("wasi-libc's
- * routines"), the wrapper the translator writes in translate.c.
+ * libc_bind.h). The native equivalents are in rt_libc.h, the wrapper
+ * the translator writes in translate.c.
  */
 #include "engine/libc_bind.h"
 

@@ -468,7 +468,7 @@ void zv_eng_emit_signature(FILE *out, const zv_val_module *m, uint32_t fi)
 }
 
 /* A wasi-libc routine (libc_bind.h): its own translation is wfFI_wasm,
- * and wfFI tries the native form (rt_ops.h) first. Their types are
+ * and wfFI tries the native form (rt_libc.h) first. Their types are
  * (i32, i32, i32) -> i32 and strlen's (i32) -> i32. */
 static void emit_libc_wrapper(FILE *out, const zv_val_module *m, uint32_t fi,
                               zv_eng_libc_kind kind)
