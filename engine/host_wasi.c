@@ -320,15 +320,26 @@ static uint8_t filetype(zv_eng_session *s, const zv_host_fd *d)
     return d->type;
 }
 
-/* Rights a descriptor of this type can use, as wasmtime reports them: all
- * but seek/tell for streams (isatty() looks for that), and none of a
+#define SEEK_TELL ((1ull << 2) | (1ull << 5))
+
+/* Rights a descriptor of this type can use: all of them, but none of a
  * file's own (read, seek, write, ...) for directories. */
 uint64_t zv_host_rights(uint8_t type)
 {
-    const uint64_t all = (1ull << 30) - 1, seek_tell = (1ull << 2) | (1ull << 5);
-    const uint64_t file_only = seek_tell | (1ull << 1) | (1ull << 6) | (1ull << 7) |
-                               (1ull << 8) | (1ull << 22) | (1ull << 27);
-    return type == 2 ? all & ~seek_tell : type == 3 ? all & ~file_only : all;
+    const uint64_t file_only = SEEK_TELL | (1ull << 1) | (1ull << 6) | (1ull << 7) | (1ull << 8) |
+                               (1ull << 22) | (1ull << 27);
+    return type == 3 ? ZV_RIGHTS_ALL & ~file_only : ZV_RIGHTS_ALL;
+}
+
+/* A descriptor's rights before fdstat_set_rights shrinks them: by its type,
+ * and a channel on a terminal lacks seek/tell, as wasmtime reports one.
+ * isatty() looks for that, and a guest's stdio then writes its output line
+ * by line; anywhere else in blocks, as a native program does (a channel
+ * that is a pipe, a file or a record's memory). */
+static uint64_t first_rights(zv_eng_session *s, const zv_host_fd *d, uint8_t type)
+{
+    int tty = d->kind == ZV_FD_CHANNEL && s->cur->ch[d->channel].tty;
+    return zv_host_rights(type) & ~(tty ? SEEK_TELL : 0);
 }
 
 static uint32_t wasi_fd_fdstat_get(zv_ctx *ctx, uint32_t fd, uint32_t out)
@@ -345,7 +356,7 @@ static uint32_t wasi_fd_fdstat_get(zv_ctx *ctx, uint32_t fd, uint32_t out)
     ctx->mem[out] = type;
     memcpy(ctx->mem + out + 2, &d->flags, 2);
     if (!d->rights && !d->inheriting) { /* the standard channels and /dev: by their type */
-        d->rights = zv_host_rights(type);
+        d->rights = first_rights(s, d, type);
         d->inheriting = ZV_RIGHTS_ALL;
     }
     put64(ctx, out + 8, d->rights);
@@ -375,7 +386,7 @@ static uint32_t wasi_fd_fdstat_set_rights(zv_ctx *ctx, uint32_t fd, uint64_t bas
     if (!d)
         return WE_BADF;
     if (!d->rights && !d->inheriting) {
-        d->rights = zv_host_rights(filetype(s, d));
+        d->rights = first_rights(s, d, filetype(s, d));
         d->inheriting = ZV_RIGHTS_ALL;
     }
     if ((base & ~d->rights) || (inh & ~d->inheriting))

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #define MAX_IO_BYTES (1 << 30) /* one call moves at most 1 GiB */
+#define AHEAD_BYTES (64 << 10)  /* a source's read-ahead (io.h) */
 
 /* zvm's own standard streams: /dev/stdin is fd 0 and so on. Opening the
  * path again would give a second file position (and O_TRUNC a redirected
@@ -47,14 +48,20 @@ static int host_internals(const char *path)
     return 0;
 }
 
+/* The end of both opens: the read-ahead of a source read in order (none
+ * if there is no memory for it: only slower), and the etag's hash. */
 static int open_etag(const zv_cfg_channel *c, zv_io_channel *ch)
 {
     zv_val_sha256_ctx *sha;
+    if (ch->readable && !ch->writable && (ch->stream || !(ch->type & 1)))
+        ch->ahead = malloc(AHEAD_BYTES);
     if (!c->etag)
         return 0;
     if (!(sha = malloc(sizeof *sha))) {
         close(ch->fd);
         ch->fd = -1;
+        free(ch->ahead);
+        ch->ahead = NULL;
         return -ENOMEM;
     }
     zv_val_sha256_init(sha);
@@ -130,6 +137,7 @@ int zv_io_channel_open(const zv_cfg_channel *c, const char *path, zv_io_channel 
     /* a FIFO read before any writer came would see its end: wait for one first */
     ch->fifo_wait = ch->kind == ZV_IO_FIFO && ch->readable && std_fd(path) < 0;
     ch->stream = ch->kind != ZV_IO_REGULAR || std_fd(path) >= 0;
+    ch->tty = ch->kind == ZV_IO_CHAR && isatty(ch->fd);
     if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
         snprintf(why, why_len, "channel %s: %s is an unsupported source", c->alias, path);
         close(ch->fd);
@@ -201,8 +209,10 @@ void zv_io_channel_memory(zv_io_channel *ch, void *buf, int64_t len, int64_t cap
     if (ch->fd >= 0)
         close(ch->fd);
     ch->fd = -1;
+    free(ch->ahead);
+    ch->ahead = NULL;
     ch->kind = ZV_IO_MEMORY;
-    ch->stream = 0;
+    ch->stream = ch->tty = 0;
     ch->mem = buf;
     ch->mem_len = len;
     ch->mem_cap = cap;
@@ -236,6 +246,7 @@ int zv_io_channel_keep(const zv_io_channel *ch, zv_io_channel *copy)
 {
     *copy = *ch;
     copy->fd = -1;
+    copy->ahead = NULL; /* (put_back keeps the channel's own) */
     if (ch->sha && !(copy->sha = malloc(sizeof(zv_val_sha256_ctx))))
         return -ENOMEM;
     if (ch->sha)
@@ -245,13 +256,18 @@ int zv_io_channel_keep(const zv_io_channel *ch, zv_io_channel *copy)
 
 void zv_io_channel_put_back(zv_io_channel *ch, const zv_io_channel *copy)
 {
-    int fd = ch->fd;
-    void *sha = ch->sha;
+    zv_io_channel live = *ch;
     *ch = *copy; /* whole, so that a field added later is put back too */
-    ch->fd = fd;
-    ch->sha = sha;
-    if (sha)
-        memcpy(sha, copy->sha, sizeof(zv_val_sha256_ctx));
+    ch->fd = live.fd;
+    ch->sha = live.sha;
+    /* what was read ahead is still the source's bytes at the same offsets,
+     * and a stream's bytes already taken do not come again */
+    ch->ahead = live.ahead;
+    ch->ahead_at = live.ahead_at;
+    ch->ahead_len = live.ahead_len;
+    ch->stream_pos = live.stream_pos;
+    if (ch->sha)
+        memcpy(ch->sha, copy->sha, sizeof(zv_val_sha256_ctx));
 }
 
 void zv_io_channel_drop(zv_io_channel *copy)
@@ -292,6 +308,79 @@ static int64_t memory_io(zv_io_channel *ch, const struct iovec *v, int n, int64_
     return done;
 }
 
+/* Copy `len` bytes from src into v, starting `skip` bytes into it. */
+static void iov_put(const struct iovec *v, int n, int64_t skip, const uint8_t *src, int64_t len)
+{
+    for (int i = 0; i < n && len > 0; i++) {
+        int64_t room = (int64_t)v[i].iov_len - skip, k;
+        if (room <= 0) {
+            skip -= (int64_t)v[i].iov_len;
+            continue;
+        }
+        k = room < len ? room : len;
+        memcpy((uint8_t *)v[i].iov_base + skip, src, (size_t)k);
+        src += k, len -= k, skip = 0;
+    }
+}
+
+/* v without its first `skip` bytes, in out; returns the count. */
+static int iov_skip(const struct iovec *v, int n, int64_t skip, struct iovec *out)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if ((int64_t)v[i].iov_len <= skip) {
+            skip -= (int64_t)v[i].iov_len;
+            continue;
+        }
+        out[k].iov_base = (uint8_t *)v[i].iov_base + skip;
+        out[k++].iov_len = v[i].iov_len - (size_t)skip;
+        skip = 0;
+    }
+    return k;
+}
+
+/* Up to `want` bytes the read-ahead holds at the source's offset `pos`,
+ * into v from its byte `skip` on; returns how many. */
+static int64_t take_ahead(const zv_io_channel *ch, const struct iovec *v, int n, int64_t skip,
+                          int64_t pos, int64_t want)
+{
+    int64_t off = pos - ch->ahead_at, k = ch->ahead_len - off;
+    if (off < 0 || k <= 0)
+        return 0;
+    k = k < want ? k : want;
+    iov_put(v, n, skip, ch->ahead + off, k);
+    return k;
+}
+
+/* A read of `size` bytes (> 0) into v through the read-ahead: what it
+ * holds at the reader's position, then at most one submission, straight
+ * into v when what is left is a whole read-ahead or more, else into the
+ * buffer. A pipe or device that gave some bytes is not asked again (it
+ * may make the call wait). */
+static int64_t ahead_read(zv_io_ring *r, zv_io_channel *ch, const struct iovec *v, int n,
+                          int64_t size)
+{
+    int64_t pos = ch->stream ? ch->stream_pos : ch->read_pos, rc;
+    int64_t done = take_ahead(ch, v, n, 0, pos, size);
+    if (done < size && (!done || ch->kind == ZV_IO_REGULAR)) {
+        int64_t at = ch->stream ? -1 : pos + done;
+        if (size - done >= AHEAD_BYTES) {
+            struct iovec rest[ZV_IO_MAX_IOV];
+            if ((rc = zv_io_readv(r, ch->fd, rest, iov_skip(v, n, done, rest), at)) > 0)
+                done += rc;
+        } else if ((rc = zv_io_read(r, ch->fd, ch->ahead, AHEAD_BYTES, at)) > 0) {
+            ch->ahead_at = pos + done;
+            ch->ahead_len = rc;
+            done += take_ahead(ch, v, n, done, pos + done, size - done);
+        }
+        if (rc < 0 && !done)
+            return rc;
+    }
+    if (ch->stream)
+        ch->stream_pos += done;
+    return done;
+}
+
 int64_t zv_io_channel_readv(zv_io_ring *r, zv_io_channel *ch, const struct iovec *iov, int n_iov,
                             int64_t offset)
 {
@@ -314,8 +403,10 @@ int64_t zv_io_channel_readv(zv_io_ring *r, zv_io_channel *ch, const struct iovec
     }
     if (ch->kind == ZV_IO_MEMORY)
         rc = memory_io(ch, v, n, at, 0);
+    else if (!size)
+        rc = 0;
     else
-        rc = size ? zv_io_readv(r, ch->fd, v, n, at) : 0;
+        rc = ch->ahead ? ahead_read(r, ch, v, n, size) : zv_io_readv(r, ch->fd, v, n, at);
     if (rc < 0)
         return rc == -EFAULT || rc == -EINTR ? rc : -EIO;
     if (!random && !ch->stream)
@@ -384,6 +475,11 @@ int64_t zv_io_channel_write(zv_io_ring *r, zv_io_channel *ch, const void *buf, i
 int zv_io_channel_close(zv_io_channel *ch, uint8_t out[32])
 {
     int filled = 0;
+    int64_t unread = ch->ahead ? ch->ahead_at + ch->ahead_len - ch->stream_pos : 0;
+    if (ch->stream && ch->kind == ZV_IO_REGULAR && unread > 0) /* give them back (io.h) */
+        lseek(ch->fd, -unread, SEEK_CUR); /* (if it fails, they stay read) */
+    free(ch->ahead);
+    ch->ahead = NULL;
     if (ch->sha) {
         zv_val_sha256_final(ch->sha, out);
         filled = 1;

@@ -63,6 +63,7 @@ typedef struct zv_io_channel {
     uint8_t readable, writable;
     uint8_t etag;      /* 1: hash the bytes through it */
     uint8_t stream;    /* no positions: a device, FIFO or zvm's own std stream */
+    uint8_t tty;       /* a terminal (the guest's isatty() says so) */
     int64_t limits[4]; /* gets, getsize, puts, putsize */
     int64_t counters[4];
     int64_t refused;   /* calls answered -EDQUOT */
@@ -79,6 +80,9 @@ typedef struct zv_io_channel {
     uint8_t mem_sink;    /* writes past mem_cap succeed and are dropped (a record's stderr) */
     uint8_t opened;      /* the guest opened it by path in this run (set by the host; a job's
                           * connection that no one opened is reported) */
+    uint8_t *ahead;      /* a source read in order: bytes read ahead of the guest, or NULL */
+    int64_t ahead_at, ahead_len; /* it holds bytes [ahead_at, ahead_at + ahead_len) */
+    int64_t stream_pos;  /* a stream's bytes given to the guest since the open */
 } zv_io_channel;
 
 /* Open channel `c` on the host path `path` (already resolved). Regular
@@ -88,6 +92,14 @@ typedef struct zv_io_channel {
  * gets a message naming the path and the cause. */
 int zv_io_channel_open(const zv_cfg_channel *c, const char *path, zv_io_channel *ch, char *why,
                        size_t why_len);
+
+/* A source read in order (readable, not writable, not random) reads
+ * ahead: one submission takes up to 64 KiB, and later calls are served from
+ * it (guests' stdio asks for 1 KiB at a time). A call never waits for more
+ * bytes of a pipe or device once it has some. Limits and etags count what
+ * the guest gets. Closing a stream that is a file (zvm's redirected stdin)
+ * moves its position back over the bytes not given; a pipe's are gone, as
+ * with any buffered reader. */
 
 /* Read up to `size` bytes at `offset` (ignored by sequential readers).
  * Returns bytes read (0 at the end), -EDQUOT over a limit, -EBADF if the

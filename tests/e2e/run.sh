@@ -5,7 +5,8 @@
 # their named trap and exit 128+code while the host survives, --invoke with
 # typed arguments and results, and the code cache: four concurrent
 # compiles leave one valid entry, a truncated entry is rebuilt, the C that
-# ZVM_KEEP_C keeps is not swept by the next compile.
+# ZVM_KEEP_C keeps is not swept by the next compile; stdin's read-ahead
+# (what it does not give goes back) and isatty() on and off a terminal.
 #
 # Usage: run.sh ZVM GUEST_DIR EXAMPLES_DIR SOURCE_DIR
 zvm=$(realpath "$1") guests=$(realpath "$2") examples=$(realpath "$3") src=$(realpath "$4")
@@ -36,6 +37,27 @@ printf 'a ERROR one\nfine\nERROR two\n' > log.txt
 timeout 60 "$zvm" run "$examples/logfilter.wasm" ERROR < log.txt > filtered.txt; status=$?
 out=$(<filtered.txt); n_checks=$((n_checks + 1))
 [ "$status" = 0 ] && [ "$out" = "$(grep ERROR log.txt)" ]; check "log filter" $?
+
+# ---- stdin read ahead, and what a terminal is ----------------------------------
+# zvm reads stdin 64 KiB ahead of the guest: a guest that takes 10 bytes
+# of a redirected file leaves the rest to the next reader, as cat would.
+seq 1 100000 > nums.txt
+(timeout 60 "$zvm" run "$guests/channels.wasm" take 10; echo "|"; cat) < nums.txt > took.txt
+status=$? out=$(head -c 40 took.txt); n_checks=$((n_checks + 1))
+[ "$(head -c 10 nums.txt; echo "|"; tail -c +11 nums.txt)" = "$(<took.txt)" ]
+check "the bytes stdin read ahead and did not give go back to the file" $?
+timeout 60 "$zvm" run "$examples/logfilter.wasm" 7 < nums.txt > filtered.txt; status=$?
+out=$(head -c 40 filtered.txt); n_checks=$((n_checks + 1))
+[ "$status" = 0 ] && cmp -s filtered.txt <(grep 7 nums.txt); check "a filter over 576 KiB of stdin" $?
+seq 1 100000 | timeout 60 "$zvm" run "$examples/logfilter.wasm" 7 > filtered.txt; status=$?
+out=$(head -c 40 filtered.txt); n_checks=$((n_checks + 1))
+[ "$status" = 0 ] && cmp -s filtered.txt <(grep 7 nums.txt); check "the same through a pipe" $?
+# isatty() is true only on a terminal (stdio then writes line by line)
+zrun run "$guests/channels.wasm" tty
+[ "$out" = "isatty 0 0 0" ]; check "no terminal: isatty 0" $?
+timeout 60 script -qec "$zvm run $guests/channels.wasm tty" /dev/null > tty.txt 2>&1; status=$?
+out=$(tr -d '\r' < tty.txt); n_checks=$((n_checks + 1))
+[ "$out" = "isatty 1 1 1" ]; check "on a terminal (script(1)): isatty 1" $?
 
 # ---- hostile guests: named trap, 128 + code, host survives ---------------------
 expect_trap() { # expect_trap CODE MESSAGE ARGS...

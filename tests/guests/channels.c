@@ -9,9 +9,12 @@
  *   hostile    bad descriptors, buffers and sizes
  *   jail       jail a page, then write to it (must trap)
  *   exit       zvm_exit(7) from deep inside
+ *   take N     one read(2) of N bytes from stdin, written to stdout
+ *   tty        isatty() of fds 0, 1 and 2
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zvm/guest.h>
@@ -132,10 +135,19 @@ int main(int argc, char **argv)
         return hostile();
     if (!strcmp(what, "jail"))
         return jail();
+    if (!strcmp(what, "take") && argc > 2) {
+        int want = atoi(argv[2]), n;
+        n = (int)read(0, buf, want < (int)sizeof buf ? (size_t)want : sizeof buf);
+        return n < 0 || write(1, buf, (size_t)n) != n ? 3 : 0;
+    }
+    if (!strcmp(what, "tty")) {
+        printf("isatty %d %d %d\n", isatty(0), isatty(1), isatty(2));
+        return 0;
+    }
     if (!strcmp(what, "exit")) {
         deep(10);
         return 1;
     }
-    fprintf(stderr, "usage: channels manifest|copy|random|limits|hostile|jail|exit\n");
+    fprintf(stderr, "usage: channels manifest|copy|random|limits|hostile|jail|exit|take N|tty\n");
     return 2;
 }

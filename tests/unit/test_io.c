@@ -200,6 +200,126 @@ Test(io, character_device_is_a_stream)
     zv_io_channel_close(&ch, (uint8_t[32]){0});
 }
 
+/* ---- read-ahead: sources read in order take 64 KiB per submission ---- */
+
+/* A 200 KiB file of numbered lines, and its bytes in want. */
+static size_t numbered_file(const char *name, char *want, size_t cap)
+{
+    size_t n = 0;
+    while (n + 16 < cap)
+        n += (size_t)snprintf(want + n, cap - n, "line %09zu\n", n / 15);
+    want[n] = 0;
+    write_file(name, want);
+    return n;
+}
+
+Test(io, read_ahead_gives_a_file_whole_in_any_pieces)
+{
+    static char want[200 << 10], got[200 << 10];
+    size_t n = numbered_file("big", want, sizeof want), at = 0;
+    const size_t pieces[] = {10, 1000, 100 << 10, 3, 70 << 10, 1 << 20};
+    int calls = 0;
+    zv_io_channel ch;
+    open_channel("big", ZV_CFG_SEQ_SEQ, 1000, 1 << 30, 0, 0, 1, &ch);
+    cr_assert_not_null(ch.ahead, "a sequential source reads ahead");
+    for (int i = 0; at < n; i = (i + 1) % 6, calls++) {
+        size_t k = pieces[i] < sizeof got - at ? pieces[i] : sizeof got - at;
+        int64_t r = zv_io_channel_read(ring, &ch, got + at, (int64_t)k, 0);
+        cr_assert_gt(r, 0, "at %zu", at);
+        cr_assert_eq((size_t)r, k < n - at ? k : n - at, "a file's read is whole until its end");
+        at += (size_t)r;
+    }
+    cr_assert_eq(zv_io_channel_read(ring, &ch, got, 10, 0), 0, "the end");
+    cr_assert_arr_eq(got, want, n);
+    cr_assert_eq(ch.counters[ZV_CFG_GETS], calls + 1, "the guest's calls are counted");
+    cr_assert_eq(ch.counters[ZV_CFG_GETSIZE], (int64_t)n, "and the bytes it got");
+    uint8_t tag[32], sha[32];
+    cr_assert_eq(zv_io_channel_close(&ch, tag), 1);
+    SHA256((const unsigned char *)want, n, sha);
+    cr_assert_arr_eq(tag, sha, 32, "the etag hashes what the guest got");
+}
+
+Test(io, read_ahead_follows_put_back_and_rewind)
+{
+    static char want[200 << 10];
+    char b[32] = {0};
+    zv_io_channel ch, mark;
+    numbered_file("mark", want, sizeof want);
+    open_channel("mark", ZV_CFG_SEQ_SEQ, 1000, 1 << 30, 0, 0, 0, &ch);
+    cr_assert_eq(zv_io_channel_read(ring, &ch, b, 20, 0), 20);
+    cr_assert_eq(zv_io_channel_keep(&ch, &mark), 0);
+    cr_assert_eq(zv_io_channel_read(ring, &ch, b, 30, 0), 30);
+    cr_assert_arr_eq(b, want + 20, 30);
+    zv_io_channel_put_back(&ch, &mark);
+    cr_assert_eq(zv_io_channel_read(ring, &ch, b, 30, 0), 30);
+    cr_assert_arr_eq(b, want + 20, 30, "from the mark again");
+    for (int i = 0; i < 7; i++) /* past what the first fill held */
+        cr_assert_eq(zv_io_channel_read(ring, &ch, want + 1000, 20000, 0), 20000);
+    zv_io_channel_put_back(&ch, &mark);
+    cr_assert_eq(zv_io_channel_read(ring, &ch, b, 30, 0), 30);
+    cr_assert_arr_eq(b, want + 20, 30, "from the mark after a later fill");
+    zv_io_channel_rewind(&ch);
+    cr_assert_eq(zv_io_channel_read(ring, &ch, b, 15, 0), 15);
+    cr_assert_arr_eq(b, "line 000000000\n", 15, "rewound to the start");
+    zv_io_channel_drop(&mark);
+    zv_io_channel_close(&ch, (uint8_t[32]){0});
+}
+
+/* A pipe read ahead: a call that got bytes does not wait for more, and the
+ * bytes read ahead come before what the writer sends later. */
+Test(io, read_ahead_of_a_pipe_never_waits, .timeout = 10)
+{
+    int p[2];
+    char b[64] = {0};
+    zv_cfg_channel c = {0};
+    zv_io_channel ch;
+    char why[256];
+    cr_assert_eq(pipe(p), 0);
+    c.alias = "/dev/pipe";
+    c.host_fd = p[0];
+    c.limits[0] = c.limits[1] = 100;
+    cr_assert_eq(zv_io_channel_open(&c, "", &ch, why, sizeof why), 0, "%s", why);
+    close(p[0]);
+    cr_assert_not_null(ch.ahead);
+    cr_assert_eq(write(p[1], "abcdefgh", 8), 8);
+    cr_assert_eq(zv_io_channel_read(ring, &ch, b, 2, 0), 2);
+    cr_assert_eq(write(p[1], "XY", 2), 2);
+    cr_assert_eq(zv_io_channel_read(ring, &ch, b, 60, 0), 6, "what it holds, without waiting");
+    cr_assert_str_eq(b, "cdefgh");
+    cr_assert_eq(zv_io_channel_read(ring, &ch, b, 60, 0), 2);
+    cr_assert_eq(memcmp(b, "XY", 2), 0);
+    close(p[1]);
+    cr_assert_eq(zv_io_channel_read(ring, &ch, b, 60, 0), 0, "the writer is gone");
+    zv_io_channel_close(&ch, (uint8_t[32]){0});
+}
+
+/* zvm's own stdin redirected from a file: closing gives back the bytes read
+ * ahead and not taken, so the next reader of the file starts right after
+ * what the guest took. */
+Test(io, read_ahead_of_stdin_gives_back_what_it_did_not_give)
+{
+    static char want[200 << 10];
+    char p[256], why[256], b[16];
+    zv_cfg_channel c = {0};
+    zv_io_channel ch;
+    int saved = dup(0), f;
+    numbered_file("stdin", want, sizeof want);
+    path_of("stdin", p, sizeof p);
+    cr_assert_geq(f = open(p, O_RDONLY), 0);
+    cr_assert_eq(dup2(f, 0), 0);
+    close(f);
+    c.alias = "/dev/stdin";
+    c.limits[0] = c.limits[1] = 100;
+    cr_assert_eq(zv_io_channel_open(&c, zv_cfg_std_alias[0], &ch, why, sizeof why), 0, "%s", why);
+    cr_assert(ch.stream && ch.ahead);
+    cr_assert_eq(zv_io_channel_read(ring, &ch, b, 10, 0), 10);
+    cr_assert_gt(lseek(0, 0, SEEK_CUR), 10, "read ahead");
+    zv_io_channel_close(&ch, (uint8_t[32]){0});
+    cr_assert_eq(lseek(0, 0, SEEK_CUR), 10, "given back");
+    dup2(saved, 0);
+    close(saved);
+}
+
 /* ---- the Redis connector: URLs, slots (the server itself: tests/e2e/consume*.sh) ---- */
 
 Test(redis, urls_in_every_form)
