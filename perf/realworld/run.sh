@@ -8,7 +8,7 @@
 # per workload, the geomean, and the load average before and after.
 #
 #   perf/realworld/run.sh [--build DIR] [--runs N] [--quick] [--work DIR]
-#                         [--compare VAR=VALUE]
+#                         [--compare VAR=VALUE] [--alt-zvm PATH]
 #
 # Programs (sources fetched at run time, never committed):
 #   sqlite  SQLite's amalgamation from the npm package better-sqlite3 and
@@ -32,10 +32,12 @@
 # cell is the median of N runs (default 5), the runs interleaved (one
 # round runs every workload natively, under zvm and under node).
 # --compare VAR=VALUE adds a column: zvm again with that variable set (an
-# A/B of a code generation switch, e.g. ZVM_SEG=0, in the same rounds).
+# A/B of a code generation switch, e.g. ZVM_SEG=0, in the same rounds);
+# --alt-zvm PATH adds one for another zvm binary (a build of an earlier
+# commit), or with --compare, that binary with the variable set.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
-build=$src/build runs=5 quick=0 work= compare=
+build=$src/build runs=5 quick=0 work= compare= alt_zvm=
 while [ $# -gt 0 ]; do
     case $1 in
     --build) build=$(realpath "$2"); shift 2 ;;
@@ -43,7 +45,9 @@ while [ $# -gt 0 ]; do
     --quick) quick=1; runs=3; shift ;;
     --work) work=$(realpath -m "$2"); shift 2 ;;
     --compare) compare=$2; shift 2 ;;
-    *) echo "usage: $0 [--build DIR] [--runs N] [--quick] [--work DIR] [--compare VAR=VALUE]" >&2
+    --alt-zvm) alt_zvm=$(realpath "$2"); shift 2 ;;
+    *) echo "usage: $0 [--build DIR] [--runs N] [--quick] [--work DIR] [--compare VAR=VALUE]" \
+            "[--alt-zvm PATH]" >&2
        exit 2 ;;
     esac
 done
@@ -207,7 +211,7 @@ run_one() {
     case $kind in
     native) "./$prog" "${args[@]}" < "$input" > "$out" ;;
     zvm) "$zvm" run "$prog.wasm" "${args[@]}" < "$input" > "$out" ;;
-    alt) env "$compare" "$zvm" run "$prog.wasm" "${args[@]}" < "$input" > "$out" ;;
+    alt) "${alt[@]}" run "$prog.wasm" "${args[@]}" < "$input" > "$out" ;;
     node) "$node" --no-warnings --experimental-wasi-unstable-preview1 "$src/perf/node_run.mjs" \
         "$prog.wasm" "${args[@]}" < "$input" > "$out" ;;
     esac
@@ -215,12 +219,14 @@ run_one() {
 }
 
 kinds=(native zvm)
-[ -n "$compare" ] && kinds+=(alt)
+alt=(env ${compare:+"$compare"} "${alt_zvm:-$zvm}") # the alt column: a variable, a binary or both
+label=$compare${compare:+${alt_zvm:+, }}${alt_zvm:+zvm $alt_zvm}
+[ -z "$label" ] || kinds+=(alt)
 [ -n "$node" ] && kinds+=(node)
 echo "warming zvm's cache (translate + gcc -O2, once per module) ..."
 for prog in sqlite minigzip grep lua $([ $python = 1 ] && echo python); do
     "$zvm" compile "$prog.wasm" > /dev/null
-    [ -z "$compare" ] || env "$compare" "$zvm" compile "$prog.wasm" > /dev/null
+    [ -z "$label" ] || "${alt[@]}" compile "$prog.wasm" > /dev/null
 done
 rm -f t_*.txt
 for r in $(seq "$runs"); do
@@ -237,20 +243,20 @@ done
 
 printf '\n%-24s %10s %10s %10s %10s %10s' "workload (median of $runs)" "native ms" "zvm ms" \
     "zvm/nat" "node ms" "node/nat"
-[ -z "$compare" ] || printf ' %10s  (with %s)' "alt/nat" "$compare"
+[ -z "$label" ] || printf ' %10s  (with %s)' "alt/nat" "$label"
 echo
 for i in "${!workloads[@]}"; do
     nat=$(median < "t_${i}_native.txt")
     z=$(median < "t_${i}_zvm.txt")
     nd=$([ -n "$node" ] && median < "t_${i}_node.txt" || echo 0)
-    a=$([ -n "$compare" ] && median < "t_${i}_alt.txt" || echo 0)
+    a=$([ -n "$label" ] && median < "t_${i}_alt.txt" || echo 0)
     awk -v w="${workloads[$i]%%$'\x1f'*}" -v n="$nat" -v z="$z" -v d="$nd" -v a="$a" 'BEGIN {
         printf "%-24s %10.0f %10.0f %9.2fx %10.0f %9.2fx", w, n, z, z / n, d, d / n
         if (a > 0) printf " %9.2fx", a / n
         printf "\n" }'
 done | tee table.txt
-# the geomean of each ratio column (the last one is alt/nat with --compare)
-awk -v alt=$([ -n "$compare" ] && echo 1 || echo 0) '{ o = NF - alt
+# the geomean of each ratio column (the last one is alt/nat with --compare or --alt-zvm)
+awk -v alt=$([ -n "$label" ] && echo 1 || echo 0) '{ o = NF - alt
        zl += log($(o - 2) + 0); nl += log($o + 0); if (alt) al += log($NF + 0); k++ }
     END { printf "%-24s %10s %10s %9.2fx %10s %9.2fx", "geomean", "", "", exp(zl / k), "", exp(nl / k)
           if (al) printf " %9.2fx", exp(al / k)
