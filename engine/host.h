@@ -74,6 +74,9 @@ void zv_eng_host_calls(void (*fn)(void *arg, const char *ns, const char *name, c
 typedef struct {
     int64_t gets, get_bytes, puts, put_bytes;
     int64_t limited; /* calls refused or cut short by a limit */
+    int64_t lost;    /* channels whose write failed after the guest went on */
+    const char *lost_alias; /* the first of them (borrowed), and its errno */
+    int lost_errno;
     uint32_t n_etags;
     struct zv_eng_etag {
         const char *alias; /* borrowed from the manifest */

@@ -168,6 +168,8 @@ int zv_eng_session_new(const zv_cfg_manifest *m, zv_eng_session **out, zv_eng_er
         snprintf(err->msg, sizeof err->msg, "io_uring is not available: %s", strerror(-rc));
         goto fail;
     }
+    for (uint32_t i = 0; i < s->own.n_ch; i++) /* (a job's channels wait for each write) */
+        s->own.ch[i].behind = 1;
     if (s->mfs)
         zv_mfs_use(s->mfs, s->cur);
     zv_eng_session_reset(s);
@@ -439,6 +441,15 @@ static void hex(const uint8_t d[32], char out[65])
         snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
+/* Wait for the writes behind of c's channels: a failure the guest was not
+ * told of stays on its channel, for the totals. */
+static void take_lost(zv_io_ring *r, zv_eng_channels *c)
+{
+    for (uint32_t i = 0; r && i < c->n_ch; i++)
+        if (c->ch[i].behind && c->ch[i].fd >= 0 && !c->ch[i].lost)
+            c->ch[i].lost = zv_io_flush(r, c->ch[i].fd);
+}
+
 /* Close n channels: their totals, and etags where asked (m->etag). */
 static int finish_channels(const zv_cfg_manifest *m, zv_io_channel *ch, uint32_t n,
                            zv_eng_totals *t)
@@ -455,6 +466,10 @@ static int finish_channels(const zv_cfg_manifest *m, zv_io_channel *ch, uint32_t
         t->puts += c->counters[ZV_CFG_PUTS];
         t->put_bytes += c->counters[ZV_CFG_PUTSIZE];
         t->limited += c->refused + c->clamped;
+        if (c->lost && !t->lost++) {
+            t->lost_alias = c->alias;
+            t->lost_errno = -c->lost;
+        }
         if (zv_io_channel_close(c, digest) && t->etags) {
             t->etags[t->n_etags].alias = c->alias;
             hex(digest, t->etags[t->n_etags++].hex);
@@ -467,6 +482,7 @@ int zv_eng_session_finish(zv_eng_session *s, zv_eng_totals *t)
 {
     int rc;
     zv_eng_session_use(s, NULL);
+    take_lost(s->ring, &s->own);
     rc = finish_channels(s->man, s->own.ch, s->own.n_ch, t);
     s->own.n_ch = 0;
     return rc;
@@ -496,6 +512,7 @@ void zv_eng_session_use(zv_eng_session *s, zv_eng_channels *c)
 {
     if (s->cur == (c ? c : &s->own))
         return; /* the pool's records: twice a record, nothing to do */
+    take_lost(s->ring, s->cur);
     s->cur = c ? c : &s->own;
     if (s->mfs)
         zv_mfs_use(s->mfs, s->cur);

@@ -433,7 +433,9 @@ int64_t zv_io_channel_writev(zv_io_ring *r, zv_io_channel *ch, const struct iove
     if (ch->kind == ZV_IO_MEMORY)
         done = memory_io(ch, v, n, at, 1);
     while (ch->kind != ZV_IO_MEMORY && done < size) { /* devices and FIFOs may take less per call */
-        rc = zv_io_writev(r, ch->fd, cur, left, at < 0 ? -1 : at + done);
+        rc = ch->behind && ch->kind == ZV_IO_REGULAR
+                 ? zv_io_write_behind(r, ch->fd, cur, left, at < 0 ? -1 : at + done)
+                 : zv_io_writev(r, ch->fd, cur, left, at < 0 ? -1 : at + done);
         if (rc <= 0) {
             if (done)
                 break;

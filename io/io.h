@@ -53,6 +53,16 @@ ssize_t zv_io_wait(zv_io_ring *r);
 int zv_io_ready(zv_io_ring *r);
 int zv_io_ring_fd(const zv_io_ring *r);
 ssize_t zv_io_writev(zv_io_ring *r, int fd, const struct iovec *iov, int n_iov, int64_t offset);
+/* A write behind, for regular files: the bytes (up to 256 KiB; a larger
+ * write waits) are copied and submitted, and the call returns them all;
+ * the completion is taken before the ring's next submission, a short
+ * write then finished, so writes stay in order. A write behind that failed
+ * is returned (-errno) by the next write behind on its descriptor, or by
+ * zv_io_flush, which waits for the one in flight: fd, or any with fd -1.
+ * Freeing the ring waits for it too. */
+ssize_t zv_io_write_behind(zv_io_ring *r, int fd, const struct iovec *iov, int n_iov,
+                           int64_t offset);
+int zv_io_flush(zv_io_ring *r, int fd);
 
 enum { ZV_IO_REGULAR = 1, ZV_IO_CHAR = 2, ZV_IO_FIFO = 3, ZV_IO_MEMORY = 4 };
 
@@ -64,6 +74,9 @@ typedef struct zv_io_channel {
     uint8_t etag;      /* 1: hash the bytes through it */
     uint8_t stream;    /* no positions: a device, FIFO or zvm's own std stream */
     uint8_t tty;       /* a terminal (the guest's isatty() says so) */
+    uint8_t behind;    /* writes to a regular file return before they complete
+                        * (zv_io_write_behind; its owner waits with zv_io_flush) */
+    int lost;          /* such a write that failed after its call returned (-errno) */
     int64_t limits[4]; /* gets, getsize, puts, putsize */
     int64_t counters[4];
     int64_t refused;   /* calls answered -EDQUOT */

@@ -151,6 +151,13 @@ int zv_pf_report_totals(zvm_report *rep, const zv_eng_totals *t, const char *mem
     if (t->limited && rep->exit_code == 0) /* ZeroVM goes on; the report tells */
         snprintf(rep->status, sizeof rep->status, "ok; %lld channel calls refused or cut "
                  "short by their limits", (long long)t->limited);
+    if (t->lost) { /* output lost: the run failed, whatever the guest did */
+        char was[sizeof rep->status];
+        snprintf(was, sizeof was, "%s", rep->exit_code ? rep->status : "");
+        snprintf(rep->status, sizeof rep->status, "%s%schannel %s: a write failed after the guest "
+                 "went on: %s", was, was[0] ? "; " : "", t->lost_alias, strerror(t->lost_errno));
+        rep->exit_code = rep->exit_code ? rep->exit_code : 1;
+    }
     if (!n)
         return 0;
     if (!(rep->etags = calloc(n, sizeof *rep->etags)))

@@ -6,7 +6,8 @@
 # typed arguments and results, and the code cache: four concurrent
 # compiles leave one valid entry, a truncated entry is rebuilt, the C that
 # ZVM_KEEP_C keeps is not swept by the next compile; stdin's read-ahead
-# (what it does not give goes back) and isatty() on and off a terminal.
+# (what it does not give goes back), a write to a file that failed after
+# the guest went on, and isatty() on and off a terminal.
 #
 # Usage: run.sh ZVM GUEST_DIR EXAMPLES_DIR SOURCE_DIR
 zvm=$(realpath "$1") guests=$(realpath "$2") examples=$(realpath "$3") src=$(realpath "$4")
@@ -52,6 +53,13 @@ out=$(head -c 40 filtered.txt); n_checks=$((n_checks + 1))
 seq 1 100000 | timeout 60 "$zvm" run "$examples/logfilter.wasm" 7 > filtered.txt; status=$?
 out=$(head -c 40 filtered.txt); n_checks=$((n_checks + 1))
 [ "$status" = 0 ] && cmp -s filtered.txt <(grep 7 nums.txt); check "the same through a pipe" $?
+# writes to a regular file return before they complete: one that fails
+# after the guest went on (here stdout is open only for reading) is said,
+# and the run fails
+timeout 60 "$zvm" run "$guests/channels.wasm" take 100 < nums.txt 1< nums.txt 2> lost.txt; status=$?
+out= err=$(<lost.txt); n_checks=$((n_checks + 1))
+[ "$status" = 1 ] && grep -q 'channel /dev/stdout: a write failed after the guest went on: Bad file descriptor' lost.txt
+check "a write that failed after the guest went on is said, exit 1" $?
 # isatty() is true only on a terminal (stdio then writes line by line)
 zrun run "$guests/channels.wasm" tty
 [ "$out" = "isatty 0 0 0" ]; check "no terminal: isatty 0" $?

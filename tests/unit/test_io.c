@@ -320,6 +320,76 @@ Test(io, read_ahead_of_stdin_gives_back_what_it_did_not_give)
     close(saved);
 }
 
+/* ---- writes behind: regular files' writes return before they complete ---- */
+
+/* Writes behind of every size (past 256 KiB they wait), reads on the same
+ * ring between them: the file holds every byte in order. */
+Test(io, writes_behind_stay_in_order)
+{
+    static char want[3 << 20], got[3 << 20], chunk[400 << 10];
+    char p[256], b[8];
+    size_t n = 0;
+    int fd;
+    write_file("src", "0123456789");
+    path_of("src", p, sizeof p);
+    int src = open(p, O_RDONLY);
+    path_of("behind", p, sizeof p);
+    cr_assert_geq(fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644), 0);
+    for (unsigned i = 0; n + sizeof chunk < sizeof want; i++) {
+        size_t k = i % 7 == 6 ? sizeof chunk : 1 + (i * 7919u) % 5000;
+        struct iovec v[2] = {{chunk, k / 2}, {chunk + k / 2, k - k / 2}};
+        memset(chunk, 'a' + i % 26, k);
+        cr_assert_eq(zv_io_write_behind(ring, fd, v, 2, -1), (ssize_t)k);
+        memcpy(want + n, chunk, k);
+        n += k;
+        cr_assert_eq(zv_io_read(ring, src, b, 4, i % 5), 4, "a read between writes behind");
+        cr_assert_eq(b[0], '0' + (char)(i % 5));
+    }
+    cr_assert_eq(zv_io_flush(ring, fd), 0);
+    close(fd);
+    close(src);
+    fd = open(p, O_RDONLY);
+    cr_assert_eq(read(fd, got, sizeof got), (ssize_t)n);
+    close(fd);
+    cr_assert_arr_eq(got, want, n);
+}
+
+/* A write behind that fails (a descriptor open only for reading) is told
+ * once: by the next write behind on it, or by zv_io_flush. */
+Test(io, a_failed_write_behind_is_told_once)
+{
+    char p[256];
+    struct iovec v = {"abc", 3};
+    int fd;
+    write_file("ro", "x");
+    path_of("ro", p, sizeof p);
+    cr_assert_geq(fd = open(p, O_RDONLY), 0);
+    cr_assert_eq(zv_io_write_behind(ring, fd, &v, 1, -1), 3, "taken");
+    cr_assert_eq(zv_io_write_behind(ring, fd, &v, 1, -1), -EBADF, "the first one's failure");
+    cr_assert_eq(zv_io_write_behind(ring, fd, &v, 1, -1), 3);
+    cr_assert_eq(zv_io_flush(ring, 99), 0, "another descriptor's flush does not take it");
+    cr_assert_eq(zv_io_flush(ring, fd), -EBADF);
+    cr_assert_eq(zv_io_flush(ring, fd), 0, "told once");
+    close(fd);
+}
+
+/* A channel's writes behind: freeing the ring waits for the one in flight. */
+Test(io, freeing_the_ring_waits_for_a_write_behind)
+{
+    zv_io_ring *own;
+    zv_io_channel ch;
+    char all[64];
+    cr_assert_eq(zv_io_ring_new(8, &own), 0);
+    open_channel("late", ZV_CFG_SEQ_SEQ, 0, 0, 10, 100, 0, &ch);
+    ch.behind = 1;
+    cr_assert_eq(zv_io_channel_write(own, &ch, "first ", 6, 0), 6);
+    cr_assert_eq(zv_io_channel_write(own, &ch, "second", 6, 0), 6);
+    zv_io_ring_free(own);
+    zv_io_channel_close(&ch, (uint8_t[32]){0});
+    read_file("late", all, sizeof all);
+    cr_assert_str_eq(all, "first second");
+}
+
 /* ---- the Redis connector: URLs, slots (the server itself: tests/e2e/consume*.sh) ---- */
 
 Test(redis, urls_in_every_form)
