@@ -77,8 +77,15 @@ static void emit_bytes(FILE *out, const uint8_t *b, size_t n)
 static void emit_data(FILE *out, const zv_val_module *m)
 {
     zv_eng_image img;
-    int has_image = zv_eng_image_plan(m, &img);
+    uint8_t *buf = NULL;
+    int has_image = zv_eng_image_plan(m, &img) && (buf = calloc(1, img.size ? img.size : 1));
     for (uint32_t i = 0; i < m->n_datas; i++) {
+        /* an active segment laid out in the image is dropped at
+         * instantiation and never read again: its bytes would be there twice */
+        if (has_image && !m->n_imported_memories && m->datas[i].mode == ZV_SEG_ACTIVE) {
+            fprintf(out, "static const uint8_t zv_d%u[1];\n", i);
+            continue;
+        }
         fprintf(out, "static const uint8_t zv_d%u[] = ", i);
         emit_bytes(out, m->datas[i].bytes, m->datas[i].size_bytes);
         fprintf(out, ";\n");
@@ -88,19 +95,14 @@ static void emit_data(FILE *out, const zv_val_module *m)
         fprintf(out, "zv_d%u, ", i);
     fprintf(out, "0};\n");
     if (has_image) {
-        uint8_t *buf = calloc(1, img.size ? img.size : 1);
-        if (!buf) {
-            has_image = 0;
-        } else {
-            zv_eng_image_fill(m, &img, buf);
-            fprintf(out, "static const uint8_t zv_image[] = ");
-            emit_bytes(out, buf, img.size);
-            fprintf(out, ";\n");
-            free(buf);
-        }
-    }
-    if (!has_image)
+        zv_eng_image_fill(m, &img, buf);
+        fprintf(out, "static const uint8_t zv_image[] = ");
+        emit_bytes(out, buf, img.size);
+        fprintf(out, ";\n");
+        free(buf);
+    } else {
         fprintf(out, "static const uint8_t zv_image[1];\n");
+    }
     fprintf(out, "#define ZV_HAS_IMAGE %d\n#define ZV_IMAGE_OFFSET %uu\n#define ZV_IMAGE_SIZE %uu\n",
             has_image, has_image ? img.offset : 0, has_image ? img.size : 0);
 }
