@@ -319,8 +319,12 @@ void zv_eng_table_free(zv_table *t);
 int zv_eng_value_parse(const char *s, uint8_t type, zv_value *v);
 int zv_eng_value_format(uint8_t type, const zv_value *v, char *buf, size_t n);
 
-/* Canonical id of a function signature. */
+/* Canonical id of a function signature: its code if it has one (at most
+ * 7 params, 3 results, 8 types: the same in every process, 0 for longer
+ * ones), else a number from the process's registry. */
 uint32_t zv_eng_type_id(const uint8_t *params, uint32_t n_params, const uint8_t *results,
                         uint32_t n_results);
+uint32_t zv_eng_type_code(const uint8_t *params, uint32_t n_params, const uint8_t *results,
+                          uint32_t n_results);
 
 #endif

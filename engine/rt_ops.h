@@ -455,7 +455,9 @@ static inline void zv_table_init(C *ctx, I seg, I t, I d, I s, I n)
 static inline void zv_elem_drop(C *ctx, I seg) { ctx->elem_sizes[seg] = 0; }
 
 /* call_indirect (§4.4.8): bounds, null, then the canonical type id. */
-static inline zv_func *zv_indirect(C *ctx, I t, I i, I type_idx)
+/* call_indirect's callee, whose type id must be `want` (a constant in
+ * the code for a type with a code, else ctx->type_ids[type index]) */
+static inline zv_func *zv_indirect(C *ctx, I t, I i, I want)
 {
     zv_table *tab = ctx->tables[t];
     zv_func *f;
@@ -464,7 +466,7 @@ static inline zv_func *zv_indirect(C *ctx, I t, I i, I type_idx)
     f = (zv_func *)tab->elems[i];
     if (!f)
         ZV_TRAP(ctx, ZV_TRAP_INDIRECT_NULL);
-    if (f->type_id != ctx->type_ids[type_idx])
+    if (f->type_id != want)
         ZV_TRAP(ctx, ZV_TRAP_INDIRECT_TYPE);
     return f;
 }

@@ -204,11 +204,17 @@ int zv_eng_tr_direct_call(tr *t, uint32_t f)
 
 int zv_eng_tr_indirect_call(tr *t, const zv_val_op *op)
 {
-    char idx[16];
+    const zv_val_functype *ty = &t->m->types[op->idx];
+    uint32_t code = zv_eng_type_code(ty->params, ty->n_params, ty->results, ty->n_results);
+    char idx[16], want[48];
     int rc;
     zv_eng_tr_var(t, t->sp - 1, idx);
     t->sp--;
-    fprintf(t->out, "  { zv_func *F_ = zv_indirect(ctx, %u, %s, %u);\n", op->idx2, idx, op->idx);
+    if (code)
+        snprintf(want, sizeof want, "%#xu", code);
+    else
+        snprintf(want, sizeof want, "ctx->type_ids[%u]", op->idx);
+    fprintf(t->out, "  { zv_func *F_ = zv_indirect(ctx, %u, %s, %s);\n", op->idx2, idx, want);
     rc = call_typed(t, op->idx, "F_->fn", "F_->ctx");
     fprintf(t->out, "  }\n");
     return rc;

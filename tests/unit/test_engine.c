@@ -15,6 +15,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -506,4 +508,54 @@ Test(seg, bare_absolute_accesses_are_found)
     cr_assert_eq(seg_safe_with("movabs %%gs:0x80000000, %%eax"), 1, "a load with its segment");
     cr_assert_eq(seg_safe_with("nop"), 1, "no movabs at all");
     cr_assert_eq(zv_eng_seg_code_safe("/nonexistent/a.so"), 0, "what cannot be read is unsafe");
+}
+
+/* ---- signature ids: codes for short signatures, the registry for long ---- */
+
+static int by_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+Test(types, codes_are_distinct_and_ids_structural)
+{
+    static const uint8_t v[] = {ZV_I32, ZV_I64, ZV_F32, ZV_F64, ZV_V128, ZV_FUNCREF, ZV_EXTERNREF};
+    static uint32_t seen[22800];
+    uint32_t n = 0;
+    uint8_t p[8], r[3];
+    /* every signature of up to 3 params and 2 results: 22,800 distinct codes */
+    for (uint32_t np = 0; np <= 3; np++)
+        for (uint32_t nr = 0; nr <= 2; nr++)
+            for (uint32_t k = 0, total = 1; k < total; k++) {
+                uint32_t x = k;
+                total = 1;
+                for (uint32_t i = 0; i < np + nr; i++)
+                    total *= 7;
+                for (uint32_t i = 0; i < np + nr; i++, x /= 7)
+                    *(i < np ? &p[i] : &r[i - np]) = v[x % 7];
+                uint32_t code = zv_eng_type_code(p, np, r, nr);
+                cr_assert(code >> 31, "a code has bit 31");
+                cr_assert_eq(zv_eng_type_id(p, np, r, nr), code, "a short signature's id is its code");
+                seen[n++] = code;
+            }
+    cr_assert_eq(n, 22800);
+    qsort(seen, n, sizeof *seen, by_u32);
+    for (uint32_t i = 1; i < n; i++)
+        cr_assert_neq(seen[i - 1], seen[i], "two signatures share the code %#x", seen[i]);
+    /* at the edges: 7 params and 1 result have a code, 8 and 1 or 4 results not */
+    memset(p, ZV_F64, sizeof p);
+    memset(r, ZV_I32, sizeof r);
+    cr_assert_neq(zv_eng_type_code(p, 7, r, 1), 0);
+    cr_assert_neq(zv_eng_type_code(p, 5, r, 3), 0);
+    cr_assert_eq(zv_eng_type_code(p, 8, r, 1), 0);
+    cr_assert_eq(zv_eng_type_code(p, 6, r, 3), 0);
+    uint8_t r4[4] = {ZV_I32, ZV_I32, ZV_I32, ZV_I32};
+    cr_assert_eq(zv_eng_type_code(p, 0, r4, 4), 0);
+    /* long ones come from the registry: small numbers, equal for equal signatures */
+    uint32_t a = zv_eng_type_id(p, 8, r, 1), b = zv_eng_type_id(p, 8, r, 1);
+    uint32_t c = zv_eng_type_id(p, 8, r, 2);
+    cr_assert(a && !(a >> 31), "a registry id never looks like a code");
+    cr_assert_eq(a, b);
+    cr_assert_neq(a, c);
 }
