@@ -454,9 +454,9 @@ static inline void zv_table_init(C *ctx, I seg, I t, I d, I s, I n)
 }
 static inline void zv_elem_drop(C *ctx, I seg) { ctx->elem_sizes[seg] = 0; }
 
-/* call_indirect (§4.4.8): bounds, null, then the canonical type id. */
-/* call_indirect's callee, whose type id must be `want` (a constant in
- * the code for a type with a code, else ctx->type_ids[type index]) */
+/* call_indirect (§4.4.8): bounds, null, then the canonical type id,
+ * `want` (a constant for a type with a code, types.c, else
+ * ctx->type_ids[type index]). */
 static inline zv_func *zv_indirect(C *ctx, I t, I i, I want)
 {
     zv_table *tab = ctx->tables[t];

@@ -175,7 +175,8 @@ int zv_io_ring_fd(const zv_io_ring *r) { return r->ring.ring_fd; }
  * submission. Buffered writes to ext4 cannot be done without blocking, so
  * io_uring hands each to a kernel worker: waiting for it costs two
  * context switches per write (minigzip writing 32 MB in 16 KiB writes:
- * 186 ms waiting for each, 110 ms with writes behind). One write behind at a time keeps the writes in order. */
+ * 186 ms waiting for each, 110 ms with writes behind). One write behind
+ * at a time keeps the writes in order. */
 
 /* Wait for the write behind in flight, if any, and finish it: a short
  * write goes on synchronously from where it stopped (nothing else was
