@@ -6,9 +6,7 @@
  */
 #ifndef ZV_RT_LIBC_H
 #define ZV_RT_LIBC_H
-/* ---- wasi-libc's routines (libc_bind.h) -------------------------------- */
-/* The native forms of the routines the translator recognised. Each one
- * returns 1 with the routine's result in *r when that result is certain:
+/* Each one returns 1 with the routine's result in *r when that result is certain:
  * every byte it would read or write is inside the memory, nothing it
  * writes is sealed, and a memcpy's ranges are apart (musl's memcpy copies
  * forward a word at a time: overlapping ranges give bytes memmove would

@@ -419,44 +419,36 @@ int64_t zv_io_channel_writev(zv_io_ring *r, zv_io_channel *ch, const struct iove
                              int64_t offset)
 {
     int random = (ch->type & 2) && !ch->stream;
-    struct iovec v[ZV_IO_MAX_IOV], *cur = v;
+    struct iovec v[ZV_IO_MAX_IOV], rest[ZV_IO_MAX_IOV];
     int64_t size = iov_total(iov, n_iov), at, done = 0, rc;
-    int n, left;
+    int n;
     if (!ch->writable)
         return -EBADF;
     if (n_iov < 0 || n_iov > ZV_IO_MAX_IOV || size < 0 || (random && offset < 0))
         return -EINVAL;
     if ((rc = admit(ch, ZV_CFG_PUTS, ZV_CFG_PUTSIZE, &size)))
         return rc;
-    left = n = clamp_iov(iov, n_iov, size, v);
+    n = clamp_iov(iov, n_iov, size, v);
     at = ch->stream ? -1 : random ? offset : ch->write_pos;
     if (ch->kind == ZV_IO_MEMORY)
         done = memory_io(ch, v, n, at, 1);
     while (ch->kind != ZV_IO_MEMORY && done < size) { /* devices and FIFOs may take less per call */
-        rc = ch->behind && ch->kind == ZV_IO_REGULAR
-                 ? zv_io_write_behind(r, ch->fd, cur, left, at < 0 ? -1 : at + done)
-                 : zv_io_writev(r, ch->fd, cur, left, at < 0 ? -1 : at + done);
+        int k = iov_skip(v, n, done, rest); /* what has not gone out yet */
+        int64_t to = at < 0 ? -1 : at + done;
+        rc = ch->behind && ch->kind == ZV_IO_REGULAR ? zv_io_write_behind(r, ch->fd, rest, k, to)
+                                                     : zv_io_writev(r, ch->fd, rest, k, to);
         if (rc <= 0) {
             if (done)
                 break;
             return rc == -EFAULT || rc == -EINTR ? rc : -EIO;
         }
         done += rc;
-        while (left && rc >= (int64_t)cur->iov_len) { /* skip what went out */
-            rc -= (int64_t)cur->iov_len;
-            cur++, left--;
-        }
-        if (left) {
-            cur->iov_base = (char *)cur->iov_base + rc;
-            cur->iov_len -= (size_t)rc;
-        }
     }
     if (!random && !ch->stream)
         ch->write_pos += done;
     if (!ch->stream && at + done > ch->size)
         ch->size = at + done;
-    n = clamp_iov(iov, n_iov, done, v); /* the loop consumed v: rebuild it for the etag */
-    account(ch, ZV_CFG_PUTS, ZV_CFG_PUTSIZE, v, n, done);
+    account(ch, ZV_CFG_PUTS, ZV_CFG_PUTSIZE, v, n, done); /* (it hashes done bytes of v) */
     return done;
 }
 
