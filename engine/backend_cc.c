@@ -191,7 +191,8 @@ static void first_error(const char *log_path, char *out, size_t n)
     out[strcspn(out, "\n")] = 0;
 }
 
-#define MAX_HEAD 24 /* the compiler, -O, -march, CC_FLAGS, branch alignment, cost model, cselim */
+#define MAX_HEAD 24 /* the compiler, -O, -march, CC_FLAGS, branch alignment, cost model, cselim,
+                     * goto duplication */
 
 /* One compiler process under its nanny: started, then finished. */
 typedef struct {
@@ -375,6 +376,12 @@ int zv_eng_cc_build(const char *cc, int opt_level, char *const *c_paths, unsigne
      * (seg.c) is built without that pass. */
     if (zv_eng_seg_on() && !zv_eng_cc_is_tcc(cc) && !strstr(cc, "clang"))
         head[n_head++] = "-fno-tree-cselim";
+    /* gcc copies a block that ends in a `goto *` into the blocks that
+     * jump to it, after register allocation, if it has at most this many
+     * instructions (default 8): an interpreter's dispatch (translate.c
+     * "Dispatch loops") is more, with the moves of its loop's values */
+    if (!zv_eng_cc_is_tcc(cc) && !strstr(cc, "clang"))
+        head[n_head++] = "--param=max-goto-duplication-insns=40";
     for (unsigned k = 0; rc == 0 && n > 1 && k < n; k++)
         if (asprintf(&o_paths[k], "%s.o", c_paths[k]) < 0)
             o_paths[k] = NULL, rc = -ENOMEM;

@@ -24,6 +24,9 @@ typedef struct {
     int32_t body_try;   /* the innermost frame up to this one that is a try body, or -1 */
     uint32_t eh;        /* a try construct's handler, H<eh>: the constructs outside it */
     uint32_t clauses;   /* a try construct's first catch clause in tr.clauses */
+    /* a loop whose rounds begin with a dispatch (translate.c "Dispatch
+     * loops"): the code position after its br_table; else NULL */
+    const uint8_t *dispatch;
 } tframe;
 
 typedef struct {

@@ -1,8 +1,9 @@
 /*
  * test_loop.c — Criterion suite for engine/translate_loop.c: which loops
- * get a fast copy with 64-bit addresses, and the addresses it computes.
- * What the copies answer, in and out of their guards, is checked by
- * tests/wast/loops.wast (CTest wast_O2, wast_tcc).
+ * get a fast copy with 64-bit addresses, and the addresses it computes;
+ * and for translate.c's dispatch loops: which br_tables become a table
+ * of label addresses. What the copies and the tables answer is checked
+ * by tests/wast/loops.wast and dispatch.wast (CTest wast_O2, wast_tcc).
  */
 #include "wat.h"
 
@@ -185,6 +186,70 @@ Test(loop, other_loops_are_left_alone)
     for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
         char *c = translate(bodies[i]);
         cr_assert(!copied(c), "case %zu was copied:\n%s", i, c);
+        free(c);
+    }
+}
+
+/* A dispatch loop (translate.c "Dispatch loops") of n targets: blocks
+ * whose handlers go back to the loop, the loop itself (without `valued`)
+ * and the default, out of it; PREFIX computes the index. With `valued`,
+ * every target carries an i32. */
+static char *dispatch(unsigned n, const char *prefix, int valued)
+{
+    const char *r = valued ? " (result i32)" : "";
+    unsigned blocks = valued ? n - 1 : n - 2;
+    char body[4096];
+    size_t k = (size_t)snprintf(body, sizeof body, "(block $out%s (loop $top", r);
+    for (unsigned i = 0; i < blocks; i++)
+        k += (size_t)snprintf(body + k, sizeof body - k, " (block $h%u%s", i, r);
+    k += (size_t)snprintf(body + k, sizeof body - k, " %s %s (br_table",
+                          valued ? "(local.get 1)" : "", prefix);
+    for (unsigned i = 0; i < blocks; i++)
+        k += (size_t)snprintf(body + k, sizeof body - k, " $h%u", i);
+    k += (size_t)snprintf(body + k, sizeof body - k, "%s $out)", valued ? "" : " $top");
+    for (unsigned i = 0; i < blocks; i++)
+        k += (size_t)snprintf(body + k, sizeof body - k, ")%s (local.set 1 (i32.const %u)) (br $top)",
+                              valued ? " (drop)" : "", i);
+    snprintf(body + k, sizeof body - k, ")%s)%s", r[0] ? " (i32.const 0)" : "",
+             valued ? " (drop)" : "");
+    return translate(body);
+}
+
+static int jumps_through_table(const char *c)
+{
+    return strstr(c, "goto *D") && !strstr(c, "switch (");
+}
+
+Test(loop, a_dispatch_loop_jumps_through_a_table_of_labels)
+{
+    char *c = dispatch(12, "(i32.add (i32.load8_u (local.get 0)) (i32.const -1))", 0);
+    cr_assert(jumps_through_table(c), "%s", c);
+    /* the index clamped to the default's entry, the loop's own label in */
+    cr_assert_not_null(strstr(c, " < 11u ? (uint32_t)"), "%s", c);
+    cr_assert_not_null(strstr(c, "_top, &&L"), "%s", c);
+    free(c);
+    c = dispatch(9, "(local.get 0)", 0); /* the fewest: 8 labels and the default */
+    cr_assert(jumps_through_table(c), "%s", c);
+    free(c);
+}
+
+Test(loop, other_br_tables_stay_a_switch)
+{
+    static const struct {
+        unsigned n;
+        const char *prefix;
+        int valued;
+    } cases[] = {
+        {8, "(local.get 0)", 0},                              /* too few targets */
+        {12, "(local.get 0)", 1},                             /* targets that carry a value */
+        {12, "(i32.add (memory.size) (local.get 0))", 0},     /* not a value instruction */
+        {12, "(call 0 (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)) (local.get 0)", 0},
+        {12, "(i32.store (local.get 0) (i32.const 0)) (local.get 0)", 0}, /* a store */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *c = dispatch(cases[i].n, cases[i].prefix, cases[i].valued);
+        cr_assert(!strstr(c, "goto *"), "case %zu:\n%s", i, c);
+        cr_assert_not_null(strstr(c, "switch ("), "case %zu:\n%s", i, c);
         free(c);
     }
 }
