@@ -23,7 +23,9 @@
  *   folder (`key`, mode 0600, made from getrandom on first use). A planted
  *   file, even one in a folder that passes the checks (root's, say), fails
  *   without the key; a truncated or corrupted entry fails too and is
- *   rebuilt, never loaded.
+ *   rebuilt, never loaded. Once an entry's mark verified, a memo says so
+ *   while the file is unchanged (cache_memo.c); a module file's SHA-256
+ *   is remembered the same way (zv_eng_cache_source_get).
  *
  * Failed builds. A module the compiler cannot build within its limits
  * fails the same way every time, after up to ZV_ENG_CC_CPU_SECONDS of
@@ -239,15 +241,27 @@ static int same_mark(const uint8_t *a, const uint8_t *b)
     return diff == 0;
 }
 
-/* Does fd hold a complete entry of ours, with our mark? */
-static int entry_ok(int fd, const uint8_t key[KEY_BYTES])
+/* An entry's memo (cache_memo.c): "<entry>.ok" for "<entry>.so". */
+static void memo_of(const char *so_path, char *out, size_t n)
 {
+    snprintf(out, n, "%.*s.ok", (int)(strlen(so_path) - 3), so_path);
+}
+
+/* Does fd (at path) hold a complete entry of ours, with our mark? Once
+ * the mark verified, a memo says so for as long as the file is unchanged. */
+static int entry_ok(int fd, const char *path, const uint8_t key[KEY_BYTES])
+{
+    static const uint8_t passed[32];
     struct stat st;
     uint8_t digest[32];
+    char memo[4400];
     void *p;
     int ok;
     if (!ours(fd, &st) || st.st_size < TRAILER_BYTES + 64)
         return 0;
+    memo_of(path, memo, sizeof memo);
+    if (zv_eng_memo_get(memo, key, &st, digest))
+        return 1;
     p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED)
         return 0;
@@ -258,6 +272,8 @@ static int entry_ok(int fd, const uint8_t key[KEY_BYTES])
              same_mark(t + 8, digest);
     }
     munmap(p, (size_t)st.st_size);
+    if (ok)
+        zv_eng_memo_put(memo, key, &st, passed);
     return ok;
 }
 
@@ -603,9 +619,9 @@ static int build_entry(const zv_val_module *m, const zv_eng_opts *opts, const ch
     return rc;
 }
 
-/* The folder (made and checked), its key and m's entry path. */
-static int open_cache(const zv_val_module *m, const zv_eng_opts *opts, char *dir, size_t dn,
-                      uint8_t key[KEY_BYTES], char *path, size_t n, zv_eng_err *err)
+/* The folder (made and checked) and its key. */
+static int open_folder(const zv_eng_opts *opts, char *dir, size_t dn, uint8_t key[KEY_BYTES],
+                       zv_eng_err *err)
 {
     int rc;
     if ((rc = cache_dir(opts, dir, dn))) {
@@ -621,9 +637,55 @@ static int open_cache(const zv_val_module *m, const zv_eng_opts *opts, char *dir
         }
         rc = zv_eng_secure_dir(dir, "cache folder", 1, err);
     }
-    if (rc || (rc = load_key(dir, key, err)))
-        return rc;
-    return entry_path(m, opts, dir, path, n, err);
+    return rc ? rc : load_key(dir, key, err);
+}
+
+/* The folder, its key and m's entry path. */
+static int open_cache(const zv_val_module *m, const zv_eng_opts *opts, char *dir, size_t dn,
+                      uint8_t key[KEY_BYTES], char *path, size_t n, zv_eng_err *err)
+{
+    int rc = open_folder(opts, dir, dn, key, err);
+    return rc ? rc : entry_path(m, opts, dir, path, n, err);
+}
+
+/* The memo of a module file's SHA-256: named by its device and inode. */
+static int source_memo(const zv_eng_opts *opts, const struct stat *st, char *path, size_t n,
+                       uint8_t key[KEY_BYTES])
+{
+    const uint64_t id[2] = {(uint64_t)st->st_dev, (uint64_t)st->st_ino};
+    char dir[4096];
+    uint8_t h[32];
+    zv_eng_err err;
+    int k;
+    if (open_folder(opts, dir, sizeof dir, key, &err))
+        return -1;
+    if (zv_val_sha256((const uint8_t *)id, sizeof id, h))
+        return -1;
+    k = snprintf(path, n, "%s/", dir);
+    for (int i = 0; i < 32 && (size_t)k < n; i++)
+        k += snprintf(path + k, n - (size_t)k, "%02x", h[i]);
+    snprintf(path + k, n - (size_t)k, ".src");
+    return 0;
+}
+
+int zv_eng_cache_source_get(const zv_eng_opts *opts, const struct stat *st, uint8_t sha[32])
+{
+    char path[4400];
+    uint8_t key[KEY_BYTES];
+    int rc = source_memo(opts, st, path, sizeof path, key) == 0 &&
+             zv_eng_memo_get(path, key, st, sha);
+    explicit_bzero(key, sizeof key);
+    return rc;
+}
+
+void zv_eng_cache_source_put(const zv_eng_opts *opts, const struct stat *st,
+                             const uint8_t sha[32])
+{
+    char path[4400];
+    uint8_t key[KEY_BYTES];
+    if (source_memo(opts, st, path, sizeof path, key) == 0)
+        zv_eng_memo_put(path, key, st, sha);
+    explicit_bzero(key, sizeof key);
 }
 
 int zv_eng_cache_find(const zv_val_module *m, const zv_eng_opts *opts, char *path, size_t n,
@@ -634,7 +696,7 @@ int zv_eng_cache_find(const zv_val_module *m, const zv_eng_opts *opts, char *pat
     int rc = open_cache(m, opts, dir, sizeof dir, key, path, n, err), fd = -1;
     if (rc == 0) {
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        rc = fd >= 0 && entry_ok(fd, key);
+        rc = fd >= 0 && entry_ok(fd, path, key);
         if (rc)
             *fd_out = fd;
         else if (fd >= 0)
@@ -654,7 +716,7 @@ int zv_eng_cache_get(const zv_val_module *m, const zv_eng_opts *opts, char *path
         goto out;
     *cached = 1;
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd >= 0 && entry_ok(fd, key))
+    if (fd >= 0 && entry_ok(fd, path, key))
         goto done;
     if (fd >= 0)
         close(fd);
@@ -665,7 +727,7 @@ int zv_eng_cache_get(const zv_val_module *m, const zv_eng_opts *opts, char *path
     if ((rc = build_entry(m, opts, path, key, err)))
         goto out;
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0 || !entry_ok(fd, key)) {
+    if (fd < 0 || !entry_ok(fd, path, key)) {
         if (fd >= 0)
             close(fd);
         snprintf(err->msg, sizeof err->msg, "cache entry %s is unreadable after writing it", path);

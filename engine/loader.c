@@ -17,12 +17,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Spec validation, then the policy if the options give one. */
+/* Spec validation, then the policy if the options give one. decode_only:
+ * zv_val_module_decode, with the bytes' SHA-256 if known (sha) */
 static int validate(const uint8_t *bytes, size_t size, const zv_eng_opts *opts,
-                    zv_val_module **out, zv_eng_err *err, int decode_only)
+                    zv_val_module **out, zv_eng_err *err, int decode_only, const uint8_t *sha)
 {
     zv_val_err verr = {0};
-    int rc = decode_only ? zv_val_module_decode(bytes, size, out, &verr)
+    int rc = decode_only ? zv_val_module_decode(bytes, size, sha, out, &verr)
                          : zv_val_module_new(bytes, size, out, &verr);
     if (rc == 0 && opts && opts->policy)
         rc = zv_val_check_policy(*out, opts->policy, &verr);
@@ -37,14 +38,14 @@ static int validate(const uint8_t *bytes, size_t size, const zv_eng_opts *opts,
 int zv_eng_validate(const uint8_t *bytes, size_t size, const zv_eng_opts *opts,
                     zv_val_module **out, zv_eng_err *err)
 {
-    return validate(bytes, size, opts, out, err, 0);
+    return validate(bytes, size, opts, out, err, 0, NULL);
 }
 
 int zv_eng_compile(const uint8_t *bytes, size_t size, const zv_eng_opts *opts, int *cached,
                    char *path_out, size_t path_size, zv_eng_err *err)
 {
     zv_val_module *info = NULL;
-    int rc = validate(bytes, size, opts, &info, err, 0);
+    int rc = validate(bytes, size, opts, &info, err, 0, NULL);
     if (rc == 0)
         rc = zv_eng_cache_get(info, opts, path_out, path_size, cached, NULL, err);
     zv_val_module_free(info);
@@ -143,9 +144,11 @@ static void tier_up(const zv_val_module *info, const zv_eng_opts *opts, const ch
 
 /* zv_eng_module_load on bytes the module takes over (malloc'd; freed on
  * failure too): a file is read once, into the buffer the module keeps.
- * `file` (may be NULL) names it in what the caller is told. */
+ * `file` (may be NULL) names it in what the caller is told; src (NULL if
+ * not) is its stat, the same before and after the read, whose SHA-256 the
+ * cache may remember (zv_eng_cache_source_get). */
 static int load_adopt(uint8_t *bytes, size_t size, const zv_eng_opts *opts, zv_eng_module **out,
-                      int *cached, zv_eng_err *err, const char *file)
+                      int *cached, zv_eng_err *err, const char *file, const struct stat *src)
 {
     zv_eng_module *m = calloc(1, sizeof *m);
     const zv_eng_opts *used = opts; /* the options of the entry found or made */
@@ -161,13 +164,15 @@ static int load_adopt(uint8_t *bytes, size_t size, const zv_eng_opts *opts, zv_e
     m->code_fd = -1;
     /* A verified cache entry for these bytes is code made from them after
      * they passed validation: only decode what instantiation needs. */
-    if (validate(m->bytes, size, opts, &m->info, err, 1) == 0 &&
+    uint8_t sha[32];
+    int known = src && zv_eng_cache_source_get(opts, src, sha);
+    if (validate(m->bytes, size, opts, &m->info, err, 1, known ? sha : NULL) == 0 &&
         zv_eng_cache_find(m->info, opts, path, sizeof path, &fd, err) == 1) {
         was_cached = 1;
     } else {
         zv_val_module_free(m->info);
         m->info = NULL;
-        if ((rc = validate(m->bytes, size, opts, &m->info, err, 0)))
+        if ((rc = validate(m->bytes, size, opts, &m->info, err, 0, NULL)))
             goto out;
         base = opts ? *opts : (zv_eng_opts){0};
         base.cc = opts ? opts->baseline_cc : NULL;
@@ -216,6 +221,8 @@ out:
         zv_eng_module_free(m);
         return rc;
     }
+    if (src && !known)
+        zv_eng_cache_source_put(opts, src, m->info->sha256);
     if (cached)
         *cached = was_cached;
     *out = m;
@@ -253,7 +260,7 @@ static int load_artifact(uint8_t *bytes, size_t size, int fd, const char *path,
     m->code_fd = rc;
     /* the module's bytes to the front: the module keeps only them */
     memmove(m->bytes, code.wasm, code.wasm_bytes);
-    if ((rc = validate(m->bytes, code.wasm_bytes, opts, &m->info, err, 0)))
+    if ((rc = validate(m->bytes, code.wasm_bytes, opts, &m->info, err, 0, NULL)))
         goto out;
     rc = bind(m, m->code_fd, so_path, err);
 out:
@@ -273,7 +280,7 @@ int zv_eng_module_load(const uint8_t *bytes, size_t size, const zv_eng_opts *opt
     if (!copy)
         return -ENOMEM;
     memcpy(copy, bytes, size);
-    return load_adopt(copy, size, opts, out, cached, err, NULL);
+    return load_adopt(copy, size, opts, out, cached, err, NULL, NULL);
 }
 
 /* The folder of the file a module came from, absolute (the images its
@@ -290,10 +297,10 @@ static int module_dir(const char *path, zv_eng_module *m)
 int zv_eng_module_load_file(const char *path, const zv_eng_opts *opts, zv_eng_module **out,
                             int *cached, zv_eng_err *err)
 {
-    struct stat st;
+    struct stat st, after;
     uint8_t *bytes = NULL;
     ssize_t got = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc, same;
     *out = NULL;
     if (fd < 0 || fstat(fd, &st) < 0) {
         rc = -errno;
@@ -315,12 +322,16 @@ int zv_eng_module_load_file(const char *path, const zv_eng_opts *opts, zv_eng_mo
         }
         got += k;
     }
+    /* changed while it was read: no memo of its hash is asked or made */
+    same = fstat(fd, &after) == 0 && after.st_size == st.st_size &&
+           after.st_ctim.tv_sec == st.st_ctim.tv_sec &&
+           after.st_ctim.tv_nsec == st.st_ctim.tv_nsec;
     if (zv_eng_artifact_is(bytes, (size_t)got)) {
         if (cached)
             *cached = 1;
         rc = load_artifact(bytes, (size_t)got, fd, path, opts, out, err);
     } else {
-        rc = load_adopt(bytes, (size_t)got, opts, out, cached, err, path);
+        rc = load_adopt(bytes, (size_t)got, opts, out, cached, err, path, same ? &st : NULL);
     }
     close(fd);
     if (rc == 0 && module_dir(path, *out)) {

@@ -602,8 +602,8 @@ static int read_module(zv_modrd *x)
     return 0;
 }
 
-static int module_new(const uint8_t *bytes, size_t size_bytes, zv_val_module **out,
-                      zv_val_err *err, int bodies_unchecked)
+static int module_new(const uint8_t *bytes, size_t size_bytes, const uint8_t *sha256,
+                      zv_val_module **out, zv_val_err *err, int bodies_unchecked)
 {
     zv_modrd x = {{bytes, bytes, bytes + size_bytes, err}, NULL, NULL, NULL, 0, 0, 0, bodies_unchecked};
     int rc;
@@ -615,7 +615,9 @@ static int module_new(const uint8_t *bytes, size_t size_bytes, zv_val_module **o
     x.m->start = -1;
     if ((rc = read_module(&x)))
         goto out;
-    if ((rc = zv_val_sha256(bytes, size_bytes, x.m->sha256)))
+    if (sha256)
+        memcpy(x.m->sha256, sha256, sizeof x.m->sha256);
+    else if ((rc = zv_val_sha256(bytes, size_bytes, x.m->sha256)))
         goto out;
     *out = x.m;
     x.m = NULL;
@@ -629,13 +631,13 @@ out:
 int zv_val_module_new(const uint8_t *bytes, size_t size_bytes, zv_val_module **out,
                       zv_val_err *err)
 {
-    return module_new(bytes, size_bytes, out, err, 0);
+    return module_new(bytes, size_bytes, NULL, out, err, 0);
 }
 
-int zv_val_module_decode(const uint8_t *bytes, size_t size_bytes, zv_val_module **out,
-                         zv_val_err *err)
+int zv_val_module_decode(const uint8_t *bytes, size_t size_bytes, const uint8_t *sha256,
+                         zv_val_module **out, zv_val_err *err)
 {
-    return module_new(bytes, size_bytes, out, err, 1);
+    return module_new(bytes, size_bytes, sha256, out, err, 1);
 }
 
 void zv_val_module_free(zv_val_module *m)

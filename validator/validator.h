@@ -236,9 +236,11 @@ int zv_val_module_new(const uint8_t *bytes, size_t size_bytes, zv_val_module **o
 /* The same, except that function bodies' instructions are not
  * type-checked (their locals and extents are): only for bytes whose
  * validated native code is in hand, i.e. a verified cache entry keyed by
- * their hash. Never a substitute for zv_val_module_new on new bytes. */
-int zv_val_module_decode(const uint8_t *bytes, size_t size_bytes, zv_val_module **out,
-                         zv_val_err *err);
+ * their hash. Never a substitute for zv_val_module_new on new bytes.
+ * sha256: the bytes' SHA-256 as the caller knows it for certain (a record
+ * of a full hash of the same file, unchanged since), or NULL: hashed. */
+int zv_val_module_decode(const uint8_t *bytes, size_t size_bytes, const uint8_t *sha256,
+                         zv_val_module **out, zv_val_err *err);
 void zv_val_module_free(zv_val_module *m);
 
 /* Policy: what zvm accepts beyond the spec rules. Pure data. */
