@@ -18,9 +18,12 @@
  * (utimensat sets mtime and atime only). A record is written only for a
  * file whose ctime was at least MEMO_AGE seconds old when the check read
  * it, so a later change cannot leave the same ctime behind, even at the
- * kernel's coarse clock. Forging a record needs the key, as forging an
- * entry's mark does; root, who could set the clock back, can read the
- * key too. Any failure here only costs a full check.
+ * kernel's coarse clock. That is the kernel's rule for the file systems
+ * it keeps itself (zv_eng_memo_fs_ok); a network or FUSE file system
+ * reports what its server says, so a module there is hashed every time.
+ * Forging a record needs the key, as forging an entry's mark does; root,
+ * who could set the clock back, can read the key too. Any failure here
+ * only costs a full check.
  */
 #include "engine/internal.h"
 
@@ -29,7 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,6 +70,19 @@ static void memo_mac(const char *path, const uint8_t key[32], const memo_record 
     memcpy(msg, name ? name + 1 : path, n);
     memcpy(msg + n, r, offsetof(memo_record, mac));
     zv_val_hmac_sha256(key, 32, msg, n + offsetof(memo_record, mac), out);
+}
+
+int zv_eng_memo_fs_ok(int fd)
+{
+    static const unsigned long kept[] = {EXT4_SUPER_MAGIC, XFS_SUPER_MAGIC, BTRFS_SUPER_MAGIC,
+                                         F2FS_SUPER_MAGIC, TMPFS_MAGIC, OVERLAYFS_SUPER_MAGIC};
+    struct statfs fs;
+    if (fstatfs(fd, &fs))
+        return 0;
+    for (size_t i = 0; i < sizeof kept / sizeof *kept; i++)
+        if ((unsigned long)fs.f_type == kept[i])
+            return 1;
+    return 0;
 }
 
 int zv_eng_memo_get(const char *path, const uint8_t key[32], const struct stat *st,

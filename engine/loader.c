@@ -322,8 +322,9 @@ int zv_eng_module_load_file(const char *path, const zv_eng_opts *opts, zv_eng_mo
         }
         got += k;
     }
-    /* changed while it was read: no memo of its hash is asked or made */
-    same = fstat(fd, &after) == 0 && after.st_size == st.st_size &&
+    /* changed while it was read, or where ctimes are the server's: no memo
+     * of its hash is asked or made */
+    same = zv_eng_memo_fs_ok(fd) && fstat(fd, &after) == 0 && after.st_size == st.st_size &&
            after.st_ctim.tv_sec == st.st_ctim.tv_sec &&
            after.st_ctim.tv_nsec == st.st_ctim.tv_nsec;
     if (zv_eng_artifact_is(bytes, (size_t)got)) {

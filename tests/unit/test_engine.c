@@ -12,6 +12,7 @@
 #include "engine/internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *const M = "(module\n"
     "  (memory (export \"memory\") 1 4)\n"
@@ -558,4 +560,19 @@ Test(types, codes_are_distinct_and_ids_structural)
     cr_assert(a && !(a >> 31), "a registry id never looks like a code");
     cr_assert_eq(a, b);
     cr_assert_neq(a, c);
+}
+
+/* Memos (cache_memo.c) stand only where the kernel keeps ctimes. */
+Test(memo, only_file_systems_whose_ctimes_the_kernel_keeps)
+{
+    char path[] = "/tmp/zvm-memo-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    unlink(path);
+    cr_assert(zv_eng_memo_fs_ok(fd), "a file in /tmp (a local disk or tmpfs)");
+    close(fd);
+    fd = open("/proc/self/stat", O_RDONLY);
+    cr_assert_geq(fd, 0);
+    cr_assert(!zv_eng_memo_fs_ok(fd), "procfs reports what it computes");
+    close(fd);
 }
