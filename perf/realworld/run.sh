@@ -8,7 +8,7 @@
 # per workload, the geomean, and the load average before and after.
 #
 #   perf/realworld/run.sh [--build DIR] [--runs N] [--quick] [--work DIR]
-#                         [--compare VAR=VALUE] [--alt-zvm PATH]
+#                         [--compare VAR=VALUE] [--alt-zvm PATH] [--min]
 #
 # Programs (sources fetched at run time, never committed):
 #   sqlite  SQLite's amalgamation from the npm package better-sqlite3 and
@@ -34,10 +34,13 @@
 # --compare VAR=VALUE adds a column: zvm again with that variable set (an
 # A/B of a code generation switch, e.g. ZVM_SEG=0, in the same rounds);
 # --alt-zvm PATH adds one for another zvm binary (a build of an earlier
-# commit), or with --compare, that binary with the variable set.
+# commit), or with --compare, that binary with the variable set. --min:
+# each cell is the smallest of its runs instead (on a machine whose speed
+# drifts between rounds, minima compare where medians move; perf/README.md
+# "Dispatch loops; start-up's checks remembered").
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
-build=$src/build runs=5 quick=0 work= compare= alt_zvm=
+build=$src/build runs=5 quick=0 work= compare= alt_zvm= stat=median
 while [ $# -gt 0 ]; do
     case $1 in
     --build) build=$(realpath "$2"); shift 2 ;;
@@ -46,12 +49,14 @@ while [ $# -gt 0 ]; do
     --work) work=$(realpath -m "$2"); shift 2 ;;
     --compare) compare=$2; shift 2 ;;
     --alt-zvm) alt_zvm=$(realpath "$2"); shift 2 ;;
+    --min) stat=smallest; shift ;;
     *) echo "usage: $0 [--build DIR] [--runs N] [--quick] [--work DIR] [--compare VAR=VALUE]" \
-            "[--alt-zvm PATH]" >&2
+            "[--alt-zvm PATH] [--min]" >&2
        exit 2 ;;
     esac
 done
 source "$src/perf/lib.sh" # median
+smallest() { sort -g | head -1; }
 zvm=$build/zvm
 [ -x "$zvm" ] || { echo "$0: $zvm is missing: run cmake --build $build" >&2; exit 2; }
 if [ -z "$work" ]; then
@@ -241,15 +246,15 @@ for r in $(seq "$runs"); do
     done
 done
 
-printf '\n%-24s %10s %10s %10s %10s %10s' "workload (median of $runs)" "native ms" "zvm ms" \
+printf '\n%-24s %10s %10s %10s %10s %10s' "workload (${stat/smallest/min} of $runs)" "native ms" "zvm ms" \
     "zvm/nat" "node ms" "node/nat"
 [ -z "$label" ] || printf ' %10s  (with %s)' "alt/nat" "$label"
 echo
 for i in "${!workloads[@]}"; do
-    nat=$(median < "t_${i}_native.txt")
-    z=$(median < "t_${i}_zvm.txt")
-    nd=$([ -n "$node" ] && median < "t_${i}_node.txt" || echo 0)
-    a=$([ -n "$label" ] && median < "t_${i}_alt.txt" || echo 0)
+    nat=$($stat < "t_${i}_native.txt")
+    z=$($stat < "t_${i}_zvm.txt")
+    nd=$([ -n "$node" ] && $stat < "t_${i}_node.txt" || echo 0)
+    a=$([ -n "$label" ] && $stat < "t_${i}_alt.txt" || echo 0)
     awk -v w="${workloads[$i]%%$'\x1f'*}" -v n="$nat" -v z="$z" -v d="$nd" -v a="$a" 'BEGIN {
         printf "%-24s %10.0f %10.0f %9.2fx %10.0f %9.2fx", w, n, z, z / n, d, d / n
         if (a > 0) printf " %9.2fx", a / n
