@@ -6,7 +6,7 @@
  * read from a file (its cache key) and the HMAC of the cache entry its
  * code is loaded from (cache.c). For CPython (6.5 MB of wasm, a 9 MB
  * entry) they were a third of `zvm run`'s start-up (perf/README.md
- * "Start-up: checks remembered"). A memo is a record beside the entries:
+ * "Dispatch loops; start-up's checks remembered"). A memo is a record beside the entries:
  * the file's stamp (device, inode, size, mtime, ctime), what the check
  * found, and the HMAC of both and of the record's name under the folder's
  * key. A lookup that finds a record of ours whose MAC holds and whose

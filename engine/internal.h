@@ -166,11 +166,11 @@ void zv_eng_cache_source_put(const zv_eng_opts *opts, const struct stat *st,
  * written if st's file is old enough; a failure only costs a full check. */
 int zv_eng_memo_get(const char *path, const uint8_t key[32], const struct stat *st,
                     uint8_t out[32]);
+void zv_eng_memo_put(const char *path, const uint8_t key[32], const struct stat *st,
+                     const uint8_t found[32]);
 /* Is fd's file system one whose ctimes the kernel keeps (local disks,
  * tmpfs, overlay), so that a memo of its files may stand? */
 int zv_eng_memo_fs_ok(int fd);
-void zv_eng_memo_put(const char *path, const uint8_t key[32], const struct stat *st,
-                     const uint8_t found[32]);
 
 /* The mark a cache entry ends with (cache.c): its code is what comes before. */
 #define ZV_ENG_CACHE_MARK_BYTES 40

@@ -144,8 +144,10 @@ static int emit_op(tr *t, const zv_val_op *op);
 /* An interpreter's dispatch in wasm is a loop whose rounds begin with a
  * few value instructions and one br_table over the handlers, each of
  * which branches back to the loop: clang lowers a computed goto so. As a
- * C switch, every opcode goes through one shared indirect jump, which the
- * branch predictor cannot tell apart by handler. Such a br_table becomes
+ * C switch, every opcode goes through one shared indirect jump, which a
+ * predictor with little history cannot tell apart by handler (this
+ * machine's could: Lua's fib gained 4.5%, CPython nothing; perf/README.md
+ * "Dispatch loops; start-up's checks remembered"). Such a br_table becomes
  * a table of label addresses and one `goto *` (gcc's labels as values)
  * with its index clamped to the default's entry: one basic block, which
  * gcc copies into each handler's jump back after register allocation
