@@ -378,8 +378,8 @@ int zv_eng_cc_build(const char *cc, int opt_level, char *const *c_paths, unsigne
         head[n_head++] = "-fno-tree-cselim";
     /* gcc copies a block that ends in a `goto *` into the blocks that
      * jump to it, after register allocation, if it has at most this many
-     * instructions (default 8): an interpreter's dispatch (translate.c
-     * "Dispatch loops") is more, with the moves of its loop's values */
+     * instructions (default 8): an interpreter's dispatch
+     * (translate_dispatch.c) is more, with the moves of its loop's values */
     if (!zv_eng_cc_is_tcc(cc) && !strstr(cc, "clang"))
         head[n_head++] = "--param=max-goto-duplication-insns=40";
     for (unsigned k = 0; rc == 0 && n > 1 && k < n; k++)

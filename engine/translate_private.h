@@ -24,8 +24,8 @@ typedef struct {
     int32_t body_try;   /* the innermost frame up to this one that is a try body, or -1 */
     uint32_t eh;        /* a try construct's handler, H<eh>: the constructs outside it */
     uint32_t clauses;   /* a try construct's first catch clause in tr.clauses */
-    /* a loop whose rounds begin with a dispatch (translate.c "Dispatch
-     * loops"): the code position after its br_table; else NULL */
+    /* a loop whose rounds begin with a dispatch (translate_dispatch.c):
+     * the code position after its br_table; else NULL */
     const uint8_t *dispatch;
 } tframe;
 
@@ -76,6 +76,12 @@ int zv_eng_tr_indirect_call(tr *t, const zv_val_op *op);
 /* translate_ops.c: exceptions' values */
 int zv_eng_tr_throw(tr *t, uint32_t tag);
 int zv_eng_tr_catch_values(tr *t, uint32_t at, uint32_t tag, uint32_t eh);
+/* translate_dispatch.c: where the dispatch that a loop starting at t->pos
+ * begins with ends (after its br_table), or NULL; and the br_table being
+ * translated as a table of label addresses if it ends the innermost
+ * loop's dispatch and every target is a plain jump (1), else 0. */
+const uint8_t *zv_eng_tr_dispatch_end(const tr *t);
+int zv_eng_tr_dispatch_table(tr *t, const zv_val_op *op);
 /* translate_ops.c: the function's stack temporaries, and a bound on its C frame */
 void zv_eng_tr_declare_temps(const tr *t, FILE *out);
 uint64_t zv_eng_tr_frame_bytes(const tr *t);

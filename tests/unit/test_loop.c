@@ -1,8 +1,8 @@
 /*
  * test_loop.c — Criterion suite for engine/translate_loop.c: which loops
  * get a fast copy with 64-bit addresses, and the addresses it computes;
- * and for translate.c's dispatch loops: which br_tables become a table
- * of label addresses. What the copies and the tables answer is checked
+ * and for translate_dispatch.c: which br_tables become a table of label
+ * addresses. What the copies and the tables answer is checked
  * by tests/wast/loops.wast and dispatch.wast (CTest wast_O2, wast_tcc).
  */
 #include "wat.h"
@@ -190,7 +190,7 @@ Test(loop, other_loops_are_left_alone)
     }
 }
 
-/* A dispatch loop (translate.c "Dispatch loops") of n targets: blocks
+/* A dispatch loop (translate_dispatch.c) of n targets: blocks
  * whose handlers go back to the loop, the loop itself (without `valued`)
  * and the default, out of it; PREFIX computes the index. With `valued`,
  * every target carries an i32. */

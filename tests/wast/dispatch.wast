@@ -1,5 +1,5 @@
-;; dispatch.wast — interpreters' dispatch loops (engine/translate.c
-;; "Dispatch loops"): a loop whose rounds begin with value instructions
+;; dispatch.wast — interpreters' dispatch loops
+;; (engine/translate_dispatch.c): a loop whose rounds begin with value instructions
 ;; and a br_table over its handlers becomes a table of label addresses
 ;; and one `goto *`, with the index clamped to the default. Each module
 ;; runs a small byte code: 0 halt, 1 inc, 2 double, 3 add the next byte,
