@@ -533,11 +533,24 @@ static int emit_op(tr *t, const zv_val_op *op)
     return emit_control(t, op);
 }
 
+/* A float constant that canonicalising leaves as it is: a number, or the
+ * canonical NaN itself (rt_ops.h ZV_NAN32, ZV_NAN64). */
+static int canonical_const(const zv_val_op *op)
+{
+    if (op->op == ZV_OP_f32_const)
+        return (op->bits32 & 0x7fffffffu) <= 0x7f800000u || op->bits32 == 0x7fc00000u;
+    if (op->op == ZV_OP_f64_const)
+        return (op->bits64 & ~(UINT64_C(1) << 63)) <= UINT64_C(0x7ff0000000000000) ||
+               op->bits64 == UINT64_C(0x7ff8000000000000);
+    return 0;
+}
+
 /* Two facts about the locals, from one pass over the code:
  * - raw_local: the locals that only ever hold a float an arithmetic
  *   instruction made (translate_ops.c "NaN results"): not a parameter,
- *   and every local.set and local.tee of it follows such an instruction.
- *   Their initial value, 0, is no NaN.
+ *   and every local.set and local.tee of it follows such an instruction
+ *   or a constant that canonicalising leaves as it is (an accumulator's
+ *   0 before its loop). Their initial value, 0, is no NaN.
  * - vol_local: the locals written inside some try's body (between the
  *   try and its first catch, catch_all, delegate or end, nested code
  *   included), which must live in memory to keep their value across the
@@ -550,6 +563,7 @@ static int locals_of(tr *t, uint32_t fi)
     uint32_t n_params = m->types[m->funcs[fi].type_idx].n_params;
     uint32_t depth = 0, in_body = 0, cap = 0;
     uint16_t prev = ZV_OP_nop;
+    int prev_const = 0; /* the previous instruction is a float constant canonical_const takes */
     uint8_t *body = NULL;
     zv_val_op op;
     free(t->raw_local);
@@ -582,7 +596,7 @@ static int locals_of(tr *t, uint32_t fi)
                 depth--;
             break;
         case ZV_OP_local_set: case ZV_OP_local_tee:
-            if (!zv_eng_tr_raw_op(prev))
+            if (!zv_eng_tr_raw_op(prev) && !prev_const)
                 t->raw_local[op.idx] = 0;
             if (in_body)
                 t->vol_local[op.idx] = 1;
@@ -591,6 +605,7 @@ static int locals_of(tr *t, uint32_t fi)
             break;
         }
         prev = op.op;
+        prev_const = canonical_const(&op);
     }
     free(body);
     return 0;

@@ -295,8 +295,9 @@ static unsigned store_bytes(uint16_t op)
  * instruction, a comparison or a truncation (whose results do not depend
  * on a NaN's bits) uses it: a store, a reinterpret, neg, abs, copysign, a
  * call, a branch, a block's end, select, global.set, local.set. A local
- * whose every local.set/tee follows an arithmetic instruction (a pre-pass,
- * translate.c raw_locals) may hold a raw float: setting it costs nothing and
+ * whose every local.set/tee follows an arithmetic instruction, or a
+ * constant that is no NaN or the canonical one (a pre-pass, translate.c
+ * locals_of), may hold a raw float: setting it costs nothing and
  * local.get gives a raw slot. A raw value's NaN-ness and any non-NaN value
  * are exact IEEE results on every compiler (-frounding-math, no
  * contraction); only a NaN's bits vary, and no one sees them before the

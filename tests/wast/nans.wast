@@ -78,7 +78,44 @@
       (br_if $l (i32.ne (local.tee $x (i32.add (local.get $x) (i32.const 4)))
                         (local.get $bytes)))))
   (func (export "get32") (param i32) (result i32) (i32.load (local.get 0)))
+
+  ;; locals set from constants and from arithmetic (translate.c
+  ;; locals_of): an accumulator that starts at 0, or at the canonical NaN,
+  ;; gives the canonical NaN; one set from a NaN constant with a payload
+  ;; keeps its bits, whatever else sets it
+  (func (export "acc") (param $a f64) (param $n i32) (param $nan i32) (result i64)
+    (local $s f64)
+    (local.set $s (f64.const 0))
+    (if (local.get $nan) (then (local.set $s (f64.const nan))))
+    (loop $l
+      (local.set $s (f64.add (local.get $s) (local.get $a)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (i64.reinterpret_f64 (local.get $s)))
+  (func (export "acc32") (param $a f32) (result i32)
+    (local $s f32)
+    (local.set $s (f32.const -1.5))
+    (local.set $s (f32.mul (local.get $s) (local.get $a)))
+    (i32.reinterpret_f32 (local.get $s)))
+  (func (export "payload") (param $a f64) (param $k i32) (result i64)
+    (local $s f64)
+    (local.set $s (f64.const nan:0x4))
+    (if (local.get $k) (then (local.set $s (f64.mul (local.get $a) (f64.const 2)))))
+    (i64.reinterpret_f64 (local.get $s)))
+  (func (export "payload32") (result i32)
+    (local $s f32)
+    (local.set $s (f32.const -nan))
+    (i32.reinterpret_f32 (local.get $s)))
 )
+
+(assert_return (invoke "acc" (f64.const 1.5) (i32.const 2) (i32.const 0)) (i64.const 0x4008000000000000))
+(assert_return (invoke "acc" (f64.const nan:0x1) (i32.const 3) (i32.const 0)) (i64.const 0x7ff8000000000000))
+(assert_return (invoke "acc" (f64.const -nan:0x8000000000005) (i32.const 1) (i32.const 0)) (i64.const 0x7ff8000000000000))
+(assert_return (invoke "acc" (f64.const 1) (i32.const 2) (i32.const 1)) (i64.const 0x7ff8000000000000))
+(assert_return (invoke "acc32" (f32.const 2)) (i32.const 0xc0400000))
+(assert_return (invoke "acc32" (f32.const -nan:0x7)) (i32.const 0x7fc00000))
+(assert_return (invoke "payload" (f64.const 1) (i32.const 0)) (i64.const 0x7ff0000000000004))
+(assert_return (invoke "payload" (f64.const -nan:0x3) (i32.const 1)) (i64.const 0x7ff8000000000000))
+(assert_return (invoke "payload32") (i32.const 0xffc00000))
 
 ;; two NaNs, either order, quiet or signalling, either sign
 (assert_return (invoke "f32.min" (f32.const nan:0x400001) (f32.const nan:0x400002)) (f32.const nan:0x400000))
