@@ -144,7 +144,7 @@ static int emit_op(tr *t, const zv_val_op *op);
  * 64 bits, and a back edge that counts the rounds. */
 static int emit_fast_copy(tr *t, uint32_t label)
 {
-    const uint8_t *p = t->pos;
+    const uint8_t *p = t->pos, *at = t->pos;
     uint32_t sp = t->sp;
     int rc = 0;
     zv_eng_loop_guard(t->out, &t->plan, label);
@@ -154,8 +154,10 @@ static int emit_fast_copy(tr *t, uint32_t label)
         zv_val_op op;
         rc = zv_val_op_next(t->m->bytes, &p, t->end, &op, NULL);
         assert(rc == 0);
+        t->pos = p; /* translate_raw.c's answers are by position */
         rc = emit_op(t, &op);
     }
+    t->pos = at;
     t->fast_label = 0;
     /* the copy's memory instructions are matched to the plan's accesses
      * by their order: a mismatch would put a 64-bit address on the wrong
@@ -533,46 +535,22 @@ static int emit_op(tr *t, const zv_val_op *op)
     return emit_control(t, op);
 }
 
-/* A float constant that canonicalising leaves as it is: a number, or the
- * canonical NaN itself (rt_ops.h ZV_NAN32, ZV_NAN64). */
-static int canonical_const(const zv_val_op *op)
-{
-    if (op->op == ZV_OP_f32_const)
-        return (op->bits32 & 0x7fffffffu) <= 0x7f800000u || op->bits32 == 0x7fc00000u;
-    if (op->op == ZV_OP_f64_const)
-        return (op->bits64 & ~(UINT64_C(1) << 63)) <= UINT64_C(0x7ff0000000000000) ||
-               op->bits64 == UINT64_C(0x7ff8000000000000);
-    return 0;
-}
-
-/* Two facts about the locals, from one pass over the code:
- * - raw_local: the locals that only ever hold a float an arithmetic
- *   instruction made (translate_ops.c "NaN results"): not a parameter,
- *   and every local.set and local.tee of it follows such an instruction
- *   or a constant that canonicalising leaves as it is (an accumulator's
- *   0 before its loop). Their initial value, 0, is no NaN.
- * - vol_local: the locals written inside some try's body (between the
- *   try and its first catch, catch_all, delegate or end, nested code
- *   included), which must live in memory to keep their value across the
- *   longjmp of a throw ("Exceptions" above). `body` holds, per open
- *   block, whether it is a try body. */
+/* vol_local, from one pass over the code: the locals written inside some
+ * try's body (between the try and its first catch, catch_all, delegate or
+ * end, nested code included), which must live in memory to keep their
+ * value across the longjmp of a throw ("Exceptions" above). `body` holds,
+ * per open block, whether it is a try body. (Which float locals may hold
+ * raw floats is translate_raw.c's.) */
 static int locals_of(tr *t, uint32_t fi)
 {
     const zv_val_module *m = t->m;
     const uint8_t *p = m->bytes + m->funcs[fi].code_offset, *end = m->bytes + m->funcs[fi].code_end;
-    uint32_t n_params = m->types[m->funcs[fi].type_idx].n_params;
     uint32_t depth = 0, in_body = 0, cap = 0;
-    uint16_t prev = ZV_OP_nop;
-    int prev_const = 0; /* the previous instruction is a float constant canonical_const takes */
     uint8_t *body = NULL;
     zv_val_op op;
-    free(t->raw_local);
     free(t->vol_local);
-    t->vol_local = calloc(t->n_locals + 1, 1);
-    if (!(t->raw_local = malloc(t->n_locals + 1)) || !t->vol_local)
+    if (!(t->vol_local = calloc(t->n_locals + 1, 1)))
         return -ENOMEM;
-    for (uint32_t i = 0; i < t->n_locals; i++)
-        t->raw_local[i] = i >= n_params && (t->locals[i] == ZV_F32 || t->locals[i] == ZV_F64);
     while (p < end && zv_val_op_next(m->bytes, &p, end, &op, NULL) == 0) {
         switch (op.op) {
         case ZV_OP_block: case ZV_OP_loop: case ZV_OP_if_: case ZV_OP_try_:
@@ -596,16 +574,12 @@ static int locals_of(tr *t, uint32_t fi)
                 depth--;
             break;
         case ZV_OP_local_set: case ZV_OP_local_tee:
-            if (!zv_eng_tr_raw_op(prev) && !prev_const)
-                t->raw_local[op.idx] = 0;
             if (in_body)
                 t->vol_local[op.idx] = 1;
             break;
         default:
             break;
         }
-        prev = op.op;
-        prev_const = canonical_const(&op);
     }
     free(body);
     return 0;
@@ -683,7 +657,7 @@ static int translate_func(tr *t, FILE *out, uint32_t fi)
     t->n_locals = ty->n_params + m->funcs[fi].n_locals;
     d.types = t->locals;
     zv_val_func_locals(m, fi, local_type, &d);
-    if ((rc = locals_of(t, fi)))
+    if ((rc = locals_of(t, fi)) || (rc = zv_eng_tr_raw_webs(t, fi)))
         return rc;
     if (!(t->out = open_memstream(&body, &body_len)))
         return -ENOMEM;
@@ -736,7 +710,8 @@ int zv_eng_translate_funcs(const zv_val_module *m, const zv_eng_translate_opts *
     free(t.raw);
     free(t.frames);
     free(t.locals);
-    free(t.raw_local);
+    free(t.raw_node);
+    free(t.raw_web);
     free(t.vol_local);
     free(t.clauses);
     return rc;

@@ -294,11 +294,10 @@ static unsigned store_bytes(uint16_t op)
  * raw, and the slot is canonicalised when anything but another arithmetic
  * instruction, a comparison or a truncation (whose results do not depend
  * on a NaN's bits) uses it: a store, a reinterpret, neg, abs, copysign, a
- * call, a branch, a block's end, select, global.set, local.set. A local
- * whose every local.set/tee follows an arithmetic instruction, or a
- * constant that is no NaN or the canonical one (a pre-pass, translate.c
- * locals_of), may hold a raw float: setting it costs nothing and
- * local.get gives a raw slot. A raw value's NaN-ness and any non-NaN value
+ * call, a branch, a block's end, select, global.set, local.set. A local's
+ * web (translate_raw.c) whose every write follows an arithmetic
+ * instruction, or a constant that is no NaN or the canonical one, may hold
+ * a raw float: setting it costs nothing and local.get gives a raw slot. A raw value's NaN-ness and any non-NaN value
  * are exact IEEE results on every compiler (-frounding-math, no
  * contraction); only a NaN's bits vary, and no one sees them before the
  * check. SIMD results are canonical at once (rt_simd.h). */
@@ -316,6 +315,18 @@ int zv_eng_tr_raw_op(uint16_t op)
     case ZV_OP_f32_demote_f64: case ZV_OP_f64_promote_f32: return 1;
     default: return 0;
     }
+}
+
+/* A float constant that canonicalising leaves as it is: a number, or the
+ * canonical NaN itself (rt_ops.h ZV_NAN32, ZV_NAN64). */
+int zv_eng_tr_canonical_const(const zv_val_op *op)
+{
+    if (op->op == ZV_OP_f32_const)
+        return (op->bits32 & 0x7fffffffu) <= 0x7f800000u || op->bits32 == 0x7fc00000u;
+    if (op->op == ZV_OP_f64_const)
+        return (op->bits64 & ~(UINT64_C(1) << 63)) <= UINT64_C(0x7ff0000000000000) ||
+               op->bits64 == UINT64_C(0x7ff8000000000000);
+    return 0;
 }
 
 /* Instructions whose result does not depend on the bits of a NaN operand:
@@ -436,11 +447,11 @@ int zv_eng_tr_variable(tr *t, const zv_val_op *op)
     case ZV_OP_local_get:
         if ((rc = zv_eng_tr_push(t, t->locals[op->idx], v)))
             return rc;
-        t->raw[t->sp - 1] = t->raw_local[op->idx];
+        t->raw[t->sp - 1] = (uint8_t)zv_eng_tr_raw_at(t);
         fprintf(t->out, "  %s = L%u;\n", v, op->idx);
         return 0;
     case ZV_OP_local_set: case ZV_OP_local_tee:
-        if (!t->raw_local[op->idx])
+        if (!zv_eng_tr_raw_at(t))
             zv_eng_tr_canon(t, t->sp - 1);
         zv_eng_tr_var(t, t->sp - 1, v);
         fprintf(t->out, "  L%u = %s;\n", op->idx, v);

@@ -36,7 +36,12 @@ typedef struct {
     uint8_t *stack; /* value types of the operand stack */
     uint8_t *raw;   /* per slot: a float an arithmetic instruction made, whose NaN is not
                      * yet canonical (translate_ops.c "NaN results") */
-    uint8_t *raw_local; /* per local: only ever set to such a float, so it may hold one */
+    /* translate_raw.c: per instruction (by its end's offset from `code`), the
+     * node + 1 of a float local's read or write, and per node, whether its
+     * web may hold raw floats */
+    const uint8_t *code;
+    uint32_t *raw_node;
+    uint8_t *raw_web;
     uint32_t sp, cap;
     tframe *frames;
     uint32_t nf, cap_frames;
@@ -63,6 +68,11 @@ void zv_eng_tr_move_down(tr *t, uint32_t to, uint32_t n);
 int zv_eng_tr_set_types(tr *t, uint32_t at, const uint8_t *types, uint32_t n);
 /* translate_ops.c: NaN results */
 int zv_eng_tr_raw_op(uint16_t op);
+int zv_eng_tr_canonical_const(const zv_val_op *op);
+/* translate_raw.c: the webs of the function's float locals (0 or -ENOMEM),
+ * and whether the local.get/set/tee being translated may carry a raw float */
+int zv_eng_tr_raw_webs(tr *t, uint32_t fi);
+int zv_eng_tr_raw_at(const tr *t);
 void zv_eng_tr_canon(tr *t, uint32_t k);
 void zv_eng_tr_canon_all(tr *t);
 /* translate_ops.c: instructions other than control */

@@ -101,6 +101,39 @@
     (local.set $s (f64.const nan:0x4))
     (if (local.get $k) (then (local.set $s (f64.mul (local.get $a) (f64.const 2)))))
     (i64.reinterpret_f64 (local.get $s)))
+  ;; one local, several webs (translate_raw.c): what reaches a read decides
+  ;; whether it may be raw. An accumulator, then a passed-in NaN
+  (func (export "reuse") (param $a f64) (param $b f64) (param $k i32) (result i64)
+    (local $s f64) (local $r i64)
+    (local.set $s (f64.const 0))
+    (local.set $s (f64.add (local.get $s) (local.get $a)))
+    (local.set $r (i64.reinterpret_f64 (local.get $s)))
+    (local.set $s (local.get $b))
+    (if (result i64) (local.get $k) (then (local.get $r))
+      (else (i64.reinterpret_f64 (local.get $s)))))
+  ;; an arithmetic result and a passed-in NaN meeting after an if
+  (func (export "merge") (param $a f64) (param $b f64) (param $k i32) (result i64)
+    (local $s f64)
+    (local.set $s (f64.mul (local.get $a) (f64.const 1)))
+    (if (local.get $k) (then (local.set $s (local.get $b))))
+    (i64.reinterpret_f64 (local.get $s)))
+  ;; a passed-in NaN that reaches the read at a loop's top by its back edge
+  (func (export "backedge") (param $a f64) (param $b f64) (param $n i32) (result i64)
+    (local $s f64) (local $r i64)
+    (local.set $s (f64.add (local.get $a) (f64.const 0)))
+    (loop $l
+      (local.set $r (i64.reinterpret_f64 (local.get $s)))
+      (local.set $s (local.get $b))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (local.get $r))
+  ;; and by a branch out of a block
+  (func (export "blockout") (param $a f64) (param $b f64) (param $k i32) (result i64)
+    (local $s f64)
+    (block $out
+      (local.set $s (local.get $b))
+      (br_if $out (local.get $k))
+      (local.set $s (f64.sub (local.get $a) (f64.const 1))))
+    (i64.reinterpret_f64 (local.get $s)))
   (func (export "payload32") (result i32)
     (local $s f32)
     (local.set $s (f32.const -nan))
@@ -116,6 +149,15 @@
 (assert_return (invoke "payload" (f64.const 1) (i32.const 0)) (i64.const 0x7ff0000000000004))
 (assert_return (invoke "payload" (f64.const -nan:0x3) (i32.const 1)) (i64.const 0x7ff8000000000000))
 (assert_return (invoke "payload32") (i32.const 0xffc00000))
+(assert_return (invoke "reuse" (f64.const nan:0x1) (f64.const nan:0x4) (i32.const 1)) (i64.const 0x7ff8000000000000))
+(assert_return (invoke "reuse" (f64.const nan:0x1) (f64.const nan:0x4) (i32.const 0)) (i64.const 0x7ff0000000000004))
+(assert_return (invoke "reuse" (f64.const 2) (f64.const -nan:0x4) (i32.const 0)) (i64.const 0xfff0000000000004))
+(assert_return (invoke "merge" (f64.const nan:0x1) (f64.const nan:0x4) (i32.const 1)) (i64.const 0x7ff0000000000004))
+(assert_return (invoke "merge" (f64.const nan:0x1) (f64.const nan:0x4) (i32.const 0)) (i64.const 0x7ff8000000000000))
+(assert_return (invoke "backedge" (f64.const nan:0x1) (f64.const nan:0x4) (i32.const 1)) (i64.const 0x7ff8000000000000))
+(assert_return (invoke "backedge" (f64.const nan:0x1) (f64.const nan:0x4) (i32.const 2)) (i64.const 0x7ff0000000000004))
+(assert_return (invoke "blockout" (f64.const nan:0x1) (f64.const nan:0x4) (i32.const 1)) (i64.const 0x7ff0000000000004))
+(assert_return (invoke "blockout" (f64.const nan:0x1) (f64.const nan:0x4) (i32.const 0)) (i64.const 0x7ff8000000000000))
 
 ;; two NaNs, either order, quiet or signalling, either sign
 (assert_return (invoke "f32.min" (f32.const nan:0x400001) (f32.const nan:0x400002)) (f32.const nan:0x400000))
