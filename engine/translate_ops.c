@@ -297,10 +297,11 @@ static unsigned store_bytes(uint16_t op)
  * call, a branch, a block's end, select, global.set, local.set. A local's
  * web (translate_raw.c) whose every write follows an arithmetic
  * instruction, or a constant that is no NaN or the canonical one, may hold
- * a raw float: setting it costs nothing and local.get gives a raw slot. A raw value's NaN-ness and any non-NaN value
- * are exact IEEE results on every compiler (-frounding-math, no
- * contraction); only a NaN's bits vary, and no one sees them before the
- * check. SIMD results are canonical at once (rt_simd.h). */
+ * a raw float: setting it costs nothing and local.get gives a raw slot.
+ * A raw value's NaN-ness and any non-NaN value are exact IEEE results on
+ * every compiler (-frounding-math, no contraction); only a NaN's bits
+ * vary, and no one sees them before the check. SIMD results are canonical
+ * at once (rt_simd.h). */
 
 /* Scalar float arithmetic whose NaN result is raw (rt_ops.h). */
 int zv_eng_tr_raw_op(uint16_t op)
