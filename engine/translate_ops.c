@@ -415,7 +415,9 @@ int zv_eng_tr_simple(tr *t, const zv_val_op *op, int n_pops, uint8_t push_type)
         zv_eng_loop_addr(a, sizeof a, &t->plan, acc, t->fast_label - 1);
         fprintf(t->out, "zv_op_%s_w(mem, %s", ident, a);
     } else {
-        fprintf(t->out, "zv_op_%s(%s", ident,
+        /* the copy's other accesses through that base too (rt_ops.h _b) */
+        int base = t->fast_label && op->op >= ZV_OP_i32_load && op->op <= ZV_OP_i64_store32;
+        fprintf(t->out, "zv_op_%s%s(%s", ident, base ? "_b" : "",
                 imm == ZV_IMM_MEM || imm == ZV_IMM_MEM_LANE ? "mem" : "ctx");
         if (n_pops > 0)
             fprintf(t->out, ", %s", args[0]);
