@@ -211,6 +211,20 @@ static void *tier_main(void *arg)
     return NULL;
 }
 
+/* A worker could not start: the first one to fail says why, and only
+ * then counts itself failed, since zv_pf_pool_new reads the reason once
+ * every worker is counted (counted first, a preempted writer left it an
+ * rc of 0 and no pool: zvm batch crashed, e2e_hardening check 4). */
+static int worker_failed(zv_pf_pool *p, int rc, const char *msg)
+{
+    if (atomic_fetch_add(&p->fail_claimed, 1) == 0) {
+        snprintf(p->fail_msg, sizeof p->fail_msg, "%s", msg);
+        p->fail_rc = rc;
+    }
+    atomic_fetch_add(&p->failed, 1);
+    return rc;
+}
+
 static int worker_main(zv_cpu_worker *cw)
 {
     zv_pf_pool *p = zv_cpu_worker_arg(cw);
@@ -240,25 +254,18 @@ static int worker_main(zv_cpu_worker *cw)
     }
     zv_pf_runner_opts ro = {p->reset_how, p->snapshot, w->watch, p->timeout_ns, p->stderr_bytes};
     atomic_store_explicit(&w->mod, p->mod, memory_order_relaxed);
-    if ((rc = zv_pf_runner_new(p->mod, p->man, &ro, &w->runner, &err))) {
-        if (atomic_fetch_add(&p->failed, 1) == 0) {
-            snprintf(p->fail_msg, sizeof p->fail_msg, "%s", err.msg);
-            p->fail_rc = rc;
-        }
-        return rc;
-    }
+    if ((rc = zv_pf_runner_new(p->mod, p->man, &ro, &w->runner, &err)))
+        return worker_failed(p, rc, err.msg);
     /* the slot lives on this core's NUMA node: the binding keeps pages
      * faulted in later there (a failure, e.g. -EPERM in a container, only
      * costs locality) */
     if (zv_pf_runner_reservation(w->runner, &base, &size) == 0)
         zv_cpu_bind_memory(zv_cpu_worker_topology(cw), base, size, zv_cpu_worker_place(cw)->numa);
     if ((rc = zv_pf_seccomp_worker())) {
-        if (atomic_fetch_add(&p->failed, 1) == 0) {
-            snprintf(p->fail_msg, sizeof p->fail_msg, "cannot install the workers' syscall "
-                     "filter: %s (ZVM_SECCOMP=0 runs without it)", strerror(-rc));
-            p->fail_rc = rc;
-        }
-        return rc;
+        char msg[256];
+        snprintf(msg, sizeof msg, "cannot install the workers' syscall filter: %s "
+                 "(ZVM_SECCOMP=0 runs without it)", strerror(-rc));
+        return worker_failed(p, rc, msg);
     }
     atomic_fetch_add(&p->ready, 1);
     while (!atomic_load_explicit(&p->stop, memory_order_acquire)) {

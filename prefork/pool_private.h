@@ -80,6 +80,7 @@ struct zv_pf_pool {
     int armed_by_me;         /* consumer: it armed `armed` since the last read of efd */
     _Atomic uint32_t open_n; /* records in the open batch (a hint for the consumer) */
     _Atomic int ready, failed;
+    _Atomic int fail_claimed; /* the first failing worker writes fail_rc and fail_msg */
     int fail_rc;
     char fail_msg[512];
     _Atomic uint64_t submitted, returned; /* each has one writer; by cause: counters */
