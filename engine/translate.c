@@ -100,7 +100,7 @@ static void emit_branch(tr *t, tframe *f)
 /* ---- control ---------------------------------------------------------------- */
 
 /* Room for one more element in *arr (n in use, *cap allocated). */
-static int room(void **arr, uint32_t n, uint32_t *cap, size_t elem)
+int zv_eng_tr_room(void **arr, uint32_t n, uint32_t *cap, size_t elem)
 {
     uint32_t c = *cap ? *cap * 2 : 16;
     void *p;
@@ -117,7 +117,7 @@ static int push_frame(tr *t, uint16_t op, const zv_val_op *o)
 {
     tframe *f;
     int rc;
-    if ((rc = room((void **)&t->frames, t->nf, &t->cap_frames, sizeof *t->frames)))
+    if ((rc = zv_eng_tr_room((void **)&t->frames, t->nf, &t->cap_frames, sizeof *t->frames)))
         return rc;
     f = &t->frames[t->nf++];
     memset(f, 0, sizeof *f);
@@ -279,7 +279,7 @@ static int emit_catch(tr *t, const zv_val_op *op)
     uint32_t tag = op->op == ZV_OP_catch_ ? op->idx : UINT32_MAX;
     int rc;
     end_clause(t, f);
-    if ((rc = room((void **)&t->clauses, t->n_clauses, &t->cap_clauses, sizeof *t->clauses)))
+    if ((rc = zv_eng_tr_room((void **)&t->clauses, t->n_clauses, &t->cap_clauses, sizeof *t->clauses)))
         return rc;
     fprintf(t->out, "L%u_c%u:;\n", f->label, t->n_clauses - f->clauses);
     t->clauses[t->n_clauses++] = tag == UINT32_MAX ? -1 : (int64_t)tag;
@@ -535,7 +535,7 @@ static int emit_op(tr *t, const zv_val_op *op)
     return emit_control(t, op);
 }
 
-/* vol_local, from one pass over the code: the locals written inside some
+/* vol_local, and has_try, from one pass over the code: the locals written inside some
  * try's body (between the try and its first catch, catch_all, delegate or
  * end, nested code included), which must live in memory to keep their
  * value across the longjmp of a throw ("Exceptions" above). `body` holds,
@@ -549,6 +549,7 @@ static int locals_of(tr *t, uint32_t fi)
     uint8_t *body = NULL;
     zv_val_op op;
     free(t->vol_local);
+    t->has_try = 0;
     if (!(t->vol_local = calloc(t->n_locals + 1, 1)))
         return -ENOMEM;
     while (p < end && zv_val_op_next(m->bytes, &p, end, &op, NULL) == 0) {
@@ -563,6 +564,7 @@ static int locals_of(tr *t, uint32_t fi)
                 body = b;
             }
             body[depth++] = op.op == ZV_OP_try_;
+            t->has_try |= op.op == ZV_OP_try_;
             in_body += op.op == ZV_OP_try_;
             break;
         case ZV_OP_catch_: case ZV_OP_catch_all: case ZV_OP_end: case ZV_OP_delegate:

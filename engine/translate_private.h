@@ -59,8 +59,12 @@ typedef struct {
     uint32_t max_eh;          /* handlers H0.. the function needs: the deepest try nesting */
     uint32_t max_throw;       /* the most values a throw passes (an array in the frame) */
     uint8_t *vol_local;       /* per local: written inside a try's body, so escaped */
+    int has_try;              /* the function has a try construct */
 } tr;
 
+/* translate.c: room in *arr (cap elements of elem bytes) for element n,
+ * doubling it when full; 0 or -ENOMEM */
+int zv_eng_tr_room(void **arr, uint32_t n, uint32_t *cap, size_t elem);
 /* translate_ops.c: the operand stack */
 void zv_eng_tr_var(tr *t, uint32_t k, char buf[16]); /* slot k's variable, e.g. "i3" */
 int zv_eng_tr_push(tr *t, uint8_t ty, char buf[16]);

@@ -33,12 +33,20 @@
 #define NONE UINT32_MAX
 
 typedef struct {
-    uint32_t *parent; /* union-find over the nodes */
-    uint8_t *exact;   /* per node: a write of an exact value (load, parameter...) */
-    uint8_t *used;    /* per node: read, or an input of a used merge */
-    uint32_t *head;   /* per node: a merge's first input edge, or NONE */
+    uint32_t parent; /* union-find over the nodes */
+    uint32_t head;   /* a merge's first input edge, or NONE */
+    uint8_t exact;   /* a write of an exact value (load, parameter...) */
+    uint8_t used;    /* read, or an input of a used merge */
+} wnode;
+
+typedef struct {
+    uint32_t from, next; /* an input of a merge, and the merge's next edge */
+} wedge;
+
+typedef struct {
+    wnode *node;
     uint32_t n, cap;
-    uint32_t *e_from, *e_next; /* input edges: the input, the merge's next edge */
+    wedge *edge;
     uint32_t ne, ecap;
     uint32_t n_float; /* float locals: a state is this many nodes */
     int nomem;
@@ -52,29 +60,13 @@ typedef struct {
     uint8_t reached; /* some way reaches its end */
 } wframe;
 
-static void *grow(void *p, uint32_t cap, size_t size, int *nomem)
-{
-    void *q = *nomem ? NULL : realloc(p, cap * size);
-    *nomem |= !q;
-    return q ? q : p;
-}
-
 static uint32_t node(webs *w, int exact)
 {
-    if (w->n == w->cap) {
-        uint32_t cap = w->cap ? 2 * w->cap : 64;
-        w->parent = grow(w->parent, cap, sizeof *w->parent, &w->nomem);
-        w->exact = grow(w->exact, cap, 1, &w->nomem);
-        w->used = grow(w->used, cap, 1, &w->nomem);
-        w->head = grow(w->head, cap, sizeof *w->head, &w->nomem);
-        if (w->nomem)
-            return 0;
-        w->cap = cap;
+    if (zv_eng_tr_room((void **)&w->node, w->n, &w->cap, sizeof *w->node)) {
+        w->nomem = 1;
+        return 0;
     }
-    w->parent[w->n] = w->n;
-    w->exact[w->n] = (uint8_t)exact;
-    w->used[w->n] = 0;
-    w->head[w->n] = NONE;
+    w->node[w->n] = (wnode){w->n, NONE, (uint8_t)exact, 0};
     return w->n++;
 }
 
@@ -82,17 +74,12 @@ static uint32_t node(webs *w, int exact)
 static void inputs(webs *w, const uint32_t *into, const uint32_t *from)
 {
     for (uint32_t i = 0; i < w->n_float && !w->nomem; i++) {
-        if (w->ne == w->ecap) {
-            uint32_t cap = w->ecap ? 2 * w->ecap : 64;
-            w->e_from = grow(w->e_from, cap, sizeof *w->e_from, &w->nomem);
-            w->e_next = grow(w->e_next, cap, sizeof *w->e_next, &w->nomem);
-            if (w->nomem)
-                return;
-            w->ecap = cap;
+        if (zv_eng_tr_room((void **)&w->edge, w->ne, &w->ecap, sizeof *w->edge)) {
+            w->nomem = 1;
+            return;
         }
-        w->e_from[w->ne] = from[i];
-        w->e_next[w->ne] = w->head[into[i]];
-        w->head[into[i]] = w->ne++;
+        w->edge[w->ne] = (wedge){from[i], w->node[into[i]].head};
+        w->node[into[i]].head = w->ne++;
     }
 }
 
@@ -108,8 +95,8 @@ static uint32_t *state_new(webs *w, const uint32_t *copy)
 
 static uint32_t find(webs *w, uint32_t x)
 {
-    while (w->parent[x] != x)
-        x = w->parent[x] = w->parent[w->parent[x]];
+    while (w->node[x].parent != x)
+        x = w->node[x].parent = w->node[w->node[x].parent].parent;
     return x;
 }
 
@@ -120,19 +107,19 @@ static int join_used(webs *w)
     if (!work)
         return -ENOMEM;
     for (uint32_t i = 0; i < w->n; i++)
-        if (w->used[i] && w->head[i] != NONE)
+        if (w->node[i].used && w->node[i].head != NONE)
             work[top++] = i;
     while (top) {
         uint32_t m = work[--top];
-        for (uint32_t e = w->head[m]; e != NONE; e = w->e_next[e]) {
-            uint32_t x = w->e_from[e], a = find(w, m), b = find(w, x);
+        for (uint32_t e = w->node[m].head; e != NONE; e = w->edge[e].next) {
+            uint32_t x = w->edge[e].from, a = find(w, m), b = find(w, x);
             if (a != b) {
-                w->parent[b] = a;
-                w->exact[a] |= w->exact[b];
+                w->node[b].parent = a;
+                w->node[a].exact |= w->node[b].exact;
             }
-            if (!w->used[x]) {
-                w->used[x] = 1;
-                if (w->head[x] != NONE)
+            if (!w->node[x].used) {
+                w->node[x].used = 1;
+                if (w->node[x].head != NONE)
                     work[top++] = x;
             }
         }
@@ -151,15 +138,6 @@ static void branch(webs *w, wframe *f, const uint32_t *cur)
     f->reached |= f->op != ZV_OP_loop;
 }
 
-static int has_try(const zv_val_module *m, const uint8_t *p, const uint8_t *end)
-{
-    zv_val_op op;
-    while (p < end && zv_val_op_next(m->bytes, &p, end, &op, NULL) == 0)
-        if (op.op == ZV_OP_try_)
-            return 1;
-    return 0;
-}
-
 /* The pass over the body from `start`: t->raw_node for each read and
  * write of a float local (fidx: its float index, or NONE), with `cur`
  * the state at the start. Returns 0 or -ENOMEM. */
@@ -167,11 +145,11 @@ static int follow(tr *t, webs *w, const uint8_t *start, const uint8_t *end, cons
                   uint32_t *cur, int try)
 {
     const uint8_t *p = start;
-    uint32_t nf = 1, cap = 16;
+    uint32_t nf = 1, cap = 0;
     int prev_safe = 0;
-    wframe *fr = malloc(cap * sizeof *fr);
+    wframe *fr = NULL;
     zv_val_op op;
-    if (!fr)
+    if (zv_eng_tr_room((void **)&fr, 0, &cap, sizeof *fr))
         return -ENOMEM;
     fr[0] = (wframe){0, NULL, NULL, 0, 0};
     while (!w->nomem && p < end && zv_val_op_next(t->m->bytes, &p, end, &op, NULL) == 0) {
@@ -189,8 +167,10 @@ static int follow(tr *t, webs *w, const uint8_t *start, const uint8_t *end, cons
         }
         switch (op.op) {
         case ZV_OP_block: case ZV_OP_loop: case ZV_OP_if_: case ZV_OP_try_:
-            if (nf == cap && (fr = grow(fr, cap *= 2, sizeof *fr, &w->nomem), w->nomem))
+            if (zv_eng_tr_room((void **)&fr, nf, &cap, sizeof *fr)) {
+                w->nomem = 1;
                 break;
+            }
             top = &fr[nf++];
             *top = (wframe){op.op, NULL, NULL, fr[nf - 2].dead, 0};
             if (op.op == ZV_OP_loop) {
@@ -247,12 +227,12 @@ static int follow(tr *t, webs *w, const uint8_t *start, const uint8_t *end, cons
             top->dead = 1;
             break;
         case ZV_OP_local_get:
-            w->used[cur[f]] = 1;
+            w->node[cur[f]].used = 1;
             t->raw_node[off] = cur[f] + 1;
             break;
         case ZV_OP_local_set: case ZV_OP_local_tee:
             if (try) { /* one web per local: its initial value's */
-                w->exact[cur[f]] |= !prev_safe;
+                w->node[cur[f]].exact |= !prev_safe;
             } else {
                 uint32_t n = node(w, !prev_safe);
                 if (w->nomem)
@@ -302,20 +282,16 @@ int zv_eng_tr_raw_webs(tr *t, uint32_t fi)
         for (uint32_t i = 0; i < t->n_locals; i++) /* parameters: exact; others start at 0 */
             if (fidx[i] != NONE)
                 cur[fidx[i]] = node(&w, i < n_params);
-        if (!w.nomem && (rc = follow(t, &w, start, end, fidx, cur, has_try(m, start, end))) == 0 &&
+        if (!w.nomem && (rc = follow(t, &w, start, end, fidx, cur, t->has_try)) == 0 &&
             (rc = join_used(&w)) == 0 && !(t->raw_web = malloc(w.n + 1)))
             rc = -ENOMEM;
         for (uint32_t i = 0; rc == 0 && i < w.n; i++)
-            t->raw_web[i] = !w.exact[find(&w, i)];
+            t->raw_web[i] = !w.node[find(&w, i)].exact;
     }
     free(cur);
     free(fidx);
-    free(w.parent);
-    free(w.exact);
-    free(w.used);
-    free(w.head);
-    free(w.e_from);
-    free(w.e_next);
+    free(w.node);
+    free(w.edge);
     return rc;
 }
 
