@@ -190,6 +190,8 @@ static int emit_block(tr *t, const zv_val_op *op)
          * (trap.c); polls stay at function entries */
         if (!t->fast_label)
             f->dispatch = zv_eng_tr_dispatch_end(t);
+        if (f->dispatch && (rc = zv_eng_tr_dispatch_defer(t)))
+            return rc;
         fprintf(t->out, "L%u_top:;\n  ZV_ROUND(mem);\n", f->label);
     } else if (op->op == ZV_OP_try_ && f->eh == 0) {
         fprintf(t->out, "  ZV_TRY(ctx, H0, L%u_disp);\n", f->label);
@@ -600,6 +602,7 @@ static int translate_body(tr *t, uint32_t fi)
     first.block.value = fn->type_idx;
     t->sp = 0;
     t->nf = 0;
+    t->n_skip = t->n_defer = t->fold_mask = 0;
     t->end = end;
     if ((rc = push_frame(t, 0, &first)))
         return rc;
@@ -635,6 +638,8 @@ static int translate_body(tr *t, uint32_t fi)
             continue;
         }
         t->pos = p;
+        if (t->n_skip && zv_eng_tr_dispatch_skips(t, p))
+            continue; /* a set that the dispatch's targets do */
         if ((rc = emit_op(t, &op)))
             return rc;
     }
@@ -716,6 +721,8 @@ int zv_eng_translate_funcs(const zv_val_module *m, const zv_eng_translate_opts *
     free(t.raw_web);
     free(t.vol_local);
     free(t.clauses);
+    free(t.defer);
+    free(t.skip);
     return rc;
 }
 

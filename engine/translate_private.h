@@ -29,6 +29,14 @@ typedef struct {
     const uint8_t *dispatch;
 } tframe;
 
+/* A set at the top of a dispatch loop's round that the dispatch's targets
+ * do instead (translate_dispatch.c): L<local> = a constant or L<src>. */
+typedef struct {
+    uint32_t local, src;
+    uint8_t from_local, is64;
+    uint64_t value;
+} tdefer;
+
 typedef struct {
     FILE *out;  /* the function body being written */
     const zv_val_module *m;
@@ -60,6 +68,15 @@ typedef struct {
     uint32_t max_throw;       /* the most values a throw passes (an array in the frame) */
     uint8_t *vol_local;       /* per local: written inside a try's body, so escaped */
     int has_try;              /* the function has a try construct */
+    /* translate_dispatch.c: the sets the dispatch being written moves to
+     * its targets, and where the instructions it leaves out end */
+    tdefer *defer;
+    uint32_t n_defer, cap_defer;
+    const uint8_t **skip;
+    uint32_t n_skip, cap_skip;
+    /* and its index (x & fold_mask) + fold_bias when fold_mask: the table
+     * takes x & fold_mask */
+    uint32_t fold_mask, fold_bias;
 } tr;
 
 /* translate.c: room in *arr (cap elements of elem bytes) for element n,
@@ -96,6 +113,11 @@ int zv_eng_tr_catch_values(tr *t, uint32_t at, uint32_t tag, uint32_t eh);
  * loop's dispatch and every target is a plain jump (1), else 0. */
 const uint8_t *zv_eng_tr_dispatch_end(const tr *t);
 int zv_eng_tr_dispatch_table(tr *t, const zv_val_op *op);
+/* translate_dispatch.c: the sets of the dispatch starting at t->pos that
+ * its targets can do instead (0 or -ENOMEM); whether the instruction
+ * ending at p is one of them, left out where it stands */
+int zv_eng_tr_dispatch_defer(tr *t);
+int zv_eng_tr_dispatch_skips(tr *t, const uint8_t *p);
 /* translate_ops.c: the function's stack temporaries, and a bound on its C frame */
 void zv_eng_tr_declare_temps(const tr *t, FILE *out);
 uint64_t zv_eng_tr_frame_bytes(const tr *t);

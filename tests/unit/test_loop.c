@@ -240,6 +240,13 @@ Test(loop, a_dispatch_loop_jumps_through_a_table_of_labels)
     c = dispatch(9, "(local.get 0)", 0); /* the fewest: 8 labels and the default */
     cr_assert(jumps_through_table(c), "%s", c);
     free(c);
+    /* (x & 15) - 1: 16 entries indexed by x & 15, the first the default's */
+    c = dispatch(12, "(i32.add (i32.and (local.get 0) (i32.const 15)) (i32.const -1))", 0);
+    cr_assert(jumps_through_table(c), "%s", c);
+    cr_assert_not_null(strstr(c, " & 15u];"), "%s", c);
+    cr_assert_null(strstr(c, "4294967295u"), "%s", c);
+    cr_assert_not_null(strstr(c, "[] = {\n    &&L1_end, &&L3_end,"), "%s", c);
+    free(c);
 }
 
 Test(loop, other_br_tables_stay_a_switch)
@@ -259,6 +266,38 @@ Test(loop, other_br_tables_stay_a_switch)
         char *c = dispatch(cases[i].n, cases[i].prefix, cases[i].valued);
         cr_assert(!strstr(c, "goto *"), "case %zu:\n%s", i, c);
         cr_assert_not_null(strstr(c, "switch ("), "case %zu:\n%s", i, c);
+        free(c);
+    }
+}
+
+/* The sets a dispatch's first text does (translate_dispatch.c: constants
+ * and copies whose locals nothing later in the text reads or writes, and
+ * whose source nothing later writes) are done by each target's entry
+ * T<loop>_<target> instead; the others stay before the table (what the
+ * answers are: tests/wast/dispatch.wast "run", "run_try"). */
+Test(loop, a_dispatch_moves_its_sets_to_its_targets)
+{
+    char *c = dispatch(12, "(local.set 2 (i32.const 5)) (local.set 3 (local.tee 4 (local.get 0)))"
+                           " (local.get 0)", 0);
+    const char *top = strstr(c, "_top:;"), *table = strstr(c, "goto *D"), *entry = strstr(c, "\n  T");
+    cr_assert(top && table && entry && table < entry, "%s", c);
+    cr_assert(!memmem(top, (size_t)(table - top), "  L2 = ", 7), "%s", c);
+    cr_assert(!memmem(top, (size_t)(table - top), "  L4 = ", 7), "%s", c);
+    cr_assert_not_null(strstr(entry, "L2 = 5u;\n  L4 = L0;\n  L3 = L0;\n  goto L"), "%s", c);
+    cr_assert_not_null(strstr(c, "[] = {\n    &&T"), "%s", c);
+    free(c);
+    static const char *const stay[] = {
+        "(local.set 2 (i32.const 5)) (local.get 2)",                      /* read later */
+        "(local.set 2 (i32.const 5)) (local.set 2 (i32.add (local.get 0) (local.get 1)))"
+        " (local.get 1)", /* written later */
+        "(local.set 3 (local.get 0)) (local.set 0 (i32.add (local.get 0) (i32.const 1)))"
+        " (local.get 1)", /* its source written later */
+        "(local.set 3 (i32.add (local.get 0) (i32.const 1))) (local.get 1)",     /* not a copy */
+    };
+    for (size_t i = 0; i < sizeof stay / sizeof *stay; i++) {
+        c = dispatch(12, stay[i], 0);
+        cr_assert(jumps_through_table(c), "case %zu:\n%s", i, c);
+        cr_assert_null(strstr(c, "\n  T"), "case %zu:\n%s", i, c);
         free(c);
     }
 }

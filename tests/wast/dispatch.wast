@@ -46,6 +46,40 @@
         unreachable))                                                      ;; default
     (local.get $acc))
 
+  ;; an index (x & mask) + c: a table indexed by x & mask, each entry that
+  ;; of the index it stands for (the default's beyond the br_table's)
+  (func (export "fold") (param $i i32) (result i32)
+    (loop $next
+      (block $d (block $c7 (block $c6 (block $c5 (block $c4
+      (block $c3 (block $c2 (block $c1 (block $c0
+        (br_table $c0 $c1 $c2 $c3 $c4 $c5 $c6 $c7 $d
+          (i32.add (i32.and (local.get $i) (i32.const 15)) (i32.const -1))))
+        (return (i32.const 100)))
+        (return (i32.const 101)))
+        (return (i32.const 102)))
+        (return (i32.const 103)))
+        (return (i32.const 104)))
+        (return (i32.const 105)))
+        (return (i32.const 106)))
+        (return (i32.const 107))))
+    (i32.const 999))
+
+  (func (export "fold3") (param $i i32) (result i32)
+    (loop $next
+      (block $d (block $c7 (block $c6 (block $c5 (block $c4
+      (block $c3 (block $c2 (block $c1 (block $c0
+        (br_table $c0 $c1 $c2 $c3 $c4 $c5 $c6 $c7 $d
+          (i32.add (i32.and (local.get $i) (i32.const 7)) (i32.const 3))))
+        (return (i32.const 100)))
+        (return (i32.const 101)))
+        (return (i32.const 102)))
+        (return (i32.const 103)))
+        (return (i32.const 104)))
+        (return (i32.const 105)))
+        (return (i32.const 106)))
+        (return (i32.const 107))))
+    (i32.const 999))
+
   ;; the index from a function's result: any i32, huge ones included
   (func (export "pick") (param $i i32) (result i32) (local $n i32)
     (loop $next
@@ -71,6 +105,18 @@
 (assert_trap (invoke "run" (i32.const 64)) "unreachable")
 (assert_return (invoke "run" (i32.const 80)) (i32.const 419430200))
 (assert_trap (invoke "run" (i32.const 65536)) "out of bounds memory access")
+(assert_return (invoke "fold" (i32.const 0)) (i32.const 999))
+(assert_return (invoke "fold" (i32.const 1)) (i32.const 100))
+(assert_return (invoke "fold" (i32.const 8)) (i32.const 107))
+(assert_return (invoke "fold" (i32.const 9)) (i32.const 999))
+(assert_return (invoke "fold" (i32.const 15)) (i32.const 999))
+(assert_return (invoke "fold" (i32.const 0x23)) (i32.const 102))
+(assert_return (invoke "fold" (i32.const -1)) (i32.const 999))
+(assert_return (invoke "fold3" (i32.const 0)) (i32.const 103))
+(assert_return (invoke "fold3" (i32.const 4)) (i32.const 107))
+(assert_return (invoke "fold3" (i32.const 5)) (i32.const 999))
+(assert_return (invoke "fold3" (i32.const 7)) (i32.const 999))
+(assert_return (invoke "fold3" (i32.const 0x29)) (i32.const 104))
 (assert_return (invoke "pick" (i32.const 0)) (i32.const 100))
 (assert_return (invoke "pick" (i32.const 2)) (i32.const 102))
 (assert_return (invoke "pick" (i32.const 3)) (i32.const 104))
@@ -137,3 +183,99 @@
 (assert_return (invoke "run" (i32.const 7)) (i32.const 17))
 (assert_return (invoke "run" (i32.const 9)) (i32.const 18))
 (assert_return (invoke "after") (i32.const 1110))
+
+;; sets at the top of a round (clang's φs of the loop) that the targets do
+;; instead: $k and the tee chain into $prev and $prev2 move; $m (read
+;; later in the round, for the index) and $old (a copy of $pc, which the
+;; round writes later) stay. The byte code: 0 halt, 1 acc += k, 2 acc *= 2, 3 acc =
+;; prev + prev2 + 1, 4 k = 100 (the next round sets 7 again), 5 acc += m,
+;; 6 acc += old (this opcode's address), 7 nop, else a trap. "run" jumps
+;; through a table of labels; "run_try" is a switch (its halt leaves a try
+;; construct), with the moved sets before it.
+(module
+  (memory 1)
+  (data (i32.const 0) "\01\02\04\01\03\05\06\07\00")    ;; 7, 14, 21, 43, 46, 52
+  (data (i32.const 16) "\04\05\04\02\01\00")             ;; 3, 6, 13
+  (data (i32.const 32) "\01\08")
+
+  (func (export "run") (param $pc i32) (result i32)
+    (local $acc i32) (local $k i32) (local $m i32) (local $old i32) (local $old2 i32)
+    (local $prev i32) (local $prev2 i32)
+    (block $exit
+      (loop $next
+        (block $bad (block $op7 (block $op6 (block $op5 (block $op4
+        (block $op3 (block $op2 (block $op1 (block $op0
+          i32.const 7
+          local.set $k
+          local.get $acc
+          local.tee $prev
+          local.set $prev2
+          i32.const 3
+          local.set $m
+          local.get $pc
+          local.tee $old
+          local.set $old2
+          local.get $pc
+          i32.load8_u
+          local.get $m
+          i32.add
+          i32.const -3
+          i32.add
+          local.get $pc
+          i32.const 1
+          i32.add
+          local.set $pc
+          br_table $op0 $op1 $op2 $op3 $op4 $op5 $op6 $op7 $bad)
+          br $exit)                                                             ;; 0
+          (local.set $acc (i32.add (local.get $acc) (local.get $k))) br $next)  ;; 1
+          (local.set $acc (i32.shl (local.get $acc) (i32.const 1))) br $next)   ;; 2
+          (local.set $acc (i32.add (i32.add (local.get $prev) (local.get $prev2))
+                                   (i32.const 1)))
+          br $next)                                                             ;; 3
+          (local.set $k (i32.const 100)) br $next)                              ;; 4
+          (local.set $acc (i32.add (local.get $acc) (local.get $m))) br $next)  ;; 5
+          (local.set $acc (i32.add (local.get $acc) (local.get $old))) br $next) ;; 6
+          br $next)                                                             ;; 7
+        unreachable))
+    (local.get $acc))
+
+  (tag $t)
+  (func (export "run_try") (param $pc i32) (result i32)
+    (local $acc i32) (local $k i32) (local $prev i32) (local $prev2 i32)
+    (block $exit
+      (try
+        (do
+          (loop $next
+            (block $bad (block $op7 (block $op6 (block $op5 (block $op4
+            (block $op3 (block $op2 (block $op1
+              i32.const 7
+              local.set $k
+              local.get $acc
+              local.tee $prev
+              local.set $prev2
+              local.get $pc
+              i32.load8_u
+              local.get $pc
+              i32.const 1
+              i32.add
+              local.set $pc
+              br_table $exit $op1 $op2 $op3 $op4 $op5 $op6 $op7 $bad)
+              (local.set $acc (i32.add (local.get $acc) (local.get $k))) br $next)   ;; 1
+              (local.set $acc (i32.shl (local.get $acc) (i32.const 1))) br $next)    ;; 2
+              (local.set $acc (i32.add (i32.add (local.get $prev) (local.get $prev2))
+                                       (i32.const 1)))
+              br $next)                                                              ;; 3
+              (local.set $k (i32.const 100)) br $next)                               ;; 4
+              (local.set $acc (i32.add (local.get $acc) (i32.const 3))) br $next)    ;; 5
+              (local.set $acc (i32.add (local.get $acc) (local.get $k))) br $next)   ;; 6
+              br $next)                                                              ;; 7
+            unreachable))
+        (catch $t)))
+    (local.get $acc)))
+
+(assert_return (invoke "run" (i32.const 0)) (i32.const 52))
+(assert_return (invoke "run" (i32.const 16)) (i32.const 13))
+(assert_trap (invoke "run" (i32.const 32)) "unreachable")
+(assert_return (invoke "run_try" (i32.const 0)) (i32.const 53))
+(assert_return (invoke "run_try" (i32.const 16)) (i32.const 13))
+(assert_trap (invoke "run_try" (i32.const 32)) "unreachable")
