@@ -21,8 +21,8 @@
  * What the dispatch does before its jump is done on every round, so it
  * is made as short as a computed goto's natively: the sets that the
  * targets can do instead move there (zv_eng_tr_dispatch_defer), and an
- * index (x & mask) + c becomes a table indexed by x & mask, with no add
- * and no clamp (fold). CPython's dispatch went from 21 instructions to 7
+ * index (x & mask) + c, or a byte + c, becomes a table indexed by x & mask
+ * or the byte, with no add and no clamp (fold). CPython's dispatch went from 21 instructions to 7
  * (perf/README.md "A dispatch as short as a computed goto").
  */
 #include "engine/translate_private.h"
@@ -98,21 +98,26 @@ static int skip(tr *t, const uint8_t *end)
     return rc;
 }
 
-/* An index (x & M) + C, M + 1 a power of two (CPython's opcode - 1): the
- * table takes x & M and has M + 1 entries, the one of j that of j + C,
- * so the add and the clamp go. */
+/* An index whose range the table can cover, (x & M) + C with M + 1 a
+ * power of two (CPython's opcode - 1) or a byte load + C (SQLite's
+ * opcode): the table takes x & M (or the byte: M = 255) and has M + 1
+ * entries, the one of j that of j + C, so the add and the clamp go. */
 static int fold(tr *t, const hop *h, uint32_t n)
 {
-    uint32_t m = n >= 4 ? (uint32_t)h[n - 4].i64 : 0;
+    uint32_t k = n, m = 0, c = 0;
     int rc;
-    if (n < 4 || h[n - 4].op != ZV_OP_i32_const || h[n - 3].op != ZV_OP_i32_and ||
-        h[n - 2].op != ZV_OP_i32_const || h[n - 1].op != ZV_OP_i32_add || h[n - 3].gap ||
-        h[n - 2].gap || h[n - 1].gap || m == 0 || (m & (m + 1)) || m >= DISPATCH_MAX_FOLD)
+    if (k >= 2 && h[k - 2].op == ZV_OP_i32_const && h[k - 1].op == ZV_OP_i32_add && !h[k - 1].gap)
+        c = (uint32_t)h[k - 2].i64, k -= 2;
+    if (k >= 2 && h[k - 2].op == ZV_OP_i32_const && h[k - 1].op == ZV_OP_i32_and && !h[k - 1].gap)
+        m = (uint32_t)h[k - 2].i64;
+    else if (k >= 1 && h[k - 1].op == ZV_OP_i32_load8_u)
+        m = 255;
+    if (m == 0 || (m & (m + 1)) || m >= DISPATCH_MAX_FOLD || (k < n && h[k].gap))
         return 0;
-    if ((rc = skip(t, h[n - 2].end)) || (rc = skip(t, h[n - 1].end)))
+    if (k < n && ((rc = skip(t, h[n - 2].end)) || (rc = skip(t, h[n - 1].end))))
         return rc;
     t->fold_mask = m;
-    t->fold_bias = (uint32_t)h[n - 2].i64;
+    t->fold_bias = c;
     return 0;
 }
 
