@@ -602,7 +602,7 @@ static int translate_body(tr *t, uint32_t fi)
     first.block.value = fn->type_idx;
     t->sp = 0;
     t->nf = 0;
-    t->n_skip = t->n_defer = t->fold_mask = 0;
+    t->n_skip = t->n_defer = t->fold_mask = t->spec_load = 0;
     t->end = end;
     if ((rc = push_frame(t, 0, &first)))
         return rc;

@@ -22,7 +22,9 @@
  * is made as short as a computed goto's natively: the sets that the
  * targets can do instead move there (zv_eng_tr_dispatch_defer), and an
  * index (x & mask) + c, or a byte + c, becomes a table indexed by x & mask
- * or the byte, with no add and no clamp (fold). CPython's dispatch went from 21 instructions to 7
+ * or the byte, with no add and no clamp (fold); an index loaded from a
+ * table in memory (Lua's) jumps by what the initial memory holds there,
+ * checked against the word loaded (speculate). CPython's dispatch went from 21 instructions to 7
  * (perf/README.md "A dispatch as short as a computed goto").
  */
 #include "engine/translate_private.h"
@@ -63,7 +65,7 @@ const uint8_t *zv_eng_tr_dispatch_end(const tr *t)
 typedef struct {
     uint16_t op;
     uint8_t gap;
-    uint32_t idx;
+    uint32_t idx, offset;
     int64_t i64;
     const uint8_t *end;
 } hop;
@@ -102,17 +104,48 @@ static int skip(tr *t, const uint8_t *end)
  * power of two (CPython's opcode - 1) or a byte load + C (SQLite's
  * opcode): the table takes x & M (or the byte: M = 255) and has M + 1
  * entries, the one of j that of j + C, so the add and the clamp go. */
+static int is_mask(uint32_t m) { return m && !(m & (m + 1)) && m < DISPATCH_MAX_FOLD; }
+
+/* An index loaded from a table in memory, load32(((x & M) << 2) + B) + c
+ * (Lua's `disptab`, the label numbers of clang's lowering of its computed
+ * goto): the jump goes by x & M to the entry that the initial memory's
+ * word there names, once the word loaded is checked to be that one, so
+ * the jump waits for x, not for the load (else, the table by the value). */
+static int speculate(tr *t, const hop *h, uint32_t n, uint32_t k, uint32_t c)
+{
+    const hop *q = h + (k < 7 ? 0 : k - 7);
+    int rc = 0;
+    if (k < 7 || q[0].op != ZV_OP_i32_const || q[1].op != ZV_OP_i32_and ||
+        q[2].op != ZV_OP_i32_const || q[2].i64 != 2 || q[3].op != ZV_OP_i32_shl ||
+        q[4].op != ZV_OP_i32_const || q[5].op != ZV_OP_i32_add || q[6].op != ZV_OP_i32_load ||
+        !is_mask((uint32_t)q[0].i64))
+        return 0;
+    for (uint32_t j = 1; j < n - (k - 7); j++)
+        if (q[j].gap)
+            return 0;
+    for (uint32_t j = k - 7; rc == 0 && j < n; j++)
+        rc = skip(t, h[j].end);
+    t->fold_mask = (uint32_t)q[0].i64;
+    t->fold_bias = c;
+    t->spec_load = 1;
+    t->spec_base = (uint32_t)q[4].i64;
+    t->spec_off = q[6].offset;
+    return rc;
+}
+
 static int fold(tr *t, const hop *h, uint32_t n)
 {
     uint32_t k = n, m = 0, c = 0;
     int rc;
     if (k >= 2 && h[k - 2].op == ZV_OP_i32_const && h[k - 1].op == ZV_OP_i32_add && !h[k - 1].gap)
         c = (uint32_t)h[k - 2].i64, k -= 2;
+    if ((rc = speculate(t, h, n, k, c)) || t->spec_load)
+        return rc;
     if (k >= 2 && h[k - 2].op == ZV_OP_i32_const && h[k - 1].op == ZV_OP_i32_and && !h[k - 1].gap)
         m = (uint32_t)h[k - 2].i64;
     else if (k >= 1 && h[k - 1].op == ZV_OP_i32_load8_u)
         m = 255;
-    if (m == 0 || (m & (m + 1)) || m >= DISPATCH_MAX_FOLD || (k < n && h[k].gap))
+    if (!is_mask(m) || (k < n && h[k].gap))
         return 0;
     if (k < n && ((rc = skip(t, h[n - 2].end)) || (rc = skip(t, h[n - 1].end))))
         return rc;
@@ -141,7 +174,7 @@ int zv_eng_tr_dispatch_defer(tr *t)
             continue;
         }
         assert(n < DISPATCH_MAX_OPS);
-        h[n++] = (hop){op.op, gap, op.idx, op.i64, p};
+        h[n++] = (hop){op.op, gap, op.idx, op.offset, op.i64, p};
         gap = 0;
     }
     for (uint32_t j = 0, e; j < n; j = e + 1) {
@@ -214,10 +247,60 @@ static uint32_t depth_at(const zv_val_op *op, uint32_t k)
     return d;
 }
 
+/* The word at address a of the initial memory (the active data segments
+ * at constant offsets, later ones over earlier ones; 0 elsewhere). */
+static uint32_t init_word(const zv_val_module *m, uint64_t a)
+{
+    uint32_t w = 0;
+    for (uint32_t s = 0; s < m->n_datas; s++) {
+        const zv_val_data *d = &m->datas[s];
+        uint64_t at = d->offset.bits & 0xffffffffu;
+        for (uint32_t b = 0; b < 4; b++)
+            if (d->mode == ZV_SEG_ACTIVE && d->offset.kind == ZV_CONST_I32 && a + b >= at &&
+                a + b - at < d->size_bytes)
+                w = (w & ~(0xffu << 8 * b)) | (uint32_t)d->bytes[a + b - at] << 8 * b;
+    }
+    return w;
+}
+
+/* Table <name><lab>'s entry e, the br_table's entry k (the default's
+ * beyond its end): with sets to do, the target's entry T<loop>_<target>. */
+static void entry(tr *t, const zv_val_op *op, uint32_t lab, uint32_t e, uint32_t k)
+{
+    tframe *f = &t->frames[t->nf - 1 - depth_at(op, k < op->idx ? k : op->idx)];
+    fprintf(t->out, "%s%s", e ? "," : "", e % 8 ? " " : "\n    ");
+    if (t->n_defer)
+        fprintf(t->out, "&&T%u_%u", lab, f->label);
+    else
+        fprintf(t->out, "&&L%u_%s", f->label, end_of(f));
+    f->branched |= f->op != ZV_OP_loop;
+}
+
+/* The jump of a speculated load (speculate): by x & M to the entry its
+ * initial word names, else by the word loaded. */
+static void emit_speculated(tr *t, const zv_val_op *op, uint32_t lab, const char *x)
+{
+    uint32_t m = t->fold_mask, c = t->fold_bias;
+    fprintf(t->out, "  { static void *const D%u[] = {", lab);
+    for (uint32_t e = 0; e <= op->idx; e++)
+        entry(t, op, lab, e, e);
+    fprintf(t->out, "};\n    static void *const E%u[] = {", lab);
+    for (uint32_t e = 0; e <= m; e++)
+        entry(t, op, lab, e, init_word(t->m, (uint64_t)t->spec_base + 4 * e + t->spec_off) + c);
+    fprintf(t->out, "};\n    static const uint32_t V%u[] = {", lab);
+    for (uint32_t e = 0; e <= m; e++)
+        fprintf(t->out, "%s%s%uu", e ? "," : "", e % 8 ? " " : "\n    ",
+                init_word(t->m, (uint64_t)t->spec_base + 4 * e + t->spec_off));
+    fprintf(t->out, "};\n    uint32_t s_ = %s & %uu, v_ = zv_op_i32_load(mem, (s_ << 2) + %uu, %uu);\n",
+            x, m, t->spec_base, t->spec_off);
+    fprintf(t->out, "    if (ZV_UNLIKELY(v_ != V%u[s_])) {\n      v_ += %uu;\n"
+                    "      goto *D%u[v_ < %uu ? v_ : %uu];\n    }\n    goto *E%u[s_];\n",
+            lab, c, lab, op->idx, op->idx, lab);
+}
+
 /* The br_table being translated (its index on the stack, t->pos after
  * it) as a table of label addresses, if it is the innermost loop's
- * dispatch and every target a plain jump; else 0. With sets to do, each
- * target's entry T<loop>_<target> does them and goes on. */
+ * dispatch and every target a plain jump; else 0. */
 static int table(tr *t, const zv_val_op *op)
 {
     uint32_t i = t->nf - 1, n_try = t->frames[t->nf - 1].n_try, lab;
@@ -237,22 +320,18 @@ static int table(tr *t, const zv_val_op *op)
     lab = t->frames[i].label;
     zv_eng_tr_var(t, t->sp - 1, c);
     t->sp--;
-    fprintf(t->out, "  { static void *const D%u[] = {", lab);
-    for (uint32_t e = 0; e < n; e++) {
-        uint32_t k = t->fold_mask ? e + t->fold_bias : e;
-        tframe *f = &t->frames[t->nf - 1 - depth_at(op, k < op->idx ? k : op->idx)];
-        fprintf(t->out, "%s%s", e ? "," : "", e % 8 ? " " : "\n    ");
-        if (t->n_defer)
-            fprintf(t->out, "&&T%u_%u", lab, f->label);
+    if (t->spec_load) {
+        emit_speculated(t, op, lab, c);
+    } else {
+        fprintf(t->out, "  { static void *const D%u[] = {", lab);
+        for (uint32_t e = 0; e < n; e++)
+            entry(t, op, lab, e, t->fold_mask ? e + t->fold_bias : e);
+        if (t->fold_mask) /* (the mask is the header's own: gcc drops this one) */
+            fprintf(t->out, "};\n    goto *D%u[%s & %uu];\n", lab, c, t->fold_mask);
         else
-            fprintf(t->out, "&&L%u_%s", f->label, end_of(f));
-        f->branched |= f->op != ZV_OP_loop;
+            fprintf(t->out, "};\n    goto *D%u[(uint32_t)%s < %uu ? (uint32_t)%s : %uu];\n", lab,
+                    c, op->idx, c, op->idx);
     }
-    if (t->fold_mask) /* (the mask is the header's own: gcc drops this one) */
-        fprintf(t->out, "};\n    goto *D%u[%s & %uu];\n", lab, c, t->fold_mask);
-    else
-        fprintf(t->out, "};\n    goto *D%u[(uint32_t)%s < %uu ? (uint32_t)%s : %uu];\n", lab, c,
-                op->idx, c, op->idx);
     for (uint32_t fi = t->nf - 1; t->n_defer && fi > 0; fi--) {
         uint32_t k = 0;
         while (k <= op->idx && depth_at(op, k) != t->nf - 1 - fi)
@@ -273,12 +352,15 @@ int zv_eng_tr_dispatch_table(tr *t, const zv_val_op *op)
 {
     int done = table(t, op);
     char c[16];
-    if (!done && t->fold_mask) {
+    if (!done)
         zv_eng_tr_var(t, t->sp - 1, c);
+    if (!done && t->spec_load) /* the left-out text: the load */
+        fprintf(t->out, "  %s = zv_op_i32_load(mem, ((%s & %uu) << 2) + %uu, %uu);\n", c, c,
+                t->fold_mask, t->spec_base, t->spec_off);
+    if (!done && t->fold_mask)
         fprintf(t->out, "  %s += %uu;\n", c, t->fold_bias);
-    }
     if (!done)
         emit_defers(t);
-    t->n_defer = t->n_skip = t->fold_mask = 0;
+    t->n_defer = t->n_skip = t->fold_mask = t->spec_load = 0;
     return done;
 }

@@ -77,6 +77,11 @@ typedef struct {
     /* and its index (x & fold_mask) + fold_bias when fold_mask: the table
      * takes x & fold_mask */
     uint32_t fold_mask, fold_bias;
+    /* or, when spec_load: its index load32(((x & fold_mask) << 2) + spec_base,
+     * spec_off) + fold_bias, jumped to by the load's value in the initial
+     * memory, checked */
+    uint8_t spec_load;
+    uint32_t spec_base, spec_off;
 } tr;
 
 /* translate.c: room in *arr (cap elements of elem bytes) for element n,

@@ -247,6 +247,16 @@ Test(loop, a_dispatch_loop_jumps_through_a_table_of_labels)
     cr_assert_null(strstr(c, "4294967295u"), "%s", c);
     cr_assert_not_null(strstr(c, "[] = {\n    &&L1_end, &&L3_end,"), "%s", c);
     free(c);
+    /* an index loaded from a table in memory: by x & 7 to the entry the initial
+     * word names (no data: 0, the default's), checked against the word loaded */
+    c = dispatch(12, "(i32.add (i32.load (i32.add (i32.shl (i32.and (local.get 0) (i32.const 7))"
+                     " (i32.const 2)) (i32.const 64))) (i32.const -2))", 0);
+    cr_assert_not_null(strstr(c, "s_ = i0 & 7u, v_ = zv_op_i32_load(mem, (s_ << 2) + 64u, 0u);"), "%s",
+                       c);
+    cr_assert_not_null(strstr(c, "if (ZV_UNLIKELY(v_ != V"), "%s", c);
+    cr_assert_not_null(strstr(c, "[] = {\n    0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u};"), "%s", c);
+    cr_assert_not_null(strstr(c, "goto *E"), "%s", c);
+    free(c);
     /* a byte - 1: 256 entries indexed by it, those past the br_table's the default's */
     c = dispatch(12, "(i32.add (i32.load8_u (local.get 0)) (i32.const -1))", 0);
     cr_assert_not_null(strstr(c, " & 255u];"), "%s", c);

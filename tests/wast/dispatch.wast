@@ -279,3 +279,68 @@
 (assert_return (invoke "run_try" (i32.const 0)) (i32.const 53))
 (assert_return (invoke "run_try" (i32.const 16)) (i32.const 13))
 (assert_trap (invoke "run_try" (i32.const 32)) "unreachable")
+
+;; an index loaded from a table in memory (Lua's disptab): the jump goes by
+;; the word the initial memory holds there, checked against the word
+;; loaded, so a table the guest rewrote still jumps by what it loads, and
+;; a load past the memory still traps
+(module
+  (memory 1)
+  (data (i32.const 256) "\02\00\00\00\03\00\00\00\04\00\00\00\05\00\00\00"
+                        "\06\00\00\00\07\00\00\00\08\00\00\00\09\00\00\00")
+  (func (export "spec") (param $x i32) (result i32)
+    (loop $next
+      (block $d (block $c7 (block $c6 (block $c5 (block $c4
+      (block $c3 (block $c2 (block $c1 (block $c0
+        (br_table $c0 $c1 $c2 $c3 $c4 $c5 $c6 $c7 $d
+          (i32.add
+            (i32.load (i32.add (i32.shl (i32.and (local.get $x) (i32.const 7)) (i32.const 2))
+                               (i32.const 256)))
+            (i32.const -2))))
+        (return (i32.const 100)))
+        (return (i32.const 101)))
+        (return (i32.const 102)))
+        (return (i32.const 103)))
+        (return (i32.const 104)))
+        (return (i32.const 105)))
+        (return (i32.const 106)))
+        (return (i32.const 107))))
+    (i32.const 999))
+  (func (export "set") (param $k i32) (param $v i32)
+    (i32.store (i32.add (i32.shl (local.get $k) (i32.const 2)) (i32.const 256)) (local.get $v)))
+  ;; the table's last words are the memory's last (no data there: 0)
+  (func (export "edge") (param $x i32) (result i32)
+    (loop $next
+      (block $d (block $c7 (block $c6 (block $c5 (block $c4
+      (block $c3 (block $c2 (block $c1 (block $c0
+        (br_table $c0 $c1 $c2 $c3 $c4 $c5 $c6 $c7 $d
+          (i32.add
+            (i32.load offset=4 (i32.add (i32.shl (i32.and (local.get $x) (i32.const 3)) (i32.const 2))
+                                        (i32.const 65524)))
+            (i32.const 1))))
+        (return (i32.const 100)))
+        (return (i32.const 101)))
+        (return (i32.const 102)))
+        (return (i32.const 103)))
+        (return (i32.const 104)))
+        (return (i32.const 105)))
+        (return (i32.const 106)))
+        (return (i32.const 107))))
+    (i32.const 999)))
+
+(assert_return (invoke "spec" (i32.const 0)) (i32.const 100))
+(assert_return (invoke "spec" (i32.const 3)) (i32.const 103))
+(assert_return (invoke "spec" (i32.const 0x0f)) (i32.const 107))
+(invoke "set" (i32.const 3) (i32.const 2))
+(assert_return (invoke "spec" (i32.const 3)) (i32.const 100))
+(invoke "set" (i32.const 3) (i32.const 100))
+(assert_return (invoke "spec" (i32.const 3)) (i32.const 999))
+(invoke "set" (i32.const 3) (i32.const 0))
+(assert_return (invoke "spec" (i32.const 3)) (i32.const 999))
+(invoke "set" (i32.const 5) (i32.const 9))
+(assert_return (invoke "spec" (i32.const 5)) (i32.const 107))
+(assert_return (invoke "spec" (i32.const 4)) (i32.const 104))
+(assert_return (invoke "edge" (i32.const 0)) (i32.const 101))
+(assert_return (invoke "edge" (i32.const 1)) (i32.const 101))
+(assert_trap (invoke "edge" (i32.const 2)) "out of bounds memory access")
+(assert_trap (invoke "edge" (i32.const 7)) "out of bounds memory access")
