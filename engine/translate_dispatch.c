@@ -100,10 +100,6 @@ static int skip(tr *t, const uint8_t *end)
     return rc;
 }
 
-/* An index whose range the table can cover, (x & M) + C with M + 1 a
- * power of two (CPython's opcode - 1) or a byte load + C (SQLite's
- * opcode): the table takes x & M (or the byte: M = 255) and has M + 1
- * entries, the one of j that of j + C, so the add and the clamp go. */
 static int is_mask(uint32_t m) { return m && !(m & (m + 1)) && m < DISPATCH_MAX_FOLD; }
 
 /* An index loaded from a table in memory, load32(((x & M) << 2) + B) + c
@@ -133,6 +129,10 @@ static int speculate(tr *t, const hop *h, uint32_t n, uint32_t k, uint32_t c)
     return rc;
 }
 
+/* An index whose range the table can cover, (x & M) + C with M + 1 a
+ * power of two (CPython's opcode - 1) or a byte load + C (SQLite's
+ * opcode): the table takes x & M (or the byte: M = 255) and has M + 1
+ * entries, the one of j that of j + C, so the add and the clamp go. */
 static int fold(tr *t, const hop *h, uint32_t n)
 {
     uint32_t k = n, m = 0, c = 0;

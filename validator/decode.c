@@ -68,7 +68,7 @@ static const char *unsupported_feature(uint32_t prefix, uint32_t sub)
     if (prefix == 0xfd && sub >= 0x100)
         return "relaxed SIMD";
     if (prefix == 0xfc && sub >= 0x12)
-        return "a post-2.0 proposal (memory64, multi-memory or wide arithmetic)";
+        return "memory64, multi-memory or wide arithmetic"; /* post-2.0 0xfc opcodes */
     switch (prefix) {
     case 0x0a: case 0x1f: /* throw_ref, try_table: clang 14 emits neither */
         return "exception handling (exnref: throw_ref, try_table)";

@@ -63,6 +63,11 @@
 #                 wabt 1.0.32's binary reader takes only ref.null and
 #                 ref.func ("expected ref.null or ref.func in passive element
 #                 segment", whatever the segment's mode).
+#   elem-prefixed  zvm rejects, wabt accepts: an element segment's item
+#                 that starts with a 0xfc-prefixed opcode no proposal zvm
+#                 supports defines. wasm-validate passes over the item;
+#                 wasm2wat, reading the same bytes, rejects it ("expected
+#                 ref.null or ref.func in passive element segment").
 #   custom-section  wabt rejects, zvm accepts: malformed contents of a
 #                 tool-convention custom section (name, linking, reloc.*,
 #                 dylink, dylink.0, target_features), which wabt parses. The
@@ -211,6 +216,10 @@ classify() {
         *": catch without a matching try: catch_all ends the catching blocks")
             echo catch-after-all ;;
         *": unexpected end"*) missing_end "$f" && echo missing-end ;;
+        *": illegal opcode 0xfc (prefixed): "*)
+            wasm2wat "$f" -o /dev/null 2>&1 |
+                grep -q 'expected ref.null or ref.func in passive element segment' &&
+                echo elem-prefixed ;;
         esac
         return 0
     fi
