@@ -421,11 +421,15 @@ static int emit_control(tr *t, const zv_val_op *op)
         emit_branch(t, &t->frames[t->nf - 1 - op->idx]);
         fprintf(t->out, "  }\n");
         return 0;
-    case ZV_OP_br_table:
-        if (!zv_eng_tr_dispatch_table(t, op))
+    case ZV_OP_br_table: {
+        int done = zv_eng_tr_dispatch_table(t, op);
+        if (done < 0)
+            return done;
+        if (!done)
             emit_br_table(t, op);
         top->dead = 1;
         return 0;
+    }
     case ZV_OP_return_:
         leave_from(t, 0);
         emit_return(t, t->frames[0].nr);

@@ -30,7 +30,9 @@
 #include "engine/translate_private.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #define DISPATCH_MAX_OPS 24
 #define DISPATCH_MIN_TARGETS 8
@@ -211,7 +213,7 @@ int zv_eng_tr_dispatch_defer(tr *t)
     return fold(t, h, n);
 }
 
-int zv_eng_tr_dispatch_skips(tr *t, const uint8_t *p)
+int zv_eng_tr_dispatch_skips(const tr *t, const uint8_t *p)
 {
     for (uint32_t k = 0; k < t->n_skip; k++)
         if (t->skip[k] == p)
@@ -237,16 +239,6 @@ static const char *end_of(const tframe *f)
     return f->op == ZV_OP_loop ? "top" : "end";
 }
 
-/* The depth that the br_table's entry k (op->idx: the default) targets. */
-static uint32_t depth_at(const zv_val_op *op, uint32_t k)
-{
-    const uint8_t *p = op->targets;
-    uint32_t d = 0;
-    for (uint32_t j = 0; j <= k; j++)
-        d = zv_val_br_table_next(&p);
-    return d;
-}
-
 /* The word at address a of the initial memory (the active data segments
  * at constant offsets, later ones over earlier ones; 0 elsewhere). */
 static uint32_t init_word(const zv_val_module *m, uint64_t a)
@@ -263,11 +255,13 @@ static uint32_t init_word(const zv_val_module *m, uint64_t a)
     return w;
 }
 
-/* Table <name><lab>'s entry e, the br_table's entry k (the default's
- * beyond its end): with sets to do, the target's entry T<loop>_<target>. */
-static void entry(tr *t, const zv_val_op *op, uint32_t lab, uint32_t e, uint32_t k)
+/* Table <name><lab>'s entry e: the br_table's entry k, the default's (at
+ * n_last) beyond its end, whose frame depth[] gives; with sets to do, the
+ * target's entry T<loop>_<target>. */
+static void entry(tr *t, const uint32_t *depth, uint32_t n_last, uint32_t lab, uint32_t e,
+                  uint32_t k)
 {
-    tframe *f = &t->frames[t->nf - 1 - depth_at(op, k < op->idx ? k : op->idx)];
+    tframe *f = &t->frames[t->nf - 1 - depth[k < n_last ? k : n_last]];
     fprintf(t->out, "%s%s", e ? "," : "", e % 8 ? " " : "\n    ");
     if (t->n_defer)
         fprintf(t->out, "&&T%u_%u", lab, f->label);
@@ -278,54 +272,55 @@ static void entry(tr *t, const zv_val_op *op, uint32_t lab, uint32_t e, uint32_t
 
 /* The jump of a speculated load (speculate): by x & M to the entry its
  * initial word names, else by the word loaded. */
-static void emit_speculated(tr *t, const zv_val_op *op, uint32_t lab, const char *x)
+static void emit_speculated(tr *t, const uint32_t *depth, uint32_t n_last, uint32_t lab,
+                            const char *x)
 {
-    uint32_t m = t->fold_mask, c = t->fold_bias;
+    uint32_t m = t->fold_mask, c = t->fold_bias, word[DISPATCH_MAX_FOLD];
+    for (uint32_t e = 0; e <= m; e++)
+        word[e] = init_word(t->m, (uint64_t)t->spec_base + 4 * e + t->spec_off);
     fprintf(t->out, "  { static void *const D%u[] = {", lab);
-    for (uint32_t e = 0; e <= op->idx; e++)
-        entry(t, op, lab, e, e);
+    for (uint32_t e = 0; e <= n_last; e++)
+        entry(t, depth, n_last, lab, e, e);
     fprintf(t->out, "};\n    static void *const E%u[] = {", lab);
     for (uint32_t e = 0; e <= m; e++)
-        entry(t, op, lab, e, init_word(t->m, (uint64_t)t->spec_base + 4 * e + t->spec_off) + c);
+        entry(t, depth, n_last, lab, e, word[e] + c);
     fprintf(t->out, "};\n    static const uint32_t V%u[] = {", lab);
     for (uint32_t e = 0; e <= m; e++)
-        fprintf(t->out, "%s%s%uu", e ? "," : "", e % 8 ? " " : "\n    ",
-                init_word(t->m, (uint64_t)t->spec_base + 4 * e + t->spec_off));
+        fprintf(t->out, "%s%s%uu", e ? "," : "", e % 8 ? " " : "\n    ", word[e]);
     fprintf(t->out, "};\n    uint32_t s_ = %s & %uu, v_ = zv_op_i32_load(mem, (s_ << 2) + %uu, %uu);\n",
             x, m, t->spec_base, t->spec_off);
     fprintf(t->out, "    if (ZV_UNLIKELY(v_ != V%u[s_])) {\n      v_ += %uu;\n"
                     "      goto *D%u[v_ < %uu ? v_ : %uu];\n    }\n    goto *E%u[s_];\n",
-            lab, c, lab, op->idx, op->idx, lab);
+            lab, c, lab, n_last, n_last, lab);
 }
 
 /* The br_table being translated (its index on the stack, t->pos after
- * it) as a table of label addresses, if it is the innermost loop's
- * dispatch and every target a plain jump; else 0. */
-static int table(tr *t, const zv_val_op *op)
+ * it), which ends the dispatch of loop frame i and whose entries' depths
+ * are depth[], as a table of label addresses if every target is a plain
+ * jump; else 0. `mark` (a byte per frame, zero) finds the targets that need an
+ * entry T<loop>_<target>, written innermost first, once each. */
+static int table(tr *t, const zv_val_op *op, uint32_t i, const uint32_t *depth, uint8_t *mark)
 {
-    uint32_t i = t->nf - 1, n_try = t->frames[t->nf - 1].n_try, lab;
+    uint32_t n_try = t->frames[t->nf - 1].n_try, lab;
     uint32_t n = t->fold_mask ? t->fold_mask + 1 : op->idx + 1;
     char c[16];
-    while (i > 0 && t->frames[i].op == ZV_OP_block)
-        i--;
-    if (t->frames[i].op != ZV_OP_loop || t->frames[i].dispatch != t->pos)
-        return 0;
     for (uint32_t k = 0; k <= op->idx; k++) {
-        uint32_t fi = t->nf - 1 - depth_at(op, k);
+        uint32_t fi = t->nf - 1 - depth[k];
         const tframe *f = &t->frames[fi];
         if (fi == 0 || (f->op == ZV_OP_loop ? f->np : f->nr) ||
             (f->op == ZV_OP_loop ? f->n_try : t->frames[fi - 1].n_try) != n_try)
             return 0;
+        mark[fi] = 1;
     }
     lab = t->frames[i].label;
     zv_eng_tr_var(t, t->sp - 1, c);
     t->sp--;
     if (t->spec_load) {
-        emit_speculated(t, op, lab, c);
+        emit_speculated(t, depth, op->idx, lab, c);
     } else {
         fprintf(t->out, "  { static void *const D%u[] = {", lab);
         for (uint32_t e = 0; e < n; e++)
-            entry(t, op, lab, e, t->fold_mask ? e + t->fold_bias : e);
+            entry(t, depth, op->idx, lab, e, t->fold_mask ? e + t->fold_bias : e);
         if (t->fold_mask) /* (the mask is the header's own: gcc drops this one) */
             fprintf(t->out, "};\n    goto *D%u[%s & %uu];\n", lab, c, t->fold_mask);
         else
@@ -333,10 +328,7 @@ static int table(tr *t, const zv_val_op *op)
                     c, op->idx, c, op->idx);
     }
     for (uint32_t fi = t->nf - 1; t->n_defer && fi > 0; fi--) {
-        uint32_t k = 0;
-        while (k <= op->idx && depth_at(op, k) != t->nf - 1 - fi)
-            k++;
-        if (k > op->idx)
+        if (!mark[fi])
             continue;
         fprintf(t->out, "  T%u_%u:;\n", lab, t->frames[fi].label);
         emit_defers(t);
@@ -347,20 +339,35 @@ static int table(tr *t, const zv_val_op *op)
 }
 
 /* The br_table that ends a dispatch's first text: a table of labels if
- * it can be, else (0) the switch that follows has the moved sets first. */
+ * it can be (1), else (0) the switch that follows has the left-out text
+ * (the load, the add) and the moved sets first; or -ENOMEM. */
 int zv_eng_tr_dispatch_table(tr *t, const zv_val_op *op)
 {
-    int done = table(t, op);
+    uint32_t i = t->nf - 1, *depth = NULL;
+    uint8_t *mark = NULL;
+    const uint8_t *p = op->targets;
     char c[16];
-    if (!done)
+    int done = 0;
+    while (i > 0 && t->frames[i].op == ZV_OP_block)
+        i--;
+    if (t->frames[i].op == ZV_OP_loop && t->frames[i].dispatch == t->pos) {
+        depth = malloc(((size_t)op->idx + 1) * sizeof *depth);
+        mark = calloc(t->nf, 1);
+        for (uint32_t k = 0; depth && k <= op->idx; k++)
+            depth[k] = zv_val_br_table_next(&p);
+        done = depth && mark ? table(t, op, i, depth, mark) : -ENOMEM;
+    }
+    if (done == 0) {
         zv_eng_tr_var(t, t->sp - 1, c);
-    if (!done && t->spec_load) /* the left-out text: the load */
-        fprintf(t->out, "  %s = zv_op_i32_load(mem, ((%s & %uu) << 2) + %uu, %uu);\n", c, c,
-                t->fold_mask, t->spec_base, t->spec_off);
-    if (!done && t->fold_mask)
-        fprintf(t->out, "  %s += %uu;\n", c, t->fold_bias);
-    if (!done)
+        if (t->spec_load)
+            fprintf(t->out, "  %s = zv_op_i32_load(mem, ((%s & %uu) << 2) + %uu, %uu);\n", c, c,
+                    t->fold_mask, t->spec_base, t->spec_off);
+        if (t->fold_mask)
+            fprintf(t->out, "  %s += %uu;\n", c, t->fold_bias);
         emit_defers(t);
+    }
     t->n_defer = t->n_skip = t->fold_mask = t->spec_load = 0;
+    free(depth);
+    free(mark);
     return done;
 }

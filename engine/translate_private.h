@@ -115,14 +115,15 @@ int zv_eng_tr_catch_values(tr *t, uint32_t at, uint32_t tag, uint32_t eh);
 /* translate_dispatch.c: where the dispatch that a loop starting at t->pos
  * begins with ends (after its br_table), or NULL; and the br_table being
  * translated as a table of label addresses if it ends the innermost
- * loop's dispatch and every target is a plain jump (1), else 0. */
+ * loop's dispatch and every target is a plain jump (1), else 0 (the
+ * caller writes a switch), or -ENOMEM. */
 const uint8_t *zv_eng_tr_dispatch_end(const tr *t);
 int zv_eng_tr_dispatch_table(tr *t, const zv_val_op *op);
 /* translate_dispatch.c: the sets of the dispatch starting at t->pos that
  * its targets can do instead (0 or -ENOMEM); whether the instruction
  * ending at p is one of them, left out where it stands */
 int zv_eng_tr_dispatch_defer(tr *t);
-int zv_eng_tr_dispatch_skips(tr *t, const uint8_t *p);
+int zv_eng_tr_dispatch_skips(const tr *t, const uint8_t *p);
 /* translate_ops.c: the function's stack temporaries, and a bound on its C frame */
 void zv_eng_tr_declare_temps(const tr *t, FILE *out);
 uint64_t zv_eng_tr_frame_bytes(const tr *t);

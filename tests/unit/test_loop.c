@@ -350,3 +350,69 @@ Test(loop, an_accumulator_started_at_a_constant_needs_no_nan_check)
     cr_assert_null(strstr(top, "canon(d0);\n  L5 = d0;"), "%s", top);
     free(c);
 }
+
+/* Appends v as an unsigned LEB128 to b at *n. */
+static void leb(uint8_t *b, size_t *n, uint32_t v)
+{
+    do {
+        b[(*n)++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+}
+
+/* A hostile dispatch: 20,000 nested blocks, a set to move and a br_table
+ * over all of them. Its translation is linear in the targets (a quadratic
+ * table and a cubic search for the targets' entries took over 300 s on
+ * such a 255 KB module); Criterion's timeout fails a return of that. */
+Test(loop, a_dispatch_of_many_targets_translates_in_linear_time, .timeout = 60)
+{
+    enum { N = 20000 };
+    size_t cap = 16 * N + 256, n = 0, c_len = 0;
+    uint8_t *b = malloc(cap), *body = malloc(cap);
+    size_t m = 0;
+    char *c = NULL;
+    zv_val_module *mod;
+    zv_val_err err = {0};
+    zv_eng_translate_opts opts = {0};
+    cr_assert(b && body);
+    body[m++] = 1, body[m++] = 1, body[m++] = 0x7f; /* (local i32) */
+    body[m++] = 0x03, body[m++] = 0x40;               /* loop */
+    for (uint32_t k = 0; k < N; k++)
+        body[m++] = 0x02, body[m++] = 0x40; /* block */
+    body[m++] = 0x41, body[m++] = 1, body[m++] = 0x21, body[m++] = 1; /* local.set 1 (i32.const 1) */
+    body[m++] = 0x20, body[m++] = 0, body[m++] = 0x0e;                 /* local.get 0; br_table */
+    leb(body, &m, N);
+    for (uint32_t k = 0; k <= N; k++)
+        leb(body, &m, k); /* the blocks, innermost first; the default: the loop */
+    for (uint32_t k = 0; k < N; k++) { /* end; return L1 + 1 */
+        body[m++] = 0x0b, body[m++] = 0x20, body[m++] = 1, body[m++] = 0x41, body[m++] = 1;
+        body[m++] = 0x6a, body[m++] = 0x0f;
+    }
+    body[m++] = 0x0b, body[m++] = 0x41, body[m++] = 0, body[m++] = 0x0b; /* end loop; 0; end */
+    static const uint8_t head[] = {0, 'a', 's', 'm', 1, 0, 0, 0, 1, 6, 1, 0x60, 1, 0x7f, 1, 0x7f,
+                                   3, 2, 1, 0, 10};
+    uint8_t *sec = malloc(cap);
+    size_t k = 0;
+    cr_assert_not_null(sec);
+    sec[k++] = 1; /* one body */
+    leb(sec, &k, (uint32_t)m);
+    memcpy(sec + k, body, m);
+    k += m;
+    memcpy(b, head, sizeof head);
+    n = sizeof head;
+    leb(b, &n, (uint32_t)k);
+    memcpy(b + n, sec, k);
+    n += k;
+    free(sec);
+    cr_assert_eq(zv_val_module_new(b, n, &mod, &err), 0, "%s", err.msg);
+    FILE *out = open_memstream(&c, &c_len);
+    cr_assert_not_null(out);
+    cr_assert_eq(zv_eng_translate(mod, &opts, out), 0);
+    fclose(out);
+    cr_assert(jumps_through_table(c));
+    cr_assert_not_null(strstr(c, "L1 = 1u;\n  goto L"));
+    free(c);
+    zv_val_module_free(mod);
+    free(body);
+    free(b);
+}
