@@ -368,7 +368,11 @@ int zv_eng_instance_new(zv_eng_module *m, const zv_eng_limits *limits, zv_eng_re
         rc = -ENOMEM;
         goto fail;
     }
-    if ((rc = define(inst)) || (rc = apply_segments(inst, err)))
+    if ((rc = define(inst)))
+        goto trapped;
+    if (inst->own_memory && m->desc->has_image) /* a new memory: no page is present yet */
+        zv_eng_prefault(inst->ctx.mem + m->desc->image_offset, m->desc->image_size);
+    if ((rc = apply_segments(inst, err)))
         goto trapped;
     if (info->start >= 0) {
         zv_func *f = inst->ctx.funcs[info->start];

@@ -222,6 +222,13 @@ void zv_eng_seg_leave(uintptr_t prev);
  * if it cannot be disassembled. */
 int zv_eng_seg_code_safe(const char *so_path);
 
+/* Fault in, in one call, the whole pages of [p, p + n) that a bulk write
+ * is about to fill: a new memory's image, a module's bytes being read
+ * (MADV_POPULATE_WRITE, Linux 5.14+; best effort, a no-op elsewhere and
+ * for fewer than 4 pages). Not on the per-instance path (a reset's copy
+ * of the image is left as it was). */
+void zv_eng_prefault(void *p, size_t n);
+
 /* Memories (memory.c): one slot each, 4 GiB + 4 GiB guard, PROT_NONE
  * until grown; a memory reset with memset after a growth may move it to
  * another slot of its own (a window), so its base changes between

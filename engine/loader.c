@@ -279,6 +279,7 @@ int zv_eng_module_load(const uint8_t *bytes, size_t size, const zv_eng_opts *opt
     *out = NULL;
     if (!copy)
         return -ENOMEM;
+    zv_eng_prefault(copy, size);
     memcpy(copy, bytes, size);
     return load_adopt(copy, size, opts, out, cached, err, NULL, NULL);
 }
@@ -314,6 +315,7 @@ int zv_eng_module_load_file(const char *path, const zv_eng_opts *opts, zv_eng_mo
         rc = -ENOMEM;
         goto fail;
     }
+    zv_eng_prefault(bytes, (size_t)st.st_size);
     while (got < st.st_size) {
         ssize_t k = read(fd, bytes + got, (size_t)(st.st_size - got));
         if (k <= 0) {

@@ -133,6 +133,21 @@ int zv_eng_memory_new(uint32_t min_pages, uint32_t max_pages, int has_max, zv_me
     return 0;
 }
 
+void zv_eng_prefault(void *p, size_t n)
+{
+#ifdef MADV_POPULATE_WRITE
+    /* A fault costs about 1.1 us a page here, the call 1.4 us for one page
+     * and 0.4-0.5 us a page from 16 on (perf/README.md "Start-up's page
+     * faults"): it pays from 4 pages. */
+    uintptr_t lo = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+    uintptr_t hi = ((uintptr_t)p + n) & ~(uintptr_t)4095;
+    if (hi >= lo + 4 * 4096)
+        (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+#else
+    (void)p, (void)n;
+#endif
+}
+
 void zv_eng_memory_free(zv_memory *mem)
 {
     slots_t *s = (slots_t *)mem;

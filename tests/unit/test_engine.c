@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -575,4 +576,45 @@ Test(memo, only_file_systems_whose_ctimes_the_kernel_keeps)
     cr_assert_geq(fd, 0);
     cr_assert(!zv_eng_memo_fs_ok(fd), "procfs reports what it computes");
     close(fd);
+}
+
+/* Whether each 4 KiB page of [p, p + n) is present (mincore). */
+static unsigned present(const uint8_t *p, size_t n)
+{
+    unsigned char v[256];
+    unsigned k = 0;
+    cr_assert_leq(n / 4096, sizeof v);
+    cr_assert_eq(mincore((void *)p, n, v), 0);
+    for (size_t i = 0; i < n / 4096; i++)
+        k += v[i] & 1;
+    return k;
+}
+
+/* zv_eng_prefault (memory.c) makes the whole pages of a range of 4 pages
+ * or more present in one call, leaves their bytes and the partial pages at
+ * its ends alone, and does nothing to a smaller range. */
+Test(memory, prefault_makes_a_big_range_present)
+{
+    const size_t n = 1 << 20;
+    uint8_t *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert_neq(p, MAP_FAILED);
+#ifdef MADV_POPULATE_WRITE
+    if (madvise(p, 4096, MADV_POPULATE_WRITE) < 0 && errno == EINVAL)
+        cr_skip_test("this kernel has no MADV_POPULATE_WRITE (Linux 5.14+)");
+    madvise(p, 4096, MADV_DONTNEED);
+#else
+    cr_skip_test("built without MADV_POPULATE_WRITE");
+#endif
+    cr_assert_eq(present(p, n), 0);
+    zv_eng_prefault(p + 100, n - 200);
+    cr_assert_eq(present(p, n), n / 4096 - 2, "all but the partial pages at the ends");
+    cr_assert_eq(present(p, 4096) + present(p + n - 4096, 4096), 0);
+    for (size_t i = 0; i < n; i += 4096)
+        cr_assert_eq(p[i], 0);
+    madvise(p, n, MADV_DONTNEED);
+    zv_eng_prefault(p, 4 * 4096 - 1);
+    cr_assert_eq(present(p, n), 0, "3 whole pages: faults cost no more than the call");
+    zv_eng_prefault(p, 4 * 4096);
+    cr_assert_eq(present(p, n), 4);
+    munmap(p, n);
 }
