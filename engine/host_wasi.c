@@ -491,12 +491,22 @@ static uint32_t wasi_fd_allocate(zv_ctx *ctx, uint32_t fd, uint64_t off, uint64_
     return d->kind == ZV_FD_HOST ? zv_hdir_allocate(d, off, len) : WE_NOTSUP;
 }
 
+/* A channel's writes behind (io/ring.c) are written and waited for: the
+ * guest asked for them to be out (a failure stays on the channel, for the
+ * totals, and the call says EIO). */
 static uint32_t fd_sync(zv_ctx *ctx, uint32_t fd, int data_only)
 {
-    zv_host_fd *d = zv_host_fd_get(S(ctx), fd);
+    zv_eng_session *s = S(ctx);
+    zv_host_fd *d = zv_host_fd_get(s, fd);
+    zv_io_channel *c;
     if (!d)
         return WE_BADF;
-    return d->kind == ZV_FD_HOST ? zv_hdir_sync(d, data_only) : WE_SUCCESS; /* channels keep nothing back */
+    if (d->kind == ZV_FD_HOST)
+        return zv_hdir_sync(d, data_only);
+    c = d->kind == ZV_FD_CHANNEL ? &s->cur->ch[d->channel] : NULL;
+    if (c && c->behind && c->fd >= 0 && !c->lost)
+        c->lost = zv_io_flush(zv_host_ring(ctx), c->fd);
+    return c && c->lost ? WE_IO : WE_SUCCESS;
 }
 static uint32_t wasi_fd_sync(zv_ctx *ctx, uint32_t fd) { return fd_sync(ctx, fd, 0); }
 static uint32_t wasi_fd_datasync(zv_ctx *ctx, uint32_t fd) { return fd_sync(ctx, fd, 1); }

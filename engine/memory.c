@@ -138,10 +138,17 @@ void zv_eng_prefault(void *p, size_t n)
 #ifdef MADV_POPULATE_WRITE
     /* A fault costs about 1.1 us a page here, the call 1.4 us for one page
      * and 0.4-0.5 us a page from 16 on (perf/README.md "Start-up's page
-     * faults"): it pays from 4 pages. */
-    uintptr_t lo = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
-    uintptr_t hi = ((uintptr_t)p + n) & ~(uintptr_t)4095;
-    if (hi >= lo + 4 * 4096)
+     * faults"): it pays from 4 pages. (AArch64 kernels may have 16 or
+     * 64 KiB pages.) */
+    static uintptr_t page; /* a race only reads the same value twice */
+    uintptr_t lo, hi;
+    if (!page) {
+        long v = sysconf(_SC_PAGESIZE);
+        page = v > 0 ? (uintptr_t)v : 4096;
+    }
+    lo = ((uintptr_t)p + page - 1) & ~(page - 1);
+    hi = ((uintptr_t)p + n) & ~(page - 1);
+    if (hi >= lo + 4 * page)
         (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
 #else
     (void)p, (void)n;

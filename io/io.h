@@ -56,10 +56,15 @@ ssize_t zv_io_writev(zv_io_ring *r, int fd, const struct iovec *iov, int n_iov, 
 /* A write behind, for regular files: the bytes (up to 256 KiB; a larger
  * write waits) are copied and submitted, and the call returns them all;
  * the completion is taken before the ring's next submission, a short
- * write then finished, so writes stay in order. A write behind that failed
- * is returned (-errno) by the next write behind on its descriptor, or by
- * zv_io_flush, which waits for the one in flight: fd, or any with fd -1.
- * Freeing the ring waits for it too. */
+ * write then finished, so writes stay in order. Writes that come within
+ * 1 ms of the last submitted one are gathered, up to 256 KiB, and go as
+ * one when the time or the room is up, or another write does not follow
+ * them in the same file, at a later write behind or before any other
+ * request on the ring. A write behind that failed is returned (-errno) by
+ * a write behind on its descriptor once the failure is known, or by
+ * zv_io_flush, which writes the gathered writes and waits for the one in
+ * flight, then takes the failure of fd, or of any with fd -1. Freeing the
+ * ring writes and waits for them too. */
 ssize_t zv_io_write_behind(zv_io_ring *r, int fd, const struct iovec *iov, int n_iov,
                            int64_t offset);
 int zv_io_flush(zv_io_ring *r, int fd);

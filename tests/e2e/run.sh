@@ -7,7 +7,8 @@
 # compiles leave one valid entry, a truncated entry is rebuilt, the C that
 # ZVM_KEEP_C keeps is not swept by the next compile; stdin's read-ahead
 # (what it does not give goes back), a write to a file that failed after
-# the guest went on, and isatty() on and off a terminal.
+# the guest went on, a guest's fsync writing out the writes gathered, and
+# isatty() on and off a terminal.
 #
 # Usage: run.sh ZVM GUEST_DIR EXAMPLES_DIR SOURCE_DIR
 zvm=$(realpath "$1") guests=$(realpath "$2") examples=$(realpath "$3") src=$(realpath "$4")
@@ -60,6 +61,14 @@ timeout 60 "$zvm" run "$guests/channels.wasm" take 100 < nums.txt 1< nums.txt 2>
 out= err=$(<lost.txt); n_checks=$((n_checks + 1))
 [ "$status" = 1 ] && grep -q 'channel /dev/stdout: a write failed after the guest went on: Bad file descriptor' lost.txt
 check "a write that failed after the guest went on is said, exit 1" $?
+# writes to a file gathered (io/ring.c) are all out once the guest's fsync
+# returns, while the guest runs on
+"$zvm" run --timeout 60 "$guests/channels.wasm" sync 64 > synced.bin 2> synced.txt &
+pid=$!
+for _ in $(seq 200); do grep -q synced synced.txt && break; sleep 0.1; done
+out=$(stat -c %s synced.bin) err=$(<synced.txt); status=running; n_checks=$((n_checks + 1))
+kill "$pid"; wait "$pid" 2> /dev/null
+[ "$out" = 65536 ] && [ "$err" = synced ]; check "fsync writes out what was gathered" $?
 # isatty() is true only on a terminal (stdio then writes line by line)
 zrun run "$guests/channels.wasm" tty
 [ "$out" = "isatty 0 0 0" ]; check "no terminal: isatty 0" $?

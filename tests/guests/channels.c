@@ -11,6 +11,9 @@
  *   exit       zvm_exit(7) from deep inside
  *   take N     one read(2) of N bytes from stdin, written to stdout
  *   tty        isatty() of fds 0, 1 and 2
+ *   sync N     N writes of 1 KiB to stdout, fsync, "synced" to stderr and
+ *              fsync, then a loop without end (the test looks at stdout
+ *              meanwhile, then stops it)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -144,10 +147,21 @@ int main(int argc, char **argv)
         printf("isatty %d %d %d\n", isatty(0), isatty(1), isatty(2));
         return 0;
     }
+    if (!strcmp(what, "sync") && argc > 2) {
+        static volatile unsigned spin;
+        memset(buf, 's', 1024);
+        for (int i = atoi(argv[2]); i > 0; i--)
+            if (write(1, buf, 1024) != 1024)
+                return 3;
+        if (fsync(1) || write(2, "synced\n", 7) != 7 || fsync(2))
+            return 4;
+        for (;;)
+            spin++;
+    }
     if (!strcmp(what, "exit")) {
         deep(10);
         return 1;
     }
-    fprintf(stderr, "usage: channels manifest|copy|random|limits|hostile|jail|exit|take N|tty\n");
+    fprintf(stderr, "usage: channels manifest|copy|random|limits|hostile|jail|exit|take N|tty|sync N\n");
     return 2;
 }

@@ -598,6 +598,8 @@ Test(memory, prefault_makes_a_big_range_present)
     const size_t n = 1 << 20;
     uint8_t *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     cr_assert_neq(p, MAP_FAILED);
+    if (sysconf(_SC_PAGESIZE) != 4096)
+        cr_skip_test("written for 4 KiB pages");
 #ifdef MADV_POPULATE_WRITE
     if (madvise(p, 4096, MADV_POPULATE_WRITE) < 0 && errno == EINVAL)
         cr_skip_test("this kernel has no MADV_POPULATE_WRITE (Linux 5.14+)");

@@ -9,9 +9,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static zv_io_ring *ring;
@@ -354,8 +356,98 @@ Test(io, writes_behind_stay_in_order)
     cr_assert_arr_eq(got, want, n);
 }
 
+/* Writes behind with no other request between them are gathered while
+ * one is in flight: small and large ones, in runs to three files in turn,
+ * two at their positions and one at offsets that go on or jump ahead.
+ * Each file holds every byte where it was written. */
+Test(io, gathered_writes_behind_land_where_they_were_written)
+{
+    static char want[3][4 << 20], got[4 << 20], chunk[300 << 10];
+    size_t n[3] = {0}, end_b = 0;
+    int fd[3];
+    char p[3][256];
+    for (int f = 0; f < 3; f++) {
+        path_of(f == 0 ? "gather_a" : f == 1 ? "gather_b" : "gather_c", p[f], sizeof p[f]);
+        cr_assert_geq(fd[f] = open(p[f], O_WRONLY | O_CREAT | O_TRUNC, 0644), 0);
+    }
+    for (unsigned i = 0; n[0] + sizeof chunk < sizeof want[0] &&
+                         n[1] + 2 * sizeof chunk < sizeof want[1] &&
+                         n[2] + sizeof chunk < sizeof want[2]; i++) {
+        size_t k = i % 53 == 52 ? 200 << 10 : i % 97 == 96 ? sizeof chunk : 1 + (i * 7919u) % 9000;
+        struct iovec v[2] = {{chunk, k / 3}, {chunk + k / 3, k - k / 3}};
+        int f = i % 12 < 5 ? 0 : i % 12 < 8 ? 1 : 2; /* runs of 5, 3 and 4 */
+        int64_t at = -1;
+        memset(chunk, 'a' + i % 26, k);
+        if (f == 1) { /* at an offset: the next byte, or 100 past it (a hole: zeros) */
+            n[1] += i % 36 == 6 ? 100 : 0;
+            at = (int64_t)n[1];
+        }
+        cr_assert_eq(zv_io_write_behind(ring, fd[f], v, 2, at), (ssize_t)k);
+        memcpy(want[f] + n[f], chunk, k);
+        n[f] += k;
+        end_b = n[1];
+    }
+    for (int f = 0; f < 3; f++) {
+        size_t len = f == 1 ? end_b : n[f];
+        cr_assert_eq(zv_io_flush(ring, fd[f]), 0);
+        close(fd[f]);
+        fd[f] = open(p[f], O_RDONLY);
+        cr_assert_eq(read(fd[f], got, sizeof got), (ssize_t)len, "file %d", f);
+        cr_assert_arr_eq(got, want[f], len, "file %d", f);
+        close(fd[f]);
+    }
+}
+
+/* A pipe's reader that starts late: the first write stays in flight. */
+typedef struct {
+    int fd;
+    char *got;
+    size_t n;
+} late_reader;
+
+static void *read_late(void *arg)
+{
+    late_reader *lr = arg;
+    ssize_t k;
+    nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+    while ((k = read(lr->fd, lr->got + lr->n, 4096)) > 0)
+        lr->n += (size_t)k;
+    return NULL;
+}
+
+/* While one write behind is in flight (100 KiB into a pipe nobody reads
+ * for 100 ms), the next ones are gathered, up to 256 KiB, and go in
+ * order once it is done. */
+Test(io, writes_behind_gather_while_one_is_in_flight, .timeout = 30)
+{
+    static char want[2 << 20], got[2 << 20], chunk[100 << 10];
+    late_reader lr = {-1, got, 0};
+    pthread_t t;
+    size_t n = 0;
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    lr.fd = p[0];
+    cr_assert_eq(pthread_create(&t, NULL, read_late, &lr), 0);
+    for (unsigned i = 0; n + sizeof chunk < sizeof want; i++) {
+        size_t k = i == 0 ? sizeof chunk : 1 + (i * 7919u) % 7000;
+        struct iovec v = {chunk, k};
+        memset(chunk, 'a' + i % 26, k);
+        cr_assert_eq(zv_io_write_behind(ring, p[1], &v, 1, -1), (ssize_t)k);
+        memcpy(want + n, chunk, k);
+        n += k;
+    }
+    cr_assert_eq(zv_io_flush(ring, p[1]), 0);
+    close(p[1]);
+    pthread_join(t, NULL);
+    close(p[0]);
+    cr_assert_eq(lr.n, n);
+    cr_assert_arr_eq(got, want, n);
+}
+
 /* A write behind that fails (a descriptor open only for reading) is told
- * once: by the next write behind on it, or by zv_io_flush. */
+ * once: by a write behind on it after the failure is known (a request on
+ * the ring waited for it: here another descriptor's flush), or by
+ * zv_io_flush. */
 Test(io, a_failed_write_behind_is_told_once)
 {
     char p[256];
@@ -365,6 +457,7 @@ Test(io, a_failed_write_behind_is_told_once)
     path_of("ro", p, sizeof p);
     cr_assert_geq(fd = open(p, O_RDONLY), 0);
     cr_assert_eq(zv_io_write_behind(ring, fd, &v, 1, -1), 3, "taken");
+    cr_assert_eq(zv_io_flush(ring, 99), 0, "waits for it, but does not take it");
     cr_assert_eq(zv_io_write_behind(ring, fd, &v, 1, -1), -EBADF, "the first one's failure");
     cr_assert_eq(zv_io_write_behind(ring, fd, &v, 1, -1), 3);
     cr_assert_eq(zv_io_flush(ring, 99), 0, "another descriptor's flush does not take it");
