@@ -504,8 +504,11 @@ static uint32_t fd_sync(zv_ctx *ctx, uint32_t fd, int data_only)
     if (d->kind == ZV_FD_HOST)
         return zv_hdir_sync(d, data_only);
     c = d->kind == ZV_FD_CHANNEL ? &s->cur->ch[d->channel] : NULL;
-    if (c && c->behind && c->fd >= 0 && !c->lost)
-        c->lost = zv_io_flush(zv_host_ring(ctx), c->fd);
+    if (c && c->behind && c->fd >= 0) {
+        int lost = zv_io_flush(zv_host_ring(ctx), c->fd);
+        if (!c->lost)
+            c->lost = lost;
+    }
     return c && c->lost ? WE_IO : WE_SUCCESS;
 }
 static uint32_t wasi_fd_sync(zv_ctx *ctx, uint32_t fd) { return fd_sync(ctx, fd, 0); }

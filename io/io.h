@@ -63,8 +63,10 @@ ssize_t zv_io_writev(zv_io_ring *r, int fd, const struct iovec *iov, int n_iov, 
  * request on the ring. A write behind that failed is returned (-errno) by
  * a write behind on its descriptor once the failure is known, or by
  * zv_io_flush, which writes the gathered writes and waits for the one in
- * flight, then takes the failure of fd, or of any with fd -1. Freeing the
- * ring writes and waits for them too. */
+ * flight, then takes the failure of fd, or of any with fd -1; the writes
+ * gathered after a failure on the same descriptor are dropped (the file
+ * ends where the failure left it). Freeing the ring writes and waits for
+ * them too. */
 ssize_t zv_io_write_behind(zv_io_ring *r, int fd, const struct iovec *iov, int n_iov,
                            int64_t offset);
 int zv_io_flush(zv_io_ring *r, int fd);

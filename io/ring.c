@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define LOST_MAX 16 /* descriptors whose failures are kept; nearly full: writes wait */
+
 struct zv_io_ring {
     struct io_uring ring;
     const volatile uint32_t *stop; /* raised: give up waiting (see above) */
@@ -37,7 +39,10 @@ struct zv_io_ring {
     size_t pend_len;
     int64_t pend_at;               /* where they go (-1: the file's position) */
     uint64_t launched_ns;          /* when the last write behind was submitted */
-    int lost_fd, lost_err;         /* a write behind that failed (-errno), or lost_fd -1 */
+    struct {
+        int fd, err;               /* a descriptor whose write behind failed, and -errno */
+    } lost[LOST_MAX];              /* the first failure of each, until it is told */
+    uint32_t n_lost;
 };
 
 /* The calling thread's wait hook (zv_io_set_wait_hook): NULL nearly always. */
@@ -96,7 +101,7 @@ int zv_io_ring_new(unsigned entries, zv_io_ring **out)
         free(r);
         return rc;
     }
-    r->behind_fd = r->pend_fd = r->lost_fd = -1;
+    r->behind_fd = r->pend_fd = -1;
     *out = r;
     return 0;
 }
@@ -132,8 +137,8 @@ static void cancel(zv_io_ring *r)
             continue;
         if (rc < 0)
             return;
+        seen += cqe->user_data != BEHIND; /* (a write behind's that failed to submit) */
         io_uring_cqe_seen(&r->ring, cqe);
-        seen++;
     }
 }
 
@@ -158,14 +163,19 @@ static ssize_t wait_plain(zv_io_ring *r)
     struct io_uring_cqe *cqe;
     ssize_t res;
     int rc;
-    while ((rc = io_uring_wait_cqe(&r->ring, &cqe)) == -EINTR)
-        if (r->stop && *r->stop) {
-            cancel(r);
-            return -EINTR;
-        }
-    if (rc < 0)
-        return rc;
-    res = cqe->res;
+    for (;;) {
+        while ((rc = io_uring_wait_cqe(&r->ring, &cqe)) == -EINTR)
+            if (r->stop && *r->stop) {
+                cancel(r);
+                return -EINTR;
+            }
+        if (rc < 0)
+            return rc;
+        res = cqe->res;
+        if (cqe->user_data != BEHIND) /* (a write behind's that failed to submit: passed over) */
+            break;
+        io_uring_cqe_seen(&r->ring, cqe);
+    }
     io_uring_cqe_seen(&r->ring, cqe);
     return res;
 }
@@ -215,9 +225,30 @@ static ssize_t write_now(zv_io_ring *r, int fd, const void *buf, size_t n, int64
     return complete(r);
 }
 
+/* The failure kept for fd (any with fd -1), taken: told once; or 0. */
+static int take_failure(zv_io_ring *r, int fd)
+{
+    for (uint32_t i = 0; i < r->n_lost; i++)
+        if (fd < 0 || r->lost[i].fd == fd) {
+            int err = r->lost[i].err;
+            r->lost[i] = r->lost[--r->n_lost];
+            return err;
+        }
+    return 0;
+}
+
+static int has_failed(const zv_io_ring *r, int fd)
+{
+    for (uint32_t i = 0; i < r->n_lost; i++)
+        if (r->lost[i].fd == fd)
+            return 1;
+    return 0;
+}
+
 /* The write behind after `res` of its bytes went: the rest written now
  * (a short write goes on from where it stopped); a failure is kept for
- * its descriptor. */
+ * its descriptor, its first one (writes behind wait while the table is
+ * nearly full, so there is room for the one in flight and the gathered). */
 static void finish(zv_io_ring *r, ssize_t res)
 {
     int fd = r->behind_fd;
@@ -226,10 +257,8 @@ static void finish(zv_io_ring *r, ssize_t res)
     while (res > 0 && (done += (size_t)res) < r->behind_len)
         res = write_now(r, fd, r->behind + done, r->behind_len - done,
                         r->behind_at < 0 ? -1 : r->behind_at + (int64_t)done);
-    if (res <= 0 && r->lost_fd < 0) {
-        r->lost_fd = fd;
-        r->lost_err = res < 0 ? (int)res : -EIO;
-    }
+    if (res <= 0 && !has_failed(r, fd) && r->n_lost < LOST_MAX)
+        r->lost[r->n_lost].fd = fd, r->lost[r->n_lost++].err = res < 0 ? (int)res : -EIO;
 }
 
 /* Wait for the write behind in flight, if any, and finish it. */
@@ -251,14 +280,18 @@ static void settle(zv_io_ring *r)
 }
 
 /* The gathered writes become the write behind in flight, once the one
- * before them is done (written at once if they cannot be submitted). */
+ * before them is done; dropped if that one failed on their descriptor
+ * (the file ends where the failure left it, and the failure is told). */
 static void launch(zv_io_ring *r)
 {
     struct io_uring_sqe *sqe;
     uint8_t *b = r->behind;
+    int rc = -EBUSY;
     settle(r);
-    if (r->pend_fd < 0)
+    if (r->pend_fd < 0 || has_failed(r, r->pend_fd)) {
+        r->pend_fd = -1, r->pend_len = 0;
         return;
+    }
     r->behind = r->pend, r->pend = b;
     r->behind_fd = r->pend_fd, r->behind_len = r->pend_len, r->behind_at = r->pend_at;
     r->pend_fd = -1, r->pend_len = 0;
@@ -266,13 +299,15 @@ static void launch(zv_io_ring *r)
         io_uring_prep_write(sqe, r->behind_fd, r->behind, (unsigned)r->behind_len,
                             (uint64_t)r->behind_at);
         io_uring_sqe_set_data64(sqe, BEHIND);
-        if (io_uring_submit(&r->ring) >= 0) {
+        if ((rc = io_uring_submit(&r->ring)) >= 0) {
             r->launched_ns = now_ns();
             return;
         }
     }
-    /* not submitted: nothing to wait for, so written now */
-    finish(r, write_now(r, r->behind_fd, r->behind, r->behind_len, r->behind_at));
+    /* not submitted: a failure (not written again here, since the entry may
+     * still go with the next submission; its completion is then passed
+     * over: zv_io_wait and cancel take only a request's) */
+    finish(r, rc);
 }
 
 /* Every write behind done: the one in flight, then the gathered ones. */
@@ -301,18 +336,15 @@ ssize_t zv_io_write_behind(zv_io_ring *r, int fd, const struct iovec *iov, int n
 {
     struct io_uring_cqe *cqe;
     size_t len = 0;
-    int lost;
-    if (r->lost_fd >= 0 && r->lost_fd == fd) { /* an earlier one failed: told once */
-        lost = r->lost_err;
-        r->lost_fd = -1;
+    int lost = take_failure(r, fd);
+    if (lost) /* an earlier one failed: told once */
         return lost;
-    }
     for (int i = 0; i < n_iov; i++)
         len += iov[i].iov_len;
     /* a scheduler's wait hook must see every wait, a read in flight would
-     * take the completion, and one failure is kept at a time: then, and
-     * for a large write, it waits */
-    if (len > BEHIND_BYTES || tl_hook || r->reading || r->lost_fd >= 0 ||
+     * take the completion, and the failures kept need room for two more:
+     * then, and for a large write, it waits */
+    if (len > BEHIND_BYTES || tl_hook || r->reading || r->n_lost >= LOST_MAX - 1 ||
         (!r->behind && !(r->behind = malloc(BEHIND_BYTES))) ||
         (!r->pend && !(r->pend = malloc(BEHIND_BYTES))))
         return zv_io_writev(r, fd, iov, n_iov, offset);
@@ -332,13 +364,8 @@ ssize_t zv_io_write_behind(zv_io_ring *r, int fd, const struct iovec *iov, int n
 
 int zv_io_flush(zv_io_ring *r, int fd)
 {
-    int lost = 0;
     drain(r);
-    if (r->lost_fd >= 0 && (fd < 0 || r->lost_fd == fd)) {
-        lost = r->lost_err;
-        r->lost_fd = -1;
-    }
-    return lost;
+    return take_failure(r, fd);
 }
 
 static ssize_t complete(zv_io_ring *r)

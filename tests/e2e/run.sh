@@ -62,13 +62,14 @@ out= err=$(<lost.txt); n_checks=$((n_checks + 1))
 [ "$status" = 1 ] && grep -q 'channel /dev/stdout: a write failed after the guest went on: Bad file descriptor' lost.txt
 check "a write that failed after the guest went on is said, exit 1" $?
 # writes to a file gathered (io/ring.c) are all out once the guest's fsync
-# returns, while the guest runs on
+# returns, while the guest runs on without I/O (else the last ones would
+# wait for its end)
 "$zvm" run --timeout 60 "$guests/channels.wasm" sync 64 > synced.bin 2> synced.txt &
 pid=$!
-for _ in $(seq 200); do grep -q synced synced.txt && break; sleep 0.1; done
+for _ in $(seq 200); do [ "$(stat -c %s synced.bin)" = 65536 ] && break; sleep 0.1; done
 out=$(stat -c %s synced.bin) err=$(<synced.txt); status=running; n_checks=$((n_checks + 1))
 kill "$pid"; wait "$pid" 2> /dev/null
-[ "$out" = 65536 ] && [ "$err" = synced ]; check "fsync writes out what was gathered" $?
+[ "$out" = 65536 ]; check "fsync writes out what was gathered" $?
 # isatty() is true only on a terminal (stdio then writes line by line)
 zrun run "$guests/channels.wasm" tty
 [ "$out" = "isatty 0 0 0" ]; check "no terminal: isatty 0" $?

@@ -466,6 +466,28 @@ Test(io, a_failed_write_behind_is_told_once)
     close(fd);
 }
 
+/* Two descriptors whose writes behind fail, one in flight and one
+ * gathered behind it: each failure is kept and told once, on its own. */
+Test(io, failures_of_two_descriptors_are_each_told)
+{
+    char p[256];
+    struct iovec v = {"abc", 3};
+    int a, b;
+    write_file("ro2", "x");
+    path_of("ro2", p, sizeof p);
+    cr_assert_geq(a = open(p, O_RDONLY), 0);
+    cr_assert_geq(b = open(p, O_RDONLY), 0);
+    cr_assert_eq(zv_io_write_behind(ring, a, &v, 1, -1), 3, "in flight");
+    cr_assert_eq(zv_io_write_behind(ring, b, &v, 1, -1), 3, "gathered, or in flight after a's");
+    cr_assert_eq(zv_io_flush(ring, 99), 0, "both written: neither is 99's");
+    cr_assert_eq(zv_io_flush(ring, b), -EBADF);
+    cr_assert_eq(zv_io_flush(ring, a), -EBADF);
+    cr_assert_eq(zv_io_flush(ring, a), 0, "told once");
+    cr_assert_eq(zv_io_flush(ring, b), 0, "told once");
+    close(a);
+    close(b);
+}
+
 /* A channel's writes behind: freeing the ring waits for the one in flight. */
 Test(io, freeing_the_ring_waits_for_a_write_behind)
 {
