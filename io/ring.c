@@ -225,24 +225,24 @@ static ssize_t write_now(zv_io_ring *r, int fd, const void *buf, size_t n, int64
     return complete(r);
 }
 
-/* The failure kept for fd (any with fd -1), taken: told once; or 0. */
-static int take_failure(zv_io_ring *r, int fd)
+/* Where the failure kept for fd (any with fd -1) is, or -1. */
+static int failure_of(const zv_io_ring *r, int fd)
 {
     for (uint32_t i = 0; i < r->n_lost; i++)
-        if (fd < 0 || r->lost[i].fd == fd) {
-            int err = r->lost[i].err;
-            r->lost[i] = r->lost[--r->n_lost];
-            return err;
-        }
-    return 0;
+        if (fd < 0 || r->lost[i].fd == fd)
+            return (int)i;
+    return -1;
 }
 
-static int has_failed(const zv_io_ring *r, int fd)
+/* That failure, taken: told once; or 0. */
+static int take_failure(zv_io_ring *r, int fd)
 {
-    for (uint32_t i = 0; i < r->n_lost; i++)
-        if (r->lost[i].fd == fd)
-            return 1;
-    return 0;
+    int i = failure_of(r, fd), err;
+    if (i < 0)
+        return 0;
+    err = r->lost[i].err;
+    r->lost[i] = r->lost[--r->n_lost];
+    return err;
 }
 
 /* The write behind after `res` of its bytes went: the rest written now
@@ -257,7 +257,7 @@ static void finish(zv_io_ring *r, ssize_t res)
     while (res > 0 && (done += (size_t)res) < r->behind_len)
         res = write_now(r, fd, r->behind + done, r->behind_len - done,
                         r->behind_at < 0 ? -1 : r->behind_at + (int64_t)done);
-    if (res <= 0 && !has_failed(r, fd) && r->n_lost < LOST_MAX)
+    if (res <= 0 && failure_of(r, fd) < 0 && r->n_lost < LOST_MAX)
         r->lost[r->n_lost].fd = fd, r->lost[r->n_lost++].err = res < 0 ? (int)res : -EIO;
 }
 
@@ -265,18 +265,18 @@ static void finish(zv_io_ring *r, ssize_t res)
 static void settle(zv_io_ring *r)
 {
     struct io_uring_cqe *cqe;
+    ssize_t res;
     int rc;
     if (r->behind_fd < 0)
         return;
     while ((rc = io_uring_wait_cqe(&r->ring, &cqe)) == -EINTR) /* a file write: not for long */
         ;
+    res = rc;
     if (rc == 0) {
-        ssize_t res = cqe->res;
+        res = cqe->res;
         io_uring_cqe_seen(&r->ring, cqe);
-        finish(r, res);
-    } else {
-        finish(r, rc);
     }
+    finish(r, res);
 }
 
 /* The gathered writes become the write behind in flight, once the one
@@ -288,7 +288,7 @@ static void launch(zv_io_ring *r)
     uint8_t *b = r->behind;
     int rc = -EBUSY;
     settle(r);
-    if (r->pend_fd < 0 || has_failed(r, r->pend_fd)) {
+    if (r->pend_fd < 0 || failure_of(r, r->pend_fd) >= 0) {
         r->pend_fd = -1, r->pend_len = 0;
         return;
     }

@@ -324,11 +324,22 @@ Test(io, read_ahead_of_stdin_gives_back_what_it_did_not_give)
 
 /* ---- writes behind: regular files' writes return before they complete ---- */
 
+/* The file at path holds exactly want[0, n). */
+static void holds(const char *path, const char *want, size_t n)
+{
+    static char got[4 << 20];
+    int fd = open(path, O_RDONLY);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(read(fd, got, sizeof got), (ssize_t)n, "%s", path);
+    close(fd);
+    cr_assert_arr_eq(got, want, n, "%s", path);
+}
+
 /* Writes behind of every size (past 256 KiB they wait), reads on the same
  * ring between them: the file holds every byte in order. */
 Test(io, writes_behind_stay_in_order)
 {
-    static char want[3 << 20], got[3 << 20], chunk[400 << 10];
+    static char want[3 << 20], chunk[400 << 10];
     char p[256], b[8];
     size_t n = 0;
     int fd;
@@ -350,10 +361,7 @@ Test(io, writes_behind_stay_in_order)
     cr_assert_eq(zv_io_flush(ring, fd), 0);
     close(fd);
     close(src);
-    fd = open(p, O_RDONLY);
-    cr_assert_eq(read(fd, got, sizeof got), (ssize_t)n);
-    close(fd);
-    cr_assert_arr_eq(got, want, n);
+    holds(p, want, n);
 }
 
 /* Writes behind with no other request between them are gathered while
@@ -362,8 +370,8 @@ Test(io, writes_behind_stay_in_order)
  * Each file holds every byte where it was written. */
 Test(io, gathered_writes_behind_land_where_they_were_written)
 {
-    static char want[3][4 << 20], got[4 << 20], chunk[300 << 10];
-    size_t n[3] = {0}, end_b = 0;
+    static char want[3][4 << 20], chunk[300 << 10];
+    size_t n[3] = {0};
     int fd[3];
     char p[3][256];
     for (int f = 0; f < 3; f++) {
@@ -385,16 +393,11 @@ Test(io, gathered_writes_behind_land_where_they_were_written)
         cr_assert_eq(zv_io_write_behind(ring, fd[f], v, 2, at), (ssize_t)k);
         memcpy(want[f] + n[f], chunk, k);
         n[f] += k;
-        end_b = n[1];
     }
     for (int f = 0; f < 3; f++) {
-        size_t len = f == 1 ? end_b : n[f];
         cr_assert_eq(zv_io_flush(ring, fd[f]), 0);
         close(fd[f]);
-        fd[f] = open(p[f], O_RDONLY);
-        cr_assert_eq(read(fd[f], got, sizeof got), (ssize_t)len, "file %d", f);
-        cr_assert_arr_eq(got, want[f], len, "file %d", f);
-        close(fd[f]);
+        holds(p[f], want[f], n[f]);
     }
 }
 
