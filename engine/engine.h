@@ -77,7 +77,7 @@ typedef struct {
 /* Options of the translator itself (part of the cache key). */
 typedef struct {
     int interrupt_checks; /* unused: the entry check polls (rt_ops.h ZV_ENTER) */
-    int dirty_pages; /* every store marks its 4 KiB page in ctx->dirty (modules that fork) */
+    int dirty_pages; /* every store marks its card in ctx->dirty (modules that fork) */
     /* 1: memory through a base register even where the engine keeps the
      * GS base at the memory (seg.c): the build again after the compiler
      * crashed on the GS one, or left an access without its segment */

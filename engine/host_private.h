@@ -333,8 +333,7 @@ static inline int zv_host_mem_w(zv_ctx *ctx, uint32_t ptr, uint64_t len)
         for (uint64_t pg = ptr >> 16; pg <= (ptr + len - 1) >> 16; pg++)
             if (s->jailed[pg / 64] >> (pg % 64) & 1)
                 return 0;
-    if (ctx->dirty && len) /* the host writes there: a snapshot must restore it */
-        memset(ctx->dirty + (ptr >> 12), 1, (size_t)(((ptr + len - 1) >> 12) - (ptr >> 12) + 1));
+    zv_dirty_mark(ctx->dirty, ptr, len); /* the host writes there: a snapshot must restore it */
     return 1;
 }
 

@@ -310,7 +310,7 @@ struct zv_eng_module {
     uintptr_t text_lo, text_hi; /* its code, registered with trap.c */
     /* loaded from the baseline tier: where its optimised build will be */
     int baseline;
-    int forks;            /* built for a fork point: its code marks dirty pages */
+    int forks;            /* built for a fork point: its code marks the cards it writes */
     int fast_compile, no_interrupt_checks;
     char *cache_dir, *cc; /* the options it was loaded with (NULL: defaults) */
     int code_fd;          /* from an artifact: the memfd dl was loaded from (else -1) */
@@ -330,7 +330,7 @@ struct zv_eng_instance {
     uint64_t table_bytes;  /* own tables' slots now, 8 bytes each */
     const uint64_t *file_bytes; /* the host's in-memory files, in the budget too (or NULL) */
     zv_eng_fiber *fiber;   /* its own stack, made by the first zv_eng_fiber_call */
-    uint8_t *dirty;        /* ctx.dirty's storage: a byte per 4 KiB page (modules that fork) */
+    uint8_t *dirty;        /* ctx.dirty's storage: a byte per card, rt_abi.h (modules that fork) */
     void *user;
 };
 

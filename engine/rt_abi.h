@@ -35,8 +35,23 @@
 #include "engine/rt_value.h" /* the prelude pastes rt_value.h first */
 
 #include <setjmp.h>
+#include <string.h>
 
-#define ZV_ABI_VERSION 6
+#define ZV_ABI_VERSION 7
+
+/* The dirty map of modules that fork (zv_ctx.dirty, snapshot.c): a byte
+ * per 512-byte card of linear memory, 1 where the record wrote since the
+ * last restore. A card, not a page: an interpreter's record writes a few
+ * bytes (reference counts, list heads) on many pages, and the restore
+ * copies back the cards marked (perf/README.md "Snapshots by card"). */
+#define ZV_DIRTY_SHIFT 9
+#define ZV_DIRTY_PER_PAGE (UINT32_C(65536) >> ZV_DIRTY_SHIFT) /* per 64 KiB wasm page */
+static inline void zv_dirty_mark(uint8_t *dirty, uint64_t at, uint64_t n)
+{
+    if (dirty && n)
+        memset(dirty + (at >> ZV_DIRTY_SHIFT), 1,
+               (size_t)(((at + n - 1) >> ZV_DIRTY_SHIFT) - (at >> ZV_DIRTY_SHIFT) + 1));
+}
 
 /* A function reference: the code, its canonical type, and the instance it
  * belongs to (which may differ from the caller's). */
@@ -123,8 +138,8 @@ struct zv_ctx {
     uint32_t pad_;
     uintptr_t stack_limit;       /* hot: a function entered below this is exhaustion, or an
                                   * interrupt when it is ZV_STACK_LIMIT_INTERRUPTED (trap.c) */
-    uint8_t *dirty;              /* hot: 1 per 4 KiB page written since the last restore,
-                                  * in modules compiled with dirty_pages (snapshot.c); or NULL */
+    uint8_t *dirty;              /* hot: 1 per card written since the last restore
+                                  * (ZV_DIRTY_SHIFT), in modules compiled with dirty_pages; or NULL */
     zv_value *globals;           /* globals: defined ones inline in the instance */
     zv_value **global_ptrs;      /* every global's cell (imported ones elsewhere) */
     zv_table **tables;

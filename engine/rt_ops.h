@@ -370,20 +370,16 @@ ZV_STORE(i64_store32, uint32_t, L)
 ZV_STORE(v128_store, V, V)
 
 /* The write barrier of modules that fork (snapshot.c restores only the
- * pages marked): after a store of n bytes at a + off, both pages it may
- * touch. One byte per 4 KiB page of the 4 GiB space; the store trapped
- * already if the address is past the memory. */
+ * cards marked, rt_abi.h): after a store of n bytes at a + off, both cards
+ * it may touch; the store trapped already if the address is past the
+ * memory. */
 #define ZV_DIRTY(dirty, a, off, n)                                                                 \
     do {                                                                                           \
         uint64_t e_ = (uint64_t)(a) + (uint64_t)(off);                                             \
-        (dirty)[e_ >> 12] = 1;                                                                     \
-        (dirty)[(e_ + (n)-1) >> 12] = 1;                                                           \
+        (dirty)[e_ >> ZV_DIRTY_SHIFT] = 1;                                                         \
+        (dirty)[(e_ + (n)-1) >> ZV_DIRTY_SHIFT] = 1;                                               \
     } while (0)
-static inline void zv_dirty_range(C *ctx, uint64_t at, uint64_t n)
-{
-    if (ctx->dirty && n)
-        memset(ctx->dirty + (at >> 12), 1, (size_t)(((at + n - 1) >> 12) - (at >> 12) + 1));
-}
+static inline void zv_dirty_range(C *ctx, uint64_t at, uint64_t n) { zv_dirty_mark(ctx->dirty, at, n); }
 
 static inline I zv_op_memory_size(C *ctx) { return ctx->memory->pages; }
 static inline I zv_op_memory_grow(C *ctx, I d) { return ctx->host->memory_grow(ctx, d); }
