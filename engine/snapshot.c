@@ -120,8 +120,9 @@ int zv_eng_snapshot_take(zv_eng_instance *inst, int how, zv_eng_snapshot **out)
     }
     if (inst->own_memory && (rc = take_memory(inst->own_memory, s)))
         goto fail;
-    if (inst->dirty) /* clean from here: only what a record writes is marked */
-        memset(inst->dirty, 0, (size_t)inst->max_pages * ZV_DIRTY_PER_PAGE);
+    if (inst->dirty) /* clean from here: only what a record writes is marked (a restore
+                      * reads the snapshot's cards only, and clears those of grown pages) */
+        memset(inst->dirty, 0, (size_t)inst->own_memory->pages * ZV_DIRTY_PER_PAGE);
     rc = -ENOMEM;
     s->n_globals = info->n_globals - info->n_imported_globals;
     if (!(s->globals = calloc(s->n_globals + 1, sizeof *s->globals)) ||
@@ -183,14 +184,13 @@ static void restore_dirty(uint8_t *base, uint8_t *dirty, const uint8_t *image, u
 {
     const uint64_t none = UINT64_MAX;
     uint64_t run = none; /* the first card of the run being gathered */
+    _Static_assert(ZV_DIRTY_PER_PAGE % 64 == 0, "a memory's marks are whole steps of 64");
     for (uint64_t c = 0; c < cards; c += 64) {
-        uint64_t from = c;
-        while (c < cards && clean64(dirty + c))
-            c += 64;
-        if (c > from && run != none)
-            copy_back(base, image, run, from), run = none;
-        if (c == cards)
-            break;
+        if (clean64(dirty + c)) {
+            if (run != none)
+                copy_back(base, image, run, c), run = none;
+            continue;
+        }
         for (uint64_t k = c; k < c + 64; k++) {
             if (dirty[k] && run == none)
                 run = k;

@@ -438,12 +438,15 @@ Test(snapshot, every_record_starts_from_the_fork_point, .timeout = 60)
 
 Test(snapshot, the_same_without_snapshots, .timeout = 60) { forker_records(1, 1); }
 
-/* Cards (snapshot.c restores the 512-byte cards a record marked): the
- * set-up writes a pattern over [4096, 65536), the end of the memory; each
- * record answers '1' if it finds the pattern whole, then changes it where a
- * card's edge can be missed: an i64 store across one (4604..4611), a fill
- * and a copy over runs of cards, the host's fd_read of the record (600
- * bytes at 12000) and the memory's last word. */
+/* Cards (snapshot.c restores the 512-byte cards a record marked, scanning
+ * 64 marks a step): the set-up writes a pattern over [4096, 131072), the
+ * end of the memory's two pages (256 cards, four steps); each record
+ * answers '1' if it finds the pattern whole, then changes it where a card's
+ * edge can be missed: an i64 store across one (4604..4611), a fill and a
+ * copy over runs of cards, the host's fd_read of the record (600 bytes at
+ * 12000), a fill across steps 0 and 1 (32000..33499), the last word of
+ * step 1 (its run ends where the clean step 2 begins) and the memory's
+ * last word. */
 static const char *const CARDS =
     "(module\n"
     "  (import \"wasi_snapshot_preview1\" \"fd_read\" (func $read (param i32 i32 i32 i32) (result "
@@ -451,7 +454,7 @@ static const char *const CARDS =
     "  (import \"wasi_snapshot_preview1\" \"fd_write\" (func $write (param i32 i32 i32 i32) "
     "(result i32)))\n"
     "  (import \"zvm\" \"fork\" (func $fork (result i32)))\n"
-    "  (memory 1)\n"
+    "  (memory 2)\n"
     "  (func $pat (param $i i32) (result i32)\n"
     "    (i32.and (i32.add (i32.mul (local.get $i) (i32.const 7)) (i32.const 3)) (i32.const "
     "255)))\n"
@@ -459,21 +462,23 @@ static const char *const CARDS =
     "    (local.set $i (i32.const 4096))\n"
     "    (loop $set (i32.store8 (local.get $i) (call $pat (local.get $i)))\n"
     "      (local.set $i (i32.add (local.get $i) (i32.const 1)))\n"
-    "      (br_if $set (i32.lt_u (local.get $i) (i32.const 65536))))\n"
+    "      (br_if $set (i32.lt_u (local.get $i) (i32.const 131072))))\n"
     "    (drop (call $fork))\n"
     "    (local.set $ok (i32.const 49)) (local.set $i (i32.const 4096))\n"
     "    (loop $check\n"
     "      (if (i32.ne (i32.load8_u (local.get $i)) (call $pat (local.get $i)))\n"
     "        (then (local.set $ok (i32.const 48))))\n"
     "      (local.set $i (i32.add (local.get $i) (i32.const 1)))\n"
-    "      (br_if $check (i32.lt_u (local.get $i) (i32.const 65536))))\n"
+    "      (br_if $check (i32.lt_u (local.get $i) (i32.const 131072))))\n"
     "    (i32.store8 (i32.const 100) (local.get $ok))\n"
     "    (i64.store (i32.const 4604) (i64.const -1))\n"
     "    (memory.fill (i32.const 6000) (i32.const 0) (i32.const 1300))\n"
     "    (memory.copy (i32.const 9000) (i32.const 20000) (i32.const 700))\n"
     "    (i32.store (i32.const 0) (i32.const 12000)) (i32.store (i32.const 4) (i32.const 600))\n"
     "    (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 16)))\n"
+    "    (memory.fill (i32.const 32000) (i32.const 0) (i32.const 1500))\n"
     "    (i32.store (i32.const 65532) (i32.const 0))\n"
+    "    (i32.store (i32.const 131068) (i32.const 0))\n"
     "    (i32.store (i32.const 0) (i32.const 100)) (i32.store (i32.const 4) (i32.const 1))\n"
     "    (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16)))))\n";
 
