@@ -444,7 +444,8 @@ Test(snapshot, the_same_without_snapshots, .timeout = 60) { forker_records(1, 1)
  * answers '1' if it finds the pattern whole, then changes it where a card's
  * edge can be missed: an i64 store across one (4604..4611), a fill and a
  * copy over runs of cards, the host's fd_read of the record (600 bytes at
- * 12000), a fill across steps 0 and 1 (32000..33499), the last word of
+ * 12000), a fill across steps 0 and 1 (32000..33499), eight whole cards
+ * (40960..45055: a word of marks set, then a clear one), the last word of
  * step 1 (its run ends where the clean step 2 begins) and the memory's
  * last word. */
 static const char *const CARDS =
@@ -477,6 +478,7 @@ static const char *const CARDS =
     "    (i32.store (i32.const 0) (i32.const 12000)) (i32.store (i32.const 4) (i32.const 600))\n"
     "    (drop (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 16)))\n"
     "    (memory.fill (i32.const 32000) (i32.const 0) (i32.const 1500))\n"
+    "    (memory.fill (i32.const 40960) (i32.const 0) (i32.const 4096))\n"
     "    (i32.store (i32.const 65532) (i32.const 0))\n"
     "    (i32.store (i32.const 131068) (i32.const 0))\n"
     "    (i32.store (i32.const 0) (i32.const 100)) (i32.store (i32.const 4) (i32.const 1))\n"
