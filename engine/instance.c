@@ -364,7 +364,8 @@ int zv_eng_instance_new(zv_eng_module *m, const zv_eng_limits *limits, zv_eng_re
             goto fail;
     }
     if (m->forks && info->n_memories && !info->n_imported_memories &&
-        !(inst->ctx.dirty = inst->dirty = calloc((size_t)inst->max_pages * ZV_DIRTY_PER_PAGE + 1, 1))) {
+        !(inst->ctx.dirty = inst->dirty =
+              calloc((size_t)inst->max_pages * ZV_DIRTY_PER_PAGE + 1, 1))) {
         rc = -ENOMEM;
         goto fail;
     }

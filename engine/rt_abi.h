@@ -139,7 +139,7 @@ struct zv_ctx {
     uintptr_t stack_limit;       /* hot: a function entered below this is exhaustion, or an
                                   * interrupt when it is ZV_STACK_LIMIT_INTERRUPTED (trap.c) */
     uint8_t *dirty;              /* hot: 1 per card written since the last restore
-                                  * (ZV_DIRTY_SHIFT), in modules compiled with dirty_pages; or NULL */
+                                  * (ZV_DIRTY_SHIFT), in modules built with dirty_pages; or NULL */
     zv_value *globals;           /* globals: defined ones inline in the instance */
     zv_value **global_ptrs;      /* every global's cell (imported ones elsewhere) */
     zv_table **tables;

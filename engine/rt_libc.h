@@ -2,7 +2,7 @@
  * rt_libc.h — the native forms of wasi-libc's memory and string routines
  * that the translator recognised (engine/libc_bind.h), as static inline C.
  * The translator pastes it after rt_ops.h, whose memory helpers it uses
- * (zv_oob, zv_dirty_range, zv_copy_bytes), into each generated file.
+ * (zv_oob, zv_copy_bytes; rt_abi.h's zv_dirty_mark), into each generated file.
  */
 #ifndef ZV_RT_LIBC_H
 #define ZV_RT_LIBC_H
@@ -22,7 +22,7 @@ static inline int zv_lib_memcpy(C *ctx, I d, I s, I n, I *r)
     if (ZV_UNLIKELY(zv_oob(d, n, size) || zv_oob(s, n, size) || ctx->memory->jailed ||
                     ((uint64_t)d < (uint64_t)s + n && (uint64_t)s < (uint64_t)d + n)))
         return 0;
-    zv_dirty_range(ctx, d, n);
+    zv_dirty_mark(ctx->dirty, d, n);
     memcpy(ctx->mem + d, ctx->mem + s, n);
     *r = d;
     return 1;
@@ -32,7 +32,7 @@ static inline int zv_lib_memmove(C *ctx, I d, I s, I n, I *r)
     uint64_t size = ctx->memory->size_bytes;
     if (ZV_UNLIKELY(zv_oob(d, n, size) || zv_oob(s, n, size) || ctx->memory->jailed))
         return 0;
-    zv_dirty_range(ctx, d, n);
+    zv_dirty_mark(ctx->dirty, d, n);
     memmove(ctx->mem + d, ctx->mem + s, n);
     *r = d;
     return 1;
@@ -41,7 +41,7 @@ static inline int zv_lib_memset(C *ctx, I d, I c, I n, I *r)
 {
     if (ZV_UNLIKELY(zv_oob(d, n, ctx->memory->size_bytes) || ctx->memory->jailed))
         return 0;
-    zv_dirty_range(ctx, d, n);
+    zv_dirty_mark(ctx->dirty, d, n);
     memset(ctx->mem + d, (int)(c & 0xff), n);
     *r = d;
     return 1;
@@ -96,7 +96,7 @@ static inline void zv_memory_init(C *ctx, I seg, I d, I s, I n)
 {
     if (zv_oob(d, n, ctx->memory->size_bytes) || zv_oob(s, n, ctx->data_sizes[seg]))
         ZV_TRAP(ctx, ZV_TRAP_MEMORY_OOB);
-    zv_dirty_range(ctx, d, n);
+    zv_dirty_mark(ctx->dirty, d, n);
     if (ZV_UNLIKELY(ctx->memory->jailed))
         zv_copy_bytes(ctx->mem + d, ctx->data_bytes[seg] + s, n);
     else

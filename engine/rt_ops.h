@@ -379,7 +379,6 @@ ZV_STORE(v128_store, V, V)
         (dirty)[e_ >> ZV_DIRTY_SHIFT] = 1;                                                         \
         (dirty)[(e_ + (n)-1) >> ZV_DIRTY_SHIFT] = 1;                                               \
     } while (0)
-static inline void zv_dirty_range(C *ctx, uint64_t at, uint64_t n) { zv_dirty_mark(ctx->dirty, at, n); }
 
 static inline I zv_op_memory_size(C *ctx) { return ctx->memory->pages; }
 static inline I zv_op_memory_grow(C *ctx, I d) { return ctx->host->memory_grow(ctx, d); }
@@ -403,7 +402,7 @@ static inline void zv_op_memory_fill(C *ctx, I d, I v, I n)
 {
     if (zv_oob(d, n, ctx->memory->size_bytes))
         ZV_TRAP(ctx, ZV_TRAP_MEMORY_OOB);
-    zv_dirty_range(ctx, d, n);
+    zv_dirty_mark(ctx->dirty, d, n);
     if (ZV_UNLIKELY(ctx->memory->jailed)) {
         volatile uint8_t *p = ctx->mem + d;
         for (I i = 0; i < n; i++)
@@ -417,7 +416,7 @@ static inline void zv_op_memory_copy(C *ctx, I d, I s, I n)
     uint64_t size = ctx->memory->size_bytes;
     if (zv_oob(d, n, size) || zv_oob(s, n, size))
         ZV_TRAP(ctx, ZV_TRAP_MEMORY_OOB);
-    zv_dirty_range(ctx, d, n);
+    zv_dirty_mark(ctx->dirty, d, n);
     if (ZV_UNLIKELY(ctx->memory->jailed))
         zv_copy_bytes(ctx->mem + d, ctx->mem + s, n);
     else

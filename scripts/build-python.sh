@@ -20,7 +20,7 @@
 # Tools/wasm/config.site-wasm32-wasi; the modules that would link host
 # libraries turned off), without debug info, with pymalloc as a native
 # build has it (upstream turns it off for WASI; with it the suite's string
-# and JSON work runs 15% faster, perf/README.md "CPython with pymalloc").
+# and JSON work runs 10% faster, perf/README.md "CPython with pymalloc").
 # Py_FinalizeEx is wrapped (-Wl,--wrap, guests/python/fast_exit.c): atexit
 # handlers and the flush of sys.stdout/sys.stderr run, the teardown does not.
 # A fetch that fails skips Python with a message and exits 0; no
