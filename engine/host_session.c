@@ -445,12 +445,8 @@ static void hex(const uint8_t d[32], char out[65])
  * told of stays on its channel, for the totals. */
 static void take_lost(zv_io_ring *r, zv_eng_channels *c)
 {
-    for (uint32_t i = 0; r && i < c->n_ch; i++)
-        if (c->ch[i].behind && c->ch[i].fd >= 0) { /* (even one that failed: its gathered writes) */
-            int lost = zv_io_flush(r, c->ch[i].fd);
-            if (!c->ch[i].lost)
-                c->ch[i].lost = lost;
-        }
+    for (uint32_t i = 0; i < c->n_ch; i++) /* (even one that failed: its gathered writes) */
+        zv_io_channel_flush(r, &c->ch[i]);
 }
 
 /* Close n channels: their totals, and etags where asked (m->etag). */

@@ -498,18 +498,13 @@ static uint32_t fd_sync(zv_ctx *ctx, uint32_t fd, int data_only)
 {
     zv_eng_session *s = S(ctx);
     zv_host_fd *d = zv_host_fd_get(s, fd);
-    zv_io_channel *c;
     if (!d)
         return WE_BADF;
     if (d->kind == ZV_FD_HOST)
         return zv_hdir_sync(d, data_only);
-    c = d->kind == ZV_FD_CHANNEL ? &s->cur->ch[d->channel] : NULL;
-    if (c && c->behind && c->fd >= 0) {
-        int lost = zv_io_flush(zv_host_ring(ctx), c->fd);
-        if (!c->lost)
-            c->lost = lost;
-    }
-    return c && c->lost ? WE_IO : WE_SUCCESS;
+    if (d->kind != ZV_FD_CHANNEL)
+        return WE_SUCCESS;
+    return zv_io_channel_flush(zv_host_ring(ctx), &s->cur->ch[d->channel]) ? WE_IO : WE_SUCCESS;
 }
 static uint32_t wasi_fd_sync(zv_ctx *ctx, uint32_t fd) { return fd_sync(ctx, fd, 0); }
 static uint32_t wasi_fd_datasync(zv_ctx *ctx, uint32_t fd) { return fd_sync(ctx, fd, 1); }

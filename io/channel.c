@@ -466,6 +466,16 @@ int64_t zv_io_channel_write(zv_io_ring *r, zv_io_channel *ch, const void *buf, i
     return size < 0 ? -EINVAL : zv_io_channel_writev(r, ch, &v, 1, offset);
 }
 
+int zv_io_channel_flush(zv_io_ring *r, zv_io_channel *ch)
+{
+    if (r && ch->behind && ch->fd >= 0) {
+        int lost = zv_io_flush(r, ch->fd);
+        if (!ch->lost)
+            ch->lost = lost;
+    }
+    return ch->lost;
+}
+
 int zv_io_channel_close(zv_io_channel *ch, uint8_t out[32])
 {
     int filled = 0;

@@ -139,6 +139,10 @@ int64_t zv_io_channel_readv(zv_io_ring *r, zv_io_channel *ch, const struct iovec
                             int64_t offset);
 int64_t zv_io_channel_writev(zv_io_ring *r, zv_io_channel *ch, const struct iovec *iov, int n_iov,
                              int64_t offset);
+/* A channel's writes behind (ch->behind) written and waited for, on ring r
+ * (NULL: none): their first failure stays in ch->lost, which is returned
+ * (0: none). */
+int zv_io_channel_flush(zv_io_ring *r, zv_io_channel *ch);
 
 /* Rebind an open channel to memory (the batch appliance's records): reads
  * come from [buf, buf+len), writes go to [buf, buf+cap) and mem_len counts
