@@ -18,11 +18,28 @@ fi
 tmp=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
-port=$((20000 + RANDOM % 40000))
-redis-server --port $port --bind 127.0.0.1 --dir "$tmp" --save "" --appendonly yes \
-    --logfile "$tmp/redis.log" &
-pid=$!
-for _ in $(seq 100); do redis-cli -p $port ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
+# A server on a random port; another once it exits (its port was taken), and
+# each waited for, as long as it runs, until it answers PONG and its own pid
+# (not another server's, that holds the port).
+start_redis() {
+    redis-server --port "$port" --bind 127.0.0.1 --dir "$tmp" --save "" --appendonly yes \
+        --logfile "$tmp/redis.log" &
+    pid=$!
+    for _ in $(seq 600); do
+        redis-cli -p "$port" ping 2>/dev/null | grep -q PONG &&
+            redis-cli -p "$port" info server | tr -d '\r' | grep -qx "process_id:$pid" && return 0
+        kill -0 $pid 2>/dev/null || break
+        sleep 0.05
+    done
+    kill $pid 2>/dev/null; wait $pid 2>/dev/null; pid=
+    return 1
+}
+for _ in $(seq 20); do
+    port=$((20000 + RANDOM % 40000))
+    start_redis && break
+done
+[ -n "$pid" ] || { echo "run.sh: redis-server did not start; its log:" >&2
+                   cat "$tmp/redis.log" >&2; exit 1; }
 rcli() { redis-cli -p $port "$@"; }
 
 echo "== pushing $(wc -l < "$examples/sample.log") lines of examples/sample.log into {logs}:in"
