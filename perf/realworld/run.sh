@@ -8,7 +8,7 @@
 # per workload, the geomean, and the load average before and after.
 #
 #   perf/realworld/run.sh [--build DIR] [--runs N] [--quick] [--work DIR]
-#                         [--compare VAR=VALUE] [--alt-zvm PATH] [--min]
+#                         [--compare VAR=VALUE] [--alt-zvm PATH] [--min] [--no-node]
 #
 # Programs (sources fetched at run time, never committed):
 #   sqlite  SQLite's amalgamation from the npm package better-sqlite3 and
@@ -37,10 +37,11 @@
 # commit), or with --compare, that binary with the variable set. --min:
 # each cell is the smallest of its runs instead (on a machine whose speed
 # drifts between rounds, minima compare where medians move; perf/README.md
-# "Dispatch loops; start-up's checks remembered").
+# "Dispatch loops; start-up's checks remembered"). --no-node: no node
+# column (an A/B of two zvm builds in half the time).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
-build=$src/build runs=5 quick=0 work= compare= alt_zvm= stat=median
+build=$src/build runs=5 quick=0 work= compare= alt_zvm= stat=median no_node=0
 while [ $# -gt 0 ]; do
     case $1 in
     --build) build=$(realpath "$2"); shift 2 ;;
@@ -50,8 +51,9 @@ while [ $# -gt 0 ]; do
     --compare) compare=$2; shift 2 ;;
     --alt-zvm) alt_zvm=$(realpath "$2"); shift 2 ;;
     --min) stat=smallest; shift ;;
+    --no-node) no_node=1; shift ;;
     *) echo "usage: $0 [--build DIR] [--runs N] [--quick] [--work DIR] [--compare VAR=VALUE]" \
-            "[--alt-zvm PATH] [--min]" >&2
+            "[--alt-zvm PATH] [--min] [--no-node]" >&2
        exit 2 ;;
     esac
 done
@@ -67,7 +69,7 @@ mkdir -p "$work"
 cd "$work"
 here=$src/perf/realworld
 export ZVM_CACHE=$work/cache ZVM_TIER=0 # the gcc -O2 tier from the first run
-node=$(command -v node || true)
+node=$([ $no_node = 1 ] || command -v node || true)
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
 
 # fetch PKG: Debian's source package PKG unpacked in deb/PKG (once)
@@ -256,14 +258,16 @@ for i in "${!workloads[@]}"; do
     nd=$([ -n "$node" ] && $stat < "t_${i}_node.txt" || echo 0)
     a=$([ -n "$label" ] && $stat < "t_${i}_alt.txt" || echo 0)
     awk -v w="${workloads[$i]%%$'\x1f'*}" -v n="$nat" -v z="$z" -v d="$nd" -v a="$a" 'BEGIN {
-        printf "%-24s %10.0f %10.0f %9.2fx %10.0f %9.2fx", w, n, z, z / n, d, d / n
+        printf "%-24s %10.0f %10.0f %9.2fx", w, n, z, z / n
+        if (d > 0) printf " %10.0f %9.2fx", d, d / n; else printf " %10s %10s", "-", "-"
         if (a > 0) printf " %9.2fx", a / n
         printf "\n" }'
 done | tee table.txt
 # the geomean of each ratio column (the last one is alt/nat with --compare or --alt-zvm)
 awk -v alt=$([ -n "$label" ] && echo 1 || echo 0) '{ o = NF - alt
-       zl += log($(o - 2) + 0); nl += log($o + 0); if (alt) al += log($NF + 0); k++ }
-    END { printf "%-24s %10s %10s %9.2fx %10s %9.2fx", "geomean", "", "", exp(zl / k), "", exp(nl / k)
+       zl += log($(o - 2) + 0); if ($o != "-") nl += log($o + 0); if (alt) al += log($NF + 0); k++ }
+    END { printf "%-24s %10s %10s %9.2fx %10s", "geomean", "", "", exp(zl / k), ""
+          if (nl != "") printf " %9.2fx", exp(nl / k); else printf " %10s", "-"
           if (al) printf " %9.2fx", exp(al / k)
           printf "\n" }' table.txt
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
