@@ -534,7 +534,8 @@ static int build_entry(const zv_val_module *m, const zv_eng_opts *opts, const ch
                        const uint8_t key[KEY_BYTES], zv_eng_err *err)
 {
     zv_eng_translate_opts topts = {!(opts && opts->no_interrupt_checks),
-                                   zv_eng_build_forks(m, opts), 0};
+                                   zv_eng_build_forks(m, opts), 0, NULL};
+    uint32_t *plan = NULL;
     char base[4200], so_path[4300];
     uint32_t *first = calloc((size_t)m->n_funcs - m->n_imported_funcs + 2, sizeof *first), n = 0;
     char **c_paths = NULL;
@@ -561,8 +562,9 @@ static int build_entry(const zv_val_module *m, const zv_eng_opts *opts, const ch
     snprintf(so_path, sizeof so_path, "%s.so", base);
     n = zv_eng_translate_split(m, zv_eng_env_number("ZVM_CC_UNIT_BYTES", UNIT_CODE_BYTES),
                                first);
-    if (!(c_paths = calloc(n, sizeof *c_paths)))
+    if (!(c_paths = calloc(n, sizeof *c_paths)) || zv_eng_tr_entry_plan(m, &plan))
         rc = -ENOMEM;
+    topts.entry_plan = plan;
     for (uint32_t k = 0; rc == 0 && k < n; k++)
         if (asprintf(&c_paths[k], "%s.%u.c", base, k) < 0)
             c_paths[k] = NULL, rc = -ENOMEM;
@@ -614,6 +616,7 @@ static int build_entry(const zv_val_module *m, const zv_eng_opts *opts, const ch
     }
     free(c_paths);
     free(first);
+    free(plan);
     unlink(so_path);
     unlink(base);
     return rc;

@@ -82,6 +82,9 @@ typedef struct {
      * GS base at the memory (seg.c): the build again after the compiler
      * crashed on the GS one, or left an access without its segment */
     int no_seg;
+    /* each function's entry check (internal.h zv_eng_tr_entry_plan), or
+     * NULL: the translator makes it */
+    const uint32_t *entry_plan;
 } zv_eng_translate_opts;
 
 typedef struct zv_eng_module zv_eng_module;

@@ -18,7 +18,7 @@
 extern const char zv_eng_prelude[];
 
 /* The translator's version: bump it when the generated code changes. */
-#define ZV_TRANSLATOR_VERSION 26
+#define ZV_TRANSLATOR_VERSION 27
 
 /* Bytes of one memory slot: 4 GiB addressable + 4 GiB guard (memory.c). */
 #define ZV_ENG_SLOT_BYTES (8ull << 30)
@@ -63,6 +63,12 @@ typedef struct {
 uint32_t zv_eng_translate_split(const zv_val_module *m, uint64_t unit_code, uint32_t *first);
 int zv_eng_translate_unit(const zv_val_module *m, const zv_eng_translate_opts *opts,
                           const zv_eng_unit *u, FILE *out);
+/* translate_entry.c: each defined function's entry check (plan[fi - the
+ * imported functions]): ZV_ENTRY_UNCHECKED, none, or the bytes its check's
+ * bound adds for the unchecked functions below it. 0 or -ENOMEM; *plan
+ * is the caller's to free. */
+#define ZV_ENTRY_UNCHECKED UINT32_MAX
+int zv_eng_tr_entry_plan(const zv_val_module *m, uint32_t **plan);
 /* translate.c for translate_module.c: functions [from, to) as C, the
  * prototype of function fi, and a value type's C type and zv_value field. */
 int zv_eng_translate_funcs(const zv_val_module *m, const zv_eng_translate_opts *opts,

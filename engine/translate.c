@@ -657,6 +657,7 @@ static int translate_func(tr *t, FILE *out, uint32_t fi)
     size_t body_len = 0;
     struct local_types d = {NULL, ty->n_params};
     uint64_t frame;
+    uint32_t plan;
     int rc;
 
     memset(t->max_depth, 0, sizeof t->max_depth);
@@ -694,8 +695,17 @@ static int translate_func(tr *t, FILE *out, uint32_t fi)
         /* (a frame past 2^30 bytes is exhaustion on any stack: the bound
          * stays an asm displacement, rt_ops.h ZV_ENTER) */
         frame = 2 * zv_eng_tr_frame_bytes(t) + 256;
-        fprintf(out, "  ZV_ENTER(ctx, %llu);\n",
-                (unsigned long long)(frame < (1ull << 30) ? frame : 1ull << 30));
+        plan = t->opts->entry_plan[fi - m->n_imported_funcs];
+        /* a light function is within its callers' checks (translate_entry.c;
+         * were its frame ever past the bound they count, it checks itself
+         * and the light chain below it) */
+        if (plan == ZV_ENTRY_UNCHECKED && frame > zv_eng_tr_entry_frame_bound(m, fi))
+            plan = ZV_ENTRY_LIGHT_MAX;
+        if (plan != ZV_ENTRY_UNCHECKED) {
+            frame += plan;
+            fprintf(out, "  ZV_ENTER(ctx, %llu);\n",
+                    (unsigned long long)(frame < (1ull << 30) ? frame : 1ull << 30));
+        }
         fwrite(body, 1, body_len, out);
         fprintf(out, "}\n\n");
         if (libc != ZV_LIBC_NONE)

@@ -143,7 +143,15 @@ uint32_t zv_eng_translate_split(const zv_val_module *m, uint64_t unit_code, uint
 int zv_eng_translate_unit(const zv_val_module *m, const zv_eng_translate_opts *opts,
                           const zv_eng_unit *u, FILE *out)
 {
+    zv_eng_translate_opts own = *opts;
+    uint32_t *plan = NULL;
     int rc;
+    if (!opts->entry_plan) { /* (a build of several units plans once: cache.c) */
+        if ((rc = zv_eng_tr_entry_plan(m, &plan)))
+            return rc;
+        own.entry_plan = plan;
+        opts = &own;
+    }
     if (zv_eng_seg_on()) /* rt_ops.h: where the compiler has __seg_gs */
         fputs(opts->no_seg ? "#define ZV_SEG_HOST 1\n#define ZV_SEG_NO_GS 1\n"
                            : "#define ZV_SEG_HOST 1\n", out);
@@ -167,6 +175,7 @@ int zv_eng_translate_unit(const zv_val_module *m, const zv_eng_translate_opts *o
     }
     if (rc == 0 && ferror(out))
         rc = -EIO;
+    free(plan);
     return rc;
 }
 

@@ -118,6 +118,11 @@ int zv_eng_tr_catch_values(tr *t, uint32_t at, uint32_t tag, uint32_t eh);
  * loop's dispatch and every target is a plain jump (1), else 0 (the
  * caller writes a switch), or -ENOMEM. */
 const uint8_t *zv_eng_tr_dispatch_end(const tr *t);
+/* translate_entry.c: the bound on function fi's frame that its callers'
+ * checks count if it has none (at least 2 * zv_eng_tr_frame_bytes + 256),
+ * and the most a check's bound adds for the light functions below it */
+#define ZV_ENTRY_LIGHT_MAX (16u << 10)
+uint64_t zv_eng_tr_entry_frame_bound(const zv_val_module *m, uint32_t fi);
 int zv_eng_tr_dispatch_table(tr *t, const zv_val_op *op);
 /* translate_dispatch.c: the sets of the dispatch starting at t->pos that
  * its targets can do instead (0 or -ENOMEM); whether the instruction

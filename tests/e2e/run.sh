@@ -87,6 +87,7 @@ expect_trap() { # expect_trap CODE MESSAGE ARGS...
 expect_trap 139 "timeout" --timeout 0.5 "$guests/hostile.wasm" loop
 expect_trap 130 "out of bounds memory access" "$guests/hostile.wasm" oob
 expect_trap 138 "call stack exhausted" "$guests/hostile.wasm" recurse
+expect_trap 138 "call stack exhausted" "$guests/hostile.wasm" recurse-io
 expect_trap 133 "integer divide by zero" "$guests/hostile.wasm" divzero
 expect_trap 130 "out of bounds memory access" --memory 4194304 "$guests/hostile.wasm" grow
 [[ "$out" == "memory.grow returned -1" ]]; check "memory.grow past --memory returns -1" $?

@@ -3,12 +3,15 @@
  *   loop       spins forever (stopped by --timeout)
  *   oob        loads far beyond the memory
  *   recurse    recurses without bound
+ *   recurse-io recurses without bound, each level calling the host below
+ *              two helper frames
  *   divzero    divides by zero
  *   grow       grows memory past the limit, then touches the last page
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static volatile int sink;
 
@@ -18,6 +21,21 @@ static int recurse(int n)
 {
     sink++;
     return recurse(n + 1) + sink;
+}
+
+/* A recursion whose every level calls down a chain of small helpers that
+ * no cycle passes (so their entries have no stack check: translate_entry.c)
+ * to a host call: at the deepest level, the host call runs below them, and
+ * the recursion's own check must have left room for both. */
+__attribute__((noinline)) static int io_leaf(int n)
+{
+    return (int)write(2, "", (size_t)(n & 0)); /* fd_write, of nothing */
+}
+__attribute__((noinline)) static int io_mid(int n) { return io_leaf(n + 1) + (int)sink; }
+static int recurse_io(int n)
+{
+    sink += io_mid(n);
+    return recurse_io(n + 1) + sink;
 }
 
 int main(int argc, char **argv)
@@ -32,6 +50,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(what, "recurse"))
         return recurse(0);
+    if (!strcmp(what, "recurse-io"))
+        return recurse_io(0);
     if (!strcmp(what, "divzero")) {
         volatile int seven = 7, zero = 0; /* volatile: a real i32.div_s */
         return seven / zero;
@@ -44,6 +64,6 @@ int main(int argc, char **argv)
         volatile char *last = (volatile char *)(uintptr_t)(__builtin_wasm_memory_size(0) * 65536u);
         return last[0]; /* one byte past the end: out of bounds */
     }
-    fprintf(stderr, "usage: hostile loop|oob|recurse|divzero|grow\n");
+    fprintf(stderr, "usage: hostile loop|oob|recurse|recurse-io|divzero|grow\n");
     return 2;
 }
