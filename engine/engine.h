@@ -262,7 +262,8 @@ void zv_eng_snapshot_free(zv_eng_snapshot *s);
  * whatever the thread does between zv_eng_run_begin and zv_eng_run_end
  * (instantiating, calling, resetting). zv_eng_interrupt(thread, epoch),
  * from any thread, stops that run at once if it is in generated code, or
- * at the next function entry if it is in a host call; a run that already
+ * at the next checked function entry if it is in a host call (every
+ * function that calls the host checks); a run that already
  * ended, or a later run of the same thread, is not touched, so a late
  * watchdog cannot stop the wrong record. It sends the thread
  * ZV_ENG_INTERRUPT_SIGNAL with the epoch (pthread_sigqueue), which the

@@ -15,9 +15,15 @@
  * exported, not the start, in no table or global: not a funcref), without
  * try or throw, goes unchecked (light) if its callers' checks cover it:
  * every check's bound adds the deepest chain of light functions below it,
- * each counted by a bound on its frame that needs no translation. A cycle
- * through indirect calls passes a funcref, which checks. A chain deeper
- * than ZV_ENTRY_LIGHT_MAX makes its head checked, so a bound grows by at most that.
+ * each counted by a bound on its frame that needs no translation, and the
+ * frame of a checked function it calls (which gcc may inline into it, ahead
+ * of that check). A cycle through indirect calls passes a funcref, which
+ * checks. A chain deeper than ZV_ENTRY_LIGHT_MAX makes its head checked,
+ * so a bound grows by at most that.
+ *
+ * The check is also the interrupt's poll after a signal that landed in host
+ * code (engine/trap.c): a function that calls an import keeps it, so a
+ * loop of host calls stops at its next one, as before.
  */
 #include "engine/translate_private.h"
 
@@ -38,7 +44,7 @@ uint64_t zv_eng_tr_entry_frame_bound(const zv_val_module *m, uint32_t fi)
 typedef struct {
     uint32_t n;           /* defined functions */
     uint32_t *first, *to; /* direct calls: callees of d in to[first[d] .. first[d + 1]) */
-    uint8_t *pinned;      /* a funcref, or has try/throw: always checked */
+    uint8_t *pinned;      /* a funcref, calls an import, or has try/throw: always checked */
 } call_graph;
 
 /* The direct calls between defined functions, and which functions must
@@ -59,8 +65,8 @@ static int build_graph(const zv_val_module *m, call_graph *g)
                         g->to[k++] = op.idx - base;
                     else
                         edges++;
-                } else if (op.op == ZV_OP_ref_func && op.idx >= base) {
-                    g->pinned[op.idx - base] = 1;
+                } else if (op.op == ZV_OP_call) { /* an import: the host's side */
+                    g->pinned[d] = 1;
                 } else if (op.op == ZV_OP_try_ || op.op == ZV_OP_throw_ || op.op == ZV_OP_rethrow ||
                            op.op == ZV_OP_delegate) {
                     g->pinned[d] = 1;
@@ -140,13 +146,21 @@ typedef struct {
     uint32_t *plan;
 } planner;
 
-static uint64_t deepest_light_callee(const planner *p, uint32_t d)
+/* The deepest chain of light callees below d (*light), and the largest
+ * frame of a checked one (*checked): inlined into d by gcc, that frame is
+ * part of d's, ahead of its own check. (Callees in other components are
+ * planned already; members of d's own component never count as light.) */
+static void callees(const planner *p, uint32_t d, uint64_t *light, uint64_t *checked)
 {
-    uint64_t most = 0;
-    for (uint32_t e = p->g->first[d]; e < p->g->first[d + 1]; e++)
-        if (p->plan[p->g->to[e]] == ZV_ENTRY_UNCHECKED && p->deep[p->g->to[e]] > most)
-            most = p->deep[p->g->to[e]];
-    return most;
+    *light = *checked = 0;
+    for (uint32_t e = p->g->first[d]; e < p->g->first[d + 1]; e++) {
+        uint32_t c = p->g->to[e];
+        uint64_t frame = zv_eng_tr_entry_frame_bound(p->m, p->m->n_imported_funcs + c);
+        if (p->plan[c] != ZV_ENTRY_UNCHECKED && frame > *checked)
+            *checked = frame;
+        else if (p->plan[c] == ZV_ENTRY_UNCHECKED && p->deep[c] > *light)
+            *light = p->deep[c];
+    }
 }
 
 static void plan_component(void *arg, const uint32_t *members, uint32_t n)
@@ -155,19 +169,18 @@ static void plan_component(void *arg, const uint32_t *members, uint32_t n)
     const call_graph *g = p->g;
     for (uint32_t k = 0; k < n; k++) {
         uint32_t d = members[k];
-        uint64_t below = 0, deep;
+        uint64_t light, checked, deep;
         int self = 0;
         for (uint32_t e = g->first[d]; e < g->first[d + 1]; e++)
             self |= g->to[e] == d;
-        /* (callees in other components are planned already; members of
-         * this one, if it has more than one, are never light) */
-        below = deepest_light_callee(p, d);
-        deep = zv_eng_tr_entry_frame_bound(p->m, p->m->n_imported_funcs + d) + below;
+        callees(p, d, &light, &checked);
+        deep = zv_eng_tr_entry_frame_bound(p->m, p->m->n_imported_funcs + d) +
+               (light > checked ? light : checked);
         if (n == 1 && !self && !g->pinned[d] && deep <= ZV_ENTRY_LIGHT_MAX) {
             p->plan[d] = ZV_ENTRY_UNCHECKED;
             p->deep[d] = deep;
-        } else {
-            p->plan[d] = (uint32_t)below; /* at most ZV_ENTRY_LIGHT_MAX */
+        } else { /* its own check sees its frame, inlined callees' included */
+            p->plan[d] = (uint32_t)light; /* at most ZV_ENTRY_LIGHT_MAX */
         }
     }
 }

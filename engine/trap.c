@@ -418,7 +418,7 @@ static int in_generated_code(uintptr_t pc)
 
 /* An interrupt raises the instance's flag and its stack limit past any
  * stack pointer, so the next function entry's one check (rt_ops.h
- * ZV_ENTER) fails and its slow path reads the flag: one compare a call
+ * ZV_ENTER; a function that calls the host has one: translate_entry.c) fails and its slow path reads the flag: one compare a call
  * instead of two (zv_eng_guarded sets the limit back for each call). */
 static void raise_interrupt(zv_ctx *ctx)
 {
@@ -432,7 +432,8 @@ static void raise_interrupt(zv_ctx *ctx)
  * generated code, nothing there holds a lock or a half-made host
  * structure, and the guest unwinds at once. Anywhere else (a host call,
  * libc, instantiation before the start function) the signal only
- * returns, and the poll at the next function entry stops the guest
+ * returns, and the poll at the next function entry that has one (every
+ * function that calls the host) stops the guest
  * (zv_eng_call raises the flag of a run marked before it began). The
  * program counter comes from the signal's machine context: REG_RIP is
  * x86-64 Linux (glibc). */

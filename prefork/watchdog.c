@@ -10,7 +10,9 @@
  * engine drops a signal whose epoch is not the thread's current run.
  * While a run is over its limit the watchdog signals it every
  * millisecond: a signal that lands in a host call only marks the run, and
- * the guest stops at its next function entry. It wakes every millisecond
+ * the guest stops at its next function entry that checks (every function
+ * that calls the host does: engine/translate_entry.c), or when a signal
+ * lands in its code. It wakes every millisecond
  * while some run is on and every 20 ms otherwise; freeing it wakes it at
  * once (a `zvm run` session used to wait up to 20 ms at exit for it).
  */

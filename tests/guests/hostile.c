@@ -25,8 +25,10 @@ static int recurse(int n)
 
 /* A recursion whose every level calls down a chain of small helpers that
  * no cycle passes (so their entries have no stack check: translate_entry.c)
- * to a host call: at the deepest level, the host call runs below them, and
- * the recursion's own check must have left room for both. */
+ * towards a host call: the recursion still ends as exhaustion, at its own
+ * check, and the host call at the deepest level runs. (The helpers' frames
+ * are far smaller than the host's headroom, so this does not prove that
+ * the recursion's bound counts them: test_entry does.) */
 __attribute__((noinline)) static int io_leaf(int n)
 {
     return (int)write(2, "", (size_t)(n & 0)); /* fd_write, of nothing */

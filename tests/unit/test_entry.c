@@ -1,8 +1,8 @@
 /*
  * test_entry.c — Criterion suite for engine/translate_entry.c: which
  * functions go without an entry check (on no cycle of calls, entered by
- * direct calls only, no try or throw, a chain below LIGHT_MAX) and how
- * much the checks above them add. That a recursion through unchecked
+ * direct calls only, no import call, try or throw, a chain below
+ * LIGHT_MAX) and how much the checks above them add. That a recursion through unchecked
  * helpers calling the host still ends as "call stack exhausted" is
  * tests/e2e/run.sh's (hostile.wasm recurse-io).
  */
@@ -73,9 +73,36 @@ Test(entry, the_start_a_global_funcref_and_ref_func_check)
                              &m, &b);
     cr_assert_eq(plan[0], 0, "the start");
     cr_assert_eq(plan[1], 0, "a global's funcref");
-    cr_assert_eq(plan[2], 0, "ref.func's");
+    cr_assert_eq(plan[2], 0, "declared for ref.func");
     cr_assert_eq(plan[3], ZV_ENTRY_UNCHECKED);
     cr_assert_eq(plan[4], zv_eng_tr_entry_frame_bound(m, 3));
+    free(plan);
+    zv_val_module_free(m);
+    free(b);
+}
+
+Test(entry, imports_try_throw_and_passive_segments_check)
+{
+    zv_val_module *m;
+    uint8_t *b;
+    uint32_t *plan = plan_of("(module (import \"env\" \"f\" (func $imp)) (tag $t)"
+                             "  (func $calls_import (call $imp))"
+                             "  (func $with_try (try (do nop) (catch $t)))"
+                             "  (func $throws (throw $t))"
+                             "  (func $wraps (call $calls_import))"
+                             "  (func (export \"e\") (call $wraps))"
+                             "  (func $passive) (elem func $passive))",
+                             &m, &b);
+    uint32_t base = m->n_imported_funcs;
+    cr_assert_eq(plan[0], 0, "a host call's caller polls, as before");
+    cr_assert_eq(plan[1], 0, "a try");
+    cr_assert_eq(plan[2], 0, "a throw");
+    cr_assert_eq(plan[3], ZV_ENTRY_UNCHECKED);
+    cr_assert_eq(plan[4],
+                 zv_eng_tr_entry_frame_bound(m, base + 3) +
+                     zv_eng_tr_entry_frame_bound(m, base + 0),
+                 "a light function counts a checked callee's frame (gcc may inline it)");
+    cr_assert_eq(plan[5], 0, "in a passive segment");
     free(plan);
     zv_val_module_free(m);
     free(b);
