@@ -6,8 +6,8 @@
  * function with a check cannot be shrink-wrapped or split by gcc, so a
  * small one that returns early saves its registers on every call (Lua's
  * `singlematch`: five pushes before the check, none without it). Without
- * any check, Lua's strings.lua ran 8% faster (perf/README.md "Entry checks
- * where recursion can be").
+ * any check, Lua's strings.lua ran 8% faster (perf/README.md "Three
+ * suspects measured, one kept").
  *
  * The check is needed where the stack can grow without bound, on a cycle
  * of calls, and where a host or an indirect call enters. A function that
