@@ -76,17 +76,8 @@ static int build_graph(const zv_val_module *m, call_graph *g)
         if (pass == 0 && !(g->to = malloc((edges ? edges : 1) * sizeof *g->to))) return -ENOMEM;
     }
     g->first[n] = k;
-    for (uint32_t i = 0; i < m->n_exports; i++)
-        if (m->exports[i].kind == ZV_EXT_FUNC && m->exports[i].index >= base)
-            g->pinned[m->exports[i].index - base] = 1;
-    for (uint32_t i = 0; i < m->n_elems; i++)
-        for (uint32_t j = 0; j < m->elems[i].n_items; j++)
-            if (m->elems[i].items[j].kind == ZV_CONST_REF_FUNC && m->elems[i].items[j].idx >= base)
-                g->pinned[m->elems[i].items[j].idx - base] = 1;
-    for (uint32_t i = 0; i < m->n_globals; i++)
-        if (!m->globals[i].imported && m->globals[i].init.kind == ZV_CONST_REF_FUNC &&
-            m->globals[i].init.idx >= base)
-            g->pinned[m->globals[i].init.idx - base] = 1;
+    for (uint32_t d = 0; d < n; d++) /* (C.refs: the validator's) */
+        g->pinned[d] |= m->refs[base + d];
     if (m->start >= (int64_t)base) g->pinned[m->start - base] = 1;
     return 0;
 }

@@ -619,6 +619,7 @@ static int module_new(const uint8_t *bytes, size_t size_bytes, const uint8_t *sh
         memcpy(x.m->sha256, sha256, sizeof x.m->sha256);
     else if ((rc = zv_val_sha256(bytes, size_bytes, x.m->sha256)))
         goto out;
+    x.m->refs = x.refs, x.refs = NULL;
     *out = x.m;
     x.m = NULL;
 out:
@@ -656,6 +657,7 @@ void zv_val_module_free(zv_val_module *m)
     free(m->exports);
     free(m->elems);
     free(m->datas);
+    free(m->refs);
     free(m);
 }
 

@@ -215,6 +215,9 @@ typedef struct {
     uint32_t n_exports;
     zv_val_export *exports;
     int64_t start; /* function index, or -1 */
+    /* C.refs, per function: 1 if a funcref may name it (exported, in an
+     * element segment or a constant expression), which ref.func requires */
+    uint8_t *refs;
     uint32_t n_elems;
     zv_val_elem *elems;
     uint32_t n_datas;
