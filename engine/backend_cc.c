@@ -2,12 +2,12 @@
  * backend_cc.c — the compile backend: the system C compiler turns the
  * translator's C into a shared object. gcc -O2 is the default; the flags
  * keep IEEE semantics exact (-frounding-math, -fsignaling-nans, no
- * contraction into FMA), keep recursion real so that a runaway guest hits
- * the stack guard (-fno-optimize-sibling-calls), and make every large frame
- * probe its pages so that it cannot jump over the guard
- * (-fstack-clash-protection), and calls the C library through the GOT,
- * bound at load, not through PLT stubs (-fno-plt: one jump less a call of
- * memcpy, memmove, memset or memchr by the bound wasi-libc routines). The compiler runs bounded (see the nanny
+ * contraction into FMA), make every large frame probe its pages so that it
+ * cannot jump over the guard (-fstack-clash-protection), and call the C
+ * library through the GOT, bound at load, not through PLT stubs (-fno-plt:
+ * one jump less a call of memcpy, memmove, memset or memchr by the bound
+ * wasi-libc routines). Calls may become jumps: those that recursion can
+ * pass cannot (rt_ops.h ZV_NO_TAIL). The compiler runs bounded (see the nanny
  * below): a module that would take more is "too large to compile". A
  * large module comes as several translation units: they compile side by
  * side, each under the same bounds, and are linked at the end. gcc and
@@ -35,8 +35,7 @@
 #define CC_FLAGS                                                                                   \
     "-std=gnu11", "-fPIC", "-fvisibility=hidden", "-fno-strict-aliasing",                          \
         "-frounding-math", "-fsignaling-nans", "-ffp-contract=off", "-fno-math-errno",             \
-        "-fno-optimize-sibling-calls", "-fstack-clash-protection", "-fno-plt", "-w",              \
-        "-Werror=implicit-function-declaration"
+        "-fstack-clash-protection", "-fno-plt", "-w", "-Werror=implicit-function-declaration"
 
 /* Find `cc` on PATH (or take it as a path). */
 static int find_cc(const char *cc, char *out, size_t n)
@@ -192,7 +191,7 @@ static void first_error(const char *log_path, char *out, size_t n)
 }
 
 #define MAX_HEAD 24 /* the compiler, -O, -march, CC_FLAGS, branch alignment, cost model, cselim,
-                     * goto duplication */
+                     * goto duplication, inlining */
 
 /* One compiler process under its nanny: started, then finished. */
 typedef struct {
@@ -382,6 +381,12 @@ int zv_eng_cc_build(const char *cc, int opt_level, char *const *c_paths, unsigne
      * (translate_dispatch.c) is more, with the moves of its loop's values */
     if (!zv_eng_cc_is_tcc(cc) && !strstr(cc, "clang"))
         head[n_head++] = "--param=max-goto-duplication-insns=40";
+    /* gcc -O2 inlines a function of at most 15 instructions unless its
+     * source said `inline` (then 70). The guest's source said it for its
+     * small helpers, but wasm does not keep the word: every function is
+     * taken as inline-declared (perf/README.md "Tail calls and inlining") */
+    if (!zv_eng_cc_is_tcc(cc) && !strstr(cc, "clang"))
+        head[n_head++] = "--param=max-inline-insns-auto=70";
     for (unsigned k = 0; rc == 0 && n > 1 && k < n; k++)
         if (asprintf(&o_paths[k], "%s.o", c_paths[k]) < 0)
             o_paths[k] = NULL, rc = -ENOMEM;

@@ -673,6 +673,7 @@ static int translate_func(tr *t, FILE *out, uint32_t fi)
         return rc;
     if (!(t->out = open_memstream(&body, &body_len)))
         return -ENOMEM;
+    t->no_tail = t->opts->entry_plan[fi - m->n_imported_funcs] != ZV_ENTRY_UNCHECKED;
     rc = translate_body(t, fi);
     fclose(t->out);
     t->out = NULL;

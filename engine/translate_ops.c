@@ -146,7 +146,7 @@ static int emit_call(tr *t, uint32_t type_idx, const char *fn, const char *ctx)
         fprintf(t->out, " %s r_ =", zv_eng_ctype(ty->results[0]));
     fprintf(t->out, " ((zv_ft%u)%s)(%s", type_idx, fn, strcmp(ctx, "ctx") ? "c_" : "ctx");
     emit_args(t, ty);
-    fprintf(t->out, ");");
+    fprintf(t->out, ");%s", t->no_tail ? " ZV_NO_TAIL();" : "");
     emit_callee_out(t, ctx);
     if ((rc = zv_eng_tr_set_types(t, base, ty->results, ty->n_results)))
         return rc;
@@ -168,7 +168,7 @@ static int emit_call_multi(tr *t, uint32_t type_idx, const char *fn, const char 
     fprintf(t->out, " zv_res%u r_ = ((zv_ft%u)%s)(%s", type_idx, type_idx, fn,
             strcmp(ctx, "ctx") ? "c_" : "ctx");
     emit_args(t, ty);
-    fprintf(t->out, ");");
+    fprintf(t->out, ");%s", t->no_tail ? " ZV_NO_TAIL();" : "");
     emit_callee_out(t, ctx);
     if ((rc = zv_eng_tr_set_types(t, base, ty->results, ty->n_results)))
         return rc;

@@ -82,6 +82,9 @@ typedef struct {
      * memory, checked */
     uint8_t spec_load;
     uint32_t spec_base, spec_off;
+    /* the function checks at entry (translate_entry.c): none of its calls
+     * may become a jump (rt_ops.h ZV_NO_TAIL) */
+    uint8_t no_tail;
 } tr;
 
 /* translate.c: room in *arr (cap elements of elem bytes) for element n,

@@ -155,6 +155,9 @@ Test(entry, the_translation_checks_where_the_plan_says)
     f2 = f1 ? strstr(f1, "wf2(zv_ctx *ctx, uint32_t L0) {") : NULL;
     cr_assert(f1 && f2);
     cr_assert_gt(strstr(f0, "ZV_ENTER"), f2, "neither the leaf nor its caller checks");
+    /* the calls of a function that checks are no tail calls; the others' may be */
+    const char *no_tail = strstr(f0, "ZV_NO_TAIL()");
+    cr_assert(no_tail && no_tail > f2, "only the export's call keeps its frame");
     unsigned long long bound = 0;
     const char *e = strstr(f2, "ZV_ENTER(ctx, ");
     cr_assert(e && sscanf(e, "ZV_ENTER(ctx, %llu)", &bound) == 1, "the export checks");
