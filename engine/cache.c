@@ -534,8 +534,9 @@ static int build_entry(const zv_val_module *m, const zv_eng_opts *opts, const ch
                        const uint8_t key[KEY_BYTES], zv_eng_err *err)
 {
     zv_eng_translate_opts topts = {!(opts && opts->no_interrupt_checks),
-                                   zv_eng_build_forks(m, opts), 0, NULL};
+                                   zv_eng_build_forks(m, opts), 0, NULL, NULL};
     uint32_t *plan = NULL;
+    uint8_t *shared = NULL;
     char base[4200], so_path[4300];
     uint32_t *first = calloc((size_t)m->n_funcs - m->n_imported_funcs + 2, sizeof *first), n = 0;
     char **c_paths = NULL;
@@ -562,9 +563,11 @@ static int build_entry(const zv_val_module *m, const zv_eng_opts *opts, const ch
     snprintf(so_path, sizeof so_path, "%s.so", base);
     n = zv_eng_translate_split(m, zv_eng_env_number("ZVM_CC_UNIT_BYTES", UNIT_CODE_BYTES),
                                first);
-    if (!(c_paths = calloc(n, sizeof *c_paths)) || zv_eng_tr_entry_plan(m, &plan))
+    if (!(c_paths = calloc(n, sizeof *c_paths)) || zv_eng_tr_entry_plan(m, &plan) ||
+        (n > 1 && zv_eng_tr_shared(m, first, n, &shared)))
         rc = -ENOMEM;
     topts.entry_plan = plan;
+    topts.shared = shared;
     for (uint32_t k = 0; rc == 0 && k < n; k++)
         if (asprintf(&c_paths[k], "%s.%u.c", base, k) < 0)
             c_paths[k] = NULL, rc = -ENOMEM;
@@ -617,6 +620,7 @@ static int build_entry(const zv_val_module *m, const zv_eng_opts *opts, const ch
     free(c_paths);
     free(first);
     free(plan);
+    free(shared);
     unlink(so_path);
     unlink(base);
     return rc;

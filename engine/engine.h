@@ -85,6 +85,10 @@ typedef struct {
     /* each function's entry check (internal.h zv_eng_tr_entry_plan), or
      * NULL: the translator makes it */
     const uint32_t *entry_plan;
+    /* a build in several units: per defined function (by index after the
+     * imports), 1 when another unit names it (internal.h zv_eng_tr_shared);
+     * the others are static. NULL: every function is shared */
+    const uint8_t *shared;
 } zv_eng_translate_opts;
 
 typedef struct zv_eng_module zv_eng_module;

@@ -18,7 +18,7 @@
 extern const char zv_eng_prelude[];
 
 /* The translator's version: bump it when the generated code changes. */
-#define ZV_TRANSLATOR_VERSION 29
+#define ZV_TRANSLATOR_VERSION 30
 
 /* Bytes of one memory slot: 4 GiB addressable + 4 GiB guard (memory.c). */
 #define ZV_ENG_SLOT_BYTES (8ull << 30)
@@ -69,11 +69,19 @@ int zv_eng_translate_unit(const zv_val_module *m, const zv_eng_translate_opts *o
  * is the caller's to free. */
 #define ZV_ENTRY_UNCHECKED UINT32_MAX
 int zv_eng_tr_entry_plan(const zv_val_module *m, uint32_t **plan);
+/* translate_entry.c: of a build split at first[0..n_units] (as
+ * zv_eng_translate_split wrote it), which defined functions another unit
+ * names: a direct call from there, or the last unit's descriptor (what a
+ * funcref may name, and the start). 0 or -ENOMEM; *shared is the caller's
+ * to free. */
+int zv_eng_tr_shared(const zv_val_module *m, const uint32_t *first, uint32_t n_units,
+                     uint8_t **shared);
 /* translate.c for translate_module.c: functions [from, to) as C, the
  * prototype of function fi, and a value type's C type and zv_value field. */
 int zv_eng_translate_funcs(const zv_val_module *m, const zv_eng_translate_opts *opts,
                            uint32_t from, uint32_t to, FILE *out);
-void zv_eng_emit_signature(FILE *out, const zv_val_module *m, uint32_t fi);
+void zv_eng_emit_signature(FILE *out, const zv_val_module *m, const zv_eng_translate_opts *opts,
+                           uint32_t fi);
 const char *zv_eng_ctype(uint8_t t);
 const char *zv_eng_value_field(uint8_t t);
 

@@ -165,7 +165,8 @@ typedef void (*zv_trampoline)(zv_ctx *ctx, void *fn, const zv_value *args, zv_va
 typedef struct zv_module_desc {
     uint32_t abi_version;
     uint32_t n_funcs;         /* defined functions */
-    void *const *funcs;       /* their code, in index order after the imports */
+    void *const *funcs;       /* their code, in index order after the imports; NULL for
+                               * one that no funcref names and is not the start */
     uint32_t n_types;
     const zv_trampoline *trampolines; /* per module type */
     /* The initial memory image: active data segments with constant offsets,

@@ -473,19 +473,22 @@ static void emit_named(FILE *out, const zv_val_module *m, uint32_t fi, const cha
     fprintf(out, ")");
 }
 
-void zv_eng_emit_signature(FILE *out, const zv_val_module *m, uint32_t fi)
+void zv_eng_emit_signature(FILE *out, const zv_val_module *m, const zv_eng_translate_opts *opts,
+                           uint32_t fi)
 {
-    emit_named(out, m, fi, "ZV_FN", "");
+    int local = opts->shared && !opts->shared[fi - m->n_imported_funcs];
+    emit_named(out, m, fi, local ? "static" : "ZV_FN", "");
 }
 
 /* A wasi-libc routine (libc_bind.h): its own translation is wfFI_wasm,
  * and wfFI tries the native form (rt_libc.h) first. Their types are
  * (i32, i32, i32) -> i32 and strlen's (i32) -> i32. */
-static void emit_libc_wrapper(FILE *out, const zv_val_module *m, uint32_t fi,
+static void emit_libc_wrapper(FILE *out, const zv_val_module *m,
+                              const zv_eng_translate_opts *opts, uint32_t fi,
                               zv_eng_libc_kind kind)
 {
     const char *args = kind == ZV_LIBC_STRLEN ? "L0" : "L0, L1, L2";
-    zv_eng_emit_signature(out, m, fi);
+    zv_eng_emit_signature(out, m, opts, fi);
     fprintf(out, " {\n  uint32_t r;\n  if (zv_lib_%s(ctx, %s, &r))\n    return r;\n"
                  "  return wf%u_wasm(ctx, %s);\n}\n\n",
             zv_eng_libc_names[kind], args, fi, args);
@@ -682,7 +685,7 @@ static int translate_func(tr *t, FILE *out, uint32_t fi)
         if (libc != ZV_LIBC_NONE)
             emit_named(out, m, fi, "static ZV_COLD", "_wasm");
         else
-            zv_eng_emit_signature(out, m, fi);
+            zv_eng_emit_signature(out, m, t->opts, fi);
         fprintf(out, " {\n");
         declare_locals(t, out, ty->n_params);
         /* a build for a fork point reads the base again after each call and
@@ -710,7 +713,7 @@ static int translate_func(tr *t, FILE *out, uint32_t fi)
         fwrite(body, 1, body_len, out);
         fprintf(out, "}\n\n");
         if (libc != ZV_LIBC_NONE)
-            emit_libc_wrapper(out, m, fi, libc);
+            emit_libc_wrapper(out, m, t->opts, fi, libc);
     }
     free(body);
     return rc;

@@ -201,3 +201,28 @@ int zv_eng_tr_entry_plan(const zv_val_module *m, uint32_t **out)
     *out = p.plan;
     return rc;
 }
+
+int zv_eng_tr_shared(const zv_val_module *m, const uint32_t *first, uint32_t n_units,
+                     uint8_t **out)
+{
+    uint32_t n = m->n_funcs - m->n_imported_funcs, base = m->n_imported_funcs;
+    call_graph g = {n, calloc((size_t)n + 1, sizeof(uint32_t)), NULL, calloc(n + 1, 1)};
+    uint32_t *unit = calloc((size_t)n + 1, sizeof *unit);
+    uint8_t *shared = calloc(n + 1, 1);
+    int rc = g.first && g.pinned && unit && shared ? build_graph(m, &g) : -ENOMEM;
+    for (uint32_t k = 0; rc == 0 && k < n_units; k++)
+        for (uint32_t f = first[k]; f < first[k + 1]; f++)
+            unit[f - base] = k;
+    for (uint32_t d = 0; rc == 0 && d < n; d++) {
+        /* the descriptor, in the last unit, names these (translate_module.c) */
+        if ((m->refs[base + d] || m->start == (int64_t)(base + d)) && unit[d] != n_units - 1)
+            shared[d] = 1;
+        for (uint32_t e = g.first[d]; e < g.first[d + 1]; e++)
+            if (unit[g.to[e]] != unit[d])
+                shared[g.to[e]] = 1;
+    }
+    free(g.first), free(g.to), free(g.pinned), free(unit);
+    if (rc) free(shared), shared = NULL;
+    *out = shared;
+    return rc;
+}

@@ -110,9 +110,16 @@ static void emit_data(FILE *out, const zv_val_module *m)
 static void emit_desc(FILE *out, const zv_val_module *m)
 {
     uint32_t n_defined = m->n_funcs - m->n_imported_funcs;
+    /* only what a funcref may name and the start are entered by address
+     * (exports, tables, globals, ref.func): the rest stay out, so that gcc
+     * sees every caller of a static function and may inline it, drop its
+     * unused arguments or clone it for constant ones */
     fprintf(out, "static void *const zv_funcs[] = {");
     for (uint32_t i = m->n_imported_funcs; i < m->n_funcs; i++)
-        fprintf(out, "(void *)wf%u, ", i);
+        if (m->refs[i] || m->start == (int64_t)i)
+            fprintf(out, "(void *)wf%u, ", i);
+        else
+            fprintf(out, "0, ");
     fprintf(out, "0};\nstatic const zv_trampoline zv_tramps[] = {");
     for (uint32_t i = 0; i < m->n_types; i++)
         fprintf(out, "zv_tramp%u, ", i);
@@ -158,13 +165,16 @@ int zv_eng_translate_unit(const zv_val_module *m, const zv_eng_translate_opts *o
     fputs(zv_eng_prelude, out);
     fprintf(out, "\n/* module %02x%02x%02x%02x... translated by zvm */\n", m->sha256[0],
             m->sha256[1], m->sha256[2], m->sha256[3]);
-    /* alone, functions are static (gcc sees every caller); split, they are
-     * shared between the units but not exported from the object */
+    /* alone, functions are static (gcc sees every caller); split, those
+     * that another unit names are shared between the units but not
+     * exported from the object, and the others are static */
     fprintf(out, "#define ZV_FN %s\n", u->split ? "__attribute__((visibility(\"hidden\")))"
                                                  : "static");
     emit_types(out, m);
     for (uint32_t i = m->n_imported_funcs; i < m->n_funcs; i++) {
-        zv_eng_emit_signature(out, m, i);
+        if (opts->shared && !opts->shared[i - m->n_imported_funcs] && (i < u->from || i >= u->to))
+            continue; /* another unit's own */
+        zv_eng_emit_signature(out, m, opts, i);
         fprintf(out, ";\n");
     }
     rc = zv_eng_translate_funcs(m, opts, u->from, u->to, out);

@@ -167,3 +167,49 @@ Test(entry, the_translation_checks_where_the_plan_says)
     zv_val_module_free(m);
     free(b);
 }
+
+Test(entry, a_split_build_shares_only_what_another_unit_names)
+{
+    zv_val_module *m;
+    uint8_t *b;
+    uint32_t *plan = plan_of("(module (import \"env\" \"f\" (func $imp))"
+                             "  (table 1 funcref) (elem (i32.const 0) $in_table)"
+                             "  " LEAF "\n  " MID
+                             "  (func $in_table (param i32) (result i32) (local.get 0))"
+                             "  (func $start) (start $start)"
+                             "  (func $main (export \"main\") (result i32)"
+                             "    (call $imp) (call $mid (i32.const 1)))"
+                             "  (func $last_leaf (param i32) (result i32) (local.get 0))"
+                             "  (func (export \"last\") (result i32) (call $last_leaf (i32.const 2))))",
+                             &m, &b);
+    uint32_t base = m->n_imported_funcs;
+    /* unit 0: leaf mid in_table start; unit 1: main last_leaf last */
+    uint32_t first[] = {base, base + 4, base + 7};
+    uint8_t *shared = NULL;
+    cr_assert_eq(zv_eng_tr_shared(m, first, 2, &shared), 0);
+    cr_assert_not_null(shared);
+    cr_assert_eq(shared[0], 0, "called from its own unit only");
+    cr_assert_eq(shared[1], 1, "called from the other unit");
+    cr_assert_eq(shared[2], 1, "in a table, which the last unit's descriptor names");
+    cr_assert_eq(shared[3], 1, "the start, which the descriptor names");
+    cr_assert_eq(shared[4], 0, "exported, but the descriptor is in its own unit");
+    cr_assert_eq(shared[5], 0, "called from its own unit only");
+    cr_assert_eq(shared[6], 0, "exported from the last unit");
+    free(shared);
+
+    /* the descriptor names only funcrefs and the start */
+    size_t c_len = 0;
+    char *c = NULL;
+    zv_eng_translate_opts opts = {0};
+    FILE *out = open_memstream(&c, &c_len);
+    cr_assert_eq(zv_eng_translate(m, &opts, out), 0);
+    fclose(out);
+    char want[128];
+    snprintf(want, sizeof want, "zv_funcs[] = {0, 0, (void *)wf%u, (void *)wf%u, (void *)wf%u, 0, "
+             "(void *)wf%u, 0};", base + 2, base + 3, base + 4, base + 6);
+    cr_assert_not_null(strstr(c, want), "%s", want);
+    free(c);
+    free(plan);
+    zv_val_module_free(m);
+    free(b);
+}
