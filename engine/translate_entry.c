@@ -24,6 +24,10 @@
  * The check is also the interrupt's poll after a signal that landed in host
  * code (engine/trap.c): a function that calls an import keeps it, so a
  * loop of host calls stops at its next one, as before.
+ *
+ * The same call graph says, for a build split in translation units, which
+ * functions another unit calls or names (zv_eng_tr_shared); the others
+ * are static, so that gcc sees all their callers.
  */
 #include "engine/translate_private.h"
 
