@@ -104,13 +104,15 @@ static inline int zv_popcnt64(uint64_t x)
         if (ZV_UNLIKELY(low_ < (ctx)->stack_limit))                                                \
             ZV_TRAP(ctx, (ctx)->interrupt ? ZV_TRAP_TIMEOUT : ZV_TRAP_EXHAUSTION);                 \
     } while (0)
-/* After each call in a function that checks at entry: an empty asm that
- * the call cannot pass, so the call is no tail call and the function's
- * frame stays while its callee runs, inlined or not. Every cycle of calls
- * passes a function that checks (translate_entry.c), so a runaway
- * recursion grows the stack until a check stops it, as Wasm requires,
- * while the C compiler may still turn the other functions' calls into
- * jumps (backend_cc.c). tcc makes no tail calls. */
+/* After each call in a function that the entry plan checks (one that a
+ * recursion, a funcref or the host can reach: translate_entry.c; not one
+ * that checks only for its own large frame, which is on no cycle): an
+ * empty asm that the call cannot pass, so the call is no tail call and the
+ * function's frame stays while its callee runs, inlined or not. Every
+ * cycle of calls passes such a function, so a runaway recursion grows the
+ * stack until a check stops it, as Wasm requires, while the C compiler may
+ * still turn the other functions' calls into jumps (backend_cc.c). tcc
+ * makes no tail calls. */
 #if defined(__TINYC__)
 #define ZV_NO_TAIL() ((void)0)
 #else

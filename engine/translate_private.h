@@ -82,8 +82,8 @@ typedef struct {
      * memory, checked */
     uint8_t spec_load;
     uint32_t spec_base, spec_off;
-    /* the function checks at entry (translate_entry.c): none of its calls
-     * may become a jump (rt_ops.h ZV_NO_TAIL) */
+    /* the entry plan checks the function (translate_entry.c): none of its
+     * calls may become a jump (rt_ops.h ZV_NO_TAIL) */
     uint8_t no_tail;
 } tr;
 
