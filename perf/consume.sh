@@ -54,8 +54,8 @@ redis-server "${server[@]}" --bind 127.0.0.1 --dir "$tmp" --save "" --appendonly
     --logfile "$tmp/redis.log" &
 pid=$!
 rcli() { redis-cli "${cli[@]}" "$@"; }
-for _ in $(seq 100); do rcli ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
-rcli ping 2>/dev/null | grep -q PONG ||
+source "$src/scripts/redis-wait.sh"
+wait_up $pid rcli ||
     { echo "redis-server did not start on port $port: $(tail -1 "$tmp/redis.log")" >&2; exit 1; }
 
 source "$src/perf/lib.sh" # log_records

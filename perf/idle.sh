@@ -72,14 +72,13 @@ idle "daemon mode with no jobs" "${pids[-1]}"
 
 # consume on an empty stream
 if command -v redis-server > /dev/null; then
+    source "$src/scripts/redis-wait.sh"
     for _ in $(seq 20); do
         port=$((20000 + RANDOM % 40000))
         redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$tmp" \
             --daemonize no > /dev/null 2>&1 &
         rpid=$!
-        sleep 0.3
-        redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break
-        kill $rpid 2>/dev/null || true
+        wait_up $rpid redis-cli -p "$port" && break
     done
     pids+=($rpid)
     redis-cli -p "$port" XADD in '*' data "one ERROR" > /dev/null

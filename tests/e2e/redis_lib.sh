@@ -27,21 +27,7 @@ start_scratch_redis() {
     wait_up $redis_pid redis-cli -p "$1"
 }
 
-# wait_up PID CLI...: until `CLI... ping` answers PONG (its data loaded) and
-# `info server` with PID's process_id (not another server's, that held the
-# port first); 1 if PID died first, or after 30 s (PID then killed).
-wait_up() {
-    local pid=$1
-    shift
-    for _ in $(seq 600); do
-        "$@" ping 2>/dev/null | grep -q PONG &&
-            "$@" info server 2>/dev/null | tr -d '\r' | grep -qx "process_id:$pid" && return 0
-        kill -0 "$pid" 2>/dev/null || return 1
-        sleep 0.05
-    done
-    kill "$pid" 2>/dev/null
-    return 1
-}
+source "$here/../../scripts/redis-wait.sh" # wait_up
 
 push() { # push STREAM N [PREFIX]: N entries "PREFIX i" through one pipe (RESP)
     awk -v s="$1" -v n="$2" -v p="${3:-line}" 'BEGIN {
