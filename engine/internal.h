@@ -68,6 +68,12 @@ int zv_eng_translate_unit(const zv_val_module *m, const zv_eng_translate_opts *o
  * bound adds for the unchecked functions below it. 0 or -ENOMEM; *plan
  * is the caller's to free. */
 #define ZV_ENTRY_UNCHECKED UINT32_MAX
+/* Is function fi entered by address (what a funcref may name: C.refs,
+ * and the start), not by direct calls only? */
+static inline int zv_eng_by_address(const zv_val_module *m, uint32_t fi)
+{
+    return m->refs[fi] || m->start == (int64_t)fi;
+}
 int zv_eng_tr_entry_plan(const zv_val_module *m, uint32_t **plan);
 /* translate_entry.c: of a build split at first[0..n_units] (as
  * zv_eng_translate_split wrote it), which defined functions another unit

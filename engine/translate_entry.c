@@ -69,20 +69,17 @@ static int build_graph(const zv_val_module *m, call_graph *g)
                         g->to[k++] = op.idx - base;
                     else
                         edges++;
-                } else if (op.op == ZV_OP_call) { /* an import: the host's side */
-                    g->pinned[d] = 1;
-                } else if (op.op == ZV_OP_try_ || op.op == ZV_OP_throw_ || op.op == ZV_OP_rethrow ||
-                           op.op == ZV_OP_delegate) {
-                    g->pinned[d] = 1;
+                } else if (op.op == ZV_OP_call || op.op == ZV_OP_try_ || op.op == ZV_OP_throw_ ||
+                           op.op == ZV_OP_rethrow || op.op == ZV_OP_delegate) {
+                    g->pinned[d] = 1; /* an import (the host's side), try or throw */
                 }
             }
         }
         if (pass == 0 && !(g->to = malloc((edges ? edges : 1) * sizeof *g->to))) return -ENOMEM;
     }
     g->first[n] = k;
-    for (uint32_t d = 0; d < n; d++) /* (C.refs: the validator's) */
-        g->pinned[d] |= m->refs[base + d];
-    if (m->start >= (int64_t)base) g->pinned[m->start - base] = 1;
+    for (uint32_t d = 0; d < n; d++)
+        g->pinned[d] |= zv_eng_by_address(m, base + d);
     return 0;
 }
 
@@ -219,7 +216,7 @@ int zv_eng_tr_shared(const zv_val_module *m, const uint32_t *first, uint32_t n_u
             unit[f - base] = k;
     for (uint32_t d = 0; rc == 0 && d < n; d++) {
         /* the descriptor, in the last unit, names these (translate_module.c) */
-        if ((m->refs[base + d] || m->start == (int64_t)(base + d)) && unit[d] != n_units - 1)
+        if (zv_eng_by_address(m, base + d) && unit[d] != n_units - 1)
             shared[d] = 1;
         for (uint32_t e = g.first[d]; e < g.first[d + 1]; e++)
             if (unit[g.to[e]] != unit[d])

@@ -116,7 +116,7 @@ static void emit_desc(FILE *out, const zv_val_module *m)
      * unused arguments or clone it for constant ones */
     fprintf(out, "static void *const zv_funcs[] = {");
     for (uint32_t i = m->n_imported_funcs; i < m->n_funcs; i++)
-        if (m->refs[i] || m->start == (int64_t)i)
+        if (zv_eng_by_address(m, i))
             fprintf(out, "(void *)wf%u, ", i);
         else
             fprintf(out, "0, ");
