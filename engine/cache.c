@@ -7,7 +7,8 @@
  * optimisation level and the translator options: collision-resistant,
  * because tenants share the cache. Entries are written to a temporary
  * file (mkstemp) and renamed into place, so concurrent writers leave one
- * good entry.
+ * good entry. What goes into that file, translated and compiled, is
+ * cache_build.c's.
  *
  * A cache entry is native code that zvm will dlopen, and dlopen runs an
  * ELF constructor before anything can be checked. So an entry is loaded
@@ -45,7 +46,6 @@
  */
 #include "engine/internal.h"
 
-#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -186,7 +186,7 @@ static int load_key(const char *dir, uint8_t key[KEY_BYTES], zv_eng_err *err)
 
 int zv_eng_translator_version(void) { return ZV_TRANSLATOR_VERSION; }
 
-static const char *cc_name(const zv_eng_opts *opts)
+const char *zv_eng_cache_cc(const zv_eng_opts *opts)
 {
     const char *env = getenv("ZVM_CC");
     if (opts && opts->cc)
@@ -194,7 +194,7 @@ static const char *cc_name(const zv_eng_opts *opts)
     return env && *env ? env : "gcc";
 }
 
-static int opt_level(const zv_eng_opts *opts) { return opts && opts->fast_compile ? 0 : 2; }
+int zv_eng_cache_opt_level(const zv_eng_opts *opts) { return opts && opts->fast_compile ? 0 : 2; }
 
 static int entry_path(const zv_val_module *m, const zv_eng_opts *opts, const char *dir,
                       char *path, size_t n, zv_eng_err *err)
@@ -203,14 +203,14 @@ static int entry_path(const zv_val_module *m, const zv_eng_opts *opts, const cha
     const char *isa = zv_eng_cc_isa();
     uint8_t key[32];
     int rc;
-    if ((rc = zv_eng_cc_identity(cc_name(opts), ident, sizeof ident))) {
+    if ((rc = zv_eng_cc_identity(zv_eng_cache_cc(opts), ident, sizeof ident))) {
         snprintf(err->msg, sizeof err->msg, "no C compiler ('%s' not found): build an "
-                 "artifact with zvm compile -o on a build host", cc_name(opts));
+                 "artifact with zvm compile -o on a build host", zv_eng_cache_cc(opts));
         return rc;
     }
     snprintf(key_text, sizeof key_text,
              "abi=%d translator=%d cc=%s O=%d interrupts=%d dirty=%d isa=%s seg=%d", ZV_ABI_VERSION,
-             ZV_TRANSLATOR_VERSION, ident, opt_level(opts), !(opts && opts->no_interrupt_checks),
+             ZV_TRANSLATOR_VERSION, ident, zv_eng_cache_opt_level(opts), !(opts && opts->no_interrupt_checks),
              zv_eng_build_forks(m, opts), isa ? isa : "-", zv_eng_seg_on());
     {
         zv_val_sha256_ctx h;
@@ -433,175 +433,31 @@ static void sweep_stale(const char *dir)
  * module is well within. */
 #define MAX_CODE_BYTES (64u << 20)
 
-static void local_v128(uint8_t type, uint32_t count, void *arg)
-{
-    if (type == ZV_V128 && count)
-        *(int *)arg = 1;
-}
-
-/* Does m use v128 anywhere: a type, a global, a local, a SIMD instruction? */
-int zv_eng_uses_simd(const zv_val_module *m)
-{
-    int found = 0;
-    for (uint32_t i = 0; i < m->n_types; i++) {
-        const zv_val_functype *t = &m->types[i];
-        for (uint32_t k = 0; k < t->n_params + t->n_results; k++)
-            found |= (k < t->n_params ? t->params[k] : t->results[k - t->n_params]) == ZV_V128;
-    }
-    for (uint32_t i = 0; i < m->n_globals; i++)
-        found |= m->globals[i].type.type == ZV_V128;
-    for (uint32_t f = m->n_imported_funcs; f < m->n_funcs && !found; f++) {
-        const uint8_t *p = m->bytes + m->funcs[f].code_offset;
-        const uint8_t *end = m->bytes + m->funcs[f].code_end;
-        zv_val_op op;
-        zv_val_err verr;
-        zv_val_func_locals(m, f, local_v128, &found);
-        while (!found && p < end && zv_val_op_next(m->bytes, &p, end, &op, &verr) == 0)
-            found = op.op >> 8 == 0xfd;
-    }
-    return found;
-}
-
-/* tcc (a fast baseline compiler) builds the generated C of modules without
- * SIMD; it has no vector types, so those go to gcc. */
-static const char *compiler_for(const zv_val_module *m, const zv_eng_opts *opts)
-{
-    const char *cc = cc_name(opts);
-    return zv_eng_cc_is_tcc(cc) && zv_eng_uses_simd(m) ? "gcc" : cc;
-}
-
-/* Wasm code per translation unit: about 2 MB of C, which gcc -O2 compiles
- * in a few hundred MB (perf/README.md "Large modules"); smaller modules
- * are one unit. $ZVM_CC_UNIT_BYTES changes it (tests split small modules). */
-#define UNIT_CODE_BYTES (256u << 10)
-
-/* Unit k's C in "<base>.<k>.c" (gcc picks the language from the suffix). */
-static int write_unit(const zv_val_module *m, const zv_eng_translate_opts *topts,
-                      const zv_eng_unit *u, const char *c_path, uint64_t *bytes)
-{
-    int fd = open(c_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600), rc;
-    FILE *f;
-    if (fd < 0)
-        return -errno;
-    if (!(f = fdopen(fd, "w"))) {
-        close(fd);
-        return -ENOMEM;
-    }
-    rc = zv_eng_translate_unit(m, topts, u, f);
-    *bytes += (uint64_t)ftello(f);
-    if (fclose(f) != 0 && rc == 0)
-        rc = -EIO;
-    return rc;
-}
-
-/* The build's progress, for opts->progress. */
-typedef struct {
-    const zv_eng_opts *opts;
-    zv_eng_build b;
-    struct timespec t0;
-} build_progress;
-
-static double since(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-static void unit_done(void *arg)
-{
-    build_progress *p = arg;
-    p->b.compiled++;
-    p->b.compile_s = since(&p->t0) - p->b.translate_s;
-    p->opts->progress(p->opts->progress_arg, &p->b);
-}
-
-/* ZVM_KEEP_C: unit k's C, made under a temporary name, as
- * "<entry's name without .so>.<k>.c" next to the entry, which
- * sweep_stale never takes (a failed build keeps its C too). */
-static void keep_unit(const char *path, uint32_t k, const char *c_path)
-{
-    char kept[4400];
-    size_t n = strlen(path);
-    assert(n > 3 && !strcmp(path + n - 3, ".so"));
-    snprintf(kept, sizeof kept, "%.*s.%u.c", (int)(n - 3), path, k);
-    if (rename(c_path, kept) < 0)
-        unlink(c_path);
-}
-
 /* Translate and compile into temporary names, then rename into place. */
 static int build_entry(const zv_val_module *m, const zv_eng_opts *opts, const char *path,
                        const uint8_t key[KEY_BYTES], zv_eng_err *err)
 {
-    zv_eng_translate_opts topts = {!(opts && opts->no_interrupt_checks),
-                                   zv_eng_build_forks(m, opts), 0, NULL, NULL};
-    uint32_t *plan = NULL;
-    uint8_t *shared = NULL;
     char base[4200], so_path[4300];
-    uint32_t *first = calloc((size_t)m->n_funcs - m->n_imported_funcs + 2, sizeof *first), n = 0;
-    char **c_paths = NULL;
     uint64_t code = 0;
-    int rc = first ? 0 : -ENOMEM, fd;
-    build_progress pr = {opts, {0}, {0}};
-    clock_gettime(CLOCK_MONOTONIC, &pr.t0);
+    int rc, fd;
     for (uint32_t i = m->n_imported_funcs; i < m->n_funcs; i++)
         code += m->funcs[i].code_end - m->funcs[i].code_offset;
     if (code > MAX_CODE_BYTES) {
         snprintf(err->msg, sizeof err->msg, "too large to compile: %llu MiB of code (at most %u)",
                  (unsigned long long)(code >> 20), MAX_CODE_BYTES >> 20);
-        free(first);
         return -E2BIG;
     }
     snprintf(base, sizeof base, "%s.%d.XXXXXX", path, (int)getpid());
-    if (rc || (fd = mkstemp(base)) < 0) {
-        snprintf(err->msg, sizeof err->msg, "cannot write in the cache folder: %s",
-                 strerror(rc ? -rc : errno));
-        free(first);
-        return rc ? rc : -errno;
+    if ((fd = mkstemp(base)) < 0) {
+        rc = -errno;
+        snprintf(err->msg, sizeof err->msg, "cannot write in the cache folder: %s", strerror(-rc));
+        return rc;
     }
     close(fd); /* the name is ours: units and the object are named after it */
     snprintf(so_path, sizeof so_path, "%s.so", base);
-    n = zv_eng_translate_split(m, zv_eng_env_number("ZVM_CC_UNIT_BYTES", UNIT_CODE_BYTES),
-                               first);
-    if (!(c_paths = calloc(n, sizeof *c_paths)) || zv_eng_tr_entry_plan(m, &plan) ||
-        (n > 1 && zv_eng_tr_shared(m, first, n, &shared)))
-        rc = -ENOMEM;
-    topts.entry_plan = plan;
-    topts.shared = shared;
-    for (uint32_t k = 0; rc == 0 && k < n; k++)
-        if (asprintf(&c_paths[k], "%s.%u.c", base, k) < 0)
-            c_paths[k] = NULL, rc = -ENOMEM;
-    if (rc)
-        snprintf(err->msg, sizeof err->msg, "translation failed: %s", strerror(ENOMEM));
-    while (rc == 0) {
-        pr.b.c_bytes = 0, pr.b.compiled = 0;
-        for (uint32_t k = 0; rc == 0 && k < n; k++) {
-            zv_eng_unit u = {first[k], first[k + 1], n > 1, k == n - 1};
-            unlink(c_paths[k]); /* the first try's */
-            if ((rc = write_unit(m, &topts, &u, c_paths[k], &pr.b.c_bytes)))
-                snprintf(err->msg, sizeof err->msg, "translation failed: %s", strerror(-rc));
-        }
-        pr.b.units = n;
-        pr.b.translate_s = since(&pr.t0);
-        if (rc == 0 && opts && opts->progress)
-            opts->progress(opts->progress_arg, &pr.b);
-        if (rc)
-            break;
-        rc = zv_eng_cc_build(compiler_for(m, opts), opt_level(opts), c_paths, n, so_path,
-                             opts && opts->progress ? unit_done : NULL, &pr, err);
-        if (rc == -E2BIG) /* past the limits: the same next time */
-            failure_record(path, rc, err->msg);
-        /* code that reaches memory through GS, which crashed the compiler
-         * or has an access without its segment (gcc 12 bugs: seg.c):
-         * once more with a base register, which runs under the engine's
-         * GS discipline as well (tcc's code never uses GS) */
-        if (!zv_eng_seg_on() || topts.no_seg || zv_eng_cc_is_tcc(compiler_for(m, opts)))
-            break;
-        if (rc ? !strstr(err->msg, "internal compiler error") : zv_eng_seg_code_safe(so_path))
-            break;
-        unlink(so_path);
-        topts.no_seg = 1, rc = 0;
-    }
+    rc = zv_eng_cache_compile(m, opts, base, so_path, path, err);
+    if (rc == -E2BIG) /* past the compiler's limits: the same next time */
+        failure_record(path, rc, err->msg);
     if (rc == 0) {
         if ((rc = append_trailer(so_path, key)) == 0 && rename(so_path, path) < 0)
             rc = -errno;
@@ -610,17 +466,6 @@ static int build_entry(const zv_val_module *m, const zv_eng_opts *opts, const ch
         else
             failure_clear(path); /* one made at smaller limits */
     }
-    for (uint32_t k = 0; c_paths && k < n; k++) {
-        if (c_paths[k] && getenv("ZVM_KEEP_C"))
-            keep_unit(path, k, c_paths[k]);
-        else if (c_paths[k])
-            unlink(c_paths[k]);
-        free(c_paths[k]);
-    }
-    free(c_paths);
-    free(first);
-    free(plan);
-    free(shared);
     unlink(so_path);
     unlink(base);
     return rc;
