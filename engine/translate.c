@@ -170,6 +170,21 @@ static int emit_fast_copy(tr *t, uint32_t label)
     return rc;
 }
 
+int zv_eng_tr_remat_get(tr *t, uint32_t local)
+{
+    const uint8_t *p = t->remat_from[local], *at = t->pos;
+    int rc = 0;
+    while (rc == 0 && p < t->remat_to[local]) {
+        zv_val_op op;
+        rc = zv_val_op_next(t->m->bytes, &p, t->end, &op, NULL);
+        assert(rc == 0);
+        t->pos = p;
+        rc = emit_op(t, &op);
+    }
+    t->pos = at;
+    return rc;
+}
+
 static int emit_block(tr *t, const zv_val_op *op)
 {
     char c[16];
@@ -616,6 +631,8 @@ static int translate_body(tr *t, uint32_t fi)
     t->frames[0].height = 0;
     t->frames[0].np = 0; /* params are locals, not stack values */
     t->frames[0].label = fi; /* emit_return and local types find the function */
+    if ((rc = zv_eng_tr_remat_scan(t, p, end, m->types[fn->type_idx].n_params)))
+        return rc;
     for (;;) {
         if (t->frames[t->nf - 1].dead) {
             skip_dead(t, &p, end, &op);
@@ -733,6 +750,8 @@ int zv_eng_translate_funcs(const zv_val_module *m, const zv_eng_translate_opts *
         rc = translate_func(&t, out, i);
     free(t.stack);
     free(t.raw);
+    free(t.remat_from);
+    free(t.remat_to);
     free(t.frames);
     free(t.locals);
     free(t.raw_node);

@@ -448,6 +448,8 @@ int zv_eng_tr_variable(tr *t, const zv_val_op *op)
     int rc;
     switch (op->op) {
     case ZV_OP_local_get:
+        if (t->remat_from && t->remat_from[op->idx])
+            return zv_eng_tr_remat_get(t, op->idx);
         if ((rc = zv_eng_tr_push(t, t->locals[op->idx], v)))
             return rc;
         t->raw[t->sp - 1] = (uint8_t)zv_eng_tr_raw_at(t);

@@ -67,6 +67,9 @@ typedef struct {
     uint32_t max_eh;          /* handlers H0.. the function needs: the deepest try nesting */
     uint32_t max_throw;       /* the most values a throw passes (an array in the frame) */
     uint8_t *vol_local;       /* per local: written inside a try's body, so escaped */
+    /* translate_remat.c: per local, the code that computes its value
+     * again at each local.get, [from, to); NULL where it is read */
+    const uint8_t **remat_from, **remat_to;
     int has_try;              /* the function has a try construct */
     /* translate_dispatch.c: the sets the dispatch being written moves to
      * its targets, and where the instructions it leaves out end */
@@ -132,6 +135,11 @@ int zv_eng_tr_dispatch_table(tr *t, const zv_val_op *op);
  * ending at p is one of them, left out where it stands */
 int zv_eng_tr_dispatch_defer(tr *t);
 int zv_eng_tr_dispatch_skips(const tr *t, const uint8_t *p);
+/* translate_remat.c: the locals whose value each local.get computes
+ * again (0 or -ENOMEM), for the function whose code is [p, end); and
+ * translate.c: such a local.get */
+int zv_eng_tr_remat_scan(tr *t, const uint8_t *p, const uint8_t *end, uint32_t n_params);
+int zv_eng_tr_remat_get(tr *t, uint32_t local);
 /* translate_ops.c: the function's stack temporaries, and a bound on its C frame */
 void zv_eng_tr_declare_temps(const tr *t, FILE *out);
 uint64_t zv_eng_tr_frame_bytes(const tr *t);
