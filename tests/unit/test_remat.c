@@ -6,7 +6,8 @@
  * that must not be (a set parameter, two sets, a read first, a set after
  * a block, a load, a division, a multiplication, a global, a float, a
  * side effect inside the expression, a tee, too many instructions), and
- * that code using such locals computes what it did.
+ * that code using such locals computes what it did, in a loop's fast copy
+ * and in a catch too.
  */
 #include "wat.h"
 
@@ -128,23 +129,53 @@ Test(remat, only_the_straight_line_entry_and_short_values)
            types, 6, 2, want);
 }
 
+/* Export f of a new instance of `wat` called with (a, b): its result. */
+static uint32_t run(const char *wat, uint32_t a, uint32_t b)
+{
+    zv_eng_module *mod = wat_load(wat);
+    zv_eng_instance *inst;
+    zv_eng_err err = {0};
+    zv_eng_extern ext;
+    zv_value args[2] = {{.i32 = a}, {.i32 = b}}, res[1];
+    uint32_t type;
+    cr_assert_eq(zv_eng_instance_new(mod, NULL, NULL, NULL, NULL, &inst, &err), 0, "%s", err.msg);
+    cr_assert_eq(zv_eng_instance_export(inst, "f", 1, &ext, &type), 0);
+    cr_assert_eq(zv_eng_call(inst, ext.func, type, args, res, &err), 0, "%s", err.msg);
+    zv_eng_instance_free(inst);
+    zv_eng_module_free(mod);
+    return res[0].i32;
+}
+
 /* The code computes what it did before: the loop and the result use the
  * locals computed again (run through the cache's -O2 build). */
 Test(remat, code_using_them_computes_the_same)
 {
-    zv_eng_module *mod = wat_load(CHARSET);
-    zv_eng_instance *inst;
-    zv_eng_err err = {0};
-    zv_eng_extern ext;
-    uint32_t type;
-    cr_assert_eq(zv_eng_instance_new(mod, NULL, NULL, NULL, NULL, &inst, &err), 0, "%s", err.msg);
-    cr_assert_eq(zv_eng_instance_export(inst, "f", 1, &ext, &type), 0);
     for (uint32_t ch = 0; ch < 600; ch += 37) {
-        zv_value args[2] = {{.i32 = 5}, {.i32 = ch}}, res[1];
-        uint32_t want = (1u << (ch & 31)) + ((ch >> 5) << 2) + (ch > 255) + 7;
-        cr_assert_eq(zv_eng_call(inst, ext.func, type, args, res, &err), 0, "%s", err.msg);
-        cr_assert_eq(res[0].i32, want, "ch %u: %u, not %u", ch, res[0].i32, want);
+        uint32_t want = (1u << (ch & 31)) + ((ch >> 5) << 2) + (ch > 255) + 7, got = run(CHARSET, 5, ch);
+        cr_assert_eq(got, want, "ch %u: %u, not %u", ch, got, want);
     }
-    zv_eng_instance_free(inst);
-    zv_eng_module_free(mod);
+}
+
+/* ... in a counted byte loop (it gets a fast copy, translate_loop.c), a
+ * second loop and a catch: mem[i] += 2k + 3 for i < n (n > 0), then the
+ * sum of the bytes plus what the catch adds (2k + 3 twice) */
+Test(remat, in_a_fast_copy_and_a_catch)
+{
+    const char *wat =
+        "(module (memory 1) (tag $e (param i32))"
+        " (func (export \"f\") (param $n i32) (param $k i32) (result i32)"
+        "  (local $inv i32) (local $i i32) (local $s i32)"
+        "  (local.set $inv (i32.add (i32.shl (local.get $k) (i32.const 1)) (i32.const 3)))"
+        "  (loop $l (i32.store8 (local.get $i) (i32.add (i32.load8_u (local.get $i)) (local.get $inv)))"
+        "   (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))"
+        "  (local.set $i (i32.const 0))"
+        "  (block $out (loop $l (br_if $out (i32.ge_u (local.get $i) (local.get $n)))"
+        "   (local.set $s (i32.add (local.get $s) (i32.load8_u (local.get $i))))"
+        "   (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))"
+        "  (i32.add (local.get $s) (try (result i32) (do (throw $e (local.get $inv)))"
+        "   (catch $e (i32.add (local.get $inv)))))))";
+    for (uint32_t k = 0; k < 200; k += 23) {
+        uint32_t inv = 2 * k + 3, want = 1000 * (inv & 255) + 2 * inv, got = run(wat, 1000, k);
+        cr_assert_eq(got, want, "k %u: %u, not %u", k, got, want);
+    }
 }
