@@ -165,9 +165,10 @@ int zv_eng_cache_opt_level(const zv_eng_opts *opts);
 /* cache_build.c: m translated into units named after base ("<base>.<k>.c")
  * and compiled into so_path; ZVM_KEEP_C keeps the units next to path, the
  * entry's name. 0, or -errno (-E2BIG: past the compiler's limits) with
- * err. Does m use v128 (types, globals, locals, SIMD instructions)? */
+ * err. */
 int zv_eng_cache_compile(const zv_val_module *m, const zv_eng_opts *opts, const char *base,
                          const char *so_path, const char *path, zv_eng_err *err);
+/* cache_build.c: does m use v128 (types, globals, locals, SIMD instructions)? */
 int zv_eng_uses_simd(const zv_val_module *m);
 /* Start building m's entry for opts->cc in the background (opts->tier_up):
  * 0 when started or already under way; 1 when it failed before and is

@@ -139,18 +139,13 @@ static int push_frame(tr *t, uint16_t op, const zv_val_op *o)
 
 static int emit_op(tr *t, const zv_val_op *op);
 
-/* A counted loop's fast copy, before the loop itself (translate_loop.c):
- * the guard, the loop's code up to its back edge with known addresses in
- * 64 bits, and a back edge that counts the rounds. */
-static int emit_fast_copy(tr *t, uint32_t label)
+/* The instructions in [p, to) translated again where the translation
+ * stands (t->pos back where it was after). */
+static int emit_again(tr *t, const uint8_t *p, const uint8_t *to)
 {
-    const uint8_t *p = t->pos, *at = t->pos;
-    uint32_t sp = t->sp;
+    const uint8_t *at = t->pos;
     int rc = 0;
-    zv_eng_loop_guard(t->out, &t->plan, label);
-    t->fast_label = label + 1;
-    t->fast_acc = 0;
-    while (rc == 0 && p < t->plan.exit) {
+    while (rc == 0 && p < to) {
         zv_val_op op;
         rc = zv_val_op_next(t->m->bytes, &p, t->end, &op, NULL);
         assert(rc == 0);
@@ -158,6 +153,20 @@ static int emit_fast_copy(tr *t, uint32_t label)
         rc = emit_op(t, &op);
     }
     t->pos = at;
+    return rc;
+}
+
+/* A counted loop's fast copy, before the loop itself (translate_loop.c):
+ * the guard, the loop's code up to its back edge with known addresses in
+ * 64 bits, and a back edge that counts the rounds. */
+static int emit_fast_copy(tr *t, uint32_t label)
+{
+    uint32_t sp = t->sp;
+    int rc;
+    zv_eng_loop_guard(t->out, &t->plan, label);
+    t->fast_label = label + 1;
+    t->fast_acc = 0;
+    rc = emit_again(t, t->pos, t->plan.exit);
     t->fast_label = 0;
     /* the copy's memory instructions are matched to the plan's accesses
      * by their order: a mismatch would put a 64-bit address on the wrong
@@ -172,17 +181,7 @@ static int emit_fast_copy(tr *t, uint32_t label)
 
 int zv_eng_tr_remat_get(tr *t, uint32_t local)
 {
-    const uint8_t *p = t->remat_from[local], *at = t->pos;
-    int rc = 0;
-    while (rc == 0 && p < t->remat_to[local]) {
-        zv_val_op op;
-        rc = zv_val_op_next(t->m->bytes, &p, t->end, &op, NULL);
-        assert(rc == 0);
-        t->pos = p;
-        rc = emit_op(t, &op);
-    }
-    t->pos = at;
-    return rc;
+    return emit_again(t, t->remat_from[local], t->remat_to[local]);
 }
 
 static int emit_block(tr *t, const zv_val_op *op)
