@@ -129,7 +129,8 @@ int zv_eng_tr_remat_scan(tr *t, const uint8_t *p, const uint8_t *end, uint32_t n
             break;
         if (op.op == ZV_OP_local_get) {
             read[op.idx] = 1;
-            st[sp++] = (slot){at, 1, op.idx < n_params && !sets[op.idx] && is_int(t->locals[op.idx])};
+            int pure = op.idx < n_params && !sets[op.idx] && is_int(t->locals[op.idx]);
+            st[sp++] = (slot){at, 1, pure};
         } else if (op.op == ZV_OP_i32_const || op.op == ZV_OP_i64_const) {
             st[sp++] = (slot){at, 1, 1};
         } else if (op.op == ZV_OP_local_set && sp > 0) {

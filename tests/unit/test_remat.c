@@ -106,7 +106,8 @@ Test(remat, a_side_effect_inside_the_value_keeps_it)
            "  (local.set 4 (i32.mul (local.get 1) (i32.const 3)))"
            /* 5: fine, and 64-bit */
            "  (local.set 5 (i32.wrap_i64 (i64.shl (i64.extend_i32_u (local.get 1)) (i64.const 3))))"
-           "  (drop (i32.add (i32.add (local.get 2) (local.get 3)) (i32.add (local.get 4) (local.get 5))))))",
+           "  (drop (i32.add (i32.add (local.get 2) (local.get 3))"
+           "   (i32.add (local.get 4) (local.get 5))))))",
            types, 6, 2, want);
 }
 
@@ -151,7 +152,8 @@ static uint32_t run(const char *wat, uint32_t a, uint32_t b)
 Test(remat, code_using_them_computes_the_same)
 {
     for (uint32_t ch = 0; ch < 600; ch += 37) {
-        uint32_t want = (1u << (ch & 31)) + ((ch >> 5) << 2) + (ch > 255) + 7, got = run(CHARSET, 5, ch);
+        uint32_t want = (1u << (ch & 31)) + ((ch >> 5) << 2) + (ch > 255) + 7;
+        uint32_t got = run(CHARSET, 5, ch);
         cr_assert_eq(got, want, "ch %u: %u, not %u", ch, got, want);
     }
 }
@@ -166,8 +168,10 @@ Test(remat, in_a_fast_copy_and_a_catch)
         " (func (export \"f\") (param $n i32) (param $k i32) (result i32)"
         "  (local $inv i32) (local $i i32) (local $s i32)"
         "  (local.set $inv (i32.add (i32.shl (local.get $k) (i32.const 1)) (i32.const 3)))"
-        "  (loop $l (i32.store8 (local.get $i) (i32.add (i32.load8_u (local.get $i)) (local.get $inv)))"
-        "   (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))"
+        "  (loop $l"
+        "   (i32.store8 (local.get $i) (i32.add (i32.load8_u (local.get $i)) (local.get $inv)))"
+        "   (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1)))"
+        "    (local.get $n))))"
         "  (local.set $i (i32.const 0))"
         "  (block $out (loop $l (br_if $out (i32.ge_u (local.get $i) (local.get $n)))"
         "   (local.set $s (i32.add (local.get $s) (i32.load8_u (local.get $i))))"
