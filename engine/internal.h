@@ -258,6 +258,13 @@ int zv_eng_seg_code_safe(const char *so_path);
  * of the image is left as it was). */
 void zv_eng_prefault(void *p, size_t n);
 
+/* A module file's bytes (module_read.c), from fd into buf, which has the
+ * file's size: whole (0 or -errno), or in outline, without the code
+ * section's contents and the data segments' payloads, the rest at the same
+ * offsets (1; 0 when the file's shape made it read whole; or -errno). */
+int zv_eng_read_whole(int fd, uint8_t *buf, size_t size);
+int zv_eng_read_outline(int fd, uint8_t *buf, size_t size);
+
 /* Memories (memory.c): one slot each, 4 GiB + 4 GiB guard, PROT_NONE
  * until grown; a memory reset with memset after a growth may move it to
  * another slot of its own (a window), so its base changes between
@@ -344,6 +351,9 @@ struct zv_eng_module {
     char *cache_dir, *cc; /* the options it was loaded with (NULL: defaults) */
     int code_fd;          /* from an artifact: the memfd dl was loaded from (else -1) */
     char *dir;            /* loaded from a file: its folder, absolute (zvm.mount's images) */
+    /* read in outline (zv_eng_read_outline): the file, open, whose whole
+     * bytes a fork or optimised build reads again (else -1) */
+    int outline_fd;
 };
 
 struct zv_eng_instance {

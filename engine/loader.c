@@ -18,12 +18,13 @@
 #include <unistd.h>
 
 /* Spec validation, then the policy if the options give one. decode_only:
- * zv_val_module_decode, with the bytes' SHA-256 if known (sha) */
+ * zv_val_module_decode, with the bytes' SHA-256 if known (sha); 2: of an
+ * outline, without the code section. */
 static int validate(const uint8_t *bytes, size_t size, const zv_eng_opts *opts,
                     zv_val_module **out, zv_eng_err *err, int decode_only, const uint8_t *sha)
 {
     zv_val_err verr = {0};
-    int rc = decode_only ? zv_val_module_decode(bytes, size, sha, out, &verr)
+    int rc = decode_only ? zv_val_module_decode(bytes, size, sha, decode_only == 2, out, &verr)
                          : zv_val_module_new(bytes, size, out, &verr);
     if (rc == 0 && opts && opts->policy)
         rc = zv_val_check_policy(*out, opts->policy, &verr);
@@ -144,11 +145,15 @@ static void tier_up(const zv_val_module *info, const zv_eng_opts *opts, const ch
 
 /* zv_eng_module_load on bytes the module takes over (malloc'd; freed on
  * failure too): a file is read once, into the buffer the module keeps.
- * `file` (may be NULL) names it in what the caller is told; src (NULL if
- * not) is its stat, the same before and after the read, whose SHA-256 the
- * cache may remember (zv_eng_cache_source_get). */
+ * `file` (may be NULL) names it in what the caller is told. sha: the
+ * bytes' SHA-256 as the cache remembers it for the file (or NULL); else
+ * src (or NULL) is the file's stat, the same before and after the read,
+ * under which the cache will remember it (zv_eng_cache_source_get).
+ * outline_fd: the file, open, when only its outline was read
+ * (zv_eng_read_outline): the whole is read if no cache entry is found. */
 static int load_adopt(uint8_t *bytes, size_t size, const zv_eng_opts *opts, zv_eng_module **out,
-                      int *cached, zv_eng_err *err, const char *file, const struct stat *src)
+                      int *cached, zv_eng_err *err, const char *file, const struct stat *src,
+                      const uint8_t *sha, int outline_fd)
 {
     zv_eng_module *m = calloc(1, sizeof *m);
     const zv_eng_opts *used = opts; /* the options of the entry found or made */
@@ -162,16 +167,24 @@ static int load_adopt(uint8_t *bytes, size_t size, const zv_eng_opts *opts, zv_e
     }
     m->bytes = bytes;
     m->code_fd = -1;
+    m->outline_fd = -1;
     /* A verified cache entry for these bytes is code made from them after
-     * they passed validation: only decode what instantiation needs. */
-    uint8_t sha[32];
-    int known = src && zv_eng_cache_source_get(opts, src, sha);
-    if (validate(m->bytes, size, opts, &m->info, err, 1, known ? sha : NULL) == 0 &&
-        zv_eng_cache_find(m->info, opts, path, sizeof path, &fd, err) == 1) {
+     * they passed validation: only decode what instantiation needs. The
+     * module keeps an outline's file, for a build that needs the whole. */
+    if (validate(m->bytes, size, opts, &m->info, err, outline_fd >= 0 ? 2 : 1, sha) == 0 &&
+        zv_eng_cache_find(m->info, opts, path, sizeof path, &fd, err) == 1 &&
+        (outline_fd < 0 || (m->outline_fd = fcntl(outline_fd, F_DUPFD_CLOEXEC, 0)) >= 0)) {
         was_cached = 1;
     } else {
         zv_val_module_free(m->info);
         m->info = NULL;
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+        if (outline_fd >= 0 && (rc = zv_eng_read_whole(outline_fd, m->bytes, size))) {
+            snprintf(err->msg, sizeof err->msg, "cannot read: %s", strerror(-rc));
+            goto out;
+        }
         if ((rc = validate(m->bytes, size, opts, &m->info, err, 0, NULL)))
             goto out;
         base = opts ? *opts : (zv_eng_opts){0};
@@ -221,7 +234,7 @@ out:
         zv_eng_module_free(m);
         return rc;
     }
-    if (src && !known)
+    if (src && !sha)
         zv_eng_cache_source_put(opts, src, m->info->sha256);
     if (cached)
         *cached = was_cached;
@@ -247,6 +260,7 @@ static int load_artifact(uint8_t *bytes, size_t size, int fd, const char *path,
     }
     m->bytes = bytes;
     m->code_fd = -1;
+    m->outline_fd = -1;
     if ((rc = zv_eng_artifact_check(bytes, size, &code, err)))
         goto out;
     if (opts && opts->trust_key)
@@ -281,7 +295,7 @@ int zv_eng_module_load(const uint8_t *bytes, size_t size, const zv_eng_opts *opt
         return -ENOMEM;
     zv_eng_prefault(copy, size);
     memcpy(copy, bytes, size);
-    return load_adopt(copy, size, opts, out, cached, err, NULL, NULL);
+    return load_adopt(copy, size, opts, out, cached, err, NULL, NULL, NULL, -1);
 }
 
 /* The folder of the file a module came from, absolute (the images its
@@ -299,9 +313,9 @@ int zv_eng_module_load_file(const char *path, const zv_eng_opts *opts, zv_eng_mo
                             int *cached, zv_eng_err *err)
 {
     struct stat st, after;
-    uint8_t *bytes = NULL;
-    ssize_t got = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC), rc, same;
+    uint8_t *bytes = NULL, sha[32], head[8];
+    size_t size;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc, same, memo_fs, known;
     *out = NULL;
     if (fd < 0 || fstat(fd, &st) < 0) {
         rc = -errno;
@@ -311,30 +325,34 @@ int zv_eng_module_load_file(const char *path, const zv_eng_opts *opts, zv_eng_mo
         rc = -EISDIR;
         goto fail;
     }
-    if (!(bytes = malloc(st.st_size ? (size_t)st.st_size : 1))) {
+    size = (size_t)st.st_size;
+    if (!(bytes = malloc(size ? size : 1))) {
         rc = -ENOMEM;
         goto fail;
     }
-    zv_eng_prefault(bytes, (size_t)st.st_size);
-    while (got < st.st_size) {
-        ssize_t k = read(fd, bytes + got, (size_t)(st.st_size - got));
-        if (k <= 0) {
-            rc = k < 0 ? -errno : -EIO;
-            goto fail;
-        }
-        got += k;
-    }
-    /* changed while it was read, or where ctimes are the server's: no memo
-     * of its hash is asked or made */
-    same = zv_eng_memo_fs_ok(fd) && fstat(fd, &after) == 0 && after.st_size == st.st_size &&
+    /* A file whose hash the cache remembers is read in outline: a cache
+     * hit needs no more. Where ctimes are the server's, no memo of its
+     * hash is asked or made; nor for an artifact, which has no cache. */
+    memo_fs = zv_eng_memo_fs_ok(fd);
+    known = memo_fs && pread(fd, head, sizeof head, 0) == (ssize_t)sizeof head &&
+            !zv_eng_artifact_is(head, sizeof head) && zv_eng_cache_source_get(opts, &st, sha);
+    rc = known ? zv_eng_read_outline(fd, bytes, size) : zv_eng_read_whole(fd, bytes, size);
+    same = memo_fs && fstat(fd, &after) == 0 && after.st_size == st.st_size &&
            after.st_ctim.tv_sec == st.st_ctim.tv_sec &&
            after.st_ctim.tv_nsec == st.st_ctim.tv_nsec;
-    if (zv_eng_artifact_is(bytes, (size_t)got)) {
+    /* changed while it was read: the memo's hash may not be these bytes' */
+    if (rc == 1 && !same)
+        rc = zv_eng_read_whole(fd, bytes, size);
+    if (rc < 0)
+        goto fail;
+    known = known && same;
+    if (zv_eng_artifact_is(bytes, size)) {
         if (cached)
             *cached = 1;
-        rc = load_artifact(bytes, (size_t)got, fd, path, opts, out, err);
+        rc = load_artifact(bytes, size, fd, path, opts, out, err);
     } else {
-        rc = load_adopt(bytes, (size_t)got, opts, out, cached, err, path, same ? &st : NULL);
+        rc = load_adopt(bytes, size, opts, out, cached, err, path, same && !known ? &st : NULL,
+                        known ? sha : NULL, rc == 1 ? fd : -1);
     }
     close(fd);
     if (rc == 0 && module_dir(path, *out)) {
@@ -368,6 +386,8 @@ void zv_eng_module_free(zv_eng_module *m)
         dlclose(m->dl);
     if (m->code_fd >= 0)
         close(m->code_fd); /* after dlclose: its name is free again only now */
+    if (m->outline_fd >= 0)
+        close(m->outline_fd);
     zv_val_module_free(m->info);
     free(m->type_ids);
     free(m->bytes);
@@ -378,6 +398,32 @@ void zv_eng_module_free(zv_eng_module *m)
 }
 
 int zv_eng_module_is_baseline(const zv_eng_module *m) { return m->baseline; }
+
+/* Another build of m's bytes (o: its options): from its own bytes, or,
+ * when it was read in outline, from its file read again whole and checked
+ * against its hash. */
+static int load_again(const zv_eng_module *m, const zv_eng_opts *o, zv_eng_module **out,
+                      zv_eng_err *err)
+{
+    size_t size = m->info->size_bytes;
+    uint8_t *b, sha[32];
+    int rc;
+    if (m->outline_fd < 0)
+        return zv_eng_module_load(m->bytes, size, o, out, NULL, err);
+    *out = NULL;
+    if (!(b = malloc(size ? size : 1)))
+        return -ENOMEM;
+    if ((rc = zv_eng_read_whole(m->outline_fd, b, size)) || (rc = zv_val_sha256(b, size, sha)) ||
+        memcmp(sha, m->info->sha256, sizeof sha)) {
+        free(b);
+        if (rc)
+            snprintf(err->msg, sizeof err->msg, "cannot read the module again: %s", strerror(-rc));
+        else
+            snprintf(err->msg, sizeof err->msg, "the module's file changed since it was loaded");
+        return rc ? rc : -ESTALE;
+    }
+    return load_adopt(b, size, o, out, NULL, err, NULL, NULL, sha, -1);
+}
 
 int zv_eng_module_optimised(const zv_eng_module *m, zv_eng_module **out, zv_eng_err *err)
 {
@@ -393,7 +439,7 @@ int zv_eng_module_optimised(const zv_eng_module *m, zv_eng_module **out, zv_eng_
         return rc;
     if (rc == 1) {
         close(fd); /* found: the load checks it again and binds it */
-        return zv_eng_module_load(m->bytes, m->info->size_bytes, &o, out, NULL, err);
+        return load_again(m, &o, out, err);
     }
     snprintf(pending, sizeof pending, "%s.pending", path);
     return access(pending, F_OK) == 0 ? -EINPROGRESS : -ENOENT;
@@ -411,5 +457,5 @@ int zv_eng_module_for_fork(const zv_eng_module *m, zv_eng_module **out, zv_eng_e
     o.fast_compile = m->fast_compile;
     o.no_interrupt_checks = m->no_interrupt_checks;
     o.fork_point = 1;
-    return zv_eng_module_load(m->bytes, m->info->size_bytes, &o, out, NULL, err);
+    return load_again(m, &o, out, err);
 }

@@ -636,9 +636,9 @@ int zv_val_module_new(const uint8_t *bytes, size_t size_bytes, zv_val_module **o
 }
 
 int zv_val_module_decode(const uint8_t *bytes, size_t size_bytes, const uint8_t *sha256,
-                         zv_val_module **out, zv_val_err *err)
+                         int code_absent, zv_val_module **out, zv_val_err *err)
 {
-    return module_new(bytes, size_bytes, sha256, out, err, 1);
+    return module_new(bytes, size_bytes, sha256, out, err, code_absent ? 2 : 1);
 }
 
 void zv_val_module_free(zv_val_module *m)

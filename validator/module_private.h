@@ -18,7 +18,9 @@ typedef struct {
     uint32_t n_declared; /* function section count */
     uint32_t data_count;
     int seen_code;
-    int bodies_unchecked; /* zv_val_module_decode: instructions not type-checked */
+    /* zv_val_module_decode: 1, instructions not type-checked; 2, the code
+     * section's contents not even read (absent) */
+    int bodies_unchecked;
 } zv_modrd;
 
 #define RD (&x->rd)

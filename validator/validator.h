@@ -241,9 +241,12 @@ int zv_val_module_new(const uint8_t *bytes, size_t size_bytes, zv_val_module **o
  * validated native code is in hand, i.e. a verified cache entry keyed by
  * their hash. Never a substitute for zv_val_module_new on new bytes.
  * sha256: the bytes' SHA-256 as the caller knows it for certain (a record
- * of a full hash of the same file, unchanged since), or NULL: hashed. */
+ * of a full hash of the same file, unchanged since), or NULL: hashed.
+ * code_absent: the code section's contents were not read either (a module
+ * file read in outline, which needs sha256); its functions then have no
+ * locals or extents (zv_val_func's last five fields are 0). */
 int zv_val_module_decode(const uint8_t *bytes, size_t size_bytes, const uint8_t *sha256,
-                         zv_val_module **out, zv_val_err *err);
+                         int code_absent, zv_val_module **out, zv_val_err *err);
 void zv_val_module_free(zv_val_module *m);
 
 /* Policy: what zvm accepts beyond the spec rules. Pure data. */
