@@ -352,13 +352,13 @@ static void add_member(zv_mfs *fs, zv_mnode *root, const members *ms, const memb
 /* Parse `img` into read-only nodes of fs (the images' arena) under a new
  * root. Returns the root, or NULL with `why` (a malformed archive names
  * its offset). */
-static zv_mnode *parse_tar(zv_mfs *fs, const uint8_t *img, uint64_t size, uint64_t deadline_ns,
-                           int *rc, char *why, size_t wn)
+static zv_mnode *parse_tar(zv_mfs *fs, const uint8_t *img, uint64_t size, int fd,
+                           uint64_t deadline_ns, int *rc, char *why, size_t wn)
 {
     members ms = {0};
     zv_mnode *root = zv_mnode_new(fs, 3, 0);
     *rc = -ENOMEM;
-    if (root && !(*rc = zv_tar_walk(img, size, deadline_ns, collect, &ms, why, wn)) && ms.failed)
+    if (root && !(*rc = zv_tar_walk(img, size, fd, deadline_ns, collect, &ms, why, wn)) && ms.failed)
         *rc = -ENOMEM;
     if (!*rc) {
         for (size_t i = 0; i < ms.n; i++)
@@ -393,11 +393,12 @@ static int read_image(int fd, uint64_t size, uint8_t **out)
  * into memory, or the file of a module's image (m->images,
  * "HOSTFILE::GUESTDIR"), mapped (*mapped: its length) as a shared
  * library is, for a start-up that neither zeroes nor copies it: its
- * bytes, size, name for messages and mount point. */
+ * bytes, size, name for messages and mount point; *map_fd: the file
+ * mapped, open, for the caller to close (its tar headers are read from it). */
 static int image_source(const zv_cfg_manifest *m, const zv_cfg_manifest *chm,
                         const zv_io_channel *ch, uint32_t i, uint8_t **bytes, uint64_t *size,
-                        uint64_t *mapped, char *name, size_t nn, const char **path, char *why,
-                        size_t wn)
+                        uint64_t *mapped, int *map_fd, char *name, size_t nn, const char **path,
+                        char *why, size_t wn)
 {
     struct stat st;
     const char *sep;
@@ -431,11 +432,12 @@ static int image_source(const zv_cfg_manifest *m, const zv_cfg_manifest *chm,
         void *at = mmap(NULL, (size_t)*size, PROT_READ, MAP_PRIVATE, fd, 0);
         rc = at == MAP_FAILED ? -errno : 0;
         if (rc == 0)
-            *bytes = at, *mapped = *size;
+            *bytes = at, *mapped = *size, *map_fd = fd, fd = -1;
     } else {
         rc = read_image(fd, 0, bytes);
     }
-    close(fd);
+    if (fd >= 0)
+        close(fd);
     return rc;
 }
 
@@ -456,13 +458,16 @@ int zv_mimages_new(const zv_cfg_manifest *m, const zv_cfg_manifest *chm, const z
         char name[4400], msg[300];
         const char *path = NULL;
         uint64_t size = 0;
+        int fd = -1;
         why[0] = 0;
         rc = image_source(m, chm, ch, i, &im->bytes[im->n_bytes], &size,
-                          &im->mapped[im->n_bytes], name, sizeof name, &path, why, wn);
+                          &im->mapped[im->n_bytes], &fd, name, sizeof name, &path, why, wn);
         im->n_bytes += im->bytes[im->n_bytes] != NULL;
-        if (rc == 0 && !(im->mounts[i].root = parse_tar(&im->arena, im->bytes[i], size,
+        if (rc == 0 && !(im->mounts[i].root = parse_tar(&im->arena, im->bytes[i], size, fd,
                                                          deadline_ns, &rc, msg, sizeof msg)))
             snprintf(why, wn, "%s: %s", name, msg);
+        if (fd >= 0)
+            close(fd);
         else if (rc && !why[0])
             snprintf(why, wn, "%s: cannot read the image", name);
         if (rc && rc != -ENOMEM && i >= m->n_mounts)

@@ -210,8 +210,9 @@ typedef struct {
 } zv_tar_member;
 /* Hand each member of the tar image to each(); 0 at the end block, or
  * -EINVAL with why ("not a tar archive at offset N", "truncated ..."), or
- * -ETIMEDOUT past deadline_ns (CLOCK_MONOTONIC; 0: none). */
-int zv_tar_walk(const uint8_t *img, uint64_t size, uint64_t deadline_ns,
+ * -ETIMEDOUT past deadline_ns (CLOCK_MONOTONIC; 0: none). fd: the file
+ * img maps, whose headers are read from it (else -1). */
+int zv_tar_walk(const uint8_t *img, uint64_t size, int fd, uint64_t deadline_ns,
                 void (*each)(void *arg, zv_tar_member *m), void *arg, char *why, size_t wn);
 
 /* The in-memory file system (host_mem.c). The calls mirror zv_hdir_*;

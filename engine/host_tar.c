@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static uint64_t octal(const char *p, size_t n)
 {
@@ -68,10 +69,10 @@ static uint64_t monotonic_ns(void)
     return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
-int zv_tar_walk(const uint8_t *img, uint64_t size, uint64_t deadline_ns,
+int zv_tar_walk(const uint8_t *img, uint64_t size, int fd, uint64_t deadline_ns,
                 void (*each)(void *arg, zv_tar_member *m), void *arg, char *why, size_t wn)
 {
-    char name[4096], link[4096], long_name[4096] = "", long_link[4096] = "";
+    char name[4096], link[4096], long_name[4096] = "", long_link[4096] = "", copy[512];
     uint64_t at = 0, n_blocks = 0;
     for (; at + 512 <= size;) {
         if (deadline_ns && ++n_blocks % 256 == 0 && monotonic_ns() > deadline_ns) {
@@ -79,7 +80,11 @@ int zv_tar_walk(const uint8_t *img, uint64_t size, uint64_t deadline_ns,
                      (unsigned long long)at);
             return -ETIMEDOUT;
         }
-        const char *h = (const char *)img + at;
+        /* a header read from a mapping faults its page in, most often a
+         * page of its own (CPython's 1,271 members over 22 MB: 1.0 ms
+         * against 0.5 for these reads) */
+        const char *h = fd >= 0 && pread(fd, copy, 512, (off_t)at) == 512 ? copy
+                                                                        : (const char *)img + at;
         uint64_t len = octal(h + 124, 12);
         char type = h[156];
         zv_tar_member m;
