@@ -3,8 +3,12 @@
  * constant offset and the segments fit in the initial memory, the
  * translator composes them, in order, into one byte image at compile time;
  * instantiating a fresh memory is then one copy instead of a replay of the
- * segments. Sparse layouts (an image more than twice the data plus 64 KiB)
- * keep the per-segment path, so the image never bloats the object.
+ * segments, or, for an image of ZV_IMAGE_MAP_MIN or more, which the object
+ * holds on the memory's own pages, one mapping of the cache entry (its
+ * pages faulted in as the instance touches them, copied as it writes
+ * them; memory.c zv_eng_memory_map_file). Sparse layouts (an image more
+ * than twice the data plus 64 KiB) keep the per-segment path, so the image
+ * never bloats the object.
  */
 #include "engine/internal.h"
 

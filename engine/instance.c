@@ -295,8 +295,9 @@ static int init_trap(zv_eng_err *err, int cause)
 }
 
 /* Element then data segments, in order, each checked before it is written
- * (§4.5.4 steps 14-15: earlier writes stay when a later one traps). */
-static int apply_segments(zv_eng_instance *inst, zv_eng_err *err)
+ * (§4.5.4 steps 14-15: earlier writes stay when a later one traps).
+ * mapped: the image is in memory already (map_image). */
+static int apply_segments(zv_eng_instance *inst, zv_eng_err *err, int mapped)
 {
     const zv_val_module *info = inst->mod->info;
     const zv_module_desc *desc = inst->mod->desc;
@@ -314,7 +315,8 @@ static int apply_segments(zv_eng_instance *inst, zv_eng_err *err)
             ctx->elem_sizes[s] = 0;
     }
     if (inst->own_memory && desc->has_image) {
-        memcpy(ctx->mem + desc->image_offset, desc->image, desc->image_size);
+        if (!mapped)
+            memcpy(ctx->mem + desc->image_offset, desc->image, desc->image_size);
         for (uint32_t d = 0; d < info->n_datas; d++)
             if (info->datas[d].mode == ZV_SEG_ACTIVE)
                 ctx->data_sizes[d] = 0;
@@ -334,12 +336,23 @@ static int apply_segments(zv_eng_instance *inst, zv_eng_err *err)
     return 0;
 }
 
+/* The image's pages mapped from the entry into the new memory: 0, or -1
+ * (then copied). */
+static int map_image(zv_eng_instance *inst)
+{
+    const zv_eng_module *m = inst->mod;
+    return m->image_fd >= 0 && zv_eng_memory_map_file(inst->own_memory, m->image_at, m->image_len,
+                                                       m->image_fd, m->image_off) == 0
+               ? 0
+               : -1;
+}
+
 int zv_eng_instance_new(zv_eng_module *m, const zv_eng_limits *limits, zv_eng_resolver resolve,
                         void *arg, void *user, zv_eng_instance **out, zv_eng_err *err)
 {
     const zv_val_module *info = m->info;
     zv_eng_instance *inst = calloc(1, sizeof *inst);
-    int rc;
+    int rc, mapped;
     *out = NULL;
     if (!inst)
         return -ENOMEM;
@@ -371,9 +384,13 @@ int zv_eng_instance_new(zv_eng_module *m, const zv_eng_limits *limits, zv_eng_re
     }
     if ((rc = define(inst)))
         goto trapped;
-    if (inst->own_memory && m->desc->has_image) /* a new memory: no page is present yet */
+    /* a new memory, no page present yet: a big image mapped from the
+     * entry (the pages the instance touches are faulted in, the ones it
+     * writes copied), else copied into pages faulted in at once */
+    mapped = inst->own_memory && m->desc->has_image && map_image(inst) == 0;
+    if (inst->own_memory && m->desc->has_image && !mapped)
         zv_eng_prefault(inst->ctx.mem + m->desc->image_offset, m->desc->image_size);
-    if ((rc = apply_segments(inst, err)))
+    if ((rc = apply_segments(inst, err, mapped)))
         goto trapped;
     if (info->start >= 0) {
         zv_func *f = inst->ctx.funcs[info->start];
@@ -432,7 +449,7 @@ int zv_eng_instance_reset(zv_eng_instance *inst, int how, zv_eng_err *err)
     }
     initial_globals(inst);
     initial_segments(inst);
-    if ((rc = apply_segments(inst, err)))
+    if ((rc = apply_segments(inst, err, 0)))
         return rc;
     if (info->start >= 0)
         return zv_eng_call(inst, ctx->funcs[info->start], info->funcs[info->start].type_idx, NULL,

@@ -18,7 +18,7 @@
 extern const char zv_eng_prelude[];
 
 /* The translator's version: bump it when the generated code changes. */
-#define ZV_TRANSLATOR_VERSION 31
+#define ZV_TRANSLATOR_VERSION 32
 
 /* Bytes of one memory slot: 4 GiB addressable + 4 GiB guard (memory.c). */
 #define ZV_ENG_SLOT_BYTES (8ull << 30)
@@ -48,6 +48,11 @@ typedef struct {
 } zv_eng_image;
 int zv_eng_image_plan(const zv_val_module *m, zv_eng_image *img);
 void zv_eng_image_fill(const zv_val_module *m, const zv_eng_image *img, uint8_t *buf);
+/* An image this big is laid out in the object on the memory's own 4 KiB
+ * pages (zeros before and after it), so that a new memory maps it from
+ * the cache entry instead of copying it (zv_eng_module_image_file). */
+#define ZV_IMAGE_MAP_MIN (256u << 10)
+#define ZV_IMAGE_PAGE 4096u
 
 /* Translation units (translate.c): a large module's C is split so that
  * each compile stays small and they can run side by side. Functions
@@ -290,6 +295,14 @@ int zv_eng_memory_drop(zv_memory *mem);
 /* The memory stays in its window from now on: a file is mapped at its
  * base (a snapshot's memfd, snapshot.c), which another window lacks. */
 void zv_eng_memory_pin(zv_memory *mem);
+/* A new memory's [at, at + len) mapped privately from fd at off (a cache
+ * entry's image pages, page-aligned); 0 or -errno (nothing changed). The
+ * first call that changes the memory after that (shrink, recycle, reset,
+ * drop) or zv_eng_memory_unfile moves those bytes into pages of its own
+ * first, so that dropped pages are zeros again and windows stay as they
+ * were: a mapping of the file is only ever a new instance's. */
+int zv_eng_memory_map_file(zv_memory *mem, uint64_t at, uint64_t len, int fd, uint64_t off);
+int zv_eng_memory_unfile(zv_memory *mem);
 /* The memory whose reservation holds `addr`, or NULL (signal handler,
  * lock-free). */
 const zv_memory *zv_eng_memory_owner(const void *addr);
@@ -354,6 +367,10 @@ struct zv_eng_module {
     /* read in outline (zv_eng_read_outline): the file, open, whose whole
      * bytes a fork or optimised build reads again (else -1) */
     int outline_fd;
+    /* its image's pages in the entry, open, at image_off (else -1): for a
+     * new memory's [image_at, image_at + image_len) */
+    int image_fd;
+    uint64_t image_off, image_at, image_len;
 };
 
 struct zv_eng_instance {

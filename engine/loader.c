@@ -53,26 +53,51 @@ int zv_eng_compile(const uint8_t *bytes, size_t size, const zv_eng_opts *opts, i
     return rc;
 }
 
-struct text_search {
-    uintptr_t base, lo, hi;
+struct segment_search {
+    uintptr_t base, lo, hi; /* the object's load address; the segment found */
+    uintptr_t at;           /* in: an address it holds, or 0: the executable one */
+    uint64_t off;           /* out: at's offset in the file (bytes mapped from it) */
 };
 
-/* The executable segment of the object loaded at `base`. */
-static int find_text(struct dl_phdr_info *info, size_t size, void *arg)
+/* The executable segment of the object loaded at `base`, or the one whose
+ * file bytes hold `at`. */
+static int find_segment(struct dl_phdr_info *info, size_t size, void *arg)
 {
-    struct text_search *t = arg;
+    struct segment_search *t = arg;
     (void)size;
     if (info->dlpi_addr != t->base)
         return 0;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
-            t->lo = info->dlpi_addr + ph->p_vaddr;
-            t->hi = t->lo + ph->p_memsz;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type != PT_LOAD)
+            continue;
+        if (t->at ? t->at >= lo && t->at - lo < ph->p_filesz : (ph->p_flags & PF_X) != 0) {
+            t->lo = lo;
+            t->hi = t->lo + (t->at ? ph->p_filesz : ph->p_memsz);
+            t->off = ph->p_offset + (t->at - lo);
             return 1;
         }
     }
-    return 0;
+    return 1; /* the object, without such a segment */
+}
+
+/* A big image laid out on whole pages (translate_module.c) is mapped
+ * from the entry by a new memory (instance.c): where it is in fd's file. */
+static void image_file(zv_eng_module *m, int fd, uintptr_t base)
+{
+    const zv_module_desc *d = m->desc;
+    uint64_t head = d->image_offset % ZV_IMAGE_PAGE;
+    uint64_t len = (head + d->image_size + ZV_IMAGE_PAGE - 1) / ZV_IMAGE_PAGE * ZV_IMAGE_PAGE;
+    struct segment_search t = {base, 0, 0, (uintptr_t)d->image - head, 0};
+    if (!d->has_image || d->image_size < ZV_IMAGE_MAP_MIN || t.at % ZV_IMAGE_PAGE ||
+        !dl_iterate_phdr(find_segment, &t) || !t.hi || t.off % ZV_IMAGE_PAGE ||
+        len > t.hi - t.at)
+        return; /* (an entry from tcc, which may place it otherwise: copied) */
+    m->image_off = t.off;
+    m->image_at = d->image_offset - head;
+    m->image_len = len;
+    m->image_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0); /* -1: copied */
 }
 
 static int bind(zv_eng_module *m, int fd, const char *path, zv_eng_err *err)
@@ -99,10 +124,12 @@ static int bind(zv_eng_module *m, int fd, const char *path, zv_eng_err *err)
     }
     {
         Dl_info dl;
-        struct text_search t = {0, 0, 0};
-        if (dladdr(m->desc, &dl) && (t.base = (uintptr_t)dl.dli_fbase, dl_iterate_phdr(find_text, &t)))
-            if (zv_eng_code_register(t.lo, t.hi) == 0)
-                m->text_lo = t.lo, m->text_hi = t.hi;
+        struct segment_search t = {0, 0, 0, 0, 0};
+        if (dladdr(m->desc, &dl) && (t.base = (uintptr_t)dl.dli_fbase, dl_iterate_phdr(find_segment, &t)) &&
+            t.hi && zv_eng_code_register(t.lo, t.hi) == 0)
+            m->text_lo = t.lo, m->text_hi = t.hi;
+        if (t.base)
+            image_file(m, fd, t.base);
     }
     if (!(m->type_ids = calloc(info->n_types + 1, sizeof *m->type_ids)))
         return -ENOMEM;
@@ -168,6 +195,7 @@ static int load_adopt(uint8_t *bytes, size_t size, const zv_eng_opts *opts, zv_e
     m->bytes = bytes;
     m->code_fd = -1;
     m->outline_fd = -1;
+    m->image_fd = -1;
     /* A verified cache entry for these bytes is code made from them after
      * they passed validation: only decode what instantiation needs. The
      * module keeps an outline's file, for a build that needs the whole. */
@@ -261,6 +289,7 @@ static int load_artifact(uint8_t *bytes, size_t size, int fd, const char *path,
     m->bytes = bytes;
     m->code_fd = -1;
     m->outline_fd = -1;
+    m->image_fd = -1;
     if ((rc = zv_eng_artifact_check(bytes, size, &code, err)))
         goto out;
     if (opts && opts->trust_key)
@@ -388,6 +417,8 @@ void zv_eng_module_free(zv_eng_module *m)
         close(m->code_fd); /* after dlclose: its name is free again only now */
     if (m->outline_fd >= 0)
         close(m->outline_fd);
+    if (m->image_fd >= 0)
+        close(m->image_fd);
     zv_val_module_free(m->info);
     free(m->type_ids);
     free(m->bytes);

@@ -64,6 +64,7 @@ typedef struct {
     uint32_t drop_kept;         /* bit w: its kept pages go too (left by a madvise reset) */
     uint32_t zeroed;            /* bit w: window w's kept bytes are zero pages (dropped, or new) */
     int pinned;                 /* a file is mapped at the base (snapshot.c): it stays */
+    uint64_t file_at, file_len; /* a new memory's bytes mapped from a file (map_file) */
     uint64_t pending_bytes;     /* the bytes they will drop */
 } slots_t;
 
@@ -204,7 +205,7 @@ int zv_eng_memory_shrink(zv_memory *mem, uint32_t pages)
 {
     uint64_t keep = pages * PAGE_BYTES;
     int rc;
-    if ((rc = unjail(mem)) || (mem->pages > pages && (rc = seal(mem->base, keep, mem->size_bytes))))
+    if ((rc = zv_eng_memory_unfile(mem)) || (rc = unjail(mem)) || (mem->pages > pages && (rc = seal(mem->base, keep, mem->size_bytes))))
         return rc;
     mem->pages = pages;
     mem->size_bytes = keep;
@@ -363,6 +364,8 @@ static int move_on(slots_t *s, uint64_t keep, uint64_t *tag, int drop_kept, int 
 int zv_eng_memory_recycle(zv_memory *mem, uint32_t pages, uint64_t *tag)
 {
     int rc, zero;
+    if ((rc = zv_eng_memory_unfile(mem)))
+        return rc;
     if (mem->pages > pages && (rc = move_on((slots_t *)mem, pages * PAGE_BYTES, tag, 0, &zero)) != 1)
         return rc < 0 ? rc : 1;
     return zv_eng_memory_shrink(mem, pages);
@@ -377,6 +380,8 @@ int zv_eng_memory_reset(zv_memory *mem, uint32_t pages, int how)
 {
     uint64_t keep = pages * PAGE_BYTES, unknown = 0;
     int rc, zero = 0;
+    if ((rc = zv_eng_memory_unfile(mem)))
+        return rc;
     if (how != ZV_ENG_RESET_MADVISE)
         rc = zv_eng_memory_recycle(mem, pages, &unknown);
     else if ((rc = move_on((slots_t *)mem, keep, &unknown, 1, &zero)) == 1)
@@ -392,11 +397,70 @@ int zv_eng_memory_reset(zv_memory *mem, uint32_t pages, int how)
 
 void zv_eng_memory_pin(zv_memory *mem) { ((slots_t *)mem)->pinned = 1; }
 
+/* After a mapping over [at, at + len) failed, which may have taken the
+ * range's pages away first (MAP_FIXED and MREMAP_FIXED unmap before they
+ * can fail on kernels before 6.12): zero pages there again, so that no
+ * hole is left in the reservation for another mapping to take. If even
+ * that fails, nothing about the slot can be trusted: abort. */
+static void no_hole(uint8_t *at, uint64_t len)
+{
+    if (mmap(at, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
+        MAP_FAILED)
+        abort();
+}
+
+int zv_eng_memory_map_file(zv_memory *mem, uint64_t at, uint64_t len, int fd, uint64_t off)
+{
+    slots_t *s = (slots_t *)mem;
+    int rc;
+    if (s->file_len || atomic_load(&s->n_win) != 1 || mem->jailed || !len ||
+        len > mem->size_bytes || at > mem->size_bytes - len || (at | len | off) % 4096)
+        return -EINVAL;
+    if (mmap(mem->base + at, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, (off_t)off) ==
+        MAP_FAILED) {
+        rc = -errno;
+        no_hole(mem->base + at, len);
+        return rc;
+    }
+    s->file_at = at;
+    s->file_len = len;
+    return 0;
+}
+
+/* The file's bytes moved into anonymous pages of their own, in place: a
+ * copy, then one mremap over the range. The memory has not moved since it
+ * was mapped (map_file is for a new memory, and every move comes here
+ * first). On failure its bytes there are zeros: the instance is lost. */
+int zv_eng_memory_unfile(zv_memory *mem)
+{
+    slots_t *s = (slots_t *)mem;
+    uint8_t *at = mem->base + s->file_at;
+    uint64_t len = s->file_len;
+    void *tmp;
+    int rc = 0;
+    if (!len)
+        return 0;
+    s->file_len = 0;
+    tmp = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (tmp != MAP_FAILED) {
+        zv_eng_prefault(tmp, len);
+        memcpy(tmp, at, len);
+        if (mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, at) != MAP_FAILED)
+            return 0;
+        rc = -errno;
+        munmap(tmp, len);
+    } else {
+        rc = -errno;
+    }
+    no_hole(at, len);
+    return rc;
+}
+
 int zv_eng_memory_drop(zv_memory *mem)
 {
     slots_t *s = (slots_t *)mem;
     int rc;
-    if (s->pending && (rc = take_back(s)))
+    if ((rc = zv_eng_memory_unfile(mem)) || (s->pending && (rc = take_back(s))))
         return rc;
     if (mem->size_bytes && madvise(mem->base, mem->size_bytes, MADV_DONTNEED) < 0)
         return -errno;

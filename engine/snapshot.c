@@ -74,9 +74,12 @@ void zv_eng_snapshot_free(zv_eng_snapshot *s)
 static int take_memory(zv_memory *mem, zv_eng_snapshot *s)
 {
     size_t size = mem->size_bytes;
+    int rc;
     s->pages = mem->pages;
     if (!size)
         return 0;
+    if ((rc = zv_eng_memory_unfile(mem))) /* the memfd below replaces what is mapped */
+        return rc;
     if (!(s->image = malloc(size)))
         return -ENOMEM;
     memcpy(s->image, mem->base, size);

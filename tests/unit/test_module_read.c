@@ -217,17 +217,6 @@ Test(outline, a_file_cut_short_is_an_error, .init = setup, .fini = teardown)
     free(b);
 }
 
-static uint32_t call(zv_eng_instance *inst, const char *name, uint32_t a, uint32_t b)
-{
-    zv_eng_extern ext;
-    zv_eng_err err = {0};
-    zv_value args[2] = {{.i32 = a}, {.i32 = b}}, res[1] = {{0}};
-    uint32_t type;
-    cr_assert_eq(zv_eng_instance_export(inst, name, strlen(name), &ext, &type), 0);
-    cr_assert_eq(zv_eng_call(inst, ext.func, type, args, res, &err), 0, "%s: %s", name, err.msg);
-    return res[0].i32;
-}
-
 /* The module runs: its active segment in memory, its passive one copied
  * by memory.init, its code. */
 static void runs(zv_eng_module *m)
@@ -235,10 +224,10 @@ static void runs(zv_eng_module *m)
     zv_eng_instance *inst = NULL;
     zv_eng_err err = {0};
     cr_assert_eq(zv_eng_instance_new(m, NULL, NULL, NULL, NULL, &inst, &err), 0, "%s", err.msg);
-    cr_assert_eq(call(inst, "at", 16 + 4, 0), 'o');
-    call(inst, "init", 100, 0);
-    cr_assert_eq(call(inst, "at", 100 + 8, 0), 'p', "passive payload! at 100");
-    cr_assert_eq(call(inst, "add", 40, 2), 42);
+    cr_assert_eq(wat_call(inst, "at", 16 + 4, 0), 'o');
+    wat_call(inst, "init", 100, 0);
+    cr_assert_eq(wat_call(inst, "at", 100 + 8, 0), 'p', "passive payload! at 100");
+    cr_assert_eq(wat_call(inst, "add", 40, 2), 42);
     zv_eng_instance_free(inst);
 }
 

@@ -62,6 +62,19 @@ static inline void wat_to_file(const char *wat, const char *path)
     free(b);
 }
 
+/* Export `name` of inst called with (a, b), as many as it takes; it must
+ * not trap: its i32 result. */
+static inline uint32_t wat_call(zv_eng_instance *inst, const char *name, uint32_t a, uint32_t b)
+{
+    zv_eng_extern ext;
+    zv_eng_err err = {0};
+    zv_value args[2] = {{.i32 = a}, {.i32 = b}}, res[1] = {{0}};
+    uint32_t type;
+    cr_assert_eq(zv_eng_instance_export(inst, name, strlen(name), &ext, &type), 0);
+    cr_assert_eq(zv_eng_call(inst, ext.func, type, args, res, &err), 0, "%s: %s", name, err.msg);
+    return res[0].i32;
+}
+
 /* Load `wat` through the engine (spec rules only, -O2, the shared cache). */
 static inline zv_eng_module *wat_load(const char *wat)
 {
