@@ -209,8 +209,9 @@ static int entry_path(const zv_val_module *m, const zv_eng_opts *opts, const cha
         return rc;
     }
     snprintf(key_text, sizeof key_text,
-             "abi=%d translator=%d cc=%s O=%d interrupts=%d dirty=%d isa=%s seg=%d", ZV_ABI_VERSION,
-             ZV_TRANSLATOR_VERSION, ident, zv_eng_cache_opt_level(opts),
+             "abi=%d translator=%d/%s cc=%s O=%d interrupts=%d dirty=%d isa=%s seg=%d",
+             ZV_ABI_VERSION, ZV_TRANSLATOR_VERSION, zv_eng_translator_id, ident,
+             zv_eng_cache_opt_level(opts),
              !(opts && opts->no_interrupt_checks),
              zv_eng_build_forks(m, opts), isa ? isa : "-", zv_eng_seg_on());
     {

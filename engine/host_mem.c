@@ -466,10 +466,10 @@ int zv_mimages_new(const zv_cfg_manifest *m, const zv_cfg_manifest *chm, const z
         if (rc == 0 && !(im->mounts[i].root = parse_tar(&im->arena, im->bytes[i], size, fd,
                                                          deadline_ns, &rc, msg, sizeof msg)))
             snprintf(why, wn, "%s: %s", name, msg);
-        if (fd >= 0)
-            close(fd);
         else if (rc && !why[0])
             snprintf(why, wn, "%s: cannot read the image", name);
+        if (fd >= 0)
+            close(fd);
         if (rc && rc != -ENOMEM && i >= m->n_mounts)
             rc = -ENOEXEC; /* the module's own image: the module is what is broken */
         if (rc)

@@ -41,8 +41,8 @@ int zv_eng_image_plan(const zv_val_module *m, zv_eng_image *img)
         img->offset = img->size = 0;
         return 1;
     }
-    if (hi - lo > 2 * total + 65536)
-        return 0;
+    if (hi - lo > 2 * total + 65536 || hi - lo > UINT32_MAX)
+        return 0; /* sparse, or 4 GiB: not a uint32_t's size */
     img->offset = (uint32_t)lo;
     img->size = (uint32_t)(hi - lo);
     return 1;

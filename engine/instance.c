@@ -294,10 +294,23 @@ static int init_trap(zv_eng_err *err, int cause)
     return -EFAULT;
 }
 
+/* The image's pages mapped from the entry into the new memory: 0, or -1
+ * (then copied). */
+static int map_image(zv_eng_instance *inst)
+{
+    const zv_eng_module *m = inst->mod;
+    return m->image_fd >= 0 && zv_eng_memory_map_file(inst->own_memory, m->image_at, m->image_len,
+                                                       m->image_fd, m->image_off) == 0
+               ? 0
+               : -1;
+}
+
 /* Element then data segments, in order, each checked before it is written
- * (§4.5.4 steps 14-15: earlier writes stay when a later one traps).
- * mapped: the image is in memory already (map_image). */
-static int apply_segments(zv_eng_instance *inst, zv_eng_err *err, int mapped)
+ * (§4.5.4 steps 14-15: earlier writes stay when a later one traps). fresh:
+ * a new memory, no page present yet: a big image mapped from the entry
+ * (map_image: the pages the instance touches are faulted in, the ones it
+ * writes copied), else copied into pages faulted in at once. */
+static int apply_segments(zv_eng_instance *inst, zv_eng_err *err, int fresh)
 {
     const zv_val_module *info = inst->mod->info;
     const zv_module_desc *desc = inst->mod->desc;
@@ -315,8 +328,11 @@ static int apply_segments(zv_eng_instance *inst, zv_eng_err *err, int mapped)
             ctx->elem_sizes[s] = 0;
     }
     if (inst->own_memory && desc->has_image) {
-        if (!mapped)
+        if (!fresh || map_image(inst)) {
+            if (fresh)
+                zv_eng_prefault(ctx->mem + desc->image_offset, desc->image_size);
             memcpy(ctx->mem + desc->image_offset, desc->image, desc->image_size);
+        }
         for (uint32_t d = 0; d < info->n_datas; d++)
             if (info->datas[d].mode == ZV_SEG_ACTIVE)
                 ctx->data_sizes[d] = 0;
@@ -336,23 +352,12 @@ static int apply_segments(zv_eng_instance *inst, zv_eng_err *err, int mapped)
     return 0;
 }
 
-/* The image's pages mapped from the entry into the new memory: 0, or -1
- * (then copied). */
-static int map_image(zv_eng_instance *inst)
-{
-    const zv_eng_module *m = inst->mod;
-    return m->image_fd >= 0 && zv_eng_memory_map_file(inst->own_memory, m->image_at, m->image_len,
-                                                       m->image_fd, m->image_off) == 0
-               ? 0
-               : -1;
-}
-
 int zv_eng_instance_new(zv_eng_module *m, const zv_eng_limits *limits, zv_eng_resolver resolve,
                         void *arg, void *user, zv_eng_instance **out, zv_eng_err *err)
 {
     const zv_val_module *info = m->info;
     zv_eng_instance *inst = calloc(1, sizeof *inst);
-    int rc, mapped;
+    int rc;
     *out = NULL;
     if (!inst)
         return -ENOMEM;
@@ -384,13 +389,7 @@ int zv_eng_instance_new(zv_eng_module *m, const zv_eng_limits *limits, zv_eng_re
     }
     if ((rc = define(inst)))
         goto trapped;
-    /* a new memory, no page present yet: a big image mapped from the
-     * entry (the pages the instance touches are faulted in, the ones it
-     * writes copied), else copied into pages faulted in at once */
-    mapped = inst->own_memory && m->desc->has_image && map_image(inst) == 0;
-    if (inst->own_memory && m->desc->has_image && !mapped)
-        zv_eng_prefault(inst->ctx.mem + m->desc->image_offset, m->desc->image_size);
-    if ((rc = apply_segments(inst, err, mapped)))
+    if ((rc = apply_segments(inst, err, 1)))
         goto trapped;
     if (info->start >= 0) {
         zv_func *f = inst->ctx.funcs[info->start];

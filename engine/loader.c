@@ -91,6 +91,7 @@ static void image_file(zv_eng_module *m, int fd, uintptr_t base)
     uint64_t len = (head + d->image_size + ZV_IMAGE_PAGE - 1) / ZV_IMAGE_PAGE * ZV_IMAGE_PAGE;
     struct segment_search t = {base, 0, 0, (uintptr_t)d->image - head, 0};
     if (!d->has_image || d->image_size < ZV_IMAGE_MAP_MIN || t.at % ZV_IMAGE_PAGE ||
+        sysconf(_SC_PAGESIZE) != ZV_IMAGE_PAGE || /* (16 or 64 KiB pages: copied) */
         !dl_iterate_phdr(find_segment, &t) || !t.hi || t.off % ZV_IMAGE_PAGE ||
         len > t.hi - t.at)
         return; /* (an entry from tcc, which may place it otherwise: copied) */
@@ -125,8 +126,9 @@ static int bind(zv_eng_module *m, int fd, const char *path, zv_eng_err *err)
     {
         Dl_info dl;
         struct segment_search t = {0, 0, 0, 0, 0};
-        if (dladdr(m->desc, &dl) && (t.base = (uintptr_t)dl.dli_fbase, dl_iterate_phdr(find_segment, &t)) &&
-            t.hi && zv_eng_code_register(t.lo, t.hi) == 0)
+        if (dladdr(m->desc, &dl) &&
+            (t.base = (uintptr_t)dl.dli_fbase, dl_iterate_phdr(find_segment, &t)) && t.hi &&
+            zv_eng_code_register(t.lo, t.hi) == 0)
             m->text_lo = t.lo, m->text_hi = t.hi;
         if (t.base)
             image_file(m, fd, t.base);

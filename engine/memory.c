@@ -70,6 +70,8 @@ typedef struct {
 
 static _Atomic(zv_memory *) slots[MAX_SLOTS]; /* live memories; NULL = free entry */
 
+static int unfile(slots_t *s, int keep);
+
 static int slot_register(zv_memory *mem)
 {
     for (int i = 0; i < MAX_SLOTS; i++) {
@@ -205,7 +207,8 @@ int zv_eng_memory_shrink(zv_memory *mem, uint32_t pages)
 {
     uint64_t keep = pages * PAGE_BYTES;
     int rc;
-    if ((rc = zv_eng_memory_unfile(mem)) || (rc = unjail(mem)) || (mem->pages > pages && (rc = seal(mem->base, keep, mem->size_bytes))))
+    if ((rc = zv_eng_memory_unfile(mem)) || (rc = unjail(mem)) ||
+        (mem->pages > pages && (rc = seal(mem->base, keep, mem->size_bytes))))
         return rc;
     mem->pages = pages;
     mem->size_bytes = keep;
@@ -380,7 +383,7 @@ int zv_eng_memory_reset(zv_memory *mem, uint32_t pages, int how)
 {
     uint64_t keep = pages * PAGE_BYTES, unknown = 0;
     int rc, zero = 0;
-    if ((rc = zv_eng_memory_unfile(mem)))
+    if ((rc = unfile((slots_t *)mem, 0)))
         return rc;
     if (how != ZV_ENG_RESET_MADVISE)
         rc = zv_eng_memory_recycle(mem, pages, &unknown);
@@ -397,15 +400,17 @@ int zv_eng_memory_reset(zv_memory *mem, uint32_t pages, int how)
 
 void zv_eng_memory_pin(zv_memory *mem) { ((slots_t *)mem)->pinned = 1; }
 
-/* After a mapping over [at, at + len) failed, which may have taken the
- * range's pages away first (MAP_FIXED and MREMAP_FIXED unmap before they
- * can fail on kernels before 6.12): zero pages there again, so that no
- * hole is left in the reservation for another mapping to take. If even
- * that fails, nothing about the slot can be trusted: abort. */
+/* After a mapping over [at, at + len) failed: if it took the range's
+ * pages away first (MAP_FIXED and MREMAP_FIXED may unmap before they
+ * fail, on kernels before 6.12), zero pages there again, so that no hole
+ * is left in the reservation for another mapping to take. If even that
+ * fails, nothing about the slot can be trusted: abort. (madvise fails
+ * with ENOMEM where a page of the range is not mapped.) */
 static void no_hole(uint8_t *at, uint64_t len)
 {
-    if (mmap(at, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
-        MAP_FAILED)
+    if (madvise(at, len, MADV_NORMAL) < 0 &&
+        mmap(at, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
+            MAP_FAILED)
         abort();
 }
 
@@ -427,40 +432,47 @@ int zv_eng_memory_map_file(zv_memory *mem, uint64_t at, uint64_t len, int fd, ui
     return 0;
 }
 
-/* The file's bytes moved into anonymous pages of their own, in place: a
- * copy, then one mremap over the range. The memory has not moved since it
- * was mapped (map_file is for a new memory, and every move comes here
- * first). On failure its bytes there are zeros: the instance is lost. */
-int zv_eng_memory_unfile(zv_memory *mem)
+/* The file's bytes replaced by anonymous pages of the memory's own, in
+ * place: with the same bytes (keep: a copy, then one mremap over the
+ * range), or zero pages (a reset or drop clears them anyway). The memory
+ * has not moved since it was mapped (map_file is for a new memory, and
+ * every move comes here first). On failure its bytes there are zeros or
+ * the file's: the instance is lost, never the slot. */
+static int unfile(slots_t *s, int keep)
 {
-    slots_t *s = (slots_t *)mem;
-    uint8_t *at = mem->base + s->file_at;
+    uint8_t *at = s->m.base + s->file_at;
     uint64_t len = s->file_len;
-    void *tmp;
+    void *own;
     int rc = 0;
     if (!len)
         return 0;
-    s->file_len = 0;
-    tmp = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (tmp != MAP_FAILED) {
-        zv_eng_prefault(tmp, len);
-        memcpy(tmp, at, len);
-        if (mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, at) != MAP_FAILED)
-            return 0;
+    own = mmap(keep ? NULL : at, len, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS | (keep ? 0 : MAP_FIXED), -1, 0);
+    if (own == MAP_FAILED) {
         rc = -errno;
-        munmap(tmp, len);
-    } else {
-        rc = -errno;
+    } else if (keep) {
+        zv_eng_prefault(own, len);
+        memcpy(own, at, len);
+        if (mremap(own, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, at) == MAP_FAILED) {
+            rc = -errno;
+            munmap(own, len);
+        }
     }
-    no_hole(at, len);
-    return rc;
+    if (rc) {
+        no_hole(at, len);
+        return rc;
+    }
+    s->file_len = 0;
+    return 0;
 }
+
+int zv_eng_memory_unfile(zv_memory *mem) { return unfile((slots_t *)mem, 1); }
 
 int zv_eng_memory_drop(zv_memory *mem)
 {
     slots_t *s = (slots_t *)mem;
     int rc;
-    if ((rc = zv_eng_memory_unfile(mem)) || (s->pending && (rc = take_back(s))))
+    if ((rc = unfile(s, 0)) || (s->pending && (rc = take_back(s))))
         return rc;
     if (mem->size_bytes && madvise(mem->base, mem->size_bytes, MADV_DONTNEED) < 0)
         return -errno;

@@ -3,8 +3,9 @@
  * whole or in outline. The outline is every section but the code
  * section's contents and the data segments' payloads: a load whose cache
  * entry is found never reads those (the entry holds the code and the
- * memory image). The buffer's pages under what is skipped are never
- * touched, so they cost nothing. Offsets stay the file's, so the same
+ * memory image). What is skipped is never written, so a big buffer's
+ * pages there (fresh from mmap, as glibc gives buffers of 128 KiB or more
+ * at first) are never faulted in. Offsets stay the file's, so the same
  * buffer can be filled whole later.
  */
 #include "engine/internal.h"
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #define WINDOW 32 /* a section's or a data segment's header fits (else: read whole) */
+#define MAX_SEGMENTS 64
 
 static int read_at(int fd, uint8_t *buf, uint64_t off, uint64_t len)
 {
@@ -55,13 +57,14 @@ static int window(int fd, uint8_t *buf, uint64_t pos, uint64_t end, const uint8_
 
 /* The data section at [off, end): each segment's header read alone, its
  * payload skipped. 0, 1 when a header is not one clang writes (flags,
- * memory 0, `i32.const n` or `global.get g`, size), or -errno. */
+ * memory 0, `i32.const n` or `global.get g`, size) or there are more than
+ * MAX_SEGMENTS (a read each would cost more than the section), or -errno. */
 static int data_headers(int fd, uint8_t *buf, uint64_t off, uint64_t end)
 {
     const uint8_t *p, *w;
     uint64_t count, n, v;
     int rc = window(fd, buf, off, end, &p, &w);
-    if (rc || leb(&p, w, &count))
+    if (rc || leb(&p, w, &count) || count > MAX_SEGMENTS)
         return rc ? rc : 1;
     for (uint64_t i = 0; i < count; i++) { /* each takes 2 bytes or more: ends by `end` */
         if ((rc = window(fd, buf, (uint64_t)(p - buf), end, &p, &w)))

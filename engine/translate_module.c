@@ -80,8 +80,8 @@ static void emit_data(FILE *out, const zv_val_module *m)
     uint8_t *buf = NULL;
     int has_image = zv_eng_image_plan(m, &img);
     /* a big image starts as many bytes into its first page as in the memory */
-    uint32_t head = has_image && img.size >= ZV_IMAGE_MAP_MIN ? img.offset % ZV_IMAGE_PAGE : 0;
-    has_image = has_image && (buf = calloc(1, head + img.size + 1));
+    uint64_t head = has_image && img.size >= ZV_IMAGE_MAP_MIN ? img.offset % ZV_IMAGE_PAGE : 0;
+    has_image = has_image && (buf = calloc(1, (size_t)(head + img.size + 1)));
     for (uint32_t i = 0; i < m->n_datas; i++) {
         /* an active segment laid out in the image is dropped at
          * instantiation and never read again: its bytes would be there twice */
@@ -98,15 +98,15 @@ static void emit_data(FILE *out, const zv_val_module *m)
         fprintf(out, "zv_d%u, ", i);
     fprintf(out, "0};\n");
     if (has_image) {
-        uint64_t pages = ((uint64_t)head + img.size + ZV_IMAGE_PAGE - 1) / ZV_IMAGE_PAGE;
+        uint64_t pages = (head + img.size + ZV_IMAGE_PAGE - 1) / ZV_IMAGE_PAGE;
         zv_eng_image_fill(m, &img, buf + head);
         if (img.size >= ZV_IMAGE_MAP_MIN) /* zeros to its last page's end */
             fprintf(out, "static _Alignas(%u) const uint8_t zv_image_pages[%llu] = ",
                     ZV_IMAGE_PAGE, (unsigned long long)(pages * ZV_IMAGE_PAGE));
         else
             fprintf(out, "static const uint8_t zv_image_pages[] = ");
-        emit_bytes(out, buf, head + img.size);
-        fprintf(out, ";\n#define zv_image (zv_image_pages + %u)\n", head);
+        emit_bytes(out, buf, (size_t)(head + img.size));
+        fprintf(out, ";\n#define zv_image (zv_image_pages + %llu)\n", (unsigned long long)head);
         free(buf);
     } else {
         fprintf(out, "static const uint8_t zv_image[1];\n");

@@ -11,7 +11,9 @@
  *                              pending windows dropped in one call
  *                              (engine/memory.c; its pidfd of this process
  *                              is opened with the first memory, before)
- *   mmap, munmap, mremap, brk  table.grow and output growth (the allocator)
+ *   mmap, munmap, mremap, brk  table.grow and output growth (the allocator);
+ *                              a worker's first reset of a memory whose image
+ *                              was mapped from its cache entry (memory.c)
  *   futex, nanosleep,          idle waits, wake-ups, the pool's eventfd
  *   clock_nanosleep, write,
  *   sched_yield

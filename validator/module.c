@@ -638,6 +638,10 @@ int zv_val_module_new(const uint8_t *bytes, size_t size_bytes, zv_val_module **o
 int zv_val_module_decode(const uint8_t *bytes, size_t size_bytes, const uint8_t *sha256,
                          int code_absent, zv_val_module **out, zv_val_err *err)
 {
+    if (code_absent && !sha256) { /* the hash would be of bytes never read */
+        *out = NULL;
+        return -EINVAL;
+    }
     return module_new(bytes, size_bytes, sha256, out, err, code_absent ? 2 : 1);
 }
 

@@ -132,5 +132,12 @@ Test(image, unfile_keeps_the_bytes_and_drop_gives_zeros)
     cr_assert_eq(zv_eng_memory_drop(a->own_memory), 0);
     cr_assert_eq(wat_call(a, "get", AT + 4, 0), 0, "a dropped page is zeros, not the file's");
     zv_eng_instance_free(a);
+    /* a drop straight after the mapping (an idle worker's first) */
+    cr_assert_eq(zv_eng_instance_new(m, NULL, NULL, NULL, NULL, &a, &err), 0, "%s", err.msg);
+    cr_assert(file_backed(base_of(a) + AT));
+    cr_assert_eq(zv_eng_memory_drop(a->own_memory), 0);
+    cr_assert(!file_backed(base_of(a) + AT));
+    cr_assert_eq(wat_call(a, "get", AT + 4, 0), 0, "zeros, not the file's");
+    zv_eng_instance_free(a);
     zv_eng_module_free(m);
 }

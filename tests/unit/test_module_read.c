@@ -146,22 +146,30 @@ Test(outline, leaves_out_the_code_and_the_data_payloads_only, .init = setup, .fi
     }
     cr_assert_eq(memcmp(part->sha256, full->sha256, 32), 0);
     cr_assert_eq(part->funcs[0].code_end, 0, "no extents without the code");
+    zv_val_module_free(part);
+    cr_assert_eq(zv_val_module_decode(o, n, NULL, 1, &part, &err), -EINVAL,
+                 "an outline's hash cannot be taken");
+    cr_assert_null(part);
     zv_val_module_free(full);
     zv_val_module_free(part);
     free(o);
     free(b);
 }
 
-/* One function, `nop`, and the data section given. */
-static size_t with_data(uint8_t *out, const uint8_t *data, uint8_t data_len)
+/* One function, `nop`, and the data section given (under 128 bytes: its
+ * size in one byte, else two). */
+static size_t with_data(uint8_t *out, const uint8_t *data, size_t data_len)
 {
     const uint8_t head[] = {0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,    1, 4, 1, 0x60, 0, 0,
                             3,    2,    1,    0,    5, 3, 1, 0, 1, 10, 5, 1, 3, 0, 0x01, 0x0b};
-    memcpy(out, head, sizeof head);
-    out[sizeof head] = 11;
-    out[sizeof head + 1] = data_len;
-    memcpy(out + sizeof head + 2, data, data_len);
-    return sizeof head + 2 + data_len;
+    size_t n = sizeof head;
+    memcpy(out, head, n);
+    out[n++] = 11;
+    if (data_len >= 128)
+        out[n++] = (uint8_t)(0x80 | (data_len & 0x7f));
+    out[n++] = (uint8_t)(data_len >= 128 ? data_len >> 7 : data_len);
+    memcpy(out + n, data, data_len);
+    return n + data_len;
 }
 
 /* Shapes it does not know are read whole: the section, or the file. */
@@ -187,6 +195,23 @@ Test(outline, reads_whole_what_it_does_not_know, .init = setup, .fini = teardown
         cr_assert_eq(outline(n, 0, &o), 1, "%s", cases[c].what);
         for (size_t i = 0; i < n; i++)
             read_but(o, b, i, within(i, code, code_len), cases[c].what);
+        free(o);
+    }
+    /* more segments than are worth a read each: the section read whole */
+    {
+        uint8_t many[1 + 65 * 42], big[sizeof many + 64];
+        size_t n, code, code_len;
+        many[0] = 65;
+        for (int i = 0; i < 65; i++) { /* passive, 40 bytes: past a header's window */
+            many[1 + 42 * i] = 1, many[2 + 42 * i] = 40;
+            memset(many + 3 + 42 * i, 'a' + i % 26, 40);
+        }
+        n = with_data(big, many, sizeof many);
+        put_file(big, n);
+        section(big, n, 10, &code, &code_len);
+        cr_assert_eq(outline(n, 0, &o), 1);
+        for (size_t i = 0; i < n; i++)
+            read_but(o, big, i, within(i, code, code_len), "65 segments");
         free(o);
     }
     /* a section longer than the file: all of it read, as the validator
@@ -242,7 +267,7 @@ Test(outline, a_remembered_file_loads_from_its_outline, .init = setup, .fini = t
     size_t n;
     uint8_t *b = wat_to_wasm(M, &n);
     uint8_t *changed = memmem(b, n, "passive payload!", 16);
-    char cache[96];
+    char cache[96], cmd[128];
     snprintf(cache, sizeof cache, "%s/cache", dir);
     opts.cache_dir = cache;
     put_file(b, n);
@@ -264,6 +289,19 @@ Test(outline, a_remembered_file_loads_from_its_outline, .init = setup, .fini = t
     cr_assert_eq(zv_eng_module_for_fork(m, &fork, &err), -ESTALE);
     cr_assert_null(fork);
     cr_assert(strstr(err.msg, "changed since it was loaded"), "%s", err.msg);
+    zv_eng_module_free(m);
+    /* the memo holds, its entry is gone: the rest read, then validated */
+    changed[0] = 'p';
+    put_file(b, n);
+    sleep(3);
+    cr_assert_eq(zv_eng_module_load_file(file, &opts, &m, NULL, &err), 0, "%s", err.msg);
+    zv_eng_module_free(m); /* (a memo of this stat) */
+    snprintf(cmd, sizeof cmd, "rm %s/*.so", cache);
+    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(zv_eng_module_load_file(file, &opts, &m, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(m->outline_fd, -1, "built from the whole");
+    cr_assert_eq(memcmp(m->bytes, b, n), 0);
+    runs(m);
     zv_eng_module_free(m);
     free(b);
 }
