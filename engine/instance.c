@@ -294,15 +294,13 @@ static int init_trap(zv_eng_err *err, int cause)
     return -EFAULT;
 }
 
-/* The image's pages mapped from the entry into the new memory: 0, or -1
+/* The image's pages mapped from the entry into the new memory: 1, or 0
  * (then copied). */
 static int map_image(zv_eng_instance *inst)
 {
     const zv_eng_module *m = inst->mod;
     return m->image_fd >= 0 && zv_eng_memory_map_file(inst->own_memory, m->image_at, m->image_len,
-                                                       m->image_fd, m->image_off) == 0
-               ? 0
-               : -1;
+                                                       m->image_fd, m->image_off) == 0;
 }
 
 /* Element then data segments, in order, each checked before it is written
@@ -328,7 +326,7 @@ static int apply_segments(zv_eng_instance *inst, zv_eng_err *err, int fresh)
             ctx->elem_sizes[s] = 0;
     }
     if (inst->own_memory && desc->has_image) {
-        if (!fresh || map_image(inst)) {
+        if (!fresh || !map_image(inst)) {
             if (fresh)
                 zv_eng_prefault(ctx->mem + desc->image_offset, desc->image_size);
             memcpy(ctx->mem + desc->image_offset, desc->image, desc->image_size);

@@ -55,9 +55,16 @@ int zv_eng_image_plan(const zv_val_module *m, zv_eng_image *img);
 void zv_eng_image_fill(const zv_val_module *m, const zv_eng_image *img, uint8_t *buf);
 /* An image this big is laid out in the object on the memory's own 4 KiB
  * pages (zeros before and after it), so that a new memory maps it from
- * the cache entry instead of copying it (zv_eng_module_image_file). */
+ * the cache entry instead of copying it (loader.c image_file). */
 #define ZV_IMAGE_MAP_MIN (256u << 10)
 #define ZV_IMAGE_PAGE 4096u
+/* The bytes of those pages: from the page of its first byte to the end
+ * of the page of its last. */
+static inline uint64_t zv_eng_image_span(uint32_t offset, uint32_t size)
+{
+    return ((uint64_t)offset % ZV_IMAGE_PAGE + size + ZV_IMAGE_PAGE - 1) / ZV_IMAGE_PAGE *
+           ZV_IMAGE_PAGE;
+}
 
 /* Translation units (translate.c): a large module's C is split so that
  * each compile stays small and they can run side by side. Functions

@@ -88,7 +88,7 @@ static void image_file(zv_eng_module *m, int fd, uintptr_t base)
 {
     const zv_module_desc *d = m->desc;
     uint64_t head = d->image_offset % ZV_IMAGE_PAGE;
-    uint64_t len = (head + d->image_size + ZV_IMAGE_PAGE - 1) / ZV_IMAGE_PAGE * ZV_IMAGE_PAGE;
+    uint64_t len = zv_eng_image_span(d->image_offset, d->image_size);
     struct segment_search t = {base, 0, 0, (uintptr_t)d->image - head, 0};
     if (!d->has_image || d->image_size < ZV_IMAGE_MAP_MIN || t.at % ZV_IMAGE_PAGE ||
         sysconf(_SC_PAGESIZE) != ZV_IMAGE_PAGE || /* (16 or 64 KiB pages: copied) */

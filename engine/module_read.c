@@ -18,8 +18,7 @@
 
 static int read_at(int fd, uint8_t *buf, uint64_t off, uint64_t len)
 {
-    if (len >= 65536)
-        zv_eng_prefault(buf + off, len);
+    zv_eng_prefault(buf + off, len); /* (it decides from how many pages it pays) */
     while (len) {
         ssize_t k = pread(fd, buf + off, len, (off_t)off);
         if (k <= 0)
@@ -96,15 +95,11 @@ int zv_eng_read_outline(int fd, uint8_t *buf, size_t size)
         if (leb(&p, buf + pos + hlen, &len) || len > size - (uint64_t)(p - buf))
             break; /* malformed: the validator says how, on the whole file */
         pos = (uint64_t)(p - buf);
-        if (id == 11)
-            rc = data_headers(fd, buf, pos, pos + len);
-        if (id == 11 && rc == 1)
-            rc = read_at(fd, buf, pos, len);
-        else if (id != 10 && id != 11)
-            rc = read_at(fd, buf, pos, len);
+        if (id != 10 && (id != 11 || (rc = data_headers(fd, buf, pos, pos + len)) == 1))
+            rc = read_at(fd, buf, pos, len); /* (the code section is skipped) */
         pos += len;
     }
-    if (rc < 0)
-        return rc;
-    return pos == size ? 1 : (rc = zv_eng_read_whole(fd, buf, size)) ? rc : 0;
+    if (rc < 0 || pos == size)
+        return rc < 0 ? rc : 1;
+    return zv_eng_read_whole(fd, buf, size); /* 0: read whole, or -errno */
 }

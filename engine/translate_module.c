@@ -98,11 +98,10 @@ static void emit_data(FILE *out, const zv_val_module *m)
         fprintf(out, "zv_d%u, ", i);
     fprintf(out, "0};\n");
     if (has_image) {
-        uint64_t pages = (head + img.size + ZV_IMAGE_PAGE - 1) / ZV_IMAGE_PAGE;
         zv_eng_image_fill(m, &img, buf + head);
         if (img.size >= ZV_IMAGE_MAP_MIN) /* zeros to its last page's end */
             fprintf(out, "static _Alignas(%u) const uint8_t zv_image_pages[%llu] = ",
-                    ZV_IMAGE_PAGE, (unsigned long long)(pages * ZV_IMAGE_PAGE));
+                    ZV_IMAGE_PAGE, (unsigned long long)zv_eng_image_span(img.offset, img.size));
         else
             fprintf(out, "static const uint8_t zv_image_pages[] = ");
         emit_bytes(out, buf, (size_t)(head + img.size));
