@@ -179,7 +179,8 @@ static int alloc_arrays(zv_eng_instance *inst)
     ctx->global_ptrs = calloc(info->n_globals + 1, sizeof *ctx->global_ptrs);
     inst->globals = calloc(n_def_globals + 1, sizeof *inst->globals);
     ctx->tables = calloc(info->n_tables + 1, sizeof *ctx->tables);
-    inst->own_tables = calloc(n_def_tables + 1, sizeof *inst->own_tables);
+    inst->own_tables = n_def_tables == 1 ? &ctx->table0
+                                          : calloc(n_def_tables + 1, sizeof *inst->own_tables);
     ctx->data_sizes = calloc(info->n_datas + 1, sizeof *ctx->data_sizes);
     ctx->elem_sizes = calloc(info->n_elems + 1, sizeof *ctx->elem_sizes);
     ctx->elem_items = calloc(info->n_elems + 1, sizeof *ctx->elem_items);
@@ -472,7 +473,8 @@ void zv_eng_instance_free(zv_eng_instance *inst)
     free(inst->ctx.global_ptrs);
     free(inst->globals);
     free(inst->ctx.tables);
-    free(inst->own_tables);
+    if (inst->own_tables != &inst->ctx.table0)
+        free(inst->own_tables);
     free(inst->ctx.data_sizes);
     free(inst->ctx.elem_sizes);
     free((void *)inst->ctx.elem_items);

@@ -37,7 +37,7 @@
 #include <setjmp.h>
 #include <string.h>
 
-#define ZV_ABI_VERSION 7
+#define ZV_ABI_VERSION 8
 
 /* The dirty map of modules that fork (zv_ctx.dirty, snapshot.c): a byte
  * per 512-byte card of linear memory, 1 where the record wrote since the
@@ -152,6 +152,11 @@ struct zv_ctx {
     uint32_t *elem_sizes;        /* per element segment: length, 0 once dropped */
     void **const *elem_items;    /* per element segment: resolved references */
     void *engine;                /* the engine's instance */
+    /* A module that defines one table has it here (clang's modules: the
+     * indirect function table), so call_indirect reaches its slots with
+     * one load from ctx where ctx->tables[t] takes two more, ahead of
+     * the slot's load and the call (rt_ops.h zv_indirect). */
+    zv_table table0;
 };
 
 /* The stack limit of an interrupted run: above every stack pointer, so a

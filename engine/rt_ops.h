@@ -28,6 +28,7 @@
  * memory is read and written through typed pointers (unaligned access is
  * fine on x86-64). */
 #define ZV_UNLIKELY(x) (x)
+#define ZV_LIKELY(x) (x)
 #define ZV_COLD
 static inline int zv_clz64(uint64_t x)
 {
@@ -60,6 +61,7 @@ static inline int zv_popcnt64(uint64_t x)
 #define ZV_MEM_PUT(p, v) (*(__typeof__(v) *)(p) = (v))
 #else
 #define ZV_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define ZV_LIKELY(x) __builtin_expect(!!(x), 1)
 /* A function out of the hot path (a wasi-libc routine's own code, run
  * when its native form cannot be: libc_bind.h): kept out of line, so the
  * fast path needs no saved registers. gcc and clang attributes. */
@@ -480,12 +482,12 @@ static inline void zv_table_init(C *ctx, I seg, I t, I d, I s, I n)
 }
 static inline void zv_elem_drop(C *ctx, I seg) { ctx->elem_sizes[seg] = 0; }
 
-/* call_indirect (§4.4.8): bounds, null, then the canonical type id,
- * `want` (a constant for a type with a code, types.c, else
- * ctx->type_ids[type index]). */
-static inline zv_func *zv_indirect(C *ctx, I t, I i, I want)
+/* call_indirect (§4.4.8) through table tab (&ctx->table0 or
+ * ctx->tables[t]): bounds, null, then the canonical type id, `want` (a
+ * constant for a type with a code, types.c, else ctx->type_ids[type
+ * index]). */
+static inline zv_func *zv_indirect(C *ctx, zv_table *tab, I i, I want)
 {
-    zv_table *tab = ctx->tables[t];
     zv_func *f;
     if (i >= tab->size)
         ZV_TRAP(ctx, ZV_TRAP_INDIRECT_OOB);

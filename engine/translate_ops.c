@@ -119,73 +119,52 @@ static void emit_args(tr *t, const zv_val_functype *ty)
     }
 }
 
-/* The callee's context of a call that may enter another instance (an
- * import, call_indirect): c_, with the memory segment switched to its
- * memory around the call when it is another's (rt_ops.h ZV_SEG_IN). */
-static void emit_callee(tr *t, const char *ctx)
+/* The call itself, a block: ((zv_ftT)fn)(callee, args) into r_, then ZV_NO_TAIL. */
+static void emit_invoke(tr *t, uint32_t type_idx, const char *fn, const char *callee)
 {
-    if (strcmp(ctx, "ctx"))
-        fprintf(t->out, " C *c_ = %s; ZV_SEG_IN(ctx, c_);", ctx);
-}
-static void emit_callee_out(tr *t, const char *ctx)
-{
-    if (strcmp(ctx, "ctx"))
-        fprintf(t->out, " ZV_SEG_OUT(ctx, c_);");
+    const zv_val_functype *ty = &t->m->types[type_idx];
+    fprintf(t->out, " {%s((zv_ft%u)%s)(%s", ty->n_results ? " r_ = " : " ", type_idx, fn, callee);
+    emit_args(t, ty);
+    fprintf(t->out, ");%s }", t->no_tail ? " ZV_NO_TAIL();" : "");
 }
 
-/* A call of type type_idx through `fn` with context `ctx`, at most one result. */
-static int emit_call(tr *t, uint32_t type_idx, const char *fn, const char *ctx)
+/* A call of type type_idx through `fn` with context `ctx`. One that may
+ * enter another instance (an import, call_indirect: ctx is not "ctx")
+ * calls with the caller's own context when the callee's is the same, and
+ * otherwise runs on the callee's memory, the caller's coming back after
+ * it (rt_ops.h ZV_SEG_IN): two calls, so that the common one keeps no
+ * value across the call for the comparison after it. */
+static int call_typed(tr *t, uint32_t type_idx, const char *fn, const char *ctx)
 {
     const zv_val_functype *ty = &t->m->types[type_idx];
     uint32_t base = t->sp - ty->n_params;
-    char v[16];
     int rc;
     fprintf(t->out, "  {");
-    emit_callee(t, ctx);
     if (ty->n_results == 1)
-        fprintf(t->out, " %s r_ =", zv_eng_ctype(ty->results[0]));
-    fprintf(t->out, " ((zv_ft%u)%s)(%s", type_idx, fn, strcmp(ctx, "ctx") ? "c_" : "ctx");
-    emit_args(t, ty);
-    fprintf(t->out, ");%s", t->no_tail ? " ZV_NO_TAIL();" : "");
-    emit_callee_out(t, ctx);
-    if ((rc = zv_eng_tr_set_types(t, base, ty->results, ty->n_results)))
-        return rc;
-    if (ty->n_results == 1) {
-        zv_eng_tr_var(t, base, v);
-        fprintf(t->out, " %s = r_;", v);
+        fprintf(t->out, " %s r_;", zv_eng_ctype(ty->results[0]));
+    else if (ty->n_results > 1)
+        fprintf(t->out, " zv_res%u r_;", type_idx);
+    if (strcmp(ctx, "ctx")) {
+        fprintf(t->out, " C *c_ = %s;\n  if (ZV_LIKELY(c_ == ctx))", ctx);
+        emit_invoke(t, type_idx, fn, "ctx");
+        fprintf(t->out, "\n  else { ZV_SEG_IN(ctx, c_);");
+        emit_invoke(t, type_idx, fn, "c_");
+        fprintf(t->out, " ZV_SEG_OUT(ctx, c_); }\n ");
+    } else {
+        emit_invoke(t, type_idx, fn, "ctx");
     }
-    fprintf(t->out, "%s }\n", t->opts->dirty_pages ? " mem = ctx->mem;" : "");
-    return 0;
-}
-
-static int emit_call_multi(tr *t, uint32_t type_idx, const char *fn, const char *ctx)
-{
-    const zv_val_functype *ty = &t->m->types[type_idx];
-    uint32_t base = t->sp - ty->n_params;
-    int rc;
-    fprintf(t->out, "  {");
-    emit_callee(t, ctx);
-    fprintf(t->out, " zv_res%u r_ = ((zv_ft%u)%s)(%s", type_idx, type_idx, fn,
-            strcmp(ctx, "ctx") ? "c_" : "ctx");
-    emit_args(t, ty);
-    fprintf(t->out, ");%s", t->no_tail ? " ZV_NO_TAIL();" : "");
-    emit_callee_out(t, ctx);
     if ((rc = zv_eng_tr_set_types(t, base, ty->results, ty->n_results)))
         return rc;
     for (uint32_t i = 0; i < ty->n_results; i++) {
         char v[16];
         zv_eng_tr_var(t, base + i, v);
-        fprintf(t->out, " %s = r_.r%u;", v, i);
+        if (ty->n_results == 1)
+            fprintf(t->out, " %s = r_;", v);
+        else
+            fprintf(t->out, " %s = r_.r%u;", v, i);
     }
     fprintf(t->out, "%s }\n", t->opts->dirty_pages ? " mem = ctx->mem;" : "");
     return 0;
-}
-
-static int call_typed(tr *t, uint32_t type_idx, const char *fn, const char *ctx)
-{
-    if (t->m->types[type_idx].n_results > 1)
-        return emit_call_multi(t, type_idx, fn, ctx);
-    return emit_call(t, type_idx, fn, ctx);
 }
 
 int zv_eng_tr_direct_call(tr *t, uint32_t f)
@@ -206,15 +185,19 @@ int zv_eng_tr_indirect_call(tr *t, const zv_val_op *op)
 {
     const zv_val_functype *ty = &t->m->types[op->idx];
     uint32_t code = zv_eng_type_code(ty->params, ty->n_params, ty->results, ty->n_results);
-    char idx[16], want[48];
+    char idx[16], want[48], tab[48];
     int rc;
+    if (t->m->n_tables - t->m->n_imported_tables == 1 && op->idx2 == t->m->n_imported_tables)
+        snprintf(tab, sizeof tab, "&ctx->table0"); /* rt_abi.h */
+    else
+        snprintf(tab, sizeof tab, "ctx->tables[%u]", op->idx2);
     zv_eng_tr_var(t, t->sp - 1, idx);
     t->sp--;
     if (code)
         snprintf(want, sizeof want, "%#xu", code);
     else
         snprintf(want, sizeof want, "ctx->type_ids[%u]", op->idx);
-    fprintf(t->out, "  { zv_func *F_ = zv_indirect(ctx, %u, %s, %s);\n", op->idx2, idx, want);
+    fprintf(t->out, "  { zv_func *F_ = zv_indirect(ctx, %s, %s, %s);\n", tab, idx, want);
     rc = call_typed(t, op->idx, "F_->fn", "F_->ctx");
     fprintf(t->out, "  }\n");
     return rc;
