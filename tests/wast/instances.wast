@@ -67,3 +67,30 @@
 (assert_return (invoke $B "nested") (i32.const 50))
 (assert_return (invoke $A "get" (i32.const 4)) (i32.const 7))
 (assert_return (invoke $A "get" (i32.const 8)) (i32.const 5))
+
+;; A module that imports a table (index 0) and defines one (index 1): its
+;; defined table is the one the context holds (rt_abi.h zv_ctx.table0),
+;; the imported one is A's, reached through ctx->tables
+(module $C
+  (import "A" "tab" (table 4 funcref))
+  (table $own 2 funcref)
+  (memory 1)
+  (data (i32.const 0) "\1e\00\00\00")
+  (func $c_get (param i32) (result i32) (i32.load (local.get 0)))
+  (elem (table $own) (i32.const 1) func $c_get)
+  (func (export "own-table") (param i32) (result i32)
+    (call_indirect $own (param i32) (result i32) (i32.const 0) (local.get 0)))
+  ;; A's get through A's table: A's memory (10)
+  (func (export "imported-table") (result i32)
+    (call_indirect 0 (param i32) (result i32) (i32.const 0) (i32.const 0)))
+  ;; the defined table grown, then called at its new slot: C's memory (30)
+  (func (export "grow-call") (result i32)
+    (drop (table.grow $own (ref.func $c_get) (i32.const 1)))
+    (call_indirect $own (param i32) (result i32) (i32.const 0) (i32.const 2))))
+
+(assert_return (invoke $C "own-table" (i32.const 1)) (i32.const 30))
+(assert_trap (invoke $C "own-table" (i32.const 0)) "uninitialized element")
+(assert_trap (invoke $C "own-table" (i32.const 2)) "undefined element")
+(assert_return (invoke $C "imported-table") (i32.const 10))
+(assert_return (invoke $C "grow-call") (i32.const 30))
+(assert_return (invoke $C "own-table" (i32.const 2)) (i32.const 30))
