@@ -179,8 +179,8 @@ static int alloc_arrays(zv_eng_instance *inst)
     ctx->global_ptrs = calloc(info->n_globals + 1, sizeof *ctx->global_ptrs);
     inst->globals = calloc(n_def_globals + 1, sizeof *inst->globals);
     ctx->tables = calloc(info->n_tables + 1, sizeof *ctx->tables);
-    inst->own_tables = n_def_tables == 1 ? &ctx->table0
-                                          : calloc(n_def_tables + 1, sizeof *inst->own_tables);
+    inst->own_tables = zv_eng_has_table0(info) ? &ctx->table0
+                                               : calloc(n_def_tables + 1, sizeof *inst->own_tables);
     ctx->data_sizes = calloc(info->n_datas + 1, sizeof *ctx->data_sizes);
     ctx->elem_sizes = calloc(info->n_elems + 1, sizeof *ctx->elem_sizes);
     ctx->elem_items = calloc(info->n_elems + 1, sizeof *ctx->elem_items);

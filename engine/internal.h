@@ -66,6 +66,15 @@ static inline uint64_t zv_eng_image_span(uint32_t offset, uint32_t size)
            ZV_IMAGE_PAGE;
 }
 
+/* Whether the module's defined table, when it defines exactly one, is the
+ * one its instances keep in the context (rt_abi.h zv_ctx.table0): the
+ * instance puts it there (instance.c), call_indirect reaches it there
+ * (translate_ops.c). */
+static inline int zv_eng_has_table0(const zv_val_module *m)
+{
+    return m->n_tables - m->n_imported_tables == 1;
+}
+
 /* Translation units (translate.c): a large module's C is split so that
  * each compile stays small and they can run side by side. Functions
  * [from, to) go to a unit; the last one also holds the module's data and

@@ -99,7 +99,7 @@ int zv_eng_read_outline(int fd, uint8_t *buf, size_t size)
             rc = read_at(fd, buf, pos, len); /* (the code section is skipped) */
         pos += len;
     }
-    if (rc < 0 || pos == size)
-        return rc < 0 ? rc : 1;
-    return zv_eng_read_whole(fd, buf, size); /* 0: read whole, or -errno */
+    if (rc < 0)
+        return rc;
+    return pos == size ? 1 : zv_eng_read_whole(fd, buf, size); /* 0: read whole, or -errno */
 }

@@ -187,8 +187,8 @@ int zv_eng_tr_indirect_call(tr *t, const zv_val_op *op)
     uint32_t code = zv_eng_type_code(ty->params, ty->n_params, ty->results, ty->n_results);
     char idx[16], want[48], tab[48];
     int rc;
-    if (t->m->n_tables - t->m->n_imported_tables == 1 && op->idx2 == t->m->n_imported_tables)
-        snprintf(tab, sizeof tab, "&ctx->table0"); /* rt_abi.h */
+    if (zv_eng_has_table0(t->m) && op->idx2 == t->m->n_imported_tables)
+        snprintf(tab, sizeof tab, "&ctx->table0");
     else
         snprintf(tab, sizeof tab, "ctx->tables[%u]", op->idx2);
     zv_eng_tr_var(t, t->sp - 1, idx);
